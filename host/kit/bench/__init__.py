@@ -1,0 +1,1 @@
+"""Measurements: the append-only results store and the statistics derived from it."""

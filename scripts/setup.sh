@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Install everything kit needs on a fresh Debian/Ubuntu machine, from the project's own files:
+# the apt packages in deps/apt-packages.txt and the pinned Python packages of pyproject.toml
+# in .venv/. Safe to run again: it only installs what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+missing=()
+while read -r package; do
+  case "$package" in ''|'#'*) continue ;; esac
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
+done < deps/apt-packages.txt
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing apt packages: ${missing[*]}"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+python=python3
+command -v python3.11 >/dev/null 2>&1 && python=python3.11
+[ -x .venv/bin/python ] || "$python" -m venv .venv
+stamp=.venv/.kit-installed
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  echo "setup: installing Python packages into .venv (pinned in pyproject.toml)"
+  .venv/bin/python -m pip install -q --upgrade pip
+  .venv/bin/python -m pip install -q -e ".[onnx,test]"
+  touch "$stamp"
+fi
+# PlatformIO must work offline: give it the local SCons package it would otherwise download.
+.venv/bin/kit setup-offline --quiet 2>/dev/null || true
+echo "setup: done (.venv/bin/kit is ready)"
