@@ -1,0 +1,1 @@
+"""kit model compiler: .tflite reader, plan builder, memory planner, TFLM C arrays."""

@@ -1,0 +1,157 @@
+"""The static execution plan: the hand-off from kit's compiler to the C emitter (emit_c.py).
+
+Everything a kernel needs is resolved here on the host, exactly as TensorFlow Lite Micro
+resolves it in its Prepare() functions, so the C runtime never parses a flatbuffer, never
+computes a multiplier and never allocates. Shapes, scales and zero points live on the
+tensors; `OpPlan.params` holds what TFLM keeps in its per-op parameter structs.
+
+Conventions shared by every op
+------------------------------
+* Activations are int8, NHWC, batch first. Constant tensors (weights, biases, shape
+  operands) have `offset=None` and their bytes in `data` (little endian, as in the
+  .tflite). Non-constant tensors have `offset` (byte offset in the arena) and `data=None`.
+* `inputs` / `outputs` are tensor indices into `Plan.tensors`; -1 marks an optional
+  input that is absent (e.g. a convolution without bias).
+* Multipliers are Q31 int32 values; shifts follow TFLM's sign convention (positive =
+  left shift) and are applied with TFLM's MultiplyByQuantizedMultiplier.
+* `activation_min` / `activation_max` are the clamp bounds in the output's int8 domain
+  (TFLM's CalculateActivationRangeQuantized for the fused activation).
+* `input_offset` = -input zero point, `output_offset` = +output zero point,
+  `weights_offset` = -filter zero point (0 for symmetric int8 weights).
+
+Per-op params (keys of `OpPlan.params`)
+--------------------------------------
+CONV_2D            inputs (input, filter [out_c,kh,kw,in_c/groups], bias int32 or -1)
+    stride_h, stride_w, dilation_h, dilation_w, padding_h, padding_w (top/left pad, as
+    TFLM's ComputePaddingHeightWidth), padding_h_offset, padding_w_offset (only
+    informative), input_offset, output_offset, output_multiplier: list[int] (one per
+    output channel), output_shift: list[int], activation_min, activation_max,
+    groups (in_c / filter in_c; 1 for ordinary convolutions).
+DEPTHWISE_CONV_2D  inputs (input, filter [1,kh,kw,out_c], bias or -1)
+    the CONV_2D keys except groups, plus depth_multiplier (out_c / in_c).
+FULLY_CONNECTED    inputs (input, filter [units, depth], bias or -1)
+    input_offset, weights_offset, output_offset, output_multiplier: list[int],
+    output_shift: list[int] (length 1 when weights are per-tensor, `units` when
+    per-channel), per_channel: bool, activation_min, activation_max, batches
+    (= input elements / depth), accum_depth (= depth), output_depth (= units).
+AVERAGE_POOL_2D / MAX_POOL_2D  inputs (input)
+    stride_h, stride_w, filter_h, filter_w, padding_h, padding_w, activation_min,
+    activation_max. (TFLM requires equal input/output quantization: checked.)
+ADD                inputs (input1, input2)
+    left_shift (20), input1_offset, input2_offset, output_offset, input1_multiplier,
+    input1_shift, input2_multiplier, input2_shift, output_multiplier, output_shift,
+    activation_min, activation_max, requires_broadcast: bool,
+    input1_shape4, input2_shape4, output_shape4 (shapes extended to 4-D with leading 1s).
+MUL                inputs (input1, input2)
+    input1_offset, input2_offset, output_offset, output_multiplier, output_shift,
+    activation_min, activation_max, requires_broadcast, input1_shape4, input2_shape4,
+    output_shape4.
+RESHAPE            inputs (input[, shape]) -> output; no params. `aliased: bool` is True
+    when the memory planner placed the output on the input's bytes (then a no-op).
+SOFTMAX            inputs (input)   (output scale 1/256, zero point -128: checked)
+    input_multiplier, input_left_shift, diff_min, depth (last dim), outer_size.
+LOGISTIC           inputs (input)   (output scale 1/256, zero point -128: checked)
+    input_zero_point, input_range_radius, input_multiplier, input_left_shift,
+    output_zero_point, size (element count).
+MEAN               inputs (input, axis const)
+    axes: list[int] (normalised, sorted), keep_dims: bool, multiplier, shift,
+    input_zero_point, output_zero_point, input_shape, output_shape,
+    same_scale: bool (input/output scale and zero point equal).
+    The kernel follows TFLM's int8 reduce path: sum over the axes in int32, then
+    `num_elements_in_axis` division as documented beside the op in planner.py.
+PAD                inputs (input, paddings const[, constant_values])
+    paddings: list[[before, after]] per dim (extended to 4-D), pad_value (int8: the
+    output zero point unless a constant value is given), input_shape4, output_shape4.
+CONCATENATION      inputs (input0, input1, ...)
+    axis (normalised), outer_size, copy_sizes: list[int] (bytes per outer step for
+    every input, = input dim[axis] * inner size). Inputs and output share scale/zp
+    (checked), so this is a byte copy.
+QUANTIZE           inputs (input int8) -> output int8 (requantize)
+    input_zero_point, output_zero_point, output_multiplier, output_shift, size.
+DEQUANTIZE         inputs (input int8) -> output float32 (only as the model output)
+    zero_point, scale (float32 value), size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+SUPPORTED_OPS: tuple[str, ...] = (
+    "CONV_2D",
+    "DEPTHWISE_CONV_2D",
+    "FULLY_CONNECTED",
+    "AVERAGE_POOL_2D",
+    "MAX_POOL_2D",
+    "ADD",
+    "RESHAPE",
+    "SOFTMAX",
+    "MEAN",
+    "PAD",
+    "CONCATENATION",
+    "MUL",
+    "LOGISTIC",
+    "QUANTIZE",
+    "DEQUANTIZE",
+)
+
+ARENA_ALIGNMENT = 16
+
+
+@dataclass
+class TensorPlan:
+    """One tensor: where it lives (arena offset or const data) and how it is quantized."""
+
+    index: int
+    name: str
+    shape: tuple[int, ...]
+    dtype: str  # "int8", "int32", "float32", "int64", "int16", "uint8"
+    scale: list[float]  # one entry per channel when per-channel, else one (empty: none)
+    zero_point: list[int]
+    quantized_dimension: int
+    offset: int | None  # arena byte offset (non-constant tensors); None for constants
+    data: bytes | None  # constant bytes; None for arena tensors
+    nbytes: int
+
+    @property
+    def is_constant(self) -> bool:
+        return self.data is not None
+
+
+@dataclass
+class OpPlan:
+    """One operator in execution order with TFLM-resolved parameters (see module doc)."""
+
+    index: int
+    op: str
+    inputs: list[int]
+    outputs: list[int]
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Plan:
+    """A whole model: tensors, ops in order, one input, one output, one arena."""
+
+    tensors: list[TensorPlan]
+    ops: list[OpPlan]
+    input_index: int
+    output_index: int
+    arena_bytes: int
+    model_sha256: str
+    model_id: str
+    scratch_bytes: int = 0  # part of arena_bytes reserved for kernel scratch (at scratch_offset)
+    scratch_offset: int = 0
+
+    @property
+    def input(self) -> TensorPlan:
+        return self.tensors[self.input_index]
+
+    @property
+    def output(self) -> TensorPlan:
+        return self.tensors[self.output_index]
+
+    @property
+    def weight_bytes(self) -> int:
+        """Bytes of constant data (weights, biases, shape operands) that go to flash."""
+        return sum(t.nbytes for t in self.tensors if t.is_constant)
