@@ -1,0 +1,108 @@
+"""A Link over anything pyserial can open: `/dev/tty*`, ptys, `socket://`, `rfc2217://`."""
+
+from __future__ import annotations
+
+import errno
+import importlib
+from typing import Any
+
+import serial
+
+from kit.errors import DeviceError
+from kit.link.base import Link, LinkClosed
+
+DEFAULT_BAUD = 115200
+
+
+class SerialLink(Link):
+    """A pyserial port opened with `serial_for_url`; local tty devices are locked exclusively."""
+
+    def __init__(self, url: str, baudrate: int = DEFAULT_BAUD) -> None:
+        super().__init__(description=url)
+        self.url = url
+        _run_port_checks(url)
+        self._port = _open_port(url, baudrate)
+
+    def _read_some(self, timeout: float) -> bytes:
+        try:
+            self._port.timeout = timeout
+            waiting = self._port.in_waiting
+            return self._port.read(max(1, min(waiting, 4096)))
+        except (serial.SerialException, OSError) as error:
+            raise _closed(self.url, error) from None
+
+    def _write_all(self, data: bytes) -> None:
+        try:
+            self._port.write(data)
+            self._port.flush()
+        except (serial.SerialException, OSError) as error:
+            raise _closed(self.url, error) from None
+
+    def _close_transport(self) -> None:
+        try:
+            self._port.close()
+        except (serial.SerialException, OSError):
+            pass
+
+
+def _is_network_url(url: str) -> bool:
+    return "://" in url and not url.startswith("file://")
+
+
+def _open_port(url: str, baudrate: int) -> serial.SerialBase:
+    options: dict[str, Any] = {"baudrate": baudrate, "timeout": 0.1, "write_timeout": 10}
+    if not _is_network_url(url):
+        options["exclusive"] = True
+    try:
+        return serial.serial_for_url(url, **options)
+    except (serial.SerialException, OSError, ValueError) as error:
+        raise open_error(url, error) from None
+
+
+def open_error(url: str, error: BaseException) -> DeviceError:
+    """Turn pyserial's open failure into a message that names the cause and its fix."""
+    text = str(error)
+    code = getattr(error, "errno", None)
+    lowered = text.lower()
+    if code == errno.EACCES or "permission denied" in lowered:
+        return DeviceError(
+            f"permission denied opening {url}",
+            hint="add yourself to the serial group: `sudo usermod -aG dialout $USER`, then log out and in",
+        )
+    if code in (errno.EBUSY, errno.EAGAIN) or "busy" in lowered or "exclusively lock" in lowered:
+        return DeviceError(
+            f"port {url} is already in use by another program",
+            hint="close the other program (serial monitor, another `kit bench`, Arduino IDE) "
+            "or run `kit stop` if kit started it",
+        )
+    if "connection refused" in lowered:
+        return DeviceError(
+            f"nothing is listening at {url} (connection refused)",
+            hint="start the board first (`kit flash BOARD LAB`), or check the host and port",
+        )
+    if code == errno.ENOENT or "no such file" in lowered or "could not open port" in lowered:
+        return DeviceError(
+            f"cannot open {url}: {text}",
+            hint="check the port name (`kit ports` lists the serial ports) and that the board is plugged in",
+        )
+    return DeviceError(f"cannot open {url}: {text}", hint="check the port name and that the board is connected")
+
+
+def _closed(url: str, error: BaseException) -> LinkClosed:
+    return LinkClosed(
+        f"the connection to {url} was lost ({error})",
+        hint="the board was reset, unplugged or the emulator stopped; flash or start it again",
+    )
+
+
+def _run_port_checks(url: str) -> None:
+    """Use the port-detection module's open checks (permissions, owner process) when present."""
+    if _is_network_url(url):
+        return
+    try:
+        ports = importlib.import_module("kit.link.ports")
+    except ImportError:
+        return
+    check = getattr(ports, "check_port_openable", None) or getattr(ports, "check_open", None)
+    if callable(check):
+        check(url)
