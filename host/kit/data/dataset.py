@@ -1,0 +1,196 @@
+"""`load_dataset`: generate (or read) a lab's data, compute its features, cache the result."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from kit.data.raw import SPLITS, RawData
+from kit.data.spec import LabSpec, lab_spec
+from kit.errors import DataError
+from kit.features import extract
+from kit.paths import cache_dir
+
+GENERATOR_VERSION = 1
+SIZES = {"tiny": 0.03, "small": 0.15, "medium": 0.5, "full": 1.0}
+PREVIEW_PER_CLASS = 3
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class Dataset:
+    """A lab's features split three ways. x_* are float32 in the lab's input shape (no batch dim)."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    labels: list[str]
+    test_groups: np.ndarray
+    metadata: dict[str, Any] = field(default_factory=dict)
+    previews: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def split(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        return getattr(self, f"x_{name}"), getattr(self, f"y_{name}")
+
+
+def size_fraction(size: str | float | None) -> float:
+    """'tiny'/'small'/'medium'/'full', a fraction in (0, 1] or None (full) -> a fraction."""
+    if size is None:
+        return 1.0
+    if isinstance(size, str) and size in SIZES:
+        return SIZES[size]
+    try:
+        value = float(size)
+    except (TypeError, ValueError):
+        value = -1.0
+    if not 0.0 < value <= 1.0:
+        raise DataError(f"dataset size '{size}' is not understood",
+                        hint=f"use one of {', '.join(SIZES)} or a fraction between 0 and 1")
+    return value
+
+
+def _code_fingerprint() -> str:
+    """Hash of the generator and feature sources: editing them invalidates cached datasets."""
+    digest = hashlib.sha256(str(GENERATOR_VERSION).encode())
+    root = Path(__file__).resolve().parents[1]
+    for folder in ("data", "features"):
+        for path in sorted((root / folder).glob("*.py")):
+            digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()
+
+
+def _source_fingerprint(source: Path) -> list[tuple[str, int, int]]:
+    return [(str(p.relative_to(source)), p.stat().st_size, p.stat().st_mtime_ns)
+            for p in sorted(source.rglob("*")) if p.is_file()]
+
+
+def cache_key(spec: LabSpec, seed: int, fraction: float, source: Path | None) -> str:
+    payload = {"lab": spec.name, "labels": spec.labels, "dataset": spec.dataset, "features": spec.features,
+               "input_shape": spec.input_shape, "seed": seed, "fraction": fraction, "code": _code_fingerprint(),
+               "source": None if source is None else [str(source.resolve()), _source_fingerprint(source)]}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:24]
+
+
+def _generate_raw(spec: LabSpec, seed: int, fraction: float, progress: Progress | None) -> RawData:
+    generator = spec.generator
+    if generator == "speech-espeak":
+        from kit.data.kws import kws_raw
+        return kws_raw(spec, seed, fraction, progress)
+    if generator == "scenes-rendered":
+        from kit.data.scenes import scenes_raw
+        return scenes_raw(spec, seed, fraction, progress)
+    if generator == "imu-motion":
+        from kit.data.motion import motion_raw
+        return motion_raw(spec, seed, fraction, progress)
+    if generator == "imu-vibration":
+        from kit.data.vibration import vibration_raw
+        return vibration_raw(spec, seed, fraction, progress)
+    raise DataError(f"lab {spec.name} names an unknown dataset generator '{generator}'",
+                    hint="use speech-espeak, scenes-rendered, imu-motion or imu-vibration in [dataset] generator")
+
+
+def _features(spec: LabSpec, raw: np.ndarray) -> np.ndarray:
+    shape = spec.sample_shape
+    if raw.shape[0] == 0:
+        return np.zeros((0, *shape), np.float32)
+    feats = extract(spec.features, spec.dataset, raw)
+    if shape and feats.shape[1:] != shape:
+        raise DataError(f"lab {spec.name}: features have shape {list(feats.shape[1:])} but [io] input_shape "
+                        f"says {list(shape)}", hint="make [io] input_shape match the [features] settings")
+    return feats.astype(np.float32)
+
+
+def _previews(raw: RawData, labels: list[str]) -> dict[str, np.ndarray]:
+    out = {}
+    for index, label in enumerate(labels):
+        picks = np.flatnonzero(raw.y == index)[:PREVIEW_PER_CLASS]
+        if picks.size:
+            out[label] = raw.x[picks]
+    return out
+
+
+def _metadata(spec: LabSpec, raw: RawData, seed: int, fraction: float, source: Path | None) -> dict[str, Any]:
+    counts = {name: {label: int(np.sum((raw.split == name) & (raw.y == i))) for i, label in enumerate(spec.labels)}
+              for name in SPLITS}
+    groups = {name: sorted(set(raw.group[raw.split == name].tolist())) for name in SPLITS}
+    return {"lab": spec.name, "generator": "user-folder" if source else spec.generator, "seed": seed,
+            "size_fraction": fraction, "source": str(source) if source else None, "counts": counts,
+            "group_counts": {name: len(values) for name, values in groups.items()},
+            "test_group_names": groups["test"], **raw.info}
+
+
+def build_dataset(spec: LabSpec, raw: RawData, seed: int, fraction: float, source: Path | None) -> Dataset:
+    parts = {name: raw.part(name) for name in SPLITS}
+    feats = {name: _features(spec, parts[name][0]) for name in SPLITS}
+    return Dataset(x_train=feats["train"], y_train=parts["train"][1].astype(np.int64),
+                   x_val=feats["val"], y_val=parts["val"][1].astype(np.int64),
+                   x_test=feats["test"], y_test=parts["test"][1].astype(np.int64),
+                   labels=list(spec.labels), test_groups=parts["test"][2].astype(str),
+                   metadata=_metadata(spec, raw, seed, fraction, source), previews=_previews(raw, spec.labels))
+
+
+def _save(path: Path, dataset: Dataset) -> None:
+    arrays = {f"{kind}_{name}": getattr(dataset, f"{kind}_{name}") for kind in "xy" for name in SPLITS}
+    arrays["test_groups"] = dataset.test_groups
+    for label, examples in dataset.previews.items():
+        arrays[f"preview::{label}"] = examples
+    arrays["meta"] = np.frombuffer(json.dumps({"labels": dataset.labels, "metadata": dataset.metadata}).encode(),
+                                   np.uint8)
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    tmp.write_bytes(buffer.getvalue())
+    os.replace(tmp, path)
+
+
+def _load(path: Path) -> Dataset | None:
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            meta = json.loads(bytes(data["meta"]).decode())
+            previews = {key.split("::", 1)[1]: data[key] for key in data.files if key.startswith("preview::")}
+            split_arrays = {f"{kind}_{name}": data[f"{kind}_{name}"] for kind in "xy" for name in SPLITS}
+            return Dataset(**split_arrays, labels=meta["labels"], test_groups=data["test_groups"],
+                           metadata=meta["metadata"], previews=previews)
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def load_dataset(lab: Any, seed: int = 0, source: Path | str | None = None, size: str | float | None = None,
+                 progress: Progress | None = None, use_cache: bool = True) -> Dataset:
+    """Generate (or read from `source`) the lab's dataset and its features; cached per inputs.
+
+    `lab` is a kit.catalog Lab (or a lab name / dict); `size` shrinks the generated data for quick
+    runs ('tiny', 'small', a fraction); `progress(step, total)` is called as generation advances.
+    """
+    spec = lab_spec(lab)
+    fraction = size_fraction(size)
+    source_path = Path(source).expanduser() if source is not None else None
+    if source_path is not None and not source_path.is_dir():
+        raise DataError(f"data folder {source_path} does not exist",
+                        hint="pass a folder with one sub-folder per class: " + ", ".join(spec.labels))
+    path = cache_dir("datasets") / f"{spec.name}-{cache_key(spec, seed, fraction, source_path)}.npz"
+    if use_cache and path.is_file():
+        cached = _load(path)
+        if cached is not None:
+            cached.metadata["cache"] = str(path)
+            return cached
+    if source_path is not None:
+        from kit.data.user import read_user_folder
+        raw = read_user_folder(spec, source_path, seed, progress)
+    else:
+        raw = _generate_raw(spec, seed, fraction, progress)
+    dataset = build_dataset(spec, raw, seed, fraction, source_path)
+    if use_cache:
+        _save(path, dataset)
+        dataset.metadata["cache"] = str(path)
+    return dataset

@@ -1,0 +1,62 @@
+"""The espeak-ng keyword-spotting dataset: shapes, balance, held-out speakers, determinism."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from kit.data import load_dataset
+from kit.data.spec import lab_spec
+
+
+def test_shapes_dtypes_and_labels(kws_tiny):
+    spec = lab_spec("kws")
+    assert kws_tiny.labels == spec.labels
+    for name in ("train", "val", "test"):
+        x, y = kws_tiny.split(name)
+        assert x.dtype == np.float32 and y.dtype == np.int64
+        assert x.shape[1:] == (49, 10, 1)
+        assert x.shape[0] == y.shape[0] > 0
+        assert np.isfinite(x).all()
+    assert set(np.unique(kws_tiny.y_train)) == set(range(len(spec.labels)))
+    assert kws_tiny.test_groups.shape == kws_tiny.y_test.shape
+
+
+def test_classes_are_balanced(kws_tiny):
+    counts = np.bincount(kws_tiny.y_train, minlength=len(kws_tiny.labels))
+    assert counts.min() == counts.max()
+
+
+def test_test_speakers_never_heard_in_training(kws_tiny):
+    # speaker ids are "<voice>+<variant>"; held-out variants are unseen in training for every voice
+    test_variants = {g.split("+", 1)[1] for g in kws_tiny.test_groups}
+    meta_groups = kws_tiny.metadata["test_group_names"]
+    assert sorted(set(kws_tiny.test_groups.tolist())) == meta_groups
+    assert kws_tiny.metadata["speakers"]["test"] == len(meta_groups)
+    # regenerate the training speaker list the same way the generator does
+    from kit.data.speech import plan_speakers
+    speakers, held = plan_speakers(lab_spec("kws"), 0, kws_tiny.metadata["size_fraction"])
+    train_speakers = {s.id for s in speakers if s.variant_index not in held}
+    assert not train_speakers & set(kws_tiny.test_groups.tolist())
+    assert not {s.split("+", 1)[1] for s in train_speakers} & test_variants
+
+
+def test_same_seed_same_arrays_other_seed_differs(kws_tiny):
+    again = load_dataset("kws", seed=0, size="tiny", use_cache=False)
+    for name in ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test"):
+        assert np.array_equal(getattr(kws_tiny, name), getattr(again, name)), name
+    other = load_dataset("kws", seed=1, size="tiny", use_cache=False)
+    assert not np.array_equal(other.x_train[:10], kws_tiny.x_train[:10])
+
+
+def test_cached_dataset_is_reused(kws_tiny):
+    cached = load_dataset("kws", seed=0, size="tiny")
+    assert cached.metadata["cache"] == kws_tiny.metadata["cache"]
+    assert np.array_equal(cached.x_test, kws_tiny.x_test)
+
+
+def test_silence_is_quieter_than_words(kws_tiny):
+    silence = kws_tiny.labels.index("_silence_")
+    yes = kws_tiny.labels.index("yes")
+    # MFCC coefficient 0 tracks log energy
+    energy = kws_tiny.x_train[..., 0, 0].max(axis=1)
+    assert energy[kws_tiny.y_train == silence].mean() < energy[kws_tiny.y_train == yes].mean()
