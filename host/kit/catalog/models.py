@@ -1,0 +1,336 @@
+"""Typed models of the catalog files (boards, labs, kits).
+
+The models are the schema: a typo in a TOML file is an unknown key and fails loudly
+(`extra="forbid"`), so a board file cannot silently lose a field. Only the lab sections that
+the data and training stages own ([dataset], [features], [model], [training]) accept extra
+keys, because those stages grow new knobs without touching this module.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+
+class Strict(BaseModel):
+    """Base for catalog tables: unknown keys are errors, values are immutable once loaded."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Open(BaseModel):
+    """Base for lab sections owned by later stages: known keys are typed, new keys are kept."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+
+# --------------------------------------------------------------------------- boards
+
+BoardKind = Literal["mcu", "linux", "emulated", "host"]
+UploadMethod = Literal["pio", "esptool", "dfu", "ssh", "qemu", "xmodem", "native", "none"]
+SensorKind = Literal["camera", "microphone", "imu", "tof", "environment"]
+
+
+class UsbId(Strict):
+    """One USB identity a board shows on the bus. `mode` tells whether the board is running
+    its application (serial port usable) or sits in its bootloader (re-enumerated for
+    flashing). `shared` marks generic ids that other products use too (e.g. Espressif's
+    native USB 303a:1001), so a match is a guess rather than proof."""
+
+    vid: int = Field(ge=0, le=0xFFFF)
+    pid: int = Field(ge=0, le=0xFFFF)
+    mode: Literal["app", "bootloader"]
+    shared: bool = False
+    note: str = ""
+
+    @property
+    def label(self) -> str:
+        return f"{self.vid:04x}:{self.pid:04x}"
+
+
+class Sensor(Strict):
+    """An on-board (or kit-supplied) sensor with its part number."""
+
+    kind: SensorKind
+    part: str
+    description: str = ""
+
+
+class PlatformIO(Strict):
+    """The PlatformIO environment a real board builds with (`platformio.ini` values)."""
+
+    platform: str
+    board: str
+    framework: str
+    build_flags: list[str] = []
+    upload_protocol: str | None = None
+    notes: str = ""
+
+
+class EsptoolSettings(Strict):
+    """What `esptool write_flash` needs for a prebuilt ESP32 image: chip, baud, flash
+    geometry and the offsets of bootloader, partition table and application."""
+
+    chip: str
+    baud: int = Field(gt=0)
+    flash_mode: str
+    flash_freq: str
+    flash_size: str
+    bootloader_offset: int = Field(ge=0)
+    partitions_offset: int = Field(ge=0)
+    app_offset: int = Field(ge=0)
+
+
+class Upload(Strict):
+    """How firmware (or, for Linux boards, the model) reaches the board."""
+
+    method: UploadMethod
+    esptool: EsptoolSettings | None = None
+    notes: str = ""
+
+    @model_validator(mode="after")
+    def _esptool_needs_settings(self) -> "Upload":
+        if self.method == "esptool" and self.esptool is None:
+            raise ValueError("upload.method = 'esptool' needs an [upload.esptool] table")
+        return self
+
+
+class Toolchain(Strict):
+    """Compiler and target flags the firmware builder uses for this board's core."""
+
+    compiler: str
+    cflags: list[str] = []
+    ldflags: list[str] = []
+
+
+class Emulator(Strict):
+    """How to boot an emulated board: QEMU binary, machine, extra arguments and the memory
+    map the linker script must follow (origins and sizes of code and data memory).
+    `cpu` names the core the machine models (informational: the mps2 machines fix it)."""
+
+    qemu: str
+    machine: str
+    cpu: str | None = None
+    args: list[str] = []
+    code_origin: int = Field(ge=0)
+    code_size: int = Field(gt=0)
+    ram_origin: int = Field(ge=0)
+    ram_size: int = Field(gt=0)
+    uart: str
+    exit: str
+    timer: str
+    notes: str = ""
+
+
+class Support(Strict):
+    """What kit can do with the board today, so nobody discovers a gap at a workshop."""
+
+    build: bool
+    upload: bool
+    bench: bool
+    notes: list[str] = []
+
+
+class MemoryLimits(Strict):
+    """Flash and RAM an application may use on a board (what the fit check compares to)."""
+
+    board: str
+    flash_bytes: int
+    ram_bytes: int
+
+
+class Board(Strict):
+    """A board file `boards/<name>.toml`.
+
+    `clock_hz` is the main core's clock (the host board leaves it and the memory open: 0).
+    Memory: `flash_bytes`/`ram_bytes` are the chip's internal memories;
+    `app_flash_bytes`/`app_ram_bytes` what an application may use under the board's default
+    framework and bootloader (fit checks use these, see `memory_limits`);
+    `external_flash_bytes`/`external_ram_bytes` are off-chip (QSPI flash, PSRAM, SDRAM).
+    Power: `active_power_mw`/`idle_power_mw` for energy modelling; `power_basis` says
+    whether they are from a datasheet, a measurement, or an estimate (then say so when
+    reporting energy)."""
+
+    name: str
+    title: str
+    vendor: str
+    kind: BoardKind
+    description: str = ""
+    mcu: str
+    core: str
+    cores: int = Field(default=1, ge=1)
+    coprocessors: list[str] = []
+    arch: str
+    clock_hz: int | None = Field(default=None, gt=0)
+    flash_bytes: int = Field(ge=0)
+    ram_bytes: int = Field(ge=0)
+    app_flash_bytes: int | None = Field(default=None, gt=0)
+    app_ram_bytes: int | None = Field(default=None, gt=0)
+    external_flash_bytes: int = Field(default=0, ge=0)
+    external_ram_bytes: int = Field(default=0, ge=0)
+    external_ram_kind: str = ""
+    fpu: str = ""
+    simd: list[str] = []
+    accelerator: str = ""
+    sensors: list[Sensor] = []
+    usb: list[UsbId] = []
+    baud: int = Field(default=115200, gt=0)
+    platformio: PlatformIO | None = None
+    upload: Upload
+    toolchain: Toolchain | None = None
+    emulated_twin: str | None = None
+    emulator: Emulator | None = None
+    active_power_mw: float = Field(gt=0)
+    idle_power_mw: float = Field(gt=0)
+    power_basis: Literal["datasheet", "measured", "estimate"]
+    power_notes: str = ""
+    support: Support
+    sources: list[str] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _kind_rules(self) -> "Board":
+        if self.kind != "host" and (self.clock_hz is None or self.ram_bytes == 0):
+            raise ValueError("clock_hz and ram_bytes are required (only the host board leaves them open)")
+        if self.kind == "emulated" and self.emulator is None:
+            raise ValueError("an emulated board needs an [emulator] table")
+        if self.kind != "emulated" and self.emulator is not None:
+            raise ValueError(f"only emulated boards have an [emulator] table (kind is {self.kind!r})")
+        if self.emulated_twin is not None and self.kind != "mcu":
+            raise ValueError("only mcu boards have an emulated_twin")
+        if self.app_flash_bytes is not None and self.flash_bytes and self.app_flash_bytes > self.flash_bytes + self.external_flash_bytes:
+            raise ValueError("app_flash_bytes is larger than the board's flash")
+        return self
+
+    def memory_limits(self) -> MemoryLimits:
+        """The flash/RAM an application may use here. An emulated twin of a real board gets
+        the REAL board's limits: call this on the real board, not on the twin."""
+        if self.emulator is not None:
+            return MemoryLimits(board=self.name, flash_bytes=self.emulator.code_size, ram_bytes=self.emulator.ram_size)
+        return MemoryLimits(
+            board=self.name,
+            flash_bytes=self.app_flash_bytes or self.flash_bytes,
+            ram_bytes=self.app_ram_bytes or self.ram_bytes,
+        )
+
+    def usb_matches(self, vid: int | None, pid: int | None) -> UsbId | None:
+        """The board's USB identity with this VID:PID, if any."""
+        for usb_id in self.usb:
+            if usb_id.vid == vid and usb_id.pid == pid:
+                return usb_id
+        return None
+
+    @property
+    def is_emulated(self) -> bool:
+        return self.kind == "emulated"
+
+
+# --------------------------------------------------------------------------- labs
+
+
+class LabDataset(Open):
+    """Dataset recipe. `generator` names the offline generator in kit.data; the rest are its
+    knobs (typed here when shared by several labs, free for new ones)."""
+
+    generator: str
+    validation_fraction: float = Field(gt=0, lt=1)
+    test_fraction: float | None = Field(default=None, gt=0, lt=1)
+    sample_rate_hz: int | None = Field(default=None, gt=0)
+    clip_seconds: float | None = Field(default=None, gt=0)
+    window_seconds: float | None = Field(default=None, gt=0)
+    axes: list[str] | None = None
+    image_size: list[int] | None = None
+
+
+class LabFeatures(Open):
+    """Feature pipeline: `type` selects it in kit.data."""
+
+    type: str
+
+
+class LabModel(Open):
+    """Model architecture: `arch` selects the builder in kit.train."""
+
+    arch: str
+
+
+class LabTraining(Open):
+    """Training settings."""
+
+    epochs: int = Field(gt=0)
+    batch_size: int = Field(gt=0)
+    learning_rate: float = Field(gt=0)
+    batchnorm_momentum: float | None = Field(default=None, gt=0, lt=1)
+
+
+class LabIO(Strict):
+    """The deployed model's tensors (batch dimension first)."""
+
+    input_shape: list[int] = Field(min_length=2)
+    output_shape: list[int] = Field(min_length=2)
+
+    @field_validator("input_shape", "output_shape")
+    @classmethod
+    def _positive(cls, shape: list[int]) -> list[int]:
+        if any(dim <= 0 for dim in shape):
+            raise ValueError("every dimension must be a positive integer")
+        return shape
+
+
+class LabTargets(Strict):
+    """Accuracy targets the trained int8 model must meet."""
+
+    min_int8_accuracy: float = Field(gt=0, le=1)
+    max_float_int8_gap: float = Field(ge=0, le=1)
+
+
+class Lab(Strict):
+    """A lab file `labs/<name>/lab.toml`."""
+
+    name: str
+    title: str
+    description: str
+    task: Literal["classification", "anomaly"]
+    mlperf_model_id: str | None = None
+    sensors: list[SensorKind] = Field(min_length=1)
+    labels: list[str] = Field(min_length=2)
+    dataset: LabDataset
+    features: LabFeatures
+    model: LabModel
+    training: LabTraining
+    io: LabIO
+    targets: LabTargets
+
+    @model_validator(mode="after")
+    def _labels_match_output(self) -> "Lab":
+        if len(set(self.labels)) != len(self.labels):
+            raise ValueError("labels must be unique")
+        if self.task == "classification" and self.io.output_shape[-1] != len(self.labels):
+            raise ValueError(
+                f"io.output_shape ends in {self.io.output_shape[-1]} but there are {len(self.labels)} labels"
+            )
+        return self
+
+
+# --------------------------------------------------------------------------- kits
+
+
+class KitPart(Strict):
+    """Something in the kit box besides the board (expansion board, camera, cable)."""
+
+    name: str
+    description: str = ""
+
+
+class Kit(Strict):
+    """A workshop kit `kits/<name>.toml`: one board, the sensors it brings, the labs it runs."""
+
+    name: str
+    title: str
+    vendor: str
+    description: str = ""
+    board: str
+    sensors: list[Sensor] = []
+    parts: list[KitPart] = []
+    labs: list[str] = Field(min_length=1)
+    sources: list[str] = Field(min_length=1)

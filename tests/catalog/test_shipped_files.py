@@ -1,0 +1,74 @@
+"""Every board, lab and kit file shipped in the repository validates and cross-references."""
+
+from __future__ import annotations
+
+import pytest
+
+from kit import catalog
+from kit.errors import CatalogError
+
+EXPECTED_BOARDS = {
+    "nicla-vision", "xiao-esp32s3", "nano33-ble-sense", "grove-vision-ai-v2", "raspberry-pi-4",
+    "raspberry-pi-5", "emu-cortex-m4", "emu-cortex-m7", "emu-rv32", "host",
+}
+
+
+def test_every_expected_board_is_shipped() -> None:
+    assert {board.name for board in catalog.list_boards()} == EXPECTED_BOARDS
+
+
+def test_labs_and_kits_load() -> None:
+    assert {lab.name for lab in catalog.list_labs()} == {
+        "kws", "image-classification", "visual-wake-words", "motion", "anomaly",
+    }
+    assert {kit.name for kit in catalog.list_kits()} == {
+        "xiaoml-kit", "nicla-vision-kit", "grove-vision-ai-v2-kit", "raspberry-pi-kit",
+    }
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_BOARDS))
+def test_board_is_consistent(name: str) -> None:
+    board = catalog.get_board(name)
+    assert board.sources, "every board cites where its figures come from"
+    assert all(url.startswith("https://") for url in board.sources)
+    if board.kind == "emulated":
+        assert board.emulator is not None and board.upload.method == "qemu"
+    if board.kind == "mcu" and board.support.build:
+        assert board.emulated_twin is not None
+        assert board.platformio is not None
+        assert board.usb, "a real USB board needs its VID:PID for port detection"
+
+
+def test_twins_use_the_real_boards_limits() -> None:
+    nicla = catalog.get_board("nicla-vision")
+    assert catalog.twin_of(nicla).name == "emu-cortex-m7"
+    limits = catalog.emulation_limits(nicla)
+    assert (limits.flash_bytes, limits.ram_bytes) == (786_432, 523_624)
+    nano = catalog.emulation_limits("nano33-ble-sense")
+    assert (nano.flash_bytes, nano.ram_bytes) == (983_040, 262_144)
+
+
+def test_board_without_twin_is_refused() -> None:
+    with pytest.raises(CatalogError, match="no emulated twin"):
+        catalog.twin_of("raspberry-pi-5")
+
+
+def test_key_figures_match_vendor_specs() -> None:
+    nicla = catalog.get_board("nicla-vision")
+    assert (nicla.clock_hz, nicla.flash_bytes, nicla.ram_bytes) == (480_000_000, 2 << 20, 1 << 20)
+    assert nicla.usb_matches(0x2341, 0x035F).mode == "bootloader"
+    xiao = catalog.get_board("xiao-esp32s3")
+    assert (xiao.clock_hz, xiao.flash_bytes, xiao.external_ram_bytes) == (240_000_000, 8 << 20, 8 << 20)
+    assert xiao.upload.esptool is not None and xiao.upload.esptool.bootloader_offset == 0
+    nano = catalog.get_board("nano33-ble-sense")
+    assert (nano.clock_hz, nano.flash_bytes, nano.ram_bytes) == (64_000_000, 1 << 20, 256 << 10)
+
+
+def test_unknown_names_list_known_ones_and_suggest() -> None:
+    with pytest.raises(CatalogError) as error:
+        catalog.get_board("nicla")
+    assert "nicla-vision" in error.value.message and "did you mean 'nicla-vision'" in error.value.hint
+    with pytest.raises(CatalogError, match="known labs: anomaly"):
+        catalog.get_lab("kwz")
+    with pytest.raises(CatalogError, match="unknown kit"):
+        catalog.get_kit("../boards/host")
