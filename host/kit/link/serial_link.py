@@ -13,6 +13,13 @@ from kit.link.base import Link, LinkClosed
 
 DEFAULT_BAUD = 115200
 
+try:  # a pty whose other end closed fails inside termios calls with termios.error
+    import termios
+
+    _PORT_ERRORS: tuple[type[BaseException], ...] = (serial.SerialException, OSError, termios.error)
+except ImportError:  # Windows
+    _PORT_ERRORS = (serial.SerialException, OSError)
+
 
 class SerialLink(Link):
     """A pyserial port opened with `serial_for_url`; local tty devices are locked exclusively."""
@@ -25,23 +32,24 @@ class SerialLink(Link):
 
     def _read_some(self, timeout: float) -> bytes:
         try:
-            self._port.timeout = timeout
+            if self._port.timeout != timeout:
+                self._port.timeout = timeout
             waiting = self._port.in_waiting
             return self._port.read(max(1, min(waiting, 4096)))
-        except (serial.SerialException, OSError) as error:
+        except _PORT_ERRORS as error:
             raise _closed(self.url, error) from None
 
     def _write_all(self, data: bytes) -> None:
         try:
             self._port.write(data)
             self._port.flush()
-        except (serial.SerialException, OSError) as error:
+        except _PORT_ERRORS as error:
             raise _closed(self.url, error) from None
 
     def _close_transport(self) -> None:
         try:
             self._port.close()
-        except (serial.SerialException, OSError):
+        except _PORT_ERRORS:
             pass
 
 
