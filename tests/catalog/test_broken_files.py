@@ -1,0 +1,135 @@
+"""Broken catalog files give errors that name the file and the field."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from kit import paths
+from kit.catalog import Catalog
+from kit.errors import CatalogError
+
+
+@pytest.fixture()
+def copy(tmp_path: Path) -> Catalog:
+    """A private copy of the shipped catalog that a test may break."""
+    for folder in ("boards", "labs", "kits"):
+        shutil.copytree(paths.REPO_ROOT / folder, tmp_path / folder)
+    return Catalog(tmp_path / "boards", tmp_path / "labs", tmp_path / "kits")
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1))
+
+
+def error_of(call) -> CatalogError:
+    with pytest.raises(CatalogError) as caught:
+        call()
+    return caught.value
+
+
+def test_toml_syntax_error_names_file_and_line(copy: Catalog) -> None:
+    edit(copy.boards_dir / "nano33-ble-sense.toml", 'vendor = "Arduino"', "vendor = Arduino")
+    error = error_of(lambda: copy.get_board("nano33-ble-sense"))
+    assert "nano33-ble-sense.toml" in error.message and "not valid TOML" in error.message
+    assert "line 4" in error.message  # vendor is the 4th line of the file
+
+
+def test_missing_field(copy: Catalog) -> None:
+    edit(copy.boards_dir / "nicla-vision.toml", "clock_hz = 480_000_000\n", "")
+    error = error_of(lambda: copy.get_board("nicla-vision"))
+    assert "nicla-vision.toml" in error.message
+    assert "clock_hz" in error.message
+
+
+def test_missing_nested_field(copy: Catalog) -> None:
+    edit(copy.boards_dir / "emu-cortex-m4.toml", 'machine = "mps2-an386"\n', "")
+    error = error_of(lambda: copy.get_board("emu-cortex-m4"))
+    assert "field 'emulator.machine': required field is missing" in error.message
+
+
+def test_wrong_type(copy: Catalog) -> None:
+    edit(copy.boards_dir / "nicla-vision.toml", "ram_bytes = 1_048_576", 'ram_bytes = "1 MB"')
+    error = error_of(lambda: copy.get_board("nicla-vision"))
+    assert "field 'ram_bytes'" in error.message and "'1 MB'" in error.message
+
+
+def test_wrong_type_inside_a_list(copy: Catalog) -> None:
+    edit(copy.boards_dir / "nicla-vision.toml", "pid = 0x035f", 'pid = "035f"')
+    error = error_of(lambda: copy.get_board("nicla-vision"))
+    assert "field 'usb[1].pid'" in error.message
+
+
+def test_unknown_key_suggests_the_right_one(copy: Catalog) -> None:
+    edit(copy.boards_dir / "nicla-vision.toml", "clock_hz = ", "clock_hzz = ")
+    error = error_of(lambda: copy.get_board("nicla-vision"))
+    assert "field 'clock_hzz': unknown key (did you mean 'clock_hz'?)" in error.message
+
+
+def test_unknown_key_in_a_strict_lab_section(copy: Catalog) -> None:
+    edit(copy.labs_dir / "kws" / "lab.toml", "min_int8_accuracy", "min_int8_acuracy")
+    error = error_of(lambda: copy.get_lab("kws"))
+    assert "labs/kws/lab.toml" in error.message.replace("\\", "/")
+    assert "targets.min_int8_acuracy" in error.message and "min_int8_accuracy" in error.message
+
+
+def test_open_lab_sections_keep_new_keys(copy: Catalog) -> None:
+    edit(copy.labs_dir / "kws" / "lab.toml", "[features]\n", "[features]\npre_emphasis = 0.97\n")
+    lab = copy.get_lab("kws")
+    assert lab.features.model_extra == {
+        "window_ms": 30, "stride_ms": 20, "mel_bins": 40, "coefficients": 10, "frames": 49, "pre_emphasis": 0.97,
+    }
+
+
+def test_lab_label_count_must_match_output(copy: Catalog) -> None:
+    edit(copy.labs_dir / "motion" / "lab.toml", "output_shape = [1, 4]", "output_shape = [1, 5]")
+    error = error_of(lambda: copy.get_lab("motion"))
+    assert "output_shape ends in 5 but there are 4 labels" in error.message
+
+
+def test_unknown_twin(copy: Catalog) -> None:
+    edit(copy.boards_dir / "nicla-vision.toml", 'emulated_twin = "emu-cortex-m7"', 'emulated_twin = "emu-m7"')
+    error = error_of(lambda: copy.get_board("nicla-vision"))
+    assert "nicla-vision.toml" in error.message and "field 'emulated_twin'" in error.message
+    assert "emu-cortex-m7" in error.hint
+
+
+def test_twin_must_be_emulated(copy: Catalog) -> None:
+    edit(copy.boards_dir / "nicla-vision.toml", 'emulated_twin = "emu-cortex-m7"', 'emulated_twin = "host"')
+    error = error_of(lambda: copy.get_board("nicla-vision"))
+    assert "is not an emulated board" in error.message
+
+
+def test_kit_with_unknown_board_and_lab(copy: Catalog) -> None:
+    edit(copy.kits_dir / "xiaoml-kit.toml", 'board = "xiao-esp32s3"', 'board = "xiao-esp32"')
+    error = error_of(lambda: copy.get_kit("xiaoml-kit"))
+    assert "xiaoml-kit.toml" in error.message and "field 'board'" in error.message
+    edit(copy.kits_dir / "xiaoml-kit.toml", 'board = "xiao-esp32"', 'board = "xiao-esp32s3"')
+    edit(copy.kits_dir / "xiaoml-kit.toml", '"motion"', '"gestures"')
+    error = error_of(lambda: copy.get_kit("xiaoml-kit"))
+    assert "field 'labs[3]': lab 'gestures' does not exist" in error.message
+
+
+def test_name_must_match_file(copy: Catalog) -> None:
+    edit(copy.boards_dir / "host.toml", 'name = "host"', 'name = "laptop"')
+    error = error_of(lambda: copy.get_board("host"))
+    assert "field 'name'" in error.message and "laptop" in error.message
+
+
+def test_esptool_method_needs_settings(copy: Catalog) -> None:
+    path = copy.boards_dir / "xiao-esp32s3.toml"
+    text = path.read_text()
+    start = text.index("[upload.esptool]")
+    path.write_text(text[:start] + text[text.index("[toolchain]"):])
+    error = error_of(lambda: copy.get_board("xiao-esp32s3"))
+    assert "upload" in error.message and "[upload.esptool]" in error.message
+
+
+def test_edits_are_seen_without_restarting(copy: Catalog) -> None:
+    assert copy.get_board("host").title.startswith("This computer")
+    edit(copy.boards_dir / "host.toml", 'title = "This computer (native build)"', 'title = "Laptop, native build"')
+    assert copy.get_board("host").title == "Laptop, native build"
