@@ -1,0 +1,1 @@
+"""Orchestration of real and emulated boards: flash, bench, validate, invoke, stop."""

@@ -1,0 +1,198 @@
+"""`kit bench`: time many inferences on a connected board and summarise them.
+
+Each run is appended to a ResultsFile the moment its line arrives, so a bench cut short (the
+board unplugged, the emulator killed, Ctrl-C) leaves every measurement made on disk, and the
+error says where. Kit boards time each inference in ticks and report per-layer ticks; boards
+with only the MLPerf Tiny protocol give one microsecond lap pair per `infer` command.
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from kit.bench.results import ResultsFile
+from kit.bench.stats import LatencyStats, summarize
+from kit.catalog import Board
+from kit.device.measure import Energy, Timebase, modelled_energy
+from kit.errors import DeviceError, KitError
+from kit.protocol import MLPERF_INPUT_BYTES, DeviceClient
+
+RUNS_PER_COMMAND = 10
+
+Progress = Callable[[int], None]
+
+
+@dataclass
+class LayerTiming:
+    index: int
+    op: str
+    ticks: int
+    cycles: float
+    percent: float
+
+
+@dataclass
+class BenchReport:
+    """Everything `kit bench` shows; `as_dict` is the `--json` document."""
+
+    board: str
+    reference_board: str
+    protocol: str
+    model: str
+    sha256: str
+    runs: int
+    warmup: int
+    latency_us: LatencyStats
+    time_label: str
+    counts: LatencyStats | None = None
+    count_unit: str = ""
+    energy: Energy | None = None
+    layers: list[LayerTiming] = field(default_factory=list)
+    memory: dict[str, int] = field(default_factory=dict)
+    results_file: Path | None = None
+    plot: Path | None = None
+
+    @property
+    def per_second(self) -> float:
+        return self.latency_us.per_second
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "board": self.board,
+            "reference_board": self.reference_board,
+            "protocol": self.protocol,
+            "model": self.model,
+            "sha256": self.sha256,
+            "runs": self.runs,
+            "warmup": self.warmup,
+            "latency_us": {**self.latency_us.as_dict(), "label": self.time_label},
+            "inferences_per_second": self.per_second,
+            self.count_unit or "counts": self.counts.as_dict() if self.counts else None,
+            "energy": self.energy.as_dict() if self.energy else None,
+            "layers": [vars(layer) for layer in self.layers],
+            "memory": self.memory,
+            "results_file": str(self.results_file) if self.results_file else None,
+            "plot": str(self.plot) if self.plot else None,
+        }
+
+
+def bench_input(size: int, seed: int = 0) -> bytes:
+    """A fixed pseudo-random input: latency of these models does not depend on the values."""
+    generator = random.Random(seed)
+    return bytes(generator.randrange(256) for _ in range(size))
+
+
+def run_bench(
+    client: DeviceClient,
+    board: Board,
+    reference: Board,
+    runs: int,
+    warmup: int,
+    results: ResultsFile,
+    progress: Progress | None = None,
+    input_bytes: int | None = None,
+) -> BenchReport:
+    """Measure `runs` inferences after `warmup` untimed ones; records go to `results`."""
+    if runs < 1:
+        raise KitError("--runs must be at least 1", hint="e.g. `kit bench BOARD --runs 100`")
+    done = [0]
+    try:
+        if client.info is not None:
+            return _bench_kit(client, board, reference, runs, warmup, results, progress, done)
+        return _bench_mlperf(client, board, reference, runs, warmup, results, progress, done, input_bytes)
+    except DeviceError as error:
+        raise DeviceError(
+            f"{error.message}\n  the bench stopped after {done[0]} of {runs} runs; "
+            f"the {done[0]} measurements are saved in {results.path}",
+            hint=error.hint,
+        ) from None
+
+
+def _bench_kit(client, board, reference, runs, warmup, results, progress, done) -> BenchReport:
+    info = client.info
+    timebase = Timebase(board=board, reference=reference, clock_hz=info.clock_hz, timer_hz=info.timer_hz)
+    client.load(bench_input(info.input_bytes))
+    if warmup:
+        client.kit_infer(warmup)
+    ticks: list[int] = []
+
+    def record(_index: int, run_ticks: int) -> None:
+        results.append({
+            "type": "run", "index": len(ticks), "ticks": run_ticks,
+            timebase.count_unit: timebase.cycles(run_ticks), "latency_us": timebase.microseconds(run_ticks),
+        })
+        ticks.append(run_ticks)
+        done[0] = len(ticks)
+        if progress:
+            progress(len(ticks))
+
+    while len(ticks) < runs:
+        client.kit_infer(min(RUNS_PER_COMMAND, runs - len(ticks)), on_run=record)
+    layers = _layer_timings(client, timebase)
+    for layer in layers:
+        results.append({"type": "layer", **vars(layer)})
+    memory = vars(client.memory())
+    results.append({"type": "memory", **memory})
+    latency = summarize([timebase.microseconds(t) for t in ticks])
+    return BenchReport(
+        board=board.name, reference_board=reference.name, protocol="kit", model=info.model,
+        sha256=info.sha256, runs=runs, warmup=warmup, latency_us=latency, time_label=timebase.time_label,
+        counts=summarize([timebase.cycles(t) for t in ticks]), count_unit=timebase.count_unit,
+        energy=modelled_energy(reference, latency.mean), layers=layers, memory=memory,
+        results_file=results.path,
+    )
+
+
+def _layer_timings(client: DeviceClient, timebase: Timebase) -> list[LayerTiming]:
+    layers = client.layers()
+    total = sum(layer.ticks for layer in layers) or 1
+    return [
+        LayerTiming(layer.index, layer.op, layer.ticks, timebase.cycles(layer.ticks), 100.0 * layer.ticks / total)
+        for layer in layers
+    ]
+
+
+def _bench_mlperf(client, board, reference, runs, warmup, results, progress, done, input_bytes) -> BenchReport:
+    model = client.profile().model
+    size = input_bytes or MLPERF_INPUT_BYTES.get(model)
+    if not size:
+        raise KitError(
+            f"the board runs MLPerf Tiny model {model!r}, whose input size kit does not know",
+            hint="pass the model's input size in bytes with --input-bytes N",
+        )
+    client.load(bench_input(size))
+    if warmup:
+        client.infer(warmup, 0)
+    latencies: list[float] = []
+    for index in range(runs):
+        reply = client.infer(1, 0)
+        latencies.append(reply.per_inference_us)
+        results.append({"type": "run", "index": index, "latency_us": reply.per_inference_us})
+        done[0] = index + 1
+        if progress:
+            progress(index + 1)
+    latency = summarize(latencies)
+    return BenchReport(
+        board=board.name, reference_board=reference.name, protocol="mlperf", model=model, sha256="",
+        runs=runs, warmup=warmup, latency_us=latency, time_label="measured (MLPerf m-lap-us)",
+        energy=modelled_energy(reference, latency.mean), results_file=results.path,
+    )
+
+
+def write_csv(path: Path, results_path: Path) -> Path:
+    """Per-run rows of a session file as CSV (index, ticks, count, latency_us)."""
+    from kit.bench.results import read_records
+
+    rows = [r for r in read_records(results_path) if r.get("type") == "run"]
+    columns = ["index"] + [c for c in ("ticks", "instructions", "cycles", "latency_us") if rows and c in rows[0]]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow([row.get(column, "") for column in columns])
+    return path

@@ -1,0 +1,1 @@
+"""Human-facing outputs of measurements: plots of bench sessions."""

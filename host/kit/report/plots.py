@@ -1,0 +1,65 @@
+"""Pictures of a bench session: latency distribution and where the time goes per layer.
+
+Rendered with matplotlib's Agg backend so it works on headless CI and over SSH.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+
+@dataclass(frozen=True)
+class LayerShare:
+    """One layer's share of an inference."""
+
+    index: int
+    op: str
+    ticks: float
+    percent: float
+
+
+def plot_bench(
+    latencies: Sequence[float],
+    unit: str,
+    layers: Sequence[LayerShare],
+    title: str,
+    path: Path,
+) -> Path:
+    """Histogram of per-inference latency beside per-layer bars; written as PNG to `path`."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    columns = 2 if layers else 1
+    figure, axes = plt.subplots(1, columns, figsize=(6 * columns, 4), squeeze=False)
+    _latency_histogram(axes[0][0], latencies, unit)
+    if layers:
+        _layer_bars(axes[0][1], layers)
+    figure.suptitle(title)
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path
+
+
+def _latency_histogram(axis, latencies: Sequence[float], unit: str) -> None:
+    distinct = len(set(latencies))
+    axis.hist(list(latencies), bins=max(1, min(30, distinct)), color="#3b7dd8")
+    axis.set_xlabel(f"latency per inference ({unit})")
+    axis.set_ylabel("runs")
+    axis.set_title(f"{len(latencies)} runs")
+    axis.ticklabel_format(axis="x", style="plain", useOffset=False)
+
+
+def _layer_bars(axis, layers: Sequence[LayerShare]) -> None:
+    labels = [f"{layer.index} {layer.op}" for layer in layers]
+    positions = list(range(len(layers)))
+    axis.barh(positions, [layer.percent for layer in layers], color="#e07b39")
+    axis.set_yticks(positions, labels, fontsize=7)
+    axis.invert_yaxis()
+    axis.set_xlabel("% of inference")
+    axis.set_title("per layer")
