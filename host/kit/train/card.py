@@ -1,0 +1,195 @@
+"""The model card: what a model is, what it costs and how well it does, as JSON and as a table.
+
+`build_card` works from the .tflite alone (plus whatever training knows), so `kit import` can
+give an ONNX model the same card as a trained lab model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from kit.train.evaluate import Evaluation
+
+CARD_VERSION = 1
+
+
+def sha256_of(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def weights_bytes(model) -> int:
+    """Bytes of constant data (weights, biases, shapes): the flash the parameters alone need."""
+    return sum(len(tensor.data) for tensor in model.tensors if tensor.data is not None)
+
+
+def layer_costs(model) -> list[dict[str, Any]]:
+    """Per op: index, op, output tensor name, parameters and MACs (kit.compile.macs rules)."""
+    from kit.compile.macs import count_macs
+
+    return [
+        {"index": cost.index, "op": cost.op, "name": cost.name, "params": int(cost.params), "macs": int(cost.macs)}
+        for cost in count_macs(model)
+    ]
+
+
+def _tensor_card(info) -> dict[str, Any]:
+    return {
+        "shape": [int(d) for d in info.shape],
+        "dtype": np.dtype(info.dtype).name,
+        "scale": float(info.scale),
+        "zero_point": int(info.zero_point),
+    }
+
+
+def _evaluation_fields(prefix: str, evaluation: Evaluation | None) -> dict[str, Any]:
+    if evaluation is None:
+        return {f"accuracy_{prefix}": None}
+    fields: dict[str, Any] = {f"accuracy_{prefix}": round(evaluation.accuracy, 6)}
+    for key, value in evaluation.extra.items():
+        fields[f"{key}_{prefix}"] = None if value != value else round(float(value), 6)  # NaN -> null
+    return fields
+
+
+def build_card(
+    tflite_path: Path,
+    *,
+    lab: str | None = None,
+    task: str = "classification",
+    labels: list[str] | None = None,
+    seed: int | None = None,
+    float_eval: Evaluation | None = None,
+    int8_eval: Evaluation | None = None,
+    params: int | None = None,
+    training_seconds: float | None = None,
+    artifacts: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Every figure of the card, measured from the .tflite (ops, MACs, sizes, TFLM arena)."""
+    from kit.tflm import TflmInterpreter, measure_arena_bytes
+
+    from kit.compile.tflite import load_model
+
+    tflite_path = Path(tflite_path)
+    graph = load_model(tflite_path)
+    interpreter = TflmInterpreter(tflite_path)
+    layers = layer_costs(graph)
+    card: dict[str, Any] = {
+        "card_version": CARD_VERSION,
+        "lab": lab,
+        "task": task,
+        "seed": seed,
+        "labels": list(labels or []),
+        "input": _tensor_card(interpreter.input),
+        "output": _tensor_card(interpreter.output),
+        "params": int(params if params is not None else sum(layer["params"] for layer in layers)),
+        "macs_total": int(sum(layer["macs"] for layer in layers)),
+        "layers": layers,
+        "ops": sorted({layer["op"] for layer in layers}),
+        "flash_bytes": tflite_path.stat().st_size,
+        "weights_bytes": weights_bytes(graph),
+        "arena_bytes_tflm": measure_arena_bytes(tflite_path),
+        "arena_bytes_kit": None,  # filled in by the compiler (kit.compile)
+        **_evaluation_fields("float", float_eval),
+        **_evaluation_fields("int8", int8_eval),
+        "confusion_matrix": int8_eval.confusion_matrix if int8_eval else None,
+        "confusion_matrix_float": float_eval.confusion_matrix if float_eval else None,
+        "per_class_accuracy": int8_eval.per_class_accuracy if int8_eval else None,
+        "sha256": graph.sha256,
+        "training_seconds": None if training_seconds is None else round(training_seconds, 2),
+        "artifacts": dict(artifacts or {"tflite": str(tflite_path)}),
+    }
+    card.update(extra or {})
+    return card
+
+
+def write_card(card: dict[str, Any], folder: Path) -> tuple[Path, Path]:
+    """card.json and card.md side by side."""
+    json_path, md_path = Path(folder) / "card.json", Path(folder) / "card.md"
+    json_path.write_text(json.dumps(card, indent=2) + "\n")
+    md_path.write_text(card_markdown(card))
+    return json_path, md_path
+
+
+def _percent(value: float | None) -> str:
+    return "n/a" if value is None else f"{100 * value:.1f}%"
+
+
+def _quant_text(tensor: dict[str, Any]) -> str:
+    shape = "x".join(str(d) for d in tensor["shape"])
+    return f"{shape} {tensor['dtype']} scale={tensor['scale']:.6g} zero_point={tensor['zero_point']}"
+
+
+def summary_rows(card: dict[str, Any]) -> list[tuple[str, str]]:
+    """(field, value) pairs shown in the table and the markdown."""
+    arena_kit = card.get("arena_bytes_kit")
+    rows = [
+        ("lab", str(card.get("lab") or "-")),
+        ("source", str(card.get("source", "trained"))),
+        ("seed", str(card.get("seed"))),
+        ("input", _quant_text(card["input"])),
+        ("output", _quant_text(card["output"])),
+        ("labels", ", ".join(card.get("labels") or []) or "-"),
+        ("parameters", f"{card['params']:,}"),
+        ("MACs / inference", f"{card['macs_total']:,}"),
+        ("flash (.tflite)", f"{card['flash_bytes']:,} B"),
+        ("flash (weights only)", f"{card['weights_bytes']:,} B"),
+        ("arena (TFLM, measured)", f"{card['arena_bytes_tflm']:,} B"),
+        ("arena (kit runtime)", "n/a" if arena_kit is None else f"{arena_kit:,} B"),
+        ("accuracy float", _percent(card.get("accuracy_float"))),
+        ("accuracy int8 (TFLM)", _percent(card.get("accuracy_int8"))),
+    ]
+    if card.get("auc_int8") is not None:
+        rows.append(("AUC float / int8", f"{card.get('auc_float') or 0:.3f} / {card['auc_int8']:.3f}"))
+    if card.get("training_seconds") is not None:
+        rows.append(("training time", f"{card['training_seconds']:.1f} s"))
+    rows.append(("sha256", card["sha256"]))
+    return rows
+
+
+def card_markdown(card: dict[str, Any]) -> str:
+    """A human-readable card for models/<lab>/card.md."""
+    lines = [f"# Model card: {card.get('lab') or 'model'}", "", "| field | value |", "|---|---|"]
+    lines += [f"| {name} | {value} |" for name, value in summary_rows(card)]
+    lines += ["", "## Layers", "", "| # | op | name | params | MACs |", "|---|---|---|---|---|"]
+    lines += [f"| {l['index']} | {l['op']} | {l['name']} | {l['params']:,} | {l['macs']:,} |" for l in card["layers"]]
+    matrix, labels = card.get("confusion_matrix"), card.get("labels") or []
+    if matrix and len(labels) == len(matrix):
+        lines += ["", "## Confusion matrix (int8, rows = true class)", ""]
+        lines += ["| true \\ predicted | " + " | ".join(labels) + " | recall |", "|---" * (len(labels) + 2) + "|"]
+        recalls = card.get("per_class_accuracy") or {}
+        for label, row in zip(labels, matrix):
+            lines.append(f"| {label} | " + " | ".join(str(v) for v in row) + f" | {_percent(recalls.get(label))} |")
+    lines += ["", "## Artifacts", ""] + [f"- {key}: `{value}`" for key, value in card.get("artifacts", {}).items()]
+    return "\n".join(lines) + "\n"
+
+
+def card_tables(card: dict[str, Any]) -> list[Any]:
+    """rich renderables: summary, per-layer costs, confusion matrix."""
+    from rich.table import Table
+
+    summary = Table(title=f"model card: {card.get('lab') or 'model'}", show_header=False)
+    summary.add_column("field", style="bold")
+    summary.add_column("value")
+    for name, value in summary_rows(card):
+        summary.add_row(name, value)
+    layers = Table(title="layers")
+    for column in ("#", "op", "name", "params", "MACs"):
+        layers.add_column(column, justify="right" if column in ("#", "params", "MACs") else "left")
+    for l in card["layers"]:
+        layers.add_row(str(l["index"]), l["op"], l["name"][-40:], f"{l['params']:,}", f"{l['macs']:,}")
+    tables: list[Any] = [summary, layers]
+    matrix, labels = card.get("confusion_matrix"), card.get("labels") or []
+    if matrix and len(labels) == len(matrix):
+        confusion = Table(title="confusion matrix (int8; rows = true class)")
+        confusion.add_column("true \\ pred")
+        for label in labels:
+            confusion.add_column(label, justify="right")
+        for label, row in zip(labels, matrix):
+            confusion.add_row(label, *(str(v) for v in row))
+        tables.append(confusion)
+    return tables

@@ -1,0 +1,89 @@
+"""Accuracy figures for the model card: classification (argmax) and anomaly (reconstruction error).
+
+The int8 model is evaluated through TFLM (kit.tflm), the project's bit-exact reference, with the
+float features quantized by the model's own input scale and zero point, as a device would.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from kit.train.quantize import dequantize, quantize_features
+
+
+@dataclass
+class Evaluation:
+    """One model's figures on the held-out test split."""
+
+    accuracy: float
+    confusion_matrix: list[list[int]]
+    per_class_accuracy: dict[str, float]
+    extra: dict[str, float] = field(default_factory=dict)  # anomaly: auc, threshold
+
+
+def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, classes: int) -> np.ndarray:
+    """Rows are true classes, columns predicted classes."""
+    matrix = np.zeros((classes, classes), dtype=np.int64)
+    np.add.at(matrix, (np.asarray(y_true, dtype=np.int64), np.asarray(y_pred, dtype=np.int64)), 1)
+    return matrix
+
+
+def per_class_accuracy(matrix: np.ndarray, labels: list[str]) -> dict[str, float]:
+    """Recall of each class (classes absent from the test split are left out)."""
+    totals = matrix.sum(axis=1)
+    return {label: float(matrix[i, i] / totals[i]) for i, label in enumerate(labels) if totals[i] > 0}
+
+
+def classification_evaluation(y_true: np.ndarray, y_pred: np.ndarray, labels: list[str]) -> Evaluation:
+    matrix = confusion_matrix(y_true, y_pred, len(labels))
+    accuracy = float(np.mean(np.asarray(y_true) == np.asarray(y_pred))) if len(y_true) else 0.0
+    return Evaluation(accuracy, matrix.tolist(), per_class_accuracy(matrix, labels))
+
+
+def roc_auc(scores: np.ndarray, is_positive: np.ndarray) -> float:
+    """Area under the ROC curve by the rank-sum (Mann-Whitney) formula, ties counted half."""
+    scores = np.asarray(scores, dtype=np.float64)
+    is_positive = np.asarray(is_positive, dtype=bool)
+    positives, negatives = scores[is_positive], scores[~is_positive]
+    if len(positives) == 0 or len(negatives) == 0:
+        return float("nan")
+    greater = (positives[:, None] > negatives[None, :]).sum()
+    ties = (positives[:, None] == negatives[None, :]).sum()
+    return float((greater + 0.5 * ties) / (len(positives) * len(negatives)))
+
+
+def reconstruction_errors(x: np.ndarray, reconstruction: np.ndarray) -> np.ndarray:
+    """Mean squared error per sample: the anomaly score."""
+    x = np.asarray(x, dtype=np.float32).reshape(len(x), -1)
+    return np.mean((x - np.asarray(reconstruction, dtype=np.float32).reshape(len(x), -1)) ** 2, axis=1)
+
+
+def anomaly_evaluation(
+    test_scores: np.ndarray, y_test: np.ndarray, normal_val_scores: np.ndarray, percentile: float, labels: list[str]
+) -> Evaluation:
+    """Threshold at a percentile of normal validation scores; accuracy is balanced accuracy."""
+    threshold = float(np.percentile(normal_val_scores, percentile))
+    y_pred = (np.asarray(test_scores) > threshold).astype(np.int64)
+    matrix = confusion_matrix(y_test, y_pred, len(labels))
+    recalls = per_class_accuracy(matrix, labels)
+    balanced = float(np.mean(list(recalls.values()))) if recalls else 0.0
+    auc = roc_auc(test_scores, np.asarray(y_test) == 1)
+    return Evaluation(balanced, matrix.tolist(), recalls, {"auc": auc, "threshold": threshold})
+
+
+def predict_float(keras_model, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    """Keras outputs (probabilities or reconstructions) for a batch."""
+    return np.asarray(keras_model.predict(np.asarray(x, dtype=np.float32), batch_size=batch_size, verbose=0))
+
+
+def predict_int8(tflite: bytes | Path, x: np.ndarray) -> np.ndarray:
+    """TFLM outputs, dequantized to floats, for float features quantized like on the device."""
+    from kit.tflm import TflmInterpreter
+
+    interpreter = TflmInterpreter(tflite)
+    q_in = quantize_features(x, interpreter.input.scale, interpreter.input.zero_point)
+    q_out = interpreter.run(q_in)
+    return dequantize(q_out, interpreter.output.scale, interpreter.output.zero_point).reshape(len(x), -1)

@@ -1,0 +1,100 @@
+"""The parts of a lab file that training reads ([model], [training], [io], labels, task) and the
+hash of every input that decides a trained model, which names its cache folder."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kit.errors import CatalogError, DataError
+from kit.paths import LABS_DIR
+
+# Bump when a change in kit.train would change the trained model for the same inputs.
+TRAIN_CODE_VERSION = "1"
+
+
+@dataclass(frozen=True)
+class LabTraining:
+    """What training needs from one lab."""
+
+    name: str
+    task: str
+    labels: list[str]
+    input_shape: list[int]
+    output_shape: list[int]
+    model: dict[str, Any]
+    training: dict[str, Any]
+    toml_path: Path
+    catalog_lab: Any  # the kit.catalog Lab (or the name when the catalog is not installed)
+
+    @property
+    def arch(self) -> str:
+        return str(self.model.get("arch", ""))
+
+
+def lab_toml_path(name: str) -> Path:
+    path = LABS_DIR / name / "lab.toml"
+    if not path.is_file():
+        known = sorted(p.parent.name for p in LABS_DIR.glob("*/lab.toml"))
+        raise CatalogError(f"unknown lab '{name}'", f"use one of: {', '.join(known)}")
+    return path
+
+
+def _catalog_lab(name: str) -> Any:
+    """The validated catalog object when kit.catalog exists (it reports broken lab files)."""
+    try:
+        from kit.catalog import get_lab
+    except ImportError:
+        return name
+    return get_lab(name)
+
+
+def load_lab(name: str) -> LabTraining:
+    path = lab_toml_path(name)
+    catalog_lab = _catalog_lab(name)
+    with path.open("rb") as handle:
+        raw = tomllib.load(handle)
+    io = raw.get("io") or {}
+    if "model" not in raw or "arch" not in raw["model"]:
+        raise CatalogError(f"{path}: [model] arch is missing", "add a [model] section with arch = \"ds_cnn\" (or another builder)")
+    return LabTraining(
+        name=name,
+        task=str(raw.get("task", "classification")),
+        labels=[str(label) for label in raw.get("labels", [])],
+        input_shape=[int(d) for d in io.get("input_shape", [])],
+        output_shape=[int(d) for d in io.get("output_shape", [])],
+        model=dict(raw["model"]),
+        training=dict(raw.get("training") or {}),
+        toml_path=path,
+        catalog_lab=catalog_lab,
+    )
+
+
+def folder_content_hash(folder: Path) -> str:
+    """sha256 over every file's relative path and bytes, in sorted order."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DataError(f"dataset folder {folder} does not exist", "pass --source a folder with one sub-folder per class")
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(folder)).encode() + b"\0")
+        with path.open("rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+    return digest.hexdigest()
+
+
+def training_inputs_hash(lab: LabTraining, seed: int, source: Path | None, size: Any) -> str:
+    """The cache key: lab file bytes, seed, user data, dataset size and the training code version."""
+    key = {
+        "lab_toml_sha256": hashlib.sha256(lab.toml_path.read_bytes()).hexdigest(),
+        "seed": int(seed),
+        "source": folder_content_hash(source) if source is not None else None,
+        "size": size,
+        "code": TRAIN_CODE_VERSION,
+    }
+    return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()

@@ -1,0 +1,127 @@
+"""Keras model builders for the lab architectures named in a lab's [model] section.
+
+Every builder uses only layers that convert to ops the kit runtime executes (CONV_2D,
+DEPTHWISE_CONV_2D, FULLY_CONNECTED, AVERAGE_POOL_2D, RESHAPE, SOFTMAX ...): BatchNorm folds
+into the preceding convolution, ReLU fuses into it, Dropout disappears at conversion.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from kit.errors import CatalogError
+
+DEFAULT_BATCHNORM_MOMENTUM = 0.9
+
+
+def _keras():
+    import keras
+
+    return keras
+
+
+def _conv_bn_relu(x, filters: int, kernel: tuple[int, int], strides: tuple[int, int], momentum: float, name: str):
+    layers = _keras().layers
+    x = layers.Conv2D(filters, kernel, strides=strides, padding="same", use_bias=False, name=f"{name}_conv")(x)
+    x = layers.BatchNormalization(momentum=momentum, name=f"{name}_bn")(x)
+    return layers.ReLU(name=f"{name}_relu")(x)
+
+
+def _depthwise_separable(x, filters: int, strides: tuple[int, int], momentum: float, name: str):
+    layers = _keras().layers
+    x = layers.DepthwiseConv2D((3, 3), strides=strides, padding="same", use_bias=False, name=f"{name}_dw")(x)
+    x = layers.BatchNormalization(momentum=momentum, name=f"{name}_dw_bn")(x)
+    x = layers.ReLU(name=f"{name}_dw_relu")(x)
+    return _conv_bn_relu(x, filters, (1, 1), (1, 1), momentum, f"{name}_pw")
+
+
+def _pool_and_classify(x, classes: int, dropout: float):
+    """Average pool over the whole feature map (AVERAGE_POOL_2D, like MLPerf), then a dense softmax."""
+    layers = _keras().layers
+    if dropout > 0:
+        x = layers.Dropout(dropout, name="dropout")(x)
+    x = layers.AveragePooling2D(pool_size=tuple(int(d) for d in x.shape[1:3]), name="avg_pool")(x)
+    x = layers.Flatten(name="flatten")(x)
+    return layers.Dense(classes, activation="softmax", name="classifier")(x)
+
+
+def build_ds_cnn(input_shape: Sequence[int], classes: int, model: dict, training: dict):
+    """MLPerf Tiny kws01-like DS-CNN: conv 10x4 stride 2, N depthwise-separable blocks, pool, dense."""
+    keras = _keras()
+    filters = int(model.get("filters", 64))
+    blocks = int(model.get("blocks", 4))
+    momentum = float(training.get("batchnorm_momentum", DEFAULT_BATCHNORM_MOMENTUM))
+    inputs = keras.Input(shape=tuple(input_shape), name="input")
+    x = _conv_bn_relu(inputs, filters, (10, 4), (2, 2), momentum, "stem")
+    for index in range(blocks):
+        x = _depthwise_separable(x, filters, (1, 1), momentum, f"block{index + 1}")
+    outputs = _pool_and_classify(x, classes, float(model.get("dropout", 0.2)))
+    return keras.Model(inputs, outputs, name="ds_cnn")
+
+
+# MobileNetV1 depthwise-separable blocks: (filters at alpha=1, stride)
+_MOBILENET_V1_BLOCKS = [
+    (64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2),
+    (512, 1), (512, 1), (512, 1), (512, 1), (512, 1), (1024, 2), (1024, 1),
+]
+
+
+def build_mobilenet_v1(input_shape: Sequence[int], classes: int, model: dict, training: dict):
+    """MobileNetV1 (width `alpha`) truncated to its first `blocks` blocks so it trains in minutes."""
+    keras = _keras()
+    alpha = float(model.get("alpha", 0.25))
+    blocks = int(model.get("blocks", len(_MOBILENET_V1_BLOCKS)))
+    if not 1 <= blocks <= len(_MOBILENET_V1_BLOCKS):
+        raise CatalogError(
+            f"mobilenet_v1 blocks = {blocks} is out of range",
+            f"set [model] blocks between 1 and {len(_MOBILENET_V1_BLOCKS)} in the lab file",
+        )
+    momentum = float(training.get("batchnorm_momentum", DEFAULT_BATCHNORM_MOMENTUM))
+    inputs = keras.Input(shape=tuple(input_shape), name="input")
+    x = _conv_bn_relu(inputs, max(8, int(32 * alpha)), (3, 3), (2, 2), momentum, "stem")
+    for index, (width, stride) in enumerate(_MOBILENET_V1_BLOCKS[:blocks]):
+        x = _depthwise_separable(x, max(8, int(width * alpha)), (stride, stride), momentum, f"block{index + 1}")
+    outputs = _pool_and_classify(x, classes, float(model.get("dropout", 0.1)))
+    return keras.Model(inputs, outputs, name="mobilenet_v1")
+
+
+def build_dense(input_shape: Sequence[int], classes: int, model: dict, training: dict):
+    """A small multilayer perceptron over hand-made features (the motion lab)."""
+    keras = _keras()
+    inputs = keras.Input(shape=tuple(input_shape), name="input")
+    x = inputs
+    for index, units in enumerate(model.get("units", [32])):
+        x = keras.layers.Dense(int(units), activation="relu", name=f"dense{index + 1}")(x)
+    outputs = keras.layers.Dense(classes, activation="softmax", name="classifier")(x)
+    return keras.Model(inputs, outputs, name="dense")
+
+
+def build_autoencoder(input_shape: Sequence[int], classes: int, model: dict, training: dict):
+    """Fully connected autoencoder like MLPerf Tiny ad01; its output reconstructs its input."""
+    keras = _keras()
+    inputs = keras.Input(shape=tuple(input_shape), name="input")
+    x = inputs
+    for index, units in enumerate(model.get("units", [64, 32, 8, 32, 64])):
+        x = keras.layers.Dense(int(units), activation="relu", name=f"dense{index + 1}")(x)
+    outputs = keras.layers.Dense(int(input_shape[-1]), name="reconstruction")(x)
+    return keras.Model(inputs, outputs, name="autoencoder")
+
+
+BUILDERS: dict[str, Callable[..., Any]] = {
+    "ds_cnn": build_ds_cnn,
+    "mobilenet_v1": build_mobilenet_v1,
+    "dense": build_dense,
+    "autoencoder": build_autoencoder,
+}
+
+
+def build_model(arch: str, input_shape: Sequence[int], classes: int, model: dict, training: dict):
+    """Build the Keras model a lab's [model] section names (input_shape without the batch axis)."""
+    builder = BUILDERS.get(arch)
+    if builder is None:
+        raise CatalogError(
+            f"unknown model architecture '{arch}'",
+            f"set [model] arch to one of: {', '.join(sorted(BUILDERS))}",
+        )
+    return builder(input_shape, classes, model, training)

@@ -1,0 +1,277 @@
+"""`train_lab`: dataset -> Keras training -> int8 PTQ -> float and int8 (TFLM) evaluation -> card.
+
+Each stage is a function of its own so bench/stages.py can time it and tests can feed a small
+dataset straight into `train_on_dataset`. Results are cached by the hash of their inputs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from kit.errors import DataError, KitError
+from kit.paths import REPO_ROOT, cache_dir
+from kit.train.card import build_card, sha256_of, write_card
+from kit.train.evaluate import (
+    Evaluation,
+    anomaly_evaluation,
+    classification_evaluation,
+    predict_float,
+    predict_int8,
+    reconstruction_errors,
+)
+from kit.train.lab import LabTraining, load_lab, training_inputs_hash
+from kit.train.models import build_model
+from kit.train.progress import dataset_progress, keras_progress, stage_console
+from kit.train.quantize import check_supported_ops, quantize_int8, representative_samples
+from kit.train.reference import reference_card
+
+TFLITE_NAME, KERAS_NAME = "model.tflite", "model.keras"
+# TensorFlow's C++ start-up chatter (CUDA probes, oneDNN notes) is noise for kit users.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+@dataclass
+class TrainResult:
+    """Where the artifacts are, the card they are described by, and whether training was skipped."""
+
+    tflite_path: Path
+    card_path: Path
+    card: dict[str, Any]
+    cached: bool
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+
+
+def configure_determinism(seed: int) -> None:
+    """Same seed, same weights: seed Python/NumPy/TF and ask TF for deterministic kernels."""
+    import keras
+    import tensorflow as tf
+
+    tf.get_logger().setLevel("ERROR")
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
+def load_lab_dataset(lab: LabTraining, seed: int, source: Path | None, size: Any, progress: bool = True):
+    """The lab's dataset from kit.data (generated offline, or read from the user's folder)."""
+    from kit.data import load_dataset
+
+    with dataset_progress(lab.name, progress) as report:
+        return load_dataset(lab.catalog_lab, seed=seed, source=source, size=size, progress=report)
+
+
+def _features(x: np.ndarray, lab: LabTraining) -> np.ndarray:
+    """Features in the model's input shape (without the batch axis) as float32."""
+    sample_shape = tuple(lab.input_shape[1:])
+    x = np.asarray(x, dtype=np.float32)
+    if x.size and x.reshape(len(x), -1).shape[1] != int(np.prod(sample_shape)):
+        raise DataError(
+            f"dataset samples have shape {x.shape[1:]}, the lab's model input is {sample_shape}",
+            "make the lab's [features] produce its [io] input_shape",
+        )
+    return x.reshape((len(x), *sample_shape))
+
+
+def _training_arrays(lab: LabTraining, dataset) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(x_train, y_train, x_val, y_val) as the model is fitted: an autoencoder sees only normal data."""
+    x_train, y_train = _features(dataset.x_train, lab), np.asarray(dataset.y_train)
+    x_val, y_val = _features(dataset.x_val, lab), np.asarray(dataset.y_val)
+    if lab.task == "anomaly":
+        x_train, x_val = x_train[y_train == 0], x_val[y_val == 0]
+        return x_train, x_train, x_val, x_val
+    return x_train, y_train, x_val, y_val
+
+
+def fit_model(lab: LabTraining, dataset, seed: int, progress: bool = True):
+    """Build the lab's architecture and train it; returns the Keras model."""
+    import keras
+
+    configure_determinism(seed)
+    x_train, y_train, x_val, y_val = _training_arrays(lab, dataset)
+    if len(x_train) == 0:
+        raise DataError(f"the {lab.name} dataset has no training samples", "check the dataset folder or --size")
+    classes = len(lab.labels) if lab.task != "anomaly" else 0
+    model = build_model(lab.arch, lab.input_shape[1:], classes, lab.model, lab.training)
+    epochs = int(lab.training.get("epochs", 10))
+    batch_size = int(lab.training.get("batch_size", 32))
+    steps = epochs * int(np.ceil(len(x_train) / batch_size))
+    schedule = keras.optimizers.schedules.CosineDecay(float(lab.training.get("learning_rate", 0.001)), steps, alpha=0.05)
+    if lab.task == "anomaly":
+        model.compile(optimizer=keras.optimizers.Adam(schedule), loss="mse")
+    else:
+        model.compile(optimizer=keras.optimizers.Adam(schedule), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    callbacks = [keras_progress(lab.name, epochs, int(np.ceil(len(x_train) / batch_size)))] if progress else []
+    model.fit(
+        x_train, y_train, batch_size=batch_size, epochs=epochs, shuffle=True, verbose=0, callbacks=callbacks,
+        validation_data=(x_val, y_val) if len(x_val) else None,
+    )
+    return model
+
+
+def quantize_model(lab: LabTraining, model, dataset, seed: int, folder: Path) -> Path:
+    """int8 PTQ calibrated on training data; the graph must stay within the kit runtime's ops."""
+    x_train, _, _, _ = _training_arrays(lab, dataset)
+    tflite = quantize_int8(model, representative_samples(x_train, seed))
+    check_supported_ops(tflite)
+    path = Path(folder) / TFLITE_NAME
+    path.write_bytes(tflite)
+    return path
+
+
+def evaluate_models(lab: LabTraining, model, tflite_path: Path, dataset) -> tuple[Evaluation, Evaluation]:
+    """Float (Keras) and int8 (TFLM) figures on the held-out test split."""
+    x_test, y_test = _features(dataset.x_test, lab), np.asarray(dataset.y_test)
+    if lab.task == "anomaly":
+        percentile = float(lab.training.get("threshold_percentile", 99.0))
+        x_val_normal = _features(dataset.x_val, lab)[np.asarray(dataset.y_val) == 0]
+        results = []
+        for predict in (lambda x: predict_float(model, x), lambda x: predict_int8(tflite_path, x)):
+            test_scores = reconstruction_errors(x_test, predict(x_test))
+            val_scores = reconstruction_errors(x_val_normal, predict(x_val_normal))
+            results.append(anomaly_evaluation(test_scores, y_test, val_scores, percentile, lab.labels))
+        return results[0], results[1]
+    float_pred = np.argmax(predict_float(model, x_test), axis=1)
+    int8_pred = np.argmax(predict_int8(tflite_path, x_test), axis=1)
+    return (
+        classification_evaluation(y_test, float_pred, lab.labels),
+        classification_evaluation(y_test, int8_pred, lab.labels),
+    )
+
+
+def _artifacts(folder: Path) -> dict[str, str]:
+    names = {"tflite": TFLITE_NAME, "card_json": "card.json", "card_md": "card.md", "keras": KERAS_NAME}
+    return {key: str(Path(folder) / name) for key, name in names.items() if key != "keras" or (Path(folder) / name).exists()}
+
+
+def train_on_dataset(
+    lab: LabTraining, dataset, seed: int, folder: Path, inputs_hash: str, progress: bool = True
+) -> TrainResult:
+    """Train, quantize, evaluate and write the card for an already loaded dataset."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    seconds: dict[str, float] = {}
+    console = stage_console(progress)
+
+    start = time.perf_counter()
+    model = fit_model(lab, dataset, seed, progress)
+    seconds["train"] = time.perf_counter() - start
+    model.save(folder / KERAS_NAME)
+
+    start = time.perf_counter()
+    console.print(f"[bold]{lab.name}[/]: quantizing to int8")
+    tflite_path = quantize_model(lab, model, dataset, seed, folder)
+    seconds["quantize"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    console.print(f"[bold]{lab.name}[/]: evaluating float (Keras) and int8 (TFLM) on {len(dataset.x_test)} test samples")
+    float_eval, int8_eval = evaluate_models(lab, model, tflite_path, dataset)
+    seconds["evaluate"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    card = build_card(
+        tflite_path, lab=lab.name, task=lab.task, labels=lab.labels, seed=seed, float_eval=float_eval,
+        int8_eval=int8_eval, params=int(model.count_params()), training_seconds=seconds["train"],
+        artifacts=_artifacts(folder),
+        extra={
+            "source": "trained",
+            "arch": lab.arch,
+            "training_inputs_hash": inputs_hash,
+            "test_samples": int(len(dataset.x_test)),
+            "train_samples": int(len(dataset.x_train)),
+        },
+    )
+    card_path, _ = write_card(card, folder)
+    seconds["card"] = time.perf_counter() - start
+    return TrainResult(tflite_path, card_path, card, cached=False, stage_seconds=seconds)
+
+
+def _load_cached(folder: Path) -> TrainResult | None:
+    """The cached result if its card and model are intact (the card's sha256 matches the file)."""
+    card_path, tflite_path = folder / "card.json", folder / TFLITE_NAME
+    if not (card_path.is_file() and tflite_path.is_file()):
+        return None
+    try:
+        card = json.loads(card_path.read_text())
+    except json.JSONDecodeError:
+        return None
+    if card.get("sha256") != sha256_of(tflite_path):
+        return None
+    return TrainResult(tflite_path, card_path, card, cached=True)
+
+
+def _adopt_reference(lab_name: str, inputs_hash: str, folder: Path) -> TrainResult | None:
+    """Use the committed reference model when it was trained from exactly these inputs."""
+    found = reference_card(lab_name)
+    if found is None:
+        return None
+    card, tflite = found
+    if card.get("training_inputs_hash") != inputs_hash or card.get("sha256") != sha256_of(tflite):
+        return None
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(tflite, folder / TFLITE_NAME)
+    card = {**card, "source": "reference", "artifacts": _artifacts(folder)}
+    card_path, _ = write_card(card, folder)
+    return TrainResult(folder / TFLITE_NAME, card_path, card, cached=True)
+
+
+def cache_folder(lab_name: str, inputs_hash: str) -> Path:
+    return cache_dir("models") / lab_name / inputs_hash[:16]
+
+
+def train_lab(
+    lab_name: str,
+    seed: int = 0,
+    source: Path | None = None,
+    force: bool = False,
+    progress: bool = True,
+    size: Any = None,
+) -> TrainResult:
+    """Train the lab's model (or return the cached one) and write its int8 .tflite and card."""
+    lab = load_lab(lab_name)
+    source = Path(source) if source is not None else None
+    inputs_hash = training_inputs_hash(lab, seed, source, size)
+    folder = cache_folder(lab.name, inputs_hash)
+    if not force:
+        cached = _load_cached(folder) or (_adopt_reference(lab.name, inputs_hash, folder) if source is None else None)
+        if cached is not None:
+            return cached
+    if folder.exists():
+        shutil.rmtree(folder)
+    start = time.perf_counter()
+    stage_console(progress).print(f"[bold]{lab.name}[/]: preparing the dataset (seed {seed})")
+    dataset = load_lab_dataset(lab, seed, source, size, progress)
+    dataset_seconds = time.perf_counter() - start
+    try:
+        result = train_on_dataset(lab, dataset, seed, folder, inputs_hash, progress)
+    except KitError:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    result.stage_seconds = {"dataset": dataset_seconds, **result.stage_seconds}
+    result.card["stage_seconds"] = {k: round(v, 2) for k, v in result.stage_seconds.items()}
+    write_card(result.card, folder)
+    return result
+
+
+def export_result(result: TrainResult, out: Path) -> TrainResult:
+    """Copy model and card to `out` (e.g. models/<lab>), with artifact paths pointing there.
+
+    Paths inside the repository are written relative to it, so committed cards are portable.
+    """
+    out = Path(out).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(result.tflite_path, out / TFLITE_NAME)
+
+    def shown(path: Path) -> str:
+        return str(path.relative_to(REPO_ROOT)) if path.is_relative_to(REPO_ROOT) else str(path)
+
+    card = {**result.card, "artifacts": {"tflite": shown(out / TFLITE_NAME), "card_json": shown(out / "card.json"),
+                                         "card_md": shown(out / "card.md")}}
+    card_path, _ = write_card(card, out)
+    return TrainResult(out / TFLITE_NAME, card_path, card, result.cached, result.stage_seconds)

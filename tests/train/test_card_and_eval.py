@@ -1,0 +1,81 @@
+"""Model card fields measured from a real .tflite, and the evaluation arithmetic."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import numpy as np
+import pytest
+
+from kit.tflm import measure_arena_bytes
+from kit.train.card import build_card, card_markdown, card_tables, write_card
+from kit.train.evaluate import (
+    anomaly_evaluation,
+    classification_evaluation,
+    predict_int8,
+    roc_auc,
+)
+
+
+@pytest.fixture(scope="module")
+def tiny_card(tiny_model):
+    y_pred = np.argmax(predict_int8(tiny_model.tflite, tiny_model.x_test), axis=1)
+    int8_eval = classification_evaluation(tiny_model.y_test, y_pred, ["a", "b", "c"])
+    return build_card(tiny_model.tflite, lab="tiny", labels=["a", "b", "c"], seed=0, int8_eval=int8_eval), int8_eval
+
+
+def test_card_fields_measured_from_the_file(tiny_model, tiny_card):
+    card, int8_eval = tiny_card
+    data = tiny_model.tflite.read_bytes()
+    assert card["sha256"] == hashlib.sha256(data).hexdigest()
+    assert card["flash_bytes"] == len(data)
+    assert 0 < card["weights_bytes"] < card["flash_bytes"]
+    assert card["arena_bytes_tflm"] == measure_arena_bytes(tiny_model.tflite) > 0
+    assert card["arena_bytes_kit"] is None
+    assert card["macs_total"] == 4608 + 576 + 192 == sum(layer["macs"] for layer in card["layers"])
+    assert card["params"] == 76 + 40 + 195
+    assert card["input"] == {**card["input"], "shape": [1, 8, 8, 2], "dtype": "int8"}
+    assert card["output"]["dtype"] == "int8" and card["output"]["zero_point"] == -128
+    assert card["accuracy_int8"] == pytest.approx(int8_eval.accuracy, abs=1e-6)
+    assert card["accuracy_float"] is None
+    matrix = np.array(card["confusion_matrix"])
+    assert matrix.shape == (3, 3) and matrix.sum() == len(tiny_model.y_test)
+    assert set(card["per_class_accuracy"]) == {"a", "b", "c"}
+    json.dumps(card)  # JSON-clean
+
+
+def test_card_files_and_tables(tiny_card, tmp_path):
+    card, _ = tiny_card
+    json_path, md_path = write_card(card, tmp_path)
+    assert json.loads(json_path.read_text()) == card
+    markdown = md_path.read_text()
+    assert card["sha256"] in markdown and "DEPTHWISE_CONV_2D" in markdown and "| 4,608 |" in markdown
+    assert markdown == card_markdown(card)
+    assert len(card_tables(card)) == 3  # summary, layers, confusion matrix
+
+
+def test_confusion_matrix_and_per_class_accuracy():
+    evaluation = classification_evaluation(np.array([0, 0, 1, 1, 2]), np.array([0, 1, 1, 1, 0]), ["x", "y", "z"])
+    assert evaluation.confusion_matrix == [[1, 1, 0], [0, 2, 0], [1, 0, 0]]
+    assert evaluation.accuracy == pytest.approx(0.6)
+    assert evaluation.per_class_accuracy == {"x": 0.5, "y": 1.0, "z": 0.0}
+
+
+def test_roc_auc_known_values():
+    assert roc_auc(np.array([0.1, 0.2, 0.8, 0.9]), np.array([0, 0, 1, 1])) == 1.0
+    assert roc_auc(np.array([0.9, 0.8, 0.2, 0.1]), np.array([0, 0, 1, 1])) == 0.0
+    assert roc_auc(np.array([0.5, 0.5]), np.array([0, 1])) == 0.5
+    # one of four positive/negative pairs misordered
+    assert roc_auc(np.array([0.1, 0.6, 0.5, 0.9]), np.array([0, 0, 1, 1])) == pytest.approx(0.75)
+
+
+def test_anomaly_threshold_and_balanced_accuracy():
+    normal_val = np.arange(100, dtype=float)  # 90th percentile = 89.1
+    scores = np.array([10.0, 95.0, 200.0, 50.0])
+    y_test = np.array([0, 0, 1, 1])
+    evaluation = anomaly_evaluation(scores, y_test, normal_val, 90.0, ["normal", "anomaly"])
+    assert evaluation.extra["threshold"] == pytest.approx(89.1)
+    assert evaluation.confusion_matrix == [[1, 1], [1, 1]]
+    assert evaluation.accuracy == pytest.approx(0.5)  # (1/2 + 1/2) / 2
+    assert evaluation.extra["auc"] == pytest.approx(0.75)  # 3 of 4 anomaly/normal pairs ordered
