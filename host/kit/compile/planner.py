@@ -1,0 +1,649 @@
+"""Turn a parsed .tflite model into kit's static execution Plan, refusing what kit cannot run.
+
+Every parameter a kernel needs is resolved here, the way TFLM's Prepare() functions resolve
+them (see kit.compile.quant for the arithmetic), and the arena is planned with
+kit.compile.memory. Anything outside the supported set raises a ModelError that names the
+op, its node index and the supported ops, before any C is written.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from kit.compile import quant
+from kit.compile.memory import Buffer, place_buffers
+from kit.compile.plan import SUPPORTED_OPS, OpPlan, Plan, TensorPlan
+from kit.compile.tflite import Model, Operator, Tensor
+from kit.errors import ModelError
+
+SUPPORTED_ACTIVATIONS = ("NONE", "RELU", "RELU6", "RELU_N1_TO_1")
+_SUPPORTED_HINT = (
+    "kit runs full-integer int8 models using " + ", ".join(SUPPORTED_OPS) + "; re-export the model with "
+    "int8 post-training quantization (TFLITE_BUILTINS_INT8, int8 input and output) using only these ops"
+)
+
+
+class _Refusal(Exception):
+    """Raised inside an op resolver; turned into a ModelError naming the node."""
+
+
+def _refuse(reason: str) -> None:
+    raise _Refusal(reason)
+
+
+def _model_error(operator: Operator, reason: str) -> ModelError:
+    return ModelError(f"node {operator.index} ({operator.op}): {reason}", _SUPPORTED_HINT)
+
+
+# ---------------------------------------------------------------------------- checks
+
+
+def _tensor(model: Model, index: int) -> Tensor:
+    return model.tensors[index]
+
+
+def _input(model: Model, operator: Operator, position: int, optional: bool = False) -> Tensor | None:
+    if position >= len(operator.inputs) or operator.inputs[position] < 0:
+        if optional:
+            return None
+        _refuse(f"input {position} is missing")
+    return _tensor(model, operator.inputs[position])
+
+
+def _output(model: Model, operator: Operator) -> Tensor:
+    if len(operator.outputs) != 1:
+        _refuse(f"{len(operator.outputs)} outputs, kit supports exactly one")
+    return _tensor(model, operator.outputs[0])
+
+
+def _require_int8_activation(tensor: Tensor, role: str) -> None:
+    if tensor.dtype == "int16":
+        _refuse(f"{role} tensor '{tensor.name}' is int16 (16x8 quantization); kit supports int8 activations only")
+    if tensor.dtype != "int8":
+        _refuse(f"{role} tensor '{tensor.name}' is {tensor.dtype}; kit supports int8 activations only")
+    if tensor.quantization is None or not tensor.quantization.scale:
+        _refuse(f"{role} tensor '{tensor.name}' has no quantization parameters")
+    if len(tensor.quantization.scale) != 1:
+        _refuse(f"{role} tensor '{tensor.name}' is per-channel quantized; activations must be per-tensor")
+    if not tensor.quantization.scale[0] > 0:
+        _refuse(f"{role} tensor '{tensor.name}' has scale {tensor.quantization.scale[0]}")
+
+
+def _require_same_quantization(first: Tensor, second: Tensor) -> None:
+    if (quant.f32(first.quantization.scale[0]), first.quantization.zero_point[0]) != (
+        quant.f32(second.quantization.scale[0]),
+        second.quantization.zero_point[0],
+    ):
+        _refuse(f"tensors '{first.name}' and '{second.name}' must share scale and zero point (TFLM requires it)")
+
+
+def _scale(tensor: Tensor) -> float:
+    return tensor.quantization.scale[0]
+
+
+def _zero_point(tensor: Tensor) -> int:
+    return tensor.quantization.zero_point[0] if tensor.quantization.zero_point else 0
+
+
+def _activation(operator: Operator, output: Tensor) -> dict[str, int]:
+    activation = operator.options.get("fused_activation_function", "NONE")
+    if activation not in SUPPORTED_ACTIVATIONS:
+        _refuse(f"fused activation {activation} is not supported (supported: {', '.join(SUPPORTED_ACTIVATIONS)})")
+    low, high = quant.activation_range(activation, _scale(output), _zero_point(output))
+    return {"activation_min": low, "activation_max": high}
+
+
+def _shape4(shape: tuple[int, ...]) -> list[int]:
+    if len(shape) > 4:
+        _refuse(f"shape {list(shape)} has more than 4 dimensions")
+    return [1] * (4 - len(shape)) + list(shape)
+
+
+def _positive_option(operator: Operator, key: str) -> int:
+    value = int(operator.options.get(key, 1))
+    if value < 1:
+        _refuse(f"option {key}={value} must be at least 1")
+    return value
+
+
+def _constant_ints(tensor: Tensor, role: str) -> list[int]:
+    if not tensor.is_constant:
+        _refuse(f"{role} tensor '{tensor.name}' must be a constant")
+    if tensor.dtype not in ("int32", "int64"):
+        _refuse(f"{role} tensor '{tensor.name}' is {tensor.dtype}, expected int32")
+    return [int(v) for v in tensor.array().reshape(-1)]
+
+
+# ---------------------------------------------------------------------------- conv family
+
+
+def _weights(filter_tensor: Tensor, channels: int, channel_dim: int) -> list[float]:
+    if filter_tensor.dtype != "int8":
+        _refuse(f"weights '{filter_tensor.name}' are {filter_tensor.dtype}; kit supports int8 weights")
+    if not filter_tensor.is_constant:
+        _refuse(f"weights '{filter_tensor.name}' are not constant")
+    q = filter_tensor.quantization
+    if q is None or not q.scale:
+        _refuse(f"weights '{filter_tensor.name}' have no quantization parameters")
+    if len(q.scale) not in (1, channels):
+        _refuse(f"weights '{filter_tensor.name}' have {len(q.scale)} scales for {channels} channels")
+    if len(q.scale) > 1 and q.quantized_dimension != channel_dim:
+        _refuse(f"weights '{filter_tensor.name}' are quantized along dimension {q.quantized_dimension}")
+    if any(z != 0 for z in q.zero_point):
+        _refuse(f"weights '{filter_tensor.name}' have non-zero zero points; int8 weights must be symmetric")
+    return list(q.scale)
+
+
+def _bias(model: Model, operator: Operator, channels: int) -> None:
+    bias = _input(model, operator, 2, optional=True)
+    if bias is None:
+        return
+    if bias.dtype != "int32":
+        _refuse(f"bias '{bias.name}' is {bias.dtype}; kit supports int32 biases")
+    if not bias.is_constant:
+        _refuse(f"bias '{bias.name}' is not constant")
+    if bias.num_elements != channels:
+        _refuse(f"bias '{bias.name}' has {bias.num_elements} values for {channels} channels")
+
+
+def _spatial(operator: Operator, in_hw: tuple[int, int], filter_hw: tuple[int, int], out_hw: tuple[int, int], dilated: bool) -> dict[str, int]:
+    """Strides, dilations and TFLM's padding for a 2-D window op, checked against the output shape."""
+    padding = operator.options.get("padding", "SAME")
+    if padding not in ("SAME", "VALID"):
+        _refuse(f"padding {padding} is not supported")
+    stride_h, stride_w = _positive_option(operator, "stride_h"), _positive_option(operator, "stride_w")
+    dilation_h = _positive_option(operator, "dilation_h_factor") if dilated else 1
+    dilation_w = _positive_option(operator, "dilation_w_factor") if dilated else 1
+    expected = (
+        quant.compute_out_size(padding, in_hw[0], filter_hw[0], stride_h, dilation_h),
+        quant.compute_out_size(padding, in_hw[1], filter_hw[1], stride_w, dilation_w),
+    )
+    if expected != tuple(out_hw):
+        _refuse(f"output size {list(out_hw)} does not match {padding} padding (expected {list(expected)})")
+    pad_h, offset_h = quant.compute_padding_with_offset(stride_h, dilation_h, in_hw[0], filter_hw[0], out_hw[0])
+    pad_w, offset_w = quant.compute_padding_with_offset(stride_w, dilation_w, in_hw[1], filter_hw[1], out_hw[1])
+    params = {
+        "stride_h": stride_h,
+        "stride_w": stride_w,
+        "padding_h": pad_h,
+        "padding_w": pad_w,
+        "padding_h_offset": offset_h,
+        "padding_w_offset": offset_w,
+    }
+    if dilated:
+        params.update(dilation_h=dilation_h, dilation_w=dilation_w)
+    return params
+
+
+def _nhwc(tensor: Tensor, role: str) -> tuple[int, int, int, int]:
+    if len(tensor.shape) != 4:
+        _refuse(f"{role} '{tensor.name}' has shape {list(tensor.shape)}, expected 4-D NHWC")
+    return tuple(int(d) for d in tensor.shape)  # type: ignore[return-value]
+
+
+def _resolve_conv(model: Model, operator: Operator) -> dict[str, Any]:
+    source, weights, output = _input(model, operator, 0), _input(model, operator, 1), _output(model, operator)
+    _require_int8_activation(source, "input")
+    _require_int8_activation(output, "output")
+    batches, in_h, in_w, in_c = _nhwc(source, "input")
+    out_c, k_h, k_w, filter_in_c = _nhwc(weights, "weights")
+    out_shape = _nhwc(output, "output")
+    if out_shape[0] != batches or out_shape[3] != out_c:
+        _refuse(f"output shape {list(out_shape)} does not match input and weights")
+    if filter_in_c < 1 or in_c % filter_in_c or out_c % (in_c // filter_in_c):
+        _refuse(f"input depth {in_c} is not a multiple of the weights' depth {filter_in_c}")
+    scales = _weights(weights, out_c, 0)
+    _bias(model, operator, out_c)
+    multipliers, shifts = quant.conv_per_channel_multipliers(_scale(source), scales, _scale(output), out_c)
+    params = _spatial(operator, (in_h, in_w), (k_h, k_w), out_shape[1:3], dilated=True)
+    params.update(
+        input_offset=-_zero_point(source),
+        output_offset=_zero_point(output),
+        output_multiplier=multipliers,
+        output_shift=shifts,
+        groups=in_c // filter_in_c,
+        **_activation(operator, output),
+    )
+    return params
+
+
+def _resolve_depthwise(model: Model, operator: Operator) -> dict[str, Any]:
+    source, weights, output = _input(model, operator, 0), _input(model, operator, 1), _output(model, operator)
+    _require_int8_activation(source, "input")
+    _require_int8_activation(output, "output")
+    batches, in_h, in_w, in_c = _nhwc(source, "input")
+    one, k_h, k_w, out_c = _nhwc(weights, "weights")
+    out_shape = _nhwc(output, "output")
+    if one != 1 or out_shape[0] != batches or out_shape[3] != out_c:
+        _refuse(f"weights {list(weights.shape)} and output {list(out_shape)} do not match")
+    if out_c % in_c:
+        _refuse(f"output depth {out_c} is not a multiple of input depth {in_c}")
+    depth_multiplier = out_c // in_c
+    declared = int(operator.options.get("depth_multiplier", depth_multiplier))
+    if declared != depth_multiplier:
+        _refuse(f"depth_multiplier option {declared} contradicts the shapes ({out_c} / {in_c})")
+    scales = _weights(weights, out_c, 3)
+    _bias(model, operator, out_c)
+    multipliers, shifts = quant.conv_per_channel_multipliers(_scale(source), scales, _scale(output), out_c)
+    params = _spatial(operator, (in_h, in_w), (k_h, k_w), out_shape[1:3], dilated=True)
+    params.update(
+        depth_multiplier=depth_multiplier,
+        input_offset=-_zero_point(source),
+        output_offset=_zero_point(output),
+        output_multiplier=multipliers,
+        output_shift=shifts,
+        **_activation(operator, output),
+    )
+    return params
+
+
+def _resolve_fully_connected(model: Model, operator: Operator) -> dict[str, Any]:
+    source, weights, output = _input(model, operator, 0), _input(model, operator, 1), _output(model, operator)
+    _require_int8_activation(source, "input")
+    _require_int8_activation(output, "output")
+    if len(weights.shape) != 2:
+        _refuse(f"weights '{weights.name}' have shape {list(weights.shape)}, expected [units, depth]")
+    if int(operator.options.get("weights_format", 0)) != 0:
+        _refuse("shuffled weights formats are not supported")
+    units, depth = (int(d) for d in weights.shape)
+    if depth < 1 or source.num_elements % depth:
+        _refuse(f"input of {source.num_elements} values is not a multiple of the weights' depth {depth}")
+    batches = source.num_elements // depth
+    if output.num_elements != batches * units:
+        _refuse(f"output of {output.num_elements} values, expected {batches * units}")
+    scales = _weights(weights, units, 0)
+    _bias(model, operator, units)
+    per_channel = len(scales) > 1
+    multipliers, shifts = quant.conv_per_channel_multipliers(
+        _scale(source), scales, _scale(output), units if per_channel else 1
+    )
+    return {
+        "input_offset": -_zero_point(source),
+        "weights_offset": -weights.quantization.zero_point[0] if weights.quantization.zero_point else 0,
+        "output_offset": _zero_point(output),
+        "output_multiplier": multipliers,
+        "output_shift": shifts,
+        "per_channel": per_channel,
+        "batches": batches,
+        "accum_depth": depth,
+        "output_depth": units,
+        **_activation(operator, output),
+    }
+
+
+def _resolve_pool(model: Model, operator: Operator) -> dict[str, Any]:
+    source, output = _input(model, operator, 0), _output(model, operator)
+    _require_int8_activation(source, "input")
+    _require_int8_activation(output, "output")
+    _require_same_quantization(source, output)
+    batches, in_h, in_w, channels = _nhwc(source, "input")
+    out_shape = _nhwc(output, "output")
+    if out_shape[0] != batches or out_shape[3] != channels:
+        _refuse(f"output shape {list(out_shape)} does not match input {list(source.shape)}")
+    filter_h, filter_w = _positive_option(operator, "filter_height"), _positive_option(operator, "filter_width")
+    params = _spatial(operator, (in_h, in_w), (filter_h, filter_w), out_shape[1:3], dilated=False)
+    params.update(filter_h=filter_h, filter_w=filter_w, **_activation(operator, output))
+    return params
+
+
+# ---------------------------------------------------------------------------- elementwise
+
+
+def _broadcast_shapes(first: Tensor, second: Tensor, output: Tensor) -> dict[str, Any]:
+    a, b, out = _shape4(first.shape), _shape4(second.shape), _shape4(output.shape)
+    for dim in range(4):
+        sizes = {a[dim], b[dim]} - {1}
+        if len(sizes) > 1 or out[dim] != max(a[dim], b[dim]):
+            _refuse(f"shapes {list(first.shape)} and {list(second.shape)} do not broadcast to {list(output.shape)}")
+    return {"input1_shape4": a, "input2_shape4": b, "output_shape4": out}
+
+
+def _binary_tensors(model: Model, operator: Operator) -> tuple[Tensor, Tensor, Tensor]:
+    first, second, output = _input(model, operator, 0), _input(model, operator, 1), _output(model, operator)
+    _require_int8_activation(first, "input1")
+    _require_int8_activation(second, "input2")
+    _require_int8_activation(output, "output")
+    return first, second, output
+
+
+def _resolve_add(model: Model, operator: Operator) -> dict[str, Any]:
+    first, second, output = _binary_tensors(model, operator)
+    params = quant.add_params(_scale(first), _scale(second), _scale(output))
+    params.update(
+        input1_offset=-_zero_point(first),
+        input2_offset=-_zero_point(second),
+        output_offset=_zero_point(output),
+        requires_broadcast=tuple(first.shape) != tuple(second.shape),
+        **_broadcast_shapes(first, second, output),
+        **_activation(operator, output),
+    )
+    return params
+
+
+def _resolve_mul(model: Model, operator: Operator) -> dict[str, Any]:
+    first, second, output = _binary_tensors(model, operator)
+    params = quant.mul_params(_scale(first), _scale(second), _scale(output))
+    params.update(
+        input1_offset=-_zero_point(first),
+        input2_offset=-_zero_point(second),
+        output_offset=_zero_point(output),
+        requires_broadcast=first.num_elements != second.num_elements,
+        **_broadcast_shapes(first, second, output),
+        **_activation(operator, output),
+    )
+    return params
+
+
+def _resolve_reshape(model: Model, operator: Operator) -> dict[str, Any]:
+    source, output = _input(model, operator, 0), _output(model, operator)
+    _require_int8_activation(source, "input")
+    _require_int8_activation(output, "output")
+    if source.num_elements != output.num_elements:
+        _refuse(f"reshape from {source.num_elements} to {output.num_elements} values")
+    _require_same_quantization(source, output)
+    return {"aliased": False}
+
+
+def _require_probability_output(output: Tensor) -> None:
+    if _zero_point(output) != -128 or quant.f32(_scale(output)) != quant.f32(1.0 / 256):
+        _refuse(f"output '{output.name}' must have scale 1/256 and zero point -128 (TFLM's int8 requirement)")
+
+
+def _resolve_softmax(model: Model, operator: Operator) -> dict[str, Any]:
+    source, output = _input(model, operator, 0), _output(model, operator)
+    _require_int8_activation(source, "input")
+    _require_int8_activation(output, "output")
+    _require_probability_output(output)
+    if not source.shape:
+        _refuse("softmax of a scalar")
+    depth = int(source.shape[-1])
+    params: dict[str, Any] = quant.softmax_params(float(operator.options.get("beta", 1.0)), _scale(source))
+    params.update(depth=depth, outer_size=source.num_elements // max(depth, 1))
+    return params
+
+
+def _resolve_logistic(model: Model, operator: Operator) -> dict[str, Any]:
+    source, output = _input(model, operator, 0), _output(model, operator)
+    _require_int8_activation(source, "input")
+    _require_int8_activation(output, "output")
+    _require_probability_output(output)
+    params: dict[str, Any] = quant.logistic_params(_scale(source))
+    params.update(input_zero_point=_zero_point(source), output_zero_point=_zero_point(output), size=source.num_elements)
+    return params
+
+
+def _resolve_mean(model: Model, operator: Operator) -> dict[str, Any]:
+    """TFLM int8 MEAN: equal quantization -> integer sum / count (C division, truncating);
+    otherwise the float path round(sum / count * scale + bias) + output_zp, with
+    scale = in_scale / out_scale and bias = -in_zp * scale computed in float32."""
+    source, axis_tensor, output = _input(model, operator, 0), _input(model, operator, 1), _output(model, operator)
+    _require_int8_activation(source, "input")
+    _require_int8_activation(output, "output")
+    rank = len(source.shape)
+    axes = sorted({a + rank if a < 0 else a for a in _constant_ints(axis_tensor, "axis")})
+    if any(not 0 <= a < rank for a in axes):
+        _refuse(f"axis {axes} out of range for rank {rank}")
+    if len(axes) > 2:
+        _refuse(f"mean over {len(axes)} axes; TFLM reduces at most 2 axes at once")
+    count = int(np.prod([source.shape[a] for a in axes], dtype=np.int64)) if axes else 1
+    scale = np.float32(_scale(source)) / np.float32(_scale(output))
+    bias = np.float32(-_zero_point(source)) * scale
+    params: dict[str, Any] = quant.requantize_params(_scale(source), _scale(output))
+    params.update(
+        axes=axes,
+        keep_dims=bool(operator.options.get("keep_dims", False)),
+        input_zero_point=_zero_point(source),
+        output_zero_point=_zero_point(output),
+        input_shape=list(source.shape),
+        output_shape=list(output.shape),
+        num_elements_in_axis=count,
+        same_scale=(quant.f32(_scale(source)), _zero_point(source)) == (quant.f32(_scale(output)), _zero_point(output)),
+        scale=float(scale),
+        bias=float(bias),
+        scratch_bytes=4 * output.num_elements,
+    )
+    return params
+
+
+def _resolve_pad(model: Model, operator: Operator) -> dict[str, Any]:
+    source, paddings_tensor, output = _input(model, operator, 0), _input(model, operator, 1), _output(model, operator)
+    _require_int8_activation(source, "input")
+    _require_int8_activation(output, "output")
+    _require_same_quantization(source, output)
+    values = _constant_ints(paddings_tensor, "paddings")
+    rank = len(source.shape)
+    if len(values) != 2 * rank or rank > 4 or any(v < 0 for v in values):
+        _refuse(f"paddings {values} do not fit an input of rank {rank}")
+    pairs = [[0, 0]] * (4 - rank) + [[values[2 * i], values[2 * i + 1]] for i in range(rank)]
+    expected = [d + before + after for d, (before, after) in zip(_shape4(source.shape), pairs)]
+    if expected != _shape4(output.shape):
+        _refuse(f"output shape {list(output.shape)} does not match the paddings")
+    return {
+        "paddings": pairs,
+        "pad_value": _zero_point(output),
+        "input_shape4": _shape4(source.shape),
+        "output_shape4": _shape4(output.shape),
+    }
+
+
+def _resolve_concatenation(model: Model, operator: Operator) -> dict[str, Any]:
+    output = _output(model, operator)
+    _require_int8_activation(output, "output")
+    rank = len(output.shape)
+    axis = int(operator.options.get("axis", 0))
+    axis = axis + rank if axis < 0 else axis
+    if not 0 <= axis < rank:
+        _refuse(f"axis {axis} out of range for rank {rank}")
+    activation = operator.options.get("fused_activation_function", "NONE")
+    if activation != "NONE":
+        _refuse(f"fused activation {activation} on CONCATENATION is not supported by TFLM")
+    inner = int(np.prod(output.shape[axis + 1 :], dtype=np.int64))
+    outer = int(np.prod(output.shape[:axis], dtype=np.int64))
+    copy_sizes, total = [], 0
+    for position in range(len(operator.inputs)):
+        source = _input(model, operator, position)
+        _require_int8_activation(source, f"input{position}")
+        _require_same_quantization(source, output)
+        if len(source.shape) != rank or any(
+            source.shape[d] != output.shape[d] for d in range(rank) if d != axis
+        ):
+            _refuse(f"input '{source.name}' shape {list(source.shape)} does not fit output {list(output.shape)}")
+        copy_sizes.append(int(source.shape[axis]) * inner)
+        total += int(source.shape[axis])
+    if total != output.shape[axis]:
+        _refuse(f"inputs sum to {total} along axis {axis}, output has {output.shape[axis]}")
+    return {"axis": axis, "outer_size": outer, "copy_sizes": copy_sizes}
+
+
+def _resolve_quantize(model: Model, operator: Operator) -> dict[str, Any]:
+    source, output = _input(model, operator, 0), _output(model, operator)
+    if source.dtype == "float32":
+        _refuse("float32 input: kit models take int8 input (convert with inference_input_type=tf.int8)")
+    _require_int8_activation(source, "input")
+    _require_int8_activation(output, "output")
+    params: dict[str, Any] = quant.requantize_params(_scale(source), _scale(output))
+    params.update(input_zero_point=_zero_point(source), output_zero_point=_zero_point(output), size=source.num_elements)
+    return params
+
+
+def _resolve_dequantize(model: Model, operator: Operator) -> dict[str, Any]:
+    source, output = _input(model, operator, 0), _output(model, operator)
+    _require_int8_activation(source, "input")
+    if output.dtype != "float32":
+        _refuse(f"output is {output.dtype}; DEQUANTIZE must produce float32")
+    if model.outputs != [operator.outputs[0]]:
+        _refuse("DEQUANTIZE is supported only as the op producing the model output")
+    return {"zero_point": _zero_point(source), "scale": quant.f32(_scale(source)), "size": source.num_elements}
+
+
+_RESOLVERS: dict[str, Callable[[Model, Operator], dict[str, Any]]] = {
+    "CONV_2D": _resolve_conv,
+    "DEPTHWISE_CONV_2D": _resolve_depthwise,
+    "FULLY_CONNECTED": _resolve_fully_connected,
+    "AVERAGE_POOL_2D": _resolve_pool,
+    "MAX_POOL_2D": _resolve_pool,
+    "ADD": _resolve_add,
+    "MUL": _resolve_mul,
+    "RESHAPE": _resolve_reshape,
+    "SOFTMAX": _resolve_softmax,
+    "LOGISTIC": _resolve_logistic,
+    "MEAN": _resolve_mean,
+    "PAD": _resolve_pad,
+    "CONCATENATION": _resolve_concatenation,
+    "QUANTIZE": _resolve_quantize,
+    "DEQUANTIZE": _resolve_dequantize,
+}
+
+
+# ---------------------------------------------------------------------------- whole model
+
+
+def _check_ops_known(model: Model) -> None:
+    for operator in model.operators:
+        if operator.op not in _RESOLVERS:
+            name = operator.custom_code if operator.op == "CUSTOM" and operator.custom_code else operator.op
+            raise ModelError(
+                f"node {operator.index} ({name}): op {name} is not supported by kit "
+                f"(supported: {', '.join(SUPPORTED_OPS)})",
+                _SUPPORTED_HINT,
+            )
+
+
+def _check_graph(model: Model) -> None:
+    if model.num_subgraphs != 1:
+        raise ModelError(
+            f"the model has {model.num_subgraphs} subgraphs; kit supports single-graph models (no control flow)",
+            _SUPPORTED_HINT,
+        )
+    if len(model.inputs) != 1 or len(model.outputs) != 1:
+        raise ModelError(
+            f"the model has {len(model.inputs)} inputs and {len(model.outputs)} outputs; kit supports one of each",
+            "export a model with a single input tensor and a single output tensor",
+        )
+    if not model.operators:
+        raise ModelError("the model has no operators", "export a model that computes something")
+    for tensor in model.tensors:
+        if any(d < 0 for d in tensor.shape):
+            raise ModelError(
+                f"tensor {tensor.index} ('{tensor.name}') has a dynamic shape {list(tensor.shape)}",
+                "export the model with a fixed input shape (batch size 1)",
+            )
+
+
+def resolve_params(model: Model) -> list[dict[str, Any]]:
+    """Check every op and resolve its parameters; ModelError names the first refused node."""
+    _check_ops_known(model)
+    _check_graph(model)
+    resolved = []
+    for operator in model.operators:
+        try:
+            resolved.append(_RESOLVERS[operator.op](model, operator))
+        except _Refusal as refusal:
+            raise _model_error(operator, str(refusal)) from None
+    return resolved
+
+
+def check_supported(model: Model) -> None:
+    """Raise ModelError if kit cannot compile this model (op, type, option or graph shape)."""
+    resolve_params(model)
+
+
+def _arena_tensors(model: Model) -> list[int]:
+    used = set(model.inputs) | set(model.outputs)
+    for operator in model.operators:
+        used.update(t for t in operator.inputs + operator.outputs if t >= 0)
+    return sorted(t for t in used if not model.tensors[t].is_constant)
+
+
+def _lifetimes(model: Model, tensors: list[int]) -> dict[int, list[int]]:
+    last_op = len(model.operators) - 1
+    spans = {t: [last_op + 1, -1] for t in tensors}
+    for operator in model.operators:
+        for t in operator.inputs + operator.outputs:
+            if t in spans:
+                spans[t][0] = min(spans[t][0], operator.index)
+                spans[t][1] = max(spans[t][1], operator.index)
+    for t in model.inputs:
+        spans[t][0] = 0
+    for t in model.outputs:
+        spans[t][1] = last_op
+    return spans
+
+
+def plan_arena(model: Model, params: list[dict[str, Any]]) -> tuple[dict[int, int], int, list[Buffer]]:
+    """Offsets for every arena tensor (RESHAPE outputs share their input) and scratch buffers."""
+    tensors = _arena_tensors(model)
+    spans = _lifetimes(model, tensors)
+    owner = {t: t for t in tensors}
+    for operator, op_params in zip(model.operators, params):
+        if operator.op == "RESHAPE" and operator.inputs[0] in owner:
+            source, target = owner[operator.inputs[0]], operator.outputs[0]
+            owner[target] = source
+            op_params["aliased"] = True
+    buffers: dict[str, Buffer] = {}
+    for t in tensors:
+        root = owner[t]
+        key = f"t{root}"
+        first, last = spans[t]
+        if key not in buffers:
+            buffers[key] = Buffer(key, model.tensors[root].nbytes, first, last)
+        buffer = buffers[key]
+        buffer.first, buffer.last = min(buffer.first, first), max(buffer.last, last)
+        buffer.size = max(buffer.size, model.tensors[t].nbytes)
+    for operator, op_params in zip(model.operators, params):
+        if op_params.get("scratch_bytes"):
+            key = f"scratch{operator.index}"
+            buffers[key] = Buffer(key, op_params["scratch_bytes"], operator.index, operator.index)
+    arena_bytes = place_buffers(list(buffers.values()))
+    offsets = {t: buffers[f"t{owner[t]}"].offset for t in tensors}
+    for operator, op_params in zip(model.operators, params):
+        if op_params.get("scratch_bytes"):
+            op_params["scratch_offset"] = buffers[f"scratch{operator.index}"].offset
+    return offsets, arena_bytes, list(buffers.values())
+
+
+def _tensor_plan(tensor: Tensor, offset: int | None) -> TensorPlan:
+    q = tensor.quantization
+    return TensorPlan(
+        index=tensor.index,
+        name=tensor.name,
+        shape=tuple(tensor.shape),
+        dtype=tensor.dtype,
+        scale=[float(s) for s in q.scale] if q else [],
+        zero_point=[int(z) for z in q.zero_point] if q else [],
+        quantized_dimension=q.quantized_dimension if q else 0,
+        offset=offset,
+        data=tensor.data if tensor.is_constant else None,
+        nbytes=len(tensor.data) if tensor.is_constant and tensor.data is not None else tensor.nbytes,
+    )
+
+
+def build_plan(model: Model, model_id: str = "model") -> Plan:
+    """The whole static plan: checked ops with resolved params, tensors with arena offsets."""
+    params = resolve_params(model)
+    input_tensor = model.tensors[model.inputs[0]]
+    if input_tensor.dtype != "int8":
+        raise ModelError(
+            f"the model input '{input_tensor.name}' is {input_tensor.dtype}; kit models take int8 input",
+            "convert with inference_input_type=tf.int8 (and inference_output_type=tf.int8)",
+        )
+    offsets, arena_bytes, buffers = plan_arena(model, params)
+    scratch = [b for b in buffers if b.key.startswith("scratch")]
+    tensors = [_tensor_plan(tensor, offsets.get(tensor.index)) for tensor in model.tensors]
+    ops = [
+        OpPlan(index=operator.index, op=operator.op, inputs=list(operator.inputs), outputs=list(operator.outputs), params=p)
+        for operator, p in zip(model.operators, params)
+    ]
+    return Plan(
+        tensors=tensors,
+        ops=ops,
+        input_index=model.inputs[0],
+        output_index=model.outputs[0],
+        arena_bytes=arena_bytes,
+        model_sha256=model.sha256,
+        model_id=model_id,
+        scratch_bytes=sum(b.size for b in scratch),
+        scratch_offset=min((b.offset for b in scratch), default=0),
+    )

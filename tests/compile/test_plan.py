@@ -1,0 +1,130 @@
+"""Plans for the MLPerf Tiny models: arena vs TFLM, no overlapping live tensors, and the
+resolved FULLY_CONNECTED parameters reproduce TFLM's outputs bit for bit in numpy."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from kit.compile.memory import Buffer, find_conflicts, place_buffers
+from kit.compile.planner import build_plan, plan_arena, resolve_params
+from kit.compile.tflite import load_model
+from kit.tflm import TflmInterpreter, measure_arena_bytes
+
+MODELS = ["kws_ref_model", "vww_96_int8", "pretrainedResnet_quant", "ad01_int8", "str_ww_ref_model"]
+
+
+@pytest.fixture(scope="session")
+def tflm_arena(mlperf_models) -> dict[str, int]:
+    return {name: measure_arena_bytes(mlperf_models[name]) for name in MODELS}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", MODELS)
+def test_arena_no_larger_than_tflm(mlperf_models, tflm_arena, name):
+    plan = build_plan(load_model(mlperf_models[name]), model_id=name)
+    assert 0 < plan.arena_bytes <= tflm_arena[name]
+    assert plan.arena_bytes % 16 == 0
+    for tensor in plan.tensors:
+        if tensor.offset is not None:
+            assert tensor.offset % 16 == 0 and tensor.offset + tensor.nbytes <= plan.arena_bytes
+    assert plan.input.offset is not None and plan.output.offset is not None
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_no_two_live_tensors_share_bytes(mlperf_models, name):
+    model = load_model(mlperf_models[name])
+    params = resolve_params(model)
+    _, _, buffers = plan_arena(model, params)
+    assert find_conflicts(buffers) == []
+    # independent check on the tensors themselves (aliased RESHAPE pairs excluded)
+    plan = build_plan(model)
+    aliased = {(op.inputs[0], op.outputs[0]) for op in plan.ops if op.params.get("aliased")}
+    live: dict[int, tuple[int, int]] = {}
+    for op in plan.ops:
+        for t in op.inputs + op.outputs:
+            if t >= 0 and plan.tensors[t].offset is not None:
+                first, last = live.get(t, (op.index, op.index))
+                live[t] = (min(first, op.index), max(last, op.index))
+    live[plan.input_index] = (0, live[plan.input_index][1])
+    live[plan.output_index] = (live[plan.output_index][0], len(plan.ops) - 1)
+    items = sorted(live.items())
+    for i, (a, (a_first, a_last)) in enumerate(items):
+        for b, (b_first, b_last) in items[i + 1 :]:
+            if (a, b) in aliased or (b, a) in aliased or not (a_first <= b_last and b_first <= a_last):
+                continue
+            ta, tb = plan.tensors[a], plan.tensors[b]
+            assert ta.offset + ta.nbytes <= tb.offset or tb.offset + tb.nbytes <= ta.offset, (a, b)
+
+
+def test_greedy_placement_property_on_random_lifetimes():
+    rng = np.random.default_rng(7)
+    for _ in range(50):
+        buffers = []
+        for i in range(int(rng.integers(1, 25))):
+            first = int(rng.integers(0, 20))
+            buffers.append(Buffer(f"b{i}", int(rng.integers(0, 5000)), first, first + int(rng.integers(0, 6))))
+        arena = place_buffers(buffers)
+        assert find_conflicts(buffers) == []
+        assert all(b.offset % 16 == 0 and b.offset + b.size <= arena for b in buffers)
+        peak = max(sum(b.size for b in buffers if b.first <= step <= b.last) for step in range(30))
+        assert arena >= peak
+
+
+def test_reshape_output_shares_input_bytes(mlperf_models):
+    plan = build_plan(load_model(mlperf_models["kws_ref_model"]))
+    reshape = next(op for op in plan.ops if op.op == "RESHAPE")
+    assert reshape.params["aliased"] is True
+    assert plan.tensors[reshape.inputs[0]].offset == plan.tensors[reshape.outputs[0]].offset
+
+
+# --- numpy evaluation of the plan's FULLY_CONNECTED params (TFLM's integer arithmetic) ---
+
+
+def _rounding_doubling_high_mul(a: np.ndarray, b: int) -> np.ndarray:
+    product = a.astype(np.int64) * np.int64(b)
+    nudge = np.where(product >= 0, 1 << 30, 1 - (1 << 30))
+    total = product + nudge
+    quotient = np.abs(total) // (1 << 31) * np.sign(total)  # C division truncates toward zero
+    return np.where((a == -(2**31)) & (b == -(2**31)), 2**31 - 1, quotient)
+
+
+def _rounding_divide_by_pot(x: np.ndarray, exponent: int) -> np.ndarray:
+    mask = (1 << exponent) - 1
+    remainder = x & mask
+    threshold = (mask >> 1) + (x < 0)
+    return (x >> exponent) + (remainder > threshold)
+
+
+def multiply_by_quantized_multiplier(x: np.ndarray, multiplier: int, shift: int) -> np.ndarray:
+    left, right = max(shift, 0), max(-shift, 0)
+    return _rounding_divide_by_pot(_rounding_doubling_high_mul(x * (1 << left), multiplier), right)
+
+
+def _fully_connected(plan, op, x: np.ndarray) -> np.ndarray:
+    p = op.params
+    weights = np.frombuffer(plan.tensors[op.inputs[1]].data, np.int8).reshape(plan.tensors[op.inputs[1]].shape)
+    acc = (x.astype(np.int64) + p["input_offset"]) @ (weights.astype(np.int64) + p["weights_offset"]).T
+    if len(op.inputs) > 2 and op.inputs[2] >= 0:
+        acc = acc + np.frombuffer(plan.tensors[op.inputs[2]].data, np.int32)
+    out = np.stack(
+        [
+            multiply_by_quantized_multiplier(acc[:, c], p["output_multiplier"][c if p["per_channel"] else 0], p["output_shift"][c if p["per_channel"] else 0])
+            for c in range(acc.shape[1])
+        ],
+        axis=1,
+    )
+    return np.clip(out + p["output_offset"], p["activation_min"], p["activation_max"]).astype(np.int8)
+
+
+def test_fully_connected_params_reproduce_tflm_bit_exactly(mlperf_models):
+    path = mlperf_models["ad01_int8"]
+    plan = build_plan(load_model(path))
+    assert [op.op for op in plan.ops] == ["FULLY_CONNECTED"] * 10
+    rng = np.random.default_rng(3)
+    batch = rng.integers(-128, 128, size=(8, 640), dtype=np.int8)
+    activations = batch
+    for op in plan.ops:
+        activations = _fully_connected(plan, op, activations)
+    reference = TflmInterpreter(path).run(batch)
+    np.testing.assert_array_equal(activations, reference.reshape(activations.shape))
