@@ -1,0 +1,75 @@
+/*
+ * Host HAL: the harness as a native program on stdin/stdout. Why: tests drive it over pipes
+ * or a pty in milliseconds, and it is the reference the emulated boards are compared to.
+ */
+#define _POSIX_C_SOURCE 199309L
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "kit_hal.h"
+
+void kit_hal_init(void)
+{
+}
+
+void kit_hal_putc(char c)
+{
+    putchar(c);
+}
+
+void kit_hal_flush(void)
+{
+    fflush(stdout);
+}
+
+/* Blocks until a byte arrives; the end of input ends the program (the peer went away). */
+int kit_hal_getc(void)
+{
+    int byte = getchar();
+    if (byte == EOF) {
+        fflush(stdout);
+        exit(0);
+    }
+    return byte & 0xFF;
+}
+
+uint64_t kit_hal_ticks(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+}
+
+uint32_t kit_hal_timer_hz(void)
+{
+    return 1000000000u;
+}
+
+uint32_t kit_hal_clock_hz(void)
+{
+    return 1000000000u;
+}
+
+const char *kit_hal_target_name(void)
+{
+    return "host";
+}
+
+int kit_hal_stack_bounds(uintptr_t *low, uintptr_t *high)
+{
+    (void)low;
+    (void)high;
+    return 0;
+}
+
+int kit_hal_can_exit(void)
+{
+    return 1;
+}
+
+void kit_hal_exit(int code)
+{
+    fflush(stdout);
+    exit(code);
+}

@@ -1,0 +1,54 @@
+/*
+ * kit hardware abstraction layer: the few things the firmware harness needs from a board.
+ *
+ * Why so small: every target (QEMU mps2, QEMU riscv virt, the native host build, and later
+ * the Arduino cores) implements this file once in its own folder, so the harness and the
+ * runtime stay identical on every board and the numbers they report stay comparable.
+ */
+#ifndef KIT_HAL_H
+#define KIT_HAL_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Set up clocks, console serial and the tick timer. Called once, first thing in main. */
+void kit_hal_init(void);
+
+/* Write one byte to the console serial (blocks while the transmitter is full). */
+void kit_hal_putc(char c);
+
+/* Push buffered console output out (end of every reply line). */
+void kit_hal_flush(void);
+
+/* Read one byte from the console serial without waiting: 0..255, or -1 when none waits. */
+int kit_hal_getc(void);
+
+/* Free-running 64-bit tick counter; never wraps in practice. */
+uint64_t kit_hal_ticks(void);
+
+/* Rate of kit_hal_ticks in Hz. */
+uint32_t kit_hal_timer_hz(void);
+
+/* CPU clock in Hz (on QEMU with -icount shift=0: 1e9, one instruction per ns). */
+uint32_t kit_hal_clock_hz(void);
+
+/* Short name of the HAL target, e.g. "qemu-mps2-an386". */
+const char *kit_hal_target_name(void);
+
+/* Bounds of the main stack [*low, *high) for stack painting; returns 0 when unknown. */
+int kit_hal_stack_bounds(uintptr_t *low, uintptr_t *high);
+
+/* Nonzero when kit_hal_exit can end the program (emulators, host build). */
+int kit_hal_can_exit(void);
+
+/* End the program with `code` (emulators: QEMU exits with it). Returns if unsupported. */
+void kit_hal_exit(int code);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* KIT_HAL_H */

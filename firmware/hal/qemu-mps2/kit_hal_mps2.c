@@ -1,0 +1,132 @@
+/*
+ * HAL for QEMU's Arm MPS2 boards: mps2-an386 (Cortex-M4F) and mps2-an500 (Cortex-M7).
+ * CMSDK UART0 is the console, SysTick (25 MHz of virtual time) the tick counter, and
+ * semihosting ends QEMU with an exit code. With -icount shift=0 one instruction takes 1 ns,
+ * so tick counts are deterministic instruction counts (DWT CYCCNT is not emulated).
+ */
+#include <stdint.h>
+
+#include "kit_hal.h"
+
+#define REG32(address) (*(volatile uint32_t *)(address))
+
+#define UART0_BASE 0x40004000u
+#define UART_DATA REG32(UART0_BASE + 0x00u)
+#define UART_STATE REG32(UART0_BASE + 0x04u)
+#define UART_CTRL REG32(UART0_BASE + 0x08u)
+#define UART_BAUDDIV REG32(UART0_BASE + 0x10u)
+#define UART_STATE_TX_FULL 0x1u
+#define UART_STATE_RX_FULL 0x2u
+#define UART_CTRL_TX_RX_ENABLE 0x3u
+
+#define SYST_CSR REG32(0xE000E010u)
+#define SYST_RVR REG32(0xE000E014u)
+#define SYST_CVR REG32(0xE000E018u)
+#define SYST_CSR_ENABLE_TICKINT_CPUCLK 0x7u
+#define SYST_RELOAD 0x00FFFFFFu
+#define SCB_ICSR REG32(0xE000ED04u)
+#define SCB_ICSR_PENDSTSET (1u << 26)
+
+#define MPS2_SYSTICK_HZ 25000000u
+#define QEMU_ICOUNT_CLOCK_HZ 1000000000u
+
+#ifndef KIT_HAL_TARGET
+#define KIT_HAL_TARGET "qemu-mps2"
+#endif
+
+extern uint32_t __kit_stack_low;
+extern uint32_t __kit_stack_high;
+
+static volatile uint32_t systick_wraps;
+
+void SysTick_Handler(void);
+void SysTick_Handler(void)
+{
+    systick_wraps++;
+}
+
+void kit_hal_init(void)
+{
+    UART_BAUDDIV = 16u;
+    UART_CTRL = UART_CTRL_TX_RX_ENABLE;
+    systick_wraps = 0;
+    SYST_RVR = SYST_RELOAD;
+    SYST_CVR = 0;
+    SYST_CSR = SYST_CSR_ENABLE_TICKINT_CPUCLK;
+}
+
+void kit_hal_putc(char c)
+{
+    while (UART_STATE & UART_STATE_TX_FULL) {
+    }
+    UART_DATA = (uint32_t)(uint8_t)c;
+}
+
+void kit_hal_flush(void)
+{
+}
+
+int kit_hal_getc(void)
+{
+    if (UART_STATE & UART_STATE_RX_FULL) {
+        return (int)(UART_DATA & 0xFFu);
+    }
+    return -1;
+}
+
+/* Wrap-safe with interrupts masked: a reload whose interrupt is still pending is counted
+ * here when the counter value shows it already happened (value near the reload value). */
+uint64_t kit_hal_ticks(void)
+{
+    uint32_t primask;
+    uint32_t wraps;
+    uint32_t value;
+    __asm__ volatile("mrs %0, primask\n\tcpsid i" : "=r"(primask)::"memory");
+    wraps = systick_wraps;
+    value = SYST_CVR;
+    if ((SCB_ICSR & SCB_ICSR_PENDSTSET) && value > SYST_RELOAD / 2u) {
+        wraps++;
+    }
+    __asm__ volatile("msr primask, %0" ::"r"(primask) : "memory");
+    return ((uint64_t)wraps << 24) + (uint64_t)(SYST_RELOAD - value);
+}
+
+uint32_t kit_hal_timer_hz(void)
+{
+    return MPS2_SYSTICK_HZ;
+}
+
+uint32_t kit_hal_clock_hz(void)
+{
+    return QEMU_ICOUNT_CLOCK_HZ;
+}
+
+const char *kit_hal_target_name(void)
+{
+    return KIT_HAL_TARGET;
+}
+
+int kit_hal_stack_bounds(uintptr_t *low, uintptr_t *high)
+{
+    *low = (uintptr_t)&__kit_stack_low;
+    *high = (uintptr_t)&__kit_stack_high;
+    return 1;
+}
+
+int kit_hal_can_exit(void)
+{
+    return 1;
+}
+
+/* Semihosting SYS_EXIT_EXTENDED (0x20) with ADP_Stopped_ApplicationExit (0x20026). */
+void kit_hal_exit(int code)
+{
+    static volatile uint32_t block[2];
+    register uint32_t operation __asm__("r0") = 0x20u;
+    register volatile uint32_t *argument __asm__("r1") = block;
+    block[0] = 0x20026u;
+    block[1] = (uint32_t)code;
+    __asm__ volatile("bkpt 0xab" : "+r"(operation) : "r"(argument) : "memory");
+    for (;;) {
+    }
+}

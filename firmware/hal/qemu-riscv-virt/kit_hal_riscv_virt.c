@@ -1,0 +1,103 @@
+/*
+ * HAL for QEMU's riscv32 virt machine (bare metal, -bios none): ns16550a UART console,
+ * mcycle as the tick counter (under -icount shift=0 it counts retired instructions, one per
+ * ns of virtual time) and the sifive_test device to end QEMU with an exit code.
+ */
+#include <stdint.h>
+
+#include "kit_hal.h"
+
+#define REG8(address) (*(volatile uint8_t *)(address))
+#define UART_BASE 0x10000000u
+#define UART_RBR_THR REG8(UART_BASE + 0u)
+#define UART_IER REG8(UART_BASE + 1u)
+#define UART_FCR REG8(UART_BASE + 2u)
+#define UART_LCR REG8(UART_BASE + 3u)
+#define UART_LSR REG8(UART_BASE + 5u)
+#define UART_LSR_DATA_READY 0x01u
+#define UART_LSR_THR_EMPTY 0x20u
+#define UART_LCR_8N1 0x03u
+#define UART_FCR_ENABLE_CLEAR 0x07u
+
+#define TEST_DEVICE (*(volatile uint32_t *)0x00100000u)
+#define TEST_PASS 0x5555u
+#define TEST_FAIL 0x3333u
+
+#define QEMU_ICOUNT_CLOCK_HZ 1000000000u
+
+extern uint32_t __kit_stack_low;
+extern uint32_t __kit_stack_high;
+
+void kit_hal_init(void)
+{
+    UART_IER = 0;
+    UART_LCR = UART_LCR_8N1;
+    UART_FCR = UART_FCR_ENABLE_CLEAR;
+}
+
+void kit_hal_putc(char c)
+{
+    while (!(UART_LSR & UART_LSR_THR_EMPTY)) {
+    }
+    UART_RBR_THR = (uint8_t)c;
+}
+
+void kit_hal_flush(void)
+{
+}
+
+int kit_hal_getc(void)
+{
+    if (UART_LSR & UART_LSR_DATA_READY) {
+        return (int)UART_RBR_THR;
+    }
+    return -1;
+}
+
+/* 64-bit mcycle on rv32: read high, low, high again until the high half is stable. */
+uint64_t kit_hal_ticks(void)
+{
+    uint32_t high;
+    uint32_t low;
+    uint32_t again;
+    do {
+        __asm__ volatile("csrr %0, mcycleh" : "=r"(high));
+        __asm__ volatile("csrr %0, mcycle" : "=r"(low));
+        __asm__ volatile("csrr %0, mcycleh" : "=r"(again));
+    } while (high != again);
+    return ((uint64_t)high << 32) | low;
+}
+
+uint32_t kit_hal_timer_hz(void)
+{
+    return QEMU_ICOUNT_CLOCK_HZ;
+}
+
+uint32_t kit_hal_clock_hz(void)
+{
+    return QEMU_ICOUNT_CLOCK_HZ;
+}
+
+const char *kit_hal_target_name(void)
+{
+    return "qemu-riscv-virt";
+}
+
+int kit_hal_stack_bounds(uintptr_t *low, uintptr_t *high)
+{
+    *low = (uintptr_t)&__kit_stack_low;
+    *high = (uintptr_t)&__kit_stack_high;
+    return 1;
+}
+
+int kit_hal_can_exit(void)
+{
+    return 1;
+}
+
+void kit_hal_exit(int code)
+{
+    TEST_DEVICE = code == 0 ? TEST_PASS : (((uint32_t)code << 16) | TEST_FAIL);
+    for (;;) {
+    }
+}

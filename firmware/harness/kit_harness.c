@@ -1,0 +1,664 @@
+#include "kit_harness.h"
+
+#include <string.h>
+
+#include "kit_codec.h"
+#include "kit_config.h"
+#include "kit_hal.h"
+#include "kit_line.h"
+#include "kit_model.h"
+#include "kit_out.h"
+#include "kit_runtime.h"
+#include "kit_stack.h"
+
+#define KIT_PROTOCOL_VERSION 1
+#define KIT_MAX_TOKENS 8
+#define KIT_UNKNOWN_ECHO_CHARS 20u
+
+#ifndef KIT_RUNTIME_VERSION
+#define KIT_RUNTIME_VERSION 0
+#endif
+
+/* ------------------------------------------------------------------ state */
+
+static uint8_t arena[KIT_ARENA_CAPACITY] __attribute__((aligned(16)));
+static uint8_t input_buffer[KIT_INPUT_CAPACITY];
+static uint64_t op_ticks[KIT_MAX_OPS];
+static uint64_t op_started;
+
+static kit_line_t reader;
+static uint32_t input_expected; /* 0: no load in progress */
+static uint32_t input_filled;
+static uint32_t input_crc;
+static int have_result;
+static const char *model_problem; /* NULL when the model fits the static buffers */
+
+/* ------------------------------------------------------------------ helpers */
+
+static void reply_ready(void)
+{
+    kit_out_line("m-ready");
+}
+
+static void reply_error(const char *message)
+{
+    kit_out_error(message);
+    reply_ready();
+}
+
+static int split_tokens(char *line, char **tokens)
+{
+    int count = 0;
+    while (*line != '\0') {
+        while (*line == ' ') {
+            *line++ = '\0';
+        }
+        if (*line == '\0') {
+            break;
+        }
+        if (count == KIT_MAX_TOKENS) {
+            return -1;
+        }
+        tokens[count++] = line;
+        while (*line != '\0' && *line != ' ') {
+            line++;
+        }
+    }
+    return count;
+}
+
+/* Parse token `index` as a number, or `fallback` when absent. Prints the error itself. */
+static int number_argument(char **tokens, int count, int index, uint32_t fallback, uint32_t *value)
+{
+    if (index >= count) {
+        *value = fallback;
+        return 0;
+    }
+    if (kit_parse_u32(tokens[index], value) != 0) {
+        kit_out_str("e-[bad number: ");
+        kit_out_sanitized(tokens[index], KIT_UNKNOWN_ECHO_CHARS);
+        kit_out_str("]");
+        kit_out_end();
+        reply_ready();
+        return -1;
+    }
+    return 0;
+}
+
+static void start_input(uint32_t bytes)
+{
+    input_expected = bytes;
+    input_filled = 0;
+    input_crc = 0;
+}
+
+static int append_input(const uint8_t *data, uint32_t length)
+{
+    memcpy(input_buffer + input_filled, data, length);
+    input_crc = kit_crc32_update(input_crc, data, length);
+    input_filled += length;
+    return input_filled == input_expected;
+}
+
+static uint64_t ticks_to_us(uint64_t ticks)
+{
+    uint64_t hz = kit_hal_timer_hz();
+    return (ticks / hz) * 1000000u + ((ticks % hz) * 1000000u) / hz;
+}
+
+static void print_lap(void)
+{
+    kit_out_str("m-lap-us-");
+    kit_out_u64(ticks_to_us(kit_hal_ticks()));
+    kit_out_end();
+}
+
+static void record_op(void *ctx, uint32_t op_index, int after)
+{
+    uint64_t now = kit_hal_ticks();
+    (void)ctx;
+    if (!after) {
+        op_started = now;
+    } else if (op_index < KIT_MAX_OPS) {
+        op_ticks[op_index] = now - op_started;
+    }
+}
+
+/* Copy the loaded input into the model and run it once. */
+static int run_once(kit_op_hook_t hook)
+{
+    memcpy(kit_model_input(&kit_model, arena), input_buffer, kit_model_input_bytes(&kit_model));
+    return kit_model_invoke(&kit_model, arena, hook, 0);
+}
+
+static void print_invoke_failure(int status)
+{
+    kit_out_str("e-[invoke failed: ");
+    kit_out_i32(status);
+    kit_out_str("]");
+    kit_out_end();
+    reply_ready();
+}
+
+static void print_results(void)
+{
+    const int8_t *output = kit_model_output(&kit_model, arena);
+    uint32_t count = kit_model_output_bytes(&kit_model);
+    uint32_t i;
+    kit_out_str("m-results-[");
+    for (i = 0; i < count; i++) {
+        float value = (float)((int32_t)output[i] - (int32_t)(KIT_OUTPUT_ZERO_POINT)) * (KIT_OUTPUT_SCALE);
+        if (i > 0) {
+            kit_hal_putc(',');
+        }
+        kit_out_fixed3(value);
+    }
+    kit_out_str("]");
+    kit_out_end();
+}
+
+/* Refuses inference (printing why) unless the model fits and a whole input is loaded. */
+static int ready_to_infer(void)
+{
+    uint32_t needed = kit_model_input_bytes(&kit_model);
+    if (model_problem != 0) {
+        kit_out_str("e-[model not runnable: ");
+        kit_out_str(model_problem);
+        kit_out_str("]");
+        kit_out_end();
+        reply_ready();
+        return 0;
+    }
+    if (input_expected != needed || input_filled != needed) {
+        kit_out_str("e-[input not loaded: have ");
+        kit_out_u64(input_expected == needed ? input_filled : 0u);
+        kit_out_str(" of ");
+        kit_out_u64(needed);
+        kit_out_str(" bytes]");
+        kit_out_end();
+        reply_ready();
+        return 0;
+    }
+    return 1;
+}
+
+/* ------------------------------------------------------------------ MLPerf commands */
+
+static void command_name(void)
+{
+    kit_out_str("m-name-dut-[kit-");
+    kit_out_str(KIT_BOARD_NAME);
+    kit_out_str("]");
+    kit_out_end();
+    reply_ready();
+}
+
+static void command_profile(void)
+{
+    kit_out_line("m-profile-[kit-" KIT_FIRMWARE_VERSION "]");
+    kit_out_str("m-model-[");
+    kit_out_sanitized(kit_model_id(&kit_model), 64u);
+    kit_out_str("]");
+    kit_out_end();
+    reply_ready();
+}
+
+static void command_db_load(char **tokens, int count)
+{
+    uint32_t bytes;
+    input_expected = 0;
+    input_filled = 0;
+    if (count != 3 || kit_parse_u32(tokens[2], &bytes) != 0 || bytes == 0 ||
+        bytes > KIT_INPUT_CAPACITY || bytes > kit_model_input_bytes(&kit_model)) {
+        uint32_t capacity = kit_model_input_bytes(&kit_model);
+        kit_out_str("e-[db load: N must be 1..");
+        kit_out_u64(capacity < KIT_INPUT_CAPACITY ? capacity : KIT_INPUT_CAPACITY);
+        kit_out_str("]");
+        kit_out_end();
+        reply_ready();
+        return;
+    }
+    start_input(bytes);
+    kit_out_str("m-[Expecting ");
+    kit_out_u64(bytes);
+    kit_out_str(" bytes]");
+    kit_out_end();
+    reply_ready();
+}
+
+static void command_db_print(void)
+{
+    uint32_t i;
+    for (i = 0; i < input_filled; i++) {
+        if (i % 16u == 0u) {
+            if (i > 0) {
+                kit_out_end();
+            }
+            kit_out_str("m-buffer-");
+        } else {
+            kit_hal_putc('-');
+        }
+        kit_out_hex_byte(input_buffer[i]);
+    }
+    if (input_filled > 0) {
+        kit_out_end();
+    }
+    reply_ready();
+}
+
+static void command_db_data(const char *hex)
+{
+    uint8_t bytes[KIT_LINE_MAX / 2];
+    int32_t count;
+    if (input_expected == 0) {
+        reply_error("db: no load in progress");
+        return;
+    }
+    count = kit_hex_decode(hex, bytes, sizeof bytes);
+    if (count < 0) {
+        reply_error("db: bad hex");
+        return;
+    }
+    if ((uint32_t)count > input_expected - input_filled) {
+        kit_out_str("e-[db: too many bytes (");
+        kit_out_u64((uint32_t)count - (input_expected - input_filled));
+        kit_out_str(" more than expected)]");
+        kit_out_end();
+        reply_ready();
+        return;
+    }
+    if (append_input(bytes, (uint32_t)count)) {
+        kit_out_line("m-load-done");
+    }
+    reply_ready();
+}
+
+static void command_db(char **tokens, int count)
+{
+    if (count >= 2 && strcmp(tokens[1], "load") == 0) {
+        command_db_load(tokens, count);
+    } else if (count == 2 && strcmp(tokens[1], "print") == 0) {
+        command_db_print();
+    } else if (count == 2) {
+        command_db_data(tokens[1]);
+    } else {
+        reply_error("db: expected load N, HEX or print");
+    }
+}
+
+static void command_infer(char **tokens, int count)
+{
+    uint32_t runs;
+    uint32_t warmups;
+    uint32_t i;
+    int status = 0;
+    if (number_argument(tokens, count, 1, 1u, &runs) != 0 ||
+        number_argument(tokens, count, 2, 0u, &warmups) != 0) {
+        return;
+    }
+    if (runs == 0) {
+        reply_error("bad number: 0");
+        return;
+    }
+    if (!ready_to_infer()) {
+        return;
+    }
+    kit_out_str("m-warmup-start-");
+    kit_out_u64(warmups);
+    kit_out_end();
+    for (i = 0; i < warmups && status == 0; i++) {
+        status = run_once(0);
+    }
+    kit_out_line("m-warmup-done");
+    kit_out_str("m-infer-start-");
+    kit_out_u64(runs);
+    kit_out_end();
+    print_lap();
+    for (i = 0; i < runs && status == 0; i++) {
+        status = run_once(0);
+    }
+    print_lap();
+    if (status != 0) {
+        have_result = 0;
+        print_invoke_failure(status);
+        return;
+    }
+    kit_out_line("m-infer-done");
+    have_result = 1;
+    print_results();
+    reply_ready();
+}
+
+static void command_results(void)
+{
+    if (!have_result) {
+        reply_error("no inference yet");
+        return;
+    }
+    print_results();
+    reply_ready();
+}
+
+/* ------------------------------------------------------------------ kit extensions */
+
+static void info_field(const char *name, const char *value)
+{
+    kit_hal_putc(',');
+    kit_out_str(name);
+    kit_hal_putc('=');
+    kit_out_sanitized(value, 80u);
+}
+
+static void info_number(const char *name, uint64_t value)
+{
+    kit_hal_putc(',');
+    kit_out_str(name);
+    kit_hal_putc('=');
+    kit_out_u64(value);
+}
+
+static void info_signed(const char *name, int32_t value)
+{
+    kit_hal_putc(',');
+    kit_out_str(name);
+    kit_hal_putc('=');
+    kit_out_i32(value);
+}
+
+static void command_kit_info(void)
+{
+    kit_out_str("m-kit-info-[proto=");
+    kit_out_u64(KIT_PROTOCOL_VERSION);
+    info_field("board", KIT_BOARD_NAME);
+    info_number("clock_hz", kit_hal_clock_hz());
+    info_number("timer_hz", kit_hal_timer_hz());
+    info_field("model", kit_model_id(&kit_model));
+    info_field("sha256", kit_model_sha256(&kit_model));
+    info_number("arena", kit_model_arena_bytes(&kit_model));
+    info_number("arena_capacity", KIT_ARENA_CAPACITY);
+    info_number("input_bytes", kit_model_input_bytes(&kit_model));
+    info_number("output_bytes", kit_model_output_bytes(&kit_model));
+    info_field("in_scale", KIT_INPUT_SCALE_TEXT);
+    info_signed("in_zp", KIT_INPUT_ZERO_POINT);
+    info_field("out_scale", KIT_OUTPUT_SCALE_TEXT);
+    info_signed("out_zp", KIT_OUTPUT_ZERO_POINT_REPORTED);
+    info_number("ops", kit_model_op_count(&kit_model));
+    info_number("runtime", KIT_RUNTIME_VERSION);
+    info_field("build", KIT_BUILD_ID);
+    info_number("dropped", reader.dropped);
+    kit_out_str("]");
+    kit_out_end();
+    reply_ready();
+}
+
+static void command_kit_load(char **tokens, int count)
+{
+    uint8_t chunk[KIT_LOAD_CHUNK_MAX];
+    uint32_t offset;
+    int32_t length;
+    uint32_t needed = kit_model_input_bytes(&kit_model);
+    if (count != 3) {
+        reply_error("kit-load: expected OFFSET BASE64");
+        return;
+    }
+    if (number_argument(tokens, count, 1, 0u, &offset) != 0) {
+        return;
+    }
+    length = kit_base64_decode(tokens[2], chunk, sizeof chunk);
+    if (length <= 0) {
+        reply_error("kit-load: bad base64");
+        return;
+    }
+    if (offset == 0) {
+        start_input(needed <= KIT_INPUT_CAPACITY ? needed : 0u);
+    } else if (input_expected == 0 || offset != input_filled) {
+        kit_out_str("e-[kit-load offset ");
+        kit_out_u64(offset);
+        kit_out_str(", expected ");
+        kit_out_u64(input_expected == 0 ? 0u : input_filled);
+        kit_out_str("]");
+        kit_out_end();
+        reply_ready();
+        return;
+    }
+    if ((uint32_t)length > input_expected - input_filled) {
+        reply_error("kit-load: chunk past input end");
+        return;
+    }
+    {
+        int done = append_input(chunk, (uint32_t)length);
+        kit_out_str("m-kit-load-[next=");
+        kit_out_u64(input_filled);
+        kit_out_str(",crc=");
+        kit_out_hex32(input_crc);
+        kit_out_str("]");
+        kit_out_end();
+        if (done) {
+            kit_out_line("m-load-done");
+        }
+    }
+    reply_ready();
+}
+
+static void command_kit_infer(char **tokens, int count)
+{
+    uint32_t runs;
+    uint32_t i;
+    uint32_t output_bytes = kit_model_output_bytes(&kit_model);
+    const int8_t *output;
+    if (number_argument(tokens, count, 1, 1u, &runs) != 0) {
+        return;
+    }
+    if (runs == 0) {
+        reply_error("bad number: 0");
+        return;
+    }
+    if (!ready_to_infer()) {
+        return;
+    }
+    for (i = 0; i < runs; i++) {
+        uint64_t started;
+        uint64_t elapsed;
+        int status;
+        memcpy(kit_model_input(&kit_model, arena), input_buffer, kit_model_input_bytes(&kit_model));
+        started = kit_hal_ticks();
+        status = kit_model_invoke(&kit_model, arena, record_op, 0);
+        elapsed = kit_hal_ticks() - started;
+        if (status != 0) {
+            have_result = 0;
+            print_invoke_failure(status);
+            return;
+        }
+        kit_out_str("m-kit-run-[");
+        kit_out_u64(i);
+        kit_hal_putc(',');
+        kit_out_u64(elapsed);
+        kit_out_str("]");
+        kit_out_end();
+    }
+    have_result = 1;
+    output = kit_model_output(&kit_model, arena);
+    kit_out_str("m-kit-output-[");
+    for (i = 0; i < output_bytes; i++) {
+        kit_out_hex_byte((uint8_t)output[i]);
+    }
+    kit_out_str("]");
+    kit_out_end();
+    print_results();
+    reply_ready();
+}
+
+static void command_kit_layers(void)
+{
+    uint32_t ops = kit_model_op_count(&kit_model);
+    uint32_t i;
+    for (i = 0; i < ops; i++) {
+        kit_out_str("m-kit-layer-[");
+        kit_out_u64(i);
+        kit_hal_putc(',');
+        kit_out_sanitized(kit_model_op_name(&kit_model, i), 32u);
+        kit_hal_putc(',');
+        kit_out_u64(i < KIT_MAX_OPS ? op_ticks[i] : 0u);
+        kit_out_str("]");
+        kit_out_end();
+    }
+    kit_out_str("m-kit-layers-done-[");
+    kit_out_u64(ops);
+    kit_out_str("]");
+    kit_out_end();
+    reply_ready();
+}
+
+static void command_kit_mem(void)
+{
+    kit_out_str("m-kit-mem-[arena=");
+    kit_out_u64(kit_model_arena_bytes(&kit_model));
+    info_number("arena_capacity", KIT_ARENA_CAPACITY);
+    info_number("stack_used", kit_stack_used());
+    info_number("stack_size", kit_stack_size());
+    kit_out_str("]");
+    kit_out_end();
+    reply_ready();
+}
+
+static void command_kit_ticks(void)
+{
+    kit_out_str("m-kit-ticks-[");
+    kit_out_u64(kit_hal_ticks());
+    kit_hal_putc(',');
+    kit_out_u64(kit_hal_timer_hz());
+    kit_out_str("]");
+    kit_out_end();
+    reply_ready();
+}
+
+static void command_kit_exit(char **tokens, int count)
+{
+    uint32_t code;
+    if (number_argument(tokens, count, 1, 0u, &code) != 0) {
+        return;
+    }
+    if (code > 255u) {
+        reply_error("bad number: exit code must be 0..255");
+        return;
+    }
+    if (!kit_hal_can_exit()) {
+        reply_error("exit not supported");
+        return;
+    }
+    kit_out_str("m-kit-exit-[");
+    kit_out_u64(code);
+    kit_out_str("]");
+    kit_out_end();
+    kit_hal_exit((int)code);
+}
+
+/* ------------------------------------------------------------------ dispatch */
+
+static void unknown_command(const char *word)
+{
+    kit_out_str("e-[unknown command: ");
+    kit_out_sanitized(word, KIT_UNKNOWN_ECHO_CHARS);
+    kit_out_str("]");
+    kit_out_end();
+    reply_ready();
+}
+
+static void run_command(char *line)
+{
+    char *tokens[KIT_MAX_TOKENS];
+    int count = split_tokens(line, tokens);
+    const char *word;
+    if (count < 0) {
+        reply_error("too many arguments");
+        return;
+    }
+    if (count == 0) {
+        return;
+    }
+    word = tokens[0];
+    if (strcmp(word, "name") == 0) {
+        command_name();
+    } else if (strcmp(word, "profile") == 0) {
+        command_profile();
+    } else if (strcmp(word, "db") == 0) {
+        command_db(tokens, count);
+    } else if (strcmp(word, "infer") == 0) {
+        command_infer(tokens, count);
+    } else if (strcmp(word, "results") == 0) {
+        command_results();
+    } else if (strcmp(word, "kit-info") == 0) {
+        command_kit_info();
+    } else if (strcmp(word, "kit-load") == 0) {
+        command_kit_load(tokens, count);
+    } else if (strcmp(word, "kit-infer") == 0) {
+        command_kit_infer(tokens, count);
+    } else if (strcmp(word, "kit-layers") == 0) {
+        command_kit_layers();
+    } else if (strcmp(word, "kit-mem") == 0) {
+        command_kit_mem();
+    } else if (strcmp(word, "kit-ticks") == 0) {
+        command_kit_ticks();
+    } else if (strcmp(word, "kit-exit") == 0) {
+        command_kit_exit(tokens, count);
+    } else {
+        unknown_command(word);
+    }
+}
+
+void kit_harness_feed(uint8_t byte)
+{
+    switch (kit_line_feed(&reader, byte)) {
+    case KIT_LINE_READY:
+        run_command(reader.text);
+        break;
+    case KIT_LINE_TOO_LONG:
+        reply_error("line too long");
+        break;
+    case KIT_LINE_NONE:
+        break;
+    }
+}
+
+static const char *check_model(void)
+{
+    if (kit_model_arena_bytes(&kit_model) > KIT_ARENA_CAPACITY) {
+        return "arena larger than the firmware buffer";
+    }
+    if (kit_model_input_bytes(&kit_model) > KIT_INPUT_CAPACITY) {
+        return "input larger than the firmware buffer";
+    }
+    return 0;
+}
+
+void kit_harness_init(void)
+{
+    kit_stack_paint();
+    kit_line_init(&reader);
+    model_problem = check_model();
+    kit_out_line("m-timestamp-mode-performance");
+    kit_out_str("m-kit-boot-[proto=");
+    kit_out_u64(KIT_PROTOCOL_VERSION);
+    kit_out_str(",board=");
+    kit_out_str(KIT_BOARD_NAME);
+    kit_out_str("]");
+    kit_out_end();
+    if (model_problem != 0) {
+        kit_out_str("e-[model not runnable: ");
+        kit_out_str(model_problem);
+        kit_out_str("]");
+        kit_out_end();
+    }
+    kit_out_line("m-init-done");
+    reply_ready();
+}
+
+void kit_harness_run(void)
+{
+    for (;;) {
+        int byte = kit_hal_getc();
+        if (byte >= 0) {
+            kit_harness_feed((uint8_t)byte);
+        }
+    }
+}
