@@ -1,0 +1,88 @@
+"""`kit deploy` + `kit bench-pi` end to end against a real sshd on 127.0.0.1 (the "Pi" is this machine)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from kit.bench.results import read_records
+from kit.cli.deploy import bench_pi_command, deploy_command
+from kit.deploy import RemoteLayout, RemotePython, bench_pi, deploy_lab
+from kit.deploy.pi_runner import sample_input
+
+
+def local_litert_output(model: Path) -> np.ndarray:
+    """The same model on the same fixed input, run here with LiteRT: what the board must print."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_path=str(model), num_threads=1)
+    interpreter.allocate_tensors()
+    detail = interpreter.get_input_details()[0]
+    interpreter.set_tensor(detail["index"], sample_input(tuple(detail["shape"]), detail["dtype"]))
+    interpreter.invoke()
+    return interpreter.get_tensor(interpreter.get_output_details()[0]["index"]).reshape(-1)
+
+
+def test_deploy_runs_model_on_board_and_matches_local_litert(sshd, mlperf_models, laptop_python, remote_root, clean_env):
+    model = mlperf_models["kws_ref_model"]
+    result = deploy_lab(
+        "raspberry-pi-5", "kws", sshd.target(), model=model, layout=RemoteLayout(remote_root),
+        python=RemotePython(laptop_python, use_venv=False),
+    )
+    lab_dir = Path(remote_root) / "kws"
+    assert (lab_dir / "model.tflite").read_bytes() == model.read_bytes()
+    assert (lab_dir / "labels.txt").read_text().splitlines()[0] == "yes"
+    assert (lab_dir / "pi_runner.py").is_file()
+    assert result.smoke["runtime"] == "ai_edge_litert"
+    expected = local_litert_output(model)
+    assert result.smoke["output"] == expected.tolist()
+    assert result.smoke["top_index"] == int(expected.argmax())
+    assert result.smoke["top_label"] == ["yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go", "_silence_", "_unknown_"][int(expected.argmax())]
+    assert result.machine == "x86_64"
+
+
+def test_bench_streams_every_measurement_into_results_file(sshd, mlperf_models, laptop_python, remote_root, clean_env, tmp_path):
+    model = mlperf_models["ad01_int8"]
+    python = RemotePython(laptop_python, use_venv=False)
+    deploy_lab("raspberry-pi-4", "anomaly", sshd.target(), model=model, layout=RemoteLayout(remote_root), python=python)
+    seen: list[dict] = []
+    result = bench_pi("raspberry-pi-4", sshd.target(), runs=15, warmup=2, threads=2, results_directory=tmp_path, on_record=seen.append)
+    # lab, folder and interpreter came from the deploy state; 15 inference lines streamed live
+    assert result.lab == "anomaly" and result.runtime == "ai_edge_litert" and result.threads == 2
+    assert [r["index"] for r in seen if r["type"] == "inference"] == list(range(15))
+    records = list(read_records(result.results_path))
+    assert records[0]["type"] == "header" and records[0]["board"] == "raspberry-pi-4" and records[0]["runtime"] == "ai_edge_litert"
+    inferences = [r for r in records if r.get("type") == "inference"]
+    assert [r["latency_us"] for r in inferences] == result.latencies_us and len(inferences) == 15
+    assert records[-1]["type"] == "end" and records[-1]["status"] == "complete"
+    assert records[-1]["summary"]["count"] == 15
+    assert result.stats.min <= result.stats.p50 <= result.stats.max and result.stats.min > 0
+    # this machine has no vcgencmd; temperature / clock depend on the host's sysfs
+    thermal = Path("/sys/class/thermal/thermal_zone0/temp").exists()
+    assert (result.system.temperature() == "unavailable") != thermal
+    assert result.system.throttling() == "unavailable"
+
+
+def test_cli_deploy_then_bench_json_and_csv(sshd, mlperf_models, laptop_python, remote_root, clean_env, tmp_path):
+    runner = CliRunner()
+    common = [*sshd.cli_args(), "--remote-dir", remote_root, "--remote-python", laptop_python, "--no-venv"]
+    deployed = runner.invoke(deploy_command, ["raspberry-pi-5", "kws", *common, "--model", str(mlperf_models["kws_ref_model"]), "--json"])
+    assert deployed.exit_code == 0, deployed.output
+    assert json.loads(deployed.output)["smoke"]["runtime"] == "ai_edge_litert"
+    table = runner.invoke(deploy_command, ["raspberry-pi-5", "kws", *common, "--model", str(mlperf_models["kws_ref_model"])])
+    assert "runtime: ai_edge_litert" in table.output and "top class" in table.output
+    csv_path = tmp_path / "lat.csv"
+    benched = runner.invoke(bench_pi_command, ["raspberry-pi-5", *common, "--lab", "kws", "--runs", "5", "--warmup", "1", "--json", "--csv", str(csv_path)])
+    assert benched.exit_code == 0, benched.output
+    summary = json.loads(benched.output)
+    assert summary["latency_us"]["count"] == 5 and summary["runtime"] == "ai_edge_litert"
+    assert summary["system"]["throttling"] == "unavailable"
+    rows = list(csv.DictReader(csv_path.open()))
+    assert [int(row["index"]) for row in rows] == list(range(5))
+    stored = [r for r in read_records(Path(summary["results_file"])) if r.get("type") == "inference"]
+    assert [round(r["latency_us"], 3) for r in stored] == [float(row["latency_us"]) for row in rows]
