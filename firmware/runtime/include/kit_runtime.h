@@ -1,0 +1,207 @@
+/*
+ * kit runtime: executes an ahead-of-time compiled int8 model (kit_model.c, written by
+ * kit.compile.emit_c) with portable C99 kernels that compute exactly what TensorFlow Lite
+ * Micro's reference kernels compute.
+ *
+ * Why a plan instead of a flatbuffer: every shape, quantization multiplier and arena offset
+ * is resolved on the host, so the device does no parsing, no allocation and no float math
+ * for requantization. The structs below are what the generated code fills; the functions
+ * at the end are the whole public API the firmware harness uses.
+ */
+#ifndef KIT_RUNTIME_H
+#define KIT_RUNTIME_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define KIT_RUNTIME_VERSION 1
+
+/* Status codes returned by kit_model_invoke (0 = ok). */
+#define KIT_OK 0
+#define KIT_ERR_NULL (-1)          /* model or arena pointer is NULL */
+#define KIT_ERR_ALIGNMENT (-2)     /* arena not 16-byte aligned */
+#define KIT_ERR_UNKNOWN_OP (-3)    /* op type the runtime was built without */
+#define KIT_ERR_BAD_PARAMS (-4)    /* inconsistent plan (e.g. empty pooling window) */
+#define KIT_ERR_VERSION (-5)       /* model generated for another runtime version */
+
+typedef enum {
+    KIT_OP_CONV_2D = 0,
+    KIT_OP_DEPTHWISE_CONV_2D,
+    KIT_OP_FULLY_CONNECTED,
+    KIT_OP_AVERAGE_POOL_2D,
+    KIT_OP_MAX_POOL_2D,
+    KIT_OP_ADD,
+    KIT_OP_RESHAPE,
+    KIT_OP_SOFTMAX,
+    KIT_OP_MEAN,
+    KIT_OP_PAD,
+    KIT_OP_CONCATENATION,
+    KIT_OP_MUL,
+    KIT_OP_LOGISTIC,
+    KIT_OP_QUANTIZE,
+    KIT_OP_DEQUANTIZE,
+    KIT_OP_COUNT
+} kit_op_type_t;
+
+typedef enum {
+    KIT_TYPE_INT8 = 0,
+    KIT_TYPE_INT32,
+    KIT_TYPE_FLOAT32,
+    KIT_TYPE_INT16,
+    KIT_TYPE_UINT8,
+    KIT_TYPE_INT64
+} kit_type_t;
+
+/* NHWC shape, extended to 4-D with leading 1s. */
+typedef struct {
+    int32_t n, h, w, c;
+} kit_shape4_t;
+
+/* One tensor: either in the arena (offset >= 0) or constant in flash (data != NULL). */
+typedef struct {
+    int32_t offset;
+    const void *data;
+    uint32_t bytes;
+} kit_tensor_t;
+
+/* CONV_2D and DEPTHWISE_CONV_2D (TFLM ConvParams / DepthwiseParams, per-channel).
+ * filter is [out_c, kh, kw, in_c/groups] for CONV_2D and [1, kh, kw, out_c] for
+ * DEPTHWISE_CONV_2D; bias may be NULL. */
+typedef struct {
+    kit_shape4_t input, filter, output;
+    int32_t stride_h, stride_w, dilation_h, dilation_w, pad_h, pad_w;
+    int32_t depth_multiplier; /* depthwise only */
+    int32_t input_offset, output_offset, activation_min, activation_max;
+    const int32_t *output_multiplier; /* one per output channel */
+    const int32_t *output_shift;
+} kit_conv_params_t;
+
+/* FULLY_CONNECTED: per-tensor when per_channel == 0 (one multiplier), else one per unit. */
+typedef struct {
+    int32_t batches, accum_depth, output_depth;
+    int32_t input_offset, weights_offset, output_offset, activation_min, activation_max;
+    int32_t per_channel;
+    const int32_t *output_multiplier;
+    const int32_t *output_shift;
+} kit_fc_params_t;
+
+/* AVERAGE_POOL_2D and MAX_POOL_2D. */
+typedef struct {
+    kit_shape4_t input, output;
+    int32_t stride_h, stride_w, filter_h, filter_w, pad_h, pad_w;
+    int32_t activation_min, activation_max;
+} kit_pool_params_t;
+
+/* ADD and MUL (TFLM ArithmeticParams); shapes are the broadcast-extended 4-D shapes. */
+typedef struct {
+    kit_shape4_t input1, input2, output;
+    int32_t requires_broadcast;
+    int32_t left_shift;
+    int32_t input1_offset, input2_offset, output_offset;
+    int32_t input1_multiplier, input1_shift, input2_multiplier, input2_shift;
+    int32_t output_multiplier, output_shift;
+    int32_t activation_min, activation_max;
+} kit_binary_params_t;
+
+/* SOFTMAX int8 -> int8 (TFLM SoftmaxParams, gemmlowp fixed-point exp). */
+typedef struct {
+    int32_t input_multiplier, input_left_shift, diff_min, depth, outer_size;
+} kit_softmax_params_t;
+
+/* LOGISTIC int8 -> int8. */
+typedef struct {
+    int32_t input_zero_point, input_range_radius, input_multiplier, input_left_shift, size;
+} kit_logistic_params_t;
+
+/* MEAN over a set of axes of a (up to) 4-D int8 tensor. axis_mask bit d (0 = N .. 3 = C)
+ * marks a reduced dim of the 4-D extended input shape; output has the reduced dims as 1.
+ * mode selects which of TFLM's int8 mean paths the model takes (decided on the host). */
+#define KIT_MEAN_FLOAT 0      /* QuantizedMeanOrSum: float mean, scale and bias, round */
+#define KIT_MEAN_INT_DIV 1    /* same scale and zero point: int32 sum / count (truncating) */
+#define KIT_MEAN_MULTIPLIER 2 /* integer_ops::Mean: (sum - count*zp) * multiplier + zp */
+typedef struct {
+    kit_shape4_t input, output;
+    int32_t axis_mask;
+    int32_t mode;
+    int32_t input_zero_point, output_zero_point, num_elements_in_axis;
+    int32_t multiplier, shift;
+    float scale, bias;
+} kit_mean_params_t;
+
+/* PAD (4-D): output = input surrounded by pad_value. */
+typedef struct {
+    kit_shape4_t input, output;
+    int32_t before[4];
+    int32_t pad_value;
+} kit_pad_params_t;
+
+/* CONCATENATION as byte copies: per outer step, copy_sizes[i] bytes from input i. */
+typedef struct {
+    int32_t outer_size;
+    int32_t num_inputs;
+    const int32_t *copy_sizes;
+} kit_concat_params_t;
+
+/* QUANTIZE int8 -> int8 (requantize). */
+typedef struct {
+    int32_t input_zero_point, output_zero_point, output_multiplier, output_shift, size;
+} kit_quantize_params_t;
+
+/* DEQUANTIZE int8 -> float32. scale is the float32 scale widened to double, as TFLM does. */
+typedef struct {
+    int32_t zero_point, size;
+    double scale;
+} kit_dequantize_params_t;
+
+/* RESHAPE: a byte copy unless the planner aliased input and output (then bytes == 0). */
+typedef struct {
+    int32_t bytes;
+} kit_reshape_params_t;
+
+typedef struct {
+    int32_t type;            /* kit_op_type_t */
+    int32_t num_inputs;
+    const int16_t *inputs;   /* tensor indices; -1 marks an absent optional input */
+    int16_t output;          /* every supported op has one output */
+    const void *params;      /* one of the kit_*_params_t above, by type */
+} kit_op_t;
+
+struct kit_model {
+    int32_t runtime_version;
+    const char *id;
+    const char *sha256;
+    uint32_t arena_bytes;
+    int32_t num_tensors;
+    const kit_tensor_t *tensors;
+    int32_t num_ops;
+    const kit_op_t *ops;
+    int16_t input_tensor, output_tensor;
+    int32_t input_type, output_type; /* kit_type_t */
+    float input_scale, output_scale;
+    int32_t input_zero_point, output_zero_point;
+};
+
+typedef struct kit_model kit_model_t;
+
+/* Called before (after == 0) and after (after == 1) each op: per-layer timing. */
+typedef void (*kit_op_hook_t)(void *ctx, uint32_t op_index, int after);
+
+uint32_t kit_model_arena_bytes(const kit_model_t *m);
+int8_t *kit_model_input(const kit_model_t *m, uint8_t *arena);
+const int8_t *kit_model_output(const kit_model_t *m, const uint8_t *arena);
+uint32_t kit_model_input_bytes(const kit_model_t *m);
+uint32_t kit_model_output_bytes(const kit_model_t *m);
+int kit_model_invoke(const kit_model_t *m, uint8_t *arena, kit_op_hook_t hook, void *ctx);
+uint32_t kit_model_op_count(const kit_model_t *m);
+const char *kit_model_op_name(const kit_model_t *m, uint32_t i);
+const char *kit_model_id(const kit_model_t *m);
+const char *kit_model_sha256(const kit_model_t *m);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* KIT_RUNTIME_H */

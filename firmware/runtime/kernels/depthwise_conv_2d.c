@@ -1,0 +1,56 @@
+/* DEPTHWISE_CONV_2D int8, per-channel (TFLM reference_integer_ops::DepthwiseConvPerChannel):
+ * depth multiplier and dilation supported. */
+#include "kit_fixedpoint.h"
+#include "kit_kernels.h"
+
+int kit_op_depthwise_conv_2d(const kit_op_t *op, const kit_model_t *m, uint8_t *arena) {
+    const kit_conv_params_t *p = (const kit_conv_params_t *)op->params;
+    const int8_t *input = (const int8_t *)kit_tensor_const_ptr(m, arena, op->inputs[0]);
+    const int8_t *filter = (const int8_t *)kit_tensor_const_ptr(m, arena, op->inputs[1]);
+    const int32_t *bias = (const int32_t *)kit_tensor_const_ptr(m, arena, op->inputs[2]);
+    int8_t *output = (int8_t *)kit_tensor_arena_ptr(m, arena, op->output);
+    const int32_t in_h = p->input.h, in_w = p->input.w, in_c = p->input.c;
+    const int32_t filter_h = p->filter.h, filter_w = p->filter.w;
+    const int32_t out_h = p->output.h, out_w = p->output.w, out_c = p->output.c;
+    const int32_t depth_multiplier = p->depth_multiplier;
+    int32_t b, oy, ox, ic, dm;
+    for (b = 0; b < p->output.n; ++b) {
+        for (oy = 0; oy < out_h; ++oy) {
+            const int32_t in_y_origin = oy * p->stride_h - p->pad_h;
+            for (ox = 0; ox < out_w; ++ox) {
+                const int32_t in_x_origin = ox * p->stride_w - p->pad_w;
+                for (ic = 0; ic < in_c; ++ic) {
+                    for (dm = 0; dm < depth_multiplier; ++dm) {
+                        const int32_t oc = dm + ic * depth_multiplier;
+                        int32_t acc = 0;
+                        int32_t fy, fx;
+                        for (fy = 0; fy < filter_h; ++fy) {
+                            const int32_t in_y = in_y_origin + p->dilation_h * fy;
+                            if (in_y < 0 || in_y >= in_h) {
+                                continue;
+                            }
+                            for (fx = 0; fx < filter_w; ++fx) {
+                                const int32_t in_x = in_x_origin + p->dilation_w * fx;
+                                int32_t in_val, f_val;
+                                if (in_x < 0 || in_x >= in_w) {
+                                    continue;
+                                }
+                                in_val = input[(((size_t)b * in_h + in_y) * in_w + in_x) * in_c + ic];
+                                f_val = filter[((size_t)fy * filter_w + fx) * out_c + oc];
+                                acc += f_val * (in_val + p->input_offset);
+                            }
+                        }
+                        if (bias != NULL) {
+                            acc += bias[oc];
+                        }
+                        acc = kit_mbqm(acc, p->output_multiplier[oc], p->output_shift[oc]);
+                        acc += p->output_offset;
+                        acc = kit_clamp_i32(acc, p->activation_min, p->activation_max);
+                        output[(((size_t)b * out_h + oy) * out_w + ox) * out_c + oc] = (int8_t)acc;
+                    }
+                }
+            }
+        }
+    }
+    return KIT_OK;
+}

@@ -1,0 +1,49 @@
+/*
+ * Internal interface between the executor and the kernels: one function per op type, all
+ * with the same signature so the executor can dispatch through a table.
+ */
+#ifndef KIT_KERNELS_H
+#define KIT_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kit_runtime.h"
+
+typedef int (*kit_kernel_fn)(const kit_op_t *op, const kit_model_t *m, uint8_t *arena);
+
+/* Where a tensor's bytes are: in the arena, or constant in flash. NULL if absent (-1). */
+static inline const void *kit_tensor_const_ptr(const kit_model_t *m, const uint8_t *arena, int32_t index) {
+    const kit_tensor_t *t;
+    if (index < 0) {
+        return NULL;
+    }
+    t = &m->tensors[index];
+    return t->data != NULL ? t->data : (const void *)(arena + t->offset);
+}
+
+static inline void *kit_tensor_arena_ptr(const kit_model_t *m, uint8_t *arena, int32_t index) {
+    return arena + m->tensors[index].offset;
+}
+
+static inline int32_t kit_shape4_elements(const kit_shape4_t *s) {
+    return s->n * s->h * s->w * s->c;
+}
+
+int kit_op_conv_2d(const kit_op_t *op, const kit_model_t *m, uint8_t *arena);
+int kit_op_depthwise_conv_2d(const kit_op_t *op, const kit_model_t *m, uint8_t *arena);
+int kit_op_fully_connected(const kit_op_t *op, const kit_model_t *m, uint8_t *arena);
+int kit_op_average_pool_2d(const kit_op_t *op, const kit_model_t *m, uint8_t *arena);
+int kit_op_max_pool_2d(const kit_op_t *op, const kit_model_t *m, uint8_t *arena);
+int kit_op_add(const kit_op_t *op, const kit_model_t *m, uint8_t *arena);
+int kit_op_mul(const kit_op_t *op, const kit_model_t *m, uint8_t *arena);
+int kit_op_reshape(const kit_op_t *op, const kit_model_t *m, uint8_t *arena);
+int kit_op_softmax(const kit_op_t *op, const kit_model_t *m, uint8_t *arena);
+int kit_op_logistic(const kit_op_t *op, const kit_model_t *m, uint8_t *arena);
+int kit_op_mean(const kit_op_t *op, const kit_model_t *m, uint8_t *arena);
+int kit_op_pad(const kit_op_t *op, const kit_model_t *m, uint8_t *arena);
+int kit_op_concatenation(const kit_op_t *op, const kit_model_t *m, uint8_t *arena);
+int kit_op_quantize(const kit_op_t *op, const kit_model_t *m, uint8_t *arena);
+int kit_op_dequantize(const kit_op_t *op, const kit_model_t *m, uint8_t *arena);
+
+#endif /* KIT_KERNELS_H */

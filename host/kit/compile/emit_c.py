@@ -1,0 +1,500 @@
+"""kit's ahead-of-time emitter: a compiled `Plan` becomes `kit_model.h` / `kit_model.c`.
+
+The generated C is plain data for the runtime in `firmware/runtime/` (structs declared in
+`kit_runtime.h`): weights and biases as aligned const arrays (flash), one params struct per
+op with every multiplier already resolved, every tensor's arena offset, and one
+`const kit_model_t kit_model`. Nothing in it runs code, so it cannot disagree with the
+runtime about arithmetic; it can only disagree about layout, which the bit-exact tests catch.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from kit.compile.plan import OpPlan, Plan, TensorPlan
+from kit.errors import ModelError
+
+RUNTIME_VERSION = 1  # must match KIT_RUNTIME_VERSION in kit_runtime.h
+
+OP_TYPES: dict[str, str] = {
+    "CONV_2D": "KIT_OP_CONV_2D",
+    "DEPTHWISE_CONV_2D": "KIT_OP_DEPTHWISE_CONV_2D",
+    "FULLY_CONNECTED": "KIT_OP_FULLY_CONNECTED",
+    "AVERAGE_POOL_2D": "KIT_OP_AVERAGE_POOL_2D",
+    "MAX_POOL_2D": "KIT_OP_MAX_POOL_2D",
+    "ADD": "KIT_OP_ADD",
+    "RESHAPE": "KIT_OP_RESHAPE",
+    "SOFTMAX": "KIT_OP_SOFTMAX",
+    "MEAN": "KIT_OP_MEAN",
+    "PAD": "KIT_OP_PAD",
+    "CONCATENATION": "KIT_OP_CONCATENATION",
+    "MUL": "KIT_OP_MUL",
+    "LOGISTIC": "KIT_OP_LOGISTIC",
+    "QUANTIZE": "KIT_OP_QUANTIZE",
+    "DEQUANTIZE": "KIT_OP_DEQUANTIZE",
+}
+
+C_TYPES: dict[str, str] = {
+    "int8": "KIT_TYPE_INT8",
+    "int32": "KIT_TYPE_INT32",
+    "float32": "KIT_TYPE_FLOAT32",
+    "int16": "KIT_TYPE_INT16",
+    "uint8": "KIT_TYPE_UINT8",
+    "int64": "KIT_TYPE_INT64",
+}
+
+# How constant bytes are written: element C type and numpy dtype (little endian in .tflite).
+_CONST_ELEMENT: dict[str, tuple[str, str]] = {
+    "int8": ("int8_t", "i1"),
+    "int32": ("int32_t", "<i4"),
+    "int16": ("int16_t", "<i2"),
+    "uint8": ("uint8_t", "u1"),
+}
+
+_HEADER_NAME = "kit_model.h"
+_SOURCE_NAME = "kit_model.c"
+
+
+@dataclass
+class _Emitted:
+    """C text pieces collected while walking the plan."""
+
+    constants: list[str]
+    params: list[str]
+    ops: list[str]
+
+
+def _c_string(text: str) -> str:
+    safe = "".join(ch if 32 <= ord(ch) < 127 and ch not in '"\\' else "_" for ch in text)
+    return f'"{safe}"'
+
+
+def _float_literal(value: float) -> str:
+    """Exact C literal of a float32 value (hex float, so no decimal round trip)."""
+    return float(np.float32(value)).hex() + "f"
+
+
+def _double_literal(value: float) -> str:
+    return float(value).hex()
+
+
+def _int_list(values: Iterable[int], per_line: int = 16) -> str:
+    items = [str(int(v)) for v in values]
+    lines = [", ".join(items[i : i + per_line]) for i in range(0, len(items), per_line)]
+    return ",\n    ".join(lines) if lines else "0"
+
+
+def _shape4(shape: Sequence[int]) -> tuple[int, int, int, int]:
+    """Extend a shape to 4-D with leading 1s (TFLM's RuntimeShape::ExtendedShape)."""
+    dims = [int(d) for d in shape]
+    if len(dims) > 4:
+        raise ModelError(
+            f"a tensor of rank {len(dims)} cannot be run by kit's runtime (4-D at most)",
+            "reshape the model so that activations have at most 4 dimensions",
+        )
+    dims = [1] * (4 - len(dims)) + dims
+    return dims[0], dims[1], dims[2], dims[3]
+
+
+def _shape4_init(shape: Sequence[int]) -> str:
+    n, h, w, c = _shape4(shape)
+    return f"{{{n}, {h}, {w}, {c}}}"
+
+
+def _const_array(tensor: TensorPlan) -> str:
+    """A const array in flash, 16-byte aligned so kernels may read words."""
+    assert tensor.data is not None
+    c_type, np_type = _CONST_ELEMENT.get(tensor.dtype, ("uint8_t", "u1"))
+    values = np.frombuffer(tensor.data, dtype=np.dtype(np_type))
+    body = _int_list(values.tolist())
+    return (
+        f"/* tensor {tensor.index}: {tensor.name[:60].replace('*/', '')} {list(tensor.shape)} {tensor.dtype} */\n"
+        f"static const {c_type} kit_const_{tensor.index}[{max(len(values), 1)}] KIT_ALIGN16 = {{\n    {body}\n}};\n"
+    )
+
+
+class _OpEmitter:
+    """Turns one OpPlan into its params struct; one method per op family."""
+
+    def __init__(self, plan: Plan, out: _Emitted) -> None:
+        self.plan = plan
+        self.out = out
+
+    def tensor(self, index: int) -> TensorPlan:
+        return self.plan.tensors[index]
+
+    def int_array(self, name: str, values: Sequence[int]) -> str:
+        self.out.params.append(
+            f"static const int32_t {name}[{max(len(values), 1)}] = {{\n    {_int_list(values)}\n}};\n"
+        )
+        return name
+
+    def struct(self, c_type: str, name: str, fields: dict[str, Any]) -> str:
+        body = ",\n".join(f"    .{key} = {value}" for key, value in fields.items())
+        self.out.params.append(f"static const {c_type} {name} = {{\n{body}\n}};\n")
+        return name
+
+    def emit(self, op: OpPlan) -> str:
+        handler = getattr(self, "op_" + op.op.lower(), None)
+        if handler is None or op.op not in OP_TYPES:
+            raise ModelError(
+                f"op {op.op} (node {op.index}) has no kit C kernel",
+                f"use only these ops: {', '.join(OP_TYPES)}",
+            )
+        return handler(op, f"kit_params_{op.index}")
+
+    def _conv_fields(self, op: OpPlan, name: str) -> dict[str, Any]:
+        p = op.params
+        out_shape = self.tensor(op.outputs[0]).shape
+        multipliers = list(p["output_multiplier"])
+        shifts = list(p["output_shift"])
+        channels = _shape4(out_shape)[3]
+        if len(multipliers) == 1 and channels > 1:  # per-tensor: TFLM replicates per channel
+            multipliers, shifts = multipliers * channels, shifts * channels
+        return {
+            "input": _shape4_init(self.tensor(op.inputs[0]).shape),
+            "filter": _shape4_init(self.tensor(op.inputs[1]).shape),
+            "output": _shape4_init(out_shape),
+            "stride_h": p["stride_h"],
+            "stride_w": p["stride_w"],
+            "dilation_h": p["dilation_h"],
+            "dilation_w": p["dilation_w"],
+            "pad_h": p["padding_h"],
+            "pad_w": p["padding_w"],
+            "depth_multiplier": p.get("depth_multiplier", 1),
+            "input_offset": p["input_offset"],
+            "output_offset": p["output_offset"],
+            "activation_min": p["activation_min"],
+            "activation_max": p["activation_max"],
+            "output_multiplier": self.int_array(name + "_multiplier", multipliers),
+            "output_shift": self.int_array(name + "_shift", shifts),
+        }
+
+    def op_conv_2d(self, op: OpPlan, name: str) -> str:
+        return self.struct("kit_conv_params_t", name, self._conv_fields(op, name))
+
+    def op_depthwise_conv_2d(self, op: OpPlan, name: str) -> str:
+        return self.struct("kit_conv_params_t", name, self._conv_fields(op, name))
+
+    def op_fully_connected(self, op: OpPlan, name: str) -> str:
+        p = op.params
+        return self.struct(
+            "kit_fc_params_t",
+            name,
+            {
+                "batches": p["batches"],
+                "accum_depth": p["accum_depth"],
+                "output_depth": p["output_depth"],
+                "input_offset": p["input_offset"],
+                "weights_offset": p.get("weights_offset", 0),
+                "output_offset": p["output_offset"],
+                "activation_min": p["activation_min"],
+                "activation_max": p["activation_max"],
+                "per_channel": 1 if len(p["output_multiplier"]) > 1 else 0,
+                "output_multiplier": self.int_array(name + "_multiplier", p["output_multiplier"]),
+                "output_shift": self.int_array(name + "_shift", p["output_shift"]),
+            },
+        )
+
+    def _pool(self, op: OpPlan, name: str) -> str:
+        p = op.params
+        return self.struct(
+            "kit_pool_params_t",
+            name,
+            {
+                "input": _shape4_init(self.tensor(op.inputs[0]).shape),
+                "output": _shape4_init(self.tensor(op.outputs[0]).shape),
+                "stride_h": p["stride_h"],
+                "stride_w": p["stride_w"],
+                "filter_h": p["filter_h"],
+                "filter_w": p["filter_w"],
+                "pad_h": p["padding_h"],
+                "pad_w": p["padding_w"],
+                "activation_min": p["activation_min"],
+                "activation_max": p["activation_max"],
+            },
+        )
+
+    op_average_pool_2d = _pool
+    op_max_pool_2d = _pool
+
+    def _binary(self, op: OpPlan, name: str) -> str:
+        p = op.params
+        return self.struct(
+            "kit_binary_params_t",
+            name,
+            {
+                "input1": _shape4_init(p.get("input1_shape4", self.tensor(op.inputs[0]).shape)),
+                "input2": _shape4_init(p.get("input2_shape4", self.tensor(op.inputs[1]).shape)),
+                "output": _shape4_init(p.get("output_shape4", self.tensor(op.outputs[0]).shape)),
+                "requires_broadcast": int(bool(p.get("requires_broadcast", False))),
+                "left_shift": p.get("left_shift", 0),
+                "input1_offset": p["input1_offset"],
+                "input2_offset": p["input2_offset"],
+                "output_offset": p["output_offset"],
+                "input1_multiplier": p.get("input1_multiplier", 0),
+                "input1_shift": p.get("input1_shift", 0),
+                "input2_multiplier": p.get("input2_multiplier", 0),
+                "input2_shift": p.get("input2_shift", 0),
+                "output_multiplier": p["output_multiplier"],
+                "output_shift": p["output_shift"],
+                "activation_min": p["activation_min"],
+                "activation_max": p["activation_max"],
+            },
+        )
+
+    op_add = _binary
+    op_mul = _binary
+
+    def op_reshape(self, op: OpPlan, name: str) -> str:
+        source = self.tensor(op.inputs[0])
+        target = self.tensor(op.outputs[0])
+        aliased = bool(op.params.get("aliased", False)) or (
+            source.offset is not None and source.offset == target.offset
+        )
+        return self.struct("kit_reshape_params_t", name, {"bytes": 0 if aliased else source.nbytes})
+
+    def op_softmax(self, op: OpPlan, name: str) -> str:
+        p = op.params
+        keys = ("input_multiplier", "input_left_shift", "diff_min", "depth", "outer_size")
+        return self.struct("kit_softmax_params_t", name, {key: p[key] for key in keys})
+
+    def op_logistic(self, op: OpPlan, name: str) -> str:
+        p = op.params
+        keys = ("input_zero_point", "input_range_radius", "input_multiplier", "input_left_shift", "size")
+        return self.struct("kit_logistic_params_t", name, {key: p[key] for key in keys})
+
+    def op_mean(self, op: OpPlan, name: str) -> str:
+        p = op.params
+        input_shape = list(p.get("input_shape", self.tensor(op.inputs[0]).shape))
+        rank = len(input_shape)
+        shift_dims = 4 - rank
+        axes = sorted({(int(a) + rank) % rank for a in p["axes"]})
+        mask = sum(1 << (a + shift_dims) for a in axes)
+        in4 = _shape4(input_shape)
+        out4 = tuple(1 if mask & (1 << d) else in4[d] for d in range(4))
+        count = math.prod(in4[d] for d in range(4) if mask & (1 << d))
+        mode = p.get("mode")
+        if mode is None:
+            mode = "int_div" if p.get("same_scale") else "float"
+        modes = {"float": "KIT_MEAN_FLOAT", "int_div": "KIT_MEAN_INT_DIV", "multiplier": "KIT_MEAN_MULTIPLIER"}
+        input_t, output_t = self.tensor(op.inputs[0]), self.tensor(op.outputs[0])
+        scale = np.float32(input_t.scale[0]) / np.float32(output_t.scale[0])
+        bias = np.float32(-p["input_zero_point"]) * scale
+        return self.struct(
+            "kit_mean_params_t",
+            name,
+            {
+                "input": _shape4_init(in4),
+                "output": _shape4_init(out4),
+                "axis_mask": mask,
+                "mode": modes[mode],
+                "input_zero_point": p["input_zero_point"],
+                "output_zero_point": p["output_zero_point"],
+                "num_elements_in_axis": count,
+                "multiplier": p.get("multiplier", 0),
+                "shift": p.get("shift", 0),
+                "scale": _float_literal(float(scale)),
+                "bias": _float_literal(float(bias)),
+            },
+        )
+
+    def op_pad(self, op: OpPlan, name: str) -> str:
+        p = op.params
+        paddings = [list(pair) for pair in p["paddings"]]
+        paddings = [[0, 0]] * (4 - len(paddings)) + paddings
+        return self.struct(
+            "kit_pad_params_t",
+            name,
+            {
+                "input": _shape4_init(p.get("input_shape4", self.tensor(op.inputs[0]).shape)),
+                "output": _shape4_init(p.get("output_shape4", self.tensor(op.outputs[0]).shape)),
+                "before": "{" + ", ".join(str(int(pair[0])) for pair in paddings) + "}",
+                "pad_value": p["pad_value"],
+            },
+        )
+
+    def op_concatenation(self, op: OpPlan, name: str) -> str:
+        p = op.params
+        return self.struct(
+            "kit_concat_params_t",
+            name,
+            {
+                "outer_size": p["outer_size"],
+                "num_inputs": len(op.inputs),
+                "copy_sizes": self.int_array(name + "_sizes", p["copy_sizes"]),
+            },
+        )
+
+    def op_quantize(self, op: OpPlan, name: str) -> str:
+        p = op.params
+        keys = ("input_zero_point", "output_zero_point", "output_multiplier", "output_shift", "size")
+        return self.struct("kit_quantize_params_t", name, {key: p[key] for key in keys})
+
+    def op_dequantize(self, op: OpPlan, name: str) -> str:
+        p = op.params
+        scale = float(np.float32(p["scale"]))
+        return self.struct(
+            "kit_dequantize_params_t",
+            name,
+            {"zero_point": p["zero_point"], "size": p["size"], "scale": _double_literal(scale)},
+        )
+
+
+def _used_constants(plan: Plan) -> list[int]:
+    """Constants the kernels read (RESHAPE shape operands are resolved on the host)."""
+    used = set()
+    for op in plan.ops:
+        inputs = op.inputs[:1] if op.op in ("RESHAPE", "MEAN", "PAD") else op.inputs
+        used.update(i for i in inputs if i >= 0 and plan.tensors[i].is_constant)
+    return sorted(used)
+
+
+def _tensor_entry(tensor: TensorPlan, emitted_constants: set[int]) -> str:
+    if tensor.is_constant:
+        data = f"kit_const_{tensor.index}" if tensor.index in emitted_constants else "NULL"
+        return f"    {{-1, {data}, {tensor.nbytes}}}, /* {tensor.index} const */"
+    offset = -1 if tensor.offset is None else int(tensor.offset)
+    return f"    {{{offset}, NULL, {tensor.nbytes}}}, /* {tensor.index} */"
+
+
+def _check_plan(plan: Plan) -> None:
+    for role, tensor in (("input", plan.input), ("output", plan.output)):
+        if tensor.offset is None:
+            raise ModelError(
+                f"the model {role} tensor {tensor.name!r} has no arena offset",
+                "compile the model with kit.compile so the memory planner places every tensor",
+            )
+    for op in plan.ops:
+        if len(op.outputs) != 1:
+            raise ModelError(
+                f"op {op.op} (node {op.index}) has {len(op.outputs)} outputs; kit kernels produce one",
+                "use only single-output ops",
+            )
+    if len(plan.tensors) > 32767:
+        raise ModelError("the model has more than 32767 tensors", "use a smaller model")
+
+
+def render_source(plan: Plan) -> str:
+    """The text of kit_model.c for a plan."""
+    _check_plan(plan)
+    emitted = _Emitted(constants=[], params=[], ops=[])
+    constants = _used_constants(plan)
+    for index in constants:
+        emitted.constants.append(_const_array(plan.tensors[index]))
+    op_emitter = _OpEmitter(plan, emitted)
+    for position, op in enumerate(plan.ops):
+        params_name = op_emitter.emit(op)
+        inputs = ", ".join(str(int(i)) for i in op.inputs) or "-1"
+        emitted.params.append(f"static const int16_t kit_inputs_{op.index}[] = {{{inputs}}};\n")
+        emitted.ops.append(
+            f"    {{{OP_TYPES[op.op]}, {len(op.inputs)}, kit_inputs_{op.index}, {int(op.outputs[0])}, "
+            f"&{params_name}}}, /* {position}: {op.op} */"
+        )
+    constant_set = set(constants)
+    tensors = "\n".join(_tensor_entry(t, constant_set) for t in plan.tensors)
+    inp, out = plan.input, plan.output
+    return "\n".join(
+        [
+            f"/* Generated by kit.compile.emit_c from model {plan.model_id} (sha256 {plan.model_sha256}). */",
+            "/* Do not edit: regenerate with `kit convert`. */",
+            "#include <stddef.h>",
+            "#include <stdint.h>",
+            "",
+            f'#include "{_HEADER_NAME}"',
+            "",
+            "#if defined(__GNUC__)",
+            "#define KIT_ALIGN16 __attribute__((aligned(16)))",
+            "#else",
+            "#define KIT_ALIGN16",
+            "#endif",
+            "",
+            "".join(emitted.constants),
+            "".join(emitted.params),
+            f"static const kit_tensor_t kit_tensors[{max(len(plan.tensors), 1)}] = {{",
+            tensors,
+            "};",
+            "",
+            f"static const kit_op_t kit_ops[{max(len(plan.ops), 1)}] = {{",
+            "\n".join(emitted.ops),
+            "};",
+            "",
+            "const kit_model_t kit_model = {",
+            f"    .runtime_version = {RUNTIME_VERSION},",
+            f"    .id = {_c_string(plan.model_id)},",
+            f"    .sha256 = {_c_string(plan.model_sha256)},",
+            f"    .arena_bytes = {int(plan.arena_bytes)}u,",
+            f"    .num_tensors = {len(plan.tensors)},",
+            "    .tensors = kit_tensors,",
+            f"    .num_ops = {len(plan.ops)},",
+            "    .ops = kit_ops,",
+            f"    .input_tensor = {plan.input_index},",
+            f"    .output_tensor = {plan.output_index},",
+            f"    .input_type = {C_TYPES.get(inp.dtype, 'KIT_TYPE_INT8')},",
+            f"    .output_type = {C_TYPES.get(out.dtype, 'KIT_TYPE_INT8')},",
+            f"    .input_scale = {_float_literal(inp.scale[0] if inp.scale else 0.0)},",
+            f"    .output_scale = {_float_literal(out.scale[0] if out.scale else 0.0)},",
+            f"    .input_zero_point = {int(inp.zero_point[0]) if inp.zero_point else 0},",
+            f"    .output_zero_point = {int(out.zero_point[0]) if out.zero_point else 0},",
+            "};",
+            "",
+        ]
+    )
+
+
+def render_header(plan: Plan) -> str:
+    """The text of kit_model.h: the model symbol and its sizes as macros."""
+    inp, out = plan.input, plan.output
+    guard = "KIT_MODEL_H"
+    return "\n".join(
+        [
+            f"/* Generated by kit.compile.emit_c from model {plan.model_id}. Do not edit. */",
+            f"#ifndef {guard}",
+            f"#define {guard}",
+            "",
+            '#include "kit_runtime.h"',
+            "",
+            f"#define KIT_MODEL_ID {_c_string(plan.model_id)}",
+            f"#define KIT_MODEL_SHA256 {_c_string(plan.model_sha256)}",
+            f"#define KIT_MODEL_ARENA_BYTES {int(plan.arena_bytes)}u",
+            f"#define KIT_MODEL_INPUT_BYTES {int(inp.nbytes)}u",
+            f"#define KIT_MODEL_OUTPUT_BYTES {int(out.nbytes)}u",
+            f"#define KIT_MODEL_INPUT_SCALE {_float_literal(inp.scale[0] if inp.scale else 0.0)}",
+            f"#define KIT_MODEL_INPUT_ZERO_POINT {int(inp.zero_point[0]) if inp.zero_point else 0}",
+            f"#define KIT_MODEL_OUTPUT_SCALE {_float_literal(out.scale[0] if out.scale else 0.0)}",
+            f"#define KIT_MODEL_OUTPUT_ZERO_POINT {int(out.zero_point[0]) if out.zero_point else 0}",
+            f"#define KIT_MODEL_OP_COUNT {len(plan.ops)}u",
+            f"#define KIT_MODEL_WEIGHT_BYTES {int(plan.weight_bytes)}u",
+            "",
+            "#ifdef __cplusplus",
+            'extern "C" {',
+            "#endif",
+            "",
+            "extern const kit_model_t kit_model;",
+            "",
+            "#ifdef __cplusplus",
+            "}",
+            "#endif",
+            "",
+            f"#endif /* {guard} */",
+            "",
+        ]
+    )
+
+
+def emit_model(plan: Plan, out_dir: Path) -> list[Path]:
+    """Write kit_model.h and kit_model.c for `plan` into `out_dir`; returns both paths."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    header = out_dir / _HEADER_NAME
+    source = out_dir / _SOURCE_NAME
+    header.write_text(render_header(plan))
+    source.write_text(render_source(plan))
+    return [header, source]
+
