@@ -148,6 +148,7 @@ class Board(Strict):
     `app_flash_bytes`/`app_ram_bytes` what an application may use under the board's default
     framework and bootloader (fit checks use these, see `memory_limits`);
     `external_flash_bytes`/`external_ram_bytes` are off-chip (QSPI flash, PSRAM, SDRAM).
+    `bootloader_hint` tells a user how to get the board into / out of its bootloader.
     Power: `active_power_mw`/`idle_power_mw` for energy modelling; `power_basis` says
     whether they are from a datasheet, a measurement, or an estimate (then say so when
     reporting energy)."""
@@ -176,6 +177,7 @@ class Board(Strict):
     sensors: list[Sensor] = []
     usb: list[UsbId] = []
     baud: int = Field(default=115200, gt=0)
+    bootloader_hint: str = ""
     platformio: PlatformIO | None = None
     upload: Upload
     toolchain: Toolchain | None = None
