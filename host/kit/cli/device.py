@@ -1,0 +1,130 @@
+"""`kit flash`, `kit bench`, `kit validate`, `kit stop`: the device runner's commands (thin: the
+work is in kit.device)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _progress(quiet: bool) -> Progress:
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=err_console, disable=quiet, transient=True,
+    )
+
+
+@click.command("flash")
+@click.argument("board")
+@click.argument("lab")
+@click.option("--emulate", is_flag=True, help="Run on the board's emulated twin (QEMU) with the real board's limits.")
+@click.option("--model", "model", type=click.Path(dir_okay=False, path_type=Path), help="An int8 .tflite to flash instead of the lab's model.")
+@click.option("--force", is_flag=True, help="Rebuild the firmware even if a cached build exists.")
+def flash_command(board: str, lab: str, emulate: bool, model: Path | None, force: bool) -> None:
+    """Compile LAB's model for BOARD, check it fits, build, upload and verify it by handshake.
+
+    The model is --model, else the lab's reference model in models/LAB, else the cached or
+    freshly trained one (kit train LAB). For an emulated board (emu-cortex-m4, emu-cortex-m7,
+    emu-rv32, or a real board with --emulate) the emulator KEEPS RUNNING IN THE BACKGROUND after
+    this command, so `kit bench` and `kit validate` can use it, until `kit stop BOARD`.
+    (`kit validate BOARD LAB` on a board that is not running starts it itself and stops it
+    when it ends.) Flashing real boards is not supported in this version.
+    """
+    from kit.device.flash import flash
+
+    result = flash(board, lab, emulate=emulate, model=model, force=force, log=err_console.print)
+    console.print(
+        f"[green]flashed[/] {result.target.label}: {lab} model {result.sha256[:12]} "
+        f"(handshake ok) on {result.port}"
+    )
+    if result.target.emulated:
+        console.print(f"the emulator keeps running in the background (pid {result.pid}); `kit stop {board}` ends it")
+
+
+@click.command("bench")
+@click.argument("board")
+@click.option("--runs", default=100, show_default=True, type=click.IntRange(1), help="Timed inferences.")
+@click.option("--warmup", default=5, show_default=True, type=click.IntRange(0), help="Untimed inferences first.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of tables.")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), help="Also write one row per run to this CSV file.")
+@click.option("--port", help="Serial port or URL of a board kit did not start (any MLPerf Tiny or kit firmware).")
+@click.option("--input-bytes", type=click.IntRange(1), help="Input size for an MLPerf-only board running an unknown model.")
+@click.option("--no-plot", is_flag=True, help="Skip the PNG plot of the latency distribution and layers.")
+def bench_command(board: str, runs: int, warmup: int, as_json: bool, csv_path: Path | None, port: str | None,
+                  input_bytes: int | None, no_plot: bool) -> None:
+    """Measure inference latency on BOARD: statistics, per-layer times, throughput, energy.
+
+    Every run is written to a results file (under KIT_HOME/results) the moment it arrives,
+    so an interrupted bench keeps what it measured. On emulated boards latency is an exact
+    instruction count (QEMU -icount) shown also as an ESTIMATED time at the real board's
+    clock; energy is MODELLED from the board's catalog active power.
+    """
+    from kit.device.flow import bench
+
+    with _progress(as_json) as progress:
+        task = progress.add_task(f"bench {board}", total=runs)
+        report = bench(board, runs=runs, warmup=warmup, port=port, input_bytes=input_bytes, csv_path=csv_path,
+                       plot=not no_plot, progress=lambda done: progress.update(task, completed=done))
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), indent=2))
+        return
+    from kit.report.console import render_bench
+
+    render_bench(report, console)
+    if csv_path:
+        console.print(f"csv: {csv_path}")
+
+
+@click.command("validate")
+@click.argument("board")
+@click.argument("lab")
+@click.option("--limit", type=click.IntRange(1), help="Use only the first N test samples (faster).")
+@click.option("--emulate", is_flag=True, help="BOARD is a real board: validate on its emulated twin.")
+@click.option("--port", help="Serial port or URL of a board running kit firmware.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+def validate_command(board: str, lab: str, limit: int | None, emulate: bool, port: str | None, as_json: bool) -> None:
+    """Run LAB's held-out test set on BOARD: on-device accuracy and bit-exactness against TFLM.
+
+    Uses the board kit flashed (it must run LAB's model); an emulated board that is not
+    running is flashed and started for this command and stopped at its end.
+    """
+    from kit.device.flow import validate_lab
+
+    with _progress(as_json) as progress:
+        task = progress.add_task(f"validate {board} {lab}", total=None)
+
+        def advance(done: int, total: int | None = None) -> None:
+            progress.update(task, completed=done, total=total)
+
+        report = validate_lab(board, lab, limit=limit, emulate=emulate, port=port, progress=advance)
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), indent=2))
+    else:
+        from kit.report.console import render_validate
+
+        render_validate(report, console)
+    if not report.bit_exact:
+        raise SystemExit(1)
+
+
+@click.command("stop")
+@click.argument("board", required=False)
+@click.option("--all", "stop_all", is_flag=True, help="Stop every board kit started.")
+def stop_command(board: str | None, stop_all: bool) -> None:
+    """Stop an emulated board started by `kit flash` (or all of them)."""
+    from kit.device.flash import stop
+
+    if not board and not stop_all:
+        raise click.UsageError("name a BOARD or pass --all")
+    for name in stop(None if stop_all else board):
+        console.print(f"stopped {name}")
+
+
+commands = [flash_command, bench_command, validate_command, stop_command]

@@ -1,0 +1,149 @@
+"""`kit bench` and `kit validate` end to end: find the board, measure, record, summarise, plot."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from kit.bench.results import ResultsFile
+from kit.catalog import get_board, get_lab
+from kit.device.bench import BenchReport, run_bench, write_csv
+from kit.device.session import Session, connect, find_running
+from kit.device.validate import ValidateReport, quantize, validate
+from kit.errors import DeviceError, KitError
+from kit.report.plots import LayerShare, plot_bench
+
+
+def _session_header(session: Session, extra: dict) -> dict:
+    info = session.client.info
+    return {
+        "board": session.board.name,
+        "reference_board": session.reference.name,
+        "port": session.link.description,
+        "protocol": "kit" if info else "mlperf",
+        "dut_name": session.client.dut_name,
+        "info": info.fields if info else {},
+        **extra,
+    }
+
+
+def bench(
+    board: str,
+    runs: int = 100,
+    warmup: int = 5,
+    port: str | None = None,
+    input_bytes: int | None = None,
+    csv_path: Path | None = None,
+    plot: bool = True,
+    progress: Callable[[int], None] | None = None,
+) -> BenchReport:
+    """Measure a running (or --port) board; results file, optional CSV and plot."""
+    with connect(board, port) as session:
+        header = _session_header(session, {"runs": runs, "warmup": warmup})
+        with ResultsFile.create("bench", header) as results:
+            report = run_bench(session.client, session.board, session.reference, runs, warmup, results,
+                               progress, input_bytes)
+    assert report.results_file is not None
+    if csv_path is not None:
+        write_csv(csv_path, report.results_file)
+    if plot:
+        report.plot = _plot(report)
+    return report
+
+
+def _plot(report: BenchReport) -> Path:
+    from kit.bench.results import read_records
+
+    records = [r for r in read_records(report.results_file) if r.get("type") == "run"]  # type: ignore[arg-type]
+    unit_key = report.count_unit if report.counts is not None else "latency_us"
+    values = [float(r[unit_key]) for r in records]
+    layers = [LayerShare(layer.index, layer.op, layer.ticks, layer.percent) for layer in report.layers]
+    title = f"{report.board} ({report.reference_board}) {report.model}"
+    return plot_bench(values, unit_key.replace("_us", " µs"), layers, title,
+                      report.results_file.with_suffix(".png"))  # type: ignore[union-attr]
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _model_for(session: Session, lab: str) -> Path:
+    """The .tflite the board runs: recorded by `kit flash`, else the lab's model (hash-checked)."""
+    from kit.device.flash import choose_model
+
+    if session.state is not None and Path(session.state.model_path).is_file():
+        path = Path(session.state.model_path)
+    else:
+        path = choose_model(lab, None, log=None)
+    info = session.client.info
+    if info is not None and info.sha256 and info.sha256 != _sha256(path):
+        raise DeviceError(
+            f"{session.board.name} runs model {info.model} (sha256 {info.sha256[:12]}), not {path} "
+            f"(sha256 {_sha256(path)[:12]})",
+            hint=f"flash the lab's model first: `kit flash {session.reference.name} {lab}`",
+        )
+    return path
+
+
+def test_inputs(lab_name: str, model_path: Path, limit: int | None, size: str | float | None):
+    """(int8 inputs in the model's input shape, labels or None, TFLM reference outputs)."""
+    from kit.data import load_dataset
+    from kit.tflm import TflmInterpreter
+
+    lab = get_lab(lab_name)
+    dataset = load_dataset(lab, size=size) if size is not None else load_dataset(lab)
+    x_test, y_test = np.asarray(dataset.x_test), np.asarray(dataset.y_test)
+    if limit is not None:
+        x_test, y_test = x_test[:limit], y_test[:limit]
+    if len(x_test) == 0:
+        raise KitError(f"lab {lab_name} has no test samples", hint="check the lab's dataset settings")
+    interpreter = TflmInterpreter(model_path)
+    shape = interpreter.input.shape
+    inputs = quantize(x_test, interpreter.input.scale, interpreter.input.zero_point)
+    try:
+        inputs = inputs.reshape((len(inputs), *shape[1:]))
+    except ValueError:
+        raise KitError(
+            f"lab {lab_name}'s test samples have shape {x_test.shape[1:]}, the model takes {tuple(shape[1:])}",
+            hint=f"validate with the model trained for {lab_name}",
+        ) from None
+    reference = interpreter.run(inputs)
+    labels = y_test if lab.task == "classification" else None
+    return inputs, labels, reference
+
+
+def validate_lab(
+    board: str,
+    lab: str,
+    limit: int | None = None,
+    emulate: bool = False,
+    port: str | None = None,
+    progress: Callable[..., None] | None = None,
+    size: str | float | None = None,
+) -> ValidateReport:
+    """Held-out test set on the board vs TFLM. Starts (and then stops) an emulated board that
+    is not running."""
+    from kit.device.flash import flash, stop
+
+    get_lab(lab)
+    started: str | None = None
+    if port is None and find_running(board) is None:
+        board_info = get_board(board)
+        if board_info.kind == "emulated" or emulate:
+            started = flash(board, lab, emulate=emulate).target.run_on.name
+    try:
+        with connect(board, port) as session:
+            model_path = _model_for(session, lab)
+            inputs, labels, reference = test_inputs(lab, model_path, limit, size)
+            if progress:
+                progress(0, len(inputs))
+            header = _session_header(session, {"lab": lab, "model_path": str(model_path), "samples": len(inputs)})
+            with ResultsFile.create("validate", header) as results:
+                return validate(session.client, session.board.name, lab, inputs, labels, reference, results,
+                                progress=(lambda done: progress(done, len(inputs))) if progress else None)
+    finally:
+        if started is not None:
+            stop(started)

@@ -1,0 +1,79 @@
+"""Finding and connecting to a board: an explicit --port, or the board `kit flash` started."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kit.catalog import Board, get_board
+from kit.device import state as device_state
+from kit.device.state import DeviceState
+from kit.errors import DeviceError
+from kit.link import Link, open_link
+from kit.protocol import DeviceClient
+
+
+@dataclass
+class Session:
+    """An open connection: the client, the board that runs, the board whose numbers apply."""
+
+    client: DeviceClient
+    link: Link
+    board: Board
+    reference: Board
+    state: DeviceState | None
+
+    def close(self) -> None:
+        self.link.close()
+
+    def __enter__(self) -> "Session":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def find_running(name: str) -> DeviceState | None:
+    """The state entry for a board name: the running board itself, or the real board a twin
+    stands in for (`kit bench nicla-vision` after `kit flash nicla-vision kws --emulate`)."""
+    direct = device_state.load(name)
+    if direct is not None:
+        return direct
+    for entry in device_state.all_states():
+        if entry.reference_board == name:
+            return entry
+    return None
+
+
+def require_running(name: str) -> DeviceState:
+    entry = find_running(name)
+    board = get_board(name)
+    if entry is None:
+        if board.kind == "emulated" or board.emulated_twin:
+            raise DeviceError(
+                f"{name} is not running",
+                hint=f"start it first: `kit flash {name} LAB{'' if board.kind == 'emulated' else ' --emulate'}`",
+            )
+        raise DeviceError(f"kit did not flash {name} and no --port was given", hint=f"pass the board's port: `--port /dev/ttyACM0`")
+    if not entry.is_alive():
+        device_state.remove(entry.board)
+        raise DeviceError(
+            f"{entry.board} is no longer running (its emulator, process {entry.pid}, has exited)",
+            hint=f"start it again: `kit flash {name} {entry.lab}`",
+        )
+    return entry
+
+
+def connect(name: str, port: str | None = None, line_timeout: float = 5.0, boot_timeout: float = 10.0) -> Session:
+    """Connect to board `name` on `port`, or to the board kit started under that name."""
+    board = get_board(name)
+    entry = None if port else require_running(name)
+    url = port or entry.port  # type: ignore[union-attr]
+    run_on = get_board(entry.board) if entry else board
+    reference = get_board(entry.reference_board) if entry else board
+    link = open_link(url, baudrate=reference.baud)
+    try:
+        client = DeviceClient.connect(link, line_timeout=line_timeout, boot_timeout=boot_timeout)
+    except BaseException:
+        link.close()
+        raise
+    return Session(client=client, link=link, board=run_on, reference=reference, state=entry)

@@ -1,0 +1,67 @@
+"""Rich tables for bench and validate results: every number with its unit and its basis."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+
+def _fmt(value: float) -> str:
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.2f}"
+
+
+def render_bench(report, console: Console) -> None:
+    """Latency statistics, throughput, energy and per-layer breakdown of a BenchReport."""
+    title = f"{report.board}" + (f" as {report.reference_board}" if report.reference_board != report.board else "")
+    table = Table(title=f"kit bench {title}: {report.model} ({report.runs} runs, {report.warmup} warm-up)")
+    table.add_column("")
+    for column in ("min", "p50", "p90", "p99", "max", "mean", "std"):
+        table.add_column(column, justify="right")
+    rows = []
+    if report.counts is not None:
+        rows.append((report.count_unit, report.counts))
+    rows.append((f"µs ({report.time_label})", report.latency_us))
+    for label, stats in rows:
+        table.add_row(label, *(_fmt(getattr(stats, key)) for key in ("min", "p50", "p90", "p99", "max", "mean", "std")))
+    console.print(table)
+    estimate = " (estimate)" if "estimate" in report.time_label else ""
+    console.print(f"inferences/s: [bold]{report.per_second:,.1f}[/]{estimate}")
+    if report.energy is not None:
+        energy = report.energy
+        console.print(
+            f"energy/inference: [bold]{energy.microjoules:,.2f} µJ[/] {energy.label} "
+            f"({energy.power_board} active power {energy.power_mw:g} mW, {energy.power_basis}, x mean time)"
+        )
+    if report.memory:
+        memory = report.memory
+        console.print(
+            f"memory: arena {memory.get('arena', 0):,} B of {memory.get('arena_capacity', 0):,} B, "
+            f"stack high-water {memory.get('stack_used', 0):,} B of {memory.get('stack_size', 0):,} B"
+        )
+    if report.layers:
+        layers = Table(title="per layer (last run)")
+        for column in ("#", "op", "ticks", report.count_unit, "%"):
+            layers.add_column(column, justify="right" if column not in ("op",) else "left")
+        for layer in report.layers:
+            layers.add_row(str(layer.index), layer.op, f"{layer.ticks:,}", f"{layer.cycles:,.0f}", f"{layer.percent:.1f}")
+        console.print(layers)
+    if report.results_file:
+        console.print(f"results: {report.results_file}")
+    if report.plot:
+        console.print(f"plot: {report.plot}")
+
+
+def render_validate(report, console: Console) -> None:
+    """Accuracy on the board and the bit-exactness verdict (with the first difference)."""
+    accuracy = "n/a (not a classifier)" if report.accuracy is None else f"{100 * report.accuracy:.1f}%"
+    console.print(f"[bold]{report.board}[/] {report.lab}: {report.samples} test samples, on-device accuracy {accuracy}")
+    if report.bit_exact:
+        console.print(f"[green]bit-exact[/]: all {report.samples} outputs identical to the TFLM host interpreter")
+    else:
+        mismatch = report.first_mismatch
+        console.print(
+            f"[red]NOT bit-exact[/]: {report.samples - report.matches} of {report.samples} outputs differ from TFLM; "
+            f"first at sample {mismatch.index}\n  board: {mismatch.device}\n  TFLM:  {mismatch.reference}"
+        )
+    if report.results_file:
+        console.print(f"results: {report.results_file}")
