@@ -1,1 +1,228 @@
-"""kit model compiler: .tflite reader, plan builder, memory planner, TFLM C arrays."""
+"""kit's model compiler: .tflite in, TFLM C arrays and kit's ahead-of-time C plan out.
+
+`convert()` reads and checks the model (kit.compile.tflite, kit.compile.planner), plans the
+arena (kit.compile.memory), writes `out/tflm/` (kit.compile.tflm_arrays) and `out/kit/`
+(kit.compile.emit_c) and returns a summary. Results are cached by a hash of the model, the
+labels, the model id and the compiler's own source, so a second identical call skips the
+TFLM arena probe and rewriting.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kit.errors import ModelError
+
+SUMMARY_NAME = "summary.json"
+_SOURCES = ("tflite.py", "planner.py", "quant.py", "memory.py", "plan.py", "tflm_arrays.py", "emit_c.py", "__init__.py")
+
+
+@dataclass
+class ConvertResult:
+    """What `convert` produced and what it costs (arena kit vs TFLM, weights, flash)."""
+
+    out_dir: Path
+    tflm_dir: Path
+    kit_dir: Path | None
+    files: list[Path]
+    model_id: str
+    sha256: str
+    ops: list[str]
+    tensors: int
+    arena_bytes_kit: int
+    arena_bytes_tflm: int
+    tensor_arena_size: int
+    weight_bytes: int
+    model_bytes: int
+    macs: int
+    labels: list[str]
+    cached: bool = False
+    card_path: Path | None = None
+    plan: Any = field(default=None, repr=False)
+
+    @property
+    def op_counts(self) -> dict[str, int]:
+        return dict(Counter(self.ops))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model_id": self.model_id,
+            "sha256": self.sha256,
+            "out_dir": str(self.out_dir),
+            "tflm_dir": str(self.tflm_dir),
+            "kit_dir": str(self.kit_dir) if self.kit_dir else None,
+            "files": [str(p) for p in self.files],
+            "ops": self.ops,
+            "op_counts": self.op_counts,
+            "tensors": self.tensors,
+            "arena_bytes_kit": self.arena_bytes_kit,
+            "arena_bytes_tflm": self.arena_bytes_tflm,
+            "tensor_arena_size": self.tensor_arena_size,
+            "weight_bytes": self.weight_bytes,
+            "model_bytes": self.model_bytes,
+            "macs": self.macs,
+            "labels": self.labels,
+            "cached": self.cached,
+            "card_path": str(self.card_path) if self.card_path else None,
+        }
+
+
+def _compiler_fingerprint() -> str:
+    digest = hashlib.sha256()
+    here = Path(__file__).parent
+    for name in _SOURCES:
+        path = here / name
+        digest.update(name.encode())
+        digest.update(path.read_bytes() if path.exists() else b"-")
+    return digest.hexdigest()
+
+
+def _cache_key(data: bytes, labels: list[str], model_id: str) -> str:
+    digest = hashlib.sha256()
+    for part in (hashlib.sha256(data).hexdigest(), json.dumps(labels), model_id, _compiler_fingerprint()):
+        digest.update(part.encode())
+        digest.update(b"\0")
+    return digest.hexdigest()[:24]
+
+
+def _read_model_bytes(tflite_path: Path) -> bytes:
+    path = Path(tflite_path)
+    if not path.is_file():
+        raise ModelError(f"model file not found: {path}", "pass the path of a .tflite file (see `kit train --json`)")
+    return path.read_bytes()
+
+
+def find_card(tflite_path: Path, sha256: str) -> Path | None:
+    """The model card beside the .tflite (as `kit train` writes it), if it describes this model."""
+    candidate = Path(tflite_path).parent / "card.json"
+    try:
+        card = json.loads(candidate.read_text())
+    except (OSError, ValueError):
+        return None
+    return candidate if isinstance(card, dict) and card.get("sha256") == sha256 else None
+
+
+def _card(card_path: Path | None) -> dict[str, Any]:
+    if card_path is None:
+        return {}
+    try:
+        card = json.loads(Path(card_path).read_text())
+    except (OSError, ValueError) as error:
+        raise ModelError(f"cannot read the model card {card_path}: {error}", "pass a card.json written by `kit train`") from None
+    return card if isinstance(card, dict) else {}
+
+
+def update_card(card_path: Path, arena_bytes_kit: int) -> None:
+    """Write kit's arena bytes into the card (JSON, and the markdown table when kit.train is present)."""
+    card = _card(card_path)
+    card["arena_bytes_kit"] = int(arena_bytes_kit)
+    Path(card_path).write_text(json.dumps(card, indent=2) + "\n")
+    markdown = Path(card_path).with_suffix(".md")
+    if markdown.exists():
+        try:
+            from kit.train.card import card_markdown
+
+            markdown.write_text(card_markdown(card))
+        except Exception:  # the markdown is a convenience view; the JSON is the record
+            pass
+
+
+def _emit_kit(plan, kit_dir: Path) -> list[Path]:
+    try:
+        from kit.compile import emit_c
+    except ImportError:
+        return []
+    return [Path(p) for p in emit_c.emit_model(plan, kit_dir)]
+
+
+def _compile_into(folder: Path, data: bytes, model, plan, labels: list[str], model_id: str) -> dict[str, Any]:
+    from kit.compile.macs import total_macs
+    from kit.compile.tflm_arrays import write_tflm_arrays
+    from kit.tflm import measure_arena_bytes
+
+    arena_tflm = measure_arena_bytes(data)
+    if folder.exists():
+        shutil.rmtree(folder)
+    arrays = write_tflm_arrays(data, model, folder / "tflm", arena_tflm, labels)
+    kit_files = _emit_kit(plan, folder / "kit")
+    summary = {
+        "model_id": model_id,
+        "sha256": model.sha256,
+        "files": [str(p.relative_to(folder)) for p in list(arrays.files) + kit_files],
+        "arena_bytes_tflm": arena_tflm,
+        "tensor_arena_size": arrays.arena_bytes_declared,
+        "macs": total_macs(model),
+        "labels": labels,
+        "kit_emitted": bool(kit_files),
+    }
+    (folder / SUMMARY_NAME).write_text(json.dumps(summary, indent=2) + "\n")
+    return summary
+
+
+def convert(
+    tflite_path: str | Path,
+    out_dir: str | Path | None = None,
+    labels: list[str] | None = None,
+    model_id: str | None = None,
+    card_path: str | Path | None = None,
+) -> ConvertResult:
+    """Compile a .tflite into `out_dir/tflm/` (TFLM C arrays) and `out_dir/kit/` (kit's plan in C).
+
+    Without `out_dir` the result stays in the compile cache. A card (given, or the `card.json`
+    beside the model when its sha256 matches) receives `arena_bytes_kit` and lends its labels
+    and lab name when none are given.
+    """
+    from kit.compile.planner import build_plan
+    from kit.compile.tflite import load_model
+    from kit.paths import cache_dir
+
+    data = _read_model_bytes(Path(tflite_path))
+    model = load_model(data)
+    card_file = Path(card_path) if card_path else find_card(Path(tflite_path), model.sha256)
+    card = _card(card_file)
+    labels = list(labels) if labels is not None else [str(x) for x in card.get("labels") or []]
+    model_id = model_id or str(card.get("lab") or "") or Path(tflite_path).stem
+    plan = build_plan(model, model_id=model_id)
+
+    folder = cache_dir("compiled") / _cache_key(data, labels, model_id)
+    summary_path = folder / SUMMARY_NAME
+    cached = summary_path.exists()
+    summary = json.loads(summary_path.read_text()) if cached else _compile_into(folder, data, model, plan, labels, model_id)
+    target = Path(out_dir) if out_dir is not None else folder
+    if target.resolve() != folder.resolve():
+        target.mkdir(parents=True, exist_ok=True)
+        for sub in ("tflm", "kit"):
+            if (folder / sub).exists():
+                shutil.copytree(folder / sub, target / sub, dirs_exist_ok=True)
+        shutil.copy2(summary_path, target / SUMMARY_NAME)
+    if card_file is not None:
+        update_card(card_file, plan.arena_bytes)
+    return ConvertResult(
+        out_dir=target,
+        tflm_dir=target / "tflm",
+        kit_dir=(target / "kit") if summary.get("kit_emitted") else None,
+        files=[target / f for f in summary["files"]],
+        model_id=model_id,
+        sha256=model.sha256,
+        ops=model.op_names,
+        tensors=len(model.tensors),
+        arena_bytes_kit=plan.arena_bytes,
+        arena_bytes_tflm=int(summary["arena_bytes_tflm"]),
+        tensor_arena_size=int(summary["tensor_arena_size"]),
+        weight_bytes=plan.weight_bytes,
+        model_bytes=len(data),
+        macs=int(summary["macs"]),
+        labels=labels,
+        cached=cached,
+        card_path=card_file,
+        plan=plan,
+    )
+
+
+__all__ = ["ConvertResult", "convert", "find_card", "update_card"]

@@ -15,7 +15,7 @@ import numpy as np
 from kit.compile import quant
 from kit.compile.memory import Buffer, place_buffers
 from kit.compile.plan import SUPPORTED_OPS, OpPlan, Plan, TensorPlan
-from kit.compile.tflite import Model, Operator, Tensor
+from kit.compile.tflite import DTYPE_NUMPY, Model, Operator, Tensor
 from kit.errors import ModelError
 
 SUPPORTED_ACTIVATIONS = ("NONE", "RELU", "RELU6", "RELU_N1_TO_1")
@@ -530,6 +530,29 @@ def _check_graph(model: Model) -> None:
                 f"tensor {tensor.index} ('{tensor.name}') has a dynamic shape {list(tensor.shape)}",
                 "export the model with a fixed input shape (batch size 1)",
             )
+        if any(d > _MAX_DIM for d in tensor.shape) or _elements_bound(tensor.shape) > _MAX_TENSOR_ELEMENTS:
+            raise ModelError(
+                f"tensor {tensor.index} ('{tensor.name}') has an impossible shape {list(tensor.shape)}",
+                "the model file is damaged or far too large for a microcontroller",
+            )
+        if tensor.is_constant and tensor.dtype in DTYPE_NUMPY and len(tensor.data or b"") != tensor.nbytes:
+            raise ModelError(
+                f"tensor {tensor.index} ('{tensor.name}') holds {len(tensor.data or b'')} bytes for shape "
+                f"{list(tensor.shape)} ({tensor.nbytes} expected)",
+                "the model file is damaged; export it again",
+            )
+
+
+_MAX_DIM = 1 << 24
+_MAX_TENSOR_ELEMENTS = 1 << 31
+
+
+def _elements_bound(shape: tuple[int, ...]) -> int:
+    """Element count with Python integers (numpy's int64 product could overflow)."""
+    count = 1
+    for dim in shape:
+        count *= int(dim)
+    return count
 
 
 def resolve_params(model: Model) -> list[dict[str, Any]]:
