@@ -88,12 +88,14 @@ def plan_speakers(spec: LabSpec, seed: int, fraction: float) -> tuple[list[Speak
     held_out = set(rng.choice(chosen, size=min(held_count, len(chosen) - 1), replace=False).tolist())
     speed_lo, speed_hi = _range(ds, "speed_wpm", (125.0, 200.0))
     pitch_lo, pitch_hi = _range(ds, "pitch", (20.0, 80.0))
+    takes = max(1, int(ds.get("takes_per_speaker", 1)))
     speakers = []
     for voice in ds.get("voices", ["en"]):
         for index in chosen:
-            speakers.append(Speaker(voice=voice, variant=variants[index % len(variants)], variant_index=index,
-                                    speed_wpm=int(rng.integers(speed_lo, speed_hi + 1)),
-                                    pitch=int(rng.integers(pitch_lo, pitch_hi + 1))))
+            for _ in range(takes):  # the same voice again, faster or slower, higher or lower
+                speakers.append(Speaker(voice=voice, variant=variants[index % len(variants)], variant_index=index,
+                                        speed_wpm=int(rng.integers(speed_lo, speed_hi + 1)),
+                                        pitch=int(rng.integers(pitch_lo, pitch_hi + 1))))
     return speakers, held_out
 
 
@@ -189,8 +191,10 @@ def generate_speech(spec: LabSpec, seed: int, fraction: float, progress=None) ->
     speakers, held_out = plan_speakers(spec, seed, fraction)
     split_rng = np.random.default_rng([seed, 2])
     val_fraction = float(ds.get("validation_fraction", 0.1))
-    splits = {}
-    for speaker in speakers:
+    splits: dict[str, str] = {}
+    for speaker in speakers:  # every take of one speaker lands in the same split
+        if speaker.id in splits:
+            continue
         if speaker.variant_index in held_out:
             splits[speaker.id] = "test"
         else:
