@@ -19,9 +19,9 @@ THIRTY_TWO_BIT_ARM = ("armv6l", "armv7l", "armv8l", "armhf", "arm")
 PYTHON_PROBE = (
     "import sys, platform\n"
     "def has(name):\n"
-    "    import importlib.util\n"
+    "    import importlib\n"
     "    try:\n"
-    "        return importlib.util.find_spec(name) is not None\n"
+    "        return importlib.import_module(name) is not None\n"
     "    except Exception:\n"
     "        return False\n"
     "print('python_version=' + platform.python_version())\n"
@@ -139,7 +139,13 @@ def create_venv(target: SshTarget, layout: RemoteLayout, remote_python: str, sys
     remote = f"test -x {shlex.quote(venv_python)} || {quote_command(argv)}"
     result = run(target, remote, timeout_s=300)
     if result.returncode != 0:
-        raise_for_remote_failure(target, "creating the venv", result.stderr.decode(errors="replace"))
+        output = (result.stdout + result.stderr).decode(errors="replace")
+        if "ensurepip is not available" in output or "No module named venv" in output or "No module named ensurepip" in output:
+            raise DeviceError(
+                f"{remote_python} on {target.host} cannot create virtual environments (venv/ensurepip missing)",
+                hint="install it on the board: sudo apt-get install -y python3-venv python3-pip",
+            )
+        raise_for_remote_failure(target, "creating the venv", output)
     return venv_python
 
 

@@ -25,6 +25,9 @@ from kit.errors import DeviceError, KitError, ToolMissingError
 
 # user@host, host, user@[v6::addr]; never a leading '-' (it would be read as an ssh option).
 _HOST_PATTERN = re.compile(r"^(?:[A-Za-z0-9._][A-Za-z0-9._-]*@)?(?:[A-Za-z0-9._-]+|\[[0-9A-Fa-f:.%]+\])$")
+# How tar, pip, mkdir and the shell say "disk full" (GNU tar reports a short write on ENOSPC).
+_DISK_FULL_SIGNS = ("No space left on device", "Disk quota exceeded", "[Errno 28]")
+_SHORT_WRITE = re.compile(r"Wrote only \d+ of \d+ bytes")
 SSH_FAILED = 255  # ssh's own exit status for connection, host key and authentication failures
 
 
@@ -156,7 +159,7 @@ def push_files(target: SshTarget, remote_dir: str, files: dict[str, bytes]) -> N
 
 def raise_for_remote_failure(target: SshTarget, what: str, stderr: str) -> None:
     """A command ran on the board but failed: map the causes a user can fix, else show its words."""
-    if "No space left on device" in stderr or "Disk quota exceeded" in stderr:
+    if any(sign in stderr for sign in _DISK_FULL_SIGNS) or _SHORT_WRITE.search(stderr):
         raise RemoteDiskFullError(
             f"the disk of {target.host} is full ({what} failed: No space left on device)",
             hint="free some space on the board (e.g. `sudo apt-get clean`, delete old files; check with `df -h ~`) and run the command again",
