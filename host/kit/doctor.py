@@ -1,0 +1,263 @@
+"""`kit doctor`: is this machine ready for kit? Each check says what is wrong and the fix.
+
+Checks are cheap (no heavy imports, no network): Python packages against the pins in
+pyproject.toml, compilers, QEMU, speech tools, PlatformIO and its offline SCons package,
+ssh, serial-port permissions and free disk. `run_checks(path=...)` takes a PATH so tests can
+simulate a machine where a tool is missing.
+"""
+
+from __future__ import annotations
+
+import grp
+import importlib.metadata
+import importlib.util
+import os
+import pwd
+import re
+import shutil
+import subprocess
+import sys
+import tomllib
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Literal
+
+from kit import paths
+
+Status = Literal["ok", "warn", "missing"]
+
+APT_INSTALL = "sudo apt-get install -y --no-install-recommends"
+SETUP = "run `scripts/setup.sh` (installs the apt packages and the pinned Python packages)"
+
+# distribution name -> module name where they differ
+MODULE_OF = {
+    "tensorflow-cpu": "tensorflow",
+    "tflite-micro": "tflite_micro",
+    "ai-edge-litert": "ai_edge_litert",
+    "pyserial": "serial",
+    "scons": "SCons",
+    "pytest-timeout": "pytest_timeout",
+}
+
+# (program, apt package(s), required, what it is for)
+TOOLS: list[tuple[str, str, bool, str]] = [
+    ("gcc", "gcc", True, "host builds of the C runtime"),
+    ("arm-none-eabi-gcc", "gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib", True,
+     "Cortex-M firmware (emulated and real Arm boards)"),
+    ("riscv64-unknown-elf-gcc", "gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf", True, "the emu-rv32 board"),
+    ("qemu-system-arm", "qemu-system-arm", True, "emu-cortex-m4 / emu-cortex-m7"),
+    ("qemu-system-riscv32", "qemu-system-misc", True, "emu-rv32"),
+    ("espeak-ng", "espeak-ng", True, "the offline keyword-spotting dataset"),
+    ("sox", "sox", True, "audio resampling for the keyword-spotting dataset"),
+    ("ssh", "openssh-client", False, "Raspberry Pi deployment"),
+    ("fuser", "psmisc", False, "naming the program that holds a busy serial port"),
+]
+
+MIN_FREE_BYTES = 2 * 1024**3
+CRITICAL_FREE_BYTES = 500 * 1024**2
+
+
+@dataclass(frozen=True)
+class Check:
+    """One line of the doctor's report."""
+
+    category: str
+    name: str
+    status: Status
+    required: bool
+    detail: str
+    fix: str | None = None
+
+
+# --------------------------------------------------------------------------- python packages
+
+
+def pinned_requirements(pyproject: Path | None = None) -> dict[str, str | None]:
+    """Distribution -> pinned version (None when not pinned with ==), from pyproject.toml."""
+    path = pyproject or paths.REPO_ROOT / "pyproject.toml"
+    try:
+        with path.open("rb") as handle:
+            project = tomllib.load(handle)["project"]
+    except (OSError, KeyError, tomllib.TOMLDecodeError):
+        return {}
+    requirements = list(project.get("dependencies", []))
+    requirements += project.get("optional-dependencies", {}).get("test", [])
+    pins: dict[str, str | None] = {}
+    for requirement in requirements:
+        match = re.match(r"^\s*([A-Za-z0-9_.\-]+)\s*(?:==\s*([^;\s]+))?", requirement)
+        if match:
+            pins[match.group(1)] = match.group(2)
+    return pins
+
+
+def check_python_packages(pins: dict[str, str | None] | None = None) -> list[Check]:
+    """Each pinned package: present, importable (found on the path), at the pinned version."""
+    checks = []
+    for dist, pin in (pinned_requirements() if pins is None else pins).items():
+        module = MODULE_OF.get(dist, dist.replace("-", "_"))
+        fix = f"{sys.executable} -m pip install '{dist}{'==' + pin if pin else ''}'  (or {SETUP})"
+        try:
+            installed = importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            checks.append(Check("python", dist, "missing", True, "not installed", fix))
+            continue
+        if importlib.util.find_spec(module) is None:
+            checks.append(Check("python", dist, "missing", True, f"{installed} installed but `import {module}` fails", fix))
+        elif pin and installed != pin:
+            checks.append(Check("python", dist, "warn", False, f"{installed} (kit is tested with {pin})", fix))
+        else:
+            checks.append(Check("python", dist, "ok", True, installed))
+    return checks
+
+
+# --------------------------------------------------------------------------- external tools
+
+
+VERSION_FLAG = {"ssh": "-V", "fuser": "-V"}
+
+
+def _version_line(program: str) -> str:
+    """`<version> (<path>)` for a program, e.g. `12.2.1 (/usr/bin/arm-none-eabi-gcc)`."""
+    flag = VERSION_FLAG.get(Path(program).name, "--version")
+    try:
+        result = subprocess.run([program, flag], capture_output=True, text=True, timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return f"found ({program})"
+    text = (result.stdout + "\n" + result.stderr).strip()
+    first_line = text.splitlines()[0] if text else ""
+    match = re.search(r"(?<![0-9.:])\d+\.\d+(?:\.\d+)?(?:p\d+)?(?![\w.])", first_line)
+    return f"{match.group(0) if match else 'found'} ({program})"
+
+
+def check_tools(path: str | None = None) -> list[Check]:
+    """Compilers, emulators and helper programs on PATH."""
+    checks = []
+    for program, packages, required, purpose in TOOLS:
+        found = shutil.which(program, path=path)
+        if found:
+            checks.append(Check("tools", program, "ok", required, _version_line(found)))
+        else:
+            checks.append(Check(
+                "tools", program, "missing" if required else "warn", required,
+                f"not found on PATH (needed for {purpose})", f"{APT_INSTALL} {packages}",
+            ))
+    return checks
+
+
+def platformio_core_dir() -> Path:
+    return Path(os.environ.get("PLATFORMIO_CORE_DIR") or Path.home() / ".platformio")
+
+
+def check_platformio(path: str | None = None) -> list[Check]:
+    """The `pio` command and the local SCons package that lets it build offline."""
+    pio = shutil.which("pio", path=path) or shutil.which("pio", path=str(Path(sys.executable).parent))
+    checks = []
+    if pio is None:
+        checks.append(Check("platformio", "pio", "missing", True, "PlatformIO is not installed",
+                            f"{sys.executable} -m pip install platformio==6.2.0  (or {SETUP})"))
+    else:
+        checks.append(Check("platformio", "pio", "ok", True, _version_line(pio)))
+    scons = platformio_core_dir() / "packages" / "tool-scons"
+    if (scons / "package.json").is_file() and (scons / ".piopm").is_file():
+        checks.append(Check("platformio", "offline tool-scons", "ok", False, str(scons)))
+    else:
+        checks.append(Check(
+            "platformio", "offline tool-scons", "warn", False,
+            f"{scons} is missing: `pio run` will try to download SCons and fail without internet",
+            "run `kit setup-offline` (or scripts/setup.sh), which installs the local SCons package",
+        ))
+    return checks
+
+
+# --------------------------------------------------------------------------- serial, disk
+
+
+def serial_groups() -> list[str]:
+    """The groups that own serial ports here: those of existing /dev/ttyACM*/ttyUSB*, else
+    the distribution's usual one (dialout on Debian/Ubuntu, uucp on Arch)."""
+    owners = set()
+    for device in list(Path("/dev").glob("ttyACM*")) + list(Path("/dev").glob("ttyUSB*")):
+        try:
+            owners.add(grp.getgrgid(device.stat().st_gid).gr_name)
+        except (KeyError, OSError):
+            continue
+    if owners:
+        return sorted(owners)
+    for name in ("dialout", "uucp"):
+        try:
+            grp.getgrnam(name)
+            return [name]
+        except KeyError:
+            continue
+    return ["dialout"]
+
+
+def check_serial_permissions(uid: int | None = None, groups: list[int] | None = None) -> Check:
+    """Can this user open serial ports? Root can; others need the port's group, active in
+    this login session (a freshly added group only applies after logging in again)."""
+    uid = os.getuid() if uid is None else uid
+    if uid == 0:
+        return Check("serial", "serial-port access", "ok", False, "running as root")
+    active = {grp.getgrgid(gid).gr_name for gid in (os.getgroups() if groups is None else groups) if _gid_exists(gid)}
+    needed = serial_groups()
+    if active & set(needed):
+        return Check("serial", "serial-port access", "ok", False, f"member of {', '.join(sorted(active & set(needed)))}")
+    user = pwd.getpwuid(uid).pw_name
+    listed = [name for name in needed if _listed_member(user, name)]
+    if listed:
+        return Check("serial", "serial-port access", "warn", False,
+                     f"{user} was added to {listed[0]} but this login session does not have it yet",
+                     "log out and back in (or reboot), or run `newgrp " + listed[0] + "` in this shell")
+    return Check("serial", "serial-port access", "warn", False,
+                 f"{user} is not in the {needed[0]} group: opening a board's port will fail with permission denied",
+                 f"sudo usermod -aG {needed[0]} $USER, then log out and back in")
+
+
+def _gid_exists(gid: int) -> bool:
+    try:
+        grp.getgrgid(gid)
+        return True
+    except KeyError:
+        return False
+
+
+def _listed_member(user: str, group: str) -> bool:
+    try:
+        return user in grp.getgrnam(group).gr_mem
+    except KeyError:
+        return False
+
+
+def check_disk(folder: Path | None = None) -> Check:
+    """Free space where kit writes datasets, models and builds."""
+    target = folder or paths.home_dir()
+    free = shutil.disk_usage(target).free
+    detail = f"{free / 1024**3:.1f} GB free at {target}"
+    if free < CRITICAL_FREE_BYTES:
+        return Check("disk", "free space", "missing", True, detail, "free some disk space (datasets and builds need ~2 GB), or set KIT_HOME to a bigger disk")
+    if free < MIN_FREE_BYTES:
+        return Check("disk", "free space", "warn", False, detail, "free some disk space or set KIT_HOME to a bigger disk (2 GB recommended)")
+    return Check("disk", "free space", "ok", True, detail)
+
+
+# --------------------------------------------------------------------------- all
+
+
+def run_checks(path: str | None = None) -> list[Check]:
+    """Every check, in report order. `path` overrides PATH for the program lookups."""
+    return [
+        *check_python_packages(),
+        *check_tools(path),
+        *check_platformio(path),
+        check_serial_permissions(),
+        check_disk(),
+    ]
+
+
+def has_failures(checks: list[Check]) -> bool:
+    """True if something required is missing (the doctor then exits with 1)."""
+    return any(check.status == "missing" and check.required for check in checks)
+
+
+def as_json(checks: list[Check]) -> dict[str, object]:
+    return {"ok": not has_failures(checks), "checks": [asdict(check) for check in checks]}

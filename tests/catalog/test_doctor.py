@@ -1,0 +1,103 @@
+"""kit doctor: JSON structure, a missing tool yields its fix, and the individual checks."""
+
+from __future__ import annotations
+
+import grp
+import json
+import os
+import shutil
+from collections import namedtuple
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from kit import doctor
+from kit.cli import main
+
+
+def fake_path(tmp_path: Path, keep: tuple[str, ...]) -> str:
+    """A PATH holding only `keep` (links to the real programs) and a fake QEMU."""
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    for program in keep:
+        real = shutil.which(program)
+        if real:
+            (folder / program).symlink_to(real)
+    fake_qemu = folder / "qemu-system-arm"
+    fake_qemu.write_text("#!/bin/sh\necho 'QEMU emulator version 9.8.7 (fake)'\n")
+    fake_qemu.chmod(0o755)
+    return str(folder)
+
+
+def test_json_structure_and_exit_code_when_a_compiler_is_missing(tmp_path: Path) -> None:
+    path = fake_path(tmp_path, keep=("gcc", "sh"))
+    result = CliRunner().invoke(main, ["doctor", "--json"], env={"PATH": path})
+    assert result.exit_code == 1, result.output
+    report = json.loads(result.output)
+    assert report["ok"] is False
+    for check in report["checks"]:
+        assert set(check) == {"category", "name", "status", "required", "detail", "fix"}
+        assert check["status"] in ("ok", "warn", "missing")
+        if check["status"] != "ok":
+            assert check["fix"], check
+    by_name = {check["name"]: check for check in report["checks"]}
+    arm = by_name["arm-none-eabi-gcc"]
+    assert arm["status"] == "missing" and arm["required"] is True
+    assert "apt-get install" in arm["fix"] and "gcc-arm-none-eabi" in arm["fix"]
+    assert by_name["qemu-system-arm"]["detail"].startswith("9.8.7 (")  # the fake one on our PATH
+    assert by_name["gcc"]["status"] == "ok"
+    assert {"python", "tools", "platformio", "serial", "disk"} <= {check["category"] for check in report["checks"]}
+
+
+def test_table_prints_the_fix(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["doctor"], env={"PATH": fake_path(tmp_path, keep=()), "COLUMNS": "300"})
+    assert result.exit_code == 1
+    row = next(line for line in result.output.splitlines() if "qemu-system-riscv32" in line)
+    assert "missing" in row and "sudo apt-get install -y --no-install-recommends qemu-system-misc" in row
+    assert "something required is missing" in result.output
+
+
+def test_complete_machine_passes() -> None:
+    checks = doctor.check_tools(os.environ.get("PATH"))
+    missing = [check.name for check in checks if check.status == "missing"]
+    assert missing == [], "this project's machines have every required tool"
+
+
+def test_python_pins_are_compared() -> None:
+    checks = {check.name: check for check in doctor.check_python_packages({"click": "0.0.1", "no-such-dist-kit": "1.0", "rich": None})}
+    assert checks["click"].status == "warn" and "tested with 0.0.1" in checks["click"].detail
+    assert "pip install 'click==0.0.1'" in checks["click"].fix
+    assert checks["no-such-dist-kit"].status == "missing" and checks["no-such-dist-kit"].required
+    assert checks["rich"].status == "ok"
+    assert doctor.pinned_requirements()["pydantic"] == "2.13.4"
+
+
+def test_serial_permission_for_a_user_outside_the_group() -> None:
+    group = doctor.serial_groups()[0]
+    outside = doctor.check_serial_permissions(uid=65534, groups=[])
+    assert outside.status == "warn" and f"usermod -aG {group}" in outside.fix and "log out" in outside.fix
+    inside = doctor.check_serial_permissions(uid=65534, groups=[grp.getgrnam(group).gr_gid])
+    assert inside.status == "ok"
+    assert doctor.check_serial_permissions(uid=0).status == "ok"
+
+
+def test_offline_scons_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PLATFORMIO_CORE_DIR", str(tmp_path))
+    scons = {check.name: check for check in doctor.check_platformio()}["offline tool-scons"]
+    assert scons.status == "warn" and "kit setup-offline" in scons.fix
+    package = tmp_path / "packages" / "tool-scons"
+    package.mkdir(parents=True)
+    (package / "package.json").write_text("{}")
+    (package / ".piopm").write_text("{}")
+    assert {check.name: check for check in doctor.check_platformio()}["offline tool-scons"].status == "ok"
+
+
+def test_disk_thresholds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert doctor.check_disk(tmp_path).status in ("ok", "warn", "missing")
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(doctor.shutil, "disk_usage", lambda _: usage(10**12, 10**12, 100 * 1024**2))
+    low = doctor.check_disk(tmp_path)
+    assert low.status == "missing" and low.required and "KIT_HOME" in low.fix
+    monkeypatch.setattr(doctor.shutil, "disk_usage", lambda _: usage(10**12, 10**12, 1024**3))
+    assert doctor.check_disk(tmp_path).status == "warn"
