@@ -1,8 +1,9 @@
 /*
- * Build-time settings of the harness. `kit.build` writes kit_build_info.h next to the
- * generated model (board name, build id, static buffer sizes sized from the model, the
- * input/output quantisation) and defines KIT_HAVE_BUILD_INFO; a hand build gets defaults.
- * The buffers are static so the linker, not the board at run time, says when RAM is short.
+ * Build-time settings of the harness. Include it AFTER kit_model.h: the static buffers are
+ * sized from the generated model's KIT_MODEL_* macros, so the linker, not the board at run
+ * time, says when RAM is short. `kit.build` also writes kit_build_info.h (board name, build
+ * id) and defines KIT_HAVE_BUILD_INFO; a hand build gets defaults. Any value can be
+ * overridden with -D.
  */
 #ifndef KIT_CONFIG_H
 #define KIT_CONFIG_H
@@ -22,37 +23,43 @@
 #endif
 /* Static arena and input buffer sizes in bytes (the model must fit them). */
 #ifndef KIT_ARENA_CAPACITY
-#define KIT_ARENA_CAPACITY 65536
+#ifdef KIT_MODEL_ARENA_BYTES
+#define KIT_ARENA_CAPACITY KIT_MODEL_ARENA_BYTES
+#else
+#define KIT_ARENA_CAPACITY 65536u
+#endif
 #endif
 #ifndef KIT_INPUT_CAPACITY
-#define KIT_INPUT_CAPACITY 4096
+#ifdef KIT_MODEL_INPUT_BYTES
+#define KIT_INPUT_CAPACITY KIT_MODEL_INPUT_BYTES
+#else
+#define KIT_INPUT_CAPACITY 4096u
+#endif
 #endif
 /* Per-op timing table entries (ops past it report 0 ticks). */
 #ifndef KIT_MAX_OPS
-#define KIT_MAX_OPS 256
+#ifdef KIT_MODEL_OP_COUNT
+#define KIT_MAX_OPS KIT_MODEL_OP_COUNT
+#else
+#define KIT_MAX_OPS 256u
 #endif
-/* Quantisation as text for kit-info ("0" = unknown) and as numbers for m-results. */
-#ifndef KIT_INPUT_SCALE_TEXT
-#define KIT_INPUT_SCALE_TEXT "0"
 #endif
-#ifndef KIT_INPUT_ZERO_POINT
+/* Quantisation of the model's input and output (scale 0 = unknown). */
+#ifdef KIT_MODEL_INPUT_SCALE
+#define KIT_INPUT_SCALE KIT_MODEL_INPUT_SCALE
+#define KIT_INPUT_ZERO_POINT KIT_MODEL_INPUT_ZERO_POINT
+#else
+#define KIT_INPUT_SCALE 0.0f
 #define KIT_INPUT_ZERO_POINT 0
 #endif
-#ifndef KIT_OUTPUT_SCALE_TEXT
-#define KIT_OUTPUT_SCALE_TEXT "0"
-#endif
-#ifndef KIT_OUTPUT_SCALE
-#define KIT_OUTPUT_SCALE (1.0f / 256.0f) /* int8 softmax convention when unknown */
-#endif
-#ifndef KIT_OUTPUT_ZERO_POINT
-#define KIT_OUTPUT_ZERO_POINT (-128)
-#endif
-#ifndef KIT_OUTPUT_ZERO_POINT_REPORTED
-#define KIT_OUTPUT_ZERO_POINT_REPORTED 0
+#ifdef KIT_MODEL_OUTPUT_SCALE
+#define KIT_OUTPUT_SCALE KIT_MODEL_OUTPUT_SCALE
+#define KIT_OUTPUT_ZERO_POINT KIT_MODEL_OUTPUT_ZERO_POINT
+#else
+#define KIT_OUTPUT_SCALE 0.0f
+#define KIT_OUTPUT_ZERO_POINT 0
 #endif
 
-/* Longest command accepted, without its terminator (MLPerf hosts send at most 80). */
-#define KIT_LINE_MAX 255
 /* kit-load: at most 180 decoded bytes (240 base64 characters) per line. */
 #define KIT_LOAD_CHUNK_MAX 180
 

@@ -2,13 +2,14 @@
 
 #include <string.h>
 
+#include "kit_model.h" /* first: kit_config.h sizes the buffers from its macros */
+#include "kit_runtime.h"
+
 #include "kit_codec.h"
 #include "kit_config.h"
 #include "kit_hal.h"
 #include "kit_line.h"
-#include "kit_model.h"
 #include "kit_out.h"
-#include "kit_runtime.h"
 #include "kit_stack.h"
 
 #define KIT_PROTOCOL_VERSION 1
@@ -140,14 +141,27 @@ static void print_invoke_failure(int status)
     reply_ready();
 }
 
+/* Dequantisation scale for m-results: the model's, else the int8 softmax convention. */
+static float results_scale(void)
+{
+    return (KIT_OUTPUT_SCALE) > 0.0f ? (float)(KIT_OUTPUT_SCALE) : 1.0f / 256.0f;
+}
+
+static int32_t results_zero_point(void)
+{
+    return (KIT_OUTPUT_SCALE) > 0.0f ? (int32_t)(KIT_OUTPUT_ZERO_POINT) : -128;
+}
+
 static void print_results(void)
 {
+    const float scale = results_scale();
+    const int32_t zero_point = results_zero_point();
     const int8_t *output = kit_model_output(&kit_model, arena);
     uint32_t count = kit_model_output_bytes(&kit_model);
     uint32_t i;
     kit_out_str("m-results-[");
     for (i = 0; i < count; i++) {
-        float value = (float)((int32_t)output[i] - (int32_t)(KIT_OUTPUT_ZERO_POINT)) * (KIT_OUTPUT_SCALE);
+        float value = (float)((int32_t)output[i] - zero_point) * scale;
         if (i > 0) {
             kit_hal_putc(',');
         }
@@ -365,6 +379,14 @@ static void info_signed(const char *name, int32_t value)
     kit_out_i32(value);
 }
 
+static void info_scale(const char *name, float value)
+{
+    kit_hal_putc(',');
+    kit_out_str(name);
+    kit_hal_putc('=');
+    kit_out_hexfloat(value);
+}
+
 static void command_kit_info(void)
 {
     kit_out_str("m-kit-info-[proto=");
@@ -378,10 +400,10 @@ static void command_kit_info(void)
     info_number("arena_capacity", KIT_ARENA_CAPACITY);
     info_number("input_bytes", kit_model_input_bytes(&kit_model));
     info_number("output_bytes", kit_model_output_bytes(&kit_model));
-    info_field("in_scale", KIT_INPUT_SCALE_TEXT);
+    info_scale("in_scale", KIT_INPUT_SCALE);
     info_signed("in_zp", KIT_INPUT_ZERO_POINT);
-    info_field("out_scale", KIT_OUTPUT_SCALE_TEXT);
-    info_signed("out_zp", KIT_OUTPUT_ZERO_POINT_REPORTED);
+    info_scale("out_scale", KIT_OUTPUT_SCALE);
+    info_signed("out_zp", KIT_OUTPUT_ZERO_POINT);
     info_number("ops", kit_model_op_count(&kit_model));
     info_number("runtime", KIT_RUNTIME_VERSION);
     info_field("build", KIT_BUILD_ID);

@@ -1,5 +1,7 @@
 #include "kit_out.h"
 
+#include <string.h>
+
 #include "kit_hal.h"
 
 static const char hex_digits[] = "0123456789abcdef";
@@ -83,6 +85,40 @@ void kit_out_fixed3(float value)
     kit_hal_putc((char)('0' + (int)((magnitude / 100u) % 10u)));
     kit_hal_putc((char)('0' + (int)((magnitude / 10u) % 10u)));
     kit_hal_putc((char)('0' + (int)(magnitude % 10u)));
+}
+
+void kit_out_hexfloat(float value)
+{
+    uint32_t bits;
+    uint32_t exponent;
+    uint32_t mantissa;
+    int shift;
+    memcpy(&bits, &value, sizeof bits);
+    exponent = (bits >> 23) & 0xFFu;
+    mantissa = (bits & 0x7FFFFFu) << 1; /* 24 bits = 6 hex digits */
+    if (bits >> 31) {
+        kit_hal_putc('-');
+    }
+    if (exponent == 0xFFu) {
+        kit_out_str(mantissa != 0u ? "nan" : "inf");
+        return;
+    }
+    if (exponent == 0u && mantissa == 0u) {
+        kit_out_str("0x0p+0");
+        return;
+    }
+    kit_out_str(exponent == 0u ? "0x0." : "0x1.");
+    for (shift = 20; shift >= 0; shift -= 4) {
+        kit_hal_putc(hex_digits[(mantissa >> shift) & 0xFu]);
+    }
+    kit_hal_putc('p');
+    if (exponent == 0u) {
+        kit_out_str("-126");
+    } else {
+        int32_t power = (int32_t)exponent - 127;
+        kit_hal_putc(power < 0 ? '-' : '+');
+        kit_out_u64((uint64_t)(power < 0 ? -power : power));
+    }
 }
 
 void kit_out_end(void)

@@ -16,6 +16,9 @@ void kit_out_hex_byte(uint8_t value);
 void kit_out_hex32(uint32_t value);
 /* `value` with exactly 3 decimals, e.g. -0.125 -> "-0.125". */
 void kit_out_fixed3(float value);
+/* Exact C99 hex-float text of `value`, e.g. 0.00390625 -> "0x1.000000p-8"
+ * (Python: float.fromhex). */
+void kit_out_hexfloat(float value);
 /* End the line with "\r\n" and flush. */
 void kit_out_end(void);
 /* One whole line: text + end. */

@@ -5,24 +5,20 @@
  */
 #include "kit_model.h"
 
-#ifndef TEST_INPUT_BYTES
-#define TEST_INPUT_BYTES 64
-#endif
-#ifndef TEST_OUTPUT_BYTES
-#define TEST_OUTPUT_BYTES 4
-#endif
-#ifndef TEST_ARENA_BYTES
-#define TEST_ARENA_BYTES (TEST_INPUT_BYTES + TEST_OUTPUT_BYTES * 4 + TEST_OUTPUT_BYTES)
-#endif
-#define TEST_OP_COUNT 3u
+#define TEST_OP_COUNT KIT_MODEL_OP_COUNT
 
 const kit_model_t kit_model = {
     TEST_INPUT_BYTES,
     TEST_OUTPUT_BYTES,
     TEST_ARENA_BYTES,
-    "test01",
+    KIT_MODEL_ID,
     "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
 };
+
+#ifdef TEST_FLASH_PAD_BYTES
+/* Stands in for a model's weights in flash (the too-big-model tests make it large). */
+static const uint8_t flash_pad[TEST_FLASH_PAD_BYTES] = {1};
+#endif
 
 static const char *const op_names[TEST_OP_COUNT] = {"CONV_2D", "FULLY_CONNECTED", "SOFTMAX"};
 
@@ -65,6 +61,9 @@ static void op_clear(uint8_t *arena)
     for (k = 0; k < TEST_OUTPUT_BYTES; k++) {
         sums(arena)[k] = 0;
     }
+#ifdef TEST_FLASH_PAD_BYTES
+    sums(arena)[0] += (uint32_t)((const volatile uint8_t *)flash_pad)[0] - 1u;
+#endif
 }
 
 static void op_accumulate(uint8_t *arena)

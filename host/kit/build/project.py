@@ -1,0 +1,327 @@
+"""Firmware projects for the emulated boards: a PlatformIO project per (board, model), built
+with kit's local platform (`firmware/platformio`) and cached by a hash of everything in it.
+
+The project is self-contained (sources copied into `src/`, linker script beside
+`platformio.ini`), so a student can open it in VS Code or run `pio run -t upload` there.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+import subprocess
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from kit import catalog
+from kit.build.linker import MemoryLayout, overflow_error, overflows, render_linker_script
+from kit.build.offline import ensure_offline_platformio, platformio_env
+from kit.catalog.models import Board
+from kit.errors import KitError, ModelError, ToolMissingError
+from kit.paths import FIRMWARE_DIR, cache_dir
+
+PLATFORM_DIR = FIRMWARE_DIR / "platformio"
+HARNESS_DIR = FIRMWARE_DIR / "harness"
+HAL_DIR = FIRMWARE_DIR / "hal"
+RUNTIME_DIR = FIRMWARE_DIR / "runtime"
+RUNTIME_PARTS = ("include", "src", "kernels")
+
+# Emulated board (catalog name) -> HAL folder in firmware/hal.
+HAL_FOR_TARGET = {
+    "emu-cortex-m4": "qemu-mps2",
+    "emu-cortex-m7": "qemu-mps2",
+    "emu-rv32": "qemu-riscv-virt",
+}
+APT_FIX = ("sudo apt-get install -y --no-install-recommends gcc-arm-none-eabi libnewlib-arm-none-eabi "
+           "gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf")
+PIO_TIMEOUT_S = 600
+
+
+@dataclass(frozen=True)
+class FirmwareSizes:
+    """Section sizes from `size` (Berkeley format): flash = text + data, RAM = data + bss
+    (bss includes the reserved stack)."""
+
+    text: int
+    data: int
+    bss: int
+
+    @property
+    def flash_bytes(self) -> int:
+        return self.text + self.data
+
+    @property
+    def ram_bytes(self) -> int:
+        return self.data + self.bss
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    board: str            # the board the firmware is for (limits, name shown by the device)
+    target: str           # the emulated board that runs it (PlatformIO board id)
+    elf_path: Path
+    project_dir: Path
+    build_id: str
+    sizes: FirmwareSizes
+    layout: MemoryLayout
+    cached: bool
+
+    @property
+    def firmware(self) -> Path:
+        """The image to boot (the ELF: QEMU loads it directly)."""
+        return self.elf_path
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        data.update(elf_path=str(self.elf_path), project_dir=str(self.project_dir))
+        return data
+
+
+# ----------------------------------------------------------------------------- target
+
+def resolve_target(board: str | Board) -> tuple[Board, Board, MemoryLayout]:
+    """(board, emulated target, memory layout): a real board runs on its emulated twin with
+    the real board's limits; an emulated board uses its own memory map."""
+    board_obj = catalog.get_board(board) if isinstance(board, str) else board
+    target = catalog.twin_of(board_obj)
+    if target.name not in HAL_FOR_TARGET or target.emulator is None:
+        raise KitError(
+            f"kit cannot build firmware for board '{board_obj.name}' yet",
+            hint="emulated boards: " + ", ".join(sorted(HAL_FOR_TARGET)) +
+            "; real boards build through their emulated twin (e.g. `kit flash nicla-vision LAB --emulate`)",
+        )
+    limits = catalog.emulation_limits(board_obj)
+    emulator = target.emulator
+    layout = MemoryLayout(
+        flash_origin=emulator.code_origin,
+        flash_bytes=limits.flash_bytes,
+        ram_origin=emulator.ram_origin,
+        ram_bytes=limits.ram_bytes,
+    )
+    return board_obj, target, layout
+
+
+# ----------------------------------------------------------------------------- sources
+
+def _model_files(model_dir: Path) -> list[Path]:
+    model_dir = Path(model_dir)
+    if not (model_dir / "kit_model.h").is_file() or not (model_dir / "kit_model.c").is_file():
+        raise ModelError(
+            f"{model_dir} holds no compiled model (kit_model.c / kit_model.h)",
+            hint="compile the model first: `kit convert MODEL.tflite` (or pass the folder it wrote)",
+        )
+    return sorted(p for p in model_dir.iterdir() if p.is_file() and p.suffix in (".c", ".h"))
+
+
+def _needs_runtime(model_dir: Path) -> bool:
+    """A model folder that brings its own kit_runtime.h (the test stand-in) needs no runtime."""
+    return not (Path(model_dir) / "kit_runtime.h").is_file()
+
+
+def _source_map(target: str, model_dir: Path) -> dict[str, Path]:
+    """Project-relative path -> source file, for everything copied into `src/`."""
+    hal = HAL_FOR_TARGET[target]
+    files: dict[str, Path] = {}
+    for path in sorted(HARNESS_DIR.glob("*.[ch]")):
+        files[f"src/harness/{path.name}"] = path
+    files["src/hal/kit_hal.h"] = HAL_DIR / "kit_hal.h"
+    for path in sorted((HAL_DIR / hal).glob("*.c")):
+        files[f"src/hal/{hal}/{path.name}"] = path
+    if _needs_runtime(model_dir):
+        for part in RUNTIME_PARTS:
+            for path in sorted((RUNTIME_DIR / part).glob("*.[ch]")):
+                files[f"src/runtime/{part}/{path.name}"] = path
+    for path in _model_files(model_dir):
+        files[f"src/model/{path.name}"] = path
+    return files
+
+
+def _include_dirs(model_dir: Path) -> list[str]:
+    dirs = ["src/model", "src/harness", "src/hal"]
+    if _needs_runtime(model_dir):
+        dirs += [f"src/runtime/{part}" for part in RUNTIME_PARTS]
+    return dirs
+
+
+def _platform_files() -> list[Path]:
+    return sorted(p for p in PLATFORM_DIR.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+
+
+def _build_hash(board: Board, target: Board, layout: MemoryLayout, sources: dict[str, Path]) -> str:
+    digest = hashlib.sha256()
+    digest.update(json.dumps([board.name, target.name, asdict(layout)]).encode())
+    hal = HAL_FOR_TARGET[target.name]
+    for name, path in sorted(sources.items()) + [(f"ld/{hal}", HAL_DIR / hal / "kit_link.ld.in")] + \
+            [(f"platform/{p.relative_to(PLATFORM_DIR)}", p) for p in _platform_files()]:
+        digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _build_info_header(board: Board, build_id: str) -> str:
+    return "\n".join([
+        "/* Written by kit.build for this firmware. */",
+        "#ifndef KIT_BUILD_INFO_H",
+        "#define KIT_BUILD_INFO_H",
+        f'#define KIT_BOARD_NAME "{board.name}"',
+        f'#define KIT_BUILD_ID "{build_id}"',
+        "#endif",
+        "",
+    ])
+
+
+def _platformio_ini(target: Board, layout: MemoryLayout, model_dir: Path) -> str:
+    flags = ["-DKIT_HAVE_BUILD_INFO", "-ffp-contract=off"] + [f"-I{d}" for d in _include_dirs(model_dir)]
+    return "\n".join([
+        "; Written by kit.build: the kit firmware (harness + HAL + runtime + model) for one board.",
+        "; `pio run` builds it, `pio run -t upload` boots it in QEMU (console on this terminal, or",
+        "; on a TCP server with `upload_port = tcp:127.0.0.1:PORT`).",
+        "[platformio]",
+        "default_envs = kit",
+        "",
+        "[env:kit]",
+        f"platform = symlink://{PLATFORM_DIR}",
+        f"board = {target.name}",
+        "board_build.ldscript = $PROJECT_DIR/kit_link.ld",
+        f"board_upload.maximum_size = {layout.flash_bytes}",
+        f"board_upload.maximum_ram_size = {layout.ram_bytes}",
+        "build_flags = " + " ".join(flags),
+        "",
+    ])
+
+
+def write_project(board: str | Board, model_dir: Path, out_dir: Path) -> Path:
+    """Write the PlatformIO project for `board` and the compiled model in `model_dir`."""
+    board_obj, target, layout = resolve_target(board)
+    sources = _source_map(target.name, Path(model_dir))
+    build_id = f"{HAL_FOR_TARGET[target.name]}-{_build_hash(board_obj, target, layout, sources)[:12]}"
+    return _write_project(board_obj, target, layout, sources, build_id, Path(out_dir))
+
+
+def _write_project(board: Board, target: Board, layout: MemoryLayout, sources: dict[str, Path],
+                   build_id: str, out_dir: Path) -> Path:
+    if (out_dir / "src").exists():
+        shutil.rmtree(out_dir / "src")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for relative, path in sources.items():
+        destination = out_dir / relative
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, destination)
+    (out_dir / "src" / "model" / "kit_build_info.h").write_text(_build_info_header(board, build_id))
+    (out_dir / "kit_link.ld").write_text(render_linker_script(HAL_FOR_TARGET[target.name], layout))
+    model_dir = out_dir / "src" / "model"
+    (out_dir / "platformio.ini").write_text(_platformio_ini(target, layout, model_dir))
+    return out_dir
+
+
+# ----------------------------------------------------------------------------- build
+
+def _check_toolchain(target: Board) -> None:
+    compiler = target.toolchain.compiler if target.toolchain else None
+    if compiler and shutil.which(compiler) is None:
+        raise ToolMissingError(f"the cross compiler {compiler} is not installed (needed for {target.name})",
+                               hint=APT_FIX)
+
+
+def _pio_executable() -> str:
+    import sys
+
+    candidate = Path(sys.executable).with_name("pio")
+    if candidate.is_file():
+        return str(candidate)
+    found = shutil.which("pio")
+    if found is None:
+        raise ToolMissingError("PlatformIO (pio) is not installed", hint="run `bash scripts/setup.sh`")
+    return found
+
+
+def firmware_sizes(elf_path: Path, size_tool: str) -> FirmwareSizes:
+    """Parse `size` (Berkeley format): text, data, bss of the ELF."""
+    result = subprocess.run([size_tool, str(elf_path)], capture_output=True, text=True, check=True)
+    lines = [line for line in result.stdout.splitlines() if line.strip()]
+    text, data, bss = (int(value) for value in lines[-1].split()[:3])
+    return FirmwareSizes(text=text, data=data, bss=bss)
+
+
+def _size_tool(target: Board) -> str:
+    compiler = target.toolchain.compiler if target.toolchain else "gcc"
+    return re.sub(r"gcc$", "size", compiler)
+
+
+def _run_pio(project_dir: Path, target: Board) -> subprocess.CompletedProcess[str]:
+    ensure_offline_platformio()
+    try:
+        return subprocess.run([_pio_executable(), "run", "-d", str(project_dir)], capture_output=True,
+                              text=True, env=platformio_env(), timeout=PIO_TIMEOUT_S)
+    except subprocess.TimeoutExpired as error:
+        raise KitError(f"PlatformIO did not finish building for {target.name} within {PIO_TIMEOUT_S} s",
+                       hint="run `pio run -v` in the project folder to see where it hangs: "
+                       f"{project_dir}") from error
+
+
+def _build_failure(result: subprocess.CompletedProcess[str], board: Board, target: Board,
+                   layout: MemoryLayout, project_dir: Path) -> KitError:
+    output = result.stdout + result.stderr
+    regions = overflows(output)
+    if regions:
+        return overflow_error(board.name, layout, regions)
+    if "Could not find the package" in output or "HTTPClientError" in output or "tool-scons" in output:
+        return ToolMissingError("PlatformIO tried to download a package (no internet here)",
+                                hint="run `.venv/bin/kit setup-offline`, then build again")
+    errors = [line for line in output.splitlines() if "error" in line.lower()][-8:]
+    return KitError(
+        f"the firmware for {board.name} (on {target.name}) did not build:\n  " + "\n  ".join(errors or output.splitlines()[-8:]),
+        hint=f"see the full log with `pio run -d {project_dir}`",
+    )
+
+
+def build_firmware(board: str | Board, model_dir: Path, force: bool = False) -> BuildResult:
+    """Build (or reuse) the firmware for `board` running the compiled model in `model_dir`."""
+    board_obj, target, layout = resolve_target(board)
+    _check_toolchain(target)
+    sources = _source_map(target.name, Path(model_dir))
+    digest = _build_hash(board_obj, target, layout, sources)
+    build_id = f"{HAL_FOR_TARGET[target.name]}-{digest[:12]}"
+    project_dir = cache_dir("builds") / f"{board_obj.name}-{digest[:16]}"
+    elf_path = project_dir / ".pio" / "build" / "kit" / "firmware.elf"
+    done_marker = project_dir / "kit-build.json"
+    cached = elf_path.is_file() and done_marker.is_file() and not force
+    if not cached:
+        _write_project(board_obj, target, layout, sources, build_id, project_dir)
+        done_marker.unlink(missing_ok=True)
+        result = _run_pio(project_dir, target)
+        if result.returncode != 0 or not elf_path.is_file():
+            raise _build_failure(result, board_obj, target, layout, project_dir)
+    sizes = firmware_sizes(elf_path, _size_tool(target))
+    build = BuildResult(board=board_obj.name, target=target.name, elf_path=elf_path, project_dir=project_dir,
+                        build_id=build_id, sizes=sizes, layout=layout, cached=cached)
+    if not cached:
+        done_marker.write_text(json.dumps(build.to_json(), indent=2))
+    return build
+
+
+def model_dir_of(model: object) -> Path:
+    """The folder with kit_model.c/.h: a path, or a `kit.compile.convert` result (its kit_dir)."""
+    if isinstance(model, (str, Path)):
+        return Path(model)
+    kit_dir = getattr(model, "kit_dir", None)
+    if kit_dir is None:
+        raise ModelError("the compiled model has no kit C code (kit_model.c)",
+                         hint="the compiler refused an op; see `kit convert MODEL.tflite` for the reason")
+    return Path(kit_dir)
+
+
+def build(board: str, model: object, limits_board: str | None = None, force: bool = False) -> BuildResult:
+    """Firmware for `board` (an emulated board) with `limits_board`'s memory limits when given
+    (the real board it stands in for); `model` is a compiled-model folder or convert result."""
+    reference = limits_board or board
+    _, target, _ = resolve_target(reference)
+    if target.name != board:
+        raise KitError(f"board {reference} is emulated by {target.name}, not by {board}",
+                       hint=f"build for {target.name}, or pass the real board whose twin {board} is")
+    return build_firmware(reference, model_dir_of(model), force=force)
+
+
+__all__ = ["build", "model_dir_of", "BuildResult", "FirmwareSizes", "build_firmware", "write_project", "resolve_target",
+           "firmware_sizes"]

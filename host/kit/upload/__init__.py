@@ -1,0 +1,1 @@
+"""Getting firmware onto boards: QEMU for the emulated boards (`kit.upload.qemu`)."""

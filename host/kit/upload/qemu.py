@@ -1,0 +1,285 @@
+"""Boot firmware on an emulated board: QEMU in the background with its console on a TCP
+port (`socket://127.0.0.1:PORT`), recorded in a state file so `kit stop` can end it; or a
+one-shot run with the console on pipes (tests, `kit invoke`).
+
+QEMU always runs with -icount shift=0 (from the board catalog): one instruction per ns of
+virtual time, so latencies are deterministic instruction counts. The serial server waits
+for its client (wait=on) so no boot line is lost, and nodelay=on keeps round trips ~5 ms.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from kit import catalog
+from kit.catalog.models import Board
+from kit.errors import DeviceError, KitError, ToolMissingError
+from kit.paths import home_dir
+
+LOCALHOST = "127.0.0.1"
+START_TIMEOUT_S = 10.0
+STOP_TIMEOUT_S = 5.0
+APT_PACKAGE = {"qemu-system-arm": "qemu-system-arm", "qemu-system-riscv32": "qemu-system-misc"}
+
+
+@dataclass
+class RunningEmulator:
+    """One QEMU process kit started in the background."""
+
+    board: str       # the emulated board (catalog name)
+    pid: int
+    tcp_port: int
+    firmware: str
+    log_path: str
+    started: float
+
+    @property
+    def port(self) -> str:
+        """The link URL for kit.link / pyserial."""
+        return link_url(self.tcp_port)
+
+    def is_alive(self) -> bool:
+        return _pid_alive(self.pid)
+
+
+@dataclass
+class OneShotResult:
+    exit_code: int
+    output: str
+
+
+def link_url(tcp_port: int) -> str:
+    return f"socket://{LOCALHOST}:{tcp_port}"
+
+
+# ----------------------------------------------------------------------------- command line
+
+def emulated_board(board: str | Board) -> Board:
+    """The catalog board QEMU runs (a real board's emulated twin)."""
+    board_obj = catalog.get_board(board) if isinstance(board, str) else board
+    target = catalog.twin_of(board_obj)
+    if target.emulator is None:
+        raise KitError(f"board '{target.name}' is not an emulated board", hint="`kit boards` lists the emulated ones")
+    return target
+
+
+def qemu_binary(target: Board) -> str:
+    """The QEMU executable for `target`, or ToolMissingError with the apt-get fix."""
+    import shutil
+
+    assert target.emulator is not None
+    name = target.emulator.qemu
+    found = shutil.which(name)
+    if found is None:
+        package = APT_PACKAGE.get(name, name)
+        raise ToolMissingError(
+            f"QEMU ({name}) is not installed: it runs the emulated board {target.name}",
+            hint=f"sudo apt-get install -y --no-install-recommends {package}",
+        )
+    return found
+
+
+def qemu_command(target: Board, firmware: Path, serial: str) -> list[str]:
+    """QEMU's arguments for `target` booting `firmware` with the console on `serial`."""
+    assert target.emulator is not None
+    emulator = target.emulator
+    return [qemu_binary(target), "-M", emulator.machine, *emulator.args, "-monitor", "none",
+            "-kernel", str(firmware), "-serial", serial]
+
+
+def tcp_serial(tcp_port: int) -> str:
+    return f"tcp:{LOCALHOST}:{tcp_port},server=on,wait=on,nodelay=on"
+
+
+# ----------------------------------------------------------------------------- ports
+
+def free_tcp_port() -> int:
+    """A port nobody listens on right now (the kernel picks it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((LOCALHOST, 0))
+        return int(probe.getsockname()[1])
+
+
+def port_in_use(tcp_port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((LOCALHOST, tcp_port))
+        except OSError as error:
+            return error.errno == errno.EADDRINUSE
+    return False
+
+
+def _port_busy_error(tcp_port: int) -> DeviceError:
+    return DeviceError(f"TCP port {tcp_port} on {LOCALHOST} is already in use",
+                       hint="leave the port out to let kit pick a free one, or stop what uses it "
+                       f"(`ss -ltnp 'sport = :{tcp_port}'` shows the process; `kit stop` ends kit's emulators)")
+
+
+# ----------------------------------------------------------------------------- state
+
+def _state_dir() -> Path:
+    path = home_dir() / "emulators"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _state_file(board: str) -> Path:
+    return _state_dir() / f"{board}.json"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()
+    except OSError:
+        return True
+    return fields[0] != "Z"
+
+
+def _save(running: RunningEmulator) -> None:
+    path = _state_file(running.board)
+    temporary = path.with_suffix(f".{os.getpid()}.tmp")
+    temporary.write_text(json.dumps(asdict(running), indent=2))
+    temporary.replace(path)
+
+
+def get_running(board: str) -> RunningEmulator | None:
+    """The live emulator kit started for `board`, if any (stale entries are removed)."""
+    path = _state_file(emulated_board(board).name)
+    try:
+        running = RunningEmulator(**json.loads(path.read_text()))
+    except (OSError, ValueError, TypeError):
+        return None
+    if not running.is_alive():
+        path.unlink(missing_ok=True)
+        return None
+    return running
+
+
+def list_running() -> list[RunningEmulator]:
+    found = []
+    for path in sorted(_state_dir().glob("*.json")):
+        entry = get_running(path.stem) if path.stem in catalog_names() else None
+        if entry is not None:
+            found.append(entry)
+    return found
+
+
+def catalog_names() -> set[str]:
+    return {board.name for board in catalog.list_boards()}
+
+
+# ----------------------------------------------------------------------------- start / stop
+
+def _wait_listening(process: subprocess.Popen[bytes], tcp_port: int, log_path: Path) -> None:
+    """Until QEMU listens on the port (it then waits for the client), or fails."""
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            log = log_path.read_text(errors="replace")
+            if "Address already in use" in log:
+                raise _port_busy_error(tcp_port)
+            raise DeviceError(f"QEMU exited at start (code {process.returncode}): {log.strip()[-400:]}",
+                              hint="check the firmware file and that QEMU supports the machine (`qemu-system-arm -M help`)")
+        if port_in_use(tcp_port):
+            return
+        time.sleep(0.02)
+    _terminate(process.pid)
+    raise DeviceError(f"QEMU did not open TCP port {tcp_port} within {START_TIMEOUT_S:.0f} s",
+                      hint=f"see its log: {log_path}")
+
+
+def start(board: str | Board, firmware: Path, tcp_port: int | None = None) -> RunningEmulator:
+    """Boot `firmware` on `board`'s emulator in the background (replacing one kit started
+    before for the same board). The console waits on `link_url(tcp_port)` for its client."""
+    target = emulated_board(board)
+    firmware = Path(firmware)
+    if not firmware.is_file():
+        raise KitError(f"firmware file not found: {firmware}", hint="build it first (`kit flash BOARD LAB`)")
+    stop(target.name)
+    if tcp_port is None:
+        tcp_port = free_tcp_port()
+    elif port_in_use(tcp_port):
+        raise _port_busy_error(tcp_port)
+    log_path = _state_dir() / f"{target.name}.log"
+    command = qemu_command(target, firmware, tcp_serial(tcp_port))
+    with open(log_path, "wb") as log, open(os.devnull, "rb") as no_input:
+        process = subprocess.Popen(command, stdin=no_input, stdout=log, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+    _wait_listening(process, tcp_port, log_path)
+    running = RunningEmulator(board=target.name, pid=process.pid, tcp_port=tcp_port, firmware=str(firmware),
+                              log_path=str(log_path), started=time.time())
+    _save(running)
+    return running
+
+
+def _terminate(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + STOP_TIMEOUT_S
+    while time.monotonic() < deadline:
+        _reap(pid)
+        if not _pid_alive(pid):
+            return
+        time.sleep(0.02)
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return
+    _reap(pid)
+
+
+def _reap(pid: int) -> None:
+    """Collect our own child's exit status (a no-op for processes started by another kit)."""
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
+
+
+def stop(board: str | Board) -> bool:
+    """End the emulator kit started for `board`; False when none was running."""
+    target = emulated_board(board)
+    path = _state_file(target.name)
+    running = get_running(target.name)
+    path.unlink(missing_ok=True)
+    if running is None:
+        return False
+    _terminate(running.pid)
+    return True
+
+
+def stop_all() -> list[str]:
+    return [entry.board for entry in list_running() if stop(entry.board)]
+
+
+# ----------------------------------------------------------------------------- one shot
+
+def run_once(board: str | Board, firmware: Path, console_input: bytes, timeout: float = 60.0) -> OneShotResult:
+    """Boot `firmware`, feed `console_input` to its console, wait for it to exit (e.g. after
+    `kit-exit 0%`); returns the exit code and everything it printed."""
+    target = emulated_board(board)
+    command = qemu_command(target, Path(firmware), "stdio")
+    try:
+        result = subprocess.run(command, input=console_input, capture_output=True, timeout=timeout)
+    except subprocess.TimeoutExpired as error:
+        shown = (error.stdout or b"").decode("ascii", "replace").strip().splitlines()[-1:]
+        raise DeviceError(f"the emulated board {target.name} did not exit within {timeout:.0f} s; "
+                          f"last line: {shown[0] if shown else '(nothing)'}",
+                          hint="end the console input with `kit-exit 0%`") from error
+    return OneShotResult(exit_code=result.returncode, output=result.stdout.decode("ascii", "replace"))
