@@ -11,6 +11,7 @@ from __future__ import annotations
 import grp
 import importlib.metadata
 import importlib.util
+import json
 import os
 import pwd
 import re
@@ -90,11 +91,15 @@ def pinned_requirements(pyproject: Path | None = None) -> dict[str, str | None]:
     return pins
 
 
-def check_python_packages(pins: dict[str, str | None] | None = None) -> list[Check]:
-    """Each pinned package: present, importable (found on the path), at the pinned version."""
+def check_python_packages(pins: dict[str, str | None] | None = None, import_modules: bool = False) -> list[Check]:
+    """Each pinned package: installed, findable on the path (or really imported in a child
+    process when `import_modules`: catches broken binary wheels), at the pinned version."""
+    pins = pinned_requirements() if pins is None else pins
+    modules = {dist: MODULE_OF.get(dist, dist.replace("-", "_")) for dist in pins}
+    import_errors = _import_in_child(sorted(set(modules.values()))) if import_modules else {}
     checks = []
-    for dist, pin in (pinned_requirements() if pins is None else pins).items():
-        module = MODULE_OF.get(dist, dist.replace("-", "_"))
+    for dist, pin in pins.items():
+        module = modules[dist]
         fix = f"{sys.executable} -m pip install '{dist}{'==' + pin if pin else ''}'  (or {SETUP})"
         try:
             installed = importlib.metadata.version(dist)
@@ -103,11 +108,43 @@ def check_python_packages(pins: dict[str, str | None] | None = None) -> list[Che
             continue
         if importlib.util.find_spec(module) is None:
             checks.append(Check("python", dist, "missing", True, f"{installed} installed but `import {module}` fails", fix))
+        elif import_errors.get(module):
+            checks.append(Check("python", dist, "missing", True,
+                                f"{installed} installed but `import {module}` fails: {import_errors[module]}",
+                                fix.replace("pip install", "pip install --force-reinstall")))
         elif pin and installed != pin:
             checks.append(Check("python", dist, "warn", False, f"{installed} (kit is tested with {pin})", fix))
         else:
-            checks.append(Check("python", dist, "ok", True, installed))
+            checks.append(Check("python", dist, "ok", True, installed + (" (imported)" if import_modules else "")))
     return checks
+
+
+_IMPORT_PROBE = """
+import importlib, json, sys
+errors = {}
+for name in sys.argv[1:]:
+    try:
+        importlib.import_module(name)
+        errors[name] = None
+    except BaseException as error:  # a broken wheel can raise anything
+        errors[name] = f"{type(error).__name__}: {error}"[:200]
+print("KIT-IMPORTS " + json.dumps(errors))
+"""
+
+
+def _import_in_child(modules: list[str]) -> dict[str, str | None]:
+    """Import each module in a separate Python process, so a crash (a wheel built against
+    another numpy can segfault) is reported instead of killing the doctor."""
+    try:
+        result = subprocess.run([sys.executable, "-c", _IMPORT_PROBE, *modules], capture_output=True,
+                                text=True, timeout=600, check=False)
+    except (OSError, subprocess.SubprocessError) as error:
+        return {module: f"could not start Python: {error}" for module in modules}
+    for line in result.stdout.splitlines():
+        if line.startswith("KIT-IMPORTS "):
+            return json.loads(line.removeprefix("KIT-IMPORTS "))
+    crash = f"the import process died (exit {result.returncode})"
+    return {module: crash for module in modules}
 
 
 # --------------------------------------------------------------------------- external tools
@@ -243,10 +280,11 @@ def check_disk(folder: Path | None = None) -> Check:
 # --------------------------------------------------------------------------- all
 
 
-def run_checks(path: str | None = None) -> list[Check]:
-    """Every check, in report order. `path` overrides PATH for the program lookups."""
+def run_checks(path: str | None = None, import_modules: bool = False) -> list[Check]:
+    """Every check, in report order. `path` overrides PATH for the program lookups;
+    `import_modules` really imports every Python package (slower: TensorFlow takes seconds)."""
     return [
-        *check_python_packages(),
+        *check_python_packages(import_modules=import_modules),
         *check_tools(path),
         *check_platformio(path),
         check_serial_permissions(),

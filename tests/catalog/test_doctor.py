@@ -101,3 +101,21 @@ def test_disk_thresholds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     assert low.status == "missing" and low.required and "KIT_HOME" in low.fix
     monkeypatch.setattr(doctor.shutil, "disk_usage", lambda _: usage(10**12, 10**12, 1024**3))
     assert doctor.check_disk(tmp_path).status == "warn"
+
+
+def test_import_check_catches_a_package_that_breaks_on_import(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A package that is installed but raises on import (like a wheel built for another numpy)."""
+    (tmp_path / "kit_broken_pkg").mkdir()
+    (tmp_path / "kit_broken_pkg" / "__init__.py").write_text("raise ImportError('built for another numpy')\n")
+    info = tmp_path / "kit_broken_pkg-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: kit-broken-pkg\nVersion: 1.0\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    pins = {"kit-broken-pkg": "1.0", "click": None}
+    quick = {check.name: check for check in doctor.check_python_packages(pins)}
+    assert quick["kit-broken-pkg"].status == "ok"  # found on the path: only a real import tells
+    deep = {check.name: check for check in doctor.check_python_packages(pins, import_modules=True)}
+    assert deep["kit-broken-pkg"].status == "missing"
+    assert "built for another numpy" in deep["kit-broken-pkg"].detail and "--force-reinstall" in deep["kit-broken-pkg"].fix
+    assert deep["click"].status == "ok" and deep["click"].detail.endswith("(imported)")

@@ -17,13 +17,15 @@ STYLE = {"ok": "[green]ok[/]", "warn": "[yellow]warn[/]", "missing": "[bold red]
 
 @click.command("doctor")
 @click.option("--json", "as_json", is_flag=True, help="Print the checks as JSON.")
-def doctor_command(as_json: bool) -> None:
+@click.option("--imports", "import_modules", is_flag=True,
+              help="Really import every Python package in a child process (slower; catches broken wheels).")
+def doctor_command(as_json: bool, import_modules: bool) -> None:
     """Check Python packages, compilers, QEMU, PlatformIO, serial permissions and disk.
 
     Exits with 1 if something required is missing."""
     from kit import doctor
 
-    checks = doctor.run_checks(path=os.environ.get("PATH"))
+    checks = doctor.run_checks(path=os.environ.get("PATH"), import_modules=import_modules)
     if as_json:
         click.echo(json.dumps(doctor.as_json(checks), indent=2))
     else:
