@@ -181,8 +181,11 @@ def check_tools(path: str | None = None) -> list[Check]:
     return checks
 
 
-def platformio_core_dir() -> Path:
-    return Path(os.environ.get("PLATFORMIO_CORE_DIR") or Path.home() / ".platformio")
+def platformio_core_dirs() -> list[Path]:
+    """PlatformIO core folders to look in: kit's own (KIT_HOME/platformio, which kit's builds
+    use), then the user's ($PLATFORMIO_CORE_DIR or ~/.platformio)."""
+    user = Path(os.environ.get("PLATFORMIO_CORE_DIR") or Path.home() / ".platformio")
+    return [paths.home_dir() / "platformio", user]
 
 
 def check_platformio(path: str | None = None) -> list[Check]:
@@ -194,13 +197,17 @@ def check_platformio(path: str | None = None) -> list[Check]:
                             f"{sys.executable} -m pip install platformio==6.2.0  (or {SETUP})"))
     else:
         checks.append(Check("platformio", "pio", "ok", True, _version_line(pio)))
-    scons = platformio_core_dir() / "packages" / "tool-scons"
-    if (scons / "package.json").is_file() and (scons / ".piopm").is_file():
-        checks.append(Check("platformio", "offline tool-scons", "ok", False, str(scons)))
+    folders = platformio_core_dirs()
+    ready = [folder / "packages" / "tool-scons" for folder in folders
+             if (folder / "packages" / "tool-scons" / "package.json").is_file()
+             and (folder / "packages" / "tool-scons" / ".piopm").is_file()]
+    if ready:
+        checks.append(Check("platformio", "offline tool-scons", "ok", False, str(ready[0])))
     else:
         checks.append(Check(
             "platformio", "offline tool-scons", "warn", False,
-            f"{scons} is missing: `pio run` will try to download SCons and fail without internet",
+            f"no tool-scons package in {folders[0]} (kit's) or {folders[1]}: "
+            "`pio run` will try to download SCons and fail without internet",
             "run `kit setup-offline` (or scripts/setup.sh), which installs the local SCons package",
         ))
     return checks

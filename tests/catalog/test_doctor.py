@@ -83,10 +83,11 @@ def test_serial_permission_for_a_user_outside_the_group() -> None:
 
 
 def test_offline_scons_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PLATFORMIO_CORE_DIR", str(tmp_path))
+    monkeypatch.setenv("KIT_HOME", str(tmp_path / "kit-home"))
+    monkeypatch.setenv("PLATFORMIO_CORE_DIR", str(tmp_path / "user-pio"))
     scons = {check.name: check for check in doctor.check_platformio()}["offline tool-scons"]
     assert scons.status == "warn" and "kit setup-offline" in scons.fix
-    package = tmp_path / "packages" / "tool-scons"
+    package = tmp_path / "kit-home" / "platformio" / "packages" / "tool-scons"
     package.mkdir(parents=True)
     (package / "package.json").write_text("{}")
     (package / ".piopm").write_text("{}")
