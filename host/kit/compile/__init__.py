@@ -190,7 +190,7 @@ def convert(
     model_id = model_id or str(card.get("lab") or "") or Path(tflite_path).stem
     plan = build_plan(model, model_id=model_id)
 
-    folder = cache_dir("compiled") / _cache_key(data, labels, model_id)
+    folder = cache_dir("compiled") / ("convert-" + _cache_key(data, labels, model_id))
     summary_path = folder / SUMMARY_NAME
     cached = summary_path.exists()
     summary = json.loads(summary_path.read_text()) if cached else _compile_into(folder, data, model, plan, labels, model_id)

@@ -1,0 +1,138 @@
+"""`kit convert` end to end: files, C that compiles, cache, model card update, CLI errors."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kit.compile import convert
+from kit.compile.tflm_arrays import declared_arena_bytes, resolver_method
+
+KWS_OPS = ["CONV_2D", "DEPTHWISE_CONV_2D", "AVERAGE_POOL_2D", "RESHAPE", "FULLY_CONNECTED", "SOFTMAX"]
+
+_CHECK_MAIN = r"""
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include "model_data.h"
+int main(int argc, char** argv) {
+  if (reinterpret_cast<std::uintptr_t>(g_model) % 16 != 0) { std::puts("misaligned"); return 3; }
+  FILE* f = std::fopen(argv[1], "rb");
+  static unsigned char buf[1 << 20];
+  unsigned int n = static_cast<unsigned int>(std::fread(buf, 1, sizeof buf, f));
+  std::fclose(f);
+  if (n != g_model_len || std::memcmp(buf, g_model, n) != 0) { std::puts("bytes differ"); return 4; }
+  std::printf("%d %d %d %s %d\n", kTensorArenaSize, kInputZeroPoint, kLabelCount,
+              kLabelCount ? kLabels[kLabelCount - 1] : "-", kInputElements);
+  return argc > 5;
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def kws_result(mlperf_models, tmp_path_factory):
+    out = tmp_path_factory.mktemp("kws-convert")
+    labels = [f"word{i}" for i in range(11)] + ['quote"back\\slash']
+    return convert(mlperf_models["kws_ref_model"], out, labels=labels, model_id="kws01"), labels
+
+
+def test_convert_writes_both_outputs_and_summary(kws_result, mlperf_models):
+    result, labels = kws_result
+    assert result.model_id == "kws01" and result.labels == labels
+    assert result.ops[0] == "CONV_2D" and list(result.op_counts) == KWS_OPS
+    assert result.arena_bytes_kit <= result.arena_bytes_tflm
+    assert result.tensor_arena_size == declared_arena_bytes(result.arena_bytes_tflm) > result.arena_bytes_tflm
+    assert result.macs == 2_656_768
+    assert result.model_bytes == mlperf_models["kws_ref_model"].stat().st_size
+    for name in ("model_data.h", "model_data.cc", "model_ops.h"):
+        assert (result.tflm_dir / name).is_file()
+    summary = json.loads((result.out_dir / "summary.json").read_text())
+    assert summary["arena_bytes_tflm"] == result.arena_bytes_tflm
+    if result.kit_dir is not None:  # written by kit.compile.emit_c
+        assert (result.kit_dir / "kit_model.c").is_file() and (result.kit_dir / "kit_model.h").is_file()
+    assert all(path.is_file() for path in result.files)
+
+
+def test_op_resolver_header_lists_exactly_the_models_ops(kws_result):
+    text = (kws_result[0].tflm_dir / "model_ops.h").read_text()
+    assert f"constexpr int kModelOpCount = {len(KWS_OPS)};" in text
+    registered = [line.split("resolver.")[1].split("(")[0] for line in text.splitlines() if "resolver.Add" in line]
+    assert registered == [resolver_method(op) for op in KWS_OPS]
+    assert registered[:2] == ["AddConv2D", "AddDepthwiseConv2D"]
+
+
+@pytest.mark.skipif(shutil.which("g++") is None, reason="host g++ not installed")
+def test_model_data_compiles_aligned_and_holds_the_model(kws_result, mlperf_models, tmp_path):
+    result, labels = kws_result
+    main = tmp_path / "check.cc"
+    main.write_text(_CHECK_MAIN)
+    binary = tmp_path / "check"
+    subprocess.run(
+        ["g++", "-std=c++17", "-Wall", "-Wextra", "-Werror", f"-I{result.tflm_dir}", str(main),
+         str(result.tflm_dir / "model_data.cc"), "-o", str(binary)],
+        check=True, capture_output=True,
+    )
+    run = subprocess.run([str(binary), str(mlperf_models["kws_ref_model"])], capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout
+    arena, zero_point, label_count, last_label, elements = run.stdout.split()
+    assert int(arena) == result.tensor_arena_size
+    assert int(zero_point) == result.plan.input.zero_point[0]
+    assert int(label_count) == 12 and last_label == labels[-1]
+    assert int(elements) == 490
+
+
+def test_second_convert_is_cached(kws_result, mlperf_models, tmp_path):
+    first, labels = kws_result
+    again = convert(mlperf_models["kws_ref_model"], tmp_path, labels=labels, model_id="kws01")
+    assert again.cached
+    assert (again.arena_bytes_kit, again.arena_bytes_tflm) == (first.arena_bytes_kit, first.arena_bytes_tflm)
+    assert (tmp_path / "tflm" / "model_data.cc").read_text() == (first.tflm_dir / "model_data.cc").read_text()
+
+
+def test_card_beside_the_model_gets_kit_arena_and_lends_labels(mlperf_models, tmp_path):
+    folder = tmp_path / "trained"
+    folder.mkdir()
+    model = folder / "model.tflite"
+    shutil.copy(mlperf_models["ad01_int8"], model)
+    sha = hashlib.sha256(model.read_bytes()).hexdigest()
+    card = {"lab": "anomaly", "sha256": sha, "labels": ["normal", "anomalous"], "arena_bytes_tflm": 3984, "arena_bytes_kit": None}
+    (folder / "card.json").write_text(json.dumps(card))
+    result = convert(model, tmp_path / "out")
+    updated = json.loads((folder / "card.json").read_text())
+    assert updated["arena_bytes_kit"] == result.arena_bytes_kit == 768
+    assert result.model_id == "anomaly" and result.labels == ["normal", "anomalous"]
+    assert result.card_path == folder / "card.json"
+    assert '"anomalous"' in (tmp_path / "out" / "tflm" / "model_data.h").read_text()
+
+
+def _kit(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", "from kit.cli import main; main()", *args], capture_output=True, text=True, timeout=300
+    )
+
+
+def test_cli_bad_file_exit_code_2_without_traceback(tmp_path):
+    bad = tmp_path / "bad.tflite"
+    bad.write_bytes(b"\x18\x00\x00\x00TFL3" + bytes(range(200)))
+    for target in (bad, tmp_path / "missing.tflite"):
+        run = _kit("convert", str(target))
+        assert run.returncode == 2
+        assert "Traceback" not in run.stderr + run.stdout
+        assert "error:" in run.stderr and "fix:" in run.stderr
+
+
+def test_cli_json_summary(mlperf_models, tmp_path):
+    labels = tmp_path / "labels.txt"
+    labels.write_text("a\nb\n\n")
+    run = _kit("convert", str(mlperf_models["str_ww_ref_model"]), "--out", str(tmp_path / "o"), "--labels", str(labels), "--json")
+    assert run.returncode == 0, run.stderr
+    summary = json.loads(run.stdout)
+    assert summary["labels"] == ["a", "b"]
+    assert summary["arena_bytes_kit"] <= summary["arena_bytes_tflm"]
+    assert summary["macs"] == 826_368
