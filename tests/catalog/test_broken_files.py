@@ -133,3 +133,9 @@ def test_edits_are_seen_without_restarting(copy: Catalog) -> None:
     assert copy.get_board("host").title.startswith("This computer")
     edit(copy.boards_dir / "host.toml", 'title = "This computer (native build)"', 'title = "Laptop, native build"')
     assert copy.get_board("host").title == "Laptop, native build"
+
+
+def test_kit_lab_needs_a_sensor_the_kit_has(copy: Catalog) -> None:
+    edit(copy.kits_dir / "grove-vision-ai-v2-kit.toml", 'labs = ["image-classification"', 'labs = ["motion", "image-classification"')
+    error = error_of(lambda: copy.get_kit("grove-vision-ai-v2-kit"))
+    assert "field 'labs[0]': lab 'motion' needs an imu" in error.message

@@ -128,6 +128,11 @@ def unknown_name_error(kind: str, name: str, known: list[str], list_command: str
     )
 
 
+def _with_article(kinds: list[str]) -> str:
+    """['imu'] -> 'an imu', ['camera', 'microphone'] -> 'a camera and a microphone'."""
+    return " and ".join(("an " if kind[0] in "aeiou" else "a ") + kind for kind in kinds)
+
+
 class Catalog:
     """The boards, labs and kits found in three folders (the repository's by default).
 
@@ -252,9 +257,17 @@ class Catalog:
                 f"{file} is invalid: field 'board': board '{kit.board}' does not exist",
                 hint=f"known boards: {', '.join(self.board_names())}",
             )
-        for index, lab in enumerate(kit.labs):
-            if lab not in self.lab_names():
+        has = {sensor.kind for sensor in kit.sensors}
+        for index, lab_name in enumerate(kit.labs):
+            if lab_name not in self.lab_names():
                 raise CatalogError(
-                    f"{file} is invalid: field 'labs[{index}]': lab '{lab}' does not exist",
+                    f"{file} is invalid: field 'labs[{index}]': lab '{lab_name}' does not exist",
                     hint=f"known labs: {', '.join(self.lab_names())}",
+                )
+            lacking = [kind for kind in self.get_lab(lab_name).sensors if kind not in has]
+            if lacking:
+                raise CatalogError(
+                    f"{file} is invalid: field 'labs[{index}]': lab '{lab_name}' needs {_with_article(lacking)}, "
+                    f"which the kit's sensors do not include",
+                    hint="add the sensor to the kit's `sensors` or drop the lab",
                 )

@@ -181,12 +181,12 @@ def _check_given_port(
 
 
 def _find_board_port(target: Board, ports: list[DetectedPort], allow_bootloader: bool) -> str:
-    candidates = [item for item in ports if item.match_for(target.name) is not None]
-    running = [item for item in candidates if item.match_for(target.name).mode == "app"]  # type: ignore[union-attr]
-    booting = [item for item in candidates if item.match_for(target.name).mode == "bootloader"]  # type: ignore[union-attr]
+    matched = [(item, match) for item in ports if (match := item.match_for(target.name)) is not None]
+    running = [(item, match) for item, match in matched if match.mode == "app"]
+    booting = [(item, match) for item, match in matched if match.mode == "bootloader"]
     usable = running + booting if allow_bootloader else running
-    specific = [item for item in usable if not item.match_for(target.name).shared]  # type: ignore[union-attr]
-    pick_from = specific or usable
+    specific = [item for item, match in usable if not match.shared]
+    pick_from = specific or [item for item, _ in usable]
     if len(pick_from) == 1:
         return pick_from[0].device
     if len(pick_from) > 1:
@@ -196,7 +196,7 @@ def _find_board_port(target: Board, ports: list[DetectedPort], allow_bootloader:
             hint="choose one with --port (unplug the others, or see `kit ports`)",
         )
     if booting:
-        raise _bootloader_error(target, booting[0])
+        raise _bootloader_error(target, booting[0][0])
     raise DeviceError(f"no {target.name} found on any serial port", hint=_not_found_hint(target, ports))
 
 
