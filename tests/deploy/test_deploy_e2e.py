@@ -6,26 +6,13 @@ import csv
 import json
 from pathlib import Path
 
-import numpy as np
-import pytest
 from click.testing import CliRunner
 
 from kit.bench.results import read_records
 from kit.cli.deploy import bench_pi_command, deploy_command
 from kit.deploy import RemoteLayout, RemotePython, bench_pi, deploy_lab
-from kit.deploy.pi_runner import sample_input
 
-
-def local_litert_output(model: Path) -> np.ndarray:
-    """The same model on the same fixed input, run here with LiteRT: what the board must print."""
-    from ai_edge_litert.interpreter import Interpreter
-
-    interpreter = Interpreter(model_path=str(model), num_threads=1)
-    interpreter.allocate_tensors()
-    detail = interpreter.get_input_details()[0]
-    interpreter.set_tensor(detail["index"], sample_input(tuple(detail["shape"]), detail["dtype"]))
-    interpreter.invoke()
-    return interpreter.get_tensor(interpreter.get_output_details()[0]["index"]).reshape(-1)
+from sshd_server import local_litert_output
 
 
 def test_deploy_runs_model_on_board_and_matches_local_litert(sshd, mlperf_models, laptop_python, remote_root, clean_env):

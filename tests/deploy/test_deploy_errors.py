@@ -13,7 +13,7 @@ from kit.deploy import RemoteLayout, RemotePython, bench_pi, deploy_lab
 from kit.deploy.ssh import RemoteDiskFullError, SshError, push_files
 from kit.errors import DeviceError, KitError
 
-from conftest import free_port, keygen, start_sshd
+from sshd_server import free_port, keygen, start_sshd
 
 
 def deploy_kws(target, mlperf_models, remote_root, python: RemotePython):
