@@ -46,19 +46,24 @@ MUL                inputs (input1, input2)
     input1_offset, input2_offset, output_offset, output_multiplier, output_shift,
     activation_min, activation_max, requires_broadcast, input1_shape4, input2_shape4,
     output_shape4.
-RESHAPE            inputs (input[, shape]) -> output; no params. `aliased: bool` is True
+RESHAPE            inputs (input[, shape]) -> output; a byte copy (quantization untouched). `aliased: bool` is True
     when the memory planner placed the output on the input's bytes (then a no-op).
 SOFTMAX            inputs (input)   (output scale 1/256, zero point -128: checked)
     input_multiplier, input_left_shift, diff_min, depth (last dim), outer_size.
 LOGISTIC           inputs (input)   (output scale 1/256, zero point -128: checked)
     input_zero_point, input_range_radius, input_multiplier, input_left_shift,
     output_zero_point, size (element count).
-MEAN               inputs (input, axis const)
-    axes: list[int] (normalised, sorted), keep_dims: bool, multiplier, shift,
-    input_zero_point, output_zero_point, input_shape, output_shape,
-    same_scale: bool (input/output scale and zero point equal).
-    The kernel follows TFLM's int8 reduce path: sum over the axes in int32, then
-    `num_elements_in_axis` division as documented beside the op in planner.py.
+MEAN               inputs (input, axis const)   (at most 2 reduced axes, as TFLM)
+    axes: list[int] (normalised, sorted), keep_dims: bool, input_zero_point,
+    output_zero_point, input_shape, output_shape, num_elements_in_axis,
+    same_scale: bool, scale (float32 in/out), bias (float32 -in_zp * scale),
+    output_multiplier, output_shift (QuantizeMultiplier(in/out); TFLM computes them, its
+    reference kernel does not use them), scratch_bytes (4 * output elements), scratch_offset
+    (arena offset of the int32 sum buffer, live during this op only).
+    TFLM's int8 path: sum over the axes in int32 into the scratch buffer, then
+      same_scale:  out = (int8)(sum / num_elements_in_axis)   (C division, truncating)
+      otherwise:   out = clamp(round_half_away((float)sum / (float)count * scale + bias)
+                           + output_zero_point) computed in float32.
 PAD                inputs (input, paddings const[, constant_values])
     paddings: list[[before, after]] per dim (extended to 4-D), pad_value (int8: the
     output zero point unless a constant value is given), input_shape4, output_shape4.
@@ -69,7 +74,7 @@ CONCATENATION      inputs (input0, input1, ...)
 QUANTIZE           inputs (input int8) -> output int8 (requantize)
     input_zero_point, output_zero_point, output_multiplier, output_shift, size.
 DEQUANTIZE         inputs (input int8) -> output float32 (only as the model output)
-    zero_point, scale (float32 value), size.
+    zero_point, scale (float32 value), size. TFLM: out = (float)((double)scale * (x - zp)).
 """
 
 from __future__ import annotations

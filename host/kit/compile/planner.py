@@ -76,7 +76,7 @@ def _require_same_quantization(first: Tensor, second: Tensor) -> None:
         quant.f32(second.quantization.scale[0]),
         second.quantization.zero_point[0],
     ):
-        _refuse(f"tensors '{first.name}' and '{second.name}' must share scale and zero point (TFLM requires it)")
+        _refuse(f"tensors '{first.name}' and '{second.name}' must share scale and zero point (this op does not rescale)")
 
 
 def _scale(tensor: Tensor) -> float:
@@ -342,7 +342,6 @@ def _resolve_reshape(model: Model, operator: Operator) -> dict[str, Any]:
     _require_int8_activation(output, "output")
     if source.num_elements != output.num_elements:
         _refuse(f"reshape from {source.num_elements} to {output.num_elements} values")
-    _require_same_quantization(source, output)
     return {"aliased": False}
 
 
