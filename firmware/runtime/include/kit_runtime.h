@@ -118,17 +118,13 @@ typedef struct {
 
 /* MEAN over a set of axes of a (up to) 4-D int8 tensor. axis_mask bit d (0 = N .. 3 = C)
  * marks a reduced dim of the 4-D extended input shape; output has the reduced dims as 1.
- * mode selects which of TFLM's int8 mean paths the model takes (decided on the host). */
-#define KIT_MEAN_FLOAT 0      /* QuantizedMeanOrSum: float mean, scale and bias, round */
-#define KIT_MEAN_INT_DIV 1    /* same scale and zero point: int32 sum / count (truncating) */
-#define KIT_MEAN_MULTIPLIER 2 /* integer_ops::Mean: (sum - count*zp) * multiplier + zp */
+ * TFLM's integer path: (sum - count * input_zp) * multiplier + output_zp, where the host
+ * folded 1/count into multiplier and shift. */
 typedef struct {
     kit_shape4_t input, output;
     int32_t axis_mask;
-    int32_t mode;
     int32_t input_zero_point, output_zero_point, num_elements_in_axis;
     int32_t multiplier, shift;
-    float scale, bias;
 } kit_mean_params_t;
 
 /* PAD (4-D): output = input surrounded by pad_value. */

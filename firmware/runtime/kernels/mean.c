@@ -1,36 +1,12 @@
-/* MEAN int8 over any set of axes. Each output element sums its input slice in int32, then
- * divides the way TFLM's chosen path does (see KIT_MEAN_* in kit_runtime.h). One pass per
- * output element: no scratch buffer. */
+/* MEAN int8 over any set of axes (TFLM reference QuantizedMeanOrSum, integer version).
+ * Each output element sums its input slice in int32 and requantizes once; one pass per
+ * output element, so no scratch buffer. */
 #include "kit_fixedpoint.h"
 #include "kit_kernels.h"
 
-/* std::round for the float path: halves away from zero, exact for |x| < 2^23. */
-static float round_half_away(float x) {
-    const float truncated = (float)(int32_t)x;
-    const float fraction = x - truncated;
-    if (fraction >= 0.5f) {
-        return truncated + 1.0f;
-    }
-    if (fraction <= -0.5f) {
-        return truncated - 1.0f;
-    }
-    return truncated;
-}
-
 static int8_t finish(const kit_mean_params_t *p, int32_t sum) {
-    int32_t result;
-    if (p->mode == KIT_MEAN_FLOAT) {
-        const float mean = (float)sum / (float)p->num_elements_in_axis;
-        float value = round_half_away(mean * p->scale + p->bias) + (float)p->output_zero_point;
-        value = value > 127.0f ? 127.0f : value;
-        value = value < -128.0f ? -128.0f : value;
-        return (int8_t)value;
-    }
-    if (p->mode == KIT_MEAN_INT_DIV) {
-        return (int8_t)(sum / p->num_elements_in_axis);
-    }
-    result = kit_mbqm(sum - p->input_zero_point * p->num_elements_in_axis, p->multiplier, p->shift) +
-             p->output_zero_point;
+    const int32_t shifted_sum = sum - p->input_zero_point * p->num_elements_in_axis;
+    const int32_t result = kit_mbqm(shifted_sum, p->multiplier, p->shift) + p->output_zero_point;
     return (int8_t)kit_clamp_i32(result, -128, 127);
 }
 

@@ -107,6 +107,15 @@ def _shape4_init(shape: Sequence[int]) -> str:
     return f"{{{n}, {h}, {w}, {c}}}"
 
 
+def _mean_multiplier(multiplier: int, shift: int, count: int) -> tuple[int, int]:
+    """Fold the division by the element count into the requantization multiplier, the way
+    TFLM's integer QuantizedMeanOrSum does (checked bit-exact against the tflite-micro
+    interpreter): scale the Q31 multiplier up by 2^k, divide by count (truncating), and
+    lower the shift by k, with k = floor(log2(count)) clamped to 32 and to 31 + shift."""
+    k = min(count.bit_length() - 1, 32, 31 + shift)
+    return (multiplier << k) // count, shift - k
+
+
 def _const_array(tensor: TensorPlan) -> str:
     """A const array in flash, 16-byte aligned so kernels may read words."""
     assert tensor.data is not None
@@ -280,13 +289,7 @@ class _OpEmitter:
         in4 = _shape4(input_shape)
         out4 = tuple(1 if mask & (1 << d) else in4[d] for d in range(4))
         count = math.prod(in4[d] for d in range(4) if mask & (1 << d))
-        mode = p.get("mode")
-        if mode is None:
-            mode = "int_div" if p.get("same_scale") else "float"
-        modes = {"float": "KIT_MEAN_FLOAT", "int_div": "KIT_MEAN_INT_DIV", "multiplier": "KIT_MEAN_MULTIPLIER"}
-        input_t, output_t = self.tensor(op.inputs[0]), self.tensor(op.outputs[0])
-        scale = np.float32(input_t.scale[0]) / np.float32(output_t.scale[0])
-        bias = np.float32(-p["input_zero_point"]) * scale
+        multiplier, shift = _mean_multiplier(int(p["output_multiplier"]), int(p["output_shift"]), count)
         return self.struct(
             "kit_mean_params_t",
             name,
@@ -294,14 +297,11 @@ class _OpEmitter:
                 "input": _shape4_init(in4),
                 "output": _shape4_init(out4),
                 "axis_mask": mask,
-                "mode": modes[mode],
                 "input_zero_point": p["input_zero_point"],
                 "output_zero_point": p["output_zero_point"],
                 "num_elements_in_axis": count,
-                "multiplier": p.get("multiplier", 0),
-                "shift": p.get("shift", 0),
-                "scale": _float_literal(float(scale)),
-                "bias": _float_literal(float(bias)),
+                "multiplier": multiplier,
+                "shift": shift,
             },
         )
 

@@ -1,0 +1,39 @@
+"""`kit invoke BOARD --model M --input in.npy --output out.npy`: raw model outputs from a board."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import numpy as np
+
+from kit.errors import KitError
+
+
+def _load_inputs(path: Path) -> np.ndarray:
+    try:
+        return np.load(path, allow_pickle=False)
+    except FileNotFoundError as error:
+        raise KitError(f"input file not found: {path}", "pass a .npy file written with numpy.save") from error
+    except (ValueError, OSError) as error:
+        raise KitError(f"{path} is not a readable .npy array: {error}", "write it with numpy.save(path, array)") from error
+
+
+@click.command("invoke")
+@click.argument("board")
+@click.option("--model", "model", required=True, help="A .tflite file or a lab name (its reference model).")
+@click.option("--input", "input_path", required=True, type=click.Path(path_type=Path), help="in.npy: one input or a batch along axis 0.")
+@click.option("--output", "output_path", required=True, type=click.Path(path_type=Path), help="out.npy: one output per input.")
+def invoke_command(board: str, model: str, input_path: Path, output_path: Path) -> None:
+    """Run a model compiled by kit on BOARD and save its raw outputs."""
+    from rich.console import Console
+
+    from kit.runtime_host.dispatch import invoke_on_board
+
+    outputs = invoke_on_board(board, model, _load_inputs(input_path))
+    output_path.parent.mkdir(parents=True, exist_ok=True)
+    np.save(output_path, outputs)
+    Console().print(f"{len(outputs)} output(s) of shape {outputs.shape[1:]} {outputs.dtype} -> {output_path}")
+
+
+commands = [invoke_command]

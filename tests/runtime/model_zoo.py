@@ -1,0 +1,156 @@
+"""Varied small int8 models for the bit-exactness tests, generated from a seed.
+
+Each seed picks an input shape, 2-4 feature blocks and a head, so that over a few dozen
+seeds every kernel meets its awkward cases: strides with SAME padding (asymmetric pads),
+dilations, depth multipliers, fused relu/relu6/none, per-tensor and per-channel weights,
+broadcast ADD and MUL, concatenation with requantized inputs, PAD, MEAN, LOGISTIC and SOFTMAX.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+INPUT_SHAPES = ((8, 8, 3), (10, 7, 2), (12, 12, 4), (9, 9, 1), (6, 11, 3))
+ACTIVATIONS = (None, "relu", "relu6")
+
+
+@dataclass(frozen=True)
+class ZooModel:
+    seed: int
+    path: Path
+    description: str
+
+
+def _activation(rng: random.Random) -> str | None:
+    return rng.choice(ACTIVATIONS)
+
+
+def _conv(tf, x, rng: random.Random, notes: list[str]):
+    kernel = rng.choice((1, 2, 3, 5))
+    dilation = rng.choice((1, 1, 2)) if kernel > 1 else 1
+    stride = 1 if dilation > 1 else rng.choice((1, 2))
+    padding = rng.choice(("same", "valid"))
+    if padding == "valid" and min(x.shape[1], x.shape[2]) < (kernel - 1) * dilation + 1:
+        padding = "same"
+    filters = rng.choice((4, 6, 8))
+    act = _activation(rng)
+    notes.append(f"conv k{kernel} s{stride} d{dilation} {padding} f{filters} {act}")
+    return tf.keras.layers.Conv2D(
+        filters, kernel, strides=stride, padding=padding, dilation_rate=dilation, activation=act,
+        bias_initializer="random_normal",
+    )(x)
+
+
+def _depthwise(tf, x, rng: random.Random, notes: list[str]):
+    kernel = rng.choice((2, 3))
+    dilation = rng.choice((1, 2))
+    stride = 1 if dilation > 1 else rng.choice((1, 2))
+    padding = rng.choice(("same", "valid"))
+    if padding == "valid" and min(x.shape[1], x.shape[2]) < (kernel - 1) * dilation + 1:
+        padding = "same"
+    multiplier = rng.choice((1, 2))
+    act = _activation(rng)
+    notes.append(f"dw k{kernel} s{stride} d{dilation} {padding} m{multiplier} {act}")
+    return tf.keras.layers.DepthwiseConv2D(
+        kernel, strides=stride, padding=padding, depth_multiplier=multiplier, dilation_rate=dilation,
+        activation=act, bias_initializer="random_normal",
+    )(x)
+
+
+def _pool(tf, x, rng: random.Random, notes: list[str]):
+    size = rng.choice((2, 3))
+    stride = rng.choice((1, 2))
+    padding = rng.choice(("same", "valid"))
+    if padding == "valid" and min(x.shape[1], x.shape[2]) < size:
+        padding = "same"
+    kind = rng.choice(("max", "avg"))
+    notes.append(f"{kind}pool p{size} s{stride} {padding}")
+    layer = tf.keras.layers.MaxPooling2D if kind == "max" else tf.keras.layers.AveragePooling2D
+    return layer(size, strides=stride, padding=padding)(x)
+
+
+def _residual_add(tf, x, rng: random.Random, notes: list[str]):
+    branch = tf.keras.layers.Conv2D(x.shape[-1], 3, padding="same", activation=_activation(rng))(x)
+    notes.append("add residual")
+    return tf.keras.layers.Add()([x, branch])
+
+
+def _broadcast_add(tf, x, rng: random.Random, notes: list[str]):
+    notes.append("add broadcast mean")
+    pooled = tf.keras.layers.Lambda(lambda t: tf.reduce_mean(t, axis=[1, 2], keepdims=True))(x)
+    return tf.keras.layers.Lambda(lambda ts: ts[0] + ts[1])([x, pooled])
+
+
+def _gate(tf, x, rng: random.Random, notes: list[str]):
+    notes.append("mul sigmoid gate")
+    gate = tf.keras.layers.Activation("sigmoid")(tf.keras.layers.Conv2D(x.shape[-1], 1)(x))
+    return tf.keras.layers.Multiply()([x, gate])
+
+
+def _concat(tf, x, rng: random.Random, notes: list[str]):
+    notes.append("concat")
+    other = tf.keras.layers.Conv2D(rng.choice((2, 4)), 1, activation=_activation(rng))(x)
+    return tf.keras.layers.Concatenate(axis=-1)([x, other])
+
+
+def _pad(tf, x, rng: random.Random, notes: list[str]):
+    pads = ((rng.randint(0, 2), rng.randint(0, 2)), (rng.randint(0, 2), rng.randint(0, 2)))
+    notes.append(f"pad {pads}")
+    return tf.keras.layers.ZeroPadding2D(pads)(x)
+
+
+BLOCKS = (_conv, _conv, _depthwise, _pool, _residual_add, _broadcast_add, _gate, _concat, _pad)
+
+
+def _head(tf, x, rng: random.Random, notes: list[str]):
+    kind = rng.choice(("gap_softmax", "flatten_dense", "gap_sigmoid", "flatten_softmax"))
+    notes.append(kind)
+    units = rng.choice((3, 5, 10))
+    if kind.startswith("gap"):
+        x = tf.keras.layers.GlobalAveragePooling2D()(x)
+    else:
+        x = tf.keras.layers.Flatten()(x)
+    act = {"gap_softmax": "softmax", "flatten_softmax": "softmax", "gap_sigmoid": "sigmoid"}.get(kind)
+    return tf.keras.layers.Dense(units, activation=act, bias_initializer="random_normal")(x)
+
+
+def build_model(seed: int, out_dir: Path) -> ZooModel:
+    """Build, quantize (full int8) and save one random model for `seed`."""
+    import tensorflow as tf
+
+    rng = random.Random(seed)
+    tf.keras.utils.set_random_seed(seed)
+    shape = rng.choice(INPUT_SHAPES)
+    notes = [f"input {shape}"]
+    inputs = tf.keras.Input(shape=shape, batch_size=1)
+    x = _conv(tf, inputs, rng, notes) if rng.random() < 0.5 else inputs
+    for _ in range(rng.randint(2, 4)):
+        x = rng.choice(BLOCKS)(tf, x, rng, notes)
+    outputs = _head(tf, x, rng, notes)
+    model = tf.keras.Model(inputs, outputs)
+    per_tensor = rng.random() < 0.3
+    notes.append("per-tensor" if per_tensor else "per-channel")
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    data_rng = np.random.default_rng(seed)
+
+    def representative():
+        for _ in range(24):
+            yield [data_rng.normal(0.0, 1.0, size=(1, *shape)).astype(np.float32)]
+
+    converter.representative_dataset = representative
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    converter.inference_input_type = tf.int8
+    converter.inference_output_type = tf.int8
+    if per_tensor:
+        converter._experimental_disable_per_channel = True
+    path = Path(out_dir) / f"zoo_{seed:03d}.tflite"
+    path.write_bytes(converter.convert())
+    return ZooModel(seed=seed, path=path, description="; ".join(notes))

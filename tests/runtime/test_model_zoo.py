@@ -1,0 +1,51 @@
+"""Bit-exactness on generated models that cover every kernel option the runtime supports."""
+
+from __future__ import annotations
+
+import collections
+
+import numpy as np
+import pytest
+
+from kit.runtime_host import compile_model, invoke
+from kit.tflm import TflmInterpreter
+from tests.runtime.conftest import random_inputs
+from tests.runtime.model_zoo import build_model
+
+SEEDS = range(32)
+SAMPLES = 40
+_ops_seen: collections.Counter = collections.Counter()
+
+
+@pytest.fixture(scope="module")
+def zoo_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("zoo")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", SEEDS)
+def test_generated_model_matches_tflm(seed, zoo_dir):
+    model = build_model(seed, zoo_dir)
+    compiled = compile_model(model.path)
+    _ops_seen.update(compiled.op_names)
+    inputs = random_inputs(compiled.input_shape, SAMPLES, seed=seed)
+    expected = TflmInterpreter(model.path).run(inputs)
+    actual = invoke(compiled, inputs)
+    differing = np.flatnonzero((actual != expected).reshape(SAMPLES, -1).any(axis=1))
+    assert differing.size == 0, (
+        f"seed {seed} ({model.description}; ops {compiled.op_names}): {differing.size} samples differ, "
+        f"first kit {actual[differing[0]].tolist()} tflm {expected[differing[0]].tolist()}"
+    )
+
+
+@pytest.mark.slow
+def test_zoo_covered_every_kernel():
+    """Runs after the zoo: the seeds must have produced every op kit supports (but DEQUANTIZE,
+    which int8-output models never contain)."""
+    if not _ops_seen:
+        pytest.skip("the generated-model tests did not run in this session")
+    wanted = {
+        "CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "AVERAGE_POOL_2D", "MAX_POOL_2D", "ADD",
+        "RESHAPE", "SOFTMAX", "MEAN", "PAD", "CONCATENATION", "MUL", "LOGISTIC",
+    }
+    assert wanted <= set(_ops_seen), f"never generated: {sorted(wanted - set(_ops_seen))}"
