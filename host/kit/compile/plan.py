@@ -57,13 +57,13 @@ MEAN               inputs (input, axis const)   (at most 2 reduced axes, as TFLM
     axes: list[int] (normalised, sorted), keep_dims: bool, input_zero_point,
     output_zero_point, input_shape, output_shape, num_elements_in_axis,
     same_scale: bool, scale (float32 in/out), bias (float32 -in_zp * scale),
-    output_multiplier, output_shift (QuantizeMultiplier(in/out); TFLM computes them, its
-    reference kernel does not use them), scratch_bytes (4 * output elements), scratch_offset
-    (arena offset of the int32 sum buffer, live during this op only).
-    TFLM's int8 path: sum over the axes in int32 into the scratch buffer, then
-      same_scale:  out = (int8)(sum / num_elements_in_axis)   (C division, truncating)
-      otherwise:   out = clamp(round_half_away((float)sum / (float)count * scale + bias)
-                           + output_zero_point) computed in float32.
+    output_multiplier, output_shift (QuantizeMultiplier(in / out), as TFLM's Prepare),
+    scratch_bytes (4 * output elements), scratch_offset (arena offset of the int32 sum
+    buffer TFLM also requests, live during this op only).
+    The pinned tflite-micro wheel runs the integer QuantizedMeanOrSum: int32 sums, then
+    1/count folded into output_multiplier/output_shift (emit_c does the folding; checked
+    bit-exact). scale/bias/same_scale describe older TFLM's float path and stay for
+    reference only.
 PAD                inputs (input, paddings const[, constant_values])
     paddings: list[[before, after]] per dim (extended to 4-D), pad_value (int8: the
     output zero point unless a constant value is given), input_shape4, output_shape4.
