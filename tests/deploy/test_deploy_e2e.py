@@ -6,11 +6,15 @@ import csv
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from kit.bench.results import read_records
 from kit.cli.deploy import bench_pi_command, deploy_command
 from kit.deploy import RemoteLayout, RemotePython, bench_pi, deploy_lab
+from kit.deploy.bench import SystemSummary
+from kit.errors import DeviceError
+from kit.paths import MODELS_DIR
 
 from sshd_server import local_litert_output
 
@@ -73,3 +77,40 @@ def test_cli_deploy_then_bench_json_and_csv(sshd, mlperf_models, laptop_python, 
     assert [int(row["index"]) for row in rows] == list(range(5))
     stored = [r for r in read_records(Path(summary["results_file"])) if r.get("type") == "inference"]
     assert [round(r["latency_us"], 3) for r in stored] == [float(row["latency_us"]) for row in rows]
+
+
+def test_bench_cut_short_keeps_what_it_measured(sshd, mlperf_models, laptop_python, remote_root, clean_env, tmp_path):
+    """The link dies after a few lines (here: `head` closes the runner's stdout): the measurements
+    that arrived stay on disk, the file is marked interrupted, and the error says how many."""
+    deploy_lab("raspberry-pi-5", "kws", sshd.target(), model=mlperf_models["kws_ref_model"], layout=RemoteLayout(remote_root),
+               python=RemotePython(laptop_python, use_venv=False))
+    cut = tmp_path / "python-cut"
+    cut.write_text(f'#!/bin/sh\n{laptop_python} "$@" | head -n 6\n')  # start, system, then 4 inference lines
+    cut.chmod(0o755)
+    with pytest.raises(DeviceError, match="stopped after [0-9]+ of 50 measurements") as caught:
+        bench_pi("raspberry-pi-5", sshd.target(), lab_name="kws", runs=50, warmup=0, layout=RemoteLayout(remote_root),
+                 python=RemotePython(str(cut), use_venv=False), results_directory=tmp_path / "results")
+    (stored,) = (tmp_path / "results").glob("bench-*.jsonl")
+    assert str(stored) in caught.value.message
+    records = list(read_records(stored))
+    measured = [r["index"] for r in records if r.get("type") == "inference"]
+    assert 3 <= len(measured) <= 4 and measured == list(range(len(measured)))  # 4 unless a 1 s system sample slipped in
+    assert f"stopped after {len(measured)} of 50" in caught.value.message
+    assert records[-1]["type"] == "end" and records[-1]["status"] == "interrupted" and records[-1]["measured"] == len(measured)
+
+
+@pytest.mark.skipif(not (MODELS_DIR / "kws" / "model.tflite").exists(), reason="reference model models/kws/model.tflite not trained yet")
+def test_deploy_uses_the_lab_reference_model_by_default(sshd, laptop_python, remote_root, clean_env):
+    reference = MODELS_DIR / "kws" / "model.tflite"
+    result = deploy_lab("raspberry-pi-5", "kws", sshd.target(), layout=RemoteLayout(remote_root), python=RemotePython(laptop_python, use_venv=False))
+    assert (Path(remote_root) / "kws" / "model.tflite").read_bytes() == reference.read_bytes()
+    assert result.smoke["output"] == local_litert_output(reference).tolist()
+
+
+def test_throttling_flags_are_decoded():
+    summary = SystemSummary()
+    assert (summary.temperature(), summary.frequency(), summary.throttling()) == ("unavailable",) * 3
+    summary.add({"type": "system", "temp_c": 51.5, "freq_mhz": 2400.0, "throttled": 0})
+    summary.add({"type": "system", "temp_c": 63.0, "freq_mhz": 1500.0, "throttled": 0x50005})
+    assert summary.temperature() == "51.5-63.0 C" and summary.frequency() == "1500.0-2400.0 MHz"
+    assert summary.throttling() == "under-voltage now, throttled now, under-voltage occurred, throttling occurred (0x50005)"
