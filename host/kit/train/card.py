@@ -156,7 +156,7 @@ def card_markdown(card: dict[str, Any]) -> str:
     lines = [f"# Model card: {card.get('lab') or 'model'}", "", "| field | value |", "|---|---|"]
     lines += [f"| {name} | {value} |" for name, value in summary_rows(card)]
     lines += ["", "## Layers", "", "| # | op | name | params | MACs |", "|---|---|---|---|---|"]
-    lines += [f"| {l['index']} | {l['op']} | {l['name']} | {l['params']:,} | {l['macs']:,} |" for l in card["layers"]]
+    lines += [f"| {l['index']} | {l['op']} | {short_name(l['name'])} | {l['params']:,} | {l['macs']:,} |" for l in card["layers"]]
     matrix, labels = card.get("confusion_matrix"), card.get("labels") or []
     if matrix and len(labels) == len(matrix):
         lines += ["", "## Confusion matrix (int8, rows = true class)", ""]
@@ -166,6 +166,11 @@ def card_markdown(card: dict[str, Any]) -> str:
             lines.append(f"| {label} | " + " | ".join(str(v) for v in row) + f" | {_percent(recalls.get(label))} |")
     lines += ["", "## Artifacts", ""] + [f"- {key}: `{value}`" for key, value in card.get("artifacts", {}).items()]
     return "\n".join(lines) + "\n"
+
+
+def short_name(tensor_name: str) -> str:
+    """TFLite joins fused tensor names with ';': the first one names the layer well enough."""
+    return tensor_name.split(";")[0][-48:]
 
 
 def card_tables(card: dict[str, Any]) -> list[Any]:
@@ -181,7 +186,7 @@ def card_tables(card: dict[str, Any]) -> list[Any]:
     for column in ("#", "op", "name", "params", "MACs"):
         layers.add_column(column, justify="right" if column in ("#", "params", "MACs") else "left")
     for l in card["layers"]:
-        layers.add_row(str(l["index"]), l["op"], l["name"][-40:], f"{l['params']:,}", f"{l['macs']:,}")
+        layers.add_row(str(l["index"]), l["op"], short_name(l["name"]), f"{l['params']:,}", f"{l['macs']:,}")
     tables: list[Any] = [summary, layers]
     matrix, labels = card.get("confusion_matrix"), card.get("labels") or []
     if matrix and len(labels) == len(matrix):

@@ -75,8 +75,13 @@ def anomaly_evaluation(
 
 
 def predict_float(keras_model, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
-    """Keras outputs (probabilities or reconstructions) for a batch."""
-    return np.asarray(keras_model.predict(np.asarray(x, dtype=np.float32), batch_size=batch_size, verbose=0))
+    """Keras outputs (probabilities or reconstructions) for a batch.
+
+    Calls the model directly on chunks: `model.predict` builds a tf.data pipeline per call,
+    which is slower for small test sets and logs C++ warnings."""
+    x = np.asarray(x, dtype=np.float32)
+    chunks = [np.asarray(keras_model(x[i:i + batch_size], training=False)) for i in range(0, len(x), batch_size)]
+    return np.concatenate(chunks) if chunks else np.zeros((0,), np.float32)
 
 
 def predict_int8(tflite: bytes | Path, x: np.ndarray) -> np.ndarray:

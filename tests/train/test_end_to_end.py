@@ -1,0 +1,42 @@
+"""`kit train` end to end through the real dataset generator (kit.data), as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kit.tflm import TflmInterpreter
+
+KIT = str(Path(sys.executable).parent / "kit")
+
+
+def _kit_train_json(*args: str) -> dict:
+    completed = subprocess.run([KIT, "train", *args, "--json"], capture_output=True, text=True, timeout=600)
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    return json.loads(completed.stdout)  # stdout holds the card and nothing else
+
+
+@pytest.mark.slow
+def test_kit_train_motion_small_json_then_cached(tmp_path):
+    card = _kit_train_json("motion", "--size", "small", "--seed", "7")
+    assert card["lab"] == "motion" and card["seed"] == 7 and card["source"] == "trained"
+    assert card["ops"] == ["FULLY_CONNECTED", "SOFTMAX"]
+    assert card["accuracy_int8"] >= 0.8
+    assert abs(card["accuracy_float"] - card["accuracy_int8"]) <= 0.03
+    tflite = Path(card["artifacts"]["tflite"])
+    assert TflmInterpreter(tflite).input.shape == (1, 57)
+    again = _kit_train_json("motion", "--size", "small", "--seed", "7", "--out", str(tmp_path / "out"))
+    assert again["cached"] is True and again["sha256"] == card["sha256"]
+    assert (tmp_path / "out" / "model.tflite").read_bytes() == tflite.read_bytes()
+    assert again["artifacts"]["tflite"] == str(tmp_path / "out" / "model.tflite")
+
+
+def test_kit_train_unknown_lab_is_a_clean_error():
+    completed = subprocess.run([KIT, "train", "no-such-lab", "--json"], capture_output=True, text=True)
+    assert completed.returncode == 2
+    assert "Traceback" not in completed.stderr and "no-such-lab" in completed.stderr
+    assert completed.stdout == ""
