@@ -16,7 +16,7 @@ from kit.protocol import DeviceClient
 def _session(tmp_path, behaviour, board="emu-cortex-m7", reference="nicla-vision", runs=25, warmup=2):
     url, peer, _ = serve_tcp(behaviour)
     with open_link(url) as link:
-        client = DeviceClient.connect(link, line_timeout=2.0, boot_timeout=2.0)
+        client = DeviceClient.connect(link, line_timeout=2.0, boot_timeout=2.0, boot_quiet=0.1)
         results = ResultsFile.create("bench", {"board": board}, directory=tmp_path)
         seen: list[int] = []
         with results:

@@ -21,7 +21,7 @@ def connect(request):
         url, peer, _ = TRANSPORTS[request.param](behaviour or PeerBehaviour())
         link = open_link(url)
         opened.append(link)
-        return DeviceClient.connect(link, line_timeout=line_timeout, boot_timeout=2.0), peer
+        return DeviceClient.connect(link, line_timeout=line_timeout, boot_timeout=2.0, boot_quiet=0.1), peer
 
     yield make
     for link in opened:
@@ -97,7 +97,7 @@ def test_boot_error_is_reported_as_model_not_runnable():
     # discards what the board printed before it).
     url, _, _ = serve_tcp(PeerBehaviour(boot_error="arena too big"))
     with open_link(url) as link, pytest.raises(DeviceError, match="cannot run its model: model not runnable: arena too big"):
-        DeviceClient.connect(link, boot_timeout=2.0)
+        DeviceClient.connect(link, boot_timeout=2.0, boot_quiet=0.1)
 
 
 def test_peer_dying_mid_run_keeps_the_runs_already_seen(connect):

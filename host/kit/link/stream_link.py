@@ -107,7 +107,9 @@ def spawn(argv: Sequence[str], description: str | None = None) -> StreamLink:
     process = subprocess.Popen(list(argv), stdin=subprocess.PIPE, stdout=subprocess.PIPE)
 
     def stop() -> None:
-        if process.poll() is None:
+        try:
+            process.wait(timeout=0.5)  # stdin is closed: a program that ends on EOF or exit does so
+        except subprocess.TimeoutExpired:
             process.terminate()
             try:
                 process.wait(timeout=5)

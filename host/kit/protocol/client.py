@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from kit.errors import DeviceError
-from kit.link.base import Link
+from kit.link.base import Link, LinkTimeout
 from kit.protocol.mlperf import (
     ERROR_RE,
     INFER_LINE_TIMEOUT_S,
@@ -30,6 +30,8 @@ from kit.protocol.mlperf import (
 )
 
 PROTOCOL_VERSION = 1
+BOOT_QUIET_S = 0.5
+NAME_ATTEMPTS = 3
 KIT_LOAD_CHUNK = 180
 
 BOOT_RE = re.compile(r"^m-kit-boot-\[proto=([0-9]+),board=([^],]+)\]$")
@@ -62,10 +64,14 @@ class DeviceInfo:
             return default
 
     def _float(self, key: str) -> float:
-        try:
-            return float(self.fields.get(key, 0))
-        except ValueError:
-            return 0.0
+        """Decimal or C99 hex-float text (`0x1.2b5e2ep-1`, exact); 0.0 when unknown."""
+        text = self.fields.get(key, "0")
+        for parse in (float, float.fromhex):
+            try:
+                return parse(text)
+            except ValueError:
+                continue
+        return 0.0
 
     proto = property(lambda self: self._int("proto"))
     board = property(lambda self: self.fields.get("board", ""))
@@ -135,10 +141,11 @@ class DeviceClient(MlperfClient):
         self.dut_name = ""
 
     @classmethod
-    def connect(cls, link: Link, line_timeout: float = 5.0, boot_timeout: float = 10.0) -> "DeviceClient":
+    def connect(cls, link: Link, line_timeout: float = 5.0, boot_timeout: float = 10.0,
+                boot_quiet: float = BOOT_QUIET_S) -> "DeviceClient":
         """Synchronise (boot output or a running board), then identify the board."""
         client = cls(link, line_timeout=line_timeout)
-        client.synchronise(boot_timeout)
+        client.synchronise(boot_timeout, quiet=boot_quiet)
         client.info = client.query_info()
         return client
 
@@ -147,24 +154,48 @@ class DeviceClient(MlperfClient):
         return self.info is not None
 
     # --- session start --------------------------------------------------------------------
-    def synchronise(self, timeout: float) -> None:
-        """Send `name%` and read until its answer: boot lines and stale replies before it
-        (a board that just booted, or one a previous session left mid-reply) are skipped.
-        A boot error (`e-[...]` before the first `m-ready`) means the model cannot run."""
-        self.link.write("name%")
-        seen_name = False
+    def synchronise(self, timeout: float, quiet: float = BOOT_QUIET_S) -> None:
+        """Wait out the boot output (a board that just started prints it and `m-ready`; one
+        already running prints nothing within `quiet` s), then send `name%` until it is answered.
+        Bytes sent while a board boots can be lost, so an unanswered or garbled `name` is
+        retried. A boot error (`e-[...]` before the first `m-ready`) means the model cannot run."""
+        self._read_boot(quiet, timeout)
+        for attempt in range(NAME_ATTEMPTS):
+            self.link.write("name%")
+            try:
+                if self._await_name(timeout if attempt == NAME_ATTEMPTS - 1 else min(timeout, self.line_timeout)):
+                    return
+            except LinkTimeout:
+                if attempt == NAME_ATTEMPTS - 1:
+                    raise
+        raise ProtocolError(
+            f"the board on {self.link.description} does not answer `name` (last line: {self.link.last_line!r})",
+            hint="check that it runs MLPerf Tiny or kit firmware at the right baud rate",
+        )
+
+    def _read_boot(self, quiet: float, timeout: float) -> None:
+        try:
+            first = self.link.read_line(quiet)
+        except LinkTimeout:
+            return
+        line = first
+        while READY_MARK not in line:
+            self.boot_lines.append(line)
+            line = self.link.read_line(timeout)
+        self._check_boot()
+
+    def _await_name(self, timeout: float) -> bool:
+        """Read one reply; True when it was the name line."""
+        named = False
         while True:
             line = self.link.read_line(timeout)
             name = NAME_RE.match(line)
             if name:
-                seen_name, self.dut_name = True, name.group(1)
-                continue
-            if READY_MARK in line:
-                if seen_name:
-                    return
-                self._check_boot()
-                continue
-            self.boot_lines.append(line)
+                named, self.dut_name = True, name.group(1)
+            elif READY_MARK in line:
+                return named
+            else:
+                self.boot_lines.append(line)
 
     def _check_boot(self) -> None:
         errors = [m.group(1) for m in (ERROR_RE.match(line) for line in self.boot_lines) if m]

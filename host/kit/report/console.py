@@ -13,16 +13,17 @@ def _fmt(value: float) -> str:
 def render_bench(report, console: Console) -> None:
     """Latency statistics, throughput, energy and per-layer breakdown of a BenchReport."""
     title = f"{report.board}" + (f" as {report.reference_board}" if report.reference_board != report.board else "")
-    table = Table(title=f"kit bench {title}: {report.model} ({report.runs} runs, {report.warmup} warm-up)")
-    table.add_column("")
-    for column in ("min", "p50", "p90", "p99", "max", "mean", "std"):
-        table.add_column(column, justify="right")
-    rows = []
+    table = Table(title=f"kit bench {title}: {report.model} ({report.runs} runs, {report.warmup} warm-up)",
+                  caption=f"µs: {report.time_label}")
+    columns = []
     if report.counts is not None:
-        rows.append((report.count_unit, report.counts))
-    rows.append((f"µs ({report.time_label})", report.latency_us))
-    for label, stats in rows:
-        table.add_row(label, *(_fmt(getattr(stats, key)) for key in ("min", "p50", "p90", "p99", "max", "mean", "std")))
+        columns.append((report.count_unit, report.counts))
+    columns.append(("µs (estimate)" if "estimate" in report.time_label else "µs", report.latency_us))
+    table.add_column("latency")
+    for label, _ in columns:
+        table.add_column(label, justify="right")
+    for key in ("min", "p50", "p90", "p99", "max", "mean", "std"):
+        table.add_row(key, *(_fmt(getattr(stats, key)) for _, stats in columns))
     console.print(table)
     estimate = " (estimate)" if "estimate" in report.time_label else ""
     console.print(f"inferences/s: [bold]{report.per_second:,.1f}[/]{estimate}")

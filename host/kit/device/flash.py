@@ -1,0 +1,220 @@
+"""`kit flash BOARD LAB`: model -> compiled C -> fit check -> firmware -> upload -> handshake.
+
+Each step is another stage's public function (kit.train, kit.compile, kit.build,
+kit.upload.qemu); this module only orders them, checks what passes between them, and
+records which board runs which model (kit.device.state) for bench, validate and stop.
+An emulated board keeps running in the background after `kit flash` until `kit stop`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from kit.catalog import get_lab
+from kit.device import state as device_state
+from kit.device.state import DeviceState, pid_alive
+from kit.device.target import Fit, Target, check_fit, model_file, real_board_not_supported, resolve_target
+from kit.errors import DeviceError, KitError
+
+Log = Callable[[str], None] | None
+
+# RAM the harness itself needs besides the arena and the input buffer (stack, line buffer,
+# per-op table, C library state), used for the fit check before the linker gives exact sizes.
+HARNESS_RAM_BYTES = 16 * 1024
+
+
+@dataclass
+class FlashResult:
+    target: Target
+    lab: str
+    model_path: Path
+    sha256: str
+    port: str
+    pid: int | None
+    firmware: Path
+    fit: Fit
+    info: dict[str, str]
+
+
+def _say(log: Log, message: str) -> None:
+    if log is not None:
+        log(message)
+
+
+def sha256_of(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def choose_model(lab: str, model: Path | str | None, log: Log = None) -> Path:
+    """--model, else the lab's committed reference model, else the cached/trained one."""
+    get_lab(lab)
+    if model is not None:
+        return model_file(model)
+    from kit.train.reference import reference_card
+
+    found = reference_card(lab)
+    if found is not None:
+        _say(log, f"model: reference model {found[1]}")
+        return found[1]
+    from kit.train import train_lab
+
+    _say(log, f"model: no reference model for {lab}; training it (cached after the first time)")
+    return Path(train_lab(lab, progress=log is not None).tflite_path)
+
+
+def fit_before_build(target: Target, converted: Any) -> Fit:
+    """Weights must fit flash; arena + input + harness must fit RAM, on the REFERENCE board."""
+    limits = target.reference.memory_limits()
+    input_bytes = _input_bytes(converted)
+    return Fit(
+        flash_needed=int(converted.weight_bytes),
+        ram_needed=int(converted.arena_bytes_kit) + input_bytes + HARNESS_RAM_BYTES,
+        flash_limit=limits.flash_bytes,
+        ram_limit=limits.ram_bytes,
+        board=target.label,
+        detail=f"weights {converted.weight_bytes:,} B; arena {converted.arena_bytes_kit:,} B + input "
+        f"{input_bytes:,} B + harness ~{HARNESS_RAM_BYTES // 1024} KB",
+    )
+
+
+def _input_bytes(converted: Any) -> int:
+    plan = getattr(converted, "plan", None)
+    if plan is None:
+        return 0
+    return int(plan.input.nbytes)
+
+
+def handshake(port: str, expected_sha256: str, line_timeout: float = 10.0) -> dict[str, str]:
+    """Connect and check that the board runs the model it was given (kit-info sha256)."""
+    from kit.link import open_link
+    from kit.protocol import DeviceClient
+
+    with open_link(port) as link:
+        client = DeviceClient.connect(link, line_timeout=line_timeout, boot_timeout=line_timeout)
+        if client.info is None:
+            raise DeviceError(
+                f"the board on {port} answers MLPerf Tiny commands but not kit-info: it is not running kit firmware",
+                hint="flash it again with `kit flash BOARD LAB --force`",
+            )
+        if client.info.sha256 != expected_sha256:
+            raise DeviceError(
+                f"handshake failed: the board runs a model with sha256 {client.info.sha256 or '(none)'}, "
+                f"expected {expected_sha256}",
+                hint="rebuild and flash again with `kit flash BOARD LAB --force`",
+            )
+        return dict(client.info.fields)
+
+
+def flash(
+    board: str,
+    lab: str,
+    emulate: bool = False,
+    model: Path | str | None = None,
+    force: bool = False,
+    log: Log = None,
+) -> FlashResult:
+    """The whole `kit flash` pipeline; returns where the board runs and what it runs."""
+    target = resolve_target(board, emulate)
+    if not target.emulated:
+        raise real_board_not_supported(target.reference)
+    model_path = choose_model(lab, model, log)
+    from kit.compile import convert
+
+    converted = convert(model_path, model_id=lab if model is None else None)
+    fit = fit_before_build(target, converted)
+    _say(log, f"fit: needs {fit.flash_needed:,} B flash / {fit.ram_needed:,} B RAM, "
+              f"{target.reference.name} has {fit.flash_limit:,} B / {fit.ram_limit:,} B")
+    check_fit(fit)
+    firmware = build_firmware(target, converted, force=force, log=log)
+    stop(target.run_on.name)
+    port, pid = start_emulator(target, firmware, log=log)
+    entry = DeviceState(
+        board=target.run_on.name, reference_board=target.reference.name, port=port, lab=lab,
+        model_path=str(Path(model_path).resolve()), sha256=converted.sha256, firmware=str(firmware), pid=pid,
+    )
+    device_state.save(entry)
+    try:
+        info = handshake(port, converted.sha256)
+    except BaseException:
+        stop(target.run_on.name)
+        raise
+    _say(log, f"handshake: {info.get('board')} runs {info.get('model')} sha256 {converted.sha256[:12]}")
+    return FlashResult(target=target, lab=lab, model_path=Path(model_path), sha256=converted.sha256, port=port,
+                       pid=pid, firmware=firmware, fit=fit, info=info)
+
+
+# --- the seams to kit.build and kit.upload.qemu ----------------------------------------------
+
+
+def build_firmware(target: Target, converted: Any, force: bool = False, log: Log = None) -> Path:
+    """Build the PlatformIO project for the board that runs, with the reference board's limits."""
+    from kit import build as kit_build
+
+    _say(log, f"build: firmware for {target.label}")
+    result = kit_build.build(target.run_on.name, converted, limits_board=target.reference.name, force=force)
+    return Path(getattr(result, "firmware", result))
+
+
+def start_emulator(target: Target, firmware: Path, log: Log = None) -> tuple[str, int]:
+    """Boot the firmware in QEMU in the background; (socket URL, pid)."""
+    from kit.upload import qemu
+
+    running = qemu.start(target.run_on.name, firmware)
+    _say(log, f"upload: {target.run_on.name} booted in QEMU (pid {running.pid}) on {running.port}")
+    return running.port, running.pid
+
+
+def stop(board: str | None) -> list[str]:
+    """Stop one board kit started (or all when `board` is None); returns the names stopped.
+
+    A real board's name stops its running twin (`kit stop nicla-vision` after
+    `kit flash nicla-vision kws --emulate`)."""
+    from kit.upload import qemu
+
+    if board is None:
+        names = {entry.board for entry in device_state.all_states()} | {e.board for e in qemu.list_running()}
+    else:
+        names = {board} | {e.board for e in device_state.all_states() if e.reference_board == board}
+    stopped = []
+    for name in sorted(names):
+        entry = device_state.load(name)
+        was_running = _stop_emulator(name)
+        if entry is not None:
+            device_state.remove(name)
+            if entry.pid is not None and pid_alive(entry.pid):
+                _terminate(entry.pid)
+                was_running = True
+        if was_running:
+            stopped.append(name)
+    return stopped
+
+
+def _stop_emulator(name: str) -> bool:
+    from kit.catalog import get_board
+    from kit.upload import qemu
+
+    if get_board(name).kind != "emulated":
+        return False
+    return qemu.stop(name)
+
+
+def _terminate(pid: int) -> None:
+    import os
+    import signal
+    import time
+
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    for _ in range(50):
+        if not pid_alive(pid):
+            return
+        time.sleep(0.05)
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
