@@ -374,9 +374,8 @@ def _resolve_logistic(model: Model, operator: Operator) -> dict[str, Any]:
 
 
 def _resolve_mean(model: Model, operator: Operator) -> dict[str, Any]:
-    """TFLM int8 MEAN: equal quantization -> integer sum / count (C division, truncating);
-    otherwise the float path round(sum / count * scale + bias) + output_zp, with
-    scale = in_scale / out_scale and bias = -in_zp * scale computed in float32."""
+    """TFLM int8 MEAN: QuantizeMultiplier(in_scale / out_scale) plus an int32 scratch sum
+    buffer; the kernel divides by the element count (see the MEAN entry in plan.py)."""
     source, axis_tensor, output = _input(model, operator, 0), _input(model, operator, 1), _output(model, operator)
     _require_int8_activation(source, "input")
     _require_int8_activation(output, "output")
