@@ -59,6 +59,11 @@ def _read_lab_toml(name: str) -> dict[str, Any]:
         return tomllib.load(handle)
 
 
+def _without_unset(section: Any) -> dict[str, Any]:
+    """Drop keys a catalog model left at None, so `.get(key, default)` sees them as absent."""
+    return {key: value for key, value in dict(section or {}).items() if value is not None}
+
+
 def lab_spec(lab: Any) -> LabSpec:
     """Accept a catalog Lab, a lab name, a lab.toml path or a dict and return a LabSpec."""
     if isinstance(lab, LabSpec):
@@ -77,8 +82,8 @@ def lab_spec(lab: Any) -> LabSpec:
     return LabSpec(
         name=str(raw["name"]),
         labels=[str(label) for label in raw.get("labels", [])],
-        dataset=dict(raw.get("dataset") or {}),
-        features=dict(raw.get("features") or {}),
+        dataset=_without_unset(raw.get("dataset")),
+        features=_without_unset(raw.get("features")),
         input_shape=[int(d) for d in io.get("input_shape", [])],
         task=str(raw.get("task", "classification")),
     )
