@@ -29,5 +29,5 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   touch "$stamp"
 fi
 # PlatformIO must work offline: give it the local SCons package it would otherwise download.
-.venv/bin/kit setup-offline --quiet 2>/dev/null || true
+.venv/bin/kit setup-offline --quiet
 echo "setup: done (.venv/bin/kit is ready)"

@@ -29,6 +29,12 @@ int kit_hal_getc(void);
 /* Free-running 64-bit tick counter; never wraps in practice. */
 uint64_t kit_hal_ticks(void);
 
+/* Start a measurement on a tick boundary that depends only on the instructions executed so
+ * far: timers coarser than one instruction (SysTick = 40 instructions per tick on QEMU) would
+ * otherwise start each measurement at a random phase and differ by one tick run to run.
+ * kit_hal_ticks stays monotonic. A no-op where the counter counts single cycles. */
+void kit_hal_timer_sync(void);
+
 /* Rate of kit_hal_ticks in Hz. */
 uint32_t kit_hal_timer_hz(void);
 

@@ -107,10 +107,10 @@ static uint64_t ticks_to_us(uint64_t ticks)
     return (ticks / hz) * 1000000u + ((ticks % hz) * 1000000u) / hz;
 }
 
-static void print_lap(void)
+static void print_lap(uint64_t microseconds)
 {
     kit_out_str("m-lap-us-");
-    kit_out_u64(ticks_to_us(kit_hal_ticks()));
+    kit_out_u64(microseconds);
     kit_out_end();
 }
 
@@ -305,6 +305,8 @@ static void command_infer(char **tokens, int count)
     uint32_t runs;
     uint32_t warmups;
     uint32_t i;
+    uint64_t started;
+    uint64_t finished;
     int status = 0;
     if (number_argument(tokens, count, 1, 1u, &runs) != 0 ||
         number_argument(tokens, count, 2, 0u, &warmups) != 0) {
@@ -327,11 +329,17 @@ static void command_infer(char **tokens, int count)
     kit_out_str("m-infer-start-");
     kit_out_u64(runs);
     kit_out_end();
-    print_lap();
+    /* Both laps are printed after the runs, so the window holds the runs and nothing else. */
+    kit_hal_timer_sync();
+    started = kit_hal_ticks();
     for (i = 0; i < runs && status == 0; i++) {
         status = run_once(0);
     }
-    print_lap();
+    finished = kit_hal_ticks();
+    /* end = start + elapsed: the difference the runner computes does not depend on how the
+     * two absolute times round to microseconds. */
+    print_lap(ticks_to_us(started));
+    print_lap(ticks_to_us(started) + ticks_to_us(finished - started));
     if (status != 0) {
         have_result = 0;
         print_invoke_failure(status);
@@ -426,6 +434,10 @@ static void command_kit_load(char **tokens, int count)
     if (number_argument(tokens, count, 1, 0u, &offset) != 0) {
         return;
     }
+    if (strlen(tokens[2]) > (KIT_LOAD_CHUNK_MAX / 3u) * 4u) {
+        reply_error("kit-load: chunk over 180 bytes");
+        return;
+    }
     length = kit_base64_decode(tokens[2], chunk, sizeof chunk);
     if (length <= 0) {
         reply_error("kit-load: bad base64");
@@ -483,6 +495,7 @@ static void command_kit_infer(char **tokens, int count)
         uint64_t elapsed;
         int status;
         memcpy(kit_model_input(&kit_model, arena), input_buffer, kit_model_input_bytes(&kit_model));
+        kit_hal_timer_sync();
         started = kit_hal_ticks();
         status = kit_model_invoke(&kit_model, arena, record_op, 0);
         elapsed = kit_hal_ticks() - started;

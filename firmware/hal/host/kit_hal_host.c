@@ -41,6 +41,10 @@ uint64_t kit_hal_ticks(void)
     return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
 }
 
+void kit_hal_timer_sync(void)
+{
+}
+
 uint32_t kit_hal_timer_hz(void)
 {
     return 1000000000u;

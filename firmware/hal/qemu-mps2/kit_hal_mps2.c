@@ -26,6 +26,7 @@
 #define SYST_RELOAD 0x00FFFFFFu
 #define SCB_ICSR REG32(0xE000ED04u)
 #define SCB_ICSR_PENDSTSET (1u << 26)
+#define SCB_ICSR_PENDSTCLR (1u << 25)
 
 #define MPS2_SYSTICK_HZ 25000000u
 #define QEMU_ICOUNT_CLOCK_HZ 1000000000u
@@ -38,6 +39,7 @@ extern uint32_t __kit_stack_low;
 extern uint32_t __kit_stack_high;
 
 static volatile uint32_t systick_wraps;
+static uint64_t tick_base; /* ticks counted before the last kit_hal_timer_sync */
 
 void SysTick_Handler(void);
 void SysTick_Handler(void)
@@ -74,21 +76,52 @@ int kit_hal_getc(void)
     return -1;
 }
 
-/* Wrap-safe with interrupts masked: a reload whose interrupt is still pending is counted
- * here when the counter value shows it already happened (value near the reload value). */
-uint64_t kit_hal_ticks(void)
+static uint32_t interrupts_off(void)
 {
     uint32_t primask;
-    uint32_t wraps;
-    uint32_t value;
     __asm__ volatile("mrs %0, primask\n\tcpsid i" : "=r"(primask)::"memory");
-    wraps = systick_wraps;
-    value = SYST_CVR;
+    return primask;
+}
+
+static void interrupts_restore(uint32_t primask)
+{
+    __asm__ volatile("msr primask, %0" ::"r"(primask) : "memory");
+}
+
+/* With interrupts masked: a reload whose interrupt is still pending is counted here when the
+ * counter value shows it already happened (value near the reload value). */
+static uint64_t ticks_masked(void)
+{
+    uint32_t wraps = systick_wraps;
+    uint32_t value = SYST_CVR;
     if ((SCB_ICSR & SCB_ICSR_PENDSTSET) && value > SYST_RELOAD / 2u) {
         wraps++;
     }
-    __asm__ volatile("msr primask, %0" ::"r"(primask) : "memory");
-    return ((uint64_t)wraps << 24) + (uint64_t)(SYST_RELOAD - value);
+    return tick_base + ((uint64_t)wraps << 24) + (uint64_t)(SYST_RELOAD - value);
+}
+
+uint64_t kit_hal_ticks(void)
+{
+    uint32_t primask = interrupts_off();
+    uint64_t ticks = ticks_masked();
+    interrupts_restore(primask);
+    return ticks;
+}
+
+/* Writing SysTick's current value restarts its countdown from this instruction (QEMU, as the
+ * hardware, reloads on the next tick without an interrupt), so the next measurement's tick
+ * phase no longer depends on when the host's command arrived. */
+void kit_hal_timer_sync(void)
+{
+    uint32_t primask = interrupts_off();
+    uint64_t now = ticks_masked();
+    SYST_CVR = 0;
+    while (SYST_CVR == 0u) {
+    }
+    SCB_ICSR = SCB_ICSR_PENDSTCLR;
+    systick_wraps = 0;
+    tick_base = now + 1u;
+    interrupts_restore(primask);
 }
 
 uint32_t kit_hal_timer_hz(void)
