@@ -179,7 +179,7 @@ def deploy_lab(
     wheels = local_wheels(info, wheelhouse_dir, offline, log) if python.use_venv else None
     files = {RUNNER_NAME: RUNNER_SOURCE.read_bytes(), MODEL_NAME: model_bytes, LABELS_NAME: ("\n".join(lab.labels) + "\n").encode()}
     needed = sum(len(data) for data in files.values()) + sum(wheel.stat().st_size for wheel in wheels or [])
-    if python.use_venv:
+    if python.use_venv and not info.venv_exists:
         needed += remote.VENV_BYTES
     remote.check_free_space(info, target, layout, needed)
 

@@ -63,6 +63,7 @@ class RemoteInfo:
     has_venv: bool
     has_pip: bool
     free_bytes: int | None
+    venv_exists: bool = False
 
 
 def probe(target: SshTarget, layout: RemoteLayout, remote_python: str) -> RemoteInfo:
@@ -74,6 +75,7 @@ def probe(target: SshTarget, layout: RemoteLayout, remote_python: str) -> Remote
         f"if command -v {python} >/dev/null 2>&1; then echo python=$(command -v {python}); "
         f"{python} -c {shlex.quote(PYTHON_PROBE)}; fi; "
         f"mkdir -p {root} 2>/dev/null; "
+        f"test -x {shlex.quote(layout.venv + '/bin/python')} && echo venv_exists=1; "
         f"df -Pk {root} 2>/dev/null | tail -n 1 | awk '{{print \"avail_kb=\" $4}}'"
     )
     result = run(target, script, timeout_s=60)
@@ -87,6 +89,7 @@ def probe(target: SshTarget, layout: RemoteLayout, remote_python: str) -> Remote
         has_venv=fields.get("has_venv") == "1",
         has_pip=fields.get("has_pip") == "1",
         free_bytes=int(free_kb) * 1024 if free_kb.isdigit() else None,
+        venv_exists=fields.get("venv_exists") == "1",
     )
 
 

@@ -94,8 +94,10 @@ class SshTarget:
         return command
 
     def command(self, remote: str) -> list[str]:
-        """The full argument list running `remote` (an already-quoted shell string) on the board."""
-        return [*self.base_command(), "--", self.host, remote]
+        """The full argument list running `remote` (a POSIX sh script, every piece quoted) on the board.
+
+        Wrapped in `sh -c` so the script means the same whatever the login shell (bash, zsh, fish)."""
+        return [*self.base_command(), "--", self.host, f"sh -c {shlex.quote(remote)}"]
 
 
 def quote_command(argv: Sequence[str | Path]) -> str:
