@@ -114,3 +114,15 @@ def test_throttling_flags_are_decoded():
     summary.add({"type": "system", "temp_c": 63.0, "freq_mhz": 1500.0, "throttled": 0x50005})
     assert summary.temperature() == "51.5-63.0 C" and summary.frequency() == "1500.0-2400.0 MHz"
     assert summary.throttling() == "under-voltage now, throttled now, under-voltage occurred, throttling occurred (0x50005)"
+
+
+def test_ssh_config_alias_is_honoured(sshd, mlperf_models, laptop_python, remote_root, clean_env, tmp_path):
+    """`--host fakepi` resolved by an ssh config file (HostName, Port, User, IdentityFile), as ~/.ssh/config would."""
+    config = tmp_path / "ssh_config"
+    config.write_text(f"Host fakepi\n  HostName 127.0.0.1\n  Port {sshd.port}\n  User root\n  IdentityFile {sshd.client_key}\n  IdentitiesOnly yes\n")
+    from kit.deploy import SshTarget
+
+    target = SshTarget("fakepi", known_hosts=sshd.known_hosts, ssh_config=config)
+    result = deploy_lab("raspberry-pi-5", "kws", target, model=mlperf_models["kws_ref_model"], layout=RemoteLayout(remote_root),
+                        python=RemotePython(laptop_python, use_venv=False))
+    assert result.host == "fakepi" and result.smoke["runtime"] == "ai_edge_litert"
