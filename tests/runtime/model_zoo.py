@@ -3,7 +3,8 @@
 Each seed picks an input shape, 2-4 feature blocks and a head, so that over a few dozen
 seeds every kernel meets its awkward cases: strides with SAME padding (asymmetric pads),
 dilations, depth multipliers, fused relu/relu6/none, per-tensor and per-channel weights,
-broadcast ADD and MUL, concatenation with requantized inputs, PAD, MEAN, LOGISTIC and SOFTMAX.
+broadcast ADD and MUL, concatenation, requantizing QUANTIZE, PAD, MEAN, LOGISTIC, SOFTMAX
+and a DEQUANTIZE to float outputs.
 """
 
 from __future__ import annotations
@@ -100,13 +101,22 @@ def _concat(tf, x, rng: random.Random, notes: list[str]):
     return tf.keras.layers.Concatenate(axis=-1)([x, other])
 
 
+def _requantized_concat(tf, x, rng: random.Random, notes: list[str]):
+    """A sigmoid branch has a fixed output scale (1/256), so joining it to another branch
+    makes the converter insert a requantizing QUANTIZE op."""
+    notes.append("concat sigmoid branch")
+    gate = tf.keras.layers.Activation("sigmoid")(tf.keras.layers.Conv2D(2, 1)(x))
+    other = tf.keras.layers.Conv2D(rng.choice((2, 4)), 1)(x)
+    return tf.keras.layers.Concatenate(axis=-1)([gate, other])
+
+
 def _pad(tf, x, rng: random.Random, notes: list[str]):
     pads = ((rng.randint(0, 2), rng.randint(0, 2)), (rng.randint(0, 2), rng.randint(0, 2)))
     notes.append(f"pad {pads}")
     return tf.keras.layers.ZeroPadding2D(pads)(x)
 
 
-BLOCKS = (_conv, _conv, _depthwise, _pool, _residual_add, _broadcast_add, _gate, _concat, _pad)
+BLOCKS = (_conv, _conv, _depthwise, _pool, _residual_add, _broadcast_add, _gate, _concat, _requantized_concat, _pad)
 
 
 def _head(tf, x, rng: random.Random, notes: list[str]):
@@ -136,7 +146,9 @@ def build_model(seed: int, out_dir: Path) -> ZooModel:
     outputs = _head(tf, x, rng, notes)
     model = tf.keras.Model(inputs, outputs)
     per_tensor = rng.random() < 0.3
+    float_output = rng.random() < 0.2  # a DEQUANTIZE op ends the model
     notes.append("per-tensor" if per_tensor else "per-channel")
+    notes.append("float output" if float_output else "int8 output")
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
     data_rng = np.random.default_rng(seed)
@@ -148,7 +160,7 @@ def build_model(seed: int, out_dir: Path) -> ZooModel:
     converter.representative_dataset = representative
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     converter.inference_input_type = tf.int8
-    converter.inference_output_type = tf.int8
+    converter.inference_output_type = tf.float32 if float_output else tf.int8
     if per_tensor:
         converter._experimental_disable_per_channel = True
     path = Path(out_dir) / f"zoo_{seed:03d}.tflite"

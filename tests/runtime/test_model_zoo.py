@@ -40,12 +40,11 @@ def test_generated_model_matches_tflm(seed, zoo_dir):
 
 @pytest.mark.slow
 def test_zoo_covered_every_kernel():
-    """Runs after the zoo: the seeds must have produced every op kit supports (but DEQUANTIZE,
-    which int8-output models never contain)."""
+    """Runs after the zoo: the seeds must have produced every op kit supports."""
     if not _ops_seen:
         pytest.skip("the generated-model tests did not run in this session")
     wanted = {
         "CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "AVERAGE_POOL_2D", "MAX_POOL_2D", "ADD",
-        "RESHAPE", "SOFTMAX", "MEAN", "PAD", "CONCATENATION", "MUL", "LOGISTIC",
+        "RESHAPE", "SOFTMAX", "MEAN", "PAD", "CONCATENATION", "MUL", "LOGISTIC", "QUANTIZE", "DEQUANTIZE",
     }
     assert wanted <= set(_ops_seen), f"never generated: {sorted(wanted - set(_ops_seen))}"

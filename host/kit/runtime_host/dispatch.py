@@ -71,7 +71,7 @@ def invoke_on_board(board_name: str, model: str | Path, inputs: np.ndarray) -> n
     invoker = _INVOKERS.get(board.kind)
     if invoker is None:
         raise KitError(
-            f"kit invoke cannot run on {board.name} (a {board.kind} board) yet",
+            f"kit invoke cannot run on {board.name} ({board.kind} board) yet",
             f"use one of the boards of kind: {', '.join(registered_kinds())} (see kit boards)",
         )
     path, model_id = resolve_model(model)
