@@ -7,7 +7,6 @@ measured) and summarised with `kit.bench.stats.summarize`, like an MCU bench.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -15,7 +14,9 @@ from typing import Any, Callable
 from kit.bench.results import ResultsFile
 from kit.bench.stats import LatencyStats, summarize
 from kit.deploy import remote
-from kit.deploy.deploy import NOT_DEPLOYED_EXIT, RemotePython, lab_entry, linux_board, remote_runner_command, runner_error, RUNNER_NAME, MODEL_NAME
+from kit.deploy.deploy import (
+    MODEL_NAME, NOT_DEPLOYED_EXIT, RUNNER_NAME, RemotePython, lab_entry, linux_board, parse_record, remote_runner_command, runner_error,
+)
 from kit.deploy.ssh import SshTarget, stream_lines
 from kit.deploy.state import recall
 from kit.errors import DeviceError, KitError
@@ -148,7 +149,7 @@ def _collect(board: str, lab: str, target: SshTarget, lines, header: dict[str, A
     finished = False
     try:
         for line in lines:
-            record = _parse(line)
+            record = parse_record(line)
             if record is None:
                 continue
             kind = record.get("type")
@@ -182,14 +183,3 @@ def _collect(board: str, lab: str, target: SshTarget, lines, header: dict[str, A
     return PiBenchResult(board=board, lab=lab, host=target.host, runtime=str(start.get("runtime")),
                          runtime_version=str(start.get("runtime_version")), threads=int(header["threads"]),
                          latencies_us=latencies, stats=stats, system=system, results_path=results.path)
-
-
-def _parse(line: str) -> dict[str, Any] | None:
-    """A JSON record, or None for anything else the board printed (library banners)."""
-    if not line.startswith("{"):
-        return None
-    try:
-        record = json.loads(line)
-    except json.JSONDecodeError:
-        return None
-    return record if isinstance(record, dict) else None

@@ -108,11 +108,22 @@ def lab_model(lab: str, model: Path | None) -> Path:
     return path
 
 
+def parse_record(line: str) -> dict[str, Any] | None:
+    """A runner JSON record, or None for anything else the board printed (library banners, noise)."""
+    if not line.startswith("{"):
+        return None
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError:
+        return None
+    return record if isinstance(record, dict) else None
+
+
 def runner_error(target: SshTarget, stdout: str, stderr: str, what: str) -> KitError:
     """Turn the runner's `error` line (or its silence) into advice."""
     for line in stdout.splitlines():
-        if line.startswith("{"):
-            record = json.loads(line)
+        record = parse_record(line)
+        if record is not None:
             if record.get("type") == "error":
                 hints = {
                     "no-runtime": "run `kit deploy` again (it installs ai-edge-litert into the board's venv), or on the board: pip install ai-edge-litert",
@@ -147,8 +158,9 @@ def run_smoke(target: SshTarget, layout: remote.RemoteLayout, lab: str, python: 
     stdout = result.stdout.decode(errors="replace")
     if result.returncode == 0:
         for line in stdout.splitlines():
-            if line.startswith("{") and json.loads(line).get("type") == "smoke":
-                return json.loads(line)
+            record = parse_record(line)
+            if record is not None and record.get("type") == "smoke":
+                return record
     raise runner_error(target, stdout, result.stderr.decode(errors="replace"), "the smoke inference")
 
 

@@ -127,10 +127,12 @@ def runner_info(target: SshTarget, python: str, runner_path: str) -> dict:
     """The runner's `info` line: which runtimes this interpreter can import."""
     result = run(target, quote_command([python, runner_path, "info"]), timeout_s=120)
     for line in result.stdout.decode(errors="replace").splitlines():
-        if line.startswith("{"):
-            record = json.loads(line)
-            if record.get("type") == "info":
-                return record
+        try:
+            record = json.loads(line) if line.startswith("{") else None
+        except json.JSONDecodeError:
+            record = None
+        if isinstance(record, dict) and record.get("type") == "info":
+            return record
     raise_for_remote_failure(target, f"{python} {runner_path} info", result.stderr.decode(errors="replace"))
     raise AssertionError("unreachable")
 
