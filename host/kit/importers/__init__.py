@@ -1,0 +1,1 @@
+"""Bring models made elsewhere (ONNX) into kit's int8 TFLite form."""
