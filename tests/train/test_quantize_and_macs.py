@@ -69,3 +69,12 @@ def test_unsupported_op_is_refused(tmp_path):
     with pytest.raises(ModelError, match="TANH") as error:
         check_supported_ops(tflite)
     assert error.value.hint
+
+
+def test_parallel_tflm_evaluation_equals_serial(tiny_model, monkeypatch):
+    import kit.train.evaluate as evaluate
+
+    monkeypatch.setattr(evaluate, "PARALLEL_MIN_SAMPLES", 0)
+    serial = predict_int8(tiny_model.tflite, tiny_model.x_test, workers=1)
+    parallel = predict_int8(tiny_model.tflite, tiny_model.x_test, workers=2)
+    assert np.array_equal(serial, parallel)

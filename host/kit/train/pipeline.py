@@ -30,7 +30,7 @@ from kit.train.evaluate import (
 from kit.train.lab import LabTraining, load_lab, training_inputs_hash
 from kit.train.models import build_model
 from kit.train.progress import dataset_progress, keras_progress, stage_console
-from kit.train.quantize import check_supported_ops, quantize_int8, representative_samples
+from kit.train.quantize import check_supported_ops, import_tensorflow, quantize_int8, representative_samples
 from kit.train.reference import reference_card
 
 TFLITE_NAME, KERAS_NAME = "model.tflite", "model.keras"
@@ -51,8 +51,8 @@ class TrainResult:
 
 def configure_determinism(seed: int) -> None:
     """Same seed, same weights: seed Python/NumPy/TF and ask TF for deterministic kernels."""
+    tf = import_tensorflow()
     import keras
-    import tensorflow as tf
 
     tf.get_logger().setLevel("ERROR")
     keras.utils.set_random_seed(seed)
@@ -91,6 +91,7 @@ def _training_arrays(lab: LabTraining, dataset) -> tuple[np.ndarray, np.ndarray,
 
 def fit_model(lab: LabTraining, dataset, seed: int, progress: bool = True):
     """Build the lab's architecture and train it; returns the Keras model."""
+    import_tensorflow()
     import keras
 
     configure_determinism(seed)

@@ -82,6 +82,16 @@ def _batch_one_clone(keras_model):
     return clone
 
 
+def import_tensorflow():
+    """Import TensorFlow without its C++ start-up log (CUDA probes, oneDNN notes) on the terminal."""
+    if "tensorflow" in sys.modules:
+        return sys.modules["tensorflow"]
+    with _quiet_native_output():
+        import tensorflow
+
+    return tensorflow
+
+
 def quantize_int8(keras_model, calibration: np.ndarray) -> bytes:
     """Convert a Keras model to a full-integer .tflite with int8 input and output.
 
