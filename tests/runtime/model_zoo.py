@@ -110,13 +110,20 @@ def _requantized_concat(tf, x, rng: random.Random, notes: list[str]):
     return tf.keras.layers.Concatenate(axis=-1)([gate, other])
 
 
+def _channel_softmax(tf, x, rng: random.Random, notes: list[str]):
+    """Softmax over the channels of every pixel: SOFTMAX with many rows (outer_size > 1)."""
+    notes.append("softmax per pixel")
+    return tf.keras.layers.Activation("softmax")(tf.keras.layers.Conv2D(rng.choice((3, 5)), 1)(x))
+
+
 def _pad(tf, x, rng: random.Random, notes: list[str]):
     pads = ((rng.randint(0, 2), rng.randint(0, 2)), (rng.randint(0, 2), rng.randint(0, 2)))
     notes.append(f"pad {pads}")
     return tf.keras.layers.ZeroPadding2D(pads)(x)
 
 
-BLOCKS = (_conv, _conv, _depthwise, _pool, _residual_add, _broadcast_add, _gate, _concat, _requantized_concat, _pad)
+BLOCKS = (_conv, _conv, _depthwise, _pool, _residual_add, _broadcast_add, _gate, _concat, _requantized_concat,
+          _channel_softmax, _pad)
 
 
 def _head(tf, x, rng: random.Random, notes: list[str]):
@@ -163,6 +170,7 @@ def build_model(seed: int, out_dir: Path) -> ZooModel:
     converter.inference_output_type = tf.float32 if float_output else tf.int8
     if per_tensor:
         converter._experimental_disable_per_channel = True
+        converter._experimental_disable_per_channel_quantization_for_dense_layers = True
     path = Path(out_dir) / f"zoo_{seed:03d}.tflite"
     path.write_bytes(converter.convert())
     return ZooModel(seed=seed, path=path, description="; ".join(notes))
