@@ -253,7 +253,7 @@ def _finish(canvas: Image.Image, rng: np.random.Generator, out_size: int) -> np.
     angle = rng.uniform(0, 2 * np.pi)
     light = 1 + np.float32(rng.uniform(0, 0.45)) * (np.float32(np.cos(angle)) * ramp[None, :]
                                                      + np.float32(np.sin(angle)) * ramp[:, None])
-    cast = (rng.uniform(0.55, 1.25) * rng.uniform(0.9, 1.1, size=3)).astype(np.float32)
+    cast = (rng.uniform(0.65, 1.2) * rng.uniform(0.92, 1.08, size=3)).astype(np.float32)
     noise = rng.standard_normal((out_size, out_size, 3), dtype=np.float32) * np.float32(rng.uniform(1, 9))
     return np.clip(pixels * light[..., None] * cast + noise, 0, 255).astype(np.uint8)
 
@@ -263,15 +263,15 @@ def render_scene(label: str, rng: np.random.Generator, out_size: int = 96) -> tu
     size = out_size * RENDER
     canvas, kind = render_background(rng, size)
     for _ in range(int(rng.integers(0, 3))):
-        _paste(canvas, draw_distractor(rng, 64), rng, rng.uniform(0.2, 0.55), rng.uniform(-15, 15), 0.3)
+        _paste(canvas, draw_distractor(rng, 64), rng, rng.uniform(0.15, 0.45), rng.uniform(-15, 15), 0.3)
     if label in DRAWERS:
         person = label == "person"
-        count = 1 if person or rng.random() < 0.7 else int(rng.integers(2, 4))
+        count = 1 if person or rng.random() < 0.8 else int(rng.integers(2, 4))
         for _ in range(count):
-            scale = rng.uniform(0.45, 1.2) if person else rng.uniform(0.3, 0.75) / (1 + 0.25 * (count - 1))
+            scale = rng.uniform(0.5, 1.2) if person else rng.uniform(0.4, 0.85) / (1 + 0.25 * (count - 1))
             rotate = rng.uniform(-20, 20) if person else rng.uniform(0, 360)
             _paste(canvas, DRAWERS[label](rng, 128), rng, scale, rotate, 0.3 if person else 0.15)
-    if rng.random() < 0.3:  # occluder in front
+    if rng.random() < 0.2:  # occluder in front
         draw = ImageDraw.Draw(canvas)
         w, h = rng.uniform(0.1, 0.3, size=2) * size
         x, y = rng.uniform(0, size - w), rng.uniform(0, size - h)

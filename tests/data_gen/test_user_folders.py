@@ -1,0 +1,164 @@
+"""The user's own data: one sub-folder per class, for each modality, and the errors that guide them."""
+
+from __future__ import annotations
+
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from kit.data import load_dataset
+from kit.errors import DataError
+
+KWS_LABELS = ["yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go", "_silence_", "_unknown_"]
+
+
+def write_wav(path: Path, audio: np.ndarray, rate: int) -> None:
+    with wave.open(str(path), "wb") as handle:
+        handle.setnchannels(1)
+        handle.setsampwidth(2)
+        handle.setframerate(rate)
+        handle.writeframes((np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes())
+
+
+def make_kws_folder(root: Path, files_per_class: int = 3) -> Path:
+    for index, label in enumerate(KWS_LABELS):
+        (root / label).mkdir(parents=True)
+        for number in range(files_per_class):
+            rate = 22050 if number % 2 else 8000     # resampled to 16 kHz
+            seconds = 1.3 if number == 0 else 0.6     # cropped / padded to 1 s
+            t = np.arange(int(rate * seconds)) / rate
+            write_wav(root / label / f"clip{number}.wav", 0.3 * np.sin(2 * np.pi * (200 + 150 * index) * t), rate)
+    return root
+
+
+def test_wav_folder_becomes_mfcc_features(tmp_path):
+    dataset = load_dataset("kws", seed=0, source=make_kws_folder(tmp_path / "kws"))
+    total = sum(len(x) for x in (dataset.x_train, dataset.x_val, dataset.x_test))
+    assert total == 3 * len(KWS_LABELS)
+    assert dataset.x_train.shape[1:] == (49, 10, 1) and dataset.x_train.dtype == np.float32
+    assert dataset.metadata["generator"] == "user-folder"
+    assert all(g.endswith(".wav") for g in dataset.test_groups)
+    assert set(dataset.y_test.tolist()) == set(range(len(KWS_LABELS)))   # every class tested
+
+
+def test_user_split_depends_on_seed_only(tmp_path):
+    folder = make_kws_folder(tmp_path / "kws")
+    first = load_dataset("kws", seed=3, source=folder, use_cache=False)
+    again = load_dataset("kws", seed=3, source=folder, use_cache=False)
+    assert np.array_equal(first.test_groups, again.test_groups) and np.array_equal(first.x_train, again.x_train)
+
+
+def test_png_and_jpeg_folder_is_resized_to_96(tmp_path):
+    root = tmp_path / "images"
+    rng = np.random.default_rng(0)
+    for label in ("no_person", "person"):
+        (root / label).mkdir(parents=True)
+        for number in range(4):
+            pixels = rng.integers(0, 255, (60 + number * 20, 80, 3), dtype=np.uint8)
+            suffix = "png" if number % 2 else "jpg"
+            Image.fromarray(pixels).save(root / label / f"frame{number}.{suffix}")
+        (root / label / "notes.txt").write_text("ignored: not an image")
+    dataset = load_dataset("visual-wake-words", seed=0, source=root)
+    assert dataset.x_train.shape[1:] == (96, 96, 3)
+    assert 0.0 <= dataset.x_train.min() and dataset.x_train.max() <= 1.0
+    assert sum(len(y) for y in (dataset.y_train, dataset.y_val, dataset.y_test)) == 8
+
+
+def write_csv(path: Path, signal: np.ndarray, header: str | None) -> None:
+    lines = [header] if header else []
+    lines += [",".join(f"{v:.5f}" for v in row) for row in signal]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_csv_recordings_are_cut_into_windows(tmp_path):
+    root = tmp_path / "motion"
+    rng = np.random.default_rng(1)
+    for index, label in enumerate(("idle", "lift", "maritime", "terrestrial")):
+        (root / label).mkdir(parents=True)
+        for number in range(3):
+            samples = 250 if number == 0 else 100      # 5 s -> 2 windows (rest dropped), 2 s -> 1 window
+            signal = rng.normal(0, 0.01 * (index + 1), (samples, 3)) + [0, 0, 1]
+            if number == 2:    # a time column and the axes in another order
+                t = np.arange(samples)[:, None] * 20
+                write_csv(root / label / f"rec{number}.csv", np.hstack([t, signal[:, [2, 0, 1]]]), "timestamp,az,ax,ay")
+            else:
+                write_csv(root / label / f"rec{number}.csv", signal, "ax,ay,az" if number else None)
+    dataset = load_dataset("motion", seed=0, source=root)
+    assert dataset.x_train.shape[1:] == (57,)
+    counts = [int(sum(dataset.metadata["counts"][s][label] for s in ("train", "val", "test")))
+              for label in dataset.labels]
+    assert counts == [4, 4, 4, 4]
+    # whole recordings stay in one split
+    names = dataset.test_groups.tolist()
+    assert len(names) == len(set(names)) or all(n.endswith("rec0.csv") for n in names if names.count(n) > 1)
+
+
+def test_anomaly_folder_trains_on_normal_only(tmp_path):
+    root = tmp_path / "motor"
+    rng = np.random.default_rng(2)
+    for label in ("normal", "anomaly"):
+        (root / label).mkdir(parents=True)
+        for number in range(4):
+            write_csv(root / label / f"w{number}.csv", rng.normal(0, 0.1, (256, 3)), "ax,ay,az")
+    dataset = load_dataset("anomaly", seed=0, source=root)
+    assert (dataset.y_train == 0).all() and (dataset.y_val == 0).all()
+    assert (dataset.y_test == 1).sum() == 4
+    assert dataset.x_test.shape[1:] == (96,)
+
+
+def test_unknown_class_folder_names_the_folder_and_the_expected_names(tmp_path):
+    root = make_kws_folder(tmp_path / "kws", files_per_class=1)
+    (root / "maybe").mkdir()
+    with pytest.raises(DataError) as caught:
+        load_dataset("kws", source=root)
+    assert "maybe" in caught.value.message and "_silence_" in caught.value.hint
+
+
+def test_missing_class_folder_is_named(tmp_path):
+    root = make_kws_folder(tmp_path / "kws", files_per_class=1)
+    for path in (root / "stop").iterdir():
+        path.unlink()
+    (root / "stop").rmdir()
+    with pytest.raises(DataError, match="stop"):
+        load_dataset("kws", source=root)
+
+
+def test_empty_class_folder_is_an_error(tmp_path):
+    root = make_kws_folder(tmp_path / "kws", files_per_class=1)
+    (root / "go" / "clip0.wav").unlink()
+    with pytest.raises(DataError, match="no .wav files"):
+        load_dataset("kws", source=root)
+
+
+@pytest.mark.parametrize("lab, label, name, content", [
+    ("kws", "yes", "broken.wav", b"RIFF....WAVEnot really"),
+    ("visual-wake-words", "no_person", "broken.png", b"\x89PNG\r\n\x1a\n truncated"),
+    ("motion", "idle", "broken.csv", b"ax,ay,az\n0.1,0.2,hello\n"),
+])
+def test_unreadable_file_is_named(tmp_path, lab, label, name, content):
+    root = tmp_path / "data"
+    labels = {"kws": KWS_LABELS, "visual-wake-words": ["no_person", "person"],
+              "motion": ["idle", "lift", "maritime", "terrestrial"]}[lab]
+    for other in labels:
+        (root / other).mkdir(parents=True)
+    (root / label / name).write_bytes(content)  # the first class: read before any other folder
+    with pytest.raises(DataError) as caught:
+        load_dataset(lab, source=root)
+    assert name in caught.value.message
+
+
+def test_short_csv_names_the_file_and_the_window(tmp_path):
+    root = tmp_path / "motion"
+    for label in ("idle", "lift", "maritime", "terrestrial"):
+        (root / label).mkdir(parents=True)
+        write_csv(root / label / "short.csv", np.zeros((10, 3)), "ax,ay,az")
+    with pytest.raises(DataError, match=r"short.csv has 10 samples, fewer than one 100-sample window"):
+        load_dataset("motion", source=root)
+
+
+def test_missing_source_folder(tmp_path):
+    with pytest.raises(DataError, match="does not exist"):
+        load_dataset("motion", source=tmp_path / "nowhere")
