@@ -29,6 +29,7 @@ class PeerBehaviour:
     silent_after: int | None = None  # hang mid-reply after this many commands
     die_after_runs: int | None = None  # close the connection after this many timed runs
     boot_error: str | None = None
+    boot_delay: float = 0.0          # seconds between the connection and the boot banner
 
 
 def toy_model(data: bytes, output_bytes: int) -> bytes:
@@ -185,6 +186,7 @@ def _encode(lines: list[str]) -> bytes:
 
 def serve(peer: DutPeer, read, write, close) -> None:
     """Feed bytes from `read()` to the peer and write its replies, until EOF or death."""
+    time.sleep(peer.b.boot_delay)
     write(_encode(peer.boot()))
     pending = b""
     try:

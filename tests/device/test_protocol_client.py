@@ -107,3 +107,13 @@ def test_peer_dying_mid_run_keeps_the_runs_already_seen(connect):
     with pytest.raises(LinkClosed):
         client.kit_infer(5, on_run=lambda index, ticks: seen.append(index))
     assert seen == [0, 1]
+
+
+def test_boot_slower_than_the_quiet_wait_does_not_desynchronise_replies():
+    # The banner comes after the host already sent `name%`: the boot's m-ready must not be
+    # taken for the answer (a second `name%` would shift every later reply by one).
+    url, peer, _ = serve_tcp(PeerBehaviour(boot_delay=0.4))
+    with open_link(url) as link:
+        client = DeviceClient.connect(link, line_timeout=2.0, boot_timeout=2.0, boot_quiet=0.1)
+        assert client.is_kit and client.profile().model == "kws01"
+    assert peer.received[:3] == ["name", "kit-info", "profile"]

@@ -185,20 +185,34 @@ class DeviceClient(MlperfClient):
         self._check_boot()
 
     def _await_name(self, timeout: float) -> bool:
-        """Read one reply; True when it was the name line."""
-        named = False
+        """Read up to the reply to our `name`: True when answered, False when the board
+        refused a garbled one (`e-[...]`, worth a retry). A late boot `m-ready` is skipped."""
+        named, refused = False, False
         while True:
             line = self.link.read_line(timeout)
             name = NAME_RE.match(line)
             if name:
                 named, self.dut_name = True, name.group(1)
             elif READY_MARK in line:
-                return named
+                if named or refused:
+                    return named
+                self._check_boot()  # the boot finished after our quiet wait
+            elif ERROR_RE.match(line):
+                refused = True
+                self.boot_lines.append(line)
             else:
                 self.boot_lines.append(line)
 
     def _check_boot(self) -> None:
-        errors = [m.group(1) for m in (ERROR_RE.match(line) for line in self.boot_lines) if m]
+        """An `e-[...]` between the boot banner and `m-init-done` means the model cannot run."""
+        errors, in_boot = [], False
+        for line in self.boot_lines:
+            if line.startswith(("m-timestamp-mode", "m-kit-boot-")):
+                in_boot = True
+            elif line.startswith("m-init-done"):
+                in_boot = False
+            elif in_boot and ERROR_RE.match(line):
+                errors.append(ERROR_RE.match(line).group(1))  # type: ignore[union-attr]
         if errors:
             raise DeviceError(
                 f"the board booted but cannot run its model: {errors[0]}",

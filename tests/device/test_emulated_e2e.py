@@ -1,0 +1,223 @@
+"""End to end on the real QEMU boards: kit flash + bench + validate + invoke + stop.
+
+Slow: each (board, model) pair builds firmware with PlatformIO and boots QEMU. Lab models are
+the committed reference models (or trained once per session when none is committed).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from kit.cli import main
+from kit.device import state as device_state
+from kit.device.flash import flash, stop
+from kit.device.flow import bench, validate_lab
+from kit.errors import KitError, ModelError, ToolMissingError
+from kit.tflm import run_tflm
+from kit.upload import qemu
+
+pytestmark = pytest.mark.slow
+
+BOARDS = ["emu-cortex-m4", "emu-cortex-m7", "emu-rv32"]
+LABS = ["kws", "image-classification"]
+
+
+def kit(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, list(args))
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture(autouse=True, scope="module")
+def stop_everything_at_the_end():
+    yield
+    stop(None)
+
+
+@pytest.mark.parametrize("lab", LABS)
+@pytest.mark.parametrize("board", BOARDS)
+def test_flash_bench_validate(board, lab):
+    code, out, err = kit("flash", board, lab)
+    assert code == 0, err
+    assert "handshake ok" in out
+    entry = device_state.load(board)
+    assert entry is not None and entry.is_alive() and entry.lab == lab
+
+    code, out, err = kit("bench", board, "--runs", "3", "--warmup", "1", "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["runs"] == 3 and report["protocol"] == "kit" and report["sha256"] == entry.sha256
+    assert report["instructions"]["min"] > 10_000
+    assert report["layers"] and abs(sum(layer["percent"] for layer in report["layers"]) - 100) < 0.01
+    assert report["energy"]["label"] == "modelled"
+    assert "estimate" in report["latency_us"]["label"]
+
+    result = validate_lab(board, lab, limit=3, size="tiny")
+    assert result.samples == 3 and result.bit_exact, result.first_mismatch
+    assert result.accuracy is not None
+
+    code, out, _ = kit("stop", board)
+    assert code == 0 and f"stopped {board}" in out
+    assert not entry.is_alive() and device_state.load(board) is None
+
+
+@pytest.mark.parametrize("board", ["emu-cortex-m4", "emu-cortex-m7"])
+def test_mlperf_kws_reference_model_is_bit_exact(board, mlperf_models, tmp_path):
+    inputs = np.random.default_rng(7).integers(-128, 128, size=(6, 1, 49, 10, 1), dtype=np.int8)
+    np.save(tmp_path / "in.npy", inputs)
+    model = str(mlperf_models["kws_ref_model"])
+    code, out, err = kit("invoke", board, "--model", model, "--input", str(tmp_path / "in.npy"),
+                       "--output", str(tmp_path / "out.npy"))
+    assert code == 0, (out, err)
+    outputs = np.load(tmp_path / "out.npy")
+    expected = np.stack([run_tflm(model, sample) for sample in inputs]).reshape(outputs.shape)
+    assert outputs.dtype == np.int8 and np.array_equal(outputs, expected)
+
+
+def test_two_benches_give_the_same_instruction_counts(mlperf_models):
+    """rv32 reads mcycle (== instructions retired): exact. mps2's SysTick ticks at 25 MHz, i.e.
+    every 40 instructions, so a run's count may land one tick either side; the per-run set of
+    counts is otherwise identical."""
+    model = mlperf_models["kws_ref_model"]
+    for board, tick in (("emu-rv32", 1), ("emu-cortex-m4", 40)):
+        flash(board, "kws", model=model)
+        first = bench(board, runs=4, warmup=1, plot=False)
+        second = bench(board, runs=4, warmup=1, plot=False)
+        stop(board)
+        if tick == 1:
+            assert first.counts.as_dict() == second.counts.as_dict()
+            assert [layer.ticks for layer in first.layers] == [layer.ticks for layer in second.layers]
+        else:
+            assert abs(first.counts.min - second.counts.min) <= tick
+            assert abs(first.counts.max - second.counts.max) <= tick
+            assert first.counts.max - first.counts.min <= tick
+
+
+def test_real_board_with_emulate_uses_its_twin_and_its_numbers(mlperf_models):
+    result = flash("nicla-vision", "kws", emulate=True, model=mlperf_models["kws_ref_model"])
+    assert result.target.run_on.name == "emu-cortex-m7" and result.fit.ram_limit == 523_624
+    report = bench("nicla-vision", runs=2, warmup=0, plot=True)
+    assert report.board == "emu-cortex-m7" and report.reference_board == "nicla-vision"
+    assert report.latency_us.mean == pytest.approx(report.counts.mean / 480e6 * 1e6)
+    assert report.energy.power_board == "nicla-vision" and report.plot.is_file()
+    assert stop("nicla-vision") == ["emu-cortex-m7"]
+
+
+def test_real_board_without_emulate_is_not_supported_yet():
+    code, _, err = kit("flash", "nicla-vision", "kws")
+    assert code == 2 and "not yet supported" in err and "--emulate" in err
+
+
+@pytest.fixture(scope="module")
+def huge_model(tmp_path_factory):
+    """An int8 model with ~1.2 MB of weights: more than the Nano 33 BLE Sense's 960 KB flash."""
+    import tensorflow as tf
+
+    inputs = tf.keras.Input((1100,))
+    outputs = tf.keras.layers.Dense(1100)(inputs)
+    model = tf.keras.Model(inputs, outputs)
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    data = np.random.default_rng(0).normal(size=(8, 1100)).astype(np.float32)
+    converter.representative_dataset = lambda: ([row[None]] for row in data)
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    converter.inference_input_type = converter.inference_output_type = tf.int8
+    path = tmp_path_factory.mktemp("huge") / "huge.tflite"
+    path.write_bytes(converter.convert())
+    return path
+
+
+def test_model_too_large_for_the_twin_names_both_sides(huge_model):
+    with pytest.raises(ModelError) as caught:
+        flash("nano33-ble-sense", "motion", emulate=True, model=huge_model)
+    message = str(caught.value)
+    assert "needs" in message and "flash" in message and "960.0 KB" in message and "nano33-ble-sense" in message
+    assert device_state.load("emu-cortex-m4") is None
+
+
+def test_missing_compiler_and_missing_qemu_give_the_apt_get_fix(mlperf_models, tmp_path, monkeypatch):
+    model = str(mlperf_models["ad01_int8"])
+    flash("emu-cortex-m4", "anomaly", model=model)  # a cached build for the QEMU case
+    stop("emu-cortex-m4")
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    with pytest.raises(ToolMissingError, match="arm-none-eabi-gcc") as caught:
+        flash("emu-cortex-m4", "anomaly", model=model, force=True)
+    assert "apt-get install" in caught.value.hint
+    only_compiler = tmp_path / "compiler-bin"
+    only_compiler.mkdir()
+    for tool in Path("/usr/bin").glob("arm-none-eabi-*"):  # the whole cross toolchain, no QEMU
+        (only_compiler / tool.name).symlink_to(tool)
+    monkeypatch.setenv("PATH", str(only_compiler))
+    with pytest.raises(ToolMissingError, match="qemu-system-arm") as caught:
+        flash("emu-cortex-m4", "anomaly", model=model)
+    assert "apt-get install" in caught.value.hint and "qemu-system-arm" in caught.value.hint
+
+
+def test_port_held_by_another_process_is_refused_with_its_name():
+    master, slave = os.openpty()
+    path = os.ttyname(slave)
+    holder = subprocess.Popen([sys.executable, "-c", f"import time; f = open({path!r}, 'rb'); time.sleep(60)"])
+    try:
+        for _ in range(100):
+            if any(link.endswith(path) or os.path.realpath(link) == path
+                   for link in _fds_of(holder.pid)):
+                break
+            import time
+
+            time.sleep(0.05)
+        code, _, err = kit("bench", "emu-cortex-m4", "--port", path, "--runs", "1")
+        assert code == 2 and "in use" in err and str(holder.pid) in err
+    finally:
+        holder.kill()
+        holder.wait()
+        os.close(master)
+        os.close(slave)
+
+
+def _fds_of(pid: int) -> list[str]:
+    try:
+        return [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")]
+    except OSError:
+        return []
+
+
+def test_bench_on_a_board_that_is_not_running_says_how_to_start_it():
+    stop("emu-rv32")
+    with pytest.raises(KitError, match="not running") as caught:
+        bench("emu-rv32", runs=1)
+    assert "kit flash emu-rv32" in caught.value.hint
+
+
+def test_emulator_killed_mid_bench_keeps_partial_results(mlperf_models):
+    from kit.bench.results import read_records
+
+    flash("emu-rv32", "kws", model=mlperf_models["kws_ref_model"])
+    entry = device_state.load("emu-rv32")
+    killed = []
+
+    def kill_after_five(done: int) -> None:
+        if done == 5 and not killed:
+            os.kill(entry.pid, 9)
+            killed.append(done)
+
+    with pytest.raises(KitError) as caught:
+        bench("emu-rv32", runs=40, warmup=0, progress=kill_after_five, plot=False)
+    message = str(caught.value)
+    assert "the bench stopped after" in message
+    path = message.split("saved in ")[1].split()[0]
+    runs = [r for r in read_records(Path(path)) if r.get("type") == "run"]
+    assert len(runs) >= 5
+    assert list(read_records(Path(path)))[-1]["status"] == "interrupted"
+    stop("emu-rv32")
+    assert not qemu.get_running("emu-rv32")
