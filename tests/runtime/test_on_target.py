@@ -69,10 +69,24 @@ int main(void) {
     kit_hal_init();
     for (s = 0; s < TEST_SAMPLES; ++s) {
         const uint8_t *out;
+        uint64_t start, ticks;
         memcpy(kit_model_input(&kit_model, arena), test_inputs[s], KIT_MODEL_INPUT_BYTES);
+        kit_hal_timer_sync();
+        start = kit_hal_ticks();
         if (kit_model_invoke(&kit_model, arena, 0, 0) != 0) {
             return 3;
         }
+        ticks = kit_hal_ticks() - start;
+        kit_hal_putc('t');
+        kit_hal_putc(' ');
+        for (i = 0; i < 8; ++i) {
+            put_hex((uint8_t)(ticks >> (56 - 8 * i)));
+        }
+        kit_hal_putc(' ');
+        for (i = 0; i < 4; ++i) {
+            put_hex((uint8_t)(kit_hal_timer_hz() >> (24 - 8 * i)));
+        }
+        kit_hal_putc('\n');
         out = (const uint8_t *)kit_model_output(&kit_model, arena);
         kit_hal_putc('o');
         kit_hal_putc(' ');
@@ -126,6 +140,10 @@ def test_kws_on_emulated_core_matches_tflm(target, kws_model, mlperf_models, tmp
     run = subprocess.run([*spec["qemu"], str(elf)], capture_output=True, text=True, timeout=120)
     lines = [line.split()[1] for line in run.stdout.splitlines() if line.startswith("o ")]
     assert run.returncode == 0 and len(lines) == SAMPLES, run.stdout[-2000:] + run.stderr[-2000:]
+    for line in run.stdout.splitlines():  # instructions per inference, shown with -s / on failure
+        if line.startswith("t "):
+            ticks, hz = (int(v, 16) for v in line.split()[1:3])
+            print(f"{target}: {ticks * 1e9 / hz:,.0f} instructions per kws inference")
     got = np.array([np.frombuffer(bytes.fromhex(line), dtype=np.int8) for line in lines])
     expected = TflmInterpreter(mlperf_models["kws_ref_model"]).run(inputs).reshape(SAMPLES, -1)
     assert np.array_equal(got, expected), f"{target}: kit {got.tolist()} tflm {expected.tolist()}"
