@@ -61,7 +61,7 @@ def keras_progress(lab_name: str, epochs: int, steps_per_epoch: int):
 
         def on_epoch_begin(self, epoch: int, logs=None) -> None:
             self._task = self._progress.add_task(
-                f"{self._lab} epoch {epoch + 1}/{self._epochs}", total=self._steps, metrics=""
+                f"{self._lab} {epoch + 1}/{self._epochs}", total=self._steps, metrics=""
             )
 
         def on_train_batch_end(self, batch: int, logs=None) -> None:
