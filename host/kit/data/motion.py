@@ -50,6 +50,10 @@ def band_noise(rng: np.random.Generator, n: int, rate: float, lo: float, hi: flo
 def _idle(rng, t, rate):
     acc = np.zeros((t.size, 3))
     acc += rng.uniform(0.0005, 0.003) * rng.standard_normal((t.size, 3))  # building micro-vibration
+    if rng.random() < 0.2:  # someone knocks the shelf
+        at = rng.uniform(0, t[-1])
+        knock = np.where(t >= at, np.exp(-(t - at) * 25) * np.sin(2 * np.pi * 12 * (t - at)), 0)
+        acc += knock[:, None] * rng.uniform(0.01, 0.06, 3)[None, :]
     return acc, np.eye(3)[None].repeat(t.size, 0)
 
 
@@ -65,7 +69,7 @@ def _lift(rng, t, rate):
     for _ in range(int(rng.integers(1, 3))):
         duration = rng.uniform(0.4, 1.2)
         start = rng.uniform(-duration * 0.3, span - duration * 0.7)
-        acc[:, 2] += rng.choice([-1, 1]) * rng.uniform(0.06, 0.25) * _smooth_step(t, start, duration)
+        acc[:, 2] += rng.choice([-1, 1]) * rng.uniform(0.04, 0.25) * _smooth_step(t, start, duration)
     acc[:, 2] += rng.uniform(0.005, 0.03) * band_noise(rng, t.size, rate, 8, 15)
     acc[:, :2] += rng.uniform(0.002, 0.012) * np.stack([band_noise(rng, t.size, rate, 2, 8) for _ in range(2)], -1)
     return acc, np.eye(3)[None].repeat(t.size, 0)
@@ -74,10 +78,10 @@ def _lift(rng, t, rate):
 def _maritime(rng, t, rate):
     """Ship on a swell: gravity tilts back and forth at 0.1-0.3 Hz while the hull heaves."""
     freq = rng.uniform(0.1, 0.3)
-    roll = np.deg2rad(rng.uniform(4, 15)) * np.sin(2 * np.pi * freq * t + rng.uniform(0, 2 * np.pi))
+    roll = np.deg2rad(rng.uniform(2, 15)) * np.sin(2 * np.pi * freq * t + rng.uniform(0, 2 * np.pi))
     pitch = np.deg2rad(rng.uniform(2, 8)) * np.sin(2 * np.pi * freq * rng.uniform(0.8, 1.3) * t + rng.uniform(0, 2 * np.pi))
     acc = np.zeros((t.size, 3))
-    acc[:, 2] = rng.uniform(0.02, 0.12) * np.sin(2 * np.pi * freq * t + rng.uniform(0, 2 * np.pi))
+    acc[:, 2] = rng.uniform(0.01, 0.12) * np.sin(2 * np.pi * freq * t + rng.uniform(0, 2 * np.pi))
     acc += rng.uniform(0.001, 0.006) * np.stack([band_noise(rng, t.size, rate, 15, 24) for _ in range(3)], -1)
     return acc, tilt(roll, pitch)
 
@@ -85,7 +89,7 @@ def _maritime(rng, t, rate):
 def _terrestrial(rng, t, rate):
     """Truck on a road: 5-20 Hz vibration, bumps, turns and braking."""
     acc = np.zeros((t.size, 3))
-    acc[:, 2] = rng.uniform(0.04, 0.3) * band_noise(rng, t.size, rate, 5, 20)
+    acc[:, 2] = rng.uniform(0.02, 0.3) * band_noise(rng, t.size, rate, 5, 20)
     acc[:, :2] = rng.uniform(0.01, 0.08) * np.stack([band_noise(rng, t.size, rate, 4, 20) for _ in range(2)], -1)
     for _ in range(int(rng.poisson(1.2))):  # pothole: a decaying ring of the suspension
         at = rng.uniform(0, t[-1])

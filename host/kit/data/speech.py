@@ -218,7 +218,9 @@ def generate_speech(spec: LabSpec, seed: int, fraction: float, progress=None) ->
     for number, speaker in enumerate(speakers):
         pools[splits[speaker.id]].extend(recorded[number][len(keywords):])
     copies = int(ds.get("augment_copies", 1))
-    audio, labels, owners, split_names, kinds = [], [], [], [], []
+    per_speaker = (len(keywords) + unknown_per_speaker + (1 if SILENCE in spec.labels else 0)) * copies
+    audio = np.empty((len(speakers) * per_speaker, length), np.float32)  # filled in place: no stacking copy
+    labels, owners, split_names, kinds = [], [], [], []
     for number, speaker in enumerate(speakers):
         rng = np.random.default_rng([seed, 4, number])
         split = splits[speaker.id]
@@ -228,10 +230,9 @@ def generate_speech(spec: LabSpec, seed: int, fraction: float, progress=None) ->
             items.append((None, SILENCE))
         for _ in range(copies):
             for word, label in items:
-                clip, kind = _augment(word, length, rate, rng, ds, pools[split])
-                audio.append(clip)
+                audio[len(labels)], kind = _augment(word, length, rate, rng, ds, pools[split])
                 labels.append(spec.labels.index(label))
                 owners.append(speaker.id)
                 split_names.append(split)
                 kinds.append(kind)
-    return SpeechClips(np.stack(audio), np.asarray(labels, np.int64), owners, split_names, kinds)
+    return SpeechClips(audio, np.asarray(labels, np.int64), owners, split_names, kinds)
