@@ -1,0 +1,171 @@
+"""ESP32 direct flashing: kit.upload.esptool drives the real esptool (5.6.0) over
+socket:// against rom_peer, a stand-in ESP32-S3 ROM loader that checks every packet and
+keeps what it received in an 8 MB flash image."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from esp_firmware import esp_image, partition_table, write_firmware
+from rom_peer import PeerOptions, RomPeer
+
+from kit.catalog import get_board
+from kit.errors import DeviceError, KitError
+from kit.upload.esptool import (
+    FlashProgress,
+    flash_firmware,
+    parse_partition_table,
+    plan_firmware,
+)
+
+BOARD = "xiao-esp32s3"
+
+
+@pytest.fixture(scope="module")
+def firmware(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return write_firmware(tmp_path_factory.mktemp("fw") / "kws-xiao")
+
+
+def assert_flash_holds(peer: RomPeer, placed: dict[int, Path]) -> None:
+    for offset, path in placed.items():
+        data = path.read_bytes()
+        assert bytes(peer.flash[offset:offset + len(data)]) == data, f"{path.name} at 0x{offset:x}"
+
+
+def test_flash_folder_through_stub_writes_every_part_at_its_offset(firmware: dict[str, Path]) -> None:
+    seen: list[FlashProgress] = []
+    with RomPeer() as peer:
+        result = flash_firmware(BOARD, firmware["app"].parent, peer.url, progress=seen.append)
+    assert peer.log.violations == []
+    assert peer.log.stub_started and peer.log.stub_bytes > 1000  # esptool's stub was uploaded and "ran"
+    assert "FLASH_DEFL_DATA" in peer.log.commands  # compressed transfer, inflated by the peer
+    assert peer.log.bauds == [460800]  # the catalog's baud
+    placed = {0x0: firmware["bootloader"], 0x8000: firmware["partitions"], 0xE000: firmware["boot_app0"], 0x10000: firmware["app"]}
+    assert_flash_holds(peer, placed)
+    # nothing else was touched: the byte after the app is still erased
+    end = 0x10000 + firmware["app"].stat().st_size
+    assert peer.flash[end:end + 64] == b"\xff" * 64
+    assert sorted(result.verified) == sorted(placed)
+    assert [part.offset for part in result.parts] == sorted(placed)
+    assert seen and seen[-1].done_bytes == seen[-1].total_bytes == result.total_bytes
+    assert [item.done_bytes for item in seen] == sorted(item.done_bytes for item in seen)
+
+
+def test_rom_only_with_compression_uses_rom_deflate_commands(firmware: dict[str, Path]) -> None:
+    with RomPeer() as peer:
+        result = flash_firmware(get_board(BOARD), firmware["app"].parent, peer.url, baud=115200, stub=False, compress=True)
+    assert peer.log.violations == []
+    assert not peer.log.stub_started
+    assert "SPI_ATTACH" in peer.log.commands and "FLASH_DEFL_BEGIN" in peer.log.commands
+    assert peer.log.bauds == []  # 115200 is the ROM's own rate: no change requested
+    assert_flash_holds(peer, {part.offset: part.path for part in result.parts})
+
+
+def test_corrupted_md5_is_a_verification_error(firmware: dict[str, Path]) -> None:
+    with RomPeer(PeerOptions(corrupt_md5=True)) as peer, pytest.raises(DeviceError) as caught:
+        flash_firmware(BOARD, firmware["app"].parent, peer.url)
+    error = caught.value
+    assert "verification failed" in error.message and "bootloader.bin" in error.message
+    assert error.hint and "--baud" in error.hint and "erase-flash" in error.hint
+
+
+def test_silent_peer_gives_the_download_mode_instructions(firmware: dict[str, Path]) -> None:
+    with RomPeer(PeerOptions(silent=True)) as peer, pytest.raises(DeviceError) as caught:
+        flash_firmware(BOARD, firmware["app"].parent, peer.url, connect_attempts=1)
+    error = caught.value
+    assert "no answer" in error.message and peer.url in error.message
+    assert error.hint and "hold BOOT" in error.hint and "RESET" in error.hint
+
+
+def test_wrong_chip_names_the_chip_found_and_the_board(firmware: dict[str, Path]) -> None:
+    with RomPeer(PeerOptions(chip="esp32")) as peer, pytest.raises(DeviceError) as caught:
+        flash_firmware(BOARD, firmware["app"].parent, peer.url)
+    assert "is an ESP32," in caught.value.message and BOARD in caught.value.message and "ESP32-S3" in caught.value.message
+    assert peer.log.writes == []
+
+
+def test_folder_without_bootloader_lists_what_is_expected(firmware: dict[str, Path], tmp_path: Path) -> None:
+    folder = tmp_path / "handout"
+    folder.mkdir()
+    for role in ("partitions", "app"):
+        shutil.copy(firmware[role], folder)
+    with pytest.raises(KitError) as caught:
+        flash_firmware(BOARD, folder, "socket://127.0.0.1:9")  # fails before any connection
+    assert "missing bootloader.bin" in caught.value.message
+    assert "firmware.bin" in caught.value.message  # what was found
+    assert caught.value.hint and "partitions.bin" in caught.value.hint and "manifest.json" in caught.value.hint
+
+
+def test_image_built_for_another_chip_is_refused_before_connecting(tmp_path: Path) -> None:
+    files = write_firmware(tmp_path / "fw", with_boot_app0=False)
+    files["bootloader"].write_bytes(esp_image("esp32", 2_000, seed=5))
+    with pytest.raises(KitError) as caught:
+        plan_firmware(BOARD, files["app"].parent)
+    assert "built for ESP32, but this board is an ESP32-S3" in caught.value.message
+
+
+def test_no_boot_app0_is_allowed_with_a_note(tmp_path: Path) -> None:
+    files = write_firmware(tmp_path / "fw", with_boot_app0=False)
+    plan = plan_firmware(BOARD, files["app"].parent)
+    assert [part.offset for part in plan.parts] == [0x0, 0x8000, 0x10000]
+    assert any("boot_app0" in note for note in plan.notes)
+
+
+def test_esp_web_tools_manifest_places_parts_where_it_says(firmware: dict[str, Path], tmp_path: Path) -> None:
+    folder = tmp_path / "web"
+    folder.mkdir()
+    for role, path in firmware.items():
+        shutil.copy(path, folder / path.name)
+    manifest = {
+        "name": "kws on XIAO",
+        "builds": [
+            {"chipFamily": "ESP32", "parts": [{"path": "nope.bin", "offset": 4096}]},
+            {"chipFamily": "ESP32-S3", "parts": [
+                {"path": "bootloader.bin", "offset": 0},
+                {"path": "partitions.bin", "offset": 32768},
+                {"path": "boot_app0.bin", "offset": 57344},
+                {"path": "firmware.bin", "offset": 0x20000},
+            ]},
+        ],
+    }
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    with RomPeer() as peer:
+        result = flash_firmware(BOARD, folder, peer.url)
+    assert peer.log.violations == []
+    assert_flash_holds(peer, {0x0: folder / "bootloader.bin", 0x8000: folder / "partitions.bin",
+                              0xE000: folder / "boot_app0.bin", 0x20000: folder / "firmware.bin"})
+    assert len(result.verified) == 4
+
+
+def test_manifest_for_another_chip_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "flasher_args.json").write_text(json.dumps(
+        {"flash_files": {"0x1000": "bootloader.bin"}, "extra_esptool_args": {"chip": "esp32"}}))
+    with pytest.raises(KitError, match="is for ESP32, but xiao-esp32s3 is an ESP32-S3"):
+        plan_firmware(BOARD, tmp_path)
+
+
+def test_partition_table_parsing_and_md5_check() -> None:
+    table = parse_partition_table(partition_table())
+    assert [(entry.label, entry.offset) for entry in table][:3] == [("nvs", 0x9000), ("otadata", 0xE000), ("app0", 0x10000)]
+    damaged = bytearray(partition_table())
+    damaged[2 * 32 + 4] ^= 0x01  # flip a bit in app0's offset: the MD5 record no longer matches
+    with pytest.raises(KitError, match="corrupted"):
+        parse_partition_table(bytes(damaged))
+    with pytest.raises(KitError, match="not an ESP32 partition table"):
+        parse_partition_table(b"\x12\x34" + b"\0" * 30)
+
+
+def test_app_larger_than_its_partition_is_refused(tmp_path: Path) -> None:
+    files = write_firmware(tmp_path / "fw", with_boot_app0=False)
+    small = [("app0", 0x00, 0x10, 0x10000, 0x4000)]
+    files["partitions"].write_bytes(partition_table(small))
+    with pytest.raises(KitError, match="holds 16,384"):
+        plan_firmware(BOARD, files["app"].parent)
+
+
+def test_board_without_esptool_is_refused(firmware: dict[str, Path]) -> None:
+    with pytest.raises(KitError, match="not flashed with esptool"):
+        plan_firmware("emu-cortex-m4", firmware["app"].parent)
