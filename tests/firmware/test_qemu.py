@@ -90,13 +90,15 @@ def test_board_boots_in_the_background_and_speaks_the_protocol(test_model_builds
 
 @pytest.mark.parametrize("board", EMULATED_BOARDS)
 def test_two_boots_give_identical_instruction_counts(test_model_builds, board):
-    commands = (load_commands(INPUT) + "kit-infer 3%infer 4 1%kit-exit 9%").encode()
+    commands = (load_commands(INPUT) + "kit-infer 3%kit-layers%infer 4 1%kit-exit 9%").encode()
     first = qemu.run_once(board, test_model_builds[board].firmware, commands)
     second = qemu.run_once(board, test_model_builds[board].firmware, commands)
     assert first.exit_code == second.exit_code == 9
     assert run_ticks(first.output) == run_ticks(second.output) and len(set(run_ticks(first.output))) == 1
     assert lap_delta(first.output) == lap_delta(second.output)
-    assert "m-results-[" in first.output and "e-[" not in first.output
+    layers = re.findall(r"^m-kit-layer-\[.*\]\r$", first.output, re.M)
+    assert len(layers) == 3 and layers == re.findall(r"^m-kit-layer-\[.*\]\r$", second.output, re.M)
+    assert "m-results-[" in first.output and not re.search(r"^e-\[", first.output, re.M)
 
 
 def test_reconnecting_client_and_stop(test_model_builds):
