@@ -169,3 +169,73 @@ def test_app_larger_than_its_partition_is_refused(tmp_path: Path) -> None:
 def test_board_without_esptool_is_refused(firmware: dict[str, Path]) -> None:
     with pytest.raises(KitError, match="not flashed with esptool"):
         plan_firmware("emu-cortex-m4", firmware["app"].parent)
+
+
+def test_kit_flash_firmware_cli_end_to_end(firmware: dict[str, Path]) -> None:
+    from click.testing import CliRunner
+
+    from kit.cli import main
+
+    with RomPeer() as peer:
+        result = CliRunner().invoke(main, ["flash", BOARD, "kws", "--firmware", str(firmware["app"].parent), "--port", peer.url])
+    assert result.exit_code == 0, result.output
+    assert peer.log.violations == []
+    assert_flash_holds(peer, {0x0: firmware["bootloader"], 0x10000: firmware["app"]})
+    assert "0x010000" in result.output and "firmware.bin" in result.output and "flashed" in result.output
+
+
+def test_kit_flash_firmware_cli_reports_missing_files_without_traceback(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from kit.cli import main
+
+    (tmp_path / "firmware.bin").write_bytes(b"\xe9" + b"\0" * 100)
+    result = CliRunner().invoke(main, ["flash", BOARD, "kws", "--firmware", str(tmp_path), "--port", "socket://127.0.0.1:9"])
+    assert result.exit_code == 2
+    assert "missing bootloader.bin, partitions.bin" in result.output and "Traceback" not in result.output
+
+
+def _exchange(sock: "socket.socket", packet: bytes, replies: int = 1) -> list[bytes]:
+    """Send one request to the peer and read `replies` SLIP frames back."""
+    from rom_peer import slip_decode, slip_encode
+
+    sock.sendall(slip_encode(packet))
+    frames: list[bytes] = []
+    buffer = b""
+    while len(frames) < replies:
+        buffer += sock.recv(4096)
+        while buffer.count(b"\xc0") >= 2:
+            start = buffer.index(b"\xc0")
+            end = buffer.index(b"\xc0", start + 1)
+            frames.append(slip_decode(buffer[start + 1:end]))
+            buffer = buffer[end + 1:]
+    return frames
+
+
+def test_peer_refuses_bad_checksums_and_sequence_numbers() -> None:
+    """The peer is a checker, not an echo: a wrong checksum or a skipped block is refused
+    with the ROM's status bytes and recorded as a violation."""
+    import socket
+    import struct
+
+    from rom_peer import FLASH_BEGIN, FLASH_DATA, SYNC, SYNC_PAYLOAD, xor_checksum
+
+    def request(op: int, data: bytes, checksum: int = 0) -> bytes:
+        return struct.pack("<BBHI", 0, op, len(data), checksum) + data
+
+    def status(reply: bytes) -> tuple[int, int]:
+        return reply[-4], reply[-3]  # ROM replies end in failed, error, 2 reserved bytes
+
+    block = bytes(range(256)) * 4
+    with RomPeer() as peer, socket.create_connection(("127.0.0.1", int(peer.url.rsplit(":", 1)[1])), timeout=5) as sock:
+        assert len(_exchange(sock, request(SYNC, SYNC_PAYLOAD), replies=8)) == 8
+        (begun,) = _exchange(sock, request(FLASH_BEGIN, struct.pack("<IIII", 2048, 2, 1024, 0x10000)))
+        assert status(begun) == (0, 0)
+        (bad_sum,) = _exchange(sock, request(FLASH_DATA, struct.pack("<IIII", 1024, 0, 0, 0) + block, xor_checksum(block) ^ 1))
+        assert status(bad_sum) == (1, 0x07)
+        (skipped,) = _exchange(sock, request(FLASH_DATA, struct.pack("<IIII", 1024, 1, 0, 0) + block, xor_checksum(block)))
+        assert status(skipped) == (1, 0x06)
+        (good,) = _exchange(sock, request(FLASH_DATA, struct.pack("<IIII", 1024, 0, 0, 0) + block, xor_checksum(block)))
+        assert status(good) == (0, 0)
+    assert bytes(peer.flash[0x10000:0x10400]) == block
+    assert len(peer.log.violations) == 2 and "checksum" in peer.log.violations[0] and "seq 1" in peer.log.violations[1]

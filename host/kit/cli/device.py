@@ -27,7 +27,13 @@ def _progress(quiet: bool) -> Progress:
 @click.option("--emulate", is_flag=True, help="Run on the board's emulated twin (QEMU) with the real board's limits.")
 @click.option("--model", "model", type=click.Path(dir_okay=False, path_type=Path), help="An int8 .tflite to flash instead of the lab's model.")
 @click.option("--force", is_flag=True, help="Rebuild the firmware even if a cached build exists.")
-def flash_command(board: str, lab: str, emulate: bool, model: Path | None, force: bool) -> None:
+@click.option("--firmware", "firmware", type=click.Path(exists=True, path_type=Path),
+              help="Flash this PREBUILT ESP32 firmware (folder with bootloader.bin, partitions.bin, firmware.bin "
+              "[, boot_app0.bin], or a manifest.json) with esptool instead of building.")
+@click.option("--port", help="Serial port or socket:// / rfc2217:// URL for --firmware (default: the board's USB port).")
+@click.option("--baud", type=click.IntRange(9600), help="esptool baud rate for --firmware (default: the board catalog's).")
+def flash_command(board: str, lab: str, emulate: bool, model: Path | None, force: bool,
+                  firmware: Path | None = None, port: str | None = None, baud: int | None = None) -> None:
     """Compile LAB's model for BOARD, check it fits, build, upload and verify it by handshake.
 
     The model is --model, else the lab's reference model in models/LAB, else the cached or
@@ -35,8 +41,12 @@ def flash_command(board: str, lab: str, emulate: bool, model: Path | None, force
     emu-rv32, or a real board with --emulate) the emulator KEEPS RUNNING IN THE BACKGROUND after
     this command, so `kit bench` and `kit validate` can use it, until `kit stop BOARD`.
     (`kit validate BOARD LAB` on a board that is not running starts it itself and stops it
-    when it ends.) Flashing real boards is not supported in this version.
+    when it ends.) With --firmware, a prebuilt ESP32 firmware is written with esptool (LAB only
+    labels it): bootloader, partition table and app at their offsets, each MD5-verified.
     """
+    if firmware is not None:
+        _flash_prebuilt(board, lab, firmware, port, baud)
+        return
     from kit.device.flash import flash
 
     result = flash(board, lab, emulate=emulate, model=model, force=force, log=err_console.print)
@@ -46,6 +56,32 @@ def flash_command(board: str, lab: str, emulate: bool, model: Path | None, force
     )
     if result.target.emulated:
         console.print(f"the emulator keeps running in the background (pid {result.pid}); `kit stop {board}` ends it")
+
+
+def _flash_prebuilt(board: str, lab: str, firmware: Path, port: str | None, baud: int | None) -> None:
+    """`kit flash BOARD LAB --firmware DIR`: esptool writes the prebuilt parts, with a progress bar."""
+    from rich.progress import DownloadColumn, TransferSpeedColumn
+    from rich.table import Table
+
+    from kit.upload.esptool import FlashProgress, chip_name, flash_firmware
+
+    columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err_console, transient=True) as progress:
+        task = progress.add_task(f"esptool {board}", total=None)
+
+        def advance(update: FlashProgress) -> None:
+            progress.update(task, completed=update.done_bytes, total=update.total_bytes,
+                            description=f"writing {update.part.path.name} at 0x{update.part.offset:x}")
+
+        result = flash_firmware(board, firmware, port, baud=baud, progress=advance, log=err_console.print)
+    table = Table(title=f"{board}: prebuilt {lab} firmware on {result.port}")
+    for heading in ("offset", "file", "bytes", "MD5 verified"):
+        table.add_column(heading, justify="right" if heading == "bytes" else "left")
+    for part in result.parts:
+        table.add_row(f"0x{part.offset:06x}", part.path.name, f"{part.size:,}", "yes" if part.offset in result.verified else "no")
+    console.print(table)
+    console.print(f"[green]flashed[/] {result.total_bytes:,} bytes to the {chip_name(result.chip)} in {result.seconds:.1f} s; "
+                  "the board was reset and runs the new firmware")
 
 
 @click.command("bench")

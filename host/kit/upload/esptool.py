@@ -600,8 +600,8 @@ def explain_failure(output: str, exit_code: int, board: Board, port: str, plan: 
     if wrong_chip:
         return DeviceError(
             f"the board on {port} is an {wrong_chip.group('found')}, but {board.name} is an {chip}",
-            hint=f"pick the board you plugged in (`kit boards` lists them; the port shows as {wrong_chip.group('found')}) "
-            f"or plug in the {board.title} and choose its port (`kit ports`)",
+            hint=f"the chip on that port is an {wrong_chip.group('found')}: run the command with that board's name "
+            f"(`kit boards` lists them), or plug in the {board.title} and choose its port (`kit ports`)",
         )
     wrong_image = re.search(r"'(?P<file>[^']+)' is not an? (?P<chip>[\w-]+) image|Input does not contain an? (?P<chip2>[\w-]+) image", output)
     if wrong_image:
