@@ -8,7 +8,9 @@ import base64
 import re
 import socket
 import subprocess
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -40,6 +42,10 @@ class SocketConsole(Console):
 
     def send(self, data: bytes | str) -> None:
         self.port.write(data.encode() if isinstance(data, str) else data)
+
+
+def pio_executable() -> Path:
+    return Path(sys.executable).with_name("pio")
 
 
 def run_ticks(output: str) -> list[int]:
@@ -108,9 +114,8 @@ def test_reconnecting_client_and_stop(test_model_builds):
             console = SocketConsole(running.port)
             time.sleep(0.2)
             console.send("name%")
-            lines = []
-            while (line := console.read_line()) != "m-name-dut-[kit-emu-rv32]":
-                lines.append(line)
+            while console.read_line() != "m-name-dut-[kit-emu-rv32]":
+                pass
             console.port.close()
     finally:
         assert qemu.stop("emu-rv32") is True
@@ -143,7 +148,7 @@ def test_a_silent_board_times_out_in_one_shot_mode(test_model_builds):
 def test_platformio_upload_boots_qemu_and_returns_the_exit_code(test_model_builds):
     project = test_model_builds["emu-cortex-m7"].project_dir
     port = qemu.free_tcp_port()
-    upload = subprocess.Popen([str(qemu_pio()), "run", "-d", str(project), "-t", "upload",
+    upload = subprocess.Popen([str(pio_executable()), "run", "-d", str(project), "-t", "upload",
                                "--upload-port", f"tcp:127.0.0.1:{port}"], env=platformio_env(),
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
@@ -160,13 +165,6 @@ def test_platformio_upload_boots_qemu_and_returns_the_exit_code(test_model_build
         if upload.poll() is None:
             upload.kill()
     assert upload.returncode != 0 and "-icount shift=0" in output and "server=on,wait=on,nodelay=on" in output
-
-
-def qemu_pio():
-    import sys
-    from pathlib import Path
-
-    return Path(sys.executable).with_name("pio")
 
 
 @pytest.mark.parametrize("board", ["emu-cortex-m4", "emu-cortex-m7", "emu-rv32"])
