@@ -23,7 +23,8 @@ void kit_hal_putc(char c);
 /* Push buffered console output out (end of every reply line). */
 void kit_hal_flush(void);
 
-/* Read one byte from the console serial without waiting: 0..255, or -1 when none waits. */
+/* Read one byte from the console serial without waiting: 0..255, or -1 when none waits.
+ * (The native host build blocks instead and ends the program at the end of its input.) */
 int kit_hal_getc(void);
 
 /* Free-running 64-bit tick counter; never wraps in practice. */
