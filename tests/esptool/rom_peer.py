@@ -62,6 +62,8 @@ SPI_USR, SPI_USR2, SPI_MISO_DLEN, SPI_W0 = 0x18, 0x20, 0x28, 0x58
 SPI_CMD_USR = 1 << 18
 SFDP_SIGNATURE = 0x50444653  # "SFDP"
 GIGADEVICE, NOR_TYPE = 0xC8, 0x40
+SECURE_DOWNLOAD_FLAG = 1 << 2
+SECURE_DOWNLOAD_REFUSED = (READ_REG, WRITE_REG, MEM_BEGIN, MEM_DATA, MEM_END, SPI_FLASH_MD5, ERASE_REGION)
 
 
 def slip_encode(packet: bytes) -> bytes:
@@ -110,6 +112,7 @@ class PeerOptions:
     flash_size: int = 8 * 1024 * 1024
     silent: bool = False          # accept the connection but never answer (chip not in download mode)
     corrupt_md5: bool = False     # report a wrong MD5 (flash that does not keep what was written)
+    secure_download: bool = False  # eFuse secure download mode: no register access, no MD5, no stub
 
 
 @dataclass
@@ -120,6 +123,7 @@ class PeerLog:
     violations: list[str] = field(default_factory=list)
     writes: list[tuple[int, int, bool]] = field(default_factory=list)  # (offset, bytes, compressed)
     bauds: list[int] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)  # commands secure download mode turned down
     stub_started: bool = False
     stub_bytes: int = 0
 
@@ -227,13 +231,17 @@ class RomPeer:
                 raise ProtocolViolation(f"{name}: header says {size} data bytes, packet has {len(data)}", ERR_INVALID_MESSAGE)
             return self._dispatch(op, data, checksum)
         except ProtocolViolation as problem:
-            if op in COMMAND_NAMES:
+            if self.options.secure_download and op in SECURE_DOWNLOAD_REFUSED:
+                self.log.refused.append(COMMAND_NAMES[op])  # refused by design, esptool copes
+            elif op in COMMAND_NAMES:
                 self.log.violations.append(str(problem))
             return [self._reply(op, error=problem.code)]
 
     def _dispatch(self, op: int, data: bytes, checksum: int) -> list[bytes]:
         if op == SYNC:
             return self._sync(data)
+        if self.options.secure_download and op in SECURE_DOWNLOAD_REFUSED:
+            raise ProtocolViolation(f"{COMMAND_NAMES[op]} is refused in secure download mode", ERR_INVALID_MESSAGE)
         handler = {
             READ_REG: self._read_reg, WRITE_REG: self._write_reg, GET_SECURITY_INFO: self._security_info,
             SPI_ATTACH: self._spi_attach, SPI_SET_PARAMS: self._spi_set_params, CHANGE_BAUDRATE: self._change_baud,
@@ -302,7 +310,8 @@ class RomPeer:
         if self.options.chip != "esp32s3":
             raise ProtocolViolation("GET_SECURITY_INFO is not in the ESP32 ROM", ERR_INVALID_MESSAGE)
         # flags, flash_crypt_cnt, 7 key purposes, chip id, API version: nothing secured
-        return 0, struct.pack("<IBBBBBBBBII", 0, 0, 0, 0, 0, 0, 0, 0, 0, ESP32S3_CHIP_ID, 0)
+        flags = SECURE_DOWNLOAD_FLAG if self.options.secure_download else 0
+        return 0, struct.pack("<IBBBBBBBBII", flags, 0, 0, 0, 0, 0, 0, 0, 0, ESP32S3_CHIP_ID, 0)
 
     def _spi_attach(self, op: int, data: bytes) -> tuple[int, bytes]:
         expected = 4 if self.stub else 8

@@ -239,3 +239,44 @@ def test_peer_refuses_bad_checksums_and_sequence_numbers() -> None:
         assert status(good) == (0, 0)
     assert bytes(peer.flash[0x10000:0x10400]) == block
     assert len(peer.log.violations) == 2 and "checksum" in peer.log.violations[0] and "seq 1" in peer.log.violations[1]
+
+
+def test_nothing_listening_at_the_socket_url(firmware: dict[str, Path]) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port that was free a moment ago: nothing listens there
+        probe.bind(("127.0.0.1", 0))
+        url = f"socket://127.0.0.1:{probe.getsockname()[1]}"
+    with pytest.raises(DeviceError) as caught:
+        flash_firmware(BOARD, firmware["app"].parent, url, connect_attempts=1)
+    assert f"cannot connect to {url}" in caught.value.message
+    assert caught.value.hint and "bridge" in caught.value.hint
+
+
+def test_local_port_held_by_another_program_is_named(firmware: dict[str, Path]) -> None:
+    import os
+    import pty
+    import subprocess
+
+    controller, device = pty.openpty()
+    path = os.ttyname(device)
+    holder = subprocess.Popen(["sleep", "30"], stdin=device)
+    try:
+        with pytest.raises(DeviceError) as caught:
+            flash_firmware(BOARD, firmware["app"].parent, path)
+        assert "already in use by sleep" in caught.value.message and str(holder.pid) in caught.value.message
+    finally:
+        holder.kill()
+        holder.wait()
+        os.close(device)
+        os.close(controller)
+
+
+def test_secure_download_mode_cannot_verify_unless_told_to_accept_it(firmware: dict[str, Path]) -> None:
+    with RomPeer(PeerOptions(secure_download=True)) as peer, pytest.raises(DeviceError) as caught:
+        flash_firmware(BOARD, firmware["app"].parent, peer.url)
+    assert "secure download mode" in caught.value.message and caught.value.hint and "--no-verify" in caught.value.hint
+    with RomPeer(PeerOptions(secure_download=True)) as peer:
+        result = flash_firmware(BOARD, firmware["app"].parent, peer.url, verify=False)
+    assert result.verified == () and not peer.log.stub_started and peer.log.violations == []
+    assert_flash_holds(peer, {part.offset: part.path for part in result.parts})

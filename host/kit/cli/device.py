@@ -32,8 +32,10 @@ def _progress(quiet: bool) -> Progress:
               "[, boot_app0.bin], or a manifest.json) with esptool instead of building.")
 @click.option("--port", help="Serial port or socket:// / rfc2217:// URL for --firmware (default: the board's USB port).")
 @click.option("--baud", type=click.IntRange(9600), help="esptool baud rate for --firmware (default: the board catalog's).")
+@click.option("--no-verify", is_flag=True, help="With --firmware: accept parts esptool could not MD5-check (secure download mode).")
 def flash_command(board: str, lab: str, emulate: bool, model: Path | None, force: bool,
-                  firmware: Path | None = None, port: str | None = None, baud: int | None = None) -> None:
+                  firmware: Path | None = None, port: str | None = None, baud: int | None = None,
+                  no_verify: bool = False) -> None:
     """Compile LAB's model for BOARD, check it fits, build, upload and verify it by handshake.
 
     The model is --model, else the lab's reference model in models/LAB, else the cached or
@@ -45,7 +47,7 @@ def flash_command(board: str, lab: str, emulate: bool, model: Path | None, force
     labels it): bootloader, partition table and app at their offsets, each MD5-verified.
     """
     if firmware is not None:
-        _flash_prebuilt(board, lab, firmware, port, baud)
+        _flash_prebuilt(board, lab, firmware, port, baud, verify=not no_verify)
         return
     from kit.device.flash import flash
 
@@ -58,7 +60,7 @@ def flash_command(board: str, lab: str, emulate: bool, model: Path | None, force
         console.print(f"the emulator keeps running in the background (pid {result.pid}); `kit stop {board}` ends it")
 
 
-def _flash_prebuilt(board: str, lab: str, firmware: Path, port: str | None, baud: int | None) -> None:
+def _flash_prebuilt(board: str, lab: str, firmware: Path, port: str | None, baud: int | None, verify: bool) -> None:
     """`kit flash BOARD LAB --firmware DIR`: esptool writes the prebuilt parts, with a progress bar."""
     from rich.progress import DownloadColumn, TransferSpeedColumn
     from rich.table import Table
@@ -73,7 +75,7 @@ def _flash_prebuilt(board: str, lab: str, firmware: Path, port: str | None, baud
             progress.update(task, completed=update.done_bytes, total=update.total_bytes,
                             description=f"writing {update.part.path.name} at 0x{update.part.offset:x}")
 
-        result = flash_firmware(board, firmware, port, baud=baud, progress=advance, log=err_console.print)
+        result = flash_firmware(board, firmware, port, baud=baud, verify=verify, progress=advance, log=err_console.print)
     table = Table(title=f"{board}: prebuilt {lab} firmware on {result.port}")
     for heading in ("offset", "file", "bytes", "MD5 verified"):
         table.add_column(heading, justify="right" if heading == "bytes" else "left")

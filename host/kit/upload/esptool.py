@@ -658,6 +658,22 @@ def _last_written_part(output: str, plan: FlashPlan) -> FlashPart | None:
     return next((part for part in plan.parts if part.offset == offset), None)
 
 
+def _unverified_error(unverified: Sequence[FlashPart], output: str) -> DeviceError:
+    names = ", ".join(f"{part.path.name} at 0x{part.offset:x}" for part in unverified)
+    if "Secure Download Mode" in output:
+        return DeviceError(
+            f"the firmware was written but not verified ({names}): the chip is in secure download mode, "
+            "where the ROM refuses to read flash back",
+            hint="that is an eFuse setting of this chip; if you trust the transfer, flash again with --no-verify "
+            "(Python: verify=False)",
+        )
+    return DeviceError(
+        f"esptool wrote the firmware but did not confirm the MD5 of {names}",
+        hint="run again; if esptool keeps skipping the check, flash with --no-verify (Python: verify=False) "
+        "and watch the board's serial output to confirm it boots",
+    )
+
+
 # --------------------------------------------------------------------------- the entry point
 
 
@@ -709,12 +725,7 @@ def flash_firmware(
         raise explain_failure(output, exit_code, target, chosen_port, plan)
     unverified = [part for part in plan.parts if part.offset not in verified]
     if verify and unverified:
-        names = ", ".join(f"{part.path.name} at 0x{part.offset:x}" for part in unverified)
-        raise DeviceError(
-            f"esptool wrote the firmware but did not verify {names}",
-            hint="the chip may be in secure download mode (esptool cannot read it back there); "
-            "pass verify=False / --no-verify only if you know why",
-        )
+        raise _unverified_error(unverified, output)
     return FlashResult(target.name, chosen_port, plan.chip, plan.parts, tuple(verified), seconds, plan.notes, output)
 
 
