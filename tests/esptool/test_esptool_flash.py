@@ -280,3 +280,21 @@ def test_secure_download_mode_cannot_verify_unless_told_to_accept_it(firmware: d
         result = flash_firmware(BOARD, firmware["app"].parent, peer.url, verify=False)
     assert result.verified == () and not peer.log.stub_started and peer.log.violations == []
     assert_flash_holds(peer, {part.offset: part.path for part in result.parts})
+
+
+def test_single_merged_image_goes_to_the_bootloader_offset(firmware: dict[str, Path], tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    merged = tmp_path / "kws.ino.merged.bin"
+    parts = [("0x0", "bootloader"), ("0x8000", "partitions"), ("0xe000", "boot_app0"), ("0x10000", "app")]
+    subprocess.run([sys.executable, "-m", "esptool", "--chip", "esp32s3", "merge-bin", "-o", str(merged),
+                    *[item for offset, role in parts for item in (offset, str(firmware[role]))]],
+                   check=True, capture_output=True)
+    seen: list[FlashProgress] = []
+    with RomPeer() as peer:
+        result = flash_firmware(BOARD, tmp_path, peer.url, progress=seen.append)
+    assert peer.log.violations == [] and result.verified == (0,)
+    assert_flash_holds(peer, {0x0: firmware["bootloader"], 0x8000: firmware["partitions"],
+                              0xE000: firmware["boot_app0"], 0x10000: firmware["app"]})
+    assert seen[-1].done_bytes == merged.stat().st_size

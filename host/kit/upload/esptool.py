@@ -9,7 +9,8 @@ Where each part goes:
   read from the partition table itself, because that is what the bootloader will follow
   (Arduino-ESP32's default_8MB.csv puts otadata at 0xe000 and app0 at 0x10000);
 - a manifest (ESP Web Tools `manifest.json` or ESP-IDF `flasher_args.json`) names its own
-  offsets.
+  offsets; a single merged image (`SKETCH.ino.merged.bin`, `firmware.factory.bin`) starts
+  at the bootloader offset.
 
 Flash mode, frequency and size are written as `keep`: a prebuilt bootloader already carries
 the board's settings in its header (arduino-esp32 3.x flashes the same way), and leaving it
@@ -220,6 +221,23 @@ def _role_of(path: Path) -> str | None:
     return None
 
 
+def _is_merged(path: Path) -> bool:
+    """A whole-flash image starting with the bootloader (Arduino IDE `SKETCH.ino.merged.bin`,
+    PlatformIO / ESPHome `firmware.factory.bin`): it goes to the bootloader offset."""
+    name = path.name.lower()
+    return name.endswith(".bin") and ("merged" in name or name.endswith(".factory.bin"))
+
+
+def plan_merged(board: Board, image: Path) -> FlashPlan:
+    settings = esptool_settings(board)
+    _check_image(image, "bootloader", settings.chip)
+    _check_flash_size(image, board, settings)
+    if settings.bootloader_offset + image.stat().st_size > board.flash_bytes:
+        raise KitError(f"{image.name} is larger than the board's {board.flash_bytes:,}-byte flash", hint="use the image built for this board")
+    part = FlashPart(settings.bootloader_offset, image, "merged")
+    return FlashPlan(board.name, settings.chip, (part,), str(image))
+
+
 def _files_by_role(files: Iterable[Path], where: str) -> dict[str, Path]:
     found: dict[str, list[Path]] = {}
     for path in files:
@@ -242,7 +260,8 @@ def _expected_listing() -> str:
     return (
         "bootloader.bin, partitions.bin, firmware.bin and optionally boot_app0.bin (PlatformIO's "
         ".pio/build/ENV/ names; Arduino IDE exports SKETCH.ino.bootloader.bin / .partitions.bin / "
-        ".ino.bin work too), or a manifest.json (ESP Web Tools) / flasher_args.json (ESP-IDF)"
+        ".ino.bin work too), a single merged image (SKETCH.ino.merged.bin, firmware.factory.bin) written at the "
+        "bootloader offset, or a manifest.json (ESP Web Tools) / flasher_args.json (ESP-IDF)"
     )
 
 
@@ -445,6 +464,9 @@ def _plan_folder(board: Board, folder: Path) -> FlashPlan:
         if (folder / manifest_name).is_file():
             return plan_from_manifest(board, folder / manifest_name)
     chosen = _files_by_role(present, str(folder))
+    merged = [path for path in present if _is_merged(path)]
+    if not chosen and len(merged) == 1:
+        return plan_merged(board, merged[0])
     if not all(role in chosen for role in ("bootloader", "partitions", "app")):
         raise _missing_error(str(folder), chosen, present)
     return plan_from_files(board, chosen, str(folder))
@@ -456,6 +478,8 @@ def _plan_file_list(board: Board, files: list[Path]) -> FlashPlan:
             raise KitError(f"firmware file {path} does not exist", hint="check the path")
     if len(files) == 1 and files[0].suffix.lower() == ".json":
         return plan_from_manifest(board, files[0])
+    if len(files) == 1 and _is_merged(files[0]):
+        return plan_merged(board, files[0])
     chosen = _files_by_role(files, "the files given")
     unknown = [path.name for path in files if _role_of(path) is None]
     if unknown:
@@ -521,7 +545,8 @@ class _ProgressTracker:
     def __init__(self, plan: FlashPlan, report: Callable[[FlashProgress], None] | None) -> None:
         self.plan = plan
         self.report = report
-        self.current: FlashPart | None = None
+        # esptool names the file it writes only when there are several
+        self.current: FlashPart | None = plan.parts[0] if len(plan.parts) == 1 else None
         self.finished_bytes = 0
         self.verified: list[int] = []
 
@@ -634,9 +659,11 @@ def explain_failure(output: str, exit_code: int, board: Board, port: str, plan: 
     if re.search(r"Could not open .*port|could not open port|Permission denied|Errno 13|Errno 16|busy", output, re.IGNORECASE):
         if remote:
             return DeviceError(f"cannot connect to {port}: {_fatal_message(output)}", hint="check the host and port of the bridge, and that it is running")
+        if re.search(r"Errno 2\]|No such file", output):
+            return DeviceError(f"serial port {port} does not exist", hint="check the name with `kit ports` and that the board is plugged in")
         if re.search(r"Permission denied|Errno 13", output):
             return port_tools.permission_error(port)
-        if re.search(r"busy|Errno 16|exclusively", output, re.IGNORECASE):
+        if re.search(r"Errno 16|Errno 11|Device or resource busy|exclusively lock", output, re.IGNORECASE):
             return port_tools.busy_error(port, port_tools.port_holders(port))
         return DeviceError(f"cannot open {port}: {_fatal_message(output)}", hint="check the port name with `kit ports` and that the board is plugged in")
     if re.search(r"Timed out waiting for packet|Serial data stream stopped|Lost connection|Packet content transfer stopped", output):
