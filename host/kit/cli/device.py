@@ -47,6 +47,8 @@ def flash_command(board: str, lab: str, emulate: bool, model: Path | None, force
     labels it): bootloader, partition table and app at their offsets, each MD5-verified.
     """
     if firmware is not None:
+        if emulate or model is not None:
+            raise click.UsageError("--firmware writes a prebuilt image to the real board; drop --emulate / --model")
         _flash_prebuilt(board, lab, firmware, port, baud, verify=not no_verify)
         return
     from kit.device.flash import flash
