@@ -76,3 +76,13 @@ def test_image_scaling():
     assert np.allclose(scale_pixels(pixels, "unit"), [0, 128 / 255, 1])
     assert np.allclose(scale_pixels(pixels, "signed"), [-1, 128 / 127.5 - 1, 1], atol=1e-6)
     assert extract({"type": "image", "scale": "raw"}, {}, pixels).max() == 255.0
+
+
+def test_resampling_espeak_rate_keeps_a_tone_and_the_duration():
+    from kit.data.audio import resample
+    rate = 22050
+    tone = np.sin(2 * np.pi * 440 * np.arange(rate) / rate).astype(np.float32)   # 1 s
+    out = resample(tone, rate, 16000)
+    assert out.size == 16000
+    expected = np.sin(2 * np.pi * 440 * np.arange(16000) / 16000)
+    assert np.abs(out[500:-500] - expected[500:-500]).max() < 1e-3

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import io
+import math
 import wave
 from pathlib import Path
 
@@ -71,18 +71,25 @@ def write_wav(path: Path, audio: np.ndarray, rate: int) -> None:
 
 
 def resample(audio: np.ndarray, source_rate: int, target_rate: int) -> np.ndarray:
-    """Band-limited resampling by FFT (exact for a whole utterance, no scipy needed)."""
+    """Band-limited resampling by FFT (exact for a whole utterance, no scipy needed).
+
+    The input is zero-padded so both FFT lengths are (rate ratio) x (power of two): arbitrary
+    lengths can have large prime factors, which makes numpy's FFT many times slower.
+    """
     if source_rate == target_rate or audio.size == 0:
         return audio.astype(np.float32)
-    target_len = int(round(audio.size * target_rate / source_rate))
-    spectrum = np.fft.rfft(audio.astype(np.float64))
-    keep = target_len // 2 + 1
+    divisor = math.gcd(source_rate, target_rate)
+    down, up = source_rate // divisor, target_rate // divisor
+    blocks = 1 << max(0, math.ceil(math.log2(max(1, -(-audio.size // down)))))
+    padded_in, padded_out = down * blocks, up * blocks
+    spectrum = np.fft.rfft(audio.astype(np.float64), n=padded_in)
+    keep = padded_out // 2 + 1
     if keep <= spectrum.size:
         spectrum = spectrum[:keep]
     else:
         spectrum = np.concatenate([spectrum, np.zeros(keep - spectrum.size, spectrum.dtype)])
-    out = np.fft.irfft(spectrum, n=target_len) * (target_len / audio.size)
-    return out.astype(np.float32)
+    out = np.fft.irfft(spectrum, n=padded_out) * (padded_out / padded_in)
+    return out[: int(round(audio.size * target_rate / source_rate))].astype(np.float32)
 
 
 def fit_length(audio: np.ndarray, length: int) -> np.ndarray:
