@@ -117,3 +117,12 @@ def test_boot_slower_than_the_quiet_wait_does_not_desynchronise_replies():
         client = DeviceClient.connect(link, line_timeout=2.0, boot_timeout=2.0, boot_quiet=0.1)
         assert client.is_kit and client.profile().model == "kws01"
     assert peer.received[:3] == ["name", "kit-info", "profile"]
+
+
+def test_kit_load_lines_stay_within_the_command_limit_at_large_offsets(connect):
+    client, peer = connect(PeerBehaviour(input_bytes=30_000))
+    data = bytes((i * 13) & 0xFF for i in range(30_000))
+    client.load(data)
+    loads = [c for c in peer.received if c.startswith("kit-load")]
+    assert max(len(c) for c in loads) <= 255
+    assert client.kit_infer(1).output == toy_model(data, 4)

@@ -19,6 +19,7 @@ from kit.link.base import Link, LinkTimeout
 from kit.protocol.mlperf import (
     ERROR_RE,
     INFER_LINE_TIMEOUT_S,
+    MAX_COMMAND_CHARS,
     NAME_RE,
     READY_MARK,
     RESULTS_RE,
@@ -49,6 +50,12 @@ EXIT_RE = re.compile(r"^m-kit-exit-\[([0-9]+)\]$")
 
 # Input sizes of the MLPerf Tiny reference models, for boards that do not report them.
 MLPERF_INPUT_BYTES = {"kws01": 490, "vww01": 27648, "ic01": 3072, "ad01": 640}
+
+
+def kit_load_chunk(offset: int) -> int:
+    """Bytes per `kit-load` line: at most 180, and the command within 255 characters."""
+    room = MAX_COMMAND_CHARS - len(f"kit-load {offset} ")
+    return min(KIT_LOAD_CHUNK, (room // 4) * 3)
 
 
 @dataclass(frozen=True)
@@ -236,10 +243,12 @@ class DeviceClient(MlperfClient):
         if self.info is None:
             self.load_input(data)
             return
-        for offset in range(0, len(data), KIT_LOAD_CHUNK):
-            chunk = data[offset : offset + KIT_LOAD_CHUNK]
+        offset = 0
+        while offset < len(data):
+            chunk = data[offset : offset + kit_load_chunk(offset)]
             reply = self.command(f"kit-load {offset} {base64.b64encode(chunk).decode('ascii')}")
-            self._check_load(reply, data[: offset + len(chunk)])
+            offset += len(chunk)
+            self._check_load(reply, data[:offset])
 
     def _check_load(self, reply: Reply, sent: bytes) -> None:
         match = reply.match_one(LOAD_RE, "load acknowledgement (m-kit-load-[next=..,crc=..])")

@@ -15,7 +15,7 @@ from typing import Callable
 from kit.errors import DeviceError
 from kit.link.base import Link
 
-MAX_COMMAND_CHARS = 255  # kit firmware; the MLPerf commands kit sends stay under 80
+MAX_COMMAND_CHARS = 255  # kit firmware, without the `%`; the MLPerf commands kit sends stay under 80
 # The MLPerf runner sends 31 bytes of hex per `db` line: `db ` + 62 hex digits + `%` < 80.
 DB_BYTES_PER_LINE = 31
 REPLY_LINE_TIMEOUT_S = 5.0
@@ -103,7 +103,7 @@ class MlperfClient:
     ) -> Reply:
         """Send one command and collect its reply up to `m-ready`; `e-[...]` raises.
         `on_line` sees every line the moment it arrives (to record measurements as they come)."""
-        if len(text) + 1 > MAX_COMMAND_CHARS:
+        if len(text) > MAX_COMMAND_CHARS:
             raise ValueError(f"command longer than {MAX_COMMAND_CHARS} characters: {text[:40]}...")
         self.link.write(text + "%")
         reply = Reply(command=text)
