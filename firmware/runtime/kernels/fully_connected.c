@@ -1,5 +1,6 @@
 /* FULLY_CONNECTED int8 (TFLM reference_integer_ops::FullyConnected and its per-channel
  * variant): one multiplier for per-tensor weights, one per output unit otherwise. */
+#include "kit_dot.h"
 #include "kit_fixedpoint.h"
 #include "kit_kernels.h"
 
@@ -10,15 +11,20 @@ int kit_op_fully_connected(const kit_op_t *op, const kit_model_t *m, uint8_t *ar
     const int32_t *bias = (const int32_t *)kit_tensor_const_ptr(m, arena, op->inputs[2]);
     int8_t *output = (int8_t *)kit_tensor_arena_ptr(m, arena, op->output);
     const int32_t depth = p->accum_depth, units = p->output_depth;
-    int32_t b, u, d;
+    int32_t b, u;
     for (b = 0; b < p->batches; ++b) {
         const int8_t *in_row = input + (size_t)b * depth;
         for (u = 0; u < units; ++u) {
             const int8_t *w_row = filter + (size_t)u * depth;
             const int32_t q = p->per_channel ? u : 0;
-            int32_t acc = 0;
-            for (d = 0; d < depth; ++d) {
-                acc += ((int32_t)w_row[d] + p->weights_offset) * ((int32_t)in_row[d] + p->input_offset);
+            int32_t acc;
+            if (p->weights_offset == 0) {
+                acc = kit_dot_s8(in_row, w_row, depth, p->input_offset);
+            } else {
+                int32_t d;
+                for (acc = 0, d = 0; d < depth; ++d) {
+                    acc += ((int32_t)w_row[d] + p->weights_offset) * ((int32_t)in_row[d] + p->input_offset);
+                }
             }
             if (bias != NULL) {
                 acc += bias[u];

@@ -30,6 +30,23 @@ static inline int32_t kit_shape4_elements(const kit_shape4_t *s) {
     return s->n * s->h * s->w * s->c;
 }
 
+/* Filter taps t in [*start, *end) whose input coordinate origin + dilation * t lies inside
+ * [0, size): the clipped window, so kernel inner loops need no bounds checks. */
+static inline void kit_tap_range(int32_t origin, int32_t dilation, int32_t filter, int32_t size,
+                                 int32_t *start, int32_t *end) {
+    const int32_t last = size - 1 - origin;
+    int32_t s = origin < 0 ? (-origin + dilation - 1) / dilation : 0;
+    int32_t e = last < 0 ? 0 : last / dilation + 1;
+    if (e > filter) {
+        e = filter;
+    }
+    if (s > e) {
+        s = e;
+    }
+    *start = s;
+    *end = e;
+}
+
 int kit_op_conv_2d(const kit_op_t *op, const kit_model_t *m, uint8_t *arena);
 int kit_op_depthwise_conv_2d(const kit_op_t *op, const kit_model_t *m, uint8_t *arena);
 int kit_op_fully_connected(const kit_op_t *op, const kit_model_t *m, uint8_t *arena);
