@@ -1,0 +1,29 @@
+"""Every lab's reference model (models/<lab>/model.tflite, made by `kit train`) runs
+bit-exactly on kit's runtime, through the same entry point as `kit invoke host LAB`."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from kit import paths
+from kit.catalog import list_labs
+from kit.runtime_host.dispatch import invoke_on_board, resolve_model
+from kit.tflm import TflmInterpreter
+from tests.runtime.conftest import random_inputs
+
+SAMPLES = 100
+LABS = [lab.name for lab in list_labs()]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lab", LABS)
+def test_lab_reference_model_matches_tflm(lab):
+    if not (paths.MODELS_DIR / lab / "model.tflite").is_file():
+        pytest.skip(f"models/{lab}/model.tflite not committed yet (kit train {lab} makes it)")
+    path, _ = resolve_model(lab)
+    reference = TflmInterpreter(path)
+    inputs = random_inputs(reference.input.shape, SAMPLES, seed=7)
+    expected = reference.run(inputs)
+    actual = invoke_on_board("host", lab, inputs)
+    assert np.array_equal(actual, expected), f"{lab}: kit and TFLM outputs differ"
