@@ -7,11 +7,15 @@ float features quantized by the model's own input scale and zero point, as a dev
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from kit.errors import ModelError
 from kit.train.quantize import dequantize, quantize_features
 
 # Below this many test samples a worker process costs more than it saves.
@@ -88,26 +92,38 @@ def predict_float(keras_model, x: np.ndarray, batch_size: int = 256) -> np.ndarr
     return np.concatenate(chunks) if chunks else np.zeros((0,), np.float32)
 
 
-def _tflm_chunk(model: bytes, q_in: np.ndarray) -> np.ndarray:
-    """Run one slice of the test set in a worker process (TFLM holds the GIL while it invokes)."""
-    from kit.tflm import TflmInterpreter
-
-    return TflmInterpreter(model).run(q_in)
+_WORKER = """
+import sys
+import numpy as np
+from kit.tflm import TflmInterpreter
+np.save(sys.argv[3], TflmInterpreter(sys.argv[1]).run(np.load(sys.argv[2])))
+"""
 
 
 def _run_tflm(model: bytes, q_in: np.ndarray, workers: int) -> np.ndarray:
-    """TFLM outputs for a batch, split over worker processes when the batch is large."""
+    """TFLM outputs for a batch, split over child processes when the batch is large.
+
+    TFLM holds the GIL while it invokes, so threads do not help; plain child processes (not
+    multiprocessing, which re-imports the caller's __main__) each run one slice from files."""
     from kit.tflm import TflmInterpreter
 
     if workers <= 1 or len(q_in) < PARALLEL_MIN_SAMPLES:
         return TflmInterpreter(model).run(q_in)
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    chunks = np.array_split(q_in, workers)
-    # spawn, not fork: the parent may hold TensorFlow's threads and locks
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return np.concatenate(list(pool.map(_tflm_chunk, [model] * len(chunks), chunks)))
+    with tempfile.TemporaryDirectory(prefix="kit-tflm-eval-") as folder:
+        model_path = Path(folder) / "model.tflite"
+        model_path.write_bytes(model)
+        children = []
+        for index, chunk in enumerate(np.array_split(q_in, workers)):
+            np.save(Path(folder) / f"in{index}.npy", chunk)
+            children.append(subprocess.Popen(
+                [sys.executable, "-c", _WORKER, str(model_path), str(Path(folder) / f"in{index}.npy"),
+                 str(Path(folder) / f"out{index}.npy")], stderr=subprocess.PIPE))
+        failures = [child.communicate()[1] for child in children if child.wait() != 0]
+        if failures:
+            raise ModelError("TensorFlow Lite Micro failed while evaluating the int8 model: "
+                             + failures[0].decode(errors="replace").strip()[-300:],
+                             "check that the model loads with kit.tflm.TflmInterpreter")
+        return np.concatenate([np.load(Path(folder) / f"out{i}.npy") for i in range(len(children))])
 
 
 def predict_int8(tflite: bytes | Path, x: np.ndarray, workers: int | None = None) -> np.ndarray:
