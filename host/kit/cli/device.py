@@ -129,7 +129,9 @@ def bench_command(board: str, runs: int, warmup: int, as_json: bool, csv_path: P
 @click.option("--emulate", is_flag=True, help="BOARD is a real board: validate on its emulated twin.")
 @click.option("--port", help="Serial port or URL of a board running kit firmware.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
-def validate_command(board: str, lab: str, limit: int | None, emulate: bool, port: str | None, as_json: bool) -> None:
+@click.option("--data-size", help="Generate a smaller dataset (tiny, small, medium or a fraction) for a quick check.")
+def validate_command(board: str, lab: str, limit: int | None, emulate: bool, port: str | None, as_json: bool,
+                     data_size: str | None) -> None:
     """Run LAB's held-out test set on BOARD: on-device accuracy and bit-exactness against TFLM.
 
     Uses the board kit flashed (it must run LAB's model); an emulated board that is not
@@ -143,7 +145,7 @@ def validate_command(board: str, lab: str, limit: int | None, emulate: bool, por
         def advance(done: int, total: int | None = None) -> None:
             progress.update(task, completed=done, total=total)
 
-        report = validate_lab(board, lab, limit=limit, emulate=emulate, port=port, progress=advance)
+        report = validate_lab(board, lab, limit=limit, emulate=emulate, port=port, progress=advance, size=data_size)
     if as_json:
         click.echo(json.dumps(report.as_dict(), indent=2))
     else:

@@ -1,0 +1,67 @@
+"""Board resolution (real board vs twin), the fit check message, and the running-board state."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from kit.device import state as device_state
+from kit.device.session import require_running
+from kit.device.state import DeviceState
+from kit.device.target import Fit, check_fit, resolve_target
+from kit.errors import DeviceError, KitError, ModelError
+
+
+@pytest.mark.parametrize("real, twin", [("nicla-vision", "emu-cortex-m7"), ("nano33-ble-sense", "emu-cortex-m4"),
+                                        ("xiao-esp32s3", "emu-rv32")])
+def test_emulate_runs_the_twin_with_the_real_boards_numbers(real, twin):
+    target = resolve_target(real, emulate=True)
+    assert target.run_on.name == twin and target.reference.name == real and target.emulated
+    assert target.reference.memory_limits().ram_bytes < target.run_on.memory_limits().ram_bytes
+
+
+def test_emulated_board_is_its_own_reference_and_real_board_without_emulate_is_real():
+    target = resolve_target("emu-rv32")
+    assert target.run_on is target.reference and target.emulated
+    assert not resolve_target("nicla-vision").emulated
+
+
+@pytest.mark.parametrize("board, expected", [("raspberry-pi-5", "kit deploy"), ("host", "kit invoke host")])
+def test_boards_that_are_not_flashed_point_to_their_command(board, expected):
+    with pytest.raises(KitError) as caught:
+        resolve_target(board)
+    assert expected in caught.value.hint
+
+
+def test_fit_error_names_what_is_needed_and_what_the_board_has():
+    fit = Fit(flash_needed=1_200_000, ram_needed=100_000, flash_limit=983_040, ram_limit=262_144, board="nano33")
+    with pytest.raises(ModelError) as caught:
+        check_fit(fit)
+    message = str(caught.value)
+    assert "needs 1171.9 KB flash / 97.7 KB RAM" in message and "board has 960.0 KB flash / 256.0 KB RAM" in message
+    assert "too little flash" in message
+    check_fit(Fit(1, 1, 2, 2, "ok"))
+
+
+def test_state_round_trip_and_a_dead_emulator_is_reported_and_forgotten():
+    finished = subprocess.Popen([sys.executable, "-c", "pass"])
+    finished.wait()
+    entry = DeviceState(board="emu-cortex-m7", reference_board="nicla-vision", port="socket://127.0.0.1:9",
+                        lab="kws", model_path="/nonexistent.tflite", sha256="ab" * 32, pid=finished.pid)
+    device_state.save(entry)
+    assert device_state.load("emu-cortex-m7") == entry
+    with pytest.raises(DeviceError, match="no longer running") as caught:
+        require_running("nicla-vision")  # found through the real board it stands in for
+    assert "kit flash nicla-vision kws" in caught.value.hint
+    assert device_state.load("emu-cortex-m7") is None
+
+
+def test_board_never_flashed_tells_how_to_start_it():
+    device_state.remove("emu-cortex-m4")
+    with pytest.raises(DeviceError, match="emu-cortex-m4 is not running") as caught:
+        require_running("emu-cortex-m4")
+    assert "kit flash emu-cortex-m4 LAB" in caught.value.hint
+    with pytest.raises(DeviceError, match="no --port"):
+        require_running("grove-vision-ai-v2")
