@@ -65,3 +65,9 @@ def test_board_never_flashed_tells_how_to_start_it():
     assert "kit flash emu-cortex-m4 LAB" in caught.value.hint
     with pytest.raises(DeviceError, match="no --port"):
         require_running("grove-vision-ai-v2")
+
+
+def test_bench_on_a_linux_board_points_to_bench_pi():
+    with pytest.raises(DeviceError) as caught:
+        require_running("raspberry-pi-5")
+    assert "kit bench-pi raspberry-pi-5 --host" in caught.value.hint

@@ -47,6 +47,9 @@ def find_running(name: str) -> DeviceState | None:
 def require_running(name: str) -> DeviceState:
     entry = find_running(name)
     board = get_board(name)
+    if board.kind == "linux":
+        raise DeviceError(f"{name} is a Linux board: it is measured over SSH, not a serial port",
+                          hint=f"`kit bench-pi {name} --host USER@HOST` (after `kit deploy {name} LAB --host USER@HOST`)")
     if entry is None:
         if board.kind == "emulated" or board.emulated_twin:
             raise DeviceError(
