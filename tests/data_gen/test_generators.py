@@ -103,3 +103,10 @@ def test_image_cache_round_trips_exactly(fruit_tiny):
     assert cached.metadata["cache"] == fruit_tiny.metadata["cache"]
     fresh = load_dataset("image-classification", seed=0, size="tiny", use_cache=False)
     assert np.array_equal(cached.x_train, fresh.x_train) and cached.x_train.dtype == np.float32
+
+
+def test_progress_reports_absolute_counts_up_to_the_total():
+    calls = []
+    load_dataset("motion", seed=2, size="tiny", use_cache=False, progress=lambda done, total: calls.append((done, total)))
+    assert calls and calls[-1][0] == calls[-1][1]
+    assert [done for done, _ in calls] == sorted(done for done, _ in calls)

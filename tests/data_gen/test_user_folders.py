@@ -142,9 +142,15 @@ def test_unreadable_file_is_named(tmp_path, lab, label, name, content):
     root = tmp_path / "data"
     labels = {"kws": KWS_LABELS, "visual-wake-words": ["no_person", "person"],
               "motion": ["idle", "lift", "maritime", "terrestrial"]}[lab]
-    for other in labels:
+    for other in labels:  # every class gets one good file, so only the broken one is at fault
         (root / other).mkdir(parents=True)
-    (root / label / name).write_bytes(content)  # the first class: read before any other folder
+        if lab == "kws":
+            write_wav(root / other / "good.wav", np.zeros(8000), 16000)
+        elif lab == "motion":
+            write_csv(root / other / "good.csv", np.zeros((100, 3)), "ax,ay,az")
+        else:
+            Image.fromarray(np.zeros((20, 20, 3), np.uint8)).save(root / other / "good.png")
+    (root / label / name).write_bytes(content)
     with pytest.raises(DataError) as caught:
         load_dataset(lab, source=root)
     assert name in caught.value.message

@@ -53,10 +53,8 @@ def data_command(lab: str, seed: int, source: Path | None, size: str | None, out
                   TimeElapsedColumn(), console=console, transient=True) as bar:
         task = bar.add_task(f"{spec.name} data", total=None)
 
-        def advance(step: int, total: int) -> None:
-            if total:
-                bar.update(task, total=total)
-            bar.advance(task, step)
+        def advance(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total or None)
 
         dataset = load_dataset(spec, seed=seed, source=source, size=size, progress=advance)
     console.print(counts_table(dataset))

@@ -184,7 +184,8 @@ def load_dataset(lab: Any, seed: int = 0, source: Path | str | None = None, size
     """Generate (or read from `source`) the lab's dataset and its features; cached per inputs.
 
     `lab` is a kit.catalog Lab (or a lab name / dict); `size` shrinks the generated data for quick
-    runs ('tiny', 'small', a fraction); `progress(step, total)` is called as generation advances.
+    runs ('tiny', 'small', a fraction); `progress(done, total)` is called with absolute counts
+    (speakers, frames, windows or files) as generation advances.
     """
     spec = lab_spec(lab)
     fraction = size_fraction(size)

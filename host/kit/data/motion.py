@@ -140,7 +140,7 @@ def motion_raw(spec: LabSpec, seed: int, fraction: float, progress: Callable[[in
             windows.append(motion_window(label, np.random.default_rng([seed, 20, class_index, number]), samples, rate))
             labels.append(class_index)
         if progress:
-            progress(per_class, per_class * len(spec.labels))
+            progress(len(windows), per_class * len(spec.labels))
     y = np.asarray(labels, np.int64)
     split = stratified_splits(y, np.random.default_rng([seed, 21]), float(ds.get("validation_fraction", 0.1)),
                               float(ds.get("test_fraction", 0.2)))

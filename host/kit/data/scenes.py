@@ -266,9 +266,9 @@ def render_scene(label: str, rng: np.random.Generator, out_size: int = 96) -> tu
         _paste(canvas, draw_distractor(rng, 64), rng, rng.uniform(0.15, 0.45), rng.uniform(-15, 15), 0.3)
     if label in DRAWERS:
         person = label == "person"
-        count = 1 if person or rng.random() < 0.8 else int(rng.integers(2, 4))
+        count = 1 if person or rng.random() < 0.85 else int(rng.integers(2, 4))
         for _ in range(count):
-            scale = rng.uniform(0.5, 1.2) if person else rng.uniform(0.4, 0.85) / (1 + 0.25 * (count - 1))
+            scale = rng.uniform(0.5, 1.2) if person else rng.uniform(0.45, 0.9) / (1 + 0.2 * (count - 1))
             rotate = rng.uniform(-20, 20) if person else rng.uniform(0, 360)
             _paste(canvas, DRAWERS[label](rng, 128), rng, scale, rotate, 0.3 if person else 0.15)
     if rng.random() < 0.2:  # occluder in front
@@ -318,9 +318,11 @@ def _render_all(jobs: list[tuple[int, int, str, int, int]], progress: Callable[[
         chunk = jobs[start:min(start + 50, half)]
         results.extend(render_many(chunk))
         if progress:
-            progress(len(chunk) * (2 if parallel else 1), len(jobs))
+            progress(min(len(jobs), len(results) * (2 if parallel else 1)), len(jobs))
     if child is not None:
         results.extend(_collect_child(child))
+        if progress:
+            progress(len(jobs), len(jobs))
     return results
 
 

@@ -213,7 +213,7 @@ def generate_speech(spec: LabSpec, seed: int, fraction: float, progress=None) ->
         for words in pool.map(synthesise, range(len(speakers))):
             recorded.append(words)
             if progress:
-                progress(1, len(speakers))
+                progress(len(recorded), len(speakers))
     pools: dict[str, list[np.ndarray]] = {"train": [], "val": [], "test": []}
     for number, speaker in enumerate(speakers):
         pools[splits[speaker.id]].extend(recorded[number][len(keywords):])

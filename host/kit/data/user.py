@@ -132,13 +132,17 @@ def read_user_folder(spec: LabSpec, source: Path, seed: int,
                      progress: Callable[[int, int], None] | None = None) -> RawData:
     kind = modality(spec)
     folders = class_folders(spec, source)
-    samples, labels, files = [], [], []
+    listing = {}
     for label, folder in folders.items():
         paths = [p for p in sorted(folder.rglob("*")) if p.is_file() and p.suffix.lower() in EXTENSIONS[kind]
                  and not p.name.startswith(".")]
         if not paths:
             raise DataError(f"class folder {folder} has no {'/'.join(EXTENSIONS[kind])} files",
                             hint=f"put some examples of '{label}' in it")
+        listing[label] = paths
+    total = sum(len(paths) for paths in listing.values())
+    samples, labels, files, done = [], [], [], 0
+    for label, paths in listing.items():
         for path in paths:
             if kind == "audio":
                 pieces = [read_audio(path, spec)]
@@ -150,8 +154,9 @@ def read_user_folder(spec: LabSpec, source: Path, seed: int,
                 samples.append(piece)
                 labels.append(spec.labels.index(label))
                 files.append(str(path.relative_to(source)))
-        if progress:
-            progress(len(paths), 0)
+            done += 1
+            if progress:
+                progress(done, total)
     y = np.asarray(labels, np.int64)
     names = np.asarray(files, dtype=str)
     rng = np.random.default_rng([seed, 40])
