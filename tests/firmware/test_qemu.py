@@ -188,3 +188,18 @@ def test_mlperf_kws_reference_model_is_bit_exact_with_tflm(board, mlperf_models)
     assert got.shape == (2, expected[0].size)
     np.testing.assert_array_equal(got, expected.reshape(2, -1))
     assert "m-model-[kws01]" in result.output
+
+
+def test_timing_stays_consistent_across_systick_wraps(test_model_builds):
+    """SysTick's 24-bit counter wraps every 2^24 ticks (0.67 s of virtual time): windows longer
+    than that must still measure linearly, and the 64-bit tick count must keep growing."""
+    commands = load_commands(INPUT) + "infer 200000 0%infer 400000 0%kit-ticks%kit-ticks%kit-exit 0%"
+    result = qemu.run_once("emu-cortex-m4", test_model_builds["emu-cortex-m4"].firmware, commands.encode(),
+                           timeout=240)
+    laps = [int(x) for x in re.findall(r"^m-lap-us-(\d+)\r$", result.output, re.M)]
+    short, long = laps[1] - laps[0], laps[3] - laps[2]
+    assert long > (1 << 24) * 1e6 / 25e6  # the long window spans at least one wrap
+    assert long == pytest.approx(2 * short, rel=1e-4)
+    ticks = [int(t) for t in re.findall(r"^m-kit-ticks-\[(\d+),25000000\]\r$", result.output, re.M)]
+    assert len(ticks) == 2 and (1 << 24) < ticks[0] < ticks[1]
+    assert laps[2] >= laps[1]  # lap times since boot keep increasing across the wraps
