@@ -137,10 +137,11 @@ def draw_potato(rng: np.random.Generator, size: int) -> Image.Image:
     radius = 1 + 0.08 * np.convolve(rng.standard_normal(34), np.ones(7) / 7, mode="valid")[:28]
     points = [(size * 0.5 + size * 0.42 * r * np.cos(a), size * 0.5 + size * 0.42 * aspect * r * np.sin(a))
               for a, r in zip(angles, radius)]
-    draw.polygon(points, fill=brown + (255,))
-    inner = [(size * 0.5 + (x - size * 0.5) * 0.8, size * 0.5 + (y - size * 0.5) * 0.8 - size * 0.03) for x, y in points]
-    draw.polygon(inner, fill=tuple(min(255, int(c * 1.08)) for c in brown) + (255,))
-    for _ in range(int(rng.integers(3, 9))):
+    for step, shrink in enumerate((1.0, 0.9, 0.78, 0.62)):  # darker rim, lighter dusty middle
+        ring = [(size * 0.5 + (x - size * 0.5) * shrink, size * 0.5 + (y - size * 0.5) * shrink - size * 0.02 * step)
+                for x, y in points]
+        draw.polygon(ring, fill=tuple(min(255, int(c * (0.78 + 0.1 * step))) for c in brown) + (255,))
+    for _ in range(int(rng.integers(4, 10))):
         a, r = rng.uniform(0, 2 * np.pi), rng.uniform(0, 0.33)
         px, py = size * 0.5 + size * r * np.cos(a), size * 0.5 + size * r * aspect * np.sin(a)
         s = size * rng.uniform(0.012, 0.03)
@@ -241,6 +242,12 @@ def _paste(canvas: Image.Image, sprite: Image.Image, rng: np.random.Generator, s
     lo_y, hi_y = -int(h * allow_cut), size - h + int(h * allow_cut)
     x = int(rng.integers(min(lo_x, hi_x), max(lo_x, hi_x) + 1))
     y = int(rng.integers(min(lo_y, hi_y), max(lo_y, hi_y) + 1))
+    if rng.random() < 0.7:  # a soft contact shadow below and behind the object
+        alpha = sprite.getchannel("A").point(lambda v: int(v * rng.uniform(0.35, 0.6)))
+        shadow = Image.new("RGBA", sprite.size, (0, 0, 0, 0))
+        shadow.putalpha(alpha.filter(ImageFilter.GaussianBlur(max(1.0, side / 30))))
+        offset = int(side * rng.uniform(0.02, 0.07))
+        canvas.paste(shadow, (x + offset, y + offset), shadow)
     canvas.paste(sprite, (x, y), sprite)
 
 
