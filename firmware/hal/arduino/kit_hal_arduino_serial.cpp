@@ -1,0 +1,81 @@
+/*
+ * The console and status LED of the Arduino HALs (any core with Serial and LED_BUILTIN):
+ * serial over the board's USB CDC port, output gathered into packets because every
+ * Serial.write on USB CDC costs a USB transfer, and a wait for the host to open the port so
+ * the boot banner is not lost.
+ */
+#include <Arduino.h>
+
+#include "kit_hal.h"
+#include "kit_hal_arduino.h"
+
+#define KIT_TX_BUFFER_BYTES 64u
+
+static uint8_t tx_buffer[KIT_TX_BUFFER_BYTES];
+static size_t tx_length;
+
+static void send_buffer(void)
+{
+    if (tx_length > 0u) {
+        Serial.write(tx_buffer, tx_length);
+        tx_length = 0u;
+    }
+}
+
+extern "C" void kit_hal_arduino_busy(int busy)
+{
+#ifdef LED_BUILTIN
+    int lit = KIT_LED_ACTIVE_LOW ? LOW : HIGH;
+    int dark = KIT_LED_ACTIVE_LOW ? HIGH : LOW;
+    digitalWrite(LED_BUILTIN, busy ? lit : dark);
+#else
+    (void)busy;
+#endif
+}
+
+extern "C" void kit_hal_init(void)
+{
+#ifdef LED_BUILTIN
+    pinMode(LED_BUILTIN, OUTPUT);
+#endif
+    kit_hal_arduino_busy(1); /* lit until the host opens the port: the board is alive */
+    Serial.begin(KIT_SERIAL_BAUD);
+    while (!Serial) {
+        delay(10);
+    }
+    kit_hal_arduino_busy(0);
+    tx_length = 0u;
+    kit_hal_arduino_timer_init();
+}
+
+extern "C" void kit_hal_putc(char c)
+{
+    tx_buffer[tx_length++] = (uint8_t)c;
+    if (tx_length == KIT_TX_BUFFER_BYTES) {
+        send_buffer();
+    }
+}
+
+extern "C" void kit_hal_flush(void)
+{
+    send_buffer();
+    Serial.flush();
+}
+
+extern "C" int kit_hal_getc(void)
+{
+    if (Serial.available() > 0) {
+        return Serial.read() & 0xFF;
+    }
+    return -1;
+}
+
+extern "C" int kit_hal_can_exit(void)
+{
+    return 0;
+}
+
+extern "C" void kit_hal_exit(int code)
+{
+    (void)code; /* a real board has nowhere to exit to: kit-exit answers "not supported" */
+}

@@ -1,0 +1,510 @@
+"""PlatformIO projects for the REAL boards (Nicla Vision, Nano 33 BLE Sense, XIAO ESP32S3).
+
+The project is generated from the board catalog (platform, board id, framework, build flags,
+upload protocol, baud) and holds copies of the same harness and runtime as the emulated
+boards behind an Arduino HAL, so it is an ordinary PlatformIO project a student can open in
+VS Code, build and upload without kit. Two engines run the model:
+
+- `kit`: kit's compiled plan (kit_model.c) on kit's C runtime;
+- `tflm`: TensorFlow Lite Micro (its Arduino library from PlatformIO lib_deps) on the C arrays
+  of `kit convert`, through a small C++ glue that implements the same kit_runtime.h API, so
+  the harness and the host protocol stay identical.
+
+Nothing here builds: real-board platforms and frameworks come from PlatformIO's registry on a
+machine with internet (see kit.upload.pio for the upload and the offline errors).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Literal
+
+from kit import catalog
+from kit.catalog.models import Board
+from kit.errors import KitError, ModelError
+from kit.paths import FIRMWARE_DIR, cache_dir
+
+Engine = Literal["kit", "tflm"]
+ENGINES: tuple[str, ...] = ("kit", "tflm")
+Log = Callable[[str], None] | None
+
+HAL_DIR = FIRMWARE_DIR / "hal"
+ARDUINO_DIR = HAL_DIR / "arduino"
+HARNESS_DIR = FIRMWARE_DIR / "harness"
+RUNTIME_DIR = FIRMWARE_DIR / "runtime"
+TFLM_ENGINE_DIR = FIRMWARE_DIR / "engines" / "tflm"
+BOARD_HAL_FILE = ARDUINO_DIR / "boards.toml"
+TFLM_LIBRARY_FILE = TFLM_ENGINE_DIR / "libraries.toml"
+RUNTIME_PARTS = ("include", "src", "kernels")
+# The harness's main() is the emulators' entry point; Arduino cores own main() and call
+# setup()/loop() from kit_sketch.cpp instead.
+HARNESS_SKIP = {"kit_main.c"}
+SOURCE_SUFFIXES = {".c", ".h", ".cpp", ".cc"}
+
+
+@dataclass(frozen=True)
+class ArduinoHal:
+    """How one real board is wired into the Arduino HAL (firmware/hal/arduino/boards.toml)."""
+
+    board: str
+    hal: str
+    led_active_low: bool
+
+
+@dataclass(frozen=True)
+class TflmLibrary:
+    """The TFLM Arduino library one HAL uses (firmware/engines/tflm/libraries.toml)."""
+
+    lib_deps: tuple[str, ...]
+    header: str
+    source: str
+
+
+@dataclass(frozen=True)
+class ModelFacts:
+    """What the TFLM glue needs to know about the model, read from the .tflite itself."""
+
+    model_id: str
+    sha256: str
+    input_bytes: int
+    output_bytes: int
+    input_scale: float
+    input_zero_point: int
+    output_scale: float
+    output_zero_point: int
+    op_names: tuple[str, ...]
+    arena_bytes: int
+
+
+@dataclass(frozen=True)
+class RealProject:
+    """A written real-board project: where it is and what it contains."""
+
+    board: str
+    engine: str
+    hal: str
+    env: str
+    project_dir: Path
+    build_id: str
+    model_id: str
+    sha256: str
+    lib_deps: tuple[str, ...] = ()
+    files: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def ini_path(self) -> Path:
+        return self.project_dir / "platformio.ini"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "board": self.board, "engine": self.engine, "hal": self.hal, "env": self.env,
+            "project_dir": str(self.project_dir), "build_id": self.build_id, "model_id": self.model_id,
+            "sha256": self.sha256, "lib_deps": list(self.lib_deps), "files": list(self.files),
+        }
+
+
+# ----------------------------------------------------------------------------- data files
+
+
+def _load_toml(path: Path) -> dict[str, Any]:
+    with path.open("rb") as handle:
+        return tomllib.load(handle)
+
+
+def board_hals() -> dict[str, ArduinoHal]:
+    """Every board the Arduino HALs know, by catalog name."""
+    table = _load_toml(BOARD_HAL_FILE).get("boards", {})
+    return {name: ArduinoHal(board=name, hal=entry["hal"], led_active_low=bool(entry["led_active_low"]))
+            for name, entry in table.items()}
+
+
+def tflm_library(hal: str) -> TflmLibrary:
+    entry = _load_toml(TFLM_LIBRARY_FILE)["hal"][hal]
+    return TflmLibrary(lib_deps=tuple(entry["lib_deps"]), header=entry["header"], source=entry["source"])
+
+
+# ----------------------------------------------------------------------------- board checks
+
+
+def real_board(board: str | Board) -> tuple[Board, ArduinoHal]:
+    """The catalog board and its Arduino HAL, or a KitError saying which path fits instead."""
+    board_obj = catalog.get_board(board) if isinstance(board, str) else board
+    if board_obj.kind == "emulated":
+        raise KitError(
+            f"{board_obj.name} is an emulated board: kit builds and boots it itself",
+            hint=f"use `kit flash {board_obj.name} LAB`; `kit project` writes projects for real boards",
+        )
+    if board_obj.kind in ("linux", "host"):
+        raise KitError(
+            f"{board_obj.name} runs models with LiteRT, not as firmware built by PlatformIO",
+            hint=f"use `kit deploy {board_obj.name} LAB --host USER@HOST`" if board_obj.kind == "linux"
+            else "run a model on the host with `kit invoke host`",
+        )
+    if board_obj.platformio is None:
+        raise KitError(
+            f"{board_obj.name} has no PlatformIO support (no PlatformIO platform or Arduino core exists for "
+            f"its {board_obj.mcu}), so kit cannot write a firmware project for it",
+            hint=_no_platformio_hint(board_obj),
+        )
+    hals = board_hals()
+    if board_obj.name not in hals:
+        raise KitError(
+            f"{board_obj.name} has a PlatformIO environment but no Arduino HAL entry in {BOARD_HAL_FILE.name}",
+            hint=f"add [boards.{board_obj.name}] with its hal and LED polarity to {BOARD_HAL_FILE}",
+        )
+    return board_obj, hals[board_obj.name]
+
+
+def _no_platformio_hint(board: Board) -> str:
+    if board.upload.method == "arduino-cli":
+        return ("build it with arduino-cli and its Arduino core instead (see the board's notes: "
+                f"`kit board {board.name}`); `kit convert MODEL.tflite` writes the model's C arrays")
+    return ("convert the model with `kit convert MODEL.tflite` (TFLM C arrays) and flash it with the vendor's "
+            f"path: {board.upload.notes or board.upload.method}")
+
+
+def project_boards() -> list[str]:
+    """The catalog boards `kit project` can write a PlatformIO project for."""
+    hals = board_hals()
+    return [board.name for board in catalog.list_boards() if board.platformio is not None and board.name in hals]
+
+
+# ----------------------------------------------------------------------------- model facts
+
+
+def model_facts(model_path: Path, converted: Any) -> ModelFacts:
+    """Tensor sizes, quantization and per-node op names of the .tflite (for the TFLM glue)."""
+    from kit.compile.tflite import load_model
+
+    model = load_model(Path(model_path))
+    if len(model.inputs) != 1 or len(model.outputs) != 1:
+        raise ModelError(f"{model_path} has {len(model.inputs)} inputs and {len(model.outputs)} outputs",
+                         hint="kit firmware runs models with one input and one output tensor")
+    tensor_in = model.tensors[model.inputs[0]]
+    tensor_out = model.tensors[model.outputs[0]]
+    for tensor, role in ((tensor_in, "input"), (tensor_out, "output")):
+        if tensor.dtype != "int8" or tensor.quantization is None or not tensor.quantization.scale:
+            raise ModelError(f"the model's {role} tensor is {tensor.dtype}, not quantized int8",
+                             hint="quantize the model fully to int8 (`kit train` does)")
+    return ModelFacts(
+        model_id=converted.model_id,
+        sha256=converted.sha256,
+        input_bytes=tensor_in.nbytes,
+        output_bytes=tensor_out.nbytes,
+        input_scale=float(tensor_in.quantization.scale[0]),
+        input_zero_point=int(tensor_in.quantization.zero_point[0]),
+        output_scale=float(tensor_out.quantization.scale[0]),
+        output_zero_point=int(tensor_out.quantization.zero_point[0]),
+        op_names=tuple(model.op_names),
+        arena_bytes=int(converted.tensor_arena_size),
+    )
+
+
+def _c_string(text: str) -> str:
+    return json.dumps(text, ensure_ascii=True)
+
+
+def _c_float(value: float) -> str:
+    import numpy as np
+
+    # The double holding a float32 exactly, printed in full: the C compiler rounds it back to
+    # the same float32 (decimal, not hex floats, which C++ before C++17 does not have).
+    return f"{float(np.float32(value))!r}f"
+
+
+def tflm_model_header(facts: ModelFacts) -> str:
+    """kit_model.h for the TFLM engine: the same macros the kit compiler emits."""
+    return "\n".join([
+        "/* Written by kit.build.realboard for the TFLM engine (kit_tflm_engine.cpp). Do not edit. */",
+        "#ifndef KIT_MODEL_H",
+        "#define KIT_MODEL_H",
+        "",
+        '#include "kit_runtime.h"',
+        "",
+        f"#define KIT_MODEL_ID {_c_string(facts.model_id)}",
+        f"#define KIT_MODEL_SHA256 {_c_string(facts.sha256)}",
+        f"/* TFLM's arena (measured on the host, with a margin for 32-bit targets). */",
+        f"#define KIT_MODEL_ARENA_BYTES {facts.arena_bytes}u",
+        f"#define KIT_MODEL_INPUT_BYTES {facts.input_bytes}u",
+        f"#define KIT_MODEL_OUTPUT_BYTES {facts.output_bytes}u",
+        f"#define KIT_MODEL_INPUT_SCALE {_c_float(facts.input_scale)}",
+        f"#define KIT_MODEL_INPUT_ZERO_POINT {facts.input_zero_point}",
+        f"#define KIT_MODEL_OUTPUT_SCALE {_c_float(facts.output_scale)}",
+        f"#define KIT_MODEL_OUTPUT_ZERO_POINT {facts.output_zero_point}",
+        f"#define KIT_MODEL_OP_COUNT {len(facts.op_names)}u",
+        "",
+        "#ifdef __cplusplus",
+        'extern "C" {',
+        "#endif",
+        "",
+        "extern const kit_model_t kit_model;",
+        "",
+        "#ifdef __cplusplus",
+        "}",
+        "#endif",
+        "",
+        "#endif /* KIT_MODEL_H */",
+        "",
+    ])
+
+
+def tflm_info_header(facts: ModelFacts) -> str:
+    """Per-node op names, in TFLM's execution order (what its profiler events follow)."""
+    names = ",\n".join(f"    {_c_string(name)}" for name in facts.op_names)
+    return "\n".join([
+        "/* Written by kit.build.realboard: the model's nodes in execution order. Do not edit. */",
+        "#ifndef KIT_TFLM_INFO_H",
+        "#define KIT_TFLM_INFO_H",
+        "",
+        f"static const char *const kit_tflm_op_names[{max(len(facts.op_names), 1)}] = {{",
+        names or '    "?"',
+        "};",
+        "",
+        "#endif /* KIT_TFLM_INFO_H */",
+        "",
+    ])
+
+
+def tflm_library_header(library: TflmLibrary) -> str:
+    return "\n".join([
+        "/* Written by kit.build.realboard: the board's TFLM Arduino library (PlatformIO lib_deps). */",
+        "#ifndef KIT_TFLM_LIBRARY_H",
+        "#define KIT_TFLM_LIBRARY_H",
+        f"/* {library.source} */",
+        f"#include <{library.header}>",
+        "#endif",
+        "",
+    ])
+
+
+# ----------------------------------------------------------------------------- sources
+
+
+def _files_in(folder: Path, skip: set[str] = frozenset()) -> list[Path]:  # type: ignore[assignment]
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix in SOURCE_SUFFIXES and p.name not in skip)
+
+
+def source_map(hal: ArduinoHal, engine: str, converted: Any) -> dict[str, Path]:
+    """Project-relative path -> file copied from the repository (or the compiler's output)."""
+    files: dict[str, Path] = {"src/kit_sketch.cpp": ARDUINO_DIR / "kit_sketch.cpp",
+                              "src/hal/kit_hal.h": HAL_DIR / "kit_hal.h"}
+    for path in _files_in(ARDUINO_DIR, {"kit_sketch.cpp"}):
+        files[f"src/hal/arduino/{path.name}"] = path
+    for path in _files_in(HAL_DIR / hal.hal):
+        files[f"src/hal/{hal.hal}/{path.name}"] = path
+    for path in _files_in(HARNESS_DIR, HARNESS_SKIP):
+        files[f"src/harness/{path.name}"] = path
+    if engine == "kit":
+        kit_dir = getattr(converted, "kit_dir", None)
+        if kit_dir is None:
+            raise ModelError("kit's compiler refused an op of this model, so the kit engine cannot run it",
+                             hint="use the TFLM engine: `--engine tflm` (see `kit convert MODEL.tflite` for the op)")
+        for part in RUNTIME_PARTS:
+            for path in _files_in(RUNTIME_DIR / part):
+                files[f"src/runtime/{part}/{path.name}"] = path
+        for path in _files_in(Path(kit_dir)):
+            files[f"src/model/{path.name}"] = path
+    else:
+        files["src/runtime/include/kit_runtime.h"] = RUNTIME_DIR / "include" / "kit_runtime.h"
+        files["src/model/kit_tflm_engine.cpp"] = TFLM_ENGINE_DIR / "kit_tflm_engine.cpp"
+        for path in _files_in(Path(converted.tflm_dir)):
+            files[f"src/model/{path.name}"] = path
+    return files
+
+
+def include_dirs(hal: ArduinoHal, engine: str) -> list[str]:
+    dirs = ["src/model", "src/harness", "src/hal", "src/hal/arduino", f"src/hal/{hal.hal}", "src/runtime/include"]
+    if engine == "kit":
+        dirs += ["src/runtime/src", "src/runtime/kernels"]
+    return dirs
+
+
+def generated_files(hal: ArduinoHal, engine: str, facts: ModelFacts | None, board: Board,
+                    build_id: str) -> dict[str, str]:
+    """Files written from text (not copied): build info and, for TFLM, the model headers."""
+    files = {"src/model/kit_build_info.h": build_info_header(board, hal, engine, build_id)}
+    if engine == "tflm":
+        assert facts is not None
+        files["src/model/kit_model.h"] = tflm_model_header(facts)
+        files["src/model/kit_tflm_info.h"] = tflm_info_header(facts)
+        files["src/model/kit_tflm_library.h"] = tflm_library_header(tflm_library(hal.hal))
+    return files
+
+
+def build_info_header(board: Board, hal: ArduinoHal, engine: str, build_id: str) -> str:
+    return "\n".join([
+        "/* Written by kit.build.realboard for this firmware. */",
+        "#ifndef KIT_BUILD_INFO_H",
+        "#define KIT_BUILD_INFO_H",
+        f"#define KIT_BOARD_NAME {_c_string(board.name)}",
+        f"#define KIT_BUILD_ID {_c_string(build_id)}",
+        f"#define KIT_HAL_TARGET {_c_string(hal.hal + '-' + board.name)}",
+        f"#define KIT_ENGINE {_c_string(engine)}",
+        "#endif",
+        "",
+    ])
+
+
+# ----------------------------------------------------------------------------- platformio.ini
+
+
+def build_flags(board: Board, hal: ArduinoHal, engine: str) -> list[str]:
+    """The catalog's flags for the board, then kit's own defines and include folders."""
+    assert board.platformio is not None
+    flags = list(board.platformio.build_flags)
+    flags += ["-DKIT_HAVE_BUILD_INFO", f"-DKIT_SERIAL_BAUD={board.baud}",
+              f"-DKIT_LED_ACTIVE_LOW={1 if hal.led_active_low else 0}", "-ffp-contract=off"]
+    flags += [f"-I{folder}" for folder in include_dirs(hal, engine)]
+    return flags
+
+
+def platformio_ini(board: Board, hal: ArduinoHal, engine: str, facts_id: str) -> str:
+    """One environment named after the board, every value taken from the catalog."""
+    pio = board.platformio
+    assert pio is not None
+    lines = [
+        f"; Written by `kit project` for the {board.title} ({engine} engine, model {facts_id}).",
+        "; An ordinary PlatformIO project: `pio run` builds, `pio run -t upload` flashes,",
+        "; `pio device monitor` talks to the board. See README.txt.",
+        "[platformio]",
+        f"default_envs = {board.name}",
+        "",
+        f"[env:{board.name}]",
+        f"platform = {pio.platform}",
+        f"board = {pio.board}",
+        f"framework = {pio.framework}",
+    ]
+    if pio.upload_protocol:
+        lines.append(f"upload_protocol = {pio.upload_protocol}")
+    lines.append(f"monitor_speed = {board.baud}")
+    lines.append("build_flags =")
+    lines += [f"    {flag}" for flag in build_flags(board, hal, engine)]
+    if engine == "tflm":
+        lines.append("lib_deps =")
+        lines += [f"    {dep}" for dep in tflm_library(hal.hal).lib_deps]
+    return "\n".join(lines) + "\n"
+
+
+def readme_text(board: Board, engine: str, facts_id: str) -> str:
+    pio = board.platformio
+    assert pio is not None
+    tflm = ("\nThe TFLM engine needs the TensorFlow Lite Micro Arduino library listed in lib_deps;\n"
+            "PlatformIO downloads it on the first build.\n") if engine == "tflm" else ""
+    return f"""kit firmware for the {board.title} ({board.name})
+model: {facts_id}   engine: {engine}
+
+This folder is a normal PlatformIO project (open it in VS Code with the PlatformIO
+extension, or use the `pio` command line). Everything it needs is inside: the kit harness
+(the MLPerf Tiny device-under-test protocol plus kit's extensions), the Arduino HAL, the
+runtime and the model. Nothing refers back to the kit repository.
+
+Build (the first build downloads the {pio.platform} platform and the Arduino core: needs
+internet once):
+    pio run
+Upload (port: see `kit ports` or `pio device list`):
+    pio run -t upload --upload-port /dev/ttyACM0
+Talk to it (commands end with %; try `name%`, `kit-info%`):
+    pio device monitor -b {board.baud}
+Benchmark it from kit:
+    kit bench {board.name} --port /dev/ttyACM0
+{tflm}
+If the port does not appear: {board.bootloader_hint or 'press reset once'}.
+"""
+
+
+# ----------------------------------------------------------------------------- writing
+
+
+def _digest(board: Board, hal: ArduinoHal, engine: str, sources: dict[str, Path], facts: ModelFacts | None) -> str:
+    digest = hashlib.sha256()
+    digest.update(json.dumps([board.model_dump(mode="json"), hal.__dict__, engine,
+                              facts.__dict__ if facts else None], sort_keys=True, default=str).encode())
+    for name, path in sorted(sources.items()):
+        digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
+    for path in (BOARD_HAL_FILE, TFLM_LIBRARY_FILE):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def write_project(board: str | Board, converted: Any, out_dir: Path, engine: str = "kit",
+                  model_path: Path | None = None) -> RealProject:
+    """Write the PlatformIO project for a real board and a `kit convert` result.
+
+    `model_path` (the .tflite) is needed by the TFLM engine for its tensor facts."""
+    if engine not in ENGINES:
+        raise KitError(f"unknown engine '{engine}'", hint="choose --engine kit or --engine tflm")
+    board_obj, hal = real_board(board)
+    facts = None
+    if engine == "tflm":
+        if model_path is None:
+            raise ModelError("the TFLM engine needs the .tflite file", hint="pass the model path")
+        facts = model_facts(Path(model_path), converted)
+    sources = source_map(hal, engine, converted)
+    digest = _digest(board_obj, hal, engine, sources, facts)
+    build_id = f"{hal.hal}-{engine}-{digest[:12]}"
+    out_dir = Path(out_dir)
+    _check_out_dir(out_dir)
+    if (out_dir / "src").exists():
+        shutil.rmtree(out_dir / "src")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for relative, path in sources.items():
+        destination = out_dir / relative
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, destination)
+    generated = generated_files(hal, engine, facts, board_obj, build_id)
+    for relative, text in generated.items():
+        (out_dir / relative).write_text(text)
+    (out_dir / "platformio.ini").write_text(platformio_ini(board_obj, hal, engine, converted.model_id))
+    (out_dir / "README.txt").write_text(readme_text(board_obj, engine, converted.model_id))
+    lib_deps = tflm_library(hal.hal).lib_deps if engine == "tflm" else ()
+    return RealProject(board=board_obj.name, engine=engine, hal=hal.hal, env=board_obj.name, project_dir=out_dir,
+                       build_id=build_id, model_id=converted.model_id, sha256=converted.sha256, lib_deps=lib_deps,
+                       files=tuple(sorted([*sources, *generated, "platformio.ini", "README.txt"])))
+
+
+def _check_out_dir(out_dir: Path) -> None:
+    """Refuse to write into a folder that holds something other than a kit project."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise KitError(f"{out_dir} exists and is not a folder", hint="choose another --out")
+    if out_dir.is_dir() and any(out_dir.iterdir()):
+        ini = out_dir / "platformio.ini"
+        if not ini.is_file() or "Written by `kit project`" not in ini.read_text(errors="replace"):
+            raise KitError(f"{out_dir} is not empty and is not a kit project",
+                           hint="choose an empty or new folder for --out (kit replaces src/ in its own projects)")
+
+
+def project_for_lab(board: str, lab: str, out_dir: Path | None = None, engine: str = "kit",
+                    model: Path | str | None = None, log: Log = None) -> RealProject:
+    """`kit project BOARD LAB`: pick or train the lab's model, convert it, write the project
+    (into `out_dir`, or kit's cache when None, as `kit flash` does)."""
+    real_board(board)
+    if engine not in ENGINES:
+        raise KitError(f"unknown engine '{engine}'", hint="choose --engine kit or --engine tflm")
+    from kit.compile import convert
+    from kit.device.flash import choose_model
+
+    model_path = choose_model(lab, model, log)
+    converted = convert(model_path, model_id=lab if model is None else None)
+    if out_dir is None:
+        return cached_project(board, converted, engine, Path(model_path))
+    return write_project(board, converted, Path(out_dir), engine=engine, model_path=Path(model_path))
+
+
+def cached_project(board: str, converted: Any, engine: str, model_path: Path) -> RealProject:
+    """The project `kit flash` uploads, kept in kit's cache (one folder per board, engine and
+    model, so PlatformIO's incremental build is reused)."""
+    key = hashlib.sha256(f"{board}|{engine}|{converted.sha256}|{converted.model_id}".encode()).hexdigest()[:16]
+    out_dir = cache_dir("projects") / f"{board}-{engine}-{key}"
+    return write_project(board, converted, out_dir, engine=engine, model_path=model_path)
+
+
+__all__ = [
+    "ENGINES", "ArduinoHal", "ModelFacts", "RealProject", "TflmLibrary", "board_hals", "build_flags",
+    "cached_project", "model_facts", "platformio_ini", "project_boards", "project_for_lab", "real_board", "source_map",
+    "tflm_library", "write_project",
+]

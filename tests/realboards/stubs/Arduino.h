@@ -1,0 +1,46 @@
+/*
+ * STAND-IN for the Arduino core API, for tests only (no Arduino core exists offline here).
+ * Just what kit's Arduino HALs use: Serial (over this process's stdin/stdout, so the test
+ * can drive the firmware natively), millis/micros/delay, pinMode/digitalWrite, LED_BUILTIN,
+ * and the two ESP32 core functions. LED changes are logged on stderr ("led=0/1") so a test
+ * can check the busy LED. Implemented in arduino_stub.cpp; C++11 like the older cores.
+ */
+#ifndef KIT_STUB_ARDUINO_H
+#define KIT_STUB_ARDUINO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define HIGH 0x1
+#define LOW 0x0
+#define OUTPUT 0x1
+#define LED_BUILTIN 13
+
+class StubSerial {
+ public:
+  void begin(unsigned long baud);
+  explicit operator bool() const;
+  int available();
+  int read();
+  size_t write(uint8_t byte);
+  size_t write(const uint8_t *data, size_t length);
+  void flush();
+};
+
+extern StubSerial Serial;
+
+unsigned long millis(void);
+unsigned long micros(void);
+void delay(unsigned long ms);
+void pinMode(uint8_t pin, uint8_t mode);
+void digitalWrite(uint8_t pin, uint8_t value);
+
+/* arduino-esp32 only */
+uint32_t getCpuFrequencyMhz(void);
+size_t getArduinoLoopTaskStackSize(void);
+
+/* The sketch's entry points (the core's main() calls them). */
+void setup(void);
+void loop(void);
+
+#endif
