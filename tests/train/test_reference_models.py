@@ -1,0 +1,55 @@
+"""The committed reference models in models/: they load in TFLM and their cards describe them."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kit.compile.tflite import load_model
+from kit.paths import LABS_DIR, MODELS_DIR
+from kit.tflm import TflmInterpreter
+from kit.train import list_reference_models, reference_model
+from kit.train.card import layer_costs
+from kit.train.quantize import SUPPORTED_OPS
+
+LABS = sorted(path.parent.name for path in LABS_DIR.glob("*/lab.toml"))
+
+
+@pytest.mark.parametrize("lab", LABS)
+def test_reference_model_matches_its_card(lab):
+    path = reference_model(lab)
+    card = json.loads((MODELS_DIR / lab / "card.json").read_text())
+    data = path.read_bytes()
+    assert card["lab"] == lab and card["seed"] == 0
+    assert card["sha256"] == hashlib.sha256(data).hexdigest()
+    assert card["flash_bytes"] == len(data)
+    assert card["artifacts"]["tflite"] == f"models/{lab}/model.tflite"
+    assert card["sha256"] in (MODELS_DIR / lab / "card.md").read_text()
+    layers = layer_costs(load_model(path))
+    assert card["macs_total"] == sum(layer["macs"] for layer in layers)
+    assert [layer["op"] for layer in card["layers"]] == [layer["op"] for layer in layers]
+    assert set(card["ops"]) <= SUPPORTED_OPS
+    # It runs in TFLM with the card's tensor description
+    interpreter = TflmInterpreter(path)
+    assert list(interpreter.input.shape) == card["input"]["shape"] and card["input"]["dtype"] == "int8"
+    assert interpreter.input.scale == pytest.approx(card["input"]["scale"])
+    assert interpreter.input.zero_point == card["input"]["zero_point"]
+    sample = np.random.default_rng(0).integers(-128, 128, size=(2, *interpreter.input.shape[1:]), dtype=np.int8)
+    assert interpreter.run(sample).shape == (2, *card["output"]["shape"][1:])
+    # The acceptance targets of issue 2
+    assert abs(card["accuracy_float"] - card["accuracy_int8"]) <= 0.02
+    assert card["accuracy_int8"] >= (0.85 if lab == "kws" else 0.5)
+
+
+def test_kit_models_lists_every_reference_model():
+    rows = list_reference_models()
+    assert [row["lab"] for row in rows] == LABS
+    completed = subprocess.run([str(Path(sys.executable).parent / "kit"), "models", "--json"], capture_output=True, text=True)
+    assert completed.returncode == 0, completed.stderr
+    assert [row["sha256"] for row in json.loads(completed.stdout)] == [row["sha256"] for row in rows]
