@@ -245,6 +245,7 @@ def train_lab(
             return cached
     if folder.exists():
         shutil.rmtree(folder)
+    import_tensorflow()  # before kit.data's feature code imports it with its start-up log
     start = time.perf_counter()
     stage_console(progress).print(f"[bold]{lab.name}[/]: preparing the dataset (seed {seed})")
     dataset = load_lab_dataset(lab, seed, source, size, progress)
