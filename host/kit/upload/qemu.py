@@ -27,6 +27,7 @@ from kit.paths import home_dir
 LOCALHOST = "127.0.0.1"
 START_TIMEOUT_S = 10.0
 STOP_TIMEOUT_S = 5.0
+PORT_ATTEMPTS = 3
 APT_PACKAGE = {"qemu-system-arm": "qemu-system-arm", "qemu-system-riscv32": "qemu-system-misc"}
 
 
@@ -117,8 +118,12 @@ def port_in_use(tcp_port: int) -> bool:
     return False
 
 
-def _port_busy_error(tcp_port: int) -> DeviceError:
-    return DeviceError(f"TCP port {tcp_port} on {LOCALHOST} is already in use",
+class PortBusyError(DeviceError):
+    """The TCP port for the emulator's console is taken."""
+
+
+def _port_busy_error(tcp_port: int) -> PortBusyError:
+    return PortBusyError(f"TCP port {tcp_port} on {LOCALHOST} is already in use",
                        hint="leave the port out to let kit pick a free one, or stop what uses it "
                        f"(`ss -ltnp 'sport = :{tcp_port}'` shows the process; `kit stop` ends kit's emulators)")
 
@@ -202,26 +207,36 @@ def _wait_listening(process: subprocess.Popen[bytes], tcp_port: int, log_path: P
                       hint=f"see its log: {log_path}")
 
 
-def start(board: str | Board, firmware: Path, tcp_port: int | None = None) -> RunningEmulator:
-    """Boot `firmware` on `board`'s emulator in the background (replacing one kit started
-    before for the same board). The console waits on `link_url(tcp_port)` for its client."""
-    target = emulated_board(board)
-    firmware = Path(firmware)
-    if not firmware.is_file():
-        raise KitError(f"firmware file not found: {firmware}", hint="build it first (`kit flash BOARD LAB`)")
-    stop(target.name)
-    if tcp_port is None:
-        tcp_port = free_tcp_port()
-    elif port_in_use(tcp_port):
-        raise _port_busy_error(tcp_port)
+def _launch(target: Board, firmware: Path, tcp_port: int) -> RunningEmulator:
     log_path = _state_dir() / f"{target.name}.log"
     command = qemu_command(target, firmware, tcp_serial(tcp_port))
     with open(log_path, "wb") as log, open(os.devnull, "rb") as no_input:
         process = subprocess.Popen(command, stdin=no_input, stdout=log, stderr=subprocess.STDOUT,
                                    start_new_session=True)
     _wait_listening(process, tcp_port, log_path)
-    running = RunningEmulator(board=target.name, pid=process.pid, tcp_port=tcp_port, firmware=str(firmware),
-                              log_path=str(log_path), started=time.time())
+    return RunningEmulator(board=target.name, pid=process.pid, tcp_port=tcp_port, firmware=str(firmware),
+                           log_path=str(log_path), started=time.time())
+
+
+def start(board: str | Board, firmware: Path, tcp_port: int | None = None) -> RunningEmulator:
+    """Boot `firmware` on `board`'s emulator in the background (replacing one kit started
+    before for the same board). The console waits on `link_url(tcp_port)` for its client.
+    Without `tcp_port` a free port is picked (again, if another program takes it first)."""
+    target = emulated_board(board)
+    firmware = Path(firmware)
+    if not firmware.is_file():
+        raise KitError(f"firmware file not found: {firmware}", hint="build it first (`kit flash BOARD LAB`)")
+    stop(target.name)
+    if tcp_port is not None and port_in_use(tcp_port):
+        raise _port_busy_error(tcp_port)
+    attempts = 1 if tcp_port is not None else PORT_ATTEMPTS
+    for attempt in range(attempts):
+        try:
+            running = _launch(target, firmware, tcp_port if tcp_port is not None else free_tcp_port())
+            break
+        except PortBusyError:
+            if attempt + 1 == attempts:
+                raise
     _save(running)
     return running
 
