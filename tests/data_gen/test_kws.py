@@ -60,3 +60,11 @@ def test_silence_is_quieter_than_words(kws_tiny):
     # MFCC coefficient 0 tracks log energy
     energy = kws_tiny.x_train[..., 0, 0].max(axis=1)
     assert energy[kws_tiny.y_train == silence].mean() < energy[kws_tiny.y_train == yes].mean()
+
+
+def test_dataset_key_names_the_cached_file(kws_tiny):
+    from kit.data import dataset_key
+    key = dataset_key("kws", seed=0, size="tiny")
+    assert key in kws_tiny.metadata["cache"]
+    assert dataset_key("kws", seed=1, size="tiny") != key
+    assert dataset_key("kws", seed=0, size="small") != key

@@ -82,6 +82,12 @@ def cache_key(spec: LabSpec, seed: int, fraction: float, source: Path | None) ->
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:24]
 
 
+def dataset_key(lab: Any, seed: int = 0, source: Path | str | None = None, size: str | float | None = None) -> str:
+    """The identity of the data `load_dataset` would return (lab sections, seed, size, user folder
+    listing, generator code): include it in downstream cache keys so new data retrains models."""
+    return cache_key(lab_spec(lab), seed, size_fraction(size), Path(source).expanduser() if source is not None else None)
+
+
 def _generate_raw(spec: LabSpec, seed: int, fraction: float, progress: Progress | None) -> RawData:
     generator = spec.generator
     if generator == "speech-espeak":
