@@ -14,7 +14,7 @@ from kit.errors import CatalogError, DataError
 from kit.paths import LABS_DIR
 
 # Bump when a change in kit.train would change the trained model for the same inputs.
-TRAIN_CODE_VERSION = "1"
+TRAIN_CODE_VERSION = "2"
 
 
 @dataclass(frozen=True)
@@ -89,8 +89,12 @@ def folder_content_hash(folder: Path) -> str:
 
 
 def training_inputs_hash(lab: LabTraining, seed: int, source: Path | None, size: Any) -> str:
-    """The cache key: lab file bytes, seed, user data, dataset size and the training code version."""
+    """The cache key: lab file bytes, seed, user data, dataset size, the identity of the data
+    kit.data would produce (its generator code included) and the training code version."""
+    from kit.data import dataset_key
+
     key = {
+        "data": dataset_key(lab.catalog_lab, seed, source, size),
         "lab_toml_sha256": hashlib.sha256(lab.toml_path.read_bytes()).hexdigest(),
         "seed": int(seed),
         "source": folder_content_hash(source) if source is not None else None,
