@@ -112,9 +112,9 @@ def test_real_board_with_emulate_uses_its_twin_and_its_numbers(mlperf_models):
     assert stop("nicla-vision") == ["emu-cortex-m7"]
 
 
-def test_real_board_without_emulate_is_not_supported_yet():
-    code, _, err = kit("flash", "nicla-vision", "kws")
-    assert code == 2 and "not yet supported" in err and "--emulate" in err
+def test_real_board_without_a_board_plugged_in_says_so():
+    code, _, err = kit("flash", "nano33-ble-sense", "kws")
+    assert code == 2 and "no nano33-ble-sense found" in err and "--emulate" in err
 
 
 @pytest.fixture(scope="module")

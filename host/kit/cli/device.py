@@ -30,12 +30,15 @@ def _progress(quiet: bool) -> Progress:
 @click.option("--firmware", "firmware", type=click.Path(exists=True, path_type=Path),
               help="Flash this PREBUILT ESP32 firmware (folder with bootloader.bin, partitions.bin, firmware.bin "
               "[, boot_app0.bin], or a manifest.json) with esptool instead of building.")
-@click.option("--port", help="Serial port or socket:// / rfc2217:// URL for --firmware (default: the board's USB port).")
+@click.option("--port", help="A real board's serial port (default: found by its USB id), or a socket:// / rfc2217:// "
+              "URL for --firmware.")
+@click.option("--engine", type=click.Choice(["kit", "tflm"]), default="kit", show_default=True,
+              help="Real boards: run the model on kit's runtime or on TensorFlow Lite Micro.")
 @click.option("--baud", type=click.IntRange(9600), help="esptool baud rate for --firmware (default: the board catalog's).")
 @click.option("--no-verify", is_flag=True, help="With --firmware: accept parts esptool could not MD5-check (secure download mode).")
 def flash_command(board: str, lab: str, emulate: bool, model: Path | None, force: bool,
                   firmware: Path | None = None, port: str | None = None, baud: int | None = None,
-                  no_verify: bool = False) -> None:
+                  no_verify: bool = False, engine: str = "kit") -> None:
     """Compile LAB's model for BOARD, check it fits, build, upload and verify it by handshake.
 
     The model is --model, else the lab's reference model in models/LAB, else the cached or
@@ -43,7 +46,9 @@ def flash_command(board: str, lab: str, emulate: bool, model: Path | None, force
     emu-rv32, or a real board with --emulate) the emulator KEEPS RUNNING IN THE BACKGROUND after
     this command, so `kit bench` and `kit validate` can use it, until `kit stop BOARD`.
     (`kit validate BOARD LAB` on a board that is not running starts it itself and stops it
-    when it ends.) With --firmware, a prebuilt ESP32 firmware is written with esptool (LAB only
+    when it ends.) A real board (nicla-vision, nano33-ble-sense, xiao-esp32s3) is built and
+    uploaded with PlatformIO (`pio run -t upload`) on its detected port; --force also accepts a
+    port whose USB id belongs to another board. With --firmware, a prebuilt ESP32 firmware is written with esptool (LAB only
     labels it): bootloader, partition table and app at their offsets, each MD5-verified.
     """
     if firmware is not None:
@@ -53,7 +58,8 @@ def flash_command(board: str, lab: str, emulate: bool, model: Path | None, force
         return
     from kit.device.flash import flash
 
-    result = flash(board, lab, emulate=emulate, model=model, force=force, log=err_console.print)
+    result = flash(board, lab, emulate=emulate, model=model, force=force, log=err_console.print, port=port,
+                   engine=engine)
     console.print(
         f"[green]flashed[/] {result.target.label}: {lab} model {result.sha256[:12]} "
         f"(handshake ok) on {result.port}"

@@ -16,7 +16,7 @@ from typing import Any, Callable
 from kit.catalog import get_lab
 from kit.device import state as device_state
 from kit.device.state import DeviceState, pid_alive
-from kit.device.target import Fit, Target, check_fit, model_file, real_board_not_supported, resolve_target
+from kit.device.target import Fit, Target, check_fit, model_file, resolve_target
 from kit.errors import DeviceError, KitError
 
 Log = Callable[[str], None] | None
@@ -115,11 +115,19 @@ def flash(
     model: Path | str | None = None,
     force: bool = False,
     log: Log = None,
+    port: str | None = None,
+    engine: str = "kit",
 ) -> FlashResult:
-    """The whole `kit flash` pipeline; returns where the board runs and what it runs."""
+    """The whole `kit flash` pipeline; returns where the board runs and what it runs.
+    A real board is dispatched by its upload method: PlatformIO boards go to kit.upload.pio
+    (`port`: its serial port, else detected by USB id; `engine`: kit or tflm)."""
     target = resolve_target(board, emulate)
     if not target.emulated:
-        raise real_board_not_supported(target.reference)
+        # Real boards: PlatformIO upload (kit.upload.pio); a board without PlatformIO support
+        # gets an error naming its own tool (kit.build.realboard.real_board).
+        from kit.upload.pio import flash_real_board
+
+        return flash_real_board(target, lab, model=model, port=port, force=force, engine=engine, log=log)
     model_path = choose_model(lab, model, log)
     from kit.compile import convert
 
