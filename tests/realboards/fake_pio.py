@@ -23,7 +23,8 @@ def start_board(project_dir: Path, board: str, link: Path) -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from realboard_helpers import build_native
 
-    binary = build_native(project_dir, board, link.parent / "fake-board-build")
+    extra = tuple(os.environ.get("FAKE_PIO_EXTRA_FLAGS", "").split())
+    binary = build_native(project_dir, board, link.parent / "fake-board-build", extra)
     master, slave = pty.openpty()
     tty.setraw(slave)
     log = open(link.parent / "fake-board.stderr", "wb")

@@ -166,28 +166,41 @@ def test_dfu_board_without_a_serial_port(usb_ports, monkeypatch, tmp_path: Path)
 @pytest.mark.slow
 @pytest.mark.timeout(300)
 @pytest.mark.usefixtures("host_compilers")
-def test_kit_flash_on_a_stand_in_board_end_to_end(fake_pio, usb_ports, monkeypatch, tmp_path: Path, kws_model: Path) -> None:
-    """`kit flash nano33-ble-sense kws` with a fake pio that builds the generated project
+@pytest.mark.parametrize(("board", "engine", "usb_id", "clock"), [
+    ("nano33-ble-sense", "kit", (0x2341, 0x805A), "64000000"),
+    ("xiao-esp32s3", "tflm", (0x303A, 0x1001), "240000000"),
+])
+def test_kit_flash_on_a_stand_in_board_end_to_end(fake_pio, usb_ports, monkeypatch, tmp_path: Path, kws_model: Path,
+                                                  board: str, engine: str, usb_id: tuple[int, int], clock: str) -> None:
+    """`kit flash BOARD kws [--engine tflm]` with a fake pio that builds the generated project
     natively and serves it on a pty shown as the board's USB port: port detection, project,
-    upload arguments, re-enumeration wait, sha256 handshake and the device state."""
+    upload arguments, re-enumeration wait, sha256 handshake, device state, then `kit bench`."""
     from kit.device.flash import flash
+    from kit.device.flow import bench
 
     link = tmp_path / "ttyFAKE"
     monkeypatch.setenv("FAKE_PIO_BOARD_LINK", str(link))
-    monkeypatch.setenv("FAKE_PIO_BOARD", "nano33-ble-sense")
-    usb_ports.append(fake_port(str(link), 0x2341, 0x805A))
+    monkeypatch.setenv("FAKE_PIO_BOARD", board)
+    # the stand-in TFLM interpreter's tensor sizes and node count (the kws model's)
+    monkeypatch.setenv("FAKE_PIO_EXTRA_FLAGS", "-DKIT_STUB_INPUT_BYTES=490u -DKIT_STUB_OUTPUT_BYTES=12u "
+                       "-DKIT_STUB_NODES=13u")
+    usb_ports.append(fake_port(str(link), *usb_id))
     try:
-        result = flash("nano33-ble-sense", "kws", model=kws_model, log=print)
+        result = flash(board, "kws", model=kws_model, engine=engine, log=print)
         (call,) = fake_pio()
-        assert call[call.index("-e") + 1] == "nano33-ble-sense" and call[-2:] == ["--upload-port", str(link)]
+        assert call[call.index("-e") + 1] == board and call[-2:] == ["--upload-port", str(link)]
         assert result.port == str(link) and result.pid is None
-        assert result.info["board"] == "nano33-ble-sense" and result.info["sha256"] == result.sha256
-        assert result.info["clock_hz"] == "64000000"
-        entry = device_state.load("nano33-ble-sense")
-        assert entry is not None and entry.port == str(link) and entry.extra["engine"] == "kit"
+        assert result.info["board"] == board and result.info["sha256"] == result.sha256
+        assert result.info["clock_hz"] == clock and result.info["build"].startswith(
+            ("arduino-mbed-" if board != "xiao-esp32s3" else "arduino-esp32-") + engine)
+        entry = device_state.load(board)
+        assert entry is not None and entry.port == str(link) and entry.extra["engine"] == engine
         assert Path(entry.firmware, "platformio.ini").is_file()
+        report = bench(board, runs=3, warmup=1, plot=False)  # the flashed board, found by its state
+        assert report.board == board and report.runs == 3 and report.latency_us.mean > 0
+        assert len(report.layers) == 13
     finally:
-        device_state.remove("nano33-ble-sense")
+        device_state.remove(board)
         pid_file = Path(str(link) + ".pid")
         if pid_file.exists():
             os.kill(int(pid_file.read_text()), signal.SIGTERM)
