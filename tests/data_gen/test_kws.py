@@ -68,3 +68,24 @@ def test_dataset_key_names_the_cached_file(kws_tiny):
     assert key in kws_tiny.metadata["cache"]
     assert dataset_key("kws", seed=1, size="tiny") != key
     assert dataset_key("kws", seed=0, size="small") != key
+
+
+def test_unknown_espeak_voice_is_a_data_error():
+    import pytest
+    from kit.data.spec import LabSpec
+    from kit.errors import DataError
+    spec = lab_spec("kws")
+    broken = LabSpec(name="kws-broken", labels=spec.labels, dataset={**spec.dataset, "voices": ["zz-nope"]},
+                     features=spec.features, input_shape=spec.input_shape)
+    with pytest.raises(DataError, match="zz-nope"):
+        load_dataset(broken, size="tiny", use_cache=False)
+
+
+def test_missing_espeak_is_reported_with_the_install_command(monkeypatch):
+    import pytest
+    from kit.data import speech
+    from kit.errors import ToolMissingError
+    monkeypatch.setattr(speech.shutil, "which", lambda name: None)
+    with pytest.raises(ToolMissingError) as caught:
+        speech.espeak_binary()
+    assert "apt-get install" in caught.value.hint
