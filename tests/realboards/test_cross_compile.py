@@ -1,0 +1,57 @@
+"""The real-board HAL, sketch and TFLM glue compiled (-c, warnings as errors) for 32-bit
+targets against the stand-ins in stubs/: arm-none-eabi with each Arduino mbed board's own
+catalog flags (Cortex-M7 / Cortex-M4, softfp like the Arduino mbed core), and rv32imc as a
+32-bit stand-in for the ESP32-S3 (no Xtensa compiler exists in Debian). The real Arduino
+cores and TFLM are not installable offline here, so nothing is linked."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from kit import catalog
+
+from realboard_helpers import STUBS, ini_flags
+
+STUB_TFLM = ["-DKIT_STUB_INPUT_BYTES=490u", "-DKIT_STUB_OUTPUT_BYTES=12u", "-DKIT_STUB_NODES=13u"]
+RV32 = ["--specs=picolibc.specs", "-march=rv32imc", "-misa-spec=2.2", "-mabi=ilp32"]
+TARGETS = {
+    "nicla-vision": ("arm-none-eabi", ["-D__CORTEX_M=7U"]),
+    "nano33-ble-sense": ("arm-none-eabi", ["-D__CORTEX_M=4U"]),
+    "xiao-esp32s3": ("riscv64-unknown-elf", RV32),
+}
+
+
+def _sources(project_dir: Path, engine: str, prefix: str) -> list[Path]:
+    src = project_dir / "src"
+    files = [src / "kit_sketch.cpp", *sorted((src / "hal").rglob("*.cpp")), *sorted((src / "hal").rglob("*.c"))]
+    # Debian's RISC-V toolchain has no C++ standard library headers (<cstdint>) for the glue.
+    if engine == "tflm" and prefix == "arm-none-eabi":
+        files.append(src / "model" / "kit_tflm_engine.cpp")
+    return files
+
+
+@pytest.mark.parametrize("engine", ["kit", "tflm"])
+@pytest.mark.parametrize("board", sorted(TARGETS))
+def test_arduino_sources_compile_warning_free_for_32_bit_targets(projects, board: str, engine: str, tmp_path: Path) -> None:
+    prefix, target_flags = TARGETS[board]
+    if shutil.which(f"{prefix}-g++") is None:
+        pytest.skip(f"{prefix}-g++ is not installed")
+    toolchain = catalog.get_board(board).toolchain
+    if prefix == "arm-none-eabi":
+        target_flags = [*toolchain.cflags, *target_flags]  # the board's own flags from the catalog
+    project = projects[(board, engine)]
+    flags = ini_flags(project.project_dir)
+    includes = [f"-I{project.project_dir / d}" for d in flags.includes] + [f"-I{STUBS}", f"-I{STUBS / 'tflm'}"]
+    for source in _sources(project.project_dir, engine, prefix):
+        if source.suffix == ".c":
+            command = [f"{prefix}-gcc", "-std=c99"]
+        else:
+            command = [f"{prefix}-g++", "-std=c++11", "-fno-exceptions", "-fno-rtti"]
+        command += [*target_flags, "-Wall", "-Wextra", "-Werror", "-O2", *flags.defines, *STUB_TFLM, *includes,
+                    "-c", str(source), "-o", str(tmp_path / (source.stem + ".o"))]
+        result = subprocess.run(command, capture_output=True, text=True)
+        assert result.returncode == 0, f"{source.name}:\n{result.stderr}"
