@@ -204,3 +204,14 @@ def test_kit_flash_on_a_stand_in_board_end_to_end(fake_pio, usb_ports, monkeypat
         pid_file = Path(str(link) + ".pid")
         if pid_file.exists():
             os.kill(int(pid_file.read_text()), signal.SIGTERM)
+
+
+def test_tflm_fit_counts_the_whole_model_and_tflm_arena(kws_converted) -> None:
+    from kit.device.target import resolve_target
+
+    target = resolve_target("nano33-ble-sense")
+    kit_fit = pio.fit_for_engine(target, kws_converted, "kit")
+    tflm_fit = pio.fit_for_engine(target, kws_converted, "tflm")
+    assert tflm_fit.flash_needed == kws_converted.model_bytes > kit_fit.flash_needed
+    assert tflm_fit.ram_needed - kit_fit.ram_needed == kws_converted.tensor_arena_size - kws_converted.arena_bytes_kit
+    assert (tflm_fit.flash_limit, tflm_fit.ram_limit) == (983_040, 262_144)

@@ -228,7 +228,7 @@ def tflm_model_header(facts: ModelFacts) -> str:
         "",
         f"#define KIT_MODEL_ID {_c_string(facts.model_id)}",
         f"#define KIT_MODEL_SHA256 {_c_string(facts.sha256)}",
-        f"/* TFLM's arena (measured on the host, with a margin for 32-bit targets). */",
+        "/* TFLM's arena (measured on the host, with a margin for 32-bit targets). */",
         f"#define KIT_MODEL_ARENA_BYTES {facts.arena_bytes}u",
         f"#define KIT_MODEL_INPUT_BYTES {facts.input_bytes}u",
         f"#define KIT_MODEL_OUTPUT_BYTES {facts.output_bytes}u",
@@ -285,7 +285,7 @@ def tflm_library_header(library: TflmLibrary) -> str:
 # ----------------------------------------------------------------------------- sources
 
 
-def _files_in(folder: Path, skip: set[str] = frozenset()) -> list[Path]:  # type: ignore[assignment]
+def _files_in(folder: Path, skip: frozenset[str] | set[str] = frozenset()) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix in SOURCE_SUFFIXES and p.name not in skip)
 
 

@@ -210,13 +210,31 @@ def wait_for_app_port(board: Board, port: str | None, timeout: float = REENUMERA
 # ----------------------------------------------------------------------------- kit flash
 
 
+def fit_for_engine(target: Any, converted: Any, engine: str) -> Any:
+    """kit's fit check; with TFLM the whole .tflite sits in flash and TFLM's arena in RAM."""
+    from kit.device.flash import HARNESS_RAM_BYTES, fit_before_build
+    from kit.device.target import Fit
+
+    fit = fit_before_build(target, converted)
+    if engine != "tflm":
+        return fit
+    input_bytes = fit.ram_needed - int(converted.arena_bytes_kit) - HARNESS_RAM_BYTES
+    return Fit(
+        flash_needed=int(converted.model_bytes),
+        ram_needed=int(converted.tensor_arena_size) + input_bytes + HARNESS_RAM_BYTES,
+        flash_limit=fit.flash_limit, ram_limit=fit.ram_limit, board=fit.board,
+        detail=f"TFLM: .tflite {converted.model_bytes:,} B; arena {converted.tensor_arena_size:,} B + input "
+        f"{input_bytes:,} B + harness ~{HARNESS_RAM_BYTES // 1024} KB",
+    )
+
+
 def flash_real_board(target: Any, lab: str, model: Path | str | None = None, port: str | None = None,
                      force: bool = False, engine: str = "kit", log: Log = None) -> Any:
     """`kit flash BOARD LAB` on a real board: model, fit check, project, `pio run -t upload`,
     then the same sha256 handshake over the serial port as on the emulated boards."""
     from kit.compile import convert
     from kit.device import state as device_state
-    from kit.device.flash import FlashResult, choose_model, fit_before_build, handshake
+    from kit.device.flash import FlashResult, choose_model, handshake
     from kit.device.state import DeviceState
     from kit.device.target import check_fit
 
@@ -224,7 +242,7 @@ def flash_real_board(target: Any, lab: str, model: Path | str | None = None, por
     chosen = upload_port(board, port, force, log)  # before any training or building: is the board there?
     model_path = choose_model(lab, model, log)
     converted = convert(model_path, model_id=lab if model is None else None)
-    fit = fit_before_build(target, converted)
+    fit = fit_for_engine(target, converted, engine)
     _say(log, f"fit: needs {fit.flash_needed:,} B flash / {fit.ram_needed:,} B RAM, "
               f"{board.name} has {fit.flash_limit:,} B / {fit.ram_limit:,} B")
     check_fit(fit)
@@ -244,5 +262,5 @@ def flash_real_board(target: Any, lab: str, model: Path | str | None = None, por
                        pid=None, firmware=project.project_dir, fit=fit, info=info)
 
 
-__all__ = ["UploadResult", "flash_real_board", "offline_error", "upload", "upload_command", "upload_port",
+__all__ = ["UploadResult", "fit_for_engine", "flash_real_board", "offline_error", "upload", "upload_command", "upload_port",
            "wait_for_app_port"]
