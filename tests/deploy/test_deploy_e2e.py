@@ -126,3 +126,19 @@ def test_ssh_config_alias_is_honoured(sshd, mlperf_models, laptop_python, remote
     result = deploy_lab("raspberry-pi-5", "kws", target, model=mlperf_models["kws_ref_model"], layout=RemoteLayout(remote_root),
                         python=RemotePython(laptop_python, use_venv=False))
     assert result.host == "fakepi" and result.smoke["runtime"] == "ai_edge_litert"
+
+
+def test_kit_bench_routes_a_raspberry_pi_to_the_ssh_bench(sshd, mlperf_models, laptop_python, remote_root, clean_env):
+    """`kit bench raspberry-pi-5 --host ...` is the same bench as `kit bench-pi`."""
+    from kit.cli import main
+
+    runner = CliRunner()
+    common = [*sshd.cli_args(), "--remote-dir", remote_root, "--remote-python", laptop_python, "--no-venv"]
+    deployed = runner.invoke(main, ["deploy", "raspberry-pi-5", "kws", *common, "--model", str(mlperf_models["kws_ref_model"])])
+    assert deployed.exit_code == 0, deployed.output
+    benched = runner.invoke(main, ["bench", "raspberry-pi-5", "--runs", "4", "--warmup", "1", *common, "--lab", "kws", "--json"])
+    assert benched.exit_code == 0, benched.output
+    summary = json.loads(benched.output)
+    assert summary["latency_us"]["count"] == 4 and summary["board"] == "raspberry-pi-5"
+    refused = runner.invoke(main, ["bench", "emu-cortex-m4", "--host", "pi@example"])
+    assert refused.exit_code == 2 and "only for Raspberry Pi boards" in refused.output

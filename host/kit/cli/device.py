@@ -94,7 +94,7 @@ def _flash_prebuilt(board: str, lab: str, firmware: Path, port: str | None, baud
                   "the board was reset and runs the new firmware")
 
 
-@click.command("bench")
+@click.command("bench", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
 @click.argument("board")
 @click.option("--runs", default=100, show_default=True, type=click.IntRange(1), help="Timed inferences.")
 @click.option("--warmup", default=5, show_default=True, type=click.IntRange(0), help="Untimed inferences first.")
@@ -103,15 +103,25 @@ def _flash_prebuilt(board: str, lab: str, firmware: Path, port: str | None, baud
 @click.option("--port", help="Serial port or URL of a board kit did not start (any MLPerf Tiny or kit firmware).")
 @click.option("--input-bytes", type=click.IntRange(1), help="Input size for an MLPerf-only board running an unknown model.")
 @click.option("--no-plot", is_flag=True, help="Skip the PNG plot of the latency distribution and layers.")
-def bench_command(board: str, runs: int, warmup: int, as_json: bool, csv_path: Path | None, port: str | None,
-                  input_bytes: int | None, no_plot: bool) -> None:
+@click.pass_context
+def bench_command(ctx: click.Context, board: str, runs: int, warmup: int, as_json: bool, csv_path: Path | None,
+                  port: str | None, input_bytes: int | None, no_plot: bool) -> None:
     """Measure inference latency on BOARD: statistics, per-layer times, throughput, energy.
 
     Every run is written to a results file (under KIT_HOME/results) the moment it arrives,
     so an interrupted bench keeps what it measured. On emulated boards latency is an exact
     instruction count (QEMU -icount) shown also as an ESTIMATED time at the real board's
     clock; energy is MODELLED from the board's catalog active power.
+
+    A Raspberry Pi (raspberry-pi-4, raspberry-pi-5) is benched over SSH with the same
+    statistics and files: add `--host USER@HOST` and the options of `kit bench-pi`
+    (--lab, --threads, --ssh-port, --identity, --known-hosts, ...).
     """
+    if _is_linux_board(board):
+        _bench_linux_board(board, runs, warmup, as_json, csv_path, ctx.args)
+        return
+    if ctx.args:
+        raise click.UsageError(f"unknown option(s) {' '.join(ctx.args)} (SSH options are only for Raspberry Pi boards)")
     from kit.device.flow import bench
 
     with _progress(as_json) as progress:
@@ -126,6 +136,25 @@ def bench_command(board: str, runs: int, warmup: int, as_json: bool, csv_path: P
     render_bench(report, console)
     if csv_path:
         console.print(f"csv: {csv_path}")
+
+
+def _is_linux_board(board: str) -> bool:
+    from kit.catalog import get_board
+
+    return get_board(board).kind == "linux"
+
+
+def _bench_linux_board(board: str, runs: int, warmup: int, as_json: bool, csv_path: Path | None,
+                       ssh_args: list[str]) -> None:
+    """`kit bench raspberry-pi-5 --host ...` is `kit bench-pi` with the shared options."""
+    from kit.cli.deploy import bench_pi_command
+
+    args = [board, "--runs", str(runs), "--warmup", str(warmup), *ssh_args]
+    if as_json:
+        args.append("--json")
+    if csv_path is not None:
+        args += ["--csv", str(csv_path)]
+    bench_pi_command.main(args=args, prog_name="kit bench", standalone_mode=False)
 
 
 @click.command("validate")
