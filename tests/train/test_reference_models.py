@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from kit.compile.planner import build_plan
 from kit.compile.tflite import load_model
 from kit.paths import LABS_DIR, MODELS_DIR
 from kit.tflm import TflmInterpreter
@@ -35,6 +36,7 @@ def test_reference_model_matches_its_card(lab):
     assert card["macs_total"] == sum(layer["macs"] for layer in layers)
     assert [layer["op"] for layer in card["layers"]] == [layer["op"] for layer in layers]
     assert set(card["ops"]) <= SUPPORTED_OPS
+    assert card["arena_bytes_kit"] == build_plan(load_model(path), model_id=lab).arena_bytes
     # It runs in TFLM with the card's tensor description
     interpreter = TflmInterpreter(path)
     assert list(interpreter.input.shape) == card["input"]["shape"] and card["input"]["dtype"] == "int8"
