@@ -47,11 +47,16 @@ def plot_bench(
 
 
 def _latency_histogram(axis, latencies: Sequence[float], unit: str) -> None:
-    distinct = len(set(latencies))
-    axis.hist(list(latencies), bins=max(1, min(30, distinct)), color="#3b7dd8")
+    values = sorted(set(latencies))
     axis.set_xlabel(f"latency per inference ({unit})")
     axis.set_ylabel("runs")
     axis.set_title(f"{len(latencies)} runs")
+    if len(values) <= 5:
+        # Emulated boards repeat exactly: one bar per distinct count, labelled with its value.
+        labels = [f"{value:,.0f}" for value in values]
+        axis.bar(labels, [list(latencies).count(value) for value in values], color="#3b7dd8")
+        return
+    axis.hist(list(latencies), bins=min(30, len(values)), color="#3b7dd8")
     axis.ticklabel_format(axis="x", style="plain", useOffset=False)
 
 
