@@ -71,3 +71,47 @@ def test_bench_on_a_linux_board_points_to_bench_pi():
     with pytest.raises(DeviceError) as caught:
         require_running("raspberry-pi-5")
     assert "kit bench-pi raspberry-pi-5 --host" in caught.value.hint
+
+
+def _usb_port(device: str, vid: int, pid: int):
+    from serial.tools.list_ports_common import ListPortInfo
+
+    info = ListPortInfo(device, skip_link_detection=True)
+    info.vid, info.pid, info.description, info.serial_number = vid, pid, "n/a", None
+    return info
+
+
+@pytest.fixture
+def plugged(monkeypatch):
+    """Pretend a Nicla Vision (ttyACM1) and a Nano 33 BLE (ttyACM0) are plugged in."""
+    from kit.link import ports
+
+    raw = [_usb_port("/dev/ttyACM1", 0x2341, 0x025F), _usb_port("/dev/ttyACM0", 0x2341, 0x805A)]
+    monkeypatch.setattr(ports.pyserial_list_ports, "comports", lambda: raw)
+    monkeypatch.setattr(ports.os.path, "exists", lambda path: path in ("/dev/ttyACM0", "/dev/ttyACM1"))
+    device_state.remove("nicla-vision")
+    yield
+    device_state.remove("nicla-vision")
+
+
+def test_real_board_is_found_by_usb_id_and_another_boards_port_needs_force(plugged):
+    from kit.device.session import resolve_port
+
+    assert resolve_port("nicla-vision") == ("/dev/ttyACM1", None)
+    with pytest.raises(DeviceError, match="looks like nano33-ble-sense"):
+        resolve_port("nicla-vision", "/dev/ttyACM0")
+    assert resolve_port("nicla-vision", "/dev/ttyACM0", force=True)[0] == "/dev/ttyACM0"
+    assert resolve_port("nicla-vision", "socket://127.0.0.1:9")[0] == "socket://127.0.0.1:9"
+
+
+def test_recorded_port_is_checked_and_a_vanished_one_falls_back_to_detection(plugged):
+    from kit.device.session import resolve_port
+
+    entry = DeviceState(board="nicla-vision", reference_board="nicla-vision", port="/dev/ttyACM7", lab="kws",
+                        model_path="/nonexistent.tflite", sha256="ab" * 32)
+    device_state.save(entry)
+    assert resolve_port("nicla-vision") == ("/dev/ttyACM1", entry)
+    device_state.save(DeviceState(**{**entry.__dict__, "port": "/dev/ttyACM0"}))
+    with pytest.raises(DeviceError, match="not nicla-vision"):
+        resolve_port("nicla-vision")
+    assert resolve_port("nicla-vision", force=True)[0] == "/dev/ttyACM0"

@@ -100,12 +100,13 @@ def _flash_prebuilt(board: str, lab: str, firmware: Path, port: str | None, baud
 @click.option("--warmup", default=5, show_default=True, type=click.IntRange(0), help="Untimed inferences first.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of tables.")
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), help="Also write one row per run to this CSV file.")
-@click.option("--port", help="Serial port or URL of a board kit did not start (any MLPerf Tiny or kit firmware).")
+@click.option("--port", help="Serial port or URL of the board (real boards: default found by USB id; any MLPerf Tiny or kit firmware).")
 @click.option("--input-bytes", type=click.IntRange(1), help="Input size for an MLPerf-only board running an unknown model.")
 @click.option("--no-plot", is_flag=True, help="Skip the PNG plot of the latency distribution and layers.")
+@click.option("--force", is_flag=True, help="Real boards: accept a --port whose USB id belongs to another board.")
 @click.pass_context
 def bench_command(ctx: click.Context, board: str, runs: int, warmup: int, as_json: bool, csv_path: Path | None,
-                  port: str | None, input_bytes: int | None, no_plot: bool) -> None:
+                  port: str | None, input_bytes: int | None, no_plot: bool, force: bool = False) -> None:
     """Measure inference latency on BOARD: statistics, per-layer times, throughput, energy.
 
     Every run is written to a results file (under KIT_HOME/results) the moment it arrives,
@@ -127,7 +128,7 @@ def bench_command(ctx: click.Context, board: str, runs: int, warmup: int, as_jso
     with _progress(as_json) as progress:
         task = progress.add_task(f"bench {board}", total=runs)
         report = bench(board, runs=runs, warmup=warmup, port=port, input_bytes=input_bytes, csv_path=csv_path,
-                       plot=not no_plot, progress=lambda done: progress.update(task, completed=done))
+                       plot=not no_plot, progress=lambda done: progress.update(task, completed=done), force=force)
     if as_json:
         click.echo(json.dumps(report.as_dict(), indent=2))
         return
@@ -165,8 +166,9 @@ def _bench_linux_board(board: str, runs: int, warmup: int, as_json: bool, csv_pa
 @click.option("--port", help="Serial port or URL of a board running kit firmware.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 @click.option("--data-size", help="Generate a smaller dataset (tiny, small, medium or a fraction) for a quick check.")
+@click.option("--force", is_flag=True, help="Real boards: accept a --port whose USB id belongs to another board.")
 def validate_command(board: str, lab: str, limit: int | None, emulate: bool, port: str | None, as_json: bool,
-                     data_size: str | None) -> None:
+                     data_size: str | None, force: bool = False) -> None:
     """Run LAB's held-out test set on BOARD: on-device accuracy and bit-exactness against TFLM.
 
     Uses the board kit flashed (it must run LAB's model); an emulated board that is not
@@ -180,7 +182,8 @@ def validate_command(board: str, lab: str, limit: int | None, emulate: bool, por
         def advance(done: int, total: int | None = None) -> None:
             progress.update(task, completed=done, total=total)
 
-        report = validate_lab(board, lab, limit=limit, emulate=emulate, port=port, progress=advance, size=data_size)
+        report = validate_lab(board, lab, limit=limit, emulate=emulate, port=port, progress=advance, size=data_size,
+                              force=force)
     if as_json:
         click.echo(json.dumps(report.as_dict(), indent=2))
     else:

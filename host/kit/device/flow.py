@@ -39,9 +39,11 @@ def bench(
     csv_path: Path | None = None,
     plot: bool = True,
     progress: Callable[[int], None] | None = None,
+    force: bool = False,
 ) -> BenchReport:
-    """Measure a running (or --port) board; results file, optional CSV and plot."""
-    with connect(board, port) as session:
+    """Measure a running (or --port, or USB-detected) board; results file, optional CSV and
+    plot. `force`: accept a port whose USB id belongs to another board."""
+    with connect(board, port, force=force) as session:
         header = _session_header(session, {"runs": runs, "warmup": warmup})
         with ResultsFile.create("bench", header) as results:
             report = run_bench(session.client, session.board, session.reference, runs, warmup, results,
@@ -123,6 +125,7 @@ def validate_lab(
     port: str | None = None,
     progress: Callable[..., None] | None = None,
     size: str | float | None = None,
+    force: bool = False,
 ) -> ValidateReport:
     """Held-out test set on the board vs TFLM. Starts (and then stops) an emulated board that
     is not running."""
@@ -135,7 +138,7 @@ def validate_lab(
         if board_info.kind == "emulated" or emulate:
             started = flash(board, lab, emulate=emulate).target.run_on.name
     try:
-        with connect(board, port) as session:
+        with connect(board, port, force=force) as session:
             model_path = _model_for(session, lab)
             inputs, labels, reference = test_inputs(lab, model_path, limit, size)
             if progress:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from kit.catalog import Board, get_board
@@ -9,6 +10,7 @@ from kit.device import state as device_state
 from kit.device.state import DeviceState
 from kit.errors import DeviceError
 from kit.link import Link, open_link
+from kit.link.ports import choose_port
 from kit.protocol import DeviceClient
 
 
@@ -66,11 +68,43 @@ def require_running(name: str) -> DeviceState:
     return entry
 
 
-def connect(name: str, port: str | None = None, line_timeout: float = 5.0, boot_timeout: float = 10.0) -> Session:
-    """Connect to board `name` on `port`, or to the board kit started under that name."""
+def _is_real(board: Board) -> bool:
+    """A physical microcontroller board reached over a USB serial port (not an emulator,
+    the host, or a Linux board)."""
+    return board.kind == "mcu"
+
+
+def _real_board_port(board: Board, entry: DeviceState | None, force: bool) -> str:
+    """The recorded port of a board `kit flash` flashed, checked by its USB id; when that
+    port is gone (replugged, renumbered) or nothing was recorded, the port found by USB id."""
+    recorded = entry.port if entry is not None else None
+    if recorded is not None and "://" not in recorded and not os.path.exists(recorded):
+        recorded = None
+    return choose_port(board, recorded, force=force)
+
+
+def resolve_port(name: str, port: str | None = None, force: bool = False) -> tuple[str, DeviceState | None]:
+    """(port or URL to open, the state entry kit recorded for it). Real boards are found by
+    USB VID:PID and another board's port is refused unless `force`; emulated boards (and a
+    real board's running twin) are the ones `kit flash` started."""
     board = get_board(name)
-    entry = None if port else require_running(name)
-    url = port or entry.port  # type: ignore[union-attr]
+    if port is not None:
+        if _is_real(board) and "://" not in port:
+            return choose_port(board, port, force=force), None
+        return port, None
+    entry = find_running(name)
+    if _is_real(board) and (entry is None or (entry.pid is None and entry.board == name)):
+        return _real_board_port(board, entry, force), entry
+    entry = require_running(name)
+    return entry.port, entry
+
+
+def connect(name: str, port: str | None = None, line_timeout: float = 5.0, boot_timeout: float = 10.0,
+            force: bool = False) -> Session:
+    """Connect to board `name` on `port`, to the board kit started under that name, or to
+    the real board found by its USB id (`force`: accept a port with another board's id)."""
+    board = get_board(name)
+    url, entry = resolve_port(name, port, force=force)
     run_on = get_board(entry.board) if entry else board
     reference = get_board(entry.reference_board) if entry else board
     link = open_link(url, baudrate=reference.baud)
