@@ -298,3 +298,21 @@ def test_single_merged_image_goes_to_the_bootloader_offset(firmware: dict[str, P
     assert_flash_holds(peer, {0x0: firmware["bootloader"], 0x8000: firmware["partitions"],
                               0xE000: firmware["boot_app0"], 0x10000: firmware["app"]})
     assert seen[-1].done_bytes == merged.stat().st_size
+
+
+def test_flash_cli_passes_force_to_the_port_check(monkeypatch, tmp_path):
+    from click.testing import CliRunner
+
+    from kit.cli.device import flash_command
+    from kit.errors import DeviceError
+    from kit.upload import esptool as esptool_module
+
+    seen: dict[str, object] = {}
+
+    def fake_flash(*args, **kwargs):
+        seen.update(kwargs)
+        raise DeviceError("stop here")
+
+    monkeypatch.setattr(esptool_module, "flash_firmware", fake_flash)
+    result = CliRunner().invoke(flash_command, ["xiao-esp32s3", "kws", "--firmware", str(tmp_path), "--force"])
+    assert isinstance(result.exception, DeviceError) and seen["force_port"] is True

@@ -26,7 +26,8 @@ def _progress(quiet: bool) -> Progress:
 @click.argument("lab")
 @click.option("--emulate", is_flag=True, help="Run on the board's emulated twin (QEMU) with the real board's limits.")
 @click.option("--model", "model", type=click.Path(dir_okay=False, path_type=Path), help="An int8 .tflite to flash instead of the lab's model.")
-@click.option("--force", is_flag=True, help="Rebuild the firmware even if a cached build exists.")
+@click.option("--force", is_flag=True, help="Rebuild the firmware even if a cached build exists; accept a port whose "
+              "USB id belongs to another board.")
 @click.option("--firmware", "firmware", type=click.Path(exists=True, path_type=Path),
               help="Flash this PREBUILT ESP32 firmware (folder with bootloader.bin, partitions.bin, firmware.bin "
               "[, boot_app0.bin], or a manifest.json) with esptool instead of building.")
@@ -54,7 +55,7 @@ def flash_command(board: str, lab: str, emulate: bool, model: Path | None, force
     if firmware is not None:
         if emulate or model is not None:
             raise click.UsageError("--firmware writes a prebuilt image to the real board; drop --emulate / --model")
-        _flash_prebuilt(board, lab, firmware, port, baud, verify=not no_verify)
+        _flash_prebuilt(board, lab, firmware, port, baud, verify=not no_verify, force=force)
         return
     from kit.device.flash import flash
 
@@ -68,7 +69,8 @@ def flash_command(board: str, lab: str, emulate: bool, model: Path | None, force
         console.print(f"the emulator keeps running in the background (pid {result.pid}); `kit stop {board}` ends it")
 
 
-def _flash_prebuilt(board: str, lab: str, firmware: Path, port: str | None, baud: int | None, verify: bool) -> None:
+def _flash_prebuilt(board: str, lab: str, firmware: Path, port: str | None, baud: int | None, verify: bool,
+                    force: bool = False) -> None:
     """`kit flash BOARD LAB --firmware DIR`: esptool writes the prebuilt parts, with a progress bar."""
     from rich.progress import DownloadColumn, TransferSpeedColumn
     from rich.table import Table
@@ -83,7 +85,8 @@ def _flash_prebuilt(board: str, lab: str, firmware: Path, port: str | None, baud
             progress.update(task, completed=update.done_bytes, total=update.total_bytes,
                             description=f"writing {update.part.path.name} at 0x{update.part.offset:x}")
 
-        result = flash_firmware(board, firmware, port, baud=baud, verify=verify, progress=advance, log=err_console.print)
+        result = flash_firmware(board, firmware, port, baud=baud, verify=verify, progress=advance, log=err_console.print,
+                                force_port=force)
     table = Table(title=f"{board}: prebuilt {lab} firmware on {result.port}")
     for heading in ("offset", "file", "bytes", "MD5 verified"):
         table.add_column(heading, justify="right" if heading == "bytes" else "left")
