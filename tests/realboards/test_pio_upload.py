@@ -45,7 +45,7 @@ def fake_port(device: str, vid: int, pid: int) -> ListPortInfo:
 
 @pytest.fixture()
 def fake_pio(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    """A `pio` on PATH that records every call; returns a reader of the recorded argv lists."""
+    """A `pio` beside kit's Python (and on PATH) that records every call; returns a reader of the recorded argv lists."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     script = bin_dir / "pio"
@@ -53,6 +53,10 @@ def fake_pio(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     script.chmod(0o755)
     log = tmp_path / "pio-calls.jsonl"
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    python = bin_dir / "python"  # `pio` beside kit's Python wins over PATH; this Python still runs
+    python.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
+    python.chmod(0o755)
+    monkeypatch.setattr(sys, "executable", str(python))
     monkeypatch.setenv("FAKE_PIO_LOG", str(log))
 
     def calls() -> list[list[str]]:
@@ -215,3 +219,18 @@ def test_tflm_fit_counts_the_whole_model_and_tflm_arena(kws_converted) -> None:
     assert tflm_fit.flash_needed == kws_converted.model_bytes > kit_fit.flash_needed
     assert tflm_fit.ram_needed - kit_fit.ram_needed == kws_converted.tensor_arena_size - kws_converted.arena_bytes_kit
     assert (tflm_fit.flash_limit, tflm_fit.ram_limit) == (983_040, 262_144)
+
+
+def test_pio_beside_kits_python_comes_before_path(monkeypatch, tmp_path: Path) -> None:
+    from kit.build.project import _pio_executable
+
+    venv, elsewhere = tmp_path / "venv", tmp_path / "elsewhere"
+    for folder in (venv, elsewhere):
+        folder.mkdir()
+        (folder / "pio").write_text("#!/bin/sh\n")
+        (folder / "pio").chmod(0o755)
+    monkeypatch.setenv("PATH", str(elsewhere))
+    monkeypatch.setattr(sys, "executable", str(venv / "python"))
+    assert pio.pio_executable() == _pio_executable() == str(venv / "pio")
+    (venv / "pio").unlink()
+    assert pio.pio_executable() == _pio_executable() == str(elsewhere / "pio")

@@ -225,15 +225,9 @@ def _check_toolchain(target: Board) -> None:
 
 
 def _pio_executable() -> str:
-    import sys
+    from kit.upload.pio import pio_executable  # imported here: kit.upload.pio imports kit.build
 
-    candidate = Path(sys.executable).with_name("pio")
-    if candidate.is_file():
-        return str(candidate)
-    found = shutil.which("pio")
-    if found is None:
-        raise ToolMissingError("PlatformIO (pio) is not installed", hint="run `bash scripts/setup.sh`")
-    return found
+    return pio_executable()
 
 
 def firmware_sizes(elf_path: Path, size_tool: str) -> FirmwareSizes:

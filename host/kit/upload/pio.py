@@ -50,11 +50,11 @@ def _say(log: Log, message: str) -> None:
 
 
 def pio_executable() -> str:
-    """`pio` beside kit's Python first (the venv), then on PATH."""
-    found = shutil.which("pio")
+    """`pio` beside kit's Python first (the venv kit runs from), then on PATH."""
     beside = Path(sys.executable).with_name("pio")
-    if found is None and beside.is_file():
+    if beside.is_file():
         return str(beside)
+    found = shutil.which("pio")
     if found is None:
         raise ToolMissingError("PlatformIO (pio) is not installed",
                                hint="`pip install platformio` (kit's setup does: `bash scripts/setup.sh`)")
