@@ -83,3 +83,21 @@ def test_anomaly_threshold_and_balanced_accuracy():
     assert evaluation.confusion_matrix == [[1, 1], [1, 1]]
     assert evaluation.accuracy == pytest.approx(0.5)  # (1/2 + 1/2) / 2
     assert evaluation.extra["auc"] == pytest.approx(0.75)  # 3 of 4 anomaly/normal pairs ordered
+
+
+def test_lab_targets_are_checked_and_shown(tiny_card, capsys):
+    from kit.cli.train import warn_unmet_targets
+    from kit.train.card import summary_rows, targets_check
+
+    targets = {"min_int8_accuracy": 0.85, "max_float_int8_gap": 0.02}
+    assert targets_check(0.90, 0.89, targets)["met"] is True
+    assert targets_check(0.90, 0.84, targets)["met"] is False  # below the minimum
+    assert targets_check(0.95, 0.90, targets)["met"] is False  # int8 loses 5 points
+    assert targets_check(0.90, None, targets)["met"] is False
+    assert targets_check(0.90, 0.89, {}) is None
+    card = {**tiny_card[0], "targets": targets_check(0.95, 0.90, targets)}
+    assert ("lab targets", "NOT met (int8 >= 85.0%, float/int8 gap <= 2.0 pts)") in summary_rows(card)
+    warn_unmet_targets(card)
+    assert "misses the lab's accuracy targets" in capsys.readouterr().err
+    warn_unmet_targets({**card, "targets": targets_check(0.90, 0.89, targets)})
+    assert capsys.readouterr().err == ""

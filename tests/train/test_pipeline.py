@@ -52,6 +52,7 @@ def test_second_run_is_cached_and_force_retrains_identically(stand_in_data):
     assert card["source"] == "trained" and card["lab"] == "motion" and card["seed"] == 101
     assert set(card["stage_seconds"]) == {"dataset", "train", "quantize", "evaluate", "card"}
     assert card["artifacts"]["tflite"] == str(first.tflite_path)
+    assert set(card["targets"]) == {"min_int8_accuracy", "max_float_int8_gap", "met"}
 
 
 def test_damaged_cache_entry_is_retrained(stand_in_data):

@@ -10,6 +10,18 @@ from rich.console import Console
 from rich.table import Table
 
 console = Console()
+error_console = Console(stderr=True)
+
+
+def warn_unmet_targets(card: dict) -> None:
+    """A yellow warning on stderr when the model misses its lab's [targets]."""
+    from kit.train.card import targets_text
+
+    targets = card.get("targets")
+    if targets and not targets.get("met", True):
+        error_console.print(f"[yellow]warning: {card.get('lab')} model misses the lab's accuracy targets: "
+                            f"{targets_text(targets)}; int8 accuracy {card.get('accuracy_int8')}, "
+                            f"float {card.get('accuracy_float')}[/]")
 
 
 @click.command("train")
@@ -31,6 +43,7 @@ def train_command(lab: str, seed: int, source: Path | None, size: str | None, fo
     result = train_lab(lab, seed=seed, source=source, force=force, progress=True, size=size)
     if out is not None:
         result = export_result(result, out)
+    warn_unmet_targets(result.card)
     if as_json:
         click.echo(json.dumps({**result.card, "cached": result.cached}, indent=2))
         return

@@ -122,6 +122,33 @@ def build_card(
     return card
 
 
+def targets_check(accuracy_float: float | None, accuracy_int8: float | None,
+                  targets: dict[str, float]) -> dict[str, Any] | None:
+    """The lab's [targets] and whether the accuracies meet them (None when the lab sets none).
+
+    The gap is |float - int8|, the figure the reference-model acceptance tests hold to the target.
+    """
+    if not targets:
+        return None
+    min_int8, max_gap = targets.get("min_int8_accuracy"), targets.get("max_float_int8_gap")
+    met = accuracy_int8 is not None
+    if met and min_int8 is not None:
+        met = accuracy_int8 >= min_int8
+    if met and max_gap is not None:
+        met = accuracy_float is not None and abs(accuracy_float - accuracy_int8) <= max_gap + 1e-9
+    return {"min_int8_accuracy": min_int8, "max_float_int8_gap": max_gap, "met": bool(met)}
+
+
+def targets_text(block: dict[str, Any]) -> str:
+    """'met (int8 >= 85.0%, gap <= 2.0 pts)' for the card summary and the CLI warning."""
+    parts = []
+    if block.get("min_int8_accuracy") is not None:
+        parts.append(f"int8 >= {_percent(block['min_int8_accuracy'])}")
+    if block.get("max_float_int8_gap") is not None:
+        parts.append(f"float/int8 gap <= {100 * block['max_float_int8_gap']:.1f} pts")
+    return ("met" if block.get("met") else "NOT met") + (f" ({', '.join(parts)})" if parts else "")
+
+
 def write_card(card: dict[str, Any], folder: Path) -> tuple[Path, Path]:
     """card.json and card.md side by side."""
     json_path, md_path = Path(folder) / "card.json", Path(folder) / "card.md"
@@ -160,6 +187,8 @@ def summary_rows(card: dict[str, Any]) -> list[tuple[str, str]]:
     ]
     if card.get("auc_int8") is not None:
         rows.append(("AUC float / int8", f"{card.get('auc_float') or 0:.3f} / {card['auc_int8']:.3f}"))
+    if card.get("targets"):
+        rows.append(("lab targets", targets_text(card["targets"])))
     if card.get("training_seconds") is not None:
         rows.append(("training time", f"{card['training_seconds']:.1f} s"))
     rows.append(("sha256", card["sha256"]))

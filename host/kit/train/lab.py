@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ class LabTraining:
     training: dict[str, Any]
     toml_path: Path
     catalog_lab: Any  # the kit.catalog Lab (or the name when the catalog is not installed)
+    targets: dict[str, float] = field(default_factory=dict)  # [targets]: min_int8_accuracy, max_float_int8_gap
 
     @property
     def arch(self) -> str:
@@ -71,6 +72,7 @@ def load_lab(name: str) -> LabTraining:
         training=dict(raw.get("training") or {}),
         toml_path=path,
         catalog_lab=catalog_lab,
+        targets={str(k): float(v) for k, v in (raw.get("targets") or {}).items()},
     )
 
 

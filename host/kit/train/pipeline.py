@@ -18,7 +18,7 @@ import numpy as np
 
 from kit.errors import DataError, KitError
 from kit.paths import REPO_ROOT, cache_dir
-from kit.train.card import build_card, sha256_of, write_card
+from kit.train.card import build_card, sha256_of, targets_check, write_card
 from kit.train.evaluate import (
     Evaluation,
     anomaly_evaluation,
@@ -188,6 +188,9 @@ def train_on_dataset(
             "train_samples": int(len(dataset.x_train)),
         },
     )
+    targets = targets_check(card.get("accuracy_float"), card.get("accuracy_int8"), lab.targets)
+    if targets is not None:
+        card["targets"] = targets
     card_path, _ = write_card(card, folder)
     seconds["card"] = time.perf_counter() - start
     return TrainResult(tflite_path, card_path, card, cached=False, stage_seconds=seconds)
