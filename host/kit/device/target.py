@@ -58,15 +58,6 @@ def resolve_target(name: str, emulate: bool = False) -> Target:
     return Target(requested=board, run_on=board, reference=board)
 
 
-def real_board_not_supported(board: Board) -> KitError:
-    twin = f" `kit flash {board.name} LAB --emulate` runs it on its emulated twin ({board.emulated_twin})." if board.emulated_twin else ""
-    return KitError(
-        f"flashing the real {board.name} is not yet supported here (this kit version flashes emulated boards only)",
-        hint=f"use an emulated board:{twin or ' emu-cortex-m4, emu-cortex-m7 or emu-rv32.'} A board already "
-        f"running MLPerf Tiny or kit firmware can be measured with `kit bench {board.name} --port PORT`.",
-    )
-
-
 @dataclass(frozen=True)
 class Fit:
     """What a firmware image needs against what the reference board allows."""
