@@ -17,6 +17,7 @@ import numpy as np
 from kit.bench.results import ResultsFile
 from kit.errors import DeviceError, KitError
 from kit.protocol import DeviceClient
+from kit.train.quantize import quantize_features
 
 Progress = Callable[[int], None]
 
@@ -61,11 +62,10 @@ class ValidateReport:
 
 
 def quantize(x: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
-    """Float features to the model's int8 input (round half away from zero like TFLite)."""
+    """Float features to the model's int8 input, exactly as training quantized them."""
     if scale <= 0:
         raise KitError("the model's input has no quantization scale", hint="validate an int8-quantized model")
-    q = np.round(np.asarray(x, dtype=np.float64) / scale) + zero_point
-    return np.clip(q, -128, 127).astype(np.int8)
+    return quantize_features(x, scale, zero_point)
 
 
 def as_signed(data: bytes) -> np.ndarray:
