@@ -115,3 +115,19 @@ def test_recorded_port_is_checked_and_a_vanished_one_falls_back_to_detection(plu
     with pytest.raises(DeviceError, match="not nicla-vision"):
         resolve_port("nicla-vision")
     assert resolve_port("nicla-vision", force=True)[0] == "/dev/ttyACM0"
+
+
+def test_stop_ends_and_reaps_an_emulator_only_the_device_state_knows():
+    from kit.device.flash import stop
+    from kit.device.state import pid_alive
+
+    process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    device_state.save(DeviceState(board="emu-cortex-m4", reference_board="emu-cortex-m4", port="socket://127.0.0.1:9",
+                                  lab="kws", model_path="/nonexistent.tflite", sha256="ab" * 32, pid=process.pid))
+    try:
+        assert stop("emu-cortex-m4") == ["emu-cortex-m4"]
+        assert not pid_alive(process.pid)  # reaped: no zombie left behind
+        assert device_state.load("emu-cortex-m4") is None
+    finally:
+        if process.poll() is None:
+            process.kill()

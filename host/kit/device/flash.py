@@ -192,8 +192,8 @@ def stop(board: str | None) -> list[str]:
         was_running = _stop_emulator(name)
         if entry is not None:
             device_state.remove(name)
-            if entry.pid is not None and pid_alive(entry.pid):
-                _terminate(entry.pid)
+            if not was_running and entry.pid is not None and pid_alive(entry.pid):
+                qemu.terminate(entry.pid)  # an emulator qemu's own records did not know
                 was_running = True
         if was_running:
             stopped.append(name)
@@ -207,22 +207,3 @@ def _stop_emulator(name: str) -> bool:
     if get_board(name).kind != "emulated":
         return False
     return qemu.stop(name)
-
-
-def _terminate(pid: int) -> None:
-    import os
-    import signal
-    import time
-
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    for _ in range(50):
-        if not pid_alive(pid):
-            return
-        time.sleep(0.05)
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from kit import catalog
 from kit.catalog.models import Board
+from kit.device.state import pid_alive
 from kit.errors import DeviceError, KitError, ToolMissingError
 from kit.paths import home_dir
 
@@ -48,7 +49,7 @@ class RunningEmulator:
         return link_url(self.tcp_port)
 
     def is_alive(self) -> bool:
-        return _pid_alive(self.pid)
+        return pid_alive(self.pid)
 
 
 @dataclass
@@ -140,20 +141,6 @@ def _state_file(board: str) -> Path:
     return _state_dir() / f"{board}.json"
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()
-    except OSError:
-        return True
-    return fields[0] != "Z"
-
-
 def _save(running: RunningEmulator) -> None:
     path = _state_file(running.board)
     temporary = path.with_suffix(f".{os.getpid()}.tmp")
@@ -202,7 +189,7 @@ def _wait_listening(process: subprocess.Popen[bytes], tcp_port: int, log_path: P
         if port_in_use(tcp_port):
             return
         time.sleep(0.02)
-    _terminate(process.pid)
+    terminate(process.pid)
     raise DeviceError(f"QEMU did not open TCP port {tcp_port} within {START_TIMEOUT_S:.0f} s",
                       hint=f"see its log: {log_path}")
 
@@ -241,7 +228,8 @@ def start(board: str | Board, firmware: Path, tcp_port: int | None = None) -> Ru
     return running
 
 
-def _terminate(pid: int) -> None:
+def terminate(pid: int) -> None:
+    """SIGTERM, wait up to STOP_TIMEOUT_S, then SIGKILL; reaps the process if it is our child."""
     try:
         os.kill(pid, signal.SIGTERM)
     except ProcessLookupError:
@@ -249,7 +237,7 @@ def _terminate(pid: int) -> None:
     deadline = time.monotonic() + STOP_TIMEOUT_S
     while time.monotonic() < deadline:
         _reap(pid)
-        if not _pid_alive(pid):
+        if not pid_alive(pid):
             return
         time.sleep(0.02)
     try:
@@ -275,7 +263,7 @@ def stop(board: str | Board) -> bool:
     path.unlink(missing_ok=True)
     if running is None:
         return False
-    _terminate(running.pid)
+    terminate(running.pid)
     return True
 
 
