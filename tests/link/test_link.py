@@ -155,3 +155,14 @@ def test_stream_link_over_a_socket_pair():
     with pytest.raises(LinkClosed):
         link.read_line(2)
     link.close()
+
+
+def test_local_open_errors_are_the_port_modules_and_urls_keep_their_own():
+    import errno
+
+    from kit.link.serial_link import open_error
+
+    denied = open_error("/dev/ttyNOPE0", PermissionError(errno.EACCES, "Permission denied"))
+    assert "permission denied opening /dev/ttyNOPE0" in str(denied) and "dialout" in denied.hint
+    refused = open_error("socket://127.0.0.1:9", OSError("[Errno 111] Connection refused"))
+    assert "connection refused" in str(refused) and "kit flash" in refused.hint

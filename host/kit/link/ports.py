@@ -351,10 +351,7 @@ def open_checks(path: str, ignore_pids: Iterable[int] | None = None) -> None:
         raise busy_error(path, holders)
 
 
-# serial_link runs this hook (under either name) before it opens a local port.
-check_port_openable = open_checks
-
 __all__ = [
-    "BoardMatch", "DetectedPort", "PortHolder", "busy_error", "check_port_openable", "choose_port", "identify",
+    "BoardMatch", "DetectedPort", "PortHolder", "busy_error", "choose_port", "identify",
     "list_ports", "open_checks", "permission_error", "port_error", "port_holders",
 ]

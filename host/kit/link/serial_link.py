@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import errno
-import importlib
 from typing import Any
 
 import serial
 
 from kit.errors import DeviceError
+from kit.link import ports
 from kit.link.base import Link, LinkClosed
 
 DEFAULT_BAUD = 115200
@@ -68,32 +67,17 @@ def _open_port(url: str, baudrate: int) -> serial.SerialBase:
 
 
 def open_error(url: str, error: BaseException) -> DeviceError:
-    """Turn pyserial's open failure into a message that names the cause and its fix."""
+    """Turn pyserial's open failure into a message that names the cause and its fix: a local
+    port's errors are kit.link.ports' (permissions, the process holding it, missing port)."""
+    if not _is_network_url(url):
+        return ports.port_error(url, error)
     text = str(error)
-    code = getattr(error, "errno", None)
-    lowered = text.lower()
-    if code == errno.EACCES or "permission denied" in lowered:
-        return DeviceError(
-            f"permission denied opening {url}",
-            hint="add yourself to the serial group: `sudo usermod -aG dialout $USER`, then log out and in",
-        )
-    if code in (errno.EBUSY, errno.EAGAIN) or "busy" in lowered or "exclusively lock" in lowered:
-        return DeviceError(
-            f"port {url} is already in use by another program",
-            hint="close the other program (serial monitor, another `kit bench`, Arduino IDE) "
-            "or run `kit stop` if kit started it",
-        )
-    if "connection refused" in lowered:
+    if "connection refused" in text.lower():
         return DeviceError(
             f"nothing is listening at {url} (connection refused)",
             hint="start the board first (`kit flash BOARD LAB`), or check the host and port",
         )
-    if code == errno.ENOENT or "no such file" in lowered or "could not open port" in lowered:
-        return DeviceError(
-            f"cannot open {url}: {text}",
-            hint="check the port name (`kit ports` lists the serial ports) and that the board is plugged in",
-        )
-    return DeviceError(f"cannot open {url}: {text}", hint="check the port name and that the board is connected")
+    return DeviceError(f"cannot open {url}: {text}", hint="check the host and port, and that the board is running")
 
 
 def _closed(url: str, error: BaseException) -> LinkClosed:
@@ -104,13 +88,7 @@ def _closed(url: str, error: BaseException) -> LinkClosed:
 
 
 def _run_port_checks(url: str) -> None:
-    """Use the port-detection module's open checks (permissions, owner process) when present."""
-    if _is_network_url(url):
-        return
-    try:
-        ports = importlib.import_module("kit.link.ports")
-    except ImportError:
-        return
-    check = getattr(ports, "check_port_openable", None) or getattr(ports, "check_open", None)
-    if callable(check):
-        check(url)
+    """A local port's open checks (missing, permissions, held by another process) before
+    opening it, so the error names the fix."""
+    if not _is_network_url(url):
+        ports.open_checks(url)
