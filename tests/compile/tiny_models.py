@@ -71,3 +71,26 @@ def varied(input_shape=(9, 9, 3)):
     x = keras.layers.GlobalAveragePooling2D()(x)
     outputs = keras.layers.Dense(4, activation="softmax")(x)
     return keras.Model(inputs, outputs), input_shape
+
+
+def outer_product_mul() -> bytes:
+    """A broadcasting MUL: [1,1,4] x [1,4,1] -> [1,4,4] (equal element counts, different shapes)."""
+    tf = _tf()
+
+    @tf.function(input_signature=[tf.TensorSpec([1, 4], tf.float32)])
+    def outer(x):
+        return tf.reshape(x, [1, 1, 4]) * tf.reshape(x, [1, 4, 1])
+
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([outer.get_concrete_function()], outer)
+    rng = np.random.default_rng(0)
+
+    def representative():
+        for _ in range(16):
+            yield [rng.uniform(-1, 1, (1, 4)).astype(np.float32)]
+
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = representative
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    converter.inference_input_type = tf.int8
+    converter.inference_output_type = tf.int8
+    return converter.convert()

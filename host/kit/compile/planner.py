@@ -300,6 +300,12 @@ def _broadcast_shapes(first: Tensor, second: Tensor, output: Tensor) -> dict[str
     return {"input1_shape4": a, "input2_shape4": b, "output_shape4": out}
 
 
+def _requires_broadcast(first: Tensor, second: Tensor) -> bool:
+    """ADD and MUL take the plain elementwise loop only for identical shapes (as TFLM's
+    HaveSameShapes); equal element counts are not enough ([1,4] x [4,1] -> [4,4])."""
+    return tuple(first.shape) != tuple(second.shape)
+
+
 def _binary_tensors(model: Model, operator: Operator) -> tuple[Tensor, Tensor, Tensor]:
     first, second, output = _input(model, operator, 0), _input(model, operator, 1), _output(model, operator)
     _require_int8_activation(first, "input1")
@@ -315,7 +321,7 @@ def _resolve_add(model: Model, operator: Operator) -> dict[str, Any]:
         input1_offset=-_zero_point(first),
         input2_offset=-_zero_point(second),
         output_offset=_zero_point(output),
-        requires_broadcast=tuple(first.shape) != tuple(second.shape),
+        requires_broadcast=_requires_broadcast(first, second),
         **_broadcast_shapes(first, second, output),
         **_activation(operator, output),
     )
@@ -329,7 +335,7 @@ def _resolve_mul(model: Model, operator: Operator) -> dict[str, Any]:
         input1_offset=-_zero_point(first),
         input2_offset=-_zero_point(second),
         output_offset=_zero_point(output),
-        requires_broadcast=first.num_elements != second.num_elements,
+        requires_broadcast=_requires_broadcast(first, second),
         **_broadcast_shapes(first, second, output),
         **_activation(operator, output),
     )
