@@ -163,3 +163,15 @@ def test_mcu_board_and_bad_host_are_refused_locally():
         SshTarget("-oProxyCommand=touch /tmp/x")
     with pytest.raises(KitError, match="not a valid USER@HOST"):
         SshTarget("pi@host;reboot")
+
+
+def test_offline_deploy_without_a_python_tag_names_the_python_and_host():
+    from kit.deploy import remote
+    from kit.deploy.deploy import local_wheels
+    from kit.errors import DeviceError
+
+    info = remote.RemoteInfo(machine="aarch64", python="/usr/bin/python3", python_version=None, python_tag=None,
+                             has_venv=True, has_pip=True, free_bytes=None)
+    with pytest.raises(DeviceError, match="/usr/bin/python3 on pi@raspberrypi") as caught:
+        local_wheels(info, None, offline=True, log=print, host="pi@raspberrypi")
+    assert "--remote-python" in caught.value.hint

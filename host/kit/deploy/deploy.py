@@ -188,7 +188,7 @@ def deploy_lab(
     log(f"probing {target.host}")
     info = remote.probe(target, layout, python.interpreter)
     remote.check_board(info, target, python.interpreter, need_venv=python.use_venv)
-    wheels = local_wheels(info, wheelhouse_dir, offline, log) if python.use_venv else None
+    wheels = local_wheels(info, wheelhouse_dir, offline, log, host=target.host) if python.use_venv else None
     files = {RUNNER_NAME: RUNNER_SOURCE.read_bytes(), MODEL_NAME: model_bytes, LABELS_NAME: ("\n".join(lab.labels) + "\n").encode()}
     needed = sum(len(data) for data in files.values()) + sum(wheel.stat().st_size for wheel in wheels or [])
     if python.use_venv and not info.venv_exists:
@@ -209,13 +209,19 @@ def deploy_lab(
     )
 
 
-def local_wheels(info: remote.RemoteInfo, wheelhouse_dir: Path | None, offline: bool, log) -> list[Path] | None:
+def local_wheels(info: remote.RemoteInfo, wheelhouse_dir: Path | None, offline: bool, log,
+                 host: str = "the board") -> list[Path] | None:
     """Wheels to push: a given wheelhouse, or (--offline) ones downloaded for this board now."""
     if wheelhouse_dir is not None:
         return wheelhouse.wheels_in(wheelhouse_dir)
     if not offline:
         return None
-    assert info.python_tag is not None
+    if info.python_tag is None:
+        raise DeviceError(
+            f"could not tell which Python {info.python or '(none found)'} on {host} is "
+            "(no version tag), so kit cannot pick LiteRT wheels for it",
+            hint="pass a working Python 3 interpreter with --remote-python (e.g. --remote-python python3.11)",
+        )
     log(f"downloading LiteRT wheels for {info.machine} / {info.python_tag} on this laptop")
     return wheelhouse.download_wheels(info.machine, info.python_tag)
 
