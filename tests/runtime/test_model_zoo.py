@@ -13,7 +13,7 @@ from tests.runtime.conftest import random_inputs
 from tests.runtime.model_zoo import build_model
 
 SEEDS = range(32)
-SAMPLES = 40
+SAMPLES = 100
 _ops_seen: collections.Counter = collections.Counter()
 
 
