@@ -161,10 +161,6 @@ def onnx_float_outputs(onnx_path: Path, calibration_nhwc: np.ndarray, onnx_input
     return np.stack(outputs)
 
 
-def file_sha256(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
 @dataclass(frozen=True)
 class ImportedModel:
     """What `kit import` leaves on disk: the int8 model and its model card."""
@@ -176,18 +172,33 @@ class ImportedModel:
 
 
 def _lab_arrays(lab_name: str, seed: int, size: str | None):
-    """Calibration (training features) and test split of a lab, in the lab's TF layout."""
-    from kit.catalog import get_lab
+    """The lab's training view (task, labels, [training]) and its dataset (kit.data)."""
     from kit.data import load_dataset
+    from kit.train.lab import load_lab
 
-    lab = get_lab(lab_name)
-    dataset = load_dataset(lab, seed=seed, size=size)
+    lab = load_lab(lab_name)
+    dataset = load_dataset(lab.catalog_lab, seed=seed, size=size)
     return lab, dataset
 
 
-def _calibration_subset(x: np.ndarray, seed: int, count: int = 200) -> np.ndarray:
-    order = np.random.default_rng(seed).permutation(len(x))[:count]
-    return np.asarray(x, np.float32)[order]
+def _lab_evaluations(onnx_path: Path, result: ImportResult, lab, dataset, labels: list[str]):
+    """(float ONNX, int8 TFLM) figures on the lab's test split, scored as training scores them."""
+    from kit.train.evaluate import evaluate_predictor, predict_int8
+
+    def layout(x: np.ndarray) -> np.ndarray:
+        return to_tf_layout(x, result.onnx_input)
+
+    x_test, y_test = layout(dataset.x_test), np.asarray(dataset.y_test)
+    x_val_normal = None
+    if lab.task == "anomaly":
+        x_val_normal = layout(np.asarray(dataset.x_val)[np.asarray(dataset.y_val) == 0])
+    percentile = float(lab.training.get("threshold_percentile", 99.0))
+    predictors = (lambda x: onnx_float_outputs(onnx_path, x, result.onnx_input),
+                  lambda x: predict_int8(result.tflite_path, x))
+    float_eval, int8_eval = (
+        evaluate_predictor(lab.task, predict, x_test, y_test, labels, x_val_normal, percentile) for predict in predictors
+    )
+    return float_eval, int8_eval
 
 
 def _top1_agreement(float_out: np.ndarray, int8_out: np.ndarray) -> float:
@@ -220,18 +231,19 @@ def import_onnx(
     calibration data (top-1 agreement), since there are no labelled test samples.
     """
     from kit.paths import cache_dir
-    from kit.train.card import build_card, write_card
-    from kit.train.evaluate import classification_evaluation, predict_int8
+    from kit.train.card import build_card, sha256_of, write_card
+    from kit.train.evaluate import predict_int8
+    from kit.train.quantize import representative_samples
 
     onnx_path = Path(onnx_path)
     if not onnx_path.is_file():
         raise KitError(f"no ONNX file at {onnx_path}", "give the path of a .onnx file")
-    dataset = None
+    dataset = lab_spec = None
     if lab is not None:
         lab_spec, dataset = _lab_arrays(lab, seed, size)
         labels = labels or list(lab_spec.labels)
         if calibration is None:
-            calibration = _calibration_subset(dataset.x_train, seed)
+            calibration = representative_samples(np.asarray(dataset.x_train), seed, count=200)
     if calibration is None:
         raise KitError(
             "an int8 import needs calibration data and none was given (kit never downloads any)",
@@ -245,19 +257,16 @@ def import_onnx(
     folder.mkdir(parents=True, exist_ok=True)
     result = convert_onnx(onnx_path, calibration, folder / "model.tflite")
     float_eval = int8_eval = None
-    extra: dict = {"source": "onnx", "onnx_file": str(onnx_path), "onnx_sha256": file_sha256(onnx_path)}
+    extra: dict = {"source": "onnx", "onnx_file": str(onnx_path), "onnx_sha256": sha256_of(onnx_path)}
     if dataset is not None:
-        x_test = to_tf_layout(dataset.x_test, result.onnx_input)
-        float_out = onnx_float_outputs(onnx_path, x_test, result.onnx_input)
-        int8_out = predict_int8(result.tflite_path, x_test)
-        float_eval = classification_evaluation(dataset.y_test, float_out.reshape(len(x_test), -1).argmax(1), labels)
-        int8_eval = classification_evaluation(dataset.y_test, int8_out.argmax(1), labels)
+        float_eval, int8_eval = _lab_evaluations(onnx_path, result, lab_spec, dataset, labels or [])
     else:
         float_out = onnx_float_outputs(onnx_path, result.calibration, result.onnx_input)
         int8_out = predict_int8(result.tflite_path, result.calibration)
         extra["float_int8_top1_agreement"] = round(_top1_agreement(float_out, int8_out), 6)
         extra["float_int8_max_abs_diff"] = round(float(np.max(np.abs(float_out.reshape(int8_out.shape) - int8_out))), 6)
-    card = build_card(result.tflite_path, lab=lab, labels=labels, seed=seed, float_eval=float_eval,
+    task = lab_spec.task if lab_spec is not None else "classification"
+    card = build_card(result.tflite_path, lab=lab, task=task, labels=labels, seed=seed, float_eval=float_eval,
                       int8_eval=int8_eval, artifacts={"tflite": str(result.tflite_path), "onnx": str(onnx_path)},
                       extra=extra)
     card_path, _ = write_card(card, folder)

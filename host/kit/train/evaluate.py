@@ -10,12 +10,13 @@ import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from kit.errors import ModelError
+from kit.errors import DataError, ModelError
 from kit.train.quantize import dequantize, quantize_features
 
 # Below this many test samples a worker process costs more than it saves.
@@ -80,6 +81,30 @@ def anomaly_evaluation(
     balanced = float(np.mean(list(recalls.values()))) if recalls else 0.0
     auc = roc_auc(test_scores, np.asarray(y_test) == 1)
     return Evaluation(balanced, matrix.tolist(), recalls, {"auc": auc, "threshold": threshold})
+
+
+def evaluate_predictor(
+    task: str,
+    predict: Callable[[np.ndarray], np.ndarray],
+    x_test: np.ndarray,
+    y_test: np.ndarray,
+    labels: list[str],
+    x_val_normal: np.ndarray | None = None,
+    percentile: float = 99.0,
+) -> Evaluation:
+    """One model's figures on the test split, whatever runs it (Keras, TFLM, onnxruntime).
+
+    Classification: argmax of the outputs. Anomaly: reconstruction error, thresholded at
+    `percentile` of the errors on normal validation samples `x_val_normal`.
+    """
+    outputs = np.asarray(predict(x_test))
+    if task == "anomaly":
+        if x_val_normal is None or len(x_val_normal) == 0:
+            raise DataError("an anomaly model needs normal validation samples for its threshold",
+                            "check that the dataset's validation split holds normal (label 0) samples")
+        val_scores = reconstruction_errors(x_val_normal, predict(x_val_normal))
+        return anomaly_evaluation(reconstruction_errors(x_test, outputs), y_test, val_scores, percentile, labels)
+    return classification_evaluation(y_test, outputs.reshape(len(outputs), -1).argmax(axis=1), labels)
 
 
 def predict_float(keras_model, x: np.ndarray, batch_size: int = 256) -> np.ndarray:

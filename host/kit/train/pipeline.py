@@ -19,14 +19,7 @@ import numpy as np
 from kit.errors import DataError, KitError
 from kit.paths import REPO_ROOT, cache_dir
 from kit.train.card import build_card, sha256_of, targets_check, write_card
-from kit.train.evaluate import (
-    Evaluation,
-    anomaly_evaluation,
-    classification_evaluation,
-    predict_float,
-    predict_int8,
-    reconstruction_errors,
-)
+from kit.train.evaluate import Evaluation, evaluate_predictor, predict_float, predict_int8
 from kit.train.lab import LabTraining, load_lab, training_inputs_hash
 from kit.train.models import build_model
 from kit.train.progress import dataset_progress, keras_progress, stage_console
@@ -129,21 +122,15 @@ def quantize_model(lab: LabTraining, model, dataset, seed: int, folder: Path) ->
 def evaluate_models(lab: LabTraining, model, tflite_path: Path, dataset) -> tuple[Evaluation, Evaluation]:
     """Float (Keras) and int8 (TFLM) figures on the held-out test split."""
     x_test, y_test = _features(dataset.x_test, lab), np.asarray(dataset.y_test)
+    x_val_normal = None
     if lab.task == "anomaly":
-        percentile = float(lab.training.get("threshold_percentile", 99.0))
         x_val_normal = _features(dataset.x_val, lab)[np.asarray(dataset.y_val) == 0]
-        results = []
-        for predict in (lambda x: predict_float(model, x), lambda x: predict_int8(tflite_path, x)):
-            test_scores = reconstruction_errors(x_test, predict(x_test))
-            val_scores = reconstruction_errors(x_val_normal, predict(x_val_normal))
-            results.append(anomaly_evaluation(test_scores, y_test, val_scores, percentile, lab.labels))
-        return results[0], results[1]
-    float_pred = np.argmax(predict_float(model, x_test), axis=1)
-    int8_pred = np.argmax(predict_int8(tflite_path, x_test), axis=1)
-    return (
-        classification_evaluation(y_test, float_pred, lab.labels),
-        classification_evaluation(y_test, int8_pred, lab.labels),
+    percentile = float(lab.training.get("threshold_percentile", 99.0))
+    float_eval, int8_eval = (
+        evaluate_predictor(lab.task, predict, x_test, y_test, lab.labels, x_val_normal, percentile)
+        for predict in (lambda x: predict_float(model, x), lambda x: predict_int8(tflite_path, x))
     )
+    return float_eval, int8_eval
 
 
 def _artifacts(folder: Path) -> dict[str, str]:
