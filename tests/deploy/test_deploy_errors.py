@@ -175,3 +175,21 @@ def test_offline_deploy_without_a_python_tag_names_the_python_and_host():
     with pytest.raises(DeviceError, match="/usr/bin/python3 on pi@raspberrypi") as caught:
         local_wheels(info, None, offline=True, log=print, host="pi@raspberrypi")
     assert "--remote-python" in caught.value.hint
+
+
+def test_streamed_command_with_a_flood_of_stderr_does_not_hang(monkeypatch):
+    """More than a pipe's worth (64 KB) of stderr before any stdout: drained on the side."""
+    import sys
+
+    from kit.deploy import ssh
+    from kit.errors import DeviceError
+
+    script = ("import sys\nfor i in range(4000): sys.stderr.write(f'warning {i:05d} ' + 'x' * 40 + '\\n')\n"
+              "sys.stderr.flush(); print('line one'); print('line two'); sys.exit(3)")
+    monkeypatch.setattr(ssh.SshTarget, "command", lambda self, remote: [sys.executable, "-c", script])
+    lines: list[str] = []
+    with pytest.raises(DeviceError) as caught:
+        for line in ssh.stream_lines(ssh.SshTarget("pi@raspberrypi"), "ignored"):
+            lines.append(line)
+    assert lines == ["line one", "line two"]
+    assert "warning 03999" in str(caught.value) and "warning 00000" not in str(caught.value)

@@ -17,9 +17,11 @@ import shlex
 import shutil
 import subprocess
 import tarfile
+import threading
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import IO, Iterator, Sequence
 
 from kit.errors import DeviceError, KitError, ToolMissingError
 
@@ -29,6 +31,7 @@ _HOST_PATTERN = re.compile(r"^(?:[A-Za-z0-9._][A-Za-z0-9._-]*@)?(?:[A-Za-z0-9._-
 _DISK_FULL_SIGNS = ("No space left on device", "Disk quota exceeded", "[Errno 28]")
 _SHORT_WRITE = re.compile(r"Wrote only \d+ of \d+ bytes")
 SSH_FAILED = 255  # ssh's own exit status for connection, host key and authentication failures
+STDERR_TAIL_LINES = 200  # stderr lines kept for a failing streamed command's error message
 
 
 class SshError(DeviceError):
@@ -127,21 +130,32 @@ def stream_lines(target: SshTarget, remote: str, exit_errors: dict[int, KitError
     """
     process = subprocess.Popen(target.command(remote), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert process.stdout is not None and process.stderr is not None
+    stderr_tail: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
+    drain = threading.Thread(target=_drain_lines, args=(process.stderr, stderr_tail), daemon=True)
+    drain.start()
     try:
         for raw in process.stdout:
             yield raw.decode(errors="replace").rstrip("\r\n")
-        stderr = process.stderr.read().decode(errors="replace")
         returncode = process.wait()
+        drain.join(timeout=5)
     finally:
         if process.poll() is None:
             process.kill()
             process.wait()
+    stderr = "\n".join(stderr_tail)
     if returncode == SSH_FAILED:
         raise_for_ssh_failure(target, stderr)
     if returncode != 0 and exit_errors and returncode in exit_errors:
         raise exit_errors[returncode]
     if returncode != 0:
         raise_for_remote_failure(target, "the runner", stderr)
+
+
+def _drain_lines(stream: IO[bytes], tail: deque[str]) -> None:
+    """Read `stream` to its end, keeping its last lines in `tail` (a bounded deque), so a
+    chatty stderr never fills its pipe and stalls the remote command."""
+    for raw in stream:
+        tail.append(raw.decode(errors="replace").rstrip("\r\n"))
 
 
 def push_files(target: SshTarget, remote_dir: str, files: dict[str, bytes]) -> None:
