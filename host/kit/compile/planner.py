@@ -8,6 +8,7 @@ op, its node index and the supported ops, before any C is written.
 
 from __future__ import annotations
 
+import math
 from typing import Any, Callable
 
 import numpy as np
@@ -67,8 +68,14 @@ def _require_int8_activation(tensor: Tensor, role: str) -> None:
         _refuse(f"{role} tensor '{tensor.name}' has no quantization parameters")
     if len(tensor.quantization.scale) != 1:
         _refuse(f"{role} tensor '{tensor.name}' is per-channel quantized; activations must be per-tensor")
-    if not tensor.quantization.scale[0] > 0:
-        _refuse(f"{role} tensor '{tensor.name}' has scale {tensor.quantization.scale[0]}")
+    _require_valid_scales(tensor, role)
+
+
+def _require_valid_scales(tensor: Tensor, role: str) -> None:
+    """Every scale finite and positive (the file parses either way; the math does not)."""
+    for scale in tensor.quantization.scale:
+        if not (math.isfinite(scale) and scale > 0):
+            _refuse(f"{role} tensor '{tensor.name}' has scale {scale}; scales must be finite and positive")
 
 
 def _require_same_quantization(first: Tensor, second: Tensor) -> None:
@@ -133,6 +140,7 @@ def _weights(filter_tensor: Tensor, channels: int, channel_dim: int) -> list[flo
         _refuse(f"weights '{filter_tensor.name}' are quantized along dimension {q.quantized_dimension}")
     if any(z != 0 for z in q.zero_point):
         _refuse(f"weights '{filter_tensor.name}' have non-zero zero points; int8 weights must be symmetric")
+    _require_valid_scales(filter_tensor, "weights")
     return list(q.scale)
 
 
@@ -529,6 +537,11 @@ def _check_graph(model: Model) -> None:
     if not model.operators:
         raise ModelError("the model has no operators", "export a model that computes something")
     for tensor in model.tensors:
+        if any(d == 0 for d in tensor.shape):
+            raise ModelError(
+                f"tensor {tensor.index} ('{tensor.name}') has a zero-size dimension {list(tensor.shape)}",
+                "the model file is damaged or exported with an empty dimension; export it again",
+            )
         if any(d < 0 for d in tensor.shape):
             raise ModelError(
                 f"tensor {tensor.index} ('{tensor.name}') has a dynamic shape {list(tensor.shape)}",
@@ -569,6 +582,8 @@ def resolve_params(model: Model) -> list[dict[str, Any]]:
             resolved.append(_RESOLVERS[operator.op](model, operator))
         except _Refusal as refusal:
             raise _model_error(operator, str(refusal)) from None
+        except (ValueError, ArithmeticError) as error:  # the quant math on values that parse but make no sense
+            raise _model_error(operator, f"cannot resolve its parameters ({error})") from None
     return resolved
 
 
