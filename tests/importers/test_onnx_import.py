@@ -71,6 +71,10 @@ def test_import_makes_int8_model_with_card(onnx_model, tmp_path):
     assert card["float_int8_top1_agreement"] >= 0.9
     assert card["float_int8_max_abs_diff"] < 0.05
     assert (tmp_path / "model.tflite").is_file() and (tmp_path / "card.json").is_file()
+    out = tmp_path.resolve()
+    assert card["artifacts"]["tflite"] == str(out / "model.tflite") and card["artifacts"]["onnx"] == str(model)
+    assert card["artifacts"]["card_json"] == str(out / "card.json") and card["artifacts"]["card_md"] == str(out / "card.md")
+    assert json.loads((tmp_path / "card.json").read_text())["artifacts"] == card["artifacts"]
 
     from kit.tflm import TflmInterpreter
 

@@ -3,14 +3,31 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import click
 import numpy as np
 from rich.console import Console
 
+from kit.errors import KitError
+
 console = Console()
+
+
+def load_calibration(path: Path) -> np.ndarray:
+    """The --calibration batch: one float array saved with numpy.save (no pickles, no .npz)."""
+    hint = "save one float array with numpy.save (e.g. numpy.save('calib.npy', batch.astype('float32')))"
+    try:
+        data = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as error:
+        raise KitError(f"cannot read calibration file {path}: {error}", hint) from error
+    if not isinstance(data, np.ndarray):
+        if hasattr(data, "close"):
+            data.close()
+        raise KitError(f"cannot read calibration file {path}: it holds {type(data).__name__}, not one array", hint)
+    if not np.issubdtype(data.dtype, np.number):
+        raise KitError(f"cannot read calibration file {path}: its array has dtype {data.dtype}, not numbers", hint)
+    return data
 
 
 @click.command("import")
@@ -28,17 +45,15 @@ def import_command(model: Path, calibration: Path | None, lab: str | None, label
                    size: str | None, out: Path | None, force: bool, as_json: bool) -> None:
     """Convert an ONNX model to full-integer int8 TFLite (offline) and print its model card."""
     from kit.importers.onnx import import_onnx
-    from kit.train.card import card_tables, write_card
+    from kit.train.card import card_tables
+    from kit.train.pipeline import export_model
 
-    data = np.load(calibration) if calibration is not None else None
+    data = load_calibration(calibration) if calibration is not None else None
     label_list = [name.strip() for name in labels.split(",")] if labels else None
     result = import_onnx(model, calibration=data, lab=lab, labels=label_list, seed=seed, size=size, force=force)
     card = result.card
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(result.tflite_path, out / "model.tflite")
-        card = {**card, "artifacts": {**card["artifacts"], "tflite": str(out / "model.tflite")}}
-        write_card(card, out)
+        _, _, card = export_model(result.tflite_path, card, out, keep=("onnx",))
     if as_json:
         click.echo(json.dumps({**card, "cached": result.cached}, indent=2))
         return

@@ -251,19 +251,30 @@ def train_lab(
     return result
 
 
-def export_result(result: TrainResult, out: Path) -> TrainResult:
-    """Copy model and card to `out` (e.g. models/<lab>), with artifact paths pointing there.
+def export_model(tflite_path: Path, card: dict[str, Any], out: Path,
+                 keep: tuple[str, ...] = ()) -> tuple[Path, Path, dict[str, Any]]:
+    """Copy a model and its card to `out`, with the card's artifact paths pointing there.
 
     Paths inside the repository are written relative to it, so committed cards are portable.
+    Artifact entries named in `keep` (e.g. the source "onnx" file) are carried over.
+    Returns (tflite path, card.json path, card).
     """
     out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(result.tflite_path, out / TFLITE_NAME)
+    shutil.copyfile(tflite_path, out / TFLITE_NAME)
 
     def shown(path: Path) -> str:
         return str(path.relative_to(REPO_ROOT)) if path.is_relative_to(REPO_ROOT) else str(path)
 
-    card = {**result.card, "artifacts": {"tflite": shown(out / TFLITE_NAME), "card_json": shown(out / "card.json"),
-                                         "card_md": shown(out / "card.md")}}
+    kept = {key: value for key, value in card.get("artifacts", {}).items() if key in keep}
+    artifacts = {"tflite": shown(out / TFLITE_NAME), "card_json": shown(out / "card.json"),
+                 "card_md": shown(out / "card.md"), **kept}
+    card = {**card, "artifacts": artifacts}
     card_path, _ = write_card(card, out)
-    return TrainResult(out / TFLITE_NAME, card_path, card, result.cached, result.stage_seconds)
+    return out / TFLITE_NAME, card_path, card
+
+
+def export_result(result: TrainResult, out: Path) -> TrainResult:
+    """Copy model and card to `out` (e.g. models/<lab>), with artifact paths pointing there."""
+    tflite_path, card_path, card = export_model(result.tflite_path, result.card, out)
+    return TrainResult(tflite_path, card_path, card, result.cached, result.stage_seconds)
