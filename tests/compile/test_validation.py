@@ -88,8 +88,10 @@ def test_varied_model_resolves_every_feature(converted):
     assert by_op["DEPTHWISE_CONV_2D"].params["stride_h"] == 2
     assert by_op["PAD"].params["paddings"][1:3] == [[1, 2], [0, 1]]
     assert by_op["ADD"].params["left_shift"] == 20
-    assert by_op["MEAN"].params["axes"] == [1, 2] and by_op["MEAN"].params["scratch_bytes"] > 0
-    assert "scratch_offset" in by_op["MEAN"].params
+    mean = by_op["MEAN"].params
+    assert mean["axes"] == [1, 2] and mean["num_elements_in_axis"] > 1
+    assert not {"scratch_bytes", "scratch_offset", "scale", "bias", "same_scale"} & set(mean)
+    assert not any(key.startswith("scratch") for op in plan.ops for key in op.params)
     assert by_op["LOGISTIC"].params["input_multiplier"] > 0
     assert sum(by_op["CONCATENATION"].params["copy_sizes"]) > 0
     assert plan.arena_bytes <= measure_arena_bytes(data)

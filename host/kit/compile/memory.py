@@ -4,7 +4,7 @@ Each buffer lives from the op that writes it to the last op that reads it (the m
 from before op 0, the model output until after the last op). Buffers are placed largest
 first, each at the lowest 16-byte aligned offset that does not overlap a placed buffer whose
 lifetime intersects its own (greedy first fit, the strategy TFLM's GreedyMemoryPlanner uses).
-A RESHAPE output shares its input's buffer, and per-op scratch buffers live during one op.
+A RESHAPE output shares its input's buffer. No kernel asks for scratch memory.
 """
 
 from __future__ import annotations

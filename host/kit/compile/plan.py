@@ -55,15 +55,14 @@ LOGISTIC           inputs (input)   (output scale 1/256, zero point -128: checke
     output_zero_point, size (element count).
 MEAN               inputs (input, axis const)   (at most 2 reduced axes, as TFLM)
     axes: list[int] (normalised, sorted), keep_dims: bool, input_zero_point,
-    output_zero_point, input_shape, output_shape, num_elements_in_axis,
-    same_scale: bool, scale (float32 in/out), bias (float32 -in_zp * scale),
-    output_multiplier, output_shift (QuantizeMultiplier(in / out), as TFLM's Prepare),
-    scratch_bytes (4 * output elements), scratch_offset (arena offset of the int32 sum
-    buffer TFLM also requests, live during this op only).
-    The pinned tflite-micro wheel runs the integer QuantizedMeanOrSum: int32 sums, then
-    1/count folded into output_multiplier/output_shift (emit_c does the folding; checked
-    bit-exact). scale/bias/same_scale describe older TFLM's float path and stay for
-    reference only.
+    output_zero_point, input_shape, output_shape, num_elements_in_axis (count of
+    reduced elements per output), output_multiplier, output_shift
+    (QuantizeMultiplier(in_scale / out_scale), as TFLM's Prepare).
+    The runtime follows the pinned tflite-micro wheel's integer QuantizedMeanOrSum: per
+    output element an int32 sum of its input slice, minus input_zero_point * count, then
+    one MultiplyByQuantizedMultiplier whose multiplier/shift already fold in 1/count
+    (emit_c does the folding; checked bit-exact), plus output_zero_point, clamped to int8.
+    One pass per output element, so no scratch buffer.
 PAD                inputs (input, paddings const[, constant_values])
     paddings: list[[before, after]] per dim (extended to 4-D), pad_value (int8: the
     output zero point unless a constant value is given), input_shape4, output_shape4.
@@ -145,8 +144,6 @@ class Plan:
     arena_bytes: int
     model_sha256: str
     model_id: str
-    scratch_bytes: int = 0  # part of arena_bytes reserved for kernel scratch (at scratch_offset)
-    scratch_offset: int = 0
 
     @property
     def input(self) -> TensorPlan:

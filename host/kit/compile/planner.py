@@ -388,8 +388,8 @@ def _resolve_logistic(model: Model, operator: Operator) -> dict[str, Any]:
 
 
 def _resolve_mean(model: Model, operator: Operator) -> dict[str, Any]:
-    """TFLM int8 MEAN: QuantizeMultiplier(in_scale / out_scale) plus an int32 scratch sum
-    buffer; the kernel divides by the element count (see the MEAN entry in plan.py)."""
+    """TFLM int8 MEAN: QuantizeMultiplier(in_scale / out_scale); emit_c folds 1/count into it and
+    the kernel sums each output's slice in int32 (no scratch; see the MEAN entry in plan.py)."""
     source, axis_tensor, output = _input(model, operator, 0), _input(model, operator, 1), _output(model, operator)
     _require_int8_activation(source, "input")
     _require_int8_activation(output, "output")
@@ -400,8 +400,6 @@ def _resolve_mean(model: Model, operator: Operator) -> dict[str, Any]:
     if len(axes) > 2:
         _refuse(f"mean over {len(axes)} axes; TFLM reduces at most 2 axes at once")
     count = int(np.prod([source.shape[a] for a in axes], dtype=np.int64)) if axes else 1
-    scale = np.float32(_scale(source)) / np.float32(_scale(output))
-    bias = np.float32(-_zero_point(source)) * scale
     params: dict[str, Any] = quant.requantize_params(_scale(source), _scale(output))
     params.update(
         axes=axes,
@@ -411,10 +409,6 @@ def _resolve_mean(model: Model, operator: Operator) -> dict[str, Any]:
         input_shape=list(source.shape),
         output_shape=list(output.shape),
         num_elements_in_axis=count,
-        same_scale=(quant.f32(_scale(source)), _zero_point(source)) == (quant.f32(_scale(output)), _zero_point(output)),
-        scale=float(scale),
-        bias=float(bias),
-        scratch_bytes=4 * output.num_elements,
     )
     return params
 
@@ -615,7 +609,7 @@ def _lifetimes(model: Model, tensors: list[int]) -> dict[int, list[int]]:
 
 
 def plan_arena(model: Model, params: list[dict[str, Any]]) -> tuple[dict[int, int], int, list[Buffer]]:
-    """Offsets for every arena tensor (RESHAPE outputs share their input) and scratch buffers."""
+    """Offsets for every arena tensor (RESHAPE outputs share their input); no kernel needs scratch."""
     tensors = _arena_tensors(model)
     spans = _lifetimes(model, tensors)
     owner = {t: t for t in tensors}
@@ -634,15 +628,8 @@ def plan_arena(model: Model, params: list[dict[str, Any]]) -> tuple[dict[int, in
         buffer = buffers[key]
         buffer.first, buffer.last = min(buffer.first, first), max(buffer.last, last)
         buffer.size = max(buffer.size, model.tensors[t].nbytes)
-    for operator, op_params in zip(model.operators, params):
-        if op_params.get("scratch_bytes"):
-            key = f"scratch{operator.index}"
-            buffers[key] = Buffer(key, op_params["scratch_bytes"], operator.index, operator.index)
     arena_bytes = place_buffers(list(buffers.values()))
     offsets = {t: buffers[f"t{owner[t]}"].offset for t in tensors}
-    for operator, op_params in zip(model.operators, params):
-        if op_params.get("scratch_bytes"):
-            op_params["scratch_offset"] = buffers[f"scratch{operator.index}"].offset
     return offsets, arena_bytes, list(buffers.values())
 
 
@@ -672,7 +659,6 @@ def build_plan(model: Model, model_id: str = "model") -> Plan:
             "convert with inference_input_type=tf.int8 (and inference_output_type=tf.int8)",
         )
     offsets, arena_bytes, buffers = plan_arena(model, params)
-    scratch = [b for b in buffers if b.key.startswith("scratch")]
     tensors = [_tensor_plan(tensor, offsets.get(tensor.index)) for tensor in model.tensors]
     ops = [
         OpPlan(index=operator.index, op=operator.op, inputs=list(operator.inputs), outputs=list(operator.outputs), params=p)
@@ -686,6 +672,4 @@ def build_plan(model: Model, model_id: str = "model") -> Plan:
         arena_bytes=arena_bytes,
         model_sha256=model.sha256,
         model_id=model_id,
-        scratch_bytes=sum(b.size for b in scratch),
-        scratch_offset=min((b.offset for b in scratch), default=0),
     )
