@@ -89,3 +89,20 @@ def test_missing_espeak_is_reported_with_the_install_command(monkeypatch):
     with pytest.raises(ToolMissingError) as caught:
         speech.espeak_binary()
     assert "apt-get install" in caught.value.hint
+
+
+def test_fewer_espeak_variants_than_asked_are_clamped_and_held_out_stays_disjoint():
+    from kit.data.speech import plan_speakers, variant_counts
+
+    spec = lab_spec("kws")  # asks for 101 variants, 20 held out
+    fake = tuple(f"v{i}" for i in range(10))
+    assert variant_counts(spec.dataset, 10) == (10, 2, {"variants_per_voice_requested": 101,
+                                                        "variants_available": 10, "held_out_variants": 2})
+    assert variant_counts(spec.dataset, 200)[2] is None
+    for fraction in (1.0, 0.25):
+        speakers, held = plan_speakers(spec, 0, fraction, variants=fake)
+        assert {s.variant_index for s in speakers} <= set(range(10)) and held
+        test_variants = {s.variant for s in speakers if s.variant_index in held}
+        train_variants = {s.variant for s in speakers if s.variant_index not in held}
+        assert train_variants and not test_variants & train_variants
+        assert all(s.variant == fake[s.variant_index] for s in speakers)

@@ -50,6 +50,7 @@ class SpeechClips:
     speakers: list[str]
     splits: list[str]          # "train" | "val" | "test"
     noise_kinds: list[str]
+    variants_clamped: dict[str, int] | None = None  # set when espeak-ng has fewer variants than asked
 
 
 def espeak_binary() -> str:
@@ -75,13 +76,35 @@ def _range(section: dict, key: str, default: tuple[float, float]) -> tuple[float
     return float(lo), float(hi)
 
 
-def plan_speakers(spec: LabSpec, seed: int, fraction: float) -> tuple[list[Speaker], set[int]]:
-    """All speakers used for this seed/size and the set of variant indices held out for test."""
+def variant_counts(ds: dict, available: int) -> tuple[int, int, dict[str, int] | None]:
+    """(variants used, variants held out for test, clamp record or None).
+
+    A lab may ask for more variants than this espeak-ng installs; wrapping around would give two
+    "speakers" the same voice, one of them held out and the other in training. The count is
+    clamped to the installed variants instead (held-out count scaled alike) and the record says so.
+    """
+    requested = int(ds.get("variants_per_voice", available))
+    held = int(ds.get("held_out_variants", max(1, requested // 5)))
+    if requested <= available:
+        return requested, held, None
+    if available < 2:
+        raise DataError(f"espeak-ng installs {available} voice variant(s); held-out test speakers need at least 2",
+                        hint="install the full espeak-ng-data package")
+    held = max(1, min(available - 1, int(round(held * available / requested))))
+    record = {"variants_per_voice_requested": requested, "variants_available": available, "held_out_variants": held}
+    return available, held, record
+
+
+def plan_speakers(spec: LabSpec, seed: int, fraction: float,
+                  variants: tuple[str, ...] | None = None) -> tuple[list[Speaker], set[int]]:
+    """All speakers used for this seed/size and the set of variant indices held out for test.
+
+    `variants` defaults to the installed espeak-ng variants (tests pass a short list).
+    """
     ds = spec.dataset
     rng = np.random.default_rng([seed, 1])
-    variants = espeak_variants()
-    total = int(ds.get("variants_per_voice", len(variants)))
-    held = int(ds.get("held_out_variants", max(1, total // 5)))
+    variants = espeak_variants() if variants is None else tuple(variants)
+    total, held, _ = variant_counts(ds, len(variants))
     chosen_count = max(3, int(round(total * fraction)))
     held_count = max(1, int(round(held * fraction)))
     chosen = sorted(rng.choice(total, size=min(chosen_count, total), replace=False).tolist())
@@ -93,7 +116,7 @@ def plan_speakers(spec: LabSpec, seed: int, fraction: float) -> tuple[list[Speak
     for voice in ds.get("voices", ["en"]):
         for index in chosen:
             for _ in range(takes):  # the same voice again, faster or slower, higher or lower
-                speakers.append(Speaker(voice=voice, variant=variants[index % len(variants)], variant_index=index,
+                speakers.append(Speaker(voice=voice, variant=variants[index], variant_index=index,
                                         speed_wpm=int(rng.integers(speed_lo, speed_hi + 1)),
                                         pitch=int(rng.integers(pitch_lo, pitch_hi + 1))))
     return speakers, held_out
@@ -235,4 +258,5 @@ def generate_speech(spec: LabSpec, seed: int, fraction: float, progress=None) ->
                 owners.append(speaker.id)
                 split_names.append(split)
                 kinds.append(kind)
-    return SpeechClips(audio, np.asarray(labels, np.int64), owners, split_names, kinds)
+    clamped = variant_counts(ds, len(espeak_variants()))[2]
+    return SpeechClips(audio, np.asarray(labels, np.int64), owners, split_names, kinds, clamped)
