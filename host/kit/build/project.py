@@ -300,6 +300,8 @@ def model_dir_of(model: object) -> Path:
     if isinstance(model, (str, Path)):
         return Path(model)
     kit_dir = getattr(model, "kit_dir", None)
+    if getattr(model, "refusal", None) is not None:
+        raise model.refusal
     if kit_dir is None:
         raise ModelError("the compiled model has no kit C code (kit_model.c)",
                          hint="the compiler refused an op; see `kit convert MODEL.tflite` for the reason")

@@ -301,6 +301,8 @@ def source_map(hal: ArduinoHal, engine: str, converted: Any) -> dict[str, Path]:
         files[f"src/harness/{path.name}"] = path
     if engine == "kit":
         kit_dir = getattr(converted, "kit_dir", None)
+        if getattr(converted, "refusal", None) is not None:
+            raise converted.refusal
         if kit_dir is None:
             raise ModelError("kit's compiler refused an op of this model, so the kit engine cannot run it",
                              hint="use the TFLM engine: `--engine tflm` (see `kit convert MODEL.tflite` for the op)")

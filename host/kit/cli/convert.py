@@ -72,13 +72,16 @@ def convert_command(
     result = convert(model, out_dir, labels=labels, model_id=model_id, card_path=card_path)
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2))
-        return
-    console.print(_summary_table(result))
-    console.print(_numbers_table(result))
-    console.print(f"TFLM arrays: {result.tflm_dir}")
-    console.print(f"kit model:   {result.kit_dir or 'not emitted (kit.compile.emit_c missing)'}")
-    if result.card_path:
-        console.print(f"model card updated: {result.card_path}")
+    else:
+        console.print(_summary_table(result))
+        if result.refusal is None:
+            console.print(_numbers_table(result))
+        console.print(f"TFLM arrays: {result.tflm_dir}")
+        console.print(f"kit model:   {result.kit_dir or 'not emitted (kit refused the model, see below)'}")
+        if result.card_path and result.refusal is None:
+            console.print(f"model card updated: {result.card_path}")
+    if result.refusal is not None:
+        raise result.refusal  # printed as error:/fix:, exit status 2
 
 
 commands = [convert_command]

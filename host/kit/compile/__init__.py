@@ -2,7 +2,9 @@
 
 `convert()` reads and checks the model (kit.compile.tflite, kit.compile.planner), plans the
 arena (kit.compile.memory), writes `out/tflm/` (kit.compile.tflm_arrays) and `out/kit/`
-(kit.compile.emit_c) and returns a summary. Results are cached by a hash of the model, the
+(kit.compile.emit_c) and returns a summary. When kit's planner refuses the model (an op it
+does not run) the TFLM arrays are still written; the result then has `kit_dir=None` and the
+ModelError in `refusal`, which `require_kit()` raises for anything needing kit's C model. Results are cached by a hash of the model, the
 labels, the model id and the compiler's own source, so a second identical call skips the
 TFLM arena probe and rewriting.
 """
@@ -45,6 +47,15 @@ class ConvertResult:
     cached: bool = False
     card_path: Path | None = None
     plan: Any = field(default=None, repr=False)
+    refusal: ModelError | None = None
+
+    def require_kit(self) -> Path:
+        """kit's C model folder, or the planner's refusal (a ModelError) when there is none."""
+        if self.refusal is not None:
+            raise self.refusal
+        if self.kit_dir is None:
+            raise ModelError("the compiled model has no kit C code (kit_model.c)", "run `kit convert MODEL.tflite`")
+        return self.kit_dir
 
     @property
     def op_counts(self) -> dict[str, int]:
@@ -70,6 +81,7 @@ class ConvertResult:
             "labels": self.labels,
             "cached": self.cached,
             "card_path": str(self.card_path) if self.card_path else None,
+            "kit_refusal": {"error": self.refusal.message, "fix": self.refusal.hint} if self.refusal else None,
         }
 
 
@@ -134,10 +146,10 @@ def update_card(card_path: Path, arena_bytes_kit: int) -> None:
 
 
 def _emit_kit(plan, kit_dir: Path) -> list[Path]:
-    try:
-        from kit.compile import emit_c
-    except ImportError:
+    if plan is None:  # kit's planner refused the model: TFLM arrays only
         return []
+    from kit.compile import emit_c
+
     return [Path(p) for p in emit_c.emit_model(plan, kit_dir)]
 
 
@@ -188,12 +200,21 @@ def convert(
     card = _card(card_file)
     labels = list(labels) if labels is not None else [str(x) for x in card.get("labels") or []]
     model_id = model_id or str(card.get("lab") or "") or Path(tflite_path).stem
-    plan = build_plan(model, model_id=model_id)
+    refusal: ModelError | None = None
+    try:
+        plan = build_plan(model, model_id=model_id)
+    except ModelError as error:  # kit cannot run it; TFLM may still (its C arrays are written below)
+        plan, refusal = None, error
 
     folder = cache_dir("compiled") / ("convert-" + _cache_key(data, labels, model_id))
     summary_path = folder / SUMMARY_NAME
     cached = summary_path.exists()
-    summary = json.loads(summary_path.read_text()) if cached else _compile_into(folder, data, model, plan, labels, model_id)
+    try:
+        summary = json.loads(summary_path.read_text()) if cached else _compile_into(folder, data, model, plan, labels, model_id)
+    except ModelError as error:
+        if refusal is None:
+            raise
+        raise ModelError(f"{refusal.message}; and {error.message}", refusal.hint) from None
     target = Path(out_dir) if out_dir is not None else folder
     if target.resolve() != folder.resolve():
         target.mkdir(parents=True, exist_ok=True)
@@ -201,7 +222,7 @@ def convert(
             if (folder / sub).exists():
                 shutil.copytree(folder / sub, target / sub, dirs_exist_ok=True)
         shutil.copy2(summary_path, target / SUMMARY_NAME)
-    if card_file is not None:
+    if card_file is not None and plan is not None:
         update_card(card_file, plan.arena_bytes)
     return ConvertResult(
         out_dir=target,
@@ -212,17 +233,22 @@ def convert(
         sha256=model.sha256,
         ops=model.op_names,
         tensors=len(model.tensors),
-        arena_bytes_kit=plan.arena_bytes,
+        arena_bytes_kit=plan.arena_bytes if plan is not None else 0,
         arena_bytes_tflm=int(summary["arena_bytes_tflm"]),
         tensor_arena_size=int(summary["tensor_arena_size"]),
-        weight_bytes=plan.weight_bytes,
+        weight_bytes=plan.weight_bytes if plan is not None else _constant_bytes(model),
         model_bytes=len(data),
         macs=int(summary["macs"]),
         labels=labels,
         cached=cached,
         card_path=card_file,
         plan=plan,
+        refusal=refusal,
     )
+
+
+def _constant_bytes(model) -> int:
+    return sum(len(t.data or b"") for t in model.tensors if t.is_constant)
 
 
 __all__ = ["ConvertResult", "convert", "find_card", "update_card"]
