@@ -17,7 +17,7 @@ from kit.paths import LABS_DIR, MODELS_DIR
 from kit.tflm import TflmInterpreter
 from kit.train import list_reference_models, reference_model
 from kit.train.card import layer_costs, targets_check
-from kit.train.lab import load_lab
+from kit.train.lab import load_lab, training_inputs_hash
 from kit.train.quantize import SUPPORTED_OPS
 
 LABS = sorted(path.parent.name for path in LABS_DIR.glob("*/lab.toml"))
@@ -51,6 +51,16 @@ def test_reference_model_matches_its_card(lab):
     # The lab's [targets], recorded in the card and met
     assert card["targets"] == targets_check(card["accuracy_float"], card["accuracy_int8"], load_lab(lab).targets)
     assert card["targets"]["met"]
+
+
+@pytest.mark.parametrize("lab", LABS)
+def test_reference_card_matches_todays_training_inputs(lab):
+    """`kit train LAB` adopts the committed model only when its recorded inputs hash is today's:
+    a change to the lab file or to the data/feature code (kit.data, kit.features) silently turns
+    adoption off. Only when the data stays byte-identical, re-stamp the cards' hash; otherwise
+    regenerate the reference models (scripts/make_reference_models.sh)."""
+    card = json.loads((MODELS_DIR / lab / "card.json").read_text())
+    assert card["training_inputs_hash"] == training_inputs_hash(load_lab(lab), 0, None, None)
 
 
 def test_kit_models_lists_every_reference_model():
