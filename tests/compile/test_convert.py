@@ -170,3 +170,30 @@ def test_cli_prints_tflm_output_and_the_refusal(tanh_model, tmp_path):
     assert "TFLM arrays:" in run.stdout and "(TANH)" in run.stderr
     assert "error:" in run.stderr and "fix:" in run.stderr
     assert (tmp_path / "o" / "tflm" / "model_data.cc").is_file()
+
+
+def test_update_card_writes_only_changes_and_warns_instead_of_failing(tmp_path, monkeypatch):
+    from kit.compile import update_card
+
+    card = tmp_path / "card.json"
+    card.write_text(json.dumps({"lab": "x", "arena_bytes_kit": 768}))
+    before = card.read_text()
+    assert update_card(card, 768) is False and card.read_text() == before  # unchanged: not rewritten
+    assert update_card(card, 800) is True and json.loads(card.read_text())["arena_bytes_kit"] == 800
+
+    card.write_text("[1, 2]")
+    with pytest.warns(UserWarning, match="not a JSON object"):
+        assert update_card(card, 800) is False
+    assert card.read_text() == "[1, 2]"
+
+    with pytest.warns(UserWarning, match="not updated"):
+        assert update_card(tmp_path, 800) is False  # a folder: reading fails with OSError
+
+    card.write_text(json.dumps({"arena_bytes_kit": 1}))
+
+    def refuse(*args, **kwargs):
+        raise PermissionError("read-only file system")
+
+    monkeypatch.setattr(Path, "write_text", refuse)
+    with pytest.warns(UserWarning, match="read-only file system"):
+        assert update_card(card, 800) is False

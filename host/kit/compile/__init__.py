@@ -130,12 +130,33 @@ def _card(card_path: Path | None) -> dict[str, Any]:
     return card if isinstance(card, dict) else {}
 
 
-def update_card(card_path: Path, arena_bytes_kit: int) -> None:
-    """Write kit's arena bytes into the card (JSON, and the markdown table when kit.train is present)."""
-    card = _card(card_path)
+def update_card(card_path: Path, arena_bytes_kit: int) -> bool:
+    """Write kit's arena bytes into the card (JSON, and the markdown table when kit.train is present).
+
+    Only when the value changes (a converted card stays byte-identical, so models/<lab>/ stays
+    clean). A card that cannot be read or written, or is not a JSON object, is skipped with a
+    warning: the card is a record beside the model, not part of the compilation. True if written.
+    """
+    import warnings
+
+    path = Path(card_path)
+    try:
+        card = json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        warnings.warn(f"model card {path} not updated: {error}", stacklevel=2)
+        return False
+    if not isinstance(card, dict):
+        warnings.warn(f"model card {path} not updated: it is not a JSON object", stacklevel=2)
+        return False
+    if card.get("arena_bytes_kit") == int(arena_bytes_kit):
+        return False
     card["arena_bytes_kit"] = int(arena_bytes_kit)
-    Path(card_path).write_text(json.dumps(card, indent=2) + "\n")
-    markdown = Path(card_path).with_suffix(".md")
+    try:
+        path.write_text(json.dumps(card, indent=2) + "\n")
+    except OSError as error:
+        warnings.warn(f"model card {path} not updated: {error}", stacklevel=2)
+        return False
+    markdown = path.with_suffix(".md")
     if markdown.exists():
         try:
             from kit.train.card import card_markdown
@@ -143,6 +164,7 @@ def update_card(card_path: Path, arena_bytes_kit: int) -> None:
             markdown.write_text(card_markdown(card))
         except Exception:  # the markdown is a convenience view; the JSON is the record
             pass
+    return True
 
 
 def _emit_kit(plan, kit_dir: Path) -> list[Path]:
