@@ -197,3 +197,29 @@ def test_update_card_writes_only_changes_and_warns_instead_of_failing(tmp_path, 
     monkeypatch.setattr(Path, "write_text", refuse)
     with pytest.warns(UserWarning, match="read-only file system"):
         assert update_card(card, 800) is False
+
+
+_LABELS_MAIN = r"""
+#include <cstdio>
+#include "model_data.h"
+int main() {
+  for (int i = 0; i < kLabelCount; ++i) std::printf("%s\n", kLabels[i]);
+  return 0;
+}
+"""
+
+
+@pytest.mark.skipif(shutil.which("g++") is None, reason="host g++ not installed")
+def test_non_ascii_labels_reach_c_as_utf8(mlperf_models, tmp_path):
+    labels = ["café", "naïve 1", 'quote"back\\slash', "日本"]
+    result = convert(mlperf_models["ad01_int8"], tmp_path / "out", labels=labels, model_id="labels")
+    main = tmp_path / "labels.cc"
+    main.write_text(_LABELS_MAIN)
+    binary = tmp_path / "labels"
+    subprocess.run(
+        ["g++", "-std=c++17", "-Wall", "-Wextra", "-Werror", f"-I{result.tflm_dir}", str(main),
+         str(result.tflm_dir / "model_data.cc"), "-o", str(binary)],
+        check=True, capture_output=True,
+    )
+    run = subprocess.run([str(binary)], capture_output=True, check=True)
+    assert run.stdout.decode("utf-8").splitlines() == labels

@@ -65,8 +65,18 @@ def _c_identifier(name: str) -> str:
 
 
 def _c_string(text: str) -> str:
-    escaped = text.encode("ascii", "backslashreplace").decode().replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{escaped}"'
+    """A C string literal holding the UTF-8 bytes of `text`: printable ASCII as is (backslash
+    and quote escaped), every other byte as a three-digit octal escape ('é' -> \\303\\251)."""
+    parts = []
+    for byte in text.encode("utf-8"):
+        char = chr(byte)
+        if char in '\\"':
+            parts.append("\\" + char)
+        elif 0x20 <= byte < 0x7F:
+            parts.append(char)
+        else:
+            parts.append(f"\\{byte:03o}")
+    return '"' + "".join(parts) + '"'
 
 
 def _bytes_table(data: bytes) -> str:
