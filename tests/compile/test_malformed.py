@@ -69,3 +69,14 @@ def test_quant_math_errors_become_model_errors(mlperf_models):
     output.quantization = dataclasses.replace(output.quantization, scale=(1e-30,))
     with pytest.raises(ModelError, match=rf"node {add.index} \(ADD\): cannot resolve its parameters"):
         build_plan(model)
+
+
+def test_pad_with_constant_values_input_is_refused():
+    from . import tiny_models
+
+    model_keras, shape = tiny_models.varied()
+    model = load_model(tiny_models.convert(model_keras, shape, "int8"))
+    pad = next(op for op in model.operators if op.op == "PAD")
+    pad.inputs = [*pad.inputs, pad.inputs[1]]
+    with pytest.raises(ModelError, match=rf"node {pad.index} \(PAD\): .*constant_values"):
+        build_plan(model)

@@ -1,5 +1,6 @@
 /* FULLY_CONNECTED int8 (TFLM reference_integer_ops::FullyConnected and its per-channel
- * variant): one multiplier for per-tensor weights, one per output unit otherwise. */
+ * variant): one multiplier for per-tensor weights, one per output unit otherwise. Weights
+ * are symmetric int8 (weights_offset is always 0: the planner refuses other zero points). */
 #include "kit_dot.h"
 #include "kit_fixedpoint.h"
 #include "kit_kernels.h"
@@ -17,15 +18,8 @@ int kit_op_fully_connected(const kit_op_t *op, const kit_model_t *m, uint8_t *ar
         for (u = 0; u < units; ++u) {
             const int8_t *w_row = filter + (size_t)u * depth;
             const int32_t q = p->per_channel ? u : 0;
-            int32_t acc;
-            if (p->weights_offset == 0) {
-                acc = kit_dot_s8(in_row, w_row, depth, p->input_offset);
-            } else {
-                int32_t d;
-                for (acc = 0, d = 0; d < depth; ++d) {
-                    acc += ((int32_t)w_row[d] + p->weights_offset) * ((int32_t)in_row[d] + p->input_offset);
-                }
-            }
+            /* weights are symmetric (the planner refuses non-zero weight zero points) */
+            int32_t acc = kit_dot_s8(in_row, w_row, depth, p->input_offset);
             if (bias != NULL) {
                 acc += bias[u];
             }

@@ -63,9 +63,9 @@ MEAN               inputs (input, axis const)   (at most 2 reduced axes, as TFLM
     one MultiplyByQuantizedMultiplier whose multiplier/shift already fold in 1/count
     (emit_c does the folding; checked bit-exact), plus output_zero_point, clamped to int8.
     One pass per output element, so no scratch buffer.
-PAD                inputs (input, paddings const[, constant_values])
+PAD                inputs (input, paddings const)   (a third constant_values input is refused)
     paddings: list[[before, after]] per dim (extended to 4-D), pad_value (int8: the
-    output zero point unless a constant value is given), input_shape4, output_shape4.
+    output zero point), input_shape4, output_shape4.
 CONCATENATION      inputs (input0, input1, ...)
     axis (normalised), outer_size, copy_sizes: list[int] (bytes per outer step for
     every input, = input dim[axis] * inner size). Inputs and output share scale/zp

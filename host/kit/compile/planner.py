@@ -414,6 +414,8 @@ def _resolve_mean(model: Model, operator: Operator) -> dict[str, Any]:
 
 
 def _resolve_pad(model: Model, operator: Operator) -> dict[str, Any]:
+    if len(operator.inputs) > 2:
+        _refuse("PAD with a constant_values input (PADV2) is not supported; pad with the zero point")
     source, paddings_tensor, output = _input(model, operator, 0), _input(model, operator, 1), _output(model, operator)
     _require_int8_activation(source, "input")
     _require_int8_activation(output, "output")
