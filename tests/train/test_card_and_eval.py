@@ -101,3 +101,21 @@ def test_lab_targets_are_checked_and_shown(tiny_card, capsys):
     assert "misses the lab's accuracy targets" in capsys.readouterr().err
     warn_unmet_targets({**card, "targets": targets_check(0.90, 0.89, targets)})
     assert capsys.readouterr().err == ""
+
+
+def test_parallel_tflm_children_with_chatty_stderr_do_not_deadlock(monkeypatch):
+    """Each child writes far more than a pipe buffer to stderr before finishing."""
+    import kit.train.evaluate as evaluate
+
+    worker = ("import sys, numpy as np\nsys.stderr.write('x' * 300_000)\n"
+              "np.save(sys.argv[3], np.load(sys.argv[2]))\n")
+    monkeypatch.setattr(evaluate, "_WORKER", worker)
+    q_in = np.arange(evaluate.PARALLEL_MIN_SAMPLES * 2, dtype=np.int8).reshape(-1, 2)
+    import threading
+
+    results = []
+    thread = threading.Thread(target=lambda: results.append(evaluate._run_tflm(b"", q_in, workers=3)), daemon=True)
+    thread.start()
+    thread.join(timeout=60)
+    assert results, "the children's stderr pipes were not drained: _run_tflm hangs"
+    assert np.array_equal(results[0], q_in)

@@ -143,7 +143,10 @@ def _run_tflm(model: bytes, q_in: np.ndarray, workers: int) -> np.ndarray:
             children.append(subprocess.Popen(
                 [sys.executable, "-c", _WORKER, str(model_path), str(Path(folder) / f"in{index}.npy"),
                  str(Path(folder) / f"out{index}.npy")], stderr=subprocess.PIPE))
-        failures = [child.communicate()[1] for child in children if child.wait() != 0]
+        # communicate() drains each child's stderr while it runs: wait() first could block forever
+        # on a child whose stderr pipe is full.
+        errors = [child.communicate()[1] for child in children]
+        failures = [error for child, error in zip(children, errors) if child.returncode != 0]
         if failures:
             raise ModelError("TensorFlow Lite Micro failed while evaluating the int8 model: "
                              + failures[0].decode(errors="replace").strip()[-300:],
