@@ -48,8 +48,9 @@ def test_bench_streams_every_measurement_into_results_file(sshd, mlperf_models, 
     assert [r["index"] for r in seen if r["type"] == "inference"] == list(range(15))
     records = list(read_records(result.results_path))
     assert records[0]["type"] == "header" and records[0]["board"] == "raspberry-pi-4" and records[0]["runtime"] == "ai_edge_litert"
-    inferences = [r for r in records if r.get("type") == "inference"]
-    assert [r["latency_us"] for r in inferences] == result.latencies_us and len(inferences) == 15
+    runs = [r for r in records if r.get("type") == "run"]  # stored exactly like an MCU bench's runs
+    assert [r["latency_us"] for r in runs] == result.latencies_us and len(runs) == 15
+    assert all(set(r) == {"t", "type", "index", "latency_us"} for r in runs)
     assert records[-1]["type"] == "end" and records[-1]["status"] == "complete"
     assert records[-1]["summary"]["count"] == 15
     assert result.stats.min <= result.stats.p50 <= result.stats.max and result.stats.min > 0
@@ -75,8 +76,9 @@ def test_cli_deploy_then_bench_json_and_csv(sshd, mlperf_models, laptop_python, 
     assert summary["system"]["throttling"] == "unavailable"
     rows = list(csv.DictReader(csv_path.open()))
     assert [int(row["index"]) for row in rows] == list(range(5))
-    stored = [r for r in read_records(Path(summary["results_file"])) if r.get("type") == "inference"]
-    assert [round(r["latency_us"], 3) for r in stored] == [float(row["latency_us"]) for row in rows]
+    stored = [r for r in read_records(Path(summary["results_file"])) if r.get("type") == "run"]
+    assert [r["latency_us"] for r in stored] == [float(row["latency_us"]) for row in rows]
+    assert Path(summary["plot"]).is_file() and summary["plot"].endswith(".png")
 
 
 def test_bench_cut_short_keeps_what_it_measured(sshd, mlperf_models, laptop_python, remote_root, clean_env, tmp_path):
@@ -93,7 +95,7 @@ def test_bench_cut_short_keeps_what_it_measured(sshd, mlperf_models, laptop_pyth
     (stored,) = (tmp_path / "results").glob("bench-*.jsonl")
     assert str(stored) in caught.value.message
     records = list(read_records(stored))
-    measured = [r["index"] for r in records if r.get("type") == "inference"]
+    measured = [r["index"] for r in records if r.get("type") == "run"]
     assert 3 <= len(measured) <= 4 and measured == list(range(len(measured)))  # 4 unless a 1 s system sample slipped in
     assert f"stopped after {len(measured)} of 50" in caught.value.message
     assert records[-1]["type"] == "end" and records[-1]["status"] == "interrupted" and records[-1]["measured"] == len(measured)
@@ -136,9 +138,13 @@ def test_kit_bench_routes_a_raspberry_pi_to_the_ssh_bench(sshd, mlperf_models, l
     common = [*sshd.cli_args(), "--remote-dir", remote_root, "--remote-python", laptop_python, "--no-venv"]
     deployed = runner.invoke(main, ["deploy", "raspberry-pi-5", "kws", *common, "--model", str(mlperf_models["kws_ref_model"])])
     assert deployed.exit_code == 0, deployed.output
-    benched = runner.invoke(main, ["bench", "raspberry-pi-5", "--runs", "4", "--warmup", "1", *common, "--lab", "kws", "--json"])
+    benched = runner.invoke(main, ["bench", "raspberry-pi-5", "--runs", "4", "--warmup", "1", *common, "--lab", "kws", "--json",
+                                   "--no-plot"])
     assert benched.exit_code == 0, benched.output
     summary = json.loads(benched.output)
-    assert summary["latency_us"]["count"] == 4 and summary["board"] == "raspberry-pi-5"
+    assert summary["latency_us"]["count"] == 4 and summary["board"] == "raspberry-pi-5" and summary["plot"] is None
+    for mcu_only in (["--port", "/dev/ttyACM0"], ["--input-bytes", "490"], ["--force"]):
+        ignored = runner.invoke(main, ["bench", "raspberry-pi-5", *mcu_only, *common])
+        assert ignored.exit_code == 2 and "benched over SSH" in ignored.output
     refused = runner.invoke(main, ["bench", "emu-cortex-m4", "--host", "pi@example"])
     assert refused.exit_code == 2 and "only for Raspberry Pi boards" in refused.output

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 from typing import Any, Callable
@@ -91,9 +90,10 @@ def deploy_command(board: str, lab: str, host: str, ssh_port: int | None, identi
 @click.option("--threads", type=int, default=1, show_default=True, help="Interpreter threads on the board.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON only.")
 @click.option("--csv", "csv_path", type=click.Path(path_type=Path, dir_okay=False), default=None, help="Also write every measurement to this CSV file.")
+@click.option("--no-plot", is_flag=True, help="Skip the PNG plot of the latency distribution.")
 def bench_pi_command(board: str, host: str, ssh_port: int | None, identity: Path | None, known_hosts: Path | None, ssh_config: Path | None,
                      accept_new_host_key: bool, remote_dir: str | None, remote_python: str | None, no_venv: bool | None, lab: str | None,
-                     runs: int, warmup: int, threads: int, as_json: bool, csv_path: Path | None) -> None:
+                     runs: int, warmup: int, threads: int, as_json: bool, csv_path: Path | None, no_plot: bool = False) -> None:
     """Measure inference latency of the deployed lab on a Raspberry Pi, streamed live over SSH.
 
     Every measurement is stored as it arrives in kit's results folder; the summary uses the same
@@ -114,18 +114,17 @@ def bench_pi_command(board: str, host: str, ssh_port: int | None, identity: Path
 
         result = bench_pi(board, target, lab_name=lab, runs=runs, warmup=warmup, threads=threads, layout=layout, python=python, on_record=show)
     if csv_path is not None:
-        write_csv(csv_path, result.latencies_us)
+        from kit.device.bench import write_csv  # the MCU bench's: both store `run` records
+
+        write_csv(csv_path, result.results_path)
+    if not no_plot:
+        from kit.deploy.bench import plot_pi_bench
+
+        result.plot = plot_pi_bench(result)
     if as_json:
         click.echo(json.dumps(result.as_dict(), indent=2))
         return
     print_summary(result)
-
-
-def write_csv(path: Path, latencies_us: list[float]) -> None:
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["index", "latency_us"])
-        writer.writerows([index, f"{value:.3f}"] for index, value in enumerate(latencies_us))
 
 
 def print_summary(result) -> None:
@@ -139,6 +138,8 @@ def print_summary(result) -> None:
     system = result.system
     console.print(f"CPU temperature: {system.temperature()}   CPU clock: {system.frequency()}   throttling: {system.throttling()}", highlight=False)
     console.print(f"results: {result.results_path}", highlight=False)
+    if result.plot is not None:
+        console.print(f"plot: {result.plot}", highlight=False)
 
 
 commands = [deploy_command, bench_pi_command]

@@ -122,7 +122,10 @@ def bench_command(ctx: click.Context, board: str, runs: int, warmup: int, as_jso
     (--lab, --threads, --ssh-port, --identity, --known-hosts, ...).
     """
     if _is_linux_board(board):
-        _bench_linux_board(board, runs, warmup, as_json, csv_path, ctx.args)
+        if port is not None or input_bytes is not None or force:
+            raise click.UsageError(f"{board} is benched over SSH: --port, --input-bytes and --force are for "
+                                   "microcontroller boards (use --host USER@HOST and --ssh-port)")
+        _bench_linux_board(board, runs, warmup, as_json, csv_path, ctx.args, no_plot)
         return
     if ctx.args:
         raise click.UsageError(f"unknown option(s) {' '.join(ctx.args)} (SSH options are only for Raspberry Pi boards)")
@@ -149,7 +152,7 @@ def _is_linux_board(board: str) -> bool:
 
 
 def _bench_linux_board(board: str, runs: int, warmup: int, as_json: bool, csv_path: Path | None,
-                       ssh_args: list[str]) -> None:
+                       ssh_args: list[str], no_plot: bool = False) -> None:
     """`kit bench raspberry-pi-5 --host ...` is `kit bench-pi` with the shared options."""
     from kit.cli.deploy import bench_pi_command
 
@@ -158,6 +161,8 @@ def _bench_linux_board(board: str, runs: int, warmup: int, as_json: bool, csv_pa
         args.append("--json")
     if csv_path is not None:
         args += ["--csv", str(csv_path)]
+    if no_plot:
+        args.append("--no-plot")
     bench_pi_command.main(args=args, prog_name="kit bench", standalone_mode=False)
 
 

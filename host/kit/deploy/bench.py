@@ -88,6 +88,7 @@ class PiBenchResult:
     stats: LatencyStats
     system: SystemSummary
     results_path: Path
+    plot: Path | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -95,6 +96,7 @@ class PiBenchResult:
             "runtime_version": self.runtime_version, "threads": self.threads, "unit": "us",
             "latency_us": self.stats.as_dict(), "inferences_per_second": self.stats.per_second,
             "system": self.system.as_dict(), "results_file": str(self.results_path),
+            "plot": str(self.plot) if self.plot else None,
         }
 
 
@@ -139,6 +141,20 @@ def bench_pi(
     return _collect(board.name, lab.name, target, stream_lines(target, command, {NOT_DEPLOYED_EXIT: not_deployed}), header, results_directory, on_record)
 
 
+def run_record(inference: dict[str, Any]) -> dict[str, Any]:
+    """The runner's `inference` line as stored: a `run` record exactly like an MCU bench's
+    (kit.device.bench), so CSV export, plots and readers treat both alike."""
+    return {"type": "run", "index": int(inference["index"]), "latency_us": float(inference["latency_us"])}
+
+
+def plot_pi_bench(result: "PiBenchResult") -> Path:
+    """The latency histogram of a Pi bench, beside its results file (like `kit bench` on an MCU)."""
+    from kit.report.plots import plot_bench
+
+    title = f"{result.board} ({result.host}) {result.lab}, {result.runtime} {result.threads} thread(s)"
+    return plot_bench(result.latencies_us, "latency µs", [], title, result.results_path.with_suffix(".png"))
+
+
 def _collect(board: str, lab: str, target: SshTarget, lines, header: dict[str, Any], results_directory: Path | None,
              on_record: Callable[[dict[str, Any]], None]) -> PiBenchResult:
     """Read the runner's stream: store each measurement as it arrives, then summarise."""
@@ -158,12 +174,13 @@ def _collect(board: str, lab: str, target: SshTarget, lines, header: dict[str, A
             if kind == "start":
                 start = record
                 results = ResultsFile.create("bench", {**header, **{k: record.get(k) for k in ("runtime", "runtime_version", "python", "machine")}}, results_directory)
-            elif kind in ("inference", "system") and results is not None:
+            elif kind == "inference" and results is not None:
+                run = run_record(record)
+                results.append(run)
+                latencies.append(run["latency_us"])
+            elif kind == "system" and results is not None:
                 results.append(record)
-                if kind == "inference":
-                    latencies.append(float(record["latency_us"]))
-                else:
-                    system.add(record)
+                system.add(record)
             elif kind == "done":
                 finished = True
             on_record(record)
