@@ -38,6 +38,7 @@ MODULE_OF = {
     "pyserial": "serial",
     "scons": "SCons",
     "pytest-timeout": "pytest_timeout",
+    "pillow": "PIL",
 }
 
 # (program, apt package(s), required, what it is for)
@@ -193,8 +194,10 @@ def check_platformio(path: str | None = None) -> list[Check]:
     pio = shutil.which("pio", path=path) or shutil.which("pio", path=str(Path(sys.executable).parent))
     checks = []
     if pio is None:
+        pin = pinned_requirements().get("platformio")
+        requirement = f"platformio=={pin}" if pin else "platformio"
         checks.append(Check("platformio", "pio", "missing", True, "PlatformIO is not installed",
-                            f"{sys.executable} -m pip install platformio==6.2.0  (or {SETUP})"))
+                            f"{sys.executable} -m pip install {requirement}  (or {SETUP})"))
     else:
         checks.append(Check("platformio", "pio", "ok", True, _version_line(pio)))
     folders = platformio_core_dirs()

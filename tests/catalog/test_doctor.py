@@ -120,3 +120,13 @@ def test_import_check_catches_a_package_that_breaks_on_import(tmp_path: Path, mo
     assert deep["kit-broken-pkg"].status == "missing"
     assert "built for another numpy" in deep["kit-broken-pkg"].detail and "--force-reinstall" in deep["kit-broken-pkg"].fix
     assert deep["click"].status == "ok" and deep["click"].detail.endswith("(imported)")
+
+
+def test_missing_platformio_hint_uses_the_pyproject_pin(monkeypatch):
+    from kit import doctor
+
+    monkeypatch.setattr(doctor.shutil, "which", lambda *args, **kwargs: None)
+    pio = {check.name: check for check in doctor.check_platformio()}["pio"]
+    assert pio.status == "missing"
+    assert f"platformio=={doctor.pinned_requirements()['platformio']}" in pio.fix
+    assert doctor.pinned_requirements()["pillow"] and doctor.MODULE_OF["pillow"] == "PIL"
