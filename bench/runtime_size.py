@@ -34,6 +34,14 @@ TARGETS: dict[str, tuple[list[str], str]] = {
 }
 
 
+class CompileFailed(Exception):
+    """A runtime source did not compile for a target (gcc's stderr kept for the report)."""
+
+    def __init__(self, target: str, source: Path, stderr: str) -> None:
+        super().__init__(f"{target}: {source}")
+        self.target, self.source, self.stderr = target, source, stderr
+
+
 def measure_object(size_tool: str, obj: Path) -> dict[str, int]:
     """text/data/bss of one object file (Berkeley format of `size`)."""
     lines = subprocess.run([size_tool, str(obj)], capture_output=True, text=True, check=True).stdout.splitlines()
@@ -50,7 +58,9 @@ def measure_target(name: str, workdir: Path) -> dict[str, dict[str, int]] | str:
     for source in runtime_sources():
         obj = workdir / f"{name}-{source.stem}.o"
         command = [*compiler, *COMMON_FLAGS, *warning_flags(), *include_flags(), "-c", str(source), "-o", str(obj)]
-        subprocess.run(command, check=True, capture_output=True)
+        completed = subprocess.run(command, capture_output=True, text=True)
+        if completed.returncode != 0:
+            raise CompileFailed(name, source, completed.stderr)
         sizes[source.stem] = measure_object(size_tool, obj)
     sizes["TOTAL"] = {key: sum(s[key] for s in sizes.values()) for key in ("text", "data", "bss")}
     return sizes
@@ -58,8 +68,13 @@ def measure_target(name: str, workdir: Path) -> dict[str, dict[str, int]] | str:
 
 def main() -> None:
     as_json = "--json" in sys.argv[1:]
-    with tempfile.TemporaryDirectory() as tmp:
-        results = {name: measure_target(name, Path(tmp)) for name in TARGETS}
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            results = {name: measure_target(name, Path(tmp)) for name in TARGETS}
+    except CompileFailed as failure:
+        print(f"error: {failure.source.name} does not compile for {failure.target}", file=sys.stderr)
+        print(failure.stderr.rstrip(), file=sys.stderr)
+        sys.exit(1)
     if as_json:
         print(json.dumps(results, indent=1))
         return

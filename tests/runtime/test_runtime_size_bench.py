@@ -1,0 +1,26 @@
+"""bench/runtime_size.py reports a compile failure (target and gcc's stderr) and exits 1."""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[2] / "bench" / "runtime_size.py"
+
+
+@pytest.mark.skipif(shutil.which("gcc") is None, reason="host gcc not installed")
+def test_compile_failure_prints_target_and_stderr(monkeypatch, capsys):
+    spec = importlib.util.spec_from_file_location("runtime_size_bench", BENCH)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    monkeypatch.setattr(bench, "TARGETS", {"broken-gcc": (["gcc", "-include", "kit_no_such_header.h"], "size")})
+    monkeypatch.setattr("sys.argv", ["runtime_size.py"])
+    with pytest.raises(SystemExit) as info:
+        bench.main()
+    assert info.value.code == 1
+    err = capsys.readouterr().err
+    assert "broken-gcc" in err and "kit_no_such_header.h" in err
+    assert "Traceback" not in err
