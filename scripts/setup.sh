@@ -18,8 +18,20 @@ if [ ${#missing[@]} -gt 0 ]; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
+# pyproject.toml pins Python 3.11 (>=3.11,<3.12): the pinned TensorFlow/TFLM wheels need it.
+python_version() { "$1" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null || echo none; }
 python=python3
 command -v python3.11 >/dev/null 2>&1 && python=python3.11
+found=$(python_version "$python")
+if [ "$found" != "3.11" ]; then
+  echo "setup: kit needs Python 3.11 ($python is $found)." >&2
+  echo "setup: kit needs Python 3.11 (Debian 12 ships it; on Ubuntu install python3.11 python3.11-venv python3.11-dev, e.g. from the deadsnakes PPA)" >&2
+  exit 1
+fi
+if [ -e .venv ] && [ "$(python_version .venv/bin/python)" != "3.11" ]; then
+  echo "setup: .venv has Python $(python_version .venv/bin/python), not 3.11: recreating it"
+  rm -rf .venv
+fi
 [ -x .venv/bin/python ] || "$python" -m venv .venv
 stamp=.venv/.kit-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
