@@ -22,6 +22,7 @@ from kit.device.flash import flash, stop
 from kit.device.flow import bench, validate_lab
 from kit.errors import KitError, ModelError, ToolMissingError
 from kit.tflm import run_tflm
+from kit.paths import MODELS_DIR
 from kit.upload import qemu
 
 pytestmark = pytest.mark.slow
@@ -217,3 +218,14 @@ def test_emulator_killed_mid_bench_keeps_partial_results(mlperf_models):
     assert list(read_records(Path(path)))[-1]["status"] == "interrupted"
     stop("emu-rv32")
     assert not qemu.get_running("emu-rv32")
+
+
+def test_validate_anomaly_lab_scores_with_the_cards_threshold():
+    """The anomaly lab's on-device figure is the card's balanced accuracy: same threshold, same
+    int8 outputs (bit-exact), so the board must reproduce the card's number exactly."""
+    card = json.loads((MODELS_DIR / "anomaly" / "card.json").read_text())
+    report = validate_lab("emu-rv32", "anomaly")
+    assert report.bit_exact, report.first_mismatch
+    assert report.accuracy_kind == "balanced accuracy"
+    assert set(report.class_total) == {0, 1}
+    assert report.accuracy == pytest.approx(card["accuracy_int8"], abs=1e-6)

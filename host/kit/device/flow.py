@@ -12,7 +12,7 @@ from kit.bench.results import ResultsFile
 from kit.catalog import get_board, get_lab
 from kit.device.bench import BenchReport, run_bench, write_csv
 from kit.device.session import Session, connect, find_running
-from kit.device.validate import ValidateReport, quantize, validate
+from kit.device.validate import Scorer, ValidateReport, quantize, validate
 from kit.errors import DeviceError, KitError
 from kit.report.plots import LayerShare, plot_bench
 
@@ -113,8 +113,36 @@ def test_inputs(lab_name: str, model_path: Path, limit: int | None, size: str | 
             hint=f"validate with the model trained for {lab_name}",
         ) from None
     reference = interpreter.run(inputs)
-    labels = y_test if lab.task == "classification" else None
-    return inputs, labels, reference
+    scorer = _scorer(lab, model_path, x_test, y_test, interpreter.output)
+    return inputs, scorer, reference
+
+
+def _scorer(lab, model_path: Path, x_test: np.ndarray, y_test: np.ndarray, output) -> Scorer | None:
+    """Classifiers score by argmax; anomaly labs by the threshold on the model's own card."""
+    if lab.task == "classification":
+        return Scorer(labels=y_test)
+    if lab.task != "anomaly":
+        return None
+    threshold = _card_threshold(model_path)
+    if threshold is None:
+        return None
+    return Scorer(labels=y_test, anomaly=True, features=x_test, output_scale=output.scale,
+                  output_zero_point=output.zero_point, threshold=threshold)
+
+
+def _card_threshold(model_path: Path) -> float | None:
+    """The int8 anomaly threshold from the card beside the model, if it describes this model."""
+    import json
+
+    card_path = model_path.parent / "card.json"
+    try:
+        card = json.loads(card_path.read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(card, dict) or card.get("sha256") != _sha256(model_path):
+        return None
+    threshold = card.get("threshold_int8")
+    return float(threshold) if isinstance(threshold, (int, float)) else None
 
 
 def validate_lab(
@@ -140,12 +168,12 @@ def validate_lab(
     try:
         with connect(board, port, force=force) as session:
             model_path = _model_for(session, lab)
-            inputs, labels, reference = test_inputs(lab, model_path, limit, size)
+            inputs, scorer, reference = test_inputs(lab, model_path, limit, size)
             if progress:
                 progress(0, len(inputs))
             header = _session_header(session, {"lab": lab, "model_path": str(model_path), "samples": len(inputs)})
             with ResultsFile.create("validate", header) as results:
-                return validate(session.client, session.board.name, lab, inputs, labels, reference, results,
+                return validate(session.client, session.board.name, lab, inputs, scorer, reference, results,
                                 progress=(lambda done: progress(done, len(inputs))) if progress else None)
     finally:
         if started is not None:

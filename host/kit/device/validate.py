@@ -39,10 +39,22 @@ class ValidateReport:
     first_mismatch: Mismatch | None = None
     results_file: Path | None = None
     labels: list[str] = field(default_factory=list)
+    balanced: bool = False  # anomaly labs: mean per-class recall, as on the model card
+    class_total: dict[int, int] = field(default_factory=dict)
+    class_correct: dict[int, int] = field(default_factory=dict)
 
     @property
     def accuracy(self) -> float | None:
-        return None if self.correct is None else self.correct / self.samples
+        if self.correct is None or self.samples == 0:
+            return None
+        if self.balanced:
+            recalls = [self.class_correct.get(c, 0) / total for c, total in self.class_total.items() if total]
+            return sum(recalls) / len(recalls) if recalls else None
+        return self.correct / self.samples
+
+    @property
+    def accuracy_kind(self) -> str:
+        return "balanced accuracy" if self.balanced else "accuracy"
 
     @property
     def bit_exact(self) -> bool:
@@ -54,6 +66,7 @@ class ValidateReport:
             "lab": self.lab,
             "samples": self.samples,
             "accuracy": self.accuracy,
+            "accuracy_kind": self.accuracy_kind,
             "bit_exact": self.bit_exact,
             "matching_samples": self.matches,
             "first_mismatch": vars(self.first_mismatch) if self.first_mismatch else None,
@@ -66,6 +79,28 @@ def quantize(x: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
     if scale <= 0:
         raise KitError("the model's input has no quantization scale", hint="validate an int8-quantized model")
     return quantize_features(x, scale, zero_point)
+
+
+@dataclass
+class Scorer:
+    """Turns one int8 output into a predicted class, the way the model card scored the model:
+    argmax for classifiers; for anomaly detectors, the reconstruction error of the dequantized
+    output against the float features, above the card's int8 threshold = anomaly."""
+
+    labels: np.ndarray
+    anomaly: bool = False
+    features: np.ndarray | None = None
+    output_scale: float = 0.0
+    output_zero_point: int = 0
+    threshold: float = 0.0
+
+    def predict(self, index: int, output: np.ndarray) -> int:
+        if not self.anomaly:
+            return int(np.argmax(output))
+        assert self.features is not None
+        reconstruction = (output.astype(np.float32) - self.output_zero_point) * self.output_scale
+        error = float(np.mean((self.features[index].reshape(-1).astype(np.float32) - reconstruction) ** 2))
+        return int(error > self.threshold)
 
 
 def as_signed(data: bytes) -> np.ndarray:
@@ -96,23 +131,25 @@ def validate(
     board: str,
     lab_name: str,
     inputs: np.ndarray,
-    labels: np.ndarray | None,
+    scorer: Scorer | None,
     reference: np.ndarray,
     results: ResultsFile,
     progress: Progress | None = None,
 ) -> ValidateReport:
     """Run quantized `inputs` on the board, compare with TFLM's `reference` outputs, score."""
-    report = ValidateReport(board=board, lab=lab_name, samples=0, correct=0 if labels is not None else None, matches=0,
-                            results_file=results.path)
+    report = ValidateReport(board=board, lab=lab_name, samples=0, correct=0 if scorer is not None else None, matches=0,
+                            results_file=results.path, balanced=bool(scorer and scorer.anomaly))
 
     def record(index: int, output: np.ndarray) -> None:
         expected = np.asarray(reference[index], dtype=np.int8).reshape(-1)
         same = bool(np.array_equal(output, expected))
         entry: dict[str, Any] = {"type": "sample", "index": index, "bit_exact": same, "output": output.tolist()}
-        if labels is not None:
-            predicted = int(np.argmax(output))
-            entry.update(label=int(labels[index]), predicted=predicted)
-            report.correct = (report.correct or 0) + int(predicted == int(labels[index]))
+        if scorer is not None:
+            label, predicted = int(scorer.labels[index]), scorer.predict(index, output)
+            entry.update(label=label, predicted=predicted)
+            report.correct = (report.correct or 0) + int(predicted == label)
+            report.class_total[label] = report.class_total.get(label, 0) + 1
+            report.class_correct[label] = report.class_correct.get(label, 0) + int(predicted == label)
         if not same:
             entry["reference"] = expected.tolist()
             if report.first_mismatch is None:

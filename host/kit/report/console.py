@@ -54,8 +54,9 @@ def render_bench(report, console: Console) -> None:
 
 def render_validate(report, console: Console) -> None:
     """Accuracy on the board and the bit-exactness verdict (with the first difference)."""
-    accuracy = "n/a (not a classifier)" if report.accuracy is None else f"{100 * report.accuracy:.1f}%"
-    console.print(f"[bold]{report.board}[/] {report.lab}: {report.samples} test samples, on-device accuracy {accuracy}")
+    accuracy = "n/a (no labels to score against)" if report.accuracy is None else f"{100 * report.accuracy:.1f}%"
+    console.print(f"[bold]{report.board}[/] {report.lab}: {report.samples} test samples, "
+                  f"on-device {report.accuracy_kind} {accuracy}")
     if report.bit_exact:
         console.print(f"[green]bit-exact[/]: all {report.samples} outputs identical to the TFLM host interpreter")
     else:
