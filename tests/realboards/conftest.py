@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-REAL_BOARDS = ("nicla-vision", "nano33-ble-sense", "xiao-esp32s3")
+from realboard_helpers import REAL_BOARDS
 
 
 @pytest.fixture(scope="session")

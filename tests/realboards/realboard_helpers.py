@@ -12,6 +12,7 @@ from pathlib import Path
 
 from platformio.project.config import ProjectConfig
 
+REAL_BOARDS = ("nicla-vision", "nano33-ble-sense", "xiao-esp32s3")
 STUBS = Path(__file__).resolve().parent / "stubs"
 WARNINGS = ["-Wall", "-Wextra", "-Werror"]
 # Native stand-in flavour per HAL: which stub parts to compile and the core's clock.

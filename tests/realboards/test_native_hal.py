@@ -18,7 +18,7 @@ from kit.link.stream_link import StreamLink
 from kit.protocol import DeviceClient
 from kit.protocol.mlperf import ProtocolError
 
-from conftest import REAL_BOARDS
+from realboard_helpers import REAL_BOARDS
 from realboard_helpers import STUBS, build_native, checksum_model
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300), pytest.mark.usefixtures("host_compilers")]

@@ -22,7 +22,7 @@ from kit.cli import main
 from kit.errors import KitError, ModelError
 from kit.paths import REPO_ROOT
 
-from conftest import REAL_BOARDS
+from realboard_helpers import REAL_BOARDS
 
 ENGINES = ("kit", "tflm")
 CASES = [(board, engine) for board in REAL_BOARDS for engine in ENGINES]

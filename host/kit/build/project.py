@@ -199,8 +199,9 @@ def write_project(board: str | Board, model_dir: Path, out_dir: Path) -> Path:
     return _write_project(board_obj, target, layout, sources, build_id, Path(out_dir))
 
 
-def _write_project(board: Board, target: Board, layout: MemoryLayout, sources: dict[str, Path],
-                   build_id: str, out_dir: Path) -> Path:
+def copy_sources(sources: dict[str, Path], out_dir: Path) -> None:
+    """Lay the firmware sources into a project folder, replacing an older src/ whole so no
+    stale file from a previous model or engine is compiled in."""
     if (out_dir / "src").exists():
         shutil.rmtree(out_dir / "src")
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -208,6 +209,11 @@ def _write_project(board: Board, target: Board, layout: MemoryLayout, sources: d
         destination = out_dir / relative
         destination.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, destination)
+
+
+def _write_project(board: Board, target: Board, layout: MemoryLayout, sources: dict[str, Path],
+                   build_id: str, out_dir: Path) -> Path:
+    copy_sources(sources, out_dir)
     (out_dir / "src" / "model" / "kit_build_info.h").write_text(_build_info_header(board, build_id))
     (out_dir / "kit_link.ld").write_text(render_linker_script(HAL_FOR_TARGET[target.name], layout))
     model_dir = out_dir / "src" / "model"

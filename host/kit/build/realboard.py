@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Literal
 
 from kit import catalog
+from kit.build.project import copy_sources
 from kit.catalog.models import Board
 from kit.errors import KitError, ModelError
 from kit.paths import FIRMWARE_DIR, cache_dir
@@ -451,13 +451,7 @@ def write_project(board: str | Board, converted: Any, out_dir: Path, engine: str
     build_id = f"{hal.hal}-{engine}-{digest[:12]}"
     out_dir = Path(out_dir)
     _check_out_dir(out_dir)
-    if (out_dir / "src").exists():
-        shutil.rmtree(out_dir / "src")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for relative, path in sources.items():
-        destination = out_dir / relative
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, destination)
+    copy_sources(sources, out_dir)
     generated = generated_files(hal, engine, facts, board_obj, build_id)
     for relative, text in generated.items():
         (out_dir / relative).write_text(text)
