@@ -54,6 +54,13 @@ def test_extreme_but_finite_scales_plan_or_refuse_cleanly(kws, value):
             assert error.message.startswith("node "), error.message
 
 
+def test_huge_input_scale_is_refused_not_miscomputed(kws):
+    """A conv whose rescaling would need a left shift above 30 (int32 overflow in the kernel)."""
+    model = load_model(kws)
+    with pytest.raises(ModelError, match=r"node 0 \(CONV_2D\): .*left shift"):
+        build_plan(load_model(_patched_scale(kws, model.operators[0].inputs[0], 1e30)))
+
+
 def test_zero_size_dimension_is_refused(kws):
     model = load_model(kws)
     model.tensors[model.operators[0].outputs[0]].shape = (1, 0, 5, 64)

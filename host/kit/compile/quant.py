@@ -21,8 +21,21 @@ def round_half_away(value: float) -> int:
     return int(math.floor(abs(value) + 0.5)) * (1 if value >= 0 else -1)
 
 
+MAX_LEFT_SHIFT = 30
+
+
 def quantize_multiplier(real_multiplier: float) -> tuple[int, int]:
     """QuantizeMultiplier: a double as (Q31 significand, power-of-two shift; >0 = left)."""
+    q_fixed, shift = _significand_and_shift(real_multiplier)
+    if shift > MAX_LEFT_SHIFT:
+        # x * (1 << shift) overflows int32 in the reference kernels (undefined behaviour in C):
+        # no int8 kernel can apply such a rescaling, so the model is refused, not miscomputed.
+        raise ValueError(f"a requantization multiplier of {real_multiplier:.6g} needs a left shift of {shift} "
+                         f"(the int8 kernels allow at most {MAX_LEFT_SHIFT}); the tensor scales are implausible")
+    return q_fixed, shift
+
+
+def _significand_and_shift(real_multiplier: float) -> tuple[int, int]:
     if real_multiplier == 0.0:
         return 0, 0
     significand, shift = math.frexp(real_multiplier)
@@ -46,7 +59,8 @@ def quantize_multiplier_greater_than_one(real_multiplier: float) -> tuple[int, i
     """QuantizeMultiplierGreaterThanOne: TFLM requires m > 1 (softmax input scaling)."""
     if not real_multiplier > 1.0:
         raise ValueError(f"multiplier {real_multiplier} not above 1")
-    return quantize_multiplier(real_multiplier)
+    # Softmax caps this multiplier at 2^31 - 1 itself and its kernel takes a shift of 31.
+    return _significand_and_shift(real_multiplier)
 
 
 def f32(value: float) -> float:
