@@ -5,8 +5,9 @@ arena (kit.compile.memory), writes `out/tflm/` (kit.compile.tflm_arrays) and `ou
 (kit.compile.emit_c) and returns a summary. When kit's planner refuses the model (an op it
 does not run) the TFLM arrays are still written; the result then has `kit_dir=None` and the
 ModelError in `refusal`, which `require_kit()` raises for anything needing kit's C model. Results are cached by a hash of the model, the
-labels, the model id and the compiler's own source, so a second identical call skips the
-TFLM arena probe and rewriting.
+labels, the model id and the compiler's own source (kit.compile.cache.compile_cached, shared
+with kit.runtime_host.compile_model), so a second identical call skips planning, the TFLM
+arena probe and rewriting.
 """
 
 from __future__ import annotations
@@ -19,10 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kit.compile.cache import SUMMARY_NAME, compile_cached, read_model_bytes
 from kit.errors import ModelError
 
-SUMMARY_NAME = "summary.json"
-_SOURCES = ("tflite.py", "planner.py", "quant.py", "memory.py", "plan.py", "tflm_arrays.py", "emit_c.py", "__init__.py")
 
 
 @dataclass
@@ -46,8 +46,13 @@ class ConvertResult:
     labels: list[str]
     cached: bool = False
     card_path: Path | None = None
-    plan: Any = field(default=None, repr=False)
     refusal: ModelError | None = None
+    _entry: Any = field(default=None, repr=False, compare=False)
+
+    @property
+    def plan(self) -> Any:
+        """kit's Plan (None when the planner refused the model); built on first use after a cache hit."""
+        return self._entry.plan() if self._entry is not None else None
 
     def require_kit(self) -> Path:
         """kit's C model folder, or the planner's refusal (a ModelError) when there is none."""
@@ -85,29 +90,8 @@ class ConvertResult:
         }
 
 
-def _compiler_fingerprint() -> str:
-    digest = hashlib.sha256()
-    here = Path(__file__).parent
-    for name in _SOURCES:
-        path = here / name
-        digest.update(name.encode())
-        digest.update(path.read_bytes() if path.exists() else b"-")
-    return digest.hexdigest()
-
-
-def _cache_key(data: bytes, labels: list[str], model_id: str) -> str:
-    digest = hashlib.sha256()
-    for part in (hashlib.sha256(data).hexdigest(), json.dumps(labels), model_id, _compiler_fingerprint()):
-        digest.update(part.encode())
-        digest.update(b"\0")
-    return digest.hexdigest()[:24]
-
-
 def _read_model_bytes(tflite_path: Path) -> bytes:
-    path = Path(tflite_path)
-    if not path.is_file():
-        raise ModelError(f"model file not found: {path}", "pass the path of a .tflite file (see `kit train --json`)")
-    return path.read_bytes()
+    return read_model_bytes(Path(tflite_path), "pass the path of a .tflite file (see `kit train --json`)")
 
 
 def find_card(tflite_path: Path, sha256: str) -> Path | None:
@@ -167,38 +151,6 @@ def update_card(card_path: Path, arena_bytes_kit: int) -> bool:
     return True
 
 
-def _emit_kit(plan, kit_dir: Path) -> list[Path]:
-    if plan is None:  # kit's planner refused the model: TFLM arrays only
-        return []
-    from kit.compile import emit_c
-
-    return [Path(p) for p in emit_c.emit_model(plan, kit_dir)]
-
-
-def _compile_into(folder: Path, data: bytes, model, plan, labels: list[str], model_id: str) -> dict[str, Any]:
-    from kit.compile.macs import total_macs
-    from kit.compile.tflm_arrays import write_tflm_arrays
-    from kit.tflm import measure_arena_bytes
-
-    arena_tflm = measure_arena_bytes(data)
-    if folder.exists():
-        shutil.rmtree(folder)
-    arrays = write_tflm_arrays(data, model, folder / "tflm", arena_tflm, labels)
-    kit_files = _emit_kit(plan, folder / "kit")
-    summary = {
-        "model_id": model_id,
-        "sha256": model.sha256,
-        "files": [str(p.relative_to(folder)) for p in list(arrays.files) + kit_files],
-        "arena_bytes_tflm": arena_tflm,
-        "tensor_arena_size": arrays.arena_bytes_declared,
-        "macs": total_macs(model),
-        "labels": labels,
-        "kit_emitted": bool(kit_files),
-    }
-    (folder / SUMMARY_NAME).write_text(json.dumps(summary, indent=2) + "\n")
-    return summary
-
-
 def convert(
     tflite_path: str | Path,
     out_dir: str | Path | None = None,
@@ -212,65 +164,46 @@ def convert(
     beside the model when its sha256 matches) receives `arena_bytes_kit` and lends its labels
     and lab name when none are given.
     """
-    from kit.compile.planner import build_plan
-    from kit.compile.tflite import load_model
-    from kit.paths import cache_dir
-
     data = _read_model_bytes(Path(tflite_path))
-    model = load_model(data)
-    card_file = Path(card_path) if card_path else find_card(Path(tflite_path), model.sha256)
+    sha256 = hashlib.sha256(data).hexdigest()
+    card_file = Path(card_path) if card_path else find_card(Path(tflite_path), sha256)
     card = _card(card_file)
     labels = list(labels) if labels is not None else [str(x) for x in card.get("labels") or []]
     model_id = model_id or str(card.get("lab") or "") or Path(tflite_path).stem
-    refusal: ModelError | None = None
-    try:
-        plan = build_plan(model, model_id=model_id)
-    except ModelError as error:  # kit cannot run it; TFLM may still (its C arrays are written below)
-        plan, refusal = None, error
 
-    folder = cache_dir("compiled") / ("convert-" + _cache_key(data, labels, model_id))
-    summary_path = folder / SUMMARY_NAME
-    cached = summary_path.exists()
-    try:
-        summary = json.loads(summary_path.read_text()) if cached else _compile_into(folder, data, model, plan, labels, model_id)
-    except ModelError as error:
-        if refusal is None:
-            raise
-        raise ModelError(f"{refusal.message}; and {error.message}", refusal.hint) from None
+    entry = compile_cached(data, model_id, labels, tflm=True)
+    refusal = entry.refusal
+    summary, folder, meta = entry.summary or {}, entry.folder, entry.meta
     target = Path(out_dir) if out_dir is not None else folder
     if target.resolve() != folder.resolve():
         target.mkdir(parents=True, exist_ok=True)
         for sub in ("tflm", "kit"):
             if (folder / sub).exists():
                 shutil.copytree(folder / sub, target / sub, dirs_exist_ok=True)
-        shutil.copy2(summary_path, target / SUMMARY_NAME)
-    if card_file is not None and plan is not None:
-        update_card(card_file, plan.arena_bytes)
+        shutil.copy2(folder / SUMMARY_NAME, target / SUMMARY_NAME)
+    if card_file is not None and refusal is None:
+        update_card(card_file, int(meta["arena_bytes"]))
     return ConvertResult(
         out_dir=target,
         tflm_dir=target / "tflm",
         kit_dir=(target / "kit") if summary.get("kit_emitted") else None,
         files=[target / f for f in summary["files"]],
         model_id=model_id,
-        sha256=model.sha256,
-        ops=model.op_names,
-        tensors=len(model.tensors),
-        arena_bytes_kit=plan.arena_bytes if plan is not None else 0,
+        sha256=sha256,
+        ops=list(meta["model_ops"]),
+        tensors=int(meta["tensors"]),
+        arena_bytes_kit=int(meta["arena_bytes"]),
         arena_bytes_tflm=int(summary["arena_bytes_tflm"]),
         tensor_arena_size=int(summary["tensor_arena_size"]),
-        weight_bytes=plan.weight_bytes if plan is not None else _constant_bytes(model),
+        weight_bytes=int(meta["weight_bytes"]),
         model_bytes=len(data),
         macs=int(summary["macs"]),
         labels=labels,
-        cached=cached,
+        cached=entry.cached,
         card_path=card_file,
-        plan=plan,
         refusal=refusal,
+        _entry=entry,
     )
-
-
-def _constant_bytes(model) -> int:
-    return sum(len(t.data or b"") for t in model.tensors if t.is_constant)
 
 
 __all__ = ["ConvertResult", "convert", "find_card", "update_card"]

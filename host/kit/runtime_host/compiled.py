@@ -1,25 +1,20 @@
 """A .tflite compiled to kit's generated C, cached by what it depends on.
 
-The cache key covers the model bytes, the model id and the emitter/planner sources, so a
-change to the compiler regenerates the C while repeated runs reuse it.
+Compiled by kit.compile.cache.compile_cached, the pipeline `kit convert` uses too: the cache
+key covers the model bytes, the model id, the labels and the compiler's sources, so a change
+to the compiler regenerates the C while repeated runs (and `kit convert` of the same model
+under the same id) reuse it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from kit import paths
-from kit.compile import emit_c
-from kit.compile.plan import Plan
-from kit.errors import ModelError
-
-_COMPILER_DIR = Path(emit_c.__file__).resolve().parent
-_META_FILE = "compiled.json"
+from kit.compile import find_card
+from kit.compile.cache import CompiledEntry, compile_cached, read_model_bytes
 
 
 @dataclass(frozen=True)
@@ -50,64 +45,16 @@ class CompiledModel:
 
     @property
     def key(self) -> str:
-        """Identifies the generated C (directory name in the cache)."""
-        return self.directory.name
+        """Identifies the generated C (name of its cache folder)."""
+        return self.directory.parent.name
 
 
-def _compiler_fingerprint() -> str:
-    digest = hashlib.sha256()
-    for path in sorted(_COMPILER_DIR.glob("*.py")):
-        digest.update(path.name.encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
-
-
-def _model_bytes(model: Path | bytes) -> bytes:
-    if isinstance(model, (bytes, bytearray, memoryview)):
-        return bytes(model)
-    path = Path(model)
-    if not path.is_file():
-        raise ModelError(f"model file not found: {path}", "pass the path of a .tflite file")
-    return path.read_bytes()
-
-
-def _from_plan(directory: Path, plan: Plan) -> CompiledModel:
+def _from_entry(entry: CompiledEntry) -> CompiledModel:
+    meta = entry.meta
     return CompiledModel(
-        directory=directory,
-        model_id=plan.model_id,
-        model_sha256=plan.model_sha256,
-        input_shape=tuple(plan.input.shape),
-        input_dtype=plan.input.dtype,
-        output_shape=tuple(plan.output.shape),
-        output_dtype=plan.output.dtype,
-        arena_bytes=plan.arena_bytes,
-        op_names=tuple(op.op for op in plan.ops),
-    )
-
-
-def _save(compiled: CompiledModel) -> None:
-    meta = {
-        "model_id": compiled.model_id,
-        "model_sha256": compiled.model_sha256,
-        "input_shape": list(compiled.input_shape),
-        "input_dtype": compiled.input_dtype,
-        "output_shape": list(compiled.output_shape),
-        "output_dtype": compiled.output_dtype,
-        "arena_bytes": compiled.arena_bytes,
-        "op_names": list(compiled.op_names),
-    }
-    (compiled.directory / _META_FILE).write_text(json.dumps(meta, indent=1))
-
-
-def _load(directory: Path) -> CompiledModel | None:
-    meta_path = directory / _META_FILE
-    if not (meta_path.is_file() and (directory / "kit_model.c").is_file()):
-        return None
-    meta = json.loads(meta_path.read_text())
-    return CompiledModel(
-        directory=directory,
+        directory=entry.folder / "kit",
         model_id=meta["model_id"],
-        model_sha256=meta["model_sha256"],
+        model_sha256=meta["sha256"],
         input_shape=tuple(meta["input_shape"]),
         input_dtype=meta["input_dtype"],
         output_shape=tuple(meta["output_shape"]),
@@ -117,26 +64,30 @@ def _load(directory: Path) -> CompiledModel | None:
     )
 
 
-def compile_model(model: Path | bytes, model_id: str | None = None) -> CompiledModel:
-    """Plan and emit C for a .tflite (path or bytes); cached under cache_dir('compiled')."""
-    from kit.compile.planner import build_plan
-    from kit.compile.tflite import load_model
+def compile_model(model: Path | bytes, model_id: str | None = None, labels: list[str] | None = None) -> CompiledModel:
+    """Plan and emit C for a .tflite (path or bytes), cached by kit.compile.cache.compile_cached.
 
-    data = _model_bytes(model)
+    The cache folder is the one `kit convert` uses: for a path, the labels default to those of
+    the model card beside it (when its sha256 matches), as in `convert`. A model kit's planner
+    refuses raises its ModelError.
+    """
+    data = read_model_bytes(model)
     if model_id is None:
         model_id = Path(model).stem if isinstance(model, (str, Path)) else "model"
-    key = hashlib.sha256(data + model_id.encode() + _compiler_fingerprint().encode()).hexdigest()[:24]
-    directory = paths.cache_dir("compiled") / key
-    cached = _load(directory)
-    if cached is not None:
-        return cached
-    plan = build_plan(load_model(data), model_id=model_id)
-    staging = directory.with_name(directory.name + f".tmp{os.getpid()}")
-    shutil.rmtree(staging, ignore_errors=True)
-    emit_c.emit_model(plan, staging)
-    _save(_from_plan(staging, plan))
-    shutil.rmtree(directory, ignore_errors=True)  # an incomplete earlier attempt
-    staging.rename(directory)
-    compiled = _load(directory)
-    assert compiled is not None
-    return compiled
+    if labels is None and isinstance(model, (str, Path)):
+        labels = _card_labels(Path(model), hashlib.sha256(data).hexdigest())
+    entry = compile_cached(data, model_id, labels)
+    if entry.refusal is not None:
+        raise entry.refusal
+    return _from_entry(entry)
+
+
+def _card_labels(path: Path, sha256: str) -> list[str]:
+    card_path = find_card(path, sha256)
+    if card_path is None:
+        return []
+    try:
+        card = json.loads(card_path.read_text())
+    except (OSError, ValueError):
+        return []
+    return [str(x) for x in card.get("labels") or []]
