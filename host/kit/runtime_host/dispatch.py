@@ -40,13 +40,34 @@ def _host_invoker(board: Board, compiled: CompiledModel, inputs: np.ndarray) -> 
 register_invoker("host", _host_invoker)
 
 
+def _card_model_id(path: Path) -> str | None:
+    """The lab named by the model card beside `path` when it describes this model (as `convert` does)."""
+    import hashlib
+    import json
+
+    from kit.compile import find_card
+
+    card_path = find_card(path, hashlib.sha256(path.read_bytes()).hexdigest())
+    if card_path is None:
+        return None
+    try:
+        lab = json.loads(card_path.read_text()).get("lab")
+    except (OSError, ValueError):
+        return None
+    return str(lab) if lab else None
+
+
 def resolve_model(model: str | Path) -> tuple[Path, str]:
-    """A .tflite path, or a lab name meaning the lab's reference model; returns (path, model id)."""
+    """A .tflite path, or a lab name meaning the lab's reference model; returns (path, model id).
+
+    The model id of a path is the lab of the model card beside it when the card's sha256 matches
+    (the id `kit convert` gives it, so both share one compiled copy), else the file's stem.
+    """
     path = Path(model)
     if path.suffix == ".tflite" or path.exists():
         if not path.is_file():
             raise ModelError(f"model file not found: {path}", "pass an existing .tflite file or a lab name (kit labs)")
-        return path, path.stem
+        return path, _card_model_id(path) or path.stem
     try:
         lab = get_lab(str(model))
     except CatalogError as error:
