@@ -218,39 +218,25 @@ def _c_float(value: float) -> str:
 
 
 def tflm_model_header(facts: ModelFacts) -> str:
-    """kit_model.h for the TFLM engine: the same macros the kit compiler emits."""
-    return "\n".join([
+    """kit_model.h for the TFLM engine: the same macros the kit compiler emits (but the weight bytes)."""
+    from kit.compile.emit_c import model_header
+
+    return model_header(
         "/* Written by kit.build.realboard for the TFLM engine (kit_tflm_engine.cpp). Do not edit. */",
-        "#ifndef KIT_MODEL_H",
-        "#define KIT_MODEL_H",
-        "",
-        '#include "kit_runtime.h"',
-        "",
-        f"#define KIT_MODEL_ID {_c_string(facts.model_id)}",
-        f"#define KIT_MODEL_SHA256 {_c_string(facts.sha256)}",
-        "/* TFLM's arena (measured on the host, with a margin for 32-bit targets). */",
-        f"#define KIT_MODEL_ARENA_BYTES {facts.arena_bytes}u",
-        f"#define KIT_MODEL_INPUT_BYTES {facts.input_bytes}u",
-        f"#define KIT_MODEL_OUTPUT_BYTES {facts.output_bytes}u",
-        f"#define KIT_MODEL_INPUT_SCALE {_c_float(facts.input_scale)}",
-        f"#define KIT_MODEL_INPUT_ZERO_POINT {facts.input_zero_point}",
-        f"#define KIT_MODEL_OUTPUT_SCALE {_c_float(facts.output_scale)}",
-        f"#define KIT_MODEL_OUTPUT_ZERO_POINT {facts.output_zero_point}",
-        f"#define KIT_MODEL_OP_COUNT {len(facts.op_names)}u",
-        "",
-        "#ifdef __cplusplus",
-        'extern "C" {',
-        "#endif",
-        "",
-        "extern const kit_model_t kit_model;",
-        "",
-        "#ifdef __cplusplus",
-        "}",
-        "#endif",
-        "",
-        "#endif /* KIT_MODEL_H */",
-        "",
-    ])
+        [
+            f"#define KIT_MODEL_ID {_c_string(facts.model_id)}",
+            f"#define KIT_MODEL_SHA256 {_c_string(facts.sha256)}",
+            "/* TFLM's arena (measured on the host, with a margin for 32-bit targets). */",
+            f"#define KIT_MODEL_ARENA_BYTES {facts.arena_bytes}u",
+            f"#define KIT_MODEL_INPUT_BYTES {facts.input_bytes}u",
+            f"#define KIT_MODEL_OUTPUT_BYTES {facts.output_bytes}u",
+            f"#define KIT_MODEL_INPUT_SCALE {_c_float(facts.input_scale)}",
+            f"#define KIT_MODEL_INPUT_ZERO_POINT {facts.input_zero_point}",
+            f"#define KIT_MODEL_OUTPUT_SCALE {_c_float(facts.output_scale)}",
+            f"#define KIT_MODEL_OUTPUT_ZERO_POINT {facts.output_zero_point}",
+            f"#define KIT_MODEL_OP_COUNT {len(facts.op_names)}u",
+        ],
+    )
 
 
 def tflm_info_header(facts: ModelFacts) -> str:
