@@ -14,22 +14,37 @@ FIRMWARE_DIR = REPO_ROOT / "firmware"
 TEST_DATA_DIR = REPO_ROOT / "tests" / "data"
 
 
+def make_dir(path: Path, what: str, hint: str) -> Path:
+    """Create `path` (and its parents) or raise a KitError naming `what` it is for (e.g. "--out
+    folder") and the OS's reason, so a read-only or mistyped path is not a traceback."""
+    from kit.errors import KitError
+
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError as error:
+        raise KitError(f"cannot create the {what} {path}: the file {error.filename} is in the way", hint) from error
+    except OSError as error:
+        reason = error.strerror or str(error)
+        where = f" ({error.filename})" if error.filename and str(error.filename) != str(path) else ""
+        raise KitError(f"cannot create the {what} {path}: {reason}{where}", hint) from error
+    return path
+
+
+_HOME_HINT = "set KIT_HOME to a folder you can write to (e.g. `export KIT_HOME=$HOME/.kit`), or unset it"
+
+
 def home_dir() -> Path:
     """kit's writable state: artifact cache, builds, results. `KIT_HOME` overrides (tests use it)."""
     root = Path(os.environ.get("KIT_HOME", REPO_ROOT / ".kit"))
-    root.mkdir(parents=True, exist_ok=True)
-    return root
+    what = "KIT_HOME folder" if "KIT_HOME" in os.environ else "kit state folder"
+    return make_dir(root, what, _HOME_HINT)
 
 
 def cache_dir(kind: str) -> Path:
     """A cache folder for one kind of artifact (datasets, models, compiled, builds)."""
-    path = home_dir() / "cache" / kind
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return make_dir(home_dir() / "cache" / kind, "cache folder", _HOME_HINT)
 
 
 def results_dir() -> Path:
     """Where bench/validate sessions are recorded as JSONL."""
-    path = home_dir() / "results"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return make_dir(home_dir() / "results", "results folder", _HOME_HINT)
