@@ -27,7 +27,7 @@ from kit import catalog
 from kit.build.project import copy_sources
 from kit.catalog.models import Board
 from kit.errors import KitError, ModelError
-from kit.paths import FIRMWARE_DIR, cache_dir
+from kit.paths import FIRMWARE_DIR, cache_dir, make_dir
 
 Engine = Literal["kit", "tflm"]
 ENGINES: tuple[str, ...] = ("kit", "tflm")
@@ -453,6 +453,8 @@ def _check_out_dir(out_dir: Path) -> None:
     """Refuse to write into a folder that holds something other than a kit project."""
     if out_dir.exists() and not out_dir.is_dir():
         raise KitError(f"{out_dir} exists and is not a folder", hint="choose another --out")
+    if not out_dir.exists():
+        make_dir(out_dir, "--out folder", "pass --out a new or empty folder you can write to, e.g. ./my-project")
     if out_dir.is_dir() and any(out_dir.iterdir()):
         ini = out_dir / "platformio.ini"
         if not ini.is_file() or "Written by `kit project`" not in ini.read_text(errors="replace"):

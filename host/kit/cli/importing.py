@@ -17,14 +17,9 @@ console = Console()
 def load_calibration(path: Path) -> np.ndarray:
     """The --calibration batch: one float array saved with numpy.save (no pickles, no .npz)."""
     hint = "save one float array with numpy.save (e.g. numpy.save('calib.npy', batch.astype('float32')))"
-    try:
-        data = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as error:
-        raise KitError(f"cannot read calibration file {path}: {error}", hint) from error
-    if not isinstance(data, np.ndarray):
-        if hasattr(data, "close"):
-            data.close()
-        raise KitError(f"cannot read calibration file {path}: it holds {type(data).__name__}, not one array", hint)
+    from kit.npyfile import load_npy
+
+    data = load_npy(path, "calibration file", hint)
     if not np.issubdtype(data.dtype, np.number):
         raise KitError(f"cannot read calibration file {path}: its array has dtype {data.dtype}, not numbers", hint)
     return data

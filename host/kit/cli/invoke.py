@@ -11,12 +11,24 @@ from kit.errors import KitError
 
 
 def _load_inputs(path: Path) -> np.ndarray:
+    from kit.npyfile import load_npy
+
+    return load_npy(path, "input file", "pass a .npy file written with numpy.save(path, array)")
+
+
+def _save_outputs(path: Path, outputs: np.ndarray) -> None:
+    """Write exactly `path` (numpy.save would append .npy to a name without it)."""
+    from kit.paths import make_dir
+
+    hint = "pass --output a file path you can write to, e.g. out.npy"
+    if path.is_dir():
+        raise KitError(f"--output {path} is a folder", hint)
+    make_dir(path.parent, "folder for --output", hint)
     try:
-        return np.load(path, allow_pickle=False)
-    except FileNotFoundError as error:
-        raise KitError(f"input file not found: {path}", "pass a .npy file written with numpy.save") from error
-    except (ValueError, OSError) as error:
-        raise KitError(f"{path} is not a readable .npy array: {error}", "write it with numpy.save(path, array)") from error
+        with path.open("wb") as handle:
+            np.save(handle, outputs)
+    except OSError as error:
+        raise KitError(f"cannot write --output {path}: {error.strerror or error}", hint) from error
 
 
 @click.command("invoke")
@@ -31,8 +43,7 @@ def invoke_command(board: str, model: str, input_path: Path, output_path: Path) 
     from kit.runtime_host.dispatch import invoke_on_board
 
     outputs = invoke_on_board(board, model, _load_inputs(input_path))
-    output_path.parent.mkdir(parents=True, exist_ok=True)
-    np.save(output_path, outputs)
+    _save_outputs(output_path, outputs)
     Console().print(f"{len(outputs)} output(s) of shape {outputs.shape[1:]} {outputs.dtype} -> {output_path}")
 
 

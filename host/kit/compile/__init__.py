@@ -22,6 +22,7 @@ from typing import Any
 
 from kit.compile.cache import SUMMARY_NAME, compile_cached, read_model_bytes
 from kit.errors import ModelError
+from kit.paths import make_dir
 
 
 
@@ -176,7 +177,7 @@ def convert(
     summary, folder, meta = entry.summary or {}, entry.folder, entry.meta
     target = Path(out_dir) if out_dir is not None else folder
     if target.resolve() != folder.resolve():
-        target.mkdir(parents=True, exist_ok=True)
+        make_dir(target, "--out folder", "pass --out a folder you can write to (or leave it out to use kit's cache)")
         for sub in ("tflm", "kit"):
             if (folder / sub).exists():
                 shutil.copytree(folder / sub, target / sub, dirs_exist_ok=True)
