@@ -92,3 +92,10 @@ def test_invoke_output_paths(tmp_path: Path) -> None:
     result = run([*base, str(tmp_path / "out")])
     assert result.exit_code == 0, result.output
     assert np.load(tmp_path / "out").shape == (1, 12)
+
+
+@pytest.mark.parametrize("args", [["bench", "host"], ["validate", "host", "kws", "--limit", "1"]])
+def test_bench_and_validate_on_the_host_board(args: list[str]) -> None:
+    result = run(args)
+    assert_clean_error(result, "host is this computer", "kit invoke host")
+    assert "--port" not in result.output

@@ -52,6 +52,10 @@ def require_running(name: str) -> DeviceState:
     if board.kind == "linux":
         raise DeviceError(f"{name} is a Linux board: it is measured over SSH, not a serial port",
                           hint=f"`kit bench-pi {name} --host USER@HOST` (after `kit deploy {name} LAB --host USER@HOST`)")
+    if board.kind == "host":
+        raise DeviceError(f"{name} is this computer, not a board with firmware to bench or validate",
+                          hint="run a model on it with `kit invoke host --model LAB --input in.npy --output out.npy`, "
+                               "or bench an emulated board: `kit flash emu-cortex-m4 LAB`, then `kit bench emu-cortex-m4`")
     if entry is None:
         if board.kind == "emulated" or board.emulated_twin:
             raise DeviceError(
