@@ -99,3 +99,8 @@ def test_bench_and_validate_on_the_host_board(args: list[str]) -> None:
     result = run(args)
     assert_clean_error(result, "host is this computer", "kit invoke host")
     assert "--port" not in result.output
+
+
+def test_stop_with_nothing_running_says_so(tmp_path):
+    result = run(["stop", "--all"], env={"KIT_HOME": str(tmp_path / "home")})
+    assert result.exit_code == 0 and "nothing to stop" in result.output

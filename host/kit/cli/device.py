@@ -211,8 +211,12 @@ def stop_command(board: str | None, stop_all: bool) -> None:
 
     if not board and not stop_all:
         raise click.UsageError("name a BOARD or pass --all")
-    for name in stop(None if stop_all else board):
+    stopped = stop(None if stop_all else board)
+    for name in stopped:
         console.print(f"stopped {name}")
+    if not stopped:
+        console.print("nothing to stop: no emulated board started by kit is running"
+                      + ("" if stop_all else f" as {board}"))
 
 
 commands = [flash_command, bench_command, validate_command, stop_command]
