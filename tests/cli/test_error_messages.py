@@ -104,3 +104,9 @@ def test_bench_and_validate_on_the_host_board(args: list[str]) -> None:
 def test_stop_with_nothing_running_says_so(tmp_path):
     result = run(["stop", "--all"], env={"KIT_HOME": str(tmp_path / "home")})
     assert result.exit_code == 0 and "nothing to stop" in result.output
+
+
+def test_flash_with_an_unknown_lab_names_it_before_touching_ports(tmp_path):
+    result = run(["flash", "nicla-vision", "kws2"], env={"KIT_HOME": str(tmp_path / "home")})
+    assert_clean_error(result, "unknown lab 'kws2'", "did you mean 'kws'?")
+    assert "serial port" not in result.output

@@ -122,6 +122,8 @@ def flash(
     A real board is dispatched by its upload method: PlatformIO boards go to kit.upload.pio
     (`port`: its serial port, else detected by USB id; `engine`: kit or tflm)."""
     target = resolve_target(board, emulate)
+    if model is None:
+        get_lab(lab)  # an unknown lab is reported before any port is probed or anything is built
     if not target.emulated:
         # Real boards: PlatformIO upload (kit.upload.pio); a board without PlatformIO support
         # gets an error naming its own tool (kit.build.realboard.real_board).
