@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kit.catalog import get_lab
 from kit.errors import CatalogError, DataError
 from kit.paths import LABS_DIR
 
@@ -38,25 +39,14 @@ class LabTraining:
 
 
 def lab_toml_path(name: str) -> Path:
-    path = LABS_DIR / name / "lab.toml"
-    if not path.is_file():
-        known = sorted(p.parent.name for p in LABS_DIR.glob("*/lab.toml"))
-        raise CatalogError(f"unknown lab '{name}'", f"use one of: {', '.join(known)}")
-    return path
-
-
-def _catalog_lab(name: str) -> Any:
-    """The validated catalog object when kit.catalog exists (it reports broken lab files)."""
-    try:
-        from kit.catalog import get_lab
-    except ImportError:
-        return name
-    return get_lab(name)
+    """The lab's file, after the catalog has validated it (unknown names get its suggestion)."""
+    get_lab(name)
+    return LABS_DIR / name / "lab.toml"
 
 
 def load_lab(name: str) -> LabTraining:
-    path = lab_toml_path(name)
-    catalog_lab = _catalog_lab(name)
+    catalog_lab = get_lab(name)
+    path = LABS_DIR / name / "lab.toml"
     with path.open("rb") as handle:
         raw = tomllib.load(handle)
     io = raw.get("io") or {}
