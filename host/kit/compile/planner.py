@@ -322,9 +322,10 @@ def _binary_tensors(model: Model, operator: Operator) -> tuple[Tensor, Tensor, T
     return first, second, output
 
 
-def _resolve_add(model: Model, operator: Operator) -> dict[str, Any]:
+def _resolve_binary(model: Model, operator: Operator, rescale: Callable[[float, float, float], dict[str, int]]) -> dict[str, Any]:
+    """ADD and MUL share everything but their rescaling (TFLM's ArithmeticParams)."""
     first, second, output = _binary_tensors(model, operator)
-    params = quant.add_params(_scale(first), _scale(second), _scale(output))
+    params = rescale(_scale(first), _scale(second), _scale(output))
     params.update(
         input1_offset=-_zero_point(first),
         input2_offset=-_zero_point(second),
@@ -334,20 +335,14 @@ def _resolve_add(model: Model, operator: Operator) -> dict[str, Any]:
         **_activation(operator, output),
     )
     return params
+
+
+def _resolve_add(model: Model, operator: Operator) -> dict[str, Any]:
+    return _resolve_binary(model, operator, quant.add_params)
 
 
 def _resolve_mul(model: Model, operator: Operator) -> dict[str, Any]:
-    first, second, output = _binary_tensors(model, operator)
-    params = quant.mul_params(_scale(first), _scale(second), _scale(output))
-    params.update(
-        input1_offset=-_zero_point(first),
-        input2_offset=-_zero_point(second),
-        output_offset=_zero_point(output),
-        requires_broadcast=_requires_broadcast(first, second),
-        **_broadcast_shapes(first, second, output),
-        **_activation(operator, output),
-    )
-    return params
+    return _resolve_binary(model, operator, quant.mul_params)
 
 
 def _resolve_reshape(model: Model, operator: Operator) -> dict[str, Any]:
