@@ -1,0 +1,335 @@
+"""Instructions per MAC of kit's int8 kernels, by layer type, on the emulated cores.
+
+    .venv/bin/python bench/kernels.py [--models kws_ref_model,...] [--targets cortex-m4,rv32imc]
+                                      [--variants portable,optimised] [--json FILE]
+
+For every MLPerf Tiny model, target and kernel variant (`portable`: -DKIT_PORTABLE_KERNELS,
+the C loops every core runs; `optimised`: the default build, which on Cortex-M4/M7 uses the
+DSP-extension kernels) a bare-metal program runs one invoke under QEMU `-icount shift=0`
+(one instruction per virtual ns) with an op hook that reads the tick counter around every
+op. It prints instructions per MAC per layer type, the whole invoke, whether the output
+equals TFLM's bytes, the published anchors from issue 13 beside them, and the runtime's
+.text per target and variant. QEMU counts instructions, not cycles; the "cycles (est.)"
+column weighs the instruction mix of each kernel's hot loop as a Cortex-M4 would (loads
+2 cycles, the rest 1) and is labelled an estimate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "host"))
+
+from kit.build.linker import MemoryLayout, render_linker_script  # noqa: E402
+from kit.compile import convert  # noqa: E402
+from kit.compile.plan import OpPlan, Plan  # noqa: E402
+from kit.compile.macs import count_macs  # noqa: E402
+from kit.compile.tflite import load_model  # noqa: E402
+from kit.paths import FIRMWARE_DIR  # noqa: E402
+from kit.runtime_host.build import COMMON_FLAGS, include_flags, runtime_sources, warning_flags  # noqa: E402
+from kit.tflm import TflmInterpreter  # noqa: E402
+
+MLPERF_DIR = REPO / "tests" / "data" / "mlperf-tiny"
+MODELS = ["kws_ref_model", "vww_96_int8", "pretrainedResnet_quant", "ad01_int8", "str_ww_ref_model"]
+MB = 1024 * 1024
+QEMU_TIMEOUT_S = 300
+
+# Published / measured anchors (issue 13): instructions or cycles per MAC.
+ANCHORS: dict[str, dict[str, float]] = {
+    "kit before (M4 instr)": {"kws_ref_model": 8.60, "vww_96_int8": 8.30, "pretrainedResnet_quant": 4.90,
+                              "ad01_int8": 4.02},
+    "TFLM+CMSIS-NN (M4 twin instr)": {"kws_ref_model": 2.90, "vww_96_int8": 3.22, "pretrainedResnet_quant": 2.39,
+                                      "ad01_int8": 2.21, "str_ww_ref_model": 2.70},
+    "TFLM reference (M4 twin instr)": {"kws_ref_model": 16.2, "vww_96_int8": 13.4, "pretrainedResnet_quant": 8.6,
+                                       "ad01_int8": 7.4, "str_ww_ref_model": 10.0},
+    "X-CUBE-AI 10.2 (L4R5 cycles)": {"kws_ref_model": 1.96, "vww_96_int8": 1.43, "pretrainedResnet_quant": 1.59,
+                                     "ad01_int8": 2.18},
+    "Plumerai v1.1 (L4R5 cycles)": {"kws_ref_model": 2.16, "vww_96_int8": 1.58, "pretrainedResnet_quant": 1.61,
+                                    "ad01_int8": 1.84},
+    "goal (M4 instr)": {"kws_ref_model": 1.5, "vww_96_int8": 1.5, "pretrainedResnet_quant": 1.5, "ad01_int8": 2.0},
+}
+
+
+@dataclass(frozen=True)
+class Target:
+    """A cross compiler, the HAL whose startup and linker script it links, and its QEMU."""
+
+    cc: tuple[str, ...]
+    size_tool: str
+    hal: str
+    layout: MemoryLayout
+    qemu: tuple[str, ...]
+
+
+TARGETS: dict[str, Target] = {
+    "cortex-m4": Target(
+        ("arm-none-eabi-gcc", "-mcpu=cortex-m4", "-mfpu=fpv4-sp-d16", "-mfloat-abi=hard", "-mthumb",
+         "--specs=nano.specs"),
+        "arm-none-eabi-size", "qemu-mps2",
+        MemoryLayout(flash_origin=0x0, flash_bytes=4 * MB, ram_origin=0x20000000, ram_bytes=4 * MB),
+        ("qemu-system-arm", "-M", "mps2-an386", "-nographic", "-icount", "shift=0",
+         "-semihosting-config", "enable=on,target=native", "-kernel")),
+    "cortex-m7": Target(
+        ("arm-none-eabi-gcc", "-mcpu=cortex-m7", "-mfpu=fpv5-d16", "-mfloat-abi=hard", "-mthumb",
+         "--specs=nano.specs"),
+        "arm-none-eabi-size", "qemu-mps2",
+        MemoryLayout(flash_origin=0x0, flash_bytes=4 * MB, ram_origin=0x20000000, ram_bytes=4 * MB),
+        ("qemu-system-arm", "-M", "mps2-an500", "-nographic", "-icount", "shift=0",
+         "-semihosting-config", "enable=on,target=native", "-kernel")),
+    "rv32imc": Target(
+        ("riscv64-unknown-elf-gcc", "-march=rv32imc", "-misa-spec=2.2", "-mabi=ilp32", "--specs=picolibc.specs"),
+        "riscv64-unknown-elf-size", "qemu-riscv-virt",
+        MemoryLayout(flash_origin=0x80000000, flash_bytes=4 * MB, ram_origin=0x80400000, ram_bytes=4 * MB),
+        ("qemu-system-riscv32", "-M", "virt", "-bios", "none", "-nographic", "-icount", "shift=0", "-kernel")),
+}
+
+VARIANT_FLAGS = {"portable": ["-DKIT_PORTABLE_KERNELS"], "optimised": []}
+
+# One invoke with a tick read around every op; prints "op I TICKS", "total TICKS HZ", "out HEX".
+MAIN_C = r"""
+#include <string.h>
+#include "kit_hal.h"
+#include "kit_model.h"
+#include "bench_input.h"
+
+static uint8_t arena[KIT_MODEL_ARENA_BYTES] __attribute__((aligned(16)));
+static uint64_t op_start[KIT_MODEL_OP_COUNT], op_ticks[KIT_MODEL_OP_COUNT];
+
+static void put_hex(uint32_t value, int digits) {
+    static const char hex[] = "0123456789abcdef";
+    while (digits-- > 0) {
+        kit_hal_putc(hex[(value >> (4 * digits)) & 15u]);
+    }
+}
+
+static void put_line(const char *tag, uint32_t a, uint32_t b) {
+    while (*tag) {
+        kit_hal_putc(*tag++);
+    }
+    put_hex(a, 8);
+    kit_hal_putc(' ');
+    put_hex(b, 8);
+    kit_hal_putc('\n');
+}
+
+static void hook(void *ctx, uint32_t op, int after) {
+    (void)ctx;
+    if (after) {
+        op_ticks[op] = kit_hal_ticks() - op_start[op];
+    } else {
+        op_start[op] = kit_hal_ticks();
+    }
+}
+
+int main(void) {
+    uint32_t i;
+    uint64_t start, total;
+    const uint8_t *out;
+    kit_hal_init();
+    memcpy(kit_model_input(&kit_model, arena), bench_input, KIT_MODEL_INPUT_BYTES);
+    kit_hal_timer_sync();
+    start = kit_hal_ticks();
+    if (kit_model_invoke(&kit_model, arena, 0, 0) != 0) {
+        return 3;
+    }
+    total = kit_hal_ticks() - start;
+    put_line("total ", (uint32_t)total, kit_hal_timer_hz());
+    out = (const uint8_t *)kit_model_output(&kit_model, arena);
+    kit_hal_putc('o');
+    kit_hal_putc(' ');
+    for (i = 0; i < KIT_MODEL_OUTPUT_BYTES; ++i) {
+        put_hex(out[i], 2);
+    }
+    kit_hal_putc('\n');
+    memcpy(kit_model_input(&kit_model, arena), bench_input, KIT_MODEL_INPUT_BYTES);
+    kit_hal_timer_sync();
+    if (kit_model_invoke(&kit_model, arena, hook, 0) != 0) {
+        return 4;
+    }
+    for (i = 0; i < KIT_MODEL_OP_COUNT; ++i) {
+        put_line("op ", i, (uint32_t)op_ticks[i]);
+    }
+    kit_hal_flush();
+    return 0;
+}
+"""
+
+
+@dataclass
+class Run:
+    """What one (model, target, variant) measured."""
+
+    total_instructions: float
+    op_instructions: list[float]
+    exact: bool
+
+
+@dataclass
+class ModelInfo:
+    """A compiled MLPerf model: its plan, MACs per planned op and the layer type of each op."""
+
+    name: str
+    path: Path
+    kit_dir: Path
+    plan: Plan
+    macs: list[int]
+    kinds: list[str]
+    total_macs: int
+    input: np.ndarray = field(repr=False)
+    expected: np.ndarray = field(repr=False)
+
+
+def layer_kind(plan: Plan, op: OpPlan) -> str:
+    """Layer type for the table: convolutions split by their filter's spatial size."""
+    if op.op in ("CONV_2D", "DEPTHWISE_CONV_2D") and len(op.inputs) > 1:
+        shape = plan.tensors[op.inputs[1]].shape
+        kind = "CONV" if op.op == "CONV_2D" else "DW"
+        return f"{kind} {shape[1]}x{shape[2]}"
+    if op.op == "FULLY_CONNECTED":
+        return "FC"
+    return op.op
+
+
+def load_info(name: str) -> ModelInfo:
+    path = MLPERF_DIR / f"{name}.tflite"
+    result = convert(path)
+    plan = result.plan
+    costs = count_macs(load_model(path))
+    macs = [costs[op.index].macs for op in plan.ops]
+    shape = plan.input.shape
+    sample = np.random.default_rng(7).integers(-128, 128, size=(1, *shape[1:]), dtype=np.int8)
+    expected = TflmInterpreter(path).run(sample).reshape(-1).view(np.uint8)
+    return ModelInfo(name, path, result.kit_dir, plan, macs, [layer_kind(plan, op) for op in plan.ops],
+                     sum(macs), sample, expected)
+
+
+def _input_header(sample: np.ndarray) -> str:
+    values = ", ".join(str(int(v)) for v in sample.reshape(-1))
+    return f"#include <stdint.h>\nstatic const int8_t bench_input[{sample.size}] = {{{values}}};\n"
+
+
+def build(target: Target, variant: str, info: ModelInfo, work: Path) -> Path:
+    hal_dir = FIRMWARE_DIR / "hal" / target.hal
+    (work / "link.ld").write_text(render_linker_script(target.hal, target.layout))
+    (work / "main.c").write_text(MAIN_C)
+    (work / "bench_input.h").write_text(_input_header(info.input))
+    sources = [*runtime_sources(), info.kit_dir / "kit_model.c", *sorted(hal_dir.glob("*.c")), work / "main.c"]
+    elf = work / "bench.elf"
+    command = [
+        *target.cc, *COMMON_FLAGS, *warning_flags(), *VARIANT_FLAGS[variant], "-nostartfiles", "-Wl,--gc-sections",
+        *include_flags([info.kit_dir, work, FIRMWARE_DIR / "hal", hal_dir]),
+        *map(str, sources), "-T", str(work / "link.ld"), "-o", str(elf),
+    ]
+    completed = subprocess.run(command, capture_output=True, text=True)
+    if completed.returncode != 0:
+        raise SystemExit(f"build failed for {info.name}:\n{completed.stderr[-3000:]}")
+    return elf
+
+
+def run(target: Target, elf: Path, info: ModelInfo) -> Run:
+    completed = subprocess.run([*target.qemu, str(elf)], capture_output=True, text=True, timeout=QEMU_TIMEOUT_S)
+    total, hz, ops, out = 0, 1, [0.0] * len(info.plan.ops), ""
+    for line in completed.stdout.splitlines():
+        parts = line.split()
+        if parts[:1] == ["total"]:
+            total, hz = int(parts[1], 16), int(parts[2], 16)
+        elif parts[:1] == ["op"]:
+            ops[int(parts[1], 16)] = int(parts[2], 16)
+        elif parts[:1] == ["o"] and len(parts) == 2:
+            out = parts[1]
+    if completed.returncode != 0 or not out:
+        raise SystemExit(f"{info.name} on {elf}: exit {completed.returncode}\n{completed.stdout[-2000:]}")
+    scale = 1e9 / hz  # ticks -> instructions (1 ns per instruction)
+    exact = bytes.fromhex(out) == info.expected.tobytes()
+    return Run(total * scale, [t * scale for t in ops], exact)
+
+
+def text_bytes(target: Target, variant: str, work: Path) -> int:
+    """.text of the runtime alone (executor + every kernel), as bench/runtime_size.py counts it."""
+    total = 0
+    for source in runtime_sources():
+        obj = work / f"{source.stem}.o"
+        command = [*target.cc, *COMMON_FLAGS, *warning_flags(), *VARIANT_FLAGS[variant], *include_flags(), "-c",
+                   str(source), "-o", str(obj)]
+        subprocess.run(command, check=True, capture_output=True)
+        line = subprocess.run([target.size_tool, str(obj)], capture_output=True, text=True, check=True).stdout
+        total += int(line.splitlines()[1].split()[0])
+    return total
+
+
+def by_kind(info: ModelInfo, result: Run) -> dict[str, tuple[float, int]]:
+    """(instructions, MACs) summed per layer type."""
+    sums: dict[str, list[float]] = defaultdict(lambda: [0.0, 0])
+    for kind, macs, instructions in zip(info.kinds, info.macs, result.op_instructions):
+        sums[kind][0] += instructions
+        sums[kind][1] += macs
+    return {kind: (v[0], int(v[1])) for kind, v in sums.items()}
+
+
+def print_model(info: ModelInfo, results: dict[tuple[str, str], Run]) -> None:
+    kinds = sorted({k for k, m in zip(info.kinds, info.macs) if m > 0})
+    print(f"\n== {info.name}: {info.total_macs:,} MACs ==")
+    header = f"{'target':<10} {'variant':<10} {'instr/MAC':>9} {'instructions':>13} {'TFLM':>6}"
+    print(header + "".join(f" {k:>10}" for k in kinds) + f" {'other ops':>11}")
+    for (target, variant), result in results.items():
+        sums = by_kind(info, result)
+        other = sum(v[0] for k, v in sums.items() if k not in kinds)
+        cells = "".join(f" {sums[k][0] / sums[k][1]:>10.2f}" for k in kinds)
+        print(f"{target:<10} {variant:<10} {result.total_instructions / info.total_macs:>9.2f} "
+              f"{result.total_instructions:>13,.0f} {'exact' if result.exact else 'DIFF':>6}{cells} {other:>11,.0f}")
+    print(f"{'MACs':<21} {'':>9} {'':>13} {'':>6}" + "".join(f" {sum(info.macs[i] for i, k in enumerate(info.kinds) if k == kind):>10,}" for kind in kinds))
+    for label, values in ANCHORS.items():
+        if info.name in values:
+            print(f"  anchor {label:<32} {values[info.name]:.2f}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--models", default=",".join(MODELS))
+    parser.add_argument("--targets", default="cortex-m4,rv32imc")
+    parser.add_argument("--variants", default="portable,optimised")
+    parser.add_argument("--json", type=Path, help="also write the numbers to this file")
+    args = parser.parse_args()
+    targets, variants = args.targets.split(","), args.variants.split(",")
+    for name in targets:
+        for tool in (TARGETS[name].cc[0], TARGETS[name].qemu[0]):
+            if shutil.which(tool) is None:
+                raise SystemExit(f"{tool} is not installed (see deps/apt-packages.txt)")
+    record: dict[str, object] = {"models": {}, "text_bytes": {}}
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        for name in args.models.split(","):
+            info = load_info(name)
+            results: dict[tuple[str, str], Run] = {}
+            for target in targets:
+                for variant in variants:
+                    results[(target, variant)] = run(TARGETS[target], build(TARGETS[target], variant, info, work), info)
+            print_model(info, results)
+            record["models"][name] = {f"{t}/{v}": {"instructions": r.total_instructions, "macs": info.total_macs,
+                                                    "exact": r.exact, "by_kind": by_kind(info, r)}
+                                      for (t, v), r in results.items()}  # type: ignore[index]
+            sys.stdout.flush()
+        print("\nruntime .text bytes (executor + all kernels, -O2):")
+        for target in targets:
+            for variant in variants:
+                size = text_bytes(TARGETS[target], variant, work)
+                record["text_bytes"][f"{target}/{variant}"] = size  # type: ignore[index]
+                print(f"  {target:<10} {variant:<10} {size:>8,}")
+    if args.json:
+        args.json.write_text(json.dumps(record, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
