@@ -463,17 +463,18 @@ def _check_out_dir(out_dir: Path) -> None:
 
 
 def project_for_lab(board: str, lab: str, out_dir: Path | None = None, engine: str = "kit",
-                    model: Path | str | None = None, log: Log = None) -> RealProject:
+                    model: Path | str | None = None, log: Log = None, model_id: str | None = None) -> RealProject:
     """`kit project BOARD LAB`: pick or train the lab's model, convert it, write the project
     (into `out_dir`, or kit's cache when None, as `kit flash` does)."""
     real_board(board)
     if engine not in ENGINES:
         raise KitError(f"unknown engine '{engine}'", hint="choose --engine kit or --engine tflm")
+    from kit.catalog.mlperf import model_id_for
     from kit.compile import convert
     from kit.device.flash import choose_model
 
     model_path = choose_model(lab, model, log)
-    converted = convert(model_path, model_id=lab if model is None else None)
+    converted = convert(model_path, model_id=model_id_for(model_path, lab, model is None, model_id))
     if out_dir is None:
         return cached_project(board, converted, engine, Path(model_path))
     return write_project(board, converted, Path(out_dir), engine=engine, model_path=Path(model_path))

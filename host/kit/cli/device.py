@@ -23,7 +23,7 @@ def _progress(quiet: bool) -> Progress:
 
 @click.command("flash")
 @click.argument("board")
-@click.argument("lab")
+@click.argument("lab", required=False)
 @click.option("--emulate", is_flag=True, help="Run on the board's emulated twin (QEMU) with the real board's limits.")
 @click.option("--model", "model", type=click.Path(dir_okay=False, path_type=Path), help="An int8 .tflite to flash instead of the lab's model.")
 @click.option("--force", is_flag=True, help="Rebuild the firmware even if a cached build exists; accept a port whose "
@@ -37,9 +37,11 @@ def _progress(quiet: bool) -> Progress:
               help="Real boards: run the model on kit's runtime or on TensorFlow Lite Micro.")
 @click.option("--baud", type=click.IntRange(9600), help="esptool baud rate for --firmware (default: the board catalog's).")
 @click.option("--no-verify", is_flag=True, help="With --firmware: accept parts esptool could not MD5-check (secure download mode).")
-def flash_command(board: str, lab: str, emulate: bool, model: Path | None, force: bool,
+@click.option("--model-id", "model_id", help="The id the board reports in `m-model-[...]` (default: the MLPerf Tiny id "
+              "kws01/vww01/ic01/ad01/sww01 for a lab or MLPerf reference model that has one, else the lab or file name).")
+def flash_command(board: str, lab: str | None, emulate: bool, model: Path | None, force: bool,
                   firmware: Path | None = None, port: str | None = None, baud: int | None = None,
-                  no_verify: bool = False, engine: str = "kit") -> None:
+                  no_verify: bool = False, engine: str = "kit", model_id: str | None = None) -> None:
     """Compile LAB's model for BOARD, check it fits, build, upload and verify it by handshake.
 
     The model is --model, else the lab's reference model in models/LAB, else the cached or
@@ -55,15 +57,17 @@ def flash_command(board: str, lab: str, emulate: bool, model: Path | None, force
     if firmware is not None:
         if emulate or model is not None:
             raise click.UsageError("--firmware writes a prebuilt image to the real board; drop --emulate / --model")
-        _flash_prebuilt(board, lab, firmware, port, baud, verify=not no_verify, force=force)
+        _flash_prebuilt(board, lab or "firmware", firmware, port, baud, verify=not no_verify, force=force)
         return
+    if lab is None and model is None:
+        raise click.UsageError("name the LAB whose model to flash (`kit labs` lists them), or give --model FILE.tflite")
     from kit.device.flash import flash
 
     result = flash(board, lab, emulate=emulate, model=model, force=force, log=err_console.print, port=port,
-                   engine=engine)
+                   engine=engine, model_id=model_id)
     console.print(
-        f"[green]flashed[/] {result.target.label}: {lab} model {result.sha256[:12]} "
-        f"(handshake ok) on {result.port}"
+        f"[green]flashed[/] {result.target.label}: {lab or Path(str(model)).name} model {result.sha256[:12]} "
+        f"as {result.info.get('model', '?')} (handshake ok) on {result.port}"
     )
     if result.target.emulated:
         console.print(f"the emulator keeps running in the background (pid {result.pid}); `kit stop {board}` ends it")

@@ -36,15 +36,18 @@ def _summary(project) -> Table:
               help="kit: kit's compiled model and runtime; tflm: TensorFlow Lite Micro (Arduino library).")
 @click.option("--model", type=click.Path(dir_okay=False, path_type=Path),
               help="An int8 .tflite to use instead of the lab's model.")
+@click.option("--model-id", "model_id", help="The id the board reports in `m-model-[...]` (default: the MLPerf Tiny id "
+              "for a lab or MLPerf reference model that has one, else the lab or file name).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-def project_command(board: str, lab: str, out_dir: Path, engine: str, model: Path | None, as_json: bool) -> None:
+def project_command(board: str, lab: str, out_dir: Path, engine: str, model: Path | None, as_json: bool,
+                    model_id: str | None = None) -> None:
     """Write the PlatformIO project for a REAL board (nicla-vision, nano33-ble-sense,
     xiao-esp32s3) running LAB's model, without building it. Open the folder in VS Code, or
     run `pio run -t upload` in it; README.txt inside says how."""
     from kit.build.realboard import project_for_lab
 
     result = project_for_lab(board, lab, out_dir=out_dir, engine=engine, model=model,
-                             log=None if as_json else err_console.print)
+                             log=None if as_json else err_console.print, model_id=model_id)
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2))
         return

@@ -48,11 +48,15 @@ def sha256_of(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def choose_model(lab: str, model: Path | str | None, log: Log = None) -> Path:
+def choose_model(lab: str | None, model: Path | str | None, log: Log = None) -> Path:
     """--model, else the lab's committed reference model, else the cached/trained one."""
-    get_lab(lab)
+    if lab is not None:
+        get_lab(lab)
     if model is not None:
         return model_file(model)
+    if lab is None:
+        raise KitError("no model to flash: neither a lab nor --model was given",
+                       hint="name a lab (`kit labs` lists them) or give --model FILE.tflite")
     from kit.train.reference import reference_card
 
     found = reference_card(lab)
@@ -110,30 +114,33 @@ def handshake(port: str, expected_sha256: str, line_timeout: float = 10.0) -> di
 
 def flash(
     board: str,
-    lab: str,
+    lab: str | None,
     emulate: bool = False,
     model: Path | str | None = None,
     force: bool = False,
     log: Log = None,
     port: str | None = None,
     engine: str = "kit",
+    model_id: str | None = None,
 ) -> FlashResult:
     """The whole `kit flash` pipeline; returns where the board runs and what it runs.
     A real board is dispatched by its upload method: PlatformIO boards go to kit.upload.pio
     (`port`: its serial port, else detected by USB id; `engine`: kit or tflm)."""
     target = resolve_target(board, emulate)
-    if model is None:
+    if lab is not None:
         get_lab(lab)  # an unknown lab is reported before any port is probed or anything is built
     if not target.emulated:
         # Real boards: PlatformIO upload (kit.upload.pio); a board without PlatformIO support
         # gets an error naming its own tool (kit.build.realboard.real_board).
         from kit.upload.pio import flash_real_board
 
-        return flash_real_board(target, lab, model=model, port=port, force=force, engine=engine, log=log)
+        return flash_real_board(target, lab, model=model, port=port, force=force, engine=engine, log=log,
+                                model_id=model_id)
     model_path = choose_model(lab, model, log)
+    from kit.catalog.mlperf import model_id_for
     from kit.compile import convert
 
-    converted = convert(model_path, model_id=lab if model is None else None)
+    converted = convert(model_path, model_id=model_id_for(model_path, lab, model is None, model_id))
     fit = fit_before_build(target, converted)
     _say(log, f"fit: needs {fit.flash_needed:,} B flash / {fit.ram_needed:,} B RAM, "
               f"{target.reference.name} has {fit.flash_limit:,} B / {fit.ram_limit:,} B")
@@ -142,7 +149,7 @@ def flash(
     stop(target.run_on.name)
     port, pid = start_emulator(target, firmware, log=log)
     entry = DeviceState(
-        board=target.run_on.name, reference_board=target.reference.name, port=port, lab=lab,
+        board=target.run_on.name, reference_board=target.reference.name, port=port, lab=lab or "",
         model_path=str(Path(model_path).resolve()), sha256=converted.sha256, firmware=str(firmware), pid=pid,
     )
     device_state.save(entry)

@@ -229,9 +229,10 @@ def fit_for_engine(target: Any, converted: Any, engine: str) -> Any:
 
 
 def flash_real_board(target: Any, lab: str, model: Path | str | None = None, port: str | None = None,
-                     force: bool = False, engine: str = "kit", log: Log = None) -> Any:
+                     force: bool = False, engine: str = "kit", log: Log = None, model_id: str | None = None) -> Any:
     """`kit flash BOARD LAB` on a real board: model, fit check, project, `pio run -t upload`,
     then the same sha256 handshake over the serial port as on the emulated boards."""
+    from kit.catalog.mlperf import model_id_for
     from kit.compile import convert
     from kit.device import state as device_state
     from kit.device.flash import FlashResult, choose_model, handshake
@@ -241,7 +242,7 @@ def flash_real_board(target: Any, lab: str, model: Path | str | None = None, por
     board, _ = real_board(target.reference)
     chosen = upload_port(board, port, force, log)  # before any training or building: is the board there?
     model_path = choose_model(lab, model, log)
-    converted = convert(model_path, model_id=lab if model is None else None)
+    converted = convert(model_path, model_id=model_id_for(model_path, lab, model is None, model_id))
     fit = fit_for_engine(target, converted, engine)
     _say(log, f"fit: needs {fit.flash_needed:,} B flash / {fit.ram_needed:,} B RAM, "
               f"{board.name} has {fit.flash_limit:,} B / {fit.ram_limit:,} B")
@@ -253,7 +254,7 @@ def flash_real_board(target: Any, lab: str, model: Path | str | None = None, por
     device_state.remove(board.name)
     info = handshake(app_port, converted.sha256)
     device_state.save(DeviceState(
-        board=board.name, reference_board=board.name, port=app_port, lab=lab,
+        board=board.name, reference_board=board.name, port=app_port, lab=lab or "",
         model_path=str(Path(model_path).resolve()), sha256=converted.sha256,
         firmware=str(project.project_dir), pid=None, extra={"engine": engine, "build_id": project.build_id},
     ))
