@@ -75,7 +75,7 @@ def start_sshd(folder: Path, extra_config: str = "") -> SshServer:
     port = free_port()
     config = folder / "sshd_config"
     config.write_text(
-        f"Port {port}\nListenAddress 127.0.0.1\nHostKey {host_key}\nAuthorizedKeysFile {folder / 'authorized_keys'}\n"
+        f"Port {port}\nListenAddress 127.0.0.1\nHostKey {host_key}\nAuthorizedKeysFile {folder / 'authorized_keys'} .ssh/authorized_keys\n"
         f"PidFile {folder / 'sshd.pid'}\nUsePAM no\nStrictModes no\nPermitRootLogin yes\nPasswordAuthentication no\n"
         "KbdInteractiveAuthentication no\nLogLevel ERROR\n" + extra_config
     )

@@ -147,8 +147,18 @@ def remote_runner_command(layout: remote.RemoteLayout, lab: str, python: str, ar
     return (
         f"cd {lab_dir} 2>/dev/null && test -f {RUNNER_NAME} && test -f {MODEL_NAME} "
         f"|| {{ echo 'kit: nothing deployed here' >&2; exit {NOT_DEPLOYED_EXIT}; }}; "
-        f"exec {quote_command([python, RUNNER_NAME, *arguments])}"
+        f"exec {python_from_login_folder(python)} {quote_command([RUNNER_NAME, *arguments])}"
     )
+
+
+def python_from_login_folder(python: str) -> str:
+    """The interpreter as a shell word that still names it after `cd <lab dir>`.
+
+    Layout paths such as the default `kit/venv/bin/python` are relative to the login's home
+    folder, where ssh starts the command; a bare name (`python3`) is looked up on PATH."""
+    if "/" in python and not python.startswith(("/", "~")):
+        return f'"$HOME"/{shlex.quote(python)}'
+    return shlex.quote(python)
 
 
 def run_smoke(target: SshTarget, layout: remote.RemoteLayout, lab: str, python: str, threads: int, with_labels: bool) -> dict[str, Any]:
