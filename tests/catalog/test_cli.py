@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+
+import pytest
 
 from click.testing import CliRunner
 
@@ -65,3 +68,49 @@ def test_unknown_name_is_a_clean_error() -> None:
     assert "error: unknown board 'nicla'" in result.output
     assert "did you mean 'nicla-vision'" in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_kit_or_a_lab_given_as_the_board_says_what_it_is() -> None:
+    result = run("flash", "xiaoml-kit", "kws")
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "workshop kit, not a board" in result.output and "xiao-esp32s3" in result.output
+    assert "xiao-esp32s3" in run("bench", "xiaoml").output  # the kit's name without "-kit"
+    lab = run("flash", "kws", "nicla-vision")
+    assert lab.exit_code == 2 and "'kws' is a lab, not a board" in lab.output
+
+
+@pytest.mark.parametrize("command", [["boards"], ["labs"], ["kits"], ["models"]])
+@pytest.mark.parametrize("columns", [80, 120])
+def test_lists_fit_the_terminal_without_shortened_cells(command, columns) -> None:
+    """At 80 columns whole columns are left out (and named), no cell is cut to '…'."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    kit = str(Path(sys.executable).parent / "kit")
+    done = subprocess.run([kit, *command], capture_output=True, text=True, env={**os.environ, "COLUMNS": str(columns)})
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines and max(len(line) for line in lines) <= columns
+    assert "…" not in done.stdout
+    if command == ["boards"]:
+        assert "nicla-vision" in done.stdout and "480 MHz" in done.stdout
+        if columns == 80:
+            assert "not shown at 80 columns:" in done.stdout
+
+
+def test_confusion_matrix_of_twelve_classes_fits_80_columns() -> None:
+    from rich.console import Console
+
+    from kit.paths import MODELS_DIR
+    from kit.train.card import confusion_table
+
+    card = json.loads((MODELS_DIR / "kws" / "card.json").read_text())
+    assert len(card["labels"]) == 12
+    table = confusion_table(card["confusion_matrix"], card["labels"], card["per_class_accuracy"])
+    console = Console(width=80, record=True, file=open(os.devnull, "w"))
+    console.print(table)
+    text = console.export_text()
+    assert "…" not in text and max(len(line) for line in text.splitlines()) <= 80
+    assert "11 _unknown_" in text and str(card["confusion_matrix"][0][0]) in text

@@ -162,10 +162,26 @@ class Catalog:
     # single items --------------------------------------------------------
     def get_board(self, name: str) -> Board:
         if name not in self.board_names():
-            raise unknown_name_error("board", name, self.board_names(), "kit boards")
+            raise self._not_a_board_error(name)
         board = self._load(self.boards_dir / f"{name}.toml", Board, name)
         self._check_twin(board)
         return board
+
+    def _not_a_board_error(self, name: str) -> CatalogError:
+        """Unknown board; when the name is a workshop kit or a lab, say so and what to type."""
+        kit_name = name if name in self.kit_names() else f"{name}-kit" if f"{name}-kit" in self.kit_names() else None
+        if kit_name is not None:
+            board = self.get_kit(kit_name).board
+            return CatalogError(
+                f"'{name}' is a workshop kit, not a board: the {kit_name} kit is built around the board '{board}'",
+                hint=f"use the board's name, e.g. `kit flash {board} LAB` (`kit kits` shows each kit's board)",
+            )
+        if name in self.lab_names():
+            return CatalogError(
+                f"'{name}' is a lab, not a board",
+                hint=f"name the board first: `kit flash BOARD {name}` (`kit boards` lists the boards)",
+            )
+        return unknown_name_error("board", name, self.board_names(), "kit boards")
 
     def get_lab(self, name: str) -> Lab:
         if name not in self.lab_names():

@@ -8,6 +8,8 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from kit.report.tables import Column, fitted_table
+
 console = Console()
 
 
@@ -42,20 +44,22 @@ def boards_command(as_json: bool) -> None:
     if as_json:
         _echo_json([board.model_dump(mode="json") for board in boards])
         return
-    table = Table(title="boards (kit board NAME for details)")
-    table.add_column("name", no_wrap=True)
-    for column in ("kind", "core", "clock", "flash", "RAM", "ext. RAM", "upload", "twin", "kit support"):
-        table.add_column(column, justify="right" if column in ("clock", "flash", "RAM", "ext. RAM") else "left")
+    columns = [
+        Column("name"), Column("kind", 3), Column("core", 5), Column("clock", 1, "right"), Column("flash", 1, "right"),
+        Column("RAM", 1, "right"), Column("ext. RAM", 6, "right"), Column("upload", 4), Column("twin", 3),
+        Column("kit support", 2),
+    ]
+    rows = []
     for board in boards:
         limits = board.memory_limits()
         support = "full" if board.support.build and board.support.upload else (
-            "deploy" if board.support.upload else "train/convert only")
-        table.add_row(
+            "deploy" if board.support.upload else "convert only")
+        rows.append([
             board.name, board.kind, board.core, human_hz(board.clock_hz), human_bytes(limits.flash_bytes),
             human_bytes(limits.ram_bytes), human_bytes(board.external_ram_bytes), board.upload.method,
             board.emulated_twin or "-", support,
-        )
-    console.print(table)
+        ])
+    console.print(fitted_table("boards (kit board NAME for details)", columns, rows, console.width))
     console.print("flash/RAM: what an application may use under the board's default framework.")
 
 
@@ -114,18 +118,17 @@ def labs_command(as_json: bool) -> None:
     if as_json:
         _echo_json([lab.model_dump(mode="json") for lab in labs])
         return
-    table = Table(title="labs (kit lab NAME for details)")
-    table.add_column("name", no_wrap=True)
-    for column in ("title", "sensors", "input", "output", "model", "labels", "MLPerf"):
-        table.add_column(column)
+    columns = [Column("name"), Column("title", 4), Column("sensors", 1), Column("input", 2), Column("output", 3),
+               Column("model", 2), Column("labels", 5), Column("MLPerf", 3)]
+    rows = []
     for lab in labs:
         labels = ", ".join(lab.labels)
-        table.add_row(
+        rows.append([
             lab.name, lab.title, ", ".join(lab.sensors), "x".join(map(str, lab.io.input_shape)),
             "x".join(map(str, lab.io.output_shape)), lab.model.arch,
             labels if len(labels) < 40 else f"{len(lab.labels)} classes", lab.mlperf_model_id or "-",
-        )
-    console.print(table)
+        ])
+    console.print(fitted_table("labs (kit lab NAME for details)", columns, rows, console.width))
 
 
 @click.command("lab")
@@ -162,16 +165,10 @@ def kits_command(as_json: bool) -> None:
     if as_json:
         _echo_json([item.model_dump(mode="json") for item in kits])
         return
-    table = Table(title="workshop kits")
-    table.add_column("name", no_wrap=True)
-    for column in ("title", "board", "sensors", "labs"):
-        table.add_column(column)
-    for item in kits:
-        table.add_row(
-            item.name, item.title, item.board, "\n".join(f"{s.kind}: {s.part}" for s in item.sensors) or "-",
-            ", ".join(item.labs),
-        )
-    console.print(table)
+    columns = [Column("name"), Column("board"), Column("labs", 1), Column("sensors", 2), Column("title", 3)]
+    rows = [[item.name, item.board, "\n".join(item.labs), "\n".join(s.kind for s in item.sensors) or "-", item.title]
+            for item in kits]
+    console.print(fitted_table("workshop kits (kit kit NAME for details)", columns, rows, console.width))
 
 
 @click.command("kit")

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 from rich.console import Console
-from rich.table import Table
+
+from kit.report.tables import Column, fitted_table
 
 console = Console()
 error_console = Console(stderr=True)
@@ -67,14 +68,13 @@ def models_command(as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
-    table = Table(title="reference models (models/<lab>)")
-    for column in ("lab", "size", "params", "MACs", "int8 acc", "float acc", "TFLM arena", "sha256"):
-        table.add_column(column, justify="left" if column in ("lab", "sha256") else "right")
-    for row in rows:
-        table.add_row(row["lab"], f"{row['flash_bytes']:,} B", f"{row['params']:,}", f"{row['macs_total']:,}",
-                      _percent(row["accuracy_int8"]), _percent(row["accuracy_float"]),
-                      f"{row['arena_bytes_tflm']:,} B", row["sha256"][:16])
-    console.print(table)
+    columns = [Column("lab"), Column("size", 2, "right"), Column("params", 4, "right"), Column("MACs", 3, "right"),
+               Column("int8 acc", 0, "right"), Column("float acc", 1, "right"), Column("TFLM arena", 5, "right"),
+               Column("sha256", 6)]
+    table_rows = [[row["lab"], f"{row['flash_bytes']:,} B", f"{row['params']:,}", f"{row['macs_total']:,}",
+                   _percent(row["accuracy_int8"]), _percent(row["accuracy_float"]), f"{row['arena_bytes_tflm']:,} B",
+                   row["sha256"][:12]] for row in rows]
+    console.print(fitted_table("reference models (models/<lab>)", columns, table_rows, console.width))
     if not rows:
         console.print("no reference models yet: scripts/make_reference_models.sh creates them")
 

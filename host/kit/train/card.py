@@ -217,6 +217,24 @@ def short_name(tensor_name: str) -> str:
     return tensor_name.split(";")[0][-48:]
 
 
+def confusion_table(matrix: list[list[int]], labels: list[str], recalls: dict[str, float]) -> Any:
+    """The int8 confusion matrix with numbered columns, so 12 classes fit 80 columns: the
+    row header says which number is which class."""
+    from rich import box
+    from rich.table import Table
+
+    confusion = Table(title="confusion matrix (int8; rows = true class, columns = predicted #)",
+                      box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 0))
+    digits = max((len(str(v)) for row in matrix for v in row), default=1)
+    confusion.add_column("# true class", no_wrap=True)
+    for index in range(len(labels)):
+        confusion.add_column(str(index), justify="right", no_wrap=True, min_width=max(digits, len(str(index))))
+    confusion.add_column(" recall", justify="right", no_wrap=True)
+    for index, (label, row) in enumerate(zip(labels, matrix)):
+        confusion.add_row(f"{index} {label[:12]}", *(str(v) for v in row), _percent(recalls.get(label)))
+    return confusion
+
+
 def card_tables(card: dict[str, Any]) -> list[Any]:
     """rich renderables: summary, per-layer costs, confusion matrix."""
     from rich.table import Table
@@ -234,11 +252,5 @@ def card_tables(card: dict[str, Any]) -> list[Any]:
     tables: list[Any] = [summary, layers]
     matrix, labels = card.get("confusion_matrix"), card.get("labels") or []
     if matrix and len(labels) == len(matrix):
-        confusion = Table(title="confusion matrix (int8; rows = true class)")
-        confusion.add_column("true \\ pred")
-        for label in labels:
-            confusion.add_column(label, justify="right")
-        for label, row in zip(labels, matrix):
-            confusion.add_row(label, *(str(v) for v in row))
-        tables.append(confusion)
+        tables.append(confusion_table(matrix, labels, card.get("per_class_accuracy") or {}))
     return tables
