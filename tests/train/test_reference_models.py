@@ -69,3 +69,27 @@ def test_kit_models_lists_every_reference_model():
     completed = subprocess.run([str(Path(sys.executable).parent / "kit"), "models", "--json"], capture_output=True, text=True)
     assert completed.returncode == 0, completed.stderr
     assert [row["sha256"] for row in json.loads(completed.stdout)] == [row["sha256"] for row in rows]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lab", LABS)
+def test_reference_model_scores_its_card_on_todays_data(lab):
+    """Each committed model really belongs to today's data code: on the test split that
+    today's generator and features make, it scores its card's int8 figure (within a point;
+    feature floats may differ in the last bit across CPUs). A card whose hash was re-stamped
+    over a changed pipeline fails here."""
+    from kit.train.evaluate import evaluate_predictor, predict_int8
+    from kit.train.pipeline import _features, load_lab_dataset
+
+    card = json.loads((MODELS_DIR / lab / "card.json").read_text())
+    training = load_lab(lab)
+    dataset = load_lab_dataset(training, seed=0, source=None, size=None, progress=False)
+    x_test, y_test = _features(dataset.x_test, training), np.asarray(dataset.y_test)
+    x_val_normal = None
+    if training.task == "anomaly":
+        x_val_normal = _features(dataset.x_val, training)[np.asarray(dataset.y_val) == 0]
+    percentile = float(training.training.get("threshold_percentile", 99.0))
+    model = reference_model(lab)
+    scored = evaluate_predictor(training.task, lambda x: predict_int8(model, x), x_test, y_test, training.labels,
+                                x_val_normal, percentile)
+    assert abs(scored.accuracy - card["accuracy_int8"]) <= 0.01, (lab, scored.accuracy, card["accuracy_int8"])
