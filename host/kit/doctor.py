@@ -18,6 +18,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import tomllib
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -186,7 +187,7 @@ def platformio_core_dirs() -> list[Path]:
     """PlatformIO core folders to look in: kit's own (KIT_HOME/platformio, which kit's builds
     use), then the user's ($PLATFORMIO_CORE_DIR or ~/.platformio)."""
     user = Path(os.environ.get("PLATFORMIO_CORE_DIR") or Path.home() / ".platformio")
-    return [paths.home_dir() / "platformio", user]
+    return [kit_home_root() / "platformio", user]
 
 
 def check_platformio(path: str | None = None) -> list[Check]:
@@ -275,9 +276,40 @@ def _listed_member(user: str, group: str) -> bool:
         return False
 
 
+def kit_home_root() -> Path:
+    """Where kit keeps its state (KIT_HOME, else <repo>/.kit), without creating it."""
+    return Path(os.environ.get("KIT_HOME", paths.REPO_ROOT / ".kit"))
+
+
+def nearest_existing(folder: Path) -> Path:
+    """The folder itself, or the closest parent that exists (where it would be created)."""
+    folder = folder.absolute()
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    return folder
+
+
+def check_kit_home(folder: Path | None = None) -> Check:
+    """kit writes caches, builds and results under KIT_HOME: it must be writable (a real
+    write, since permission bits do not tell on read-only mounts or for root)."""
+    target = folder or kit_home_root()
+    fix = f"make {target} writable, or set KIT_HOME to a folder you can write to (e.g. `export KIT_HOME=$HOME/.kit`)"
+    existing = nearest_existing(target)
+    if not existing.is_dir():
+        return Check("disk", "kit state folder", "missing", True, f"{existing} is not a folder", fix)
+    try:
+        with tempfile.NamedTemporaryFile(dir=existing, prefix=".kit-doctor-"):
+            pass
+    except OSError as error:
+        return Check("disk", "kit state folder", "missing", True,
+                     f"cannot write in {existing}: {error.strerror or error}", fix)
+    state = "writable" if existing == target.absolute() else f"will be created in {existing}"
+    return Check("disk", "kit state folder", "ok", True, f"{target} ({state})")
+
+
 def check_disk(folder: Path | None = None) -> Check:
     """Free space where kit writes datasets, models and builds."""
-    target = folder or paths.home_dir()
+    target = nearest_existing(folder or kit_home_root())
     free = shutil.disk_usage(target).free
     detail = f"{free / 1024**3:.1f} GB free at {target}"
     if free < CRITICAL_FREE_BYTES:
@@ -298,8 +330,26 @@ def run_checks(path: str | None = None, import_modules: bool = False) -> list[Ch
         *check_tools(path),
         *check_platformio(path),
         check_serial_permissions(),
+        check_kit_home(),
         check_disk(),
     ]
+
+
+def verdict(checks: list[Check]) -> str:
+    """One line: ready or not, and how many of each kind of problem (named when few)."""
+    failures = [check.name for check in checks if check.status == "missing" and check.required]
+    warnings = [check.name for check in checks if check.status != "ok" and check.name not in failures]
+
+    def counted(names: list[str], word: str, verb: str = "") -> str:
+        listed = f" ({', '.join(names)})" if len(names) <= 3 else ""
+        return f"{len(names)} {word}{'' if len(names) == 1 else 's'}{verb}{listed}"
+
+    if failures:
+        extra = f"; {counted(warnings, 'warning')}" if warnings else ""
+        return f"not ready: {counted(failures, 'required check', ' failed')}{extra}; each row says the fix"
+    if warnings:
+        return f"ready, with {counted(warnings, 'warning')} about optional parts; each row says the fix"
+    return "ready: every check passed"
 
 
 def has_failures(checks: list[Check]) -> bool:

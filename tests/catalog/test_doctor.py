@@ -5,7 +5,9 @@ from __future__ import annotations
 import grp
 import json
 import os
+import re
 import shutil
+import subprocess
 from collections import namedtuple
 from pathlib import Path
 
@@ -16,22 +18,20 @@ from kit import doctor
 from kit.cli import main
 
 
-def fake_path(tmp_path: Path, keep: tuple[str, ...]) -> str:
-    """A PATH holding only `keep` (links to the real programs) and a fake QEMU."""
+def partial_path(tmp_path: Path, keep: tuple[str, ...]) -> str:
+    """A PATH holding only `keep`: links to the real installed programs, so the machine
+    looks as if everything else were not installed."""
     folder = tmp_path / "bin"
     folder.mkdir()
     for program in keep:
         real = shutil.which(program)
-        if real:
-            (folder / program).symlink_to(real)
-    fake_qemu = folder / "qemu-system-arm"
-    fake_qemu.write_text("#!/bin/sh\necho 'QEMU emulator version 9.8.7 (fake)'\n")
-    fake_qemu.chmod(0o755)
+        assert real, f"{program} is installed by scripts/setup.sh"
+        (folder / program).symlink_to(real)
     return str(folder)
 
 
 def test_json_structure_and_exit_code_when_a_compiler_is_missing(tmp_path: Path) -> None:
-    path = fake_path(tmp_path, keep=("gcc", "sh"))
+    path = partial_path(tmp_path, keep=("gcc", "sh", "qemu-system-arm"))
     result = CliRunner().invoke(main, ["doctor", "--json"], env={"PATH": path})
     assert result.exit_code == 1, result.output
     report = json.loads(result.output)
@@ -45,17 +45,20 @@ def test_json_structure_and_exit_code_when_a_compiler_is_missing(tmp_path: Path)
     arm = by_name["arm-none-eabi-gcc"]
     assert arm["status"] == "missing" and arm["required"] is True
     assert "apt-get install" in arm["fix"] and "gcc-arm-none-eabi" in arm["fix"]
-    assert by_name["qemu-system-arm"]["detail"].startswith("9.8.7 (")  # the fake one on our PATH
+    real_qemu = subprocess.run(["qemu-system-arm", "--version"], capture_output=True, text=True).stdout
+    version = re.search(r"version (\S+)", real_qemu).group(1)
+    assert by_name["qemu-system-arm"]["status"] == "ok" and by_name["qemu-system-arm"]["detail"].startswith(version)
     assert by_name["gcc"]["status"] == "ok"
     assert {"python", "tools", "platformio", "serial", "disk"} <= {check["category"] for check in report["checks"]}
 
 
 def test_table_prints_the_fix(tmp_path: Path) -> None:
-    result = CliRunner().invoke(main, ["doctor"], env={"PATH": fake_path(tmp_path, keep=()), "COLUMNS": "300"})
+    result = CliRunner().invoke(main, ["doctor"], env={"PATH": partial_path(tmp_path, keep=()), "COLUMNS": "300"})
     assert result.exit_code == 1
     row = next(line for line in result.output.splitlines() if "qemu-system-riscv32" in line)
     assert "missing" in row and "sudo apt-get install -y --no-install-recommends qemu-system-misc" in row
-    assert "something required is missing" in result.output
+    assert "kit doctor: not ready:" in result.output and "required checks failed" in result.output
+    assert "problem(s)" not in result.output
 
 
 def test_complete_machine_passes() -> None:
@@ -130,3 +133,33 @@ def test_missing_platformio_hint_uses_the_pyproject_pin(monkeypatch):
     assert pio.status == "missing"
     assert f"platformio=={doctor.pinned_requirements()['platformio']}" in pio.fix
     assert doctor.pinned_requirements()["pillow"] and doctor.MODULE_OF["pillow"] == "PIL"
+
+
+def test_verdict_counts_and_names_the_problems() -> None:
+    ok = doctor.Check("tools", "gcc", "ok", True, "12")
+    warn = doctor.Check("tools", "ssh", "warn", False, "", "apt-get install openssh-client")
+    failed = doctor.Check("disk", "kit state folder", "missing", True, "", "set KIT_HOME")
+    assert doctor.verdict([ok]) == "ready: every check passed"
+    assert doctor.verdict([ok, warn]).startswith("ready, with 1 warning (ssh)")
+    assert doctor.verdict([failed, warn, warn]).startswith("not ready: 1 required check failed (kit state folder); 2 warnings")
+
+
+def test_read_only_kit_home_is_a_failed_check(tmp_path: Path) -> None:
+    """A read-only KIT_HOME (a read-only mount: permission bits do not stop root) fails the
+    doctor with the fix, instead of `ready`."""
+    folder = tmp_path / "ro-home"
+    folder.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(folder)], capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a read-only tmpfs here: {mounted.stderr.strip()}")
+    try:
+        result = CliRunner().invoke(main, ["doctor", "--json"], env={"KIT_HOME": str(folder)})
+        by_name = {check["name"]: check for check in json.loads(result.output)["checks"]}
+        home = by_name["kit state folder"]
+        assert result.exit_code == 1
+        assert home["status"] == "missing" and "cannot write" in home["detail"] and "KIT_HOME" in home["fix"]
+        nested = doctor.check_kit_home(folder / "not" / "yet")
+        assert nested.status == "missing"  # it would be created inside the read-only mount
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)
+    assert doctor.check_kit_home(folder / "new").status == "ok" and "will be created" in doctor.check_kit_home(folder / "new").detail

@@ -35,9 +35,7 @@ def doctor_command(as_json: bool, import_modules: bool) -> None:
         for check in checks:
             table.add_row(check.name, STYLE[check.status], check.detail, check.fix or "")
         console.print(table)
-        problems = [check for check in checks if check.status != "ok"]
-        verdict = "something required is missing" if doctor.has_failures(checks) else "ready"
-        console.print(f"kit doctor: {verdict} ({len(problems)} problem(s))")
+        console.print(f"kit doctor: {doctor.verdict(checks)}")
     if doctor.has_failures(checks):
         sys.exit(1)
 
