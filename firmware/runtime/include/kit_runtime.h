@@ -77,6 +77,9 @@ typedef struct {
     int32_t input_offset, output_offset, activation_min, activation_max;
     const int32_t *output_multiplier; /* one per output channel */
     const int32_t *output_shift;
+    /* bias + input_offset * sum of the channel's filter taps, per output channel (the
+     * compiler folds the input offset in); NULL when the kernel must not use it */
+    const int32_t *kernel_bias;
 } kit_conv_params_t;
 
 /* FULLY_CONNECTED: per-tensor when per_channel == 0 (one multiplier), else one per unit. */
@@ -86,6 +89,7 @@ typedef struct {
     int32_t per_channel;
     const int32_t *output_multiplier;
     const int32_t *output_shift;
+    const int32_t *kernel_bias; /* bias + input_offset * sum of the unit's weights; or NULL */
 } kit_fc_params_t;
 
 /* AVERAGE_POOL_2D and MAX_POOL_2D. */

@@ -1,10 +1,114 @@
 /* CONV_2D int8, per-channel requantization (TFLM reference_integer_ops::ConvPerChannel),
- * including grouped convolutions (filter input depth < input depth). The filter window is
- * clipped to the input once per output pixel; the sum is the same as TFLM's (int32 adds
- * of the same products), only the skipped out-of-bounds taps are never visited. */
+ * including grouped convolutions (filter input depth < input depth).
+ *
+ * Fast path (non-grouped, with the compiler's kernel_bias): a matrix multiply of filter rows
+ * by input columns, two output pixels x two output channels per block (kit_mat_2x2). A 1x1
+ * convolution without padding reads its columns straight from the input; any other filter
+ * copies the two windows into im2col columns on the stack, padded taps set to the input
+ * zero point (they then add 0, as TFLM's skipped taps do). Windows larger than
+ * KIT_IM2COL_MAX bytes take the general path.
+ *
+ * General path: the filter window is clipped to the input once per output pixel; the sum
+ * is the same as TFLM's (int32 adds of the same products), only the skipped out-of-bounds
+ * taps are never visited. */
+#include <string.h>
+
 #include "kit_dot.h"
 #include "kit_fixedpoint.h"
 #include "kit_kernels.h"
+
+#ifndef KIT_IM2COL_MAX
+#define KIT_IM2COL_MAX 576 /* bytes per column: a 3x3 window of 64 channels */
+#endif
+
+/* The input window of output pixel `pixel` as one column of `k` bytes. */
+static void im2col(const kit_conv_params_t *p, const int8_t *input, int32_t pixel, int8_t *col) {
+    const int32_t in_h = p->input.h, in_w = p->input.w, in_c = p->input.c;
+    const int32_t oy = pixel / p->output.w, ox = pixel % p->output.w;
+    const int32_t y0 = oy * p->stride_h - p->pad_h, x0 = ox * p->stride_w - p->pad_w;
+    const int pad = (int)(int8_t)(-p->input_offset);
+    int32_t fy, fx;
+    for (fy = 0; fy < p->filter.h; ++fy) {
+        const int32_t y = y0 + fy * p->dilation_h;
+        if (y < 0 || y >= in_h) {
+            memset(col, pad, (size_t)p->filter.w * in_c);
+            col += p->filter.w * in_c;
+            continue;
+        }
+        for (fx = 0; fx < p->filter.w; ++fx) {
+            const int32_t x = x0 + fx * p->dilation_w;
+            if (x < 0 || x >= in_w) {
+                memset(col, pad, (size_t)in_c);
+            } else {
+                memcpy(col, input + ((size_t)y * in_w + x) * in_c, (size_t)in_c);
+            }
+            col += in_c;
+        }
+    }
+}
+
+/* TFLM's requantization (kit_mbqm + offset + clamp) with the shift split once per channel */
+static inline int8_t requantize(int32_t acc, int32_t multiplier, int32_t left, int32_t right, int32_t offset,
+                                int32_t lo, int32_t hi) {
+    acc = kit_rounding_divide_by_pot(kit_srdhm(kit_wrap_shl(acc, left), multiplier), right) + offset;
+    return (int8_t)kit_clamp_i32(acc, lo, hi);
+}
+
+static void conv_im2col(const kit_conv_params_t *p, const int8_t *input, const int8_t *filter, int8_t *output) {
+    const int32_t k = p->filter.h * p->filter.w * p->input.c, out_c = p->output.c;
+    const int32_t pixels = p->output.h * p->output.w;
+    const int32_t offset = p->output_offset, lo = p->activation_min, hi = p->activation_max;
+    const int direct = p->filter.h == 1 && p->filter.w == 1 && p->pad_h == 0 && p->pad_w == 0;
+    int8_t cols[2][KIT_IM2COL_MAX];
+#if KIT_DSP_KERNELS
+    const int32_t k4 = k <= KIT_IM2COL_MAX ? k & ~3 : 0;  /* taps done on int16 lanes */
+    uint32_t wide[KIT_IM2COL_MAX];  /* both columns' first k4 taps as int16 lanes */
+#endif
+    int32_t px, oc;
+    for (px = 0; px < pixels; px += 2) {
+        const int32_t px1 = px + 1 < pixels ? px + 1 : px;  /* an odd last pixel runs twice */
+        const int8_t *a0, *a1;
+        int8_t *out0 = output + (size_t)px * out_c, *out1 = output + (size_t)px1 * out_c;
+        if (direct) {
+            const int32_t w = p->output.w, sy = p->stride_h, sx = p->stride_w, in_w = p->input.w;
+            a0 = input + ((size_t)(px / w) * sy * in_w + (size_t)(px % w) * sx) * p->input.c;
+            a1 = input + ((size_t)(px1 / w) * sy * in_w + (size_t)(px1 % w) * sx) * p->input.c;
+        } else {
+            im2col(p, input, px, cols[0]);
+            im2col(p, input, px1, cols[1]);
+            a0 = cols[0];
+            a1 = cols[1];
+        }
+#if KIT_DSP_KERNELS
+        if (k4 > 0) {
+            kit_widen_pair(a0, a1, k4, wide);
+        }
+#endif
+        for (oc = 0; oc < out_c; oc += 2) {
+            const int32_t oc1 = oc + 1 < out_c ? oc + 1 : oc;  /* an odd last channel runs twice */
+            const int8_t *w0 = filter + (size_t)oc * k, *w1 = filter + (size_t)oc1 * k;
+            int32_t acc[4];
+            acc[0] = acc[2] = p->kernel_bias[oc];
+            acc[1] = acc[3] = p->kernel_bias[oc1];
+#if KIT_DSP_KERNELS
+            kit_mat_2x2_q15(wide, w0, w1, k4, acc);
+            kit_mat_2x2(a0 + k4, a1 + k4, w0 + k4, w1 + k4, k - k4, acc);
+#else
+            kit_mat_2x2(a0, a1, w0, w1, k, acc);
+#endif
+            {
+                const int32_t m0 = p->output_multiplier[oc], s0 = p->output_shift[oc];
+                const int32_t m1 = p->output_multiplier[oc1], s1 = p->output_shift[oc1];
+                const int32_t l0 = s0 > 0 ? s0 : 0, r0 = s0 > 0 ? 0 : -s0;
+                const int32_t l1 = s1 > 0 ? s1 : 0, r1 = s1 > 0 ? 0 : -s1;
+                out0[oc] = requantize(acc[0], m0, l0, r0, offset, lo, hi);
+                out1[oc] = requantize(acc[2], m0, l0, r0, offset, lo, hi);
+                out0[oc1] = requantize(acc[1], m1, l1, r1, offset, lo, hi);
+                out1[oc1] = requantize(acc[3], m1, l1, r1, offset, lo, hi);
+            }
+        }
+    }
+}
 
 int kit_op_conv_2d(const kit_op_t *op, const kit_model_t *m, uint8_t *arena) {
     const kit_conv_params_t *p = (const kit_conv_params_t *)op->params;
@@ -20,6 +124,15 @@ int kit_op_conv_2d(const kit_op_t *op, const kit_model_t *m, uint8_t *arena) {
     /* without dilation or groups, input and filter rows of the window are contiguous */
     const int contiguous_rows = p->dilation_w == 1 && filter_in_c == in_c;
     int32_t b, oy, ox, oc;
+    if (p->kernel_bias != NULL && filter_in_c == in_c &&
+        (filter_h * filter_w * in_c <= KIT_IM2COL_MAX || (filter_h == 1 && filter_w == 1 && p->pad_h == 0 &&
+                                                          p->pad_w == 0))) {
+        const size_t in_batch = (size_t)in_h * in_w * in_c, out_batch = (size_t)out_h * out_w * out_c;
+        for (b = 0; b < p->output.n; ++b) {
+            conv_im2col(p, input + b * in_batch, filter, output + b * out_batch);
+        }
+        return KIT_OK;
+    }
     for (b = 0; b < p->output.n; ++b) {
         const int8_t *input_b = input + (size_t)b * in_h * in_w * in_c;
         for (oy = 0; oy < out_h; ++oy) {

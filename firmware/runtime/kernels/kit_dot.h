@@ -1,9 +1,15 @@
 /*
- * The inner product of CONV_2D and FULLY_CONNECTED: acc + sum_i w[i] * (x[i] + input_offset).
- * With the Arm DSP extension (Cortex-M4/M7) it is computed as acc + sum(w*x) +
- * input_offset * sum(w), two int8 pairs per SMLAD. Both forms add the same int32 products
- * (two's complement addition is associative), so the result is identical bit for bit;
- * tests/runtime/test_on_target.py checks it on QEMU against TFLM.
+ * Inner products of the int8 kernels. Two forms:
+ * - kit_dot_s8: acc + sum_i w[i] * (x[i] + input_offset), TFLM's form, for the general paths;
+ * - kit_mat_2x2 / kit_mat_1x4: raw sums sum_i a[i] * w[i] for blocks of 2 columns x 2 filter
+ *   rows (CONV_2D on im2col columns) and 1 column x 4 rows (FULLY_CONNECTED). The input
+ *   offset is folded into the bias at compile time (kernel_bias = bias + input_offset *
+ *   sum(w), emitted by kit.compile.emit_c), and padded taps hold the input zero point, so
+ *   the int32 result is the same sum of the same products as TFLM's: two's complement
+ *   addition is associative, so the result is identical bit for bit.
+ * With the Arm DSP extension (Cortex-M4/M7) two int8 pairs go through one SMLAD after
+ * SXTB16 widening: bytes 0,2 and (rotated by 8) 1,3 of both operands, so the pairs match
+ * without reordering either operand. tests/runtime/ checks every path against TFLM.
  */
 #ifndef KIT_DOT_H
 #define KIT_DOT_H
@@ -12,6 +18,7 @@
 #include <string.h>
 
 #if defined(__ARM_FEATURE_DSP) && !defined(KIT_PORTABLE_KERNELS)
+#define KIT_DSP_KERNELS 1
 #include <arm_acle.h>
 
 static inline uint32_t kit_read_u32(const int8_t *p) {
@@ -22,13 +29,68 @@ static inline uint32_t kit_read_u32(const int8_t *p) {
 
 static inline uint32_t kit_ror8(uint32_t v) { return (v >> 8) | (v << 24); }
 
+/* bytes 1 and 3 sign-extended to two int16 lanes: one SXTB16 with ROR #8 (GCC does not
+ * fold the rotation into the instruction by itself) */
+static inline uint32_t kit_sxtb16_odd(uint32_t v) {
+    uint32_t r;
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(v));
+    return r;
+}
+
+/* Two columns of n bytes (n a multiple of 4) widened to int16 lanes, interleaved per 4
+ * taps: a0 bytes 0,2 | a0 bytes 1,3 | a1 bytes 0,2 | a1 bytes 1,3, the operand order of
+ * kit_mat_2x2_q15. */
+static inline void kit_widen_pair(const int8_t *a0, const int8_t *a1, int32_t n, uint32_t *dst) {
+    const int8_t *const end = a0 + n;
+    while (a0 != end) {
+        const uint32_t x0 = kit_read_u32(a0), x1 = kit_read_u32(a1);
+        dst[0] = __sxtb16(x0);
+        dst[1] = kit_sxtb16_odd(x0);
+        dst[2] = __sxtb16(x1);
+        dst[3] = kit_sxtb16_odd(x1);
+        dst += 4;
+        a0 += 4;
+        a1 += 4;
+    }
+}
+
+/* kit_mat_2x2 over n (a multiple of 4) taps, the columns given widened by kit_widen_pair:
+ * per 4 taps two double-word loads, two weight words widened, eight SMLADs. */
+static inline void kit_mat_2x2_q15(const uint32_t *a, const int8_t *w0, const int8_t *w1, int32_t n,
+                                   int32_t acc[4]) {
+    int32_t s00 = acc[0], s01 = acc[1], s10 = acc[2], s11 = acc[3];
+    const uint32_t *const end = a + n;
+    while (a != end) {
+        const uint32_t x0e = a[0], x0o = a[1], x1e = a[2], x1o = a[3];
+        uint32_t w = kit_read_u32(w0), we = __sxtb16(w), wo = kit_sxtb16_odd(w);
+        s00 = __smlad(x0e, we, s00);
+        s00 = __smlad(x0o, wo, s00);
+        s10 = __smlad(x1e, we, s10);
+        s10 = __smlad(x1o, wo, s10);
+        w = kit_read_u32(w1);
+        we = __sxtb16(w);
+        wo = kit_sxtb16_odd(w);
+        s01 = __smlad(x0e, we, s01);
+        s01 = __smlad(x0o, wo, s01);
+        s11 = __smlad(x1e, we, s11);
+        s11 = __smlad(x1o, wo, s11);
+        a += 4;
+        w0 += 4;
+        w1 += 4;
+    }
+    acc[0] = s00;
+    acc[1] = s01;
+    acc[2] = s10;
+    acc[3] = s11;
+}
+
 static inline int32_t kit_dot_s8(const int8_t *x, const int8_t *w, int32_t n, int32_t input_offset) {
     int32_t xw = 0, wsum = 0, i = 0;
     for (; i + 4 <= n; i += 4) {
         const uint32_t xv = kit_read_u32(x + i), wv = kit_read_u32(w + i);
-        const uint32_t w02 = __sxtb16(wv), w13 = __sxtb16(kit_ror8(wv));
+        const uint32_t w02 = __sxtb16(wv), w13 = kit_sxtb16_odd(wv);
         xw = __smlad(__sxtb16(xv), w02, xw);
-        xw = __smlad(__sxtb16(kit_ror8(xv)), w13, xw);
+        xw = __smlad(kit_sxtb16_odd(xv), w13, xw);
         wsum = __smlad(w02, 0x00010001u, wsum);
         wsum = __smlad(w13, 0x00010001u, wsum);
     }
@@ -39,6 +101,84 @@ static inline int32_t kit_dot_s8(const int8_t *x, const int8_t *w, int32_t n, in
     return (int32_t)((uint32_t)xw + (uint32_t)input_offset * (uint32_t)wsum);
 }
 
+/* acc[0] += a0.w0, acc[1] += a0.w1, acc[2] += a1.w0, acc[3] += a1.w1 (n int8 each) */
+static inline void kit_mat_2x2(const int8_t *a0, const int8_t *a1, const int8_t *w0, const int8_t *w1,
+                               int32_t n, int32_t acc[4]) {
+    int32_t s00 = acc[0], s01 = acc[1], s10 = acc[2], s11 = acc[3];
+    const int8_t *const end = a0 + (n & ~3);
+    while (a0 != end) {
+        const uint32_t x0 = kit_read_u32(a0), x1 = kit_read_u32(a1);
+        const uint32_t x0e = __sxtb16(x0), x0o = kit_sxtb16_odd(x0);
+        const uint32_t x1e = __sxtb16(x1), x1o = kit_sxtb16_odd(x1);
+        uint32_t w = kit_read_u32(w0), we = __sxtb16(w), wo = kit_sxtb16_odd(w);
+        s00 = __smlad(x0e, we, s00);
+        s00 = __smlad(x0o, wo, s00);
+        s10 = __smlad(x1e, we, s10);
+        s10 = __smlad(x1o, wo, s10);
+        w = kit_read_u32(w1);
+        we = __sxtb16(w);
+        wo = kit_sxtb16_odd(w);
+        s01 = __smlad(x0e, we, s01);
+        s01 = __smlad(x0o, wo, s01);
+        s11 = __smlad(x1e, we, s11);
+        s11 = __smlad(x1o, wo, s11);
+        a0 += 4;
+        a1 += 4;
+        w0 += 4;
+        w1 += 4;
+    }
+    for (n &= 3; n > 0; --n) {
+        const int32_t x0 = *a0++, x1 = *a1++, v0 = *w0++, v1 = *w1++;
+        s00 += x0 * v0;
+        s01 += x0 * v1;
+        s10 += x1 * v0;
+        s11 += x1 * v1;
+    }
+    acc[0] = s00;
+    acc[1] = s01;
+    acc[2] = s10;
+    acc[3] = s11;
+}
+
+/* acc[r] += a . w[r * stride .. + n) for r = 0..3 */
+static inline void kit_mat_1x4(const int8_t *a, const int8_t *w, int32_t stride, int32_t n, int32_t acc[4]) {
+    int32_t s0 = acc[0], s1 = acc[1], s2 = acc[2], s3 = acc[3];
+    const int8_t *w1 = w + stride, *w2 = w1 + stride, *w3 = w2 + stride;
+    const int8_t *const end = a + (n & ~3);
+    while (a != end) {
+        const uint32_t x = kit_read_u32(a);
+        const uint32_t xe = __sxtb16(x), xo = kit_sxtb16_odd(x);
+        uint32_t v = kit_read_u32(w);
+        s0 = __smlad(xe, __sxtb16(v), s0);
+        s0 = __smlad(xo, kit_sxtb16_odd(v), s0);
+        v = kit_read_u32(w1);
+        s1 = __smlad(xe, __sxtb16(v), s1);
+        s1 = __smlad(xo, kit_sxtb16_odd(v), s1);
+        v = kit_read_u32(w2);
+        s2 = __smlad(xe, __sxtb16(v), s2);
+        s2 = __smlad(xo, kit_sxtb16_odd(v), s2);
+        v = kit_read_u32(w3);
+        s3 = __smlad(xe, __sxtb16(v), s3);
+        s3 = __smlad(xo, kit_sxtb16_odd(v), s3);
+        a += 4;
+        w += 4;
+        w1 += 4;
+        w2 += 4;
+        w3 += 4;
+    }
+    for (n &= 3; n > 0; --n) {
+        const int32_t x = *a++;
+        s0 += x * *w++;
+        s1 += x * *w1++;
+        s2 += x * *w2++;
+        s3 += x * *w3++;
+    }
+    acc[0] = s0;
+    acc[1] = s1;
+    acc[2] = s2;
+    acc[3] = s3;
+}
+
 #else
 
 static inline int32_t kit_dot_s8(const int8_t *x, const int8_t *w, int32_t n, int32_t input_offset) {
@@ -47,6 +187,61 @@ static inline int32_t kit_dot_s8(const int8_t *x, const int8_t *w, int32_t n, in
         acc += (int32_t)w[i] * ((int32_t)x[i] + input_offset);
     }
     return acc;
+}
+
+/* acc[0] += a0.w0, acc[1] += a0.w1, acc[2] += a1.w0, acc[3] += a1.w1 (n int8 each) */
+static inline void kit_mat_2x2(const int8_t *a0, const int8_t *a1, const int8_t *w0, const int8_t *w1,
+                               int32_t n, int32_t acc[4]) {
+    int32_t s00 = acc[0], s01 = acc[1], s10 = acc[2], s11 = acc[3];
+    const int8_t *const end = a0 + (n & ~1);
+    while (a0 != end) {  /* two taps per pass: half the loop overhead */
+        int32_t x0 = a0[0], x1 = a1[0], v0 = w0[0], v1 = w1[0];
+        s00 += x0 * v0;
+        s01 += x0 * v1;
+        s10 += x1 * v0;
+        s11 += x1 * v1;
+        x0 = a0[1];
+        x1 = a1[1];
+        v0 = w0[1];
+        v1 = w1[1];
+        s00 += x0 * v0;
+        s01 += x0 * v1;
+        s10 += x1 * v0;
+        s11 += x1 * v1;
+        a0 += 2;
+        a1 += 2;
+        w0 += 2;
+        w1 += 2;
+    }
+    if (n & 1) {
+        const int32_t x0 = *a0, x1 = *a1, v0 = *w0, v1 = *w1;
+        s00 += x0 * v0;
+        s01 += x0 * v1;
+        s10 += x1 * v0;
+        s11 += x1 * v1;
+    }
+    acc[0] = s00;
+    acc[1] = s01;
+    acc[2] = s10;
+    acc[3] = s11;
+}
+
+/* acc[r] += a . w[r * stride .. + n) for r = 0..3 */
+static inline void kit_mat_1x4(const int8_t *a, const int8_t *w, int32_t stride, int32_t n, int32_t acc[4]) {
+    int32_t s0 = acc[0], s1 = acc[1], s2 = acc[2], s3 = acc[3];
+    const int8_t *w1 = w + stride, *w2 = w1 + stride, *w3 = w2 + stride;
+    const int8_t *const end = a + n;
+    while (a != end) {
+        const int32_t x = *a++;
+        s0 += x * *w++;
+        s1 += x * *w1++;
+        s2 += x * *w2++;
+        s3 += x * *w3++;
+    }
+    acc[0] = s0;
+    acc[1] = s1;
+    acc[2] = s2;
+    acc[3] = s3;
 }
 
 #endif

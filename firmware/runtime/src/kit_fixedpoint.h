@@ -39,19 +39,20 @@ static inline int32_t kit_clamp_i32(int32_t x, int32_t lo, int32_t hi) {
     return x < lo ? lo : (x > hi ? hi : x);
 }
 
-/* round(a * b / 2^31), ties away from zero, saturating INT32_MIN * INT32_MIN (VQRDMULH). */
+/* gemmlowp SaturatingRoundingDoublingHighMul: (a * b + nudge) / 2^31 truncated, nudge
+ * 2^30 for a product >= 0 and 1 - 2^30 below; saturating INT32_MIN * INT32_MIN (VQRDMULH).
+ * Both cases equal floor((a * b + 2^30) / 2^31) (for a negative product t = ab + 1 - 2^30,
+ * trunc(t / 2^31) = ceil(t / 2^31) = floor((ab + 2^30) / 2^31)): one multiply, add, shift. */
 static inline int32_t kit_srdhm(int32_t a, int32_t b) {
-    if (a == b && a == INT32_MIN) {
+    if (a == INT32_MIN && b == INT32_MIN) {
         return INT32_MAX;
     }
-    const int64_t ab = (int64_t)a * (int64_t)b;
-    const int64_t nudge = ab >= 0 ? (1 << 30) : (1 - (1 << 30));
-    return (int32_t)((ab + nudge) / ((int64_t)1 << 31));
+    return (int32_t)(((int64_t)a * (int64_t)b + ((int64_t)1 << 30)) >> 31);
 }
 
 /* x / 2^exponent rounded to nearest, ties away from zero (rounding arithmetic shift). */
 static inline int32_t kit_rounding_divide_by_pot(int32_t x, int exponent) {
-    const int32_t mask = (int32_t)(((int64_t)1 << exponent) - 1);
+    const int32_t mask = (int32_t)((1u << exponent) - 1u); /* exponent <= 31 */
     const int32_t remainder = x & mask;
     const int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
     return (x >> exponent) + (remainder > threshold ? 1 : 0);

@@ -158,6 +158,21 @@ class _OpEmitter:
             )
         return handler(op, f"kit_params_{op.index}")
 
+    def kernel_bias(self, op: OpPlan, name: str, rows: int, taps_axis_last: bool) -> str:
+        """bias + input_offset * sum(filter) per output channel, wrapped to int32 as the
+        kernels' int32 sums wrap: the fast kernels add raw int8 products to it and give
+        TFLM's sums bit for bit. `taps_axis_last`: DEPTHWISE filters are [1, kh, kw, c]."""
+        filter_data = self.tensor(op.inputs[1]).data
+        if filter_data is None:
+            return "NULL"
+        weights = np.frombuffer(filter_data, dtype=np.int8).astype(np.int64)
+        sums = weights.reshape(-1, rows).sum(axis=0) if taps_axis_last else weights.reshape(rows, -1).sum(axis=1)
+        bias = np.zeros(rows, dtype=np.int64)
+        if len(op.inputs) > 2 and op.inputs[2] >= 0 and self.tensor(op.inputs[2]).data is not None:
+            bias = np.frombuffer(self.tensor(op.inputs[2]).data, dtype="<i4").astype(np.int64)
+        folded = (bias + int(op.params["input_offset"]) * sums + 2**31) % 2**32 - 2**31
+        return self.int_array(name + "_kernel_bias", folded.tolist())
+
     def _conv_fields(self, op: OpPlan, name: str) -> dict[str, Any]:
         p = op.params
         out_shape = self.tensor(op.outputs[0]).shape
@@ -186,10 +201,18 @@ class _OpEmitter:
         }
 
     def op_conv_2d(self, op: OpPlan, name: str) -> str:
-        return self.struct("kit_conv_params_t", name, self._conv_fields(op, name))
+        fields = self._conv_fields(op, name)
+        in_c = _shape4(self.tensor(op.inputs[0]).shape)[3]
+        filter_shape = _shape4(self.tensor(op.inputs[1]).shape)
+        if filter_shape[3] == in_c:  # not grouped: the im2col kernel applies
+            fields["kernel_bias"] = self.kernel_bias(op, name, filter_shape[0], taps_axis_last=False)
+        return self.struct("kit_conv_params_t", name, fields)
 
     def op_depthwise_conv_2d(self, op: OpPlan, name: str) -> str:
-        return self.struct("kit_conv_params_t", name, self._conv_fields(op, name))
+        fields = self._conv_fields(op, name)
+        channels = _shape4(self.tensor(op.outputs[0]).shape)[3]
+        fields["kernel_bias"] = self.kernel_bias(op, name, channels, taps_axis_last=True)
+        return self.struct("kit_conv_params_t", name, fields)
 
     def op_fully_connected(self, op: OpPlan, name: str) -> str:
         p = op.params
@@ -208,6 +231,8 @@ class _OpEmitter:
                 "per_channel": 1 if len(p["output_multiplier"]) > 1 else 0,
                 "output_multiplier": self.int_array(name + "_multiplier", p["output_multiplier"]),
                 "output_shift": self.int_array(name + "_shift", p["output_shift"]),
+                "kernel_bias": self.kernel_bias(op, name, p["output_depth"], taps_axis_last=False)
+                if p.get("weights_offset", 0) == 0 else "NULL",
             },
         )
 
