@@ -9,6 +9,7 @@ An emulated board keeps running in the background after `kit flash` until `kit s
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -136,6 +137,7 @@ def flash(
 
         return flash_real_board(target, lab, model=model, port=port, force=force, engine=engine, log=log,
                                 model_id=model_id)
+    refuse_if_in_use(target.run_on.name)  # before any build: another command measures that emulator
     model_path = choose_model(lab, model, log)
     from kit.catalog.mlperf import model_id_for
     from kit.compile import convert
@@ -146,7 +148,7 @@ def flash(
               f"{target.reference.name} has {fit.flash_limit:,} B / {fit.ram_limit:,} B")
     check_fit(fit)
     firmware = build_firmware(target, converted, force=force, log=log)
-    stop(target.run_on.name)
+    replace_running_emulator(target.run_on.name, log)
     port, pid = start_emulator(target, firmware, log=log)
     entry = DeviceState(
         board=target.run_on.name, reference_board=target.reference.name, port=port, lab=lab or "",
@@ -161,6 +163,45 @@ def flash(
     _say(log, f"handshake: {info.get('board')} runs {info.get('model')} sha256 {converted.sha256[:12]}")
     return FlashResult(target=target, lab=lab, model_path=Path(model_path), sha256=converted.sha256, port=port,
                        pid=pid, firmware=firmware, fit=fit, info=info)
+
+
+# --- the emulator already running ------------------------------------------------------------
+
+
+def _running_emulator(board: str) -> Any:
+    from kit.upload import qemu
+
+    running = qemu.get_running(board)
+    return running if running is not None and running.is_alive() else None
+
+
+def refuse_if_in_use(board: str) -> None:
+    """An emulator another process is connected to (a `kit validate` or `kit bench` running,
+    a terminal) must not be replaced under it: say who, and how to go on."""
+    from kit.link.tcp_clients import tcp_clients
+
+    running = _running_emulator(board)
+    if running is None:
+        return
+    clients = tcp_clients(running.tcp_port, ignore_pids=(os.getpid(),))
+    if clients:
+        who = "; ".join(client.describe() for client in clients)
+        raise DeviceError(
+            f"{board} is in use: {who} is connected to it (pid {running.pid}, {running.port})",
+            hint=f"wait until that command ends, or end it first; `kit stop {board}` stops the emulator",
+        )
+
+
+def replace_running_emulator(board: str, log: Log) -> None:
+    """Stop the emulator of an earlier `kit flash` on this board, and say so."""
+    running = _running_emulator(board)
+    if running is not None:
+        refuse_if_in_use(board)  # a command may have connected while this one was building
+        entry = device_state.load(board)
+        what = f"lab {entry.lab}, model {entry.sha256[:12]}" if entry is not None and entry.lab else \
+            f"model {entry.sha256[:12]}" if entry is not None else "an earlier firmware"
+        _say(log, f"replacing the running {board} emulator (pid {running.pid}: {what})")
+    stop(board)
 
 
 # --- the seams to kit.build and kit.upload.qemu ----------------------------------------------

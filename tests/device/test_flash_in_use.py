@@ -1,0 +1,58 @@
+"""`kit flash` of a board whose emulator another command is using refuses and names it;
+replacing an idle emulator of an earlier flash says so (on a real QEMU twin)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import pytest
+from click.testing import CliRunner
+
+from kit.cli import main
+from kit.device import state as device_state
+from kit.device.flash import stop
+from kit.link.tcp_clients import tcp_clients
+from kit.upload import qemu
+
+pytestmark = pytest.mark.slow
+
+BOARD = "emu-cortex-m4"
+
+HOLDER = """
+import socket, sys, time
+connection = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+print("connected", flush=True)
+time.sleep(60)
+"""
+
+
+def test_flash_refuses_an_emulator_in_use_then_replaces_an_idle_one(mlperf_models):
+    runner = CliRunner()
+    try:
+        first = runner.invoke(main, ["flash", BOARD, "--model", str(mlperf_models["ad01_int8"])])
+        assert first.exit_code == 0, first.output
+        running = qemu.get_running(BOARD)
+        assert running is not None
+        holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(running.tcp_port)], stdout=subprocess.PIPE, text=True)
+        try:
+            assert holder.stdout.readline().strip() == "connected"
+            deadline = time.monotonic() + 10
+            while not tcp_clients(running.tcp_port) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert [client.pid for client in tcp_clients(running.tcp_port)] == [holder.pid]
+            refused = runner.invoke(main, ["flash", BOARD, "kws"])
+            assert refused.exit_code == 2 and "Traceback" not in refused.output
+            assert f"{BOARD} is in use" in refused.output and f"pid {holder.pid}" in refused.output
+            assert f"kit stop {BOARD}" in refused.output
+            assert qemu.get_running(BOARD).pid == running.pid  # left running, untouched
+        finally:
+            holder.kill()
+            holder.wait()
+        replaced = runner.invoke(main, ["flash", BOARD, "kws"])
+        assert replaced.exit_code == 0, replaced.output
+        assert f"replacing the running {BOARD} emulator (pid {running.pid}" in replaced.stderr
+        assert device_state.load(BOARD).lab == "kws"
+    finally:
+        stop(None)
