@@ -56,3 +56,33 @@ def test_flash_refuses_an_emulator_in_use_then_replaces_an_idle_one(mlperf_model
         assert device_state.load(BOARD).lab == "kws"
     finally:
         stop(None)
+
+
+def test_an_emulator_that_does_not_answer_is_not_called_a_powered_off_board(mlperf_models):
+    """A busy computer (the emulator stopped by SIGSTOP stands in for it) gets an error that
+    says the emulator runs but this computer is too busy; a dead one says it exited."""
+    import os
+    import signal
+
+    from kit.device.flash import emulator_handshake
+    from kit.errors import DeviceError
+
+    runner = CliRunner()
+    try:
+        assert runner.invoke(main, ["flash", BOARD, "--model", str(mlperf_models["ad01_int8"])]).exit_code == 0
+        entry = device_state.load(BOARD)
+        os.kill(entry.pid, signal.SIGSTOP)
+        try:
+            with pytest.raises(DeviceError) as caught:
+                emulator_handshake(BOARD, entry.port, entry.pid, entry.sha256, timeout=1.0)
+        finally:
+            os.kill(entry.pid, signal.SIGCONT)
+        message = str(caught.value)
+        assert "is running but did not answer within 1 s" in message and "load average" in message
+        assert "powered" not in message and "too busy" in message
+        qemu.terminate(entry.pid)
+        with pytest.raises(DeviceError) as dead:
+            emulator_handshake(BOARD, entry.port, entry.pid, entry.sha256, timeout=1.0)
+        assert "exited before answering" in str(dead.value)
+    finally:
+        stop(None)

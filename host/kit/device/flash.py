@@ -113,6 +113,36 @@ def handshake(port: str, expected_sha256: str, line_timeout: float = 10.0) -> di
         return dict(client.info.fields)
 
 
+# An emulator answers in well under a second on an idle machine; a loaded one (a CI runner,
+# a laptop compiling) can take many times that, and it is not a powered-off board.
+EMULATOR_HANDSHAKE_TIMEOUT_S = 30.0
+
+
+def emulator_handshake(board: str, port: str, pid: int, expected_sha256: str,
+                       timeout: float = EMULATOR_HANDSHAKE_TIMEOUT_S) -> dict[str, str]:
+    """The handshake with an emulator kit just booted; a timeout says what it means here
+    (the emulator died, or this computer is too busy), not "check the board is powered"."""
+    from kit.link.base import LinkTimeout
+
+    try:
+        return handshake(port, expected_sha256, line_timeout=timeout)
+    except DeviceError as error:
+        if pid_alive(pid) and not isinstance(error, LinkTimeout):
+            raise
+        if not pid_alive(pid):
+            from kit.upload import qemu
+
+            log = getattr(qemu.get_running(board), "log_path", None) or "the emulator log"
+            raise DeviceError(f"the {board} emulator (pid {pid}) exited before answering on {port}",
+                              hint=f"see {log}, then `kit flash` again") from None
+        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+        raise DeviceError(
+            f"the {board} emulator (pid {pid}) is running but did not answer within {timeout:g} s "
+            f"(this computer's load average is {load:.1f} on {os.cpu_count()} cores): {error.message}",
+            hint="this computer is probably too busy: close other heavy programs and run `kit flash` again",
+        ) from None
+
+
 def flash(
     board: str,
     lab: str | None,
@@ -156,7 +186,7 @@ def flash(
     )
     device_state.save(entry)
     try:
-        info = handshake(port, converted.sha256)
+        info = emulator_handshake(target.run_on.name, port, pid, converted.sha256)
     except BaseException:
         stop(target.run_on.name)
         raise
