@@ -71,3 +71,115 @@ def test_random_bytes_and_wrong_files(tmp_path):
         load_model(tmp_path / "missing.tflite")
     with pytest.raises(ModelError, match="folder"):
         load_model(tmp_path)
+
+
+# ---------------------------------------------------------------------------- hostile structure
+# Models that parse cleanly but were edited (bench/fuzz_compiler.py makes them by the
+# thousand): kit must refuse them with the tensor or node named, or compute TFLM's bytes.
+
+import importlib.util  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+_FUZZER_PATH = Path(__file__).resolve().parents[2] / "bench" / "fuzz_compiler.py"
+
+
+@pytest.fixture(scope="module")
+def fuzzer():
+    spec = importlib.util.spec_from_file_location("fuzz_compiler", _FUZZER_PATH)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up by name
+    spec.loader.exec_module(module)
+    return module
+
+
+def _constant_index(model, dtype: str) -> int:
+    return next(t.index for t in model.tensors if t.is_constant and t.dtype == dtype)
+
+
+@pytest.mark.parametrize("role", ["inputs", "outputs"])
+def test_a_constant_tensor_as_model_input_or_output_is_refused(role, fuzzer, mlperf_models):
+    data = mlperf_models["kws_ref_model"].read_bytes()
+    weights = _constant_index(load_model(data), "int8")  # int8, so no dtype check catches it first
+
+    def use_weights(model):
+        setattr(model.subgraphs[0], role, np.array([weights], dtype=np.int32))
+
+    edited = fuzzer.rewrite(data, use_weights)
+    with pytest.raises(ModelError, match=rf"model {role[:-1]} is tensor {weights} \('.+'\), a constant"):
+        _load_and_plan(edited)
+
+
+@pytest.mark.parametrize("zero_point", [128, -129, 2**31 - 1, -(2**31)])
+@pytest.mark.parametrize("which", ["model input", "activation"])
+def test_int8_zero_points_outside_int8_are_refused_naming_the_tensor(zero_point, which, fuzzer, mlperf_models):
+    data = mlperf_models["ad01_int8"].read_bytes()
+    model = load_model(data)
+    index = model.inputs[0] if which == "model input" else model.operators[0].outputs[0]
+
+    def set_zero_point(tree):
+        tree.subgraphs[0].tensors[index].quantization.zeroPoint = np.array([zero_point], dtype=np.int64)
+
+    name = model.tensors[index].name
+    with pytest.raises(ModelError, match=rf"tensor '{name}' has zero point {zero_point}; int8 zero points must lie in"):
+        _load_and_plan(fuzzer.rewrite(data, set_zero_point))
+
+
+def test_ops_out_of_order_or_overwriting_the_input_are_refused(fuzzer, mlperf_models):
+    data = mlperf_models["ad01_int8"].read_bytes()
+
+    def swap_first_two(tree):
+        ops = tree.subgraphs[0].operators
+        ops[0], ops[1] = ops[1], ops[0]
+
+    with pytest.raises(ModelError, match=r"node 0 \(FULLY_CONNECTED\) reads tensor \d+ \('.+'\) before any op writes it"):
+        _load_and_plan(fuzzer.rewrite(data, swap_first_two))
+
+    def input_is_an_intermediate(tree):
+        tree.subgraphs[0].inputs = np.array(tree.subgraphs[0].operators[2].inputs[:1], dtype=np.int32)
+
+    with pytest.raises(ModelError, match=r"node 0 \(FULLY_CONNECTED\) reads tensor 0 \('input_1'\) before any op"):
+        _load_and_plan(fuzzer.rewrite(data, input_is_an_intermediate))
+
+
+def test_more_inputs_than_the_op_takes_are_refused(fuzzer, mlperf_models):
+    data = mlperf_models["ad01_int8"].read_bytes()
+
+    def extra_input(tree):
+        op = tree.subgraphs[0].operators[0]
+        op.inputs = np.array([*op.inputs, op.inputs[1]], dtype=np.int32)
+
+    with pytest.raises(ModelError, match=r"node 0 \(FULLY_CONNECTED\): 4 inputs, FULLY_CONNECTED takes 2 to 3"):
+        _load_and_plan(fuzzer.rewrite(data, extra_input))
+
+
+@pytest.mark.slow
+def test_fully_connected_written_without_its_bias_matches_tflm(fuzzer, mlperf_models, tmp_path):
+    """A bias left out of the inputs list (2 inputs, as the schema allows): the kernel read a
+    third index past the end of the op's input array and added an activation as bias."""
+    from kit.runtime_host import compile_model, invoke
+    from kit.tflm import TflmInterpreter
+    from tests.runtime.conftest import random_inputs
+
+    def drop_second_bias(tree):
+        op = tree.subgraphs[0].operators[1]
+        op.inputs = np.array(op.inputs[:2], dtype=np.int32)
+
+    path = tmp_path / "no_bias.tflite"
+    path.write_bytes(fuzzer.rewrite(mlperf_models["ad01_int8"].read_bytes(), drop_second_bias))
+    compiled = compile_model(path)
+    inputs = random_inputs(compiled.input_shape, 8, seed=5)
+    assert np.array_equal(invoke(compiled, inputs), TflmInterpreter(path).run(inputs))
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_mutation_campaign_finds_nothing(fuzzer, mlperf_models):
+    """A fixed-seed slice of the fuzzer: every mutant refused cleanly or bit-exact with TFLM."""
+    seeds = [mlperf_models[name] for name in ("ad01_int8", "kws_ref_model")]
+    summary = fuzzer.run_campaign(seeds, mutants=40, seconds=600, seed=20261202)
+    print(summary.line(), summary.details())
+    assert summary.inputs == 40
+    assert not any(summary.verdicts[v] for v in fuzzer.BAD_VERDICTS), (summary.line(), summary.findings)
+    # the slice must reach both outcomes, or it proves nothing about either
+    assert summary.verdicts["refused"] > 0 and summary.verdicts["same"] > 0, summary.verdicts

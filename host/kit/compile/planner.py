@@ -69,6 +69,17 @@ def _require_int8_activation(tensor: Tensor, role: str) -> None:
     if len(tensor.quantization.scale) != 1:
         _refuse(f"{role} tensor '{tensor.name}' is per-channel quantized; activations must be per-tensor")
     _require_valid_scales(tensor, role)
+    _require_int8_zero_point(tensor, role)
+
+
+def _require_int8_zero_point(tensor: Tensor, role: str) -> None:
+    """TFLite's int8 scheme keeps zero points in [-128, 127]. Outside it TFLM computes nothing
+    defined: with a fused ReLU the clamp bounds cross (min 128 > max 127, so the result depends
+    on which bound a kernel applies last) and 2^31 - 1 overflows its int32 offsets."""
+    zero_point = _zero_point(tensor)
+    if not quant.INT8_MIN <= zero_point <= quant.INT8_MAX:
+        _refuse(f"{role} tensor '{tensor.name}' has zero point {zero_point}; int8 zero points must lie in "
+                f"[{quant.INT8_MIN}, {quant.INT8_MAX}]")
 
 
 def _require_valid_scales(tensor: Tensor, role: str) -> None:
@@ -502,6 +513,32 @@ _RESOLVERS: dict[str, Callable[[Model, Operator], dict[str, Any]]] = {
 
 # ---------------------------------------------------------------------------- whole model
 
+# (fewest, most) inputs each op takes (None: no upper bound). The conv family's third input,
+# the bias, is optional and may be left out of the list altogether.
+_INPUT_COUNTS: dict[str, tuple[int, int | None]] = {
+    "CONV_2D": (2, 3), "DEPTHWISE_CONV_2D": (2, 3), "FULLY_CONNECTED": (2, 3), "AVERAGE_POOL_2D": (1, 1),
+    "MAX_POOL_2D": (1, 1), "ADD": (2, 2), "MUL": (2, 2), "RESHAPE": (1, 2), "SOFTMAX": (1, 1),
+    "LOGISTIC": (1, 1), "MEAN": (2, 2), "PAD": (2, 3), "CONCATENATION": (1, None), "QUANTIZE": (1, 1),
+    "DEQUANTIZE": (1, 1),
+}
+_PADDED_INPUTS = {"CONV_2D": 3, "DEPTHWISE_CONV_2D": 3, "FULLY_CONNECTED": 3}
+
+
+def _check_input_count(operator: Operator) -> None:
+    fewest, most = _INPUT_COUNTS[operator.op]
+    count = len(operator.inputs)
+    if count < fewest or (most is not None and count > most):
+        expected = f"{fewest}" if fewest == most else f"{fewest} to {most}" if most else f"at least {fewest}"
+        _refuse(f"{count} inputs, {operator.op} takes {expected}")
+
+
+def _padded_inputs(operator: Operator) -> list[int]:
+    """The op's inputs with absent optional ones as -1, so kernels may read every position
+    (a FULLY_CONNECTED written without its bias has two inputs; its kernel reads the third)."""
+    inputs = [int(i) for i in operator.inputs]
+    return inputs + [-1] * (_PADDED_INPUTS.get(operator.op, 0) - len(inputs))
+
+
 
 def _check_ops_known(model: Model) -> None:
     for operator in model.operators:
@@ -527,6 +564,8 @@ def _check_graph(model: Model) -> None:
         )
     if not model.operators:
         raise ModelError("the model has no operators", "export a model that computes something")
+    _check_graph_io(model)
+    _check_data_flow(model)
     for tensor in model.tensors:
         if any(d == 0 for d in tensor.shape):
             raise ModelError(
@@ -551,6 +590,51 @@ def _check_graph(model: Model) -> None:
             )
 
 
+_DAMAGED_GRAPH_HINT = "the model file is damaged or hand-edited; export it again with the TensorFlow Lite converter"
+
+
+def _check_graph_io(model: Model) -> None:
+    """The model input is written by the caller and the output read by it: neither may be a
+    constant (TFLM would hand back the weights; kit's arena has no place for them)."""
+    for role, index in (("input", model.inputs[0]), ("output", model.outputs[0])):
+        tensor = model.tensors[index]
+        if tensor.is_constant:
+            raise ModelError(
+                f"the model {role} is tensor {index} ('{tensor.name}'), a constant (weights or a shape operand)",
+                _DAMAGED_GRAPH_HINT,
+            )
+
+
+def _check_data_flow(model: Model) -> None:
+    """Ops run in file order: each one must read only the model input, constants or what an
+    earlier op wrote, and no op may overwrite the model input. TFLM runs such graphs anyway
+    and reads whatever bytes its arena holds, so nothing defined can be matched."""
+    written = {model.inputs[0]}
+    for operator in model.operators:
+        for index in operator.inputs:
+            if index < 0 or index in written or model.tensors[index].is_constant:
+                continue
+            raise ModelError(
+                f"node {operator.index} ({operator.op}) reads tensor {index} ('{model.tensors[index].name}') "
+                "before any op writes it (operators out of order, or a second model input)",
+                _DAMAGED_GRAPH_HINT,
+            )
+        for index in operator.outputs:
+            if index == model.inputs[0] or model.tensors[index].is_constant:
+                raise ModelError(
+                    f"node {operator.index} ({operator.op}) writes tensor {index} ('{model.tensors[index].name}'), "
+                    "which is the model input or a constant",
+                    _DAMAGED_GRAPH_HINT,
+                )
+            written.add(index)
+    if model.outputs[0] not in written:
+        index = model.outputs[0]
+        raise ModelError(
+            f"the model output, tensor {index} ('{model.tensors[index].name}'), is written by no op",
+            _DAMAGED_GRAPH_HINT,
+        )
+
+
 _MAX_DIM = 1 << 24
 _MAX_TENSOR_ELEMENTS = 1 << 31
 
@@ -570,6 +654,7 @@ def resolve_params(model: Model) -> list[dict[str, Any]]:
     resolved = []
     for operator in model.operators:
         try:
+            _check_input_count(operator)
             resolved.append(_RESOLVERS[operator.op](model, operator))
         except _Refusal as refusal:
             raise _model_error(operator, str(refusal)) from None
@@ -658,7 +743,7 @@ def build_plan(model: Model, model_id: str = "model") -> Plan:
     offsets, arena_bytes, buffers = plan_arena(model, params)
     tensors = [_tensor_plan(tensor, offsets.get(tensor.index)) for tensor in model.tensors]
     ops = [
-        OpPlan(index=operator.index, op=operator.op, inputs=list(operator.inputs), outputs=list(operator.outputs), params=p)
+        OpPlan(index=operator.index, op=operator.op, inputs=_padded_inputs(operator), outputs=list(operator.outputs), params=p)
         for operator, p in zip(model.operators, params)
     ]
     return Plan(
