@@ -223,3 +223,30 @@ def test_non_ascii_labels_reach_c_as_utf8(mlperf_models, tmp_path):
     )
     run = subprocess.run([str(binary)], capture_output=True, check=True)
     assert run.stdout.decode("utf-8").splitlines() == labels
+
+
+def test_cli_says_model_card_updated_only_when_it_wrote_the_card(mlperf_models, tmp_path):
+    """Was: `model card updated` on every run, also when the card already held the figure."""
+    from click.testing import CliRunner
+
+    from kit.cli import main
+
+    folder = tmp_path / "trained"
+    folder.mkdir()
+    model = folder / "model.tflite"
+    shutil.copy(mlperf_models["ad01_int8"], model)
+    card_path = folder / "card.json"
+    card_path.write_text(json.dumps({"lab": "anomaly", "sha256": hashlib.sha256(model.read_bytes()).hexdigest(),
+                                     "arena_bytes_kit": None}))
+    first = CliRunner().invoke(main, ["convert", str(model), "--out", str(tmp_path / "o")])
+    assert first.exit_code == 0, first.output
+    assert f"model card updated: {card_path}" in first.output.replace("\n", "")
+    written = card_path.read_text()
+    assert json.loads(written)["arena_bytes_kit"] == 768
+
+    second = CliRunner().invoke(main, ["convert", str(model), "--out", str(tmp_path / "o"), "--json"])
+    assert second.exit_code == 0 and json.loads(second.output)["card_updated"] is False
+    third = CliRunner().invoke(main, ["convert", str(model), "--out", str(tmp_path / "o")])
+    assert third.exit_code == 0, third.output
+    assert "model card updated" not in third.output
+    assert "model card unchanged" in third.output and card_path.read_text() == written

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import click
@@ -69,7 +70,10 @@ def convert_command(
     from kit.compile import convert
 
     labels = _read_labels(labels_file, lab)
-    result = convert(model, out_dir, labels=labels, model_id=model_id, card_path=card_path)
+    with warnings.catch_warnings(record=True) as caught:  # a card kit could not update: said below
+        warnings.simplefilter("always")
+        result = convert(model, out_dir, labels=labels, model_id=model_id, card_path=card_path)
+    card_problems = [str(w.message) for w in caught if str(w.message).startswith("model card")]
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2))
     else:
@@ -78,8 +82,12 @@ def convert_command(
             console.print(_numbers_table(result))
         console.print(f"TFLM arrays: {result.tflm_dir}")
         console.print(f"kit model:   {result.kit_dir or 'not emitted (kit refused the model, see below)'}")
-        if result.card_path and result.refusal is None:
+        if result.card_updated:
             console.print(f"model card updated: {result.card_path}")
+        elif card_problems:
+            console.print("\n".join(card_problems), markup=False)
+        elif result.card_path and result.refusal is None:
+            console.print(f"model card unchanged: {result.card_path} (arena_bytes_kit already {result.arena_bytes_kit:,})")
     if result.refusal is not None:
         raise result.refusal  # printed as error:/fix:, exit status 2
 

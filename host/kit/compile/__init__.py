@@ -47,6 +47,7 @@ class ConvertResult:
     labels: list[str]
     cached: bool = False
     card_path: Path | None = None
+    card_updated: bool = False
     refusal: ModelError | None = None
     _entry: Any = field(default=None, repr=False, compare=False)
 
@@ -87,6 +88,7 @@ class ConvertResult:
             "labels": self.labels,
             "cached": self.cached,
             "card_path": str(self.card_path) if self.card_path else None,
+            "card_updated": self.card_updated,
             "kit_refusal": {"error": self.refusal.message, "fix": self.refusal.hint} if self.refusal else None,
         }
 
@@ -182,8 +184,7 @@ def convert(
             if (folder / sub).exists():
                 shutil.copytree(folder / sub, target / sub, dirs_exist_ok=True)
         shutil.copy2(folder / SUMMARY_NAME, target / SUMMARY_NAME)
-    if card_file is not None and refusal is None:
-        update_card(card_file, int(meta["arena_bytes"]))
+    card_updated = card_file is not None and refusal is None and update_card(card_file, int(meta["arena_bytes"]))
     return ConvertResult(
         out_dir=target,
         tflm_dir=target / "tflm",
@@ -202,6 +203,7 @@ def convert(
         labels=labels,
         cached=entry.cached,
         card_path=card_file,
+        card_updated=card_updated,
         refusal=refusal,
         _entry=entry,
     )
