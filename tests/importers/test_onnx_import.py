@@ -108,3 +108,49 @@ def test_import_rejects_non_onnx_file(tmp_path):
     result = CliRunner().invoke(main, ["import", str(bogus), "--calibration", str(tmp_path / "c.npy")])
     assert result.exit_code == 2
     assert "not a readable ONNX model" in result.output
+
+
+def _pca_autoencoder(path: Path, k: int = 8) -> None:
+    """A real anomaly model for the anomaly lab: a linear autoencoder (PCA of the lab's
+    normal training windows) as ONNX Gemm layers, as a user exporting a trained model has."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    from kit.catalog import get_lab
+    from kit.data import load_dataset
+
+    dataset = load_dataset(get_lab("anomaly"))
+    normal = np.asarray(dataset.x_train, np.float32).reshape(len(dataset.x_train), -1)[np.asarray(dataset.y_train) == 0]
+    mean = normal.mean(axis=0)
+    components = np.linalg.svd(normal - mean, full_matrices=False)[2][:k]
+    width = normal.shape[1]
+    initializers = [
+        numpy_helper.from_array(components.T.astype(np.float32), "encode"),
+        numpy_helper.from_array((-mean @ components.T).astype(np.float32), "encode_bias"),
+        numpy_helper.from_array(components.astype(np.float32), "decode"),
+        numpy_helper.from_array(mean.astype(np.float32), "decode_bias"),
+    ]
+    nodes = [helper.make_node("Gemm", ["x", "encode", "encode_bias"], ["code"]),
+             helper.make_node("Gemm", ["code", "decode", "decode_bias"], ["y"])]
+    graph = helper.make_graph(nodes, "pca_autoencoder", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, width])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, width])], initializers)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+
+
+def test_import_for_the_anomaly_lab_scores_by_reconstruction_error(tmp_path):
+    """`kit import AE.onnx --lab anomaly`: the float ONNX model (onnxruntime) and the int8
+    conversion (TFLM) are both scored on the lab's test split by reconstruction error, as
+    training scores the lab's own autoencoder."""
+    model = tmp_path / "pca.onnx"
+    _pca_autoencoder(model)
+    result = CliRunner().invoke(main, ["import", str(model), "--lab", "anomaly", "--out", str(tmp_path / "out"), "--json"])
+    assert result.exit_code == 0, result.output
+    card = json.loads(result.output)
+    assert card["task"] == "anomaly" and card["labels"] == ["normal", "anomaly"]
+    assert card["accuracy_float"] >= 0.85 and card["accuracy_int8"] >= 0.85  # balanced accuracy
+    assert abs(card["accuracy_float"] - card["accuracy_int8"]) <= 0.03
+    assert card["auc_int8"] >= 0.9 and card["threshold_int8"] > 0
+    assert np.array(card["confusion_matrix"]).sum() == 800
