@@ -168,3 +168,26 @@ def test_short_csv_names_the_file_and_the_window(tmp_path):
 def test_missing_source_folder(tmp_path):
     with pytest.raises(DataError, match="does not exist"):
         load_dataset("motion", source=tmp_path / "nowhere")
+
+
+@pytest.mark.parametrize(("encoding", "channels"), [
+    (["-b", "8", "-e", "unsigned-integer"], 1), (["-b", "16"], 2), (["-b", "24"], 1), (["-b", "32", "-e", "signed-integer"], 2),
+    (["-b", "32", "-e", "floating-point"], 1), (["-b", "32", "-e", "floating-point"], 2),
+])
+def test_wav_files_of_every_common_encoding_read_as_the_same_audio(tmp_path, encoding, channels):
+    """8/16/24/32-bit integer and 32-bit float WAV (Audacity's default export), mono or
+    stereo, as sox writes them, all read as the same mono signal."""
+    import subprocess
+
+    from kit.data.audio import read_wav
+
+    reference = tmp_path / "reference.wav"
+    subprocess.run(["sox", "-n", "-r", "16000", "-c", "1", "-b", "16", str(reference), "synth", "0.5", "sine", "440", "vol", "0.5"], check=True)
+    other = tmp_path / "other.wav"
+    subprocess.run(["sox", str(reference), "-c", str(channels), *encoding, str(other)], check=True)
+    expected, rate = read_wav(reference)
+    audio, other_rate = read_wav(other)
+    assert rate == other_rate == 16000 and audio.shape == expected.shape == (8000,)
+    tolerance = 1 / 64 if encoding[1] == "8" else 1e-4
+    assert np.max(np.abs(audio - expected)) <= tolerance
+    assert 0.45 < np.max(np.abs(audio)) < 0.55

@@ -19,35 +19,58 @@ def decode_wav_bytes(data: bytes, origin: str) -> tuple[np.ndarray, int]:
     """
     if len(data) < 44 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
         raise DataError(f"{origin} is not a WAV file", hint="use 16-bit PCM .wav files")
-    pos, rate, channels, width = 12, 0, 1, 2
+    pos, rate, channels, width, is_float = 12, 0, 1, 2, False
     while pos + 8 <= len(data):
         chunk, size = data[pos:pos + 4], int.from_bytes(data[pos + 4:pos + 8], "little")
         body = pos + 8
         if chunk == b"fmt ":
-            fmt = int.from_bytes(data[body:body + 2], "little")
-            channels = int.from_bytes(data[body + 2:body + 4], "little")
-            rate = int.from_bytes(data[body + 4:body + 8], "little")
-            width = int.from_bytes(data[body + 14:body + 16], "little") // 8
-            if fmt not in (1, 0xFFFE) or width not in (1, 2, 4):
-                raise DataError(f"{origin}: unsupported WAV encoding (format {fmt}, {width * 8} bit)",
-                                hint="convert it to 16-bit PCM, e.g. `sox in.wav -b 16 out.wav`")
+            channels, rate, width, is_float = _wav_format(data[body:body + size], origin)
         elif chunk == b"data":
             end = body + size if 0 < size <= len(data) - body else len(data)
-            return _pcm_to_float(data[body:end], width, channels), rate
+            return _pcm_to_float(data[body:end], width, channels, is_float), rate
         pos = body + size + (size & 1)
         if size == 0 and chunk != b"data":
             break
     raise DataError(f"{origin}: WAV file has no audio data", hint="re-record or re-export the file")
 
 
-def _pcm_to_float(raw: bytes, width: int, channels: int) -> np.ndarray:
+WAVE_FORMAT_PCM, WAVE_FORMAT_IEEE_FLOAT, WAVE_FORMAT_EXTENSIBLE = 1, 3, 0xFFFE
+
+
+def _wav_format(fmt: bytes, origin: str) -> tuple[int, int, int, bool]:
+    """(channels, rate, bytes per sample, is float) from a `fmt ` chunk: integer PCM of 8,
+    16, 24 or 32 bits and 32-bit float (what Audacity exports by default), mono or more."""
+    code = int.from_bytes(fmt[0:2], "little")
+    channels = int.from_bytes(fmt[2:4], "little")
+    rate = int.from_bytes(fmt[4:8], "little")
+    bits = int.from_bytes(fmt[14:16], "little")
+    if code == WAVE_FORMAT_EXTENSIBLE and len(fmt) >= 26:
+        code = int.from_bytes(fmt[24:26], "little")  # the sub-format GUID starts with the plain code
+    is_float = code == WAVE_FORMAT_IEEE_FLOAT
+    supported = (code == WAVE_FORMAT_PCM and bits in (8, 16, 24, 32)) or (is_float and bits == 32)
+    if not supported or channels < 1 or rate < 1:
+        kind = "float" if is_float else f"format {code}"
+        raise DataError(f"{origin}: unsupported WAV encoding ({kind}, {bits} bit, {channels} channel(s), {rate} Hz)",
+                        hint="convert it to 16-bit PCM, e.g. `sox in.wav -b 16 out.wav`")
+    return channels, rate, bits // 8, is_float
+
+
+def _pcm_to_float(raw: bytes, width: int, channels: int, is_float: bool = False) -> np.ndarray:
+    """Interleaved samples -> mono float32 in [-1, 1] (the channels averaged)."""
     usable = len(raw) - len(raw) % (width * channels)
-    if width == 1:
-        samples = (np.frombuffer(raw[:usable], np.uint8).astype(np.float32) - 128.0) / 128.0
+    raw = raw[:usable]
+    if is_float:
+        samples = np.clip(np.nan_to_num(np.frombuffer(raw, "<f4")), -1.0, 1.0).astype(np.float32)
+    elif width == 1:
+        samples = (np.frombuffer(raw, np.uint8).astype(np.float32) - 128.0) / 128.0
     elif width == 2:
-        samples = np.frombuffer(raw[:usable], "<i2").astype(np.float32) / 32768.0
+        samples = np.frombuffer(raw, "<i2").astype(np.float32) / 32768.0
+    elif width == 3:
+        triples = np.frombuffer(raw, np.uint8).reshape(-1, 3).astype(np.int32)
+        value = triples[:, 0] | (triples[:, 1] << 8) | (triples[:, 2] << 16)
+        samples = (np.where(value >= 1 << 23, value - (1 << 24), value) / float(1 << 23)).astype(np.float32)
     else:
-        samples = np.frombuffer(raw[:usable], "<i4").astype(np.float32) / 2147483648.0
+        samples = np.frombuffer(raw, "<i4").astype(np.float32) / 2147483648.0
     return samples.reshape(-1, channels).mean(axis=1).astype(np.float32)
 
 
