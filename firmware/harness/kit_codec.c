@@ -122,12 +122,15 @@ uint32_t kit_crc32_update(uint32_t crc, const uint8_t *data, uint32_t length)
 int kit_parse_u32(const char *text, uint32_t *value)
 {
     uint64_t result = 0;
-    uint32_t digits = 0;
+    uint32_t digits = 0; /* significant digits: leading zeros do not count (`0000000490` fits) */
     if (text == 0 || text[0] == '\0') {
         return -1;
     }
     for (; *text != '\0'; text++) {
-        if (*text < '0' || *text > '9' || ++digits > 10) {
+        if (*text < '0' || *text > '9') {
+            return -1;
+        }
+        if ((result != 0u || *text != '0') && ++digits > 10u) {
             return -1;
         }
         result = result * 10u + (uint64_t)(*text - '0');

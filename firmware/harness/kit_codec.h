@@ -13,7 +13,7 @@ int32_t kit_base64_decode(const char *text, uint8_t *out, uint32_t max);
 /* Continue a CRC-32 (IEEE, zlib.crc32): start with crc = 0. */
 uint32_t kit_crc32_update(uint32_t crc, const uint8_t *data, uint32_t length);
 
-/* Parse a decimal number of at most 10 digits into *value (<= 0xFFFFFFFF). 0 on success. */
+/* Parse a decimal number (<= 0xFFFFFFFF; leading zeros allowed) into *value. 0 on success. */
 int kit_parse_u32(const char *text, uint32_t *value);
 
 #endif /* KIT_CODEC_H */

@@ -60,6 +60,12 @@
 #define KIT_OUTPUT_ZERO_POINT 0
 #endif
 
+/* Most runs (and warm-up runs) one infer / kit-infer command may ask for: a bound on the work
+ * a single command line can start (the MLPerf runner asks for a few thousand at most). */
+#ifndef KIT_MAX_RUNS
+#define KIT_MAX_RUNS 1000000u
+#endif
+
 /* kit-load: at most 180 decoded bytes (240 base64 characters) per line. */
 #define KIT_LOAD_CHUNK_MAX 180
 

@@ -33,6 +33,9 @@ static uint32_t input_filled;
 static uint32_t input_crc;
 static int have_result;
 static const char *model_problem; /* NULL when the model fits the static buffers */
+static int console_polls;         /* kit_hal_getc returns at once (all but the host build) */
+/* A command line that arrived during a long infer: it cancelled the runs and runs next. */
+static kit_line_status_t pending_line;
 
 /* ------------------------------------------------------------------ helpers */
 
@@ -99,6 +102,58 @@ static int append_input(const uint8_t *data, uint32_t length)
     input_crc = kit_crc32_update(input_crc, data, length);
     input_filled += length;
     return input_filled == input_expected;
+}
+
+/* Between runs: has a new command line arrived? It cancels the command in progress (so an
+ * `infer 4294967295` typed by mistake can be stopped). Only where reading the console does not
+ * block; the host build's getc waits, so there only the KIT_MAX_RUNS cap bounds a command. */
+static int cancel_requested(void)
+{
+    int byte;
+    if (pending_line != KIT_LINE_NONE) {
+        return 1;
+    }
+    if (!console_polls) {
+        return 0;
+    }
+    while ((byte = kit_hal_getc()) >= 0) {
+        kit_line_status_t status = kit_line_feed(&reader, (uint8_t)byte);
+        if (status != KIT_LINE_NONE) {
+            pending_line = status;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void reply_cancelled(uint32_t done, uint32_t runs)
+{
+    kit_out_str("e-[cancelled by a new command after ");
+    kit_out_u64(done);
+    kit_out_str(" of ");
+    kit_out_u64(runs);
+    kit_out_str(" runs]");
+    kit_out_end();
+    reply_ready();
+}
+
+/* Parse a run count in low..KIT_MAX_RUNS (prints the error itself). */
+static int runs_argument(char **tokens, int count, int index, uint32_t fallback, uint32_t low, uint32_t *value)
+{
+    if (number_argument(tokens, count, index, fallback, value) != 0) {
+        return -1;
+    }
+    if (*value < low || *value > KIT_MAX_RUNS) {
+        kit_out_str(index == 1 ? "e-[runs must be " : "e-[warm-up runs must be ");
+        kit_out_u64(low);
+        kit_out_str("..");
+        kit_out_u64(KIT_MAX_RUNS);
+        kit_out_str("]");
+        kit_out_end();
+        reply_ready();
+        return -1;
+    }
+    return 0;
 }
 
 static uint64_t ticks_to_us(uint64_t ticks)
@@ -187,7 +242,7 @@ static int ready_to_infer(void)
     }
     if (input_expected != needed || input_filled != needed) {
         kit_out_str("e-[input not loaded: have ");
-        kit_out_u64(input_expected == needed ? input_filled : 0u);
+        kit_out_u64(input_filled);
         kit_out_str(" of ");
         kit_out_u64(needed);
         kit_out_str(" bytes]");
@@ -307,15 +362,12 @@ static void command_infer(char **tokens, int count)
     uint32_t runs;
     uint32_t warmups;
     uint32_t i;
+    uint32_t done = 0;
     uint64_t started;
     uint64_t finished;
     int status = 0;
-    if (number_argument(tokens, count, 1, 1u, &runs) != 0 ||
-        number_argument(tokens, count, 2, 0u, &warmups) != 0) {
-        return;
-    }
-    if (runs == 0) {
-        reply_error("bad number: 0");
+    if (runs_argument(tokens, count, 1, 1u, 1u, &runs) != 0 ||
+        runs_argument(tokens, count, 2, 0u, 0u, &warmups) != 0) {
         return;
     }
     if (!ready_to_infer()) {
@@ -325,19 +377,33 @@ static void command_infer(char **tokens, int count)
     kit_out_u64(warmups);
     kit_out_end();
     for (i = 0; i < warmups && status == 0; i++) {
+        if (cancel_requested()) {
+            reply_cancelled(0, runs);
+            return;
+        }
         status = run_once(0);
     }
     kit_out_line("m-warmup-done");
     kit_out_str("m-infer-start-");
     kit_out_u64(runs);
     kit_out_end();
-    /* Both laps are printed after the runs, so the window holds the runs and nothing else. */
+    /* Both laps are printed after the runs, so the window holds the runs and nothing else
+     * (and the few instructions of the cancel check after each). */
     kit_hal_timer_sync();
     started = kit_hal_ticks();
     for (i = 0; i < runs && status == 0; i++) {
         status = run_once(0);
+        done++;
+        if (done < runs && cancel_requested()) {
+            break;
+        }
     }
     finished = kit_hal_ticks();
+    if (status == 0 && done < runs) {
+        have_result = 1;
+        reply_cancelled(done, runs);
+        return;
+    }
     /* end = start + elapsed: the difference the runner computes does not depend on how the
      * two absolute times round to microseconds. */
     print_lap(ticks_to_us(started));
@@ -482,11 +548,7 @@ static void command_kit_infer(char **tokens, int count)
     uint32_t i;
     uint32_t output_bytes = kit_model_output_bytes(&kit_model);
     const int8_t *output;
-    if (number_argument(tokens, count, 1, 1u, &runs) != 0) {
-        return;
-    }
-    if (runs == 0) {
-        reply_error("bad number: 0");
+    if (runs_argument(tokens, count, 1, 1u, 1u, &runs) != 0) {
         return;
     }
     if (!ready_to_infer()) {
@@ -512,6 +574,11 @@ static void command_kit_infer(char **tokens, int count)
         kit_out_u64(elapsed);
         kit_out_str("]");
         kit_out_end();
+        if (i + 1 < runs && cancel_requested()) {
+            have_result = 1;
+            reply_cancelled(i + 1, runs);
+            return;
+        }
     }
     have_result = 1;
     output = kit_model_output(&kit_model, arena);
@@ -643,9 +710,9 @@ static void run_command(char *line)
     }
 }
 
-void kit_harness_feed(uint8_t byte)
+static void handle_line(kit_line_status_t status)
 {
-    switch (kit_line_feed(&reader, byte)) {
+    switch (status) {
     case KIT_LINE_READY:
         run_command(reader.text);
         break;
@@ -654,6 +721,16 @@ void kit_harness_feed(uint8_t byte)
         break;
     case KIT_LINE_NONE:
         break;
+    }
+}
+
+void kit_harness_feed(uint8_t byte)
+{
+    handle_line(kit_line_feed(&reader, byte));
+    while (pending_line != KIT_LINE_NONE) { /* a line that cancelled a run: its turn now */
+        kit_line_status_t status = pending_line;
+        pending_line = KIT_LINE_NONE;
+        handle_line(status);
     }
 }
 
@@ -672,6 +749,8 @@ void kit_harness_init(void)
 {
     kit_stack_paint();
     kit_line_init(&reader);
+    pending_line = KIT_LINE_NONE;
+    console_polls = strcmp(kit_hal_target_name(), "host") != 0;
     model_problem = check_model();
     kit_out_line("m-timestamp-mode-performance");
     kit_out_str("m-kit-boot-[proto=");

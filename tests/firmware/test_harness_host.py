@@ -106,10 +106,38 @@ def test_infer_argument_defaults_and_errors(harness):
     assert harness.command("infer") == ["e-[input not loaded: have 0 of 64 bytes]"]
     load_with_db(harness, sample_input(2))
     assert harness.command("infer")[:3] == ["m-warmup-start-0", "m-warmup-done", "m-infer-start-1"]
-    assert harness.command("infer 0") == ["e-[bad number: 0]"]
+    assert harness.command("infer 0") == ["e-[runs must be 1..1000000]"]
     assert harness.command("infer x 1") == ["e-[bad number: x]"]
     assert harness.command("infer 1 99999999999") == ["e-[bad number: 99999999999]"]
     assert harness.command("infer 2 -1") == ["e-[bad number: -1]"]
+
+
+@pytest.mark.parametrize("command, error", [
+    ("infer 4294967295", "e-[runs must be 1..1000000]"),
+    ("infer 1 4294967295", "e-[warm-up runs must be 0..1000000]"),
+    ("kit-infer 4294967295", "e-[runs must be 1..1000000]"),
+    ("kit-infer 1000001", "e-[runs must be 1..1000000]"),
+])
+def test_run_counts_are_capped_so_one_line_cannot_start_endless_work(harness, command, error):
+    """Before the cap these never ended (4 billion runs) and nothing could cancel them."""
+    load_with_db(harness, sample_input(3))
+    assert harness.command(command, timeout=5.0) == [error]
+    assert harness.command("infer 2 1")[:3] == ["m-warmup-start-1", "m-warmup-done", "m-infer-start-2"]
+
+
+def test_db_load_accepts_leading_zeros_of_a_number_that_fits(harness):
+    assert harness.command("db load 0000000000064") == ["m-[Expecting 64 bytes]"]
+    assert harness.command("db load 00000000000000000000000000000008") == ["m-[Expecting 8 bytes]"]
+    assert harness.command("db load 000000000000000000004294967296") == ["e-[db load: N must be 1..64]"]
+
+
+def test_infer_after_a_partial_load_says_how_many_bytes_it_has(harness):
+    assert harness.command("db load 64") == ["m-[Expecting 64 bytes]"]
+    harness.command("db " + bytes(range(20)).hex())
+    assert harness.command("infer") == ["e-[input not loaded: have 20 of 64 bytes]"]
+    assert harness.command("db load 10") == ["m-[Expecting 10 bytes]"]
+    harness.command("db " + bytes(10).hex())
+    assert harness.command("infer") == ["e-[input not loaded: have 10 of 64 bytes]"]
 
 
 @pytest.mark.parametrize("command, error", [
@@ -137,7 +165,7 @@ def test_db_lines_are_all_or_nothing(harness):
     assert harness.command("db 0A0b") == ["m-load-done"]
     assert harness.command("db print") == ["m-buffer-01-02-0a-0b"]
     assert harness.command("db 00") == ["e-[db: too many bytes (1 more than expected)]"]
-    assert harness.command("infer") == ["e-[input not loaded: have 0 of 64 bytes]"]
+    assert harness.command("infer") == ["e-[input not loaded: have 4 of 64 bytes]"]
 
 
 def test_kit_load_base64_chunks_with_running_crc(harness):
