@@ -15,6 +15,7 @@ import threading
 import time
 import zlib
 from dataclasses import dataclass, field
+from typing import Callable
 
 
 @dataclass
@@ -30,6 +31,16 @@ class PeerBehaviour:
     die_after_runs: int | None = None  # close the connection after this many timed runs
     boot_error: str | None = None
     boot_delay: float = 0.0          # seconds between the connection and the boot banner
+    # Hostile devices (what a foreign or broken board may send):
+    info_fields: dict[str, str] = field(default_factory=dict)  # kit-info items replaced or added
+    garbage_stream: bool = False     # noise lines from the moment the port opens, never a boot
+    noise_forever_after: int | None = None  # after this many commands: a noise line every noise_period s
+    noise_period: float = 1.0
+    run_ticks: Callable[[int], str] | None = None    # the tick text of run I (default: the ops' sum)
+    layer_ticks: Callable[[int], str] | None = None  # the tick text of layer I
+    ready_lookalike: bool = False    # a line containing (not being) m-ready inside every reply
+    model: Callable[[bytes], bytes] | None = None    # the board's model (default: toy_model)
+    model_id: str = "kws01"
 
 
 def toy_model(data: bytes, output_bytes: int) -> bytes:
@@ -53,6 +64,7 @@ class DutPeer:
         self.commands = 0
         self.runs = 0
         self.received: list[str] = []
+        self.stopped = False  # set by a test to end a peer that streams forever
 
     def boot(self) -> list[str]:
         lines = ["m-timestamp-mode-performance"]
@@ -75,6 +87,10 @@ class DutPeer:
             return lines[:1]  # hangs mid-reply: the first line, then nothing
         if self.b.garbage:
             lines = ["\x01garbage \xff\xfe", *lines[:1], "m-lap-u", *lines[1:]]
+        if self.b.ready_lookalike:
+            lines = ["debug: not m-ready yet", *lines]
+        if self.b.noise_forever_after is not None and self.commands > self.b.noise_forever_after:
+            raise NoiseForever()
         return [*lines, "m-ready"]
 
     def _dispatch(self, words: list[str]) -> list[str]:
@@ -82,7 +98,7 @@ class DutPeer:
         if head == "name":
             return ["m-name-dut-[kit-sim-board]"]
         if head == "profile":
-            return ["m-profile-[kit-0.1]", "m-model-[kws01]"]
+            return ["m-profile-[kit-0.1]", f"m-model-[{self.b.model_id}]"]
         if head == "db":
             return self._db(words[1:])
         if head == "infer":
@@ -112,7 +128,8 @@ class DutPeer:
         self.runs += 1
         if self.b.die_after_runs is not None and self.runs > self.b.die_after_runs:
             raise PeerDied()
-        self.last_output = toy_model(self._ready_input(), self.b.output_bytes)
+        data = self._ready_input()
+        self.last_output = self.b.model(data) if self.b.model else toy_model(data, self.b.output_bytes)
         return sum(ticks for _, ticks in self.b.ops)
 
     def _results_line(self) -> str:
@@ -127,12 +144,14 @@ class DutPeer:
         return [*lines, f"m-lap-us-{1000 + elapsed}", "m-infer-done", self._results_line()]
 
     def _kit_info(self, _args: list[str]) -> list[str]:
-        return [
-            "m-kit-info-[proto=1,board=sim-board,clock_hz=1000000000,timer_hz=25000000,model=toy,"
-            f"sha256={self.b.sha256},arena=64,arena_capacity=128,input_bytes={self.b.input_bytes},"
-            f"output_bytes={self.b.output_bytes},in_scale=0.5,in_zp=-3,out_scale=0.00390625,out_zp=-128,"
-            f"ops={len(self.b.ops)},runtime=sim,build=sim-000000000000,dropped=0]"
-        ]
+        items = {
+            "proto": "1", "board": "sim-board", "clock_hz": "1000000000", "timer_hz": "25000000", "model": "toy",
+            "sha256": self.b.sha256, "arena": "64", "arena_capacity": "128", "input_bytes": str(self.b.input_bytes),
+            "output_bytes": str(self.b.output_bytes), "in_scale": "0.5", "in_zp": "-3", "out_scale": "0.00390625",
+            "out_zp": "-128", "ops": str(len(self.b.ops)), "runtime": "sim", "build": "sim-000000000000",
+            "dropped": "0", **self.b.info_fields,
+        }
+        return ["m-kit-info-[" + ",".join(f"{key}={value}" for key, value in items.items()) + "]"]
 
     def _kit_load(self, args: list[str]) -> list[str]:
         offset = int(args[0])
@@ -155,7 +174,9 @@ class DutPeer:
         lines: list[str] = []
         for index in range(count):
             try:
-                lines.append(f"m-kit-run-[{index},{self._run()}]")
+                ticks = self._run()
+                shown = self.b.run_ticks(self.runs - 1) if self.b.run_ticks else str(ticks)
+                lines.append(f"m-kit-run-[{index},{shown}]")
             except PeerDied:
                 raise PeerDiedWith(lines) from None
         assert self.last_output is not None
@@ -165,11 +186,16 @@ class DutPeer:
         return [*lines, f"m-kit-output-[{output}]", self._results_line()]
 
     def _kit_layers(self, _args: list[str]) -> list[str]:
-        lines = [f"m-kit-layer-[{i},{op},{ticks}]" for i, (op, ticks) in enumerate(self.b.ops)]
+        lines = [f"m-kit-layer-[{i},{op},{self.b.layer_ticks(i) if self.b.layer_ticks else ticks}]"
+                 for i, (op, ticks) in enumerate(self.b.ops)]
         return [*lines, f"m-kit-layers-done-[{len(self.b.ops)}]"]
 
     def _kit_mem(self, _args: list[str]) -> list[str]:
         return ["m-kit-mem-[arena=64,arena_capacity=128,stack_used=300,stack_size=4096]"]
+
+
+class NoiseForever(Exception):
+    """The peer stops answering and sends a noise line every `noise_period` s, forever."""
 
 
 class PeerDiedWith(Exception):
@@ -184,10 +210,26 @@ def _encode(lines: list[str]) -> bytes:
     return b"".join(line.encode("latin-1", errors="replace") + b"\r\n" for line in lines)
 
 
+def _noise_forever(peer: DutPeer, write) -> None:
+    number = 0
+    while not peer.stopped:
+        write(_encode([f"noise {number}: still thinking"]))
+        number += 1
+        time.sleep(peer.b.noise_period)
+
+
 def serve(peer: DutPeer, read, write, close) -> None:
     """Feed bytes from `read()` to the peer and write its replies, until EOF or death."""
     time.sleep(peer.b.boot_delay)
-    write(_encode(peer.boot()))
+    try:
+        if peer.b.garbage_stream:
+            while not peer.stopped:
+                write(_encode(["\x07\xfe~~ garbage ~~ m-read"]))
+                time.sleep(0.01)
+            return
+        write(_encode(peer.boot()))
+    except OSError:
+        return
     pending = b""
     try:
         while True:
@@ -206,6 +248,9 @@ def serve(peer: DutPeer, read, write, close) -> None:
                     write(_encode(peer.handle(command)))
                 except PeerDiedWith as died:
                     write(_encode(died.lines))
+                    return
+                except NoiseForever:
+                    _noise_forever(peer, write)
                     return
     except OSError:
         return

@@ -95,7 +95,7 @@ def test_silent_device_times_out_naming_the_last_line(connect):
 def test_boot_error_is_reported_as_model_not_runnable():
     # TCP like QEMU's serial server: the boot lines arrive after connecting (a tty open
     # discards what the board printed before it).
-    url, _, _ = serve_tcp(PeerBehaviour(boot_error="arena too big"))
+    url, _, _ = serve_tcp(PeerBehaviour(boot_error="arena too big", boot_delay=0.05))  # after pyserial's open flush
     with open_link(url) as link, pytest.raises(DeviceError, match="cannot run its model: model not runnable: arena too big"):
         DeviceClient.connect(link, boot_timeout=2.0, boot_quiet=0.1)
 

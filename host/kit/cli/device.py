@@ -21,6 +21,43 @@ def _progress(quiet: bool) -> Progress:
     )
 
 
+class _PlainProgress:
+    """Progress as plain stderr lines when stderr is not a terminal (CI logs, pipes), where a
+    live bar shows nothing: a line per ~10% of the work, and at least every 10 s."""
+
+    def __init__(self) -> None:
+        self.shown: dict[str, tuple[int, float]] = {}
+
+    def update(self, what: str, done: int, total: int | None) -> None:
+        import time
+
+        last_done, last_time = self.shown.get(what, (-1, 0.0))
+        step = max(1, (total or 0) // 10)
+        now = time.monotonic()
+        if done == last_done or (done - last_done < step and now - last_time < 10 and done != total):
+            return
+        self.shown[what] = (done, now)
+        click.echo(f"{what}: {done}" + (f"/{total}" if total else ""), err=True)
+
+
+def _reporter(quiet: bool):
+    """(a rich Progress or None, update(what, done, total), note(text)) for long commands."""
+    if quiet:
+        return None, (lambda *_: None), (lambda _text: None)
+    if err_console.is_terminal:
+        progress = _progress(False)
+        tasks: dict[str, int] = {}
+
+        def update(what: str, done: int, total: int | None) -> None:
+            if what not in tasks:
+                tasks[what] = progress.add_task(what, total=total)
+            progress.update(tasks[what], completed=done, total=total)
+
+        return progress, update, (lambda text: progress.console.print(text))
+    plain = _PlainProgress()
+    return None, plain.update, (lambda text: click.echo(text, err=True))
+
+
 @click.command("flash")
 @click.argument("board")
 @click.argument("lab", required=False)
@@ -102,18 +139,20 @@ def _flash_prebuilt(board: str, lab: str, firmware: Path, port: str | None, baud
 
 
 @click.command("bench", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
-@click.argument("board")
+@click.argument("board", required=False)
 @click.option("--runs", default=100, show_default=True, type=click.IntRange(1), help="Timed inferences.")
 @click.option("--warmup", default=5, show_default=True, type=click.IntRange(0), help="Untimed inferences first.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of tables.")
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), help="Also write one row per run to this CSV file.")
 @click.option("--port", help="Serial port or URL of the board (real boards: default found by USB id; any MLPerf Tiny or kit firmware).")
-@click.option("--input-bytes", type=click.IntRange(1), help="Input size for an MLPerf-only board running an unknown model.")
+@click.option("--input-bytes", type=click.IntRange(1, 16 * 1024 * 1024),
+              help="Input size for an MLPerf-only board running an unknown model.")
 @click.option("--no-plot", is_flag=True, help="Skip the PNG plot of the latency distribution and layers.")
 @click.option("--force", is_flag=True, help="Real boards: accept a --port whose USB id belongs to another board.")
 @click.pass_context
-def bench_command(ctx: click.Context, board: str, runs: int, warmup: int, as_json: bool, csv_path: Path | None,
-                  port: str | None, input_bytes: int | None, no_plot: bool, force: bool = False) -> None:
+def bench_command(ctx: click.Context, board: str | None, runs: int, warmup: int, as_json: bool,
+                  csv_path: Path | None, port: str | None, input_bytes: int | None, no_plot: bool,
+                  force: bool = False) -> None:
     """Measure inference latency on BOARD: statistics, per-layer times, throughput, energy.
 
     Every run is written to a results file (under KIT_HOME/results) the moment it arrives,
@@ -121,11 +160,16 @@ def bench_command(ctx: click.Context, board: str, runs: int, warmup: int, as_jso
     instruction count (QEMU -icount) shown also as an ESTIMATED time at the real board's
     clock; energy is MODELLED from the board's catalog active power.
 
+    With no BOARD, `kit bench --port PORT` measures any device on PORT that speaks the MLPerf
+    Tiny protocol (a board kit does not know): latency as the device measured it, no energy.
+
     A Raspberry Pi (raspberry-pi-4, raspberry-pi-5) is benched over SSH with the same
     statistics and files: add `--host USER@HOST` and the options of `kit bench-pi`
     (--lab, --threads, --ssh-port, --identity, --known-hosts, ...).
     """
-    if _is_linux_board(board):
+    if board is None and port is None:
+        raise click.UsageError("name a BOARD, or pass --port PORT to measure any MLPerf Tiny device")
+    if board is not None and _is_linux_board(board):
         if port is not None or input_bytes is not None or force:
             raise click.UsageError(f"{board} is benched over SSH: --port, --input-bytes and --force are for "
                                    "microcontroller boards (use --host USER@HOST and --ssh-port)")
@@ -136,7 +180,7 @@ def bench_command(ctx: click.Context, board: str, runs: int, warmup: int, as_jso
     from kit.device.flow import bench
 
     with _progress(as_json) as progress:
-        task = progress.add_task(f"bench {board}", total=runs)
+        task = progress.add_task(f"bench {board or port}", total=runs)
         report = bench(board, runs=runs, warmup=warmup, port=port, input_bytes=input_bytes, csv_path=csv_path,
                        plot=not no_plot, progress=lambda done: progress.update(task, completed=done), force=force)
     if as_json:
@@ -186,16 +230,17 @@ def validate_command(board: str, lab: str, limit: int | None, emulate: bool, por
     Uses the board kit flashed (it must run LAB's model); an emulated board that is not
     running is flashed and started for this command and stopped at its end.
     """
+    from contextlib import nullcontext
+
     from kit.device.flow import validate_lab
 
-    with _progress(as_json) as progress:
-        task = progress.add_task(f"validate {board} {lab}", total=None)
-
-        def advance(done: int, total: int | None = None) -> None:
-            progress.update(task, completed=done, total=total)
-
-        report = validate_lab(board, lab, limit=limit, emulate=emulate, port=port, progress=advance, size=data_size,
-                              force=force)
+    live, update, note = _reporter(as_json)
+    with live if live is not None else nullcontext():
+        report = validate_lab(
+            board, lab, limit=limit, emulate=emulate, port=port, size=data_size, force=force, note=note,
+            progress=lambda done, total=None: update(f"validate {board} {lab} (samples)", done, total),
+            data_progress=lambda done, total: update(f"generating {lab} data", done, total),
+        )
     if as_json:
         click.echo(json.dumps(report.as_dict(), indent=2))
     else:

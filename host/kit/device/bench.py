@@ -20,8 +20,15 @@ from kit.catalog import Board
 from kit.device.measure import Energy, Timebase, modelled_energy
 from kit.errors import DeviceError, KitError
 from kit.protocol import MLPERF_INPUT_BYTES, DeviceClient
+from kit.protocol.client import MAX_INPUT_BYTES
 
 RUNS_PER_COMMAND = 10
+
+
+class BenchInterrupted(KitError):
+    """Ctrl-C during a bench: what was measured is on disk, and the message says where."""
+
+    exit_code = 130
 
 Progress = Callable[[int], None]
 
@@ -40,7 +47,7 @@ class BenchReport:
     """Everything `kit bench` shows; `as_dict` is the `--json` document."""
 
     board: str
-    reference_board: str
+    reference_board: str | None  # None: a device kit does not know (`kit bench --port PORT`)
     protocol: str
     model: str
     sha256: str
@@ -50,6 +57,7 @@ class BenchReport:
     time_label: str
     counts: LatencyStats | None = None
     count_unit: str = ""
+    counted: str = ""  # what the device counted (e.g. instructions under QEMU -icount)
     energy: Energy | None = None
     layers: list[LayerTiming] = field(default_factory=list)
     memory: dict[str, int] = field(default_factory=dict)
@@ -72,6 +80,7 @@ class BenchReport:
             "latency_us": {**self.latency_us.as_dict(), "label": self.time_label},
             "inferences_per_second": self.per_second,
             self.count_unit or "counts": self.counts.as_dict() if self.counts else None,
+            "counted": self.counted or None,
             "energy": self.energy.as_dict() if self.energy else None,
             "layers": [vars(layer) for layer in self.layers],
             "memory": self.memory,
@@ -82,39 +91,50 @@ class BenchReport:
 
 def bench_input(size: int, seed: int = 0) -> bytes:
     """A fixed pseudo-random input: latency of these models does not depend on the values."""
-    generator = random.Random(seed)
-    return bytes(generator.randrange(256) for _ in range(size))
+    if not 1 <= size <= MAX_INPUT_BYTES:
+        raise KitError(f"an input of {size:,} bytes is not a microcontroller model's input",
+                       hint=f"pass --input-bytes between 1 and {MAX_INPUT_BYTES:,}")
+    return random.Random(seed).randbytes(size)
 
 
 def run_bench(
     client: DeviceClient,
-    board: Board,
-    reference: Board,
+    board: Board | None,
+    reference: Board | None,
     runs: int,
     warmup: int,
     results: ResultsFile,
     progress: Progress | None = None,
     input_bytes: int | None = None,
 ) -> BenchReport:
-    """Measure `runs` inferences after `warmup` untimed ones; records go to `results`."""
+    """Measure `runs` inferences after `warmup` untimed ones; records go to `results`.
+    `board`/`reference` None: a device kit does not know, measured by its own timer, no energy."""
     if runs < 1:
         raise KitError("--runs must be at least 1", hint="e.g. `kit bench BOARD --runs 100`")
     done = [0]
+    kept = lambda: (f"the bench stopped after {done[0]} of {runs} runs; "  # noqa: E731
+                    f"the {done[0]} measurements are saved in {results.path}")
     try:
         if client.info is not None:
             return _bench_kit(client, board, reference, runs, warmup, results, progress, done)
         return _bench_mlperf(client, board, reference, runs, warmup, results, progress, done, input_bytes)
     except DeviceError as error:
-        raise DeviceError(
-            f"{error.message}\n  the bench stopped after {done[0]} of {runs} runs; "
-            f"the {done[0]} measurements are saved in {results.path}",
-            hint=error.hint,
-        ) from None
+        raise DeviceError(f"{error.message}\n  {kept()}", hint=error.hint) from None
+    except KeyboardInterrupt:
+        raise BenchInterrupted(f"interrupted (Ctrl-C): {kept()}",
+                               hint=f"read them with `kit.bench.results.read_records`, or run `kit bench` again") from None
+
+
+def _device_name(client: DeviceClient) -> str:
+    if client.info is not None and client.info.board:
+        return client.info.board
+    return client.dut_name or "unknown device"
 
 
 def _bench_kit(client, board, reference, runs, warmup, results, progress, done) -> BenchReport:
     info = client.info
-    timebase = Timebase(board=board, reference=reference, clock_hz=info.clock_hz, timer_hz=info.timer_hz)
+    timebase = Timebase(board=board, reference=reference, clock_hz=info.clock_hz, timer_hz=info.timer_hz,
+                        qemu=board is None and info.build.startswith("qemu-"))
     client.load(bench_input(info.input_bytes))
     if warmup:
         client.kit_infer(warmup)
@@ -139,9 +159,11 @@ def _bench_kit(client, board, reference, runs, warmup, results, progress, done) 
     results.append({"type": "memory", **memory})
     latency = summarize([timebase.microseconds(t) for t in ticks])
     return BenchReport(
-        board=board.name, reference_board=reference.name, protocol="kit", model=info.model,
+        board=board.name if board else _device_name(client), reference_board=reference.name if reference else None,
+        protocol="kit", model=info.model,
         sha256=info.sha256, runs=runs, warmup=warmup, latency_us=latency, time_label=timebase.time_label,
         counts=summarize([timebase.cycles(t) for t in ticks]), count_unit=timebase.count_unit,
+        counted=timebase.counted if timebase.emulated else "",
         energy=modelled_energy(reference, latency.mean), layers=layers, memory=memory,
         results_file=results.path,
     )
@@ -176,9 +198,13 @@ def _bench_mlperf(client, board, reference, runs, warmup, results, progress, don
         if progress:
             progress(index + 1)
     latency = summarize(latencies)
+    emulated = board is not None and board.kind == "emulated"
+    label = "measured by the device (MLPerf m-lap-us)" + (
+        "; on QEMU this is virtual time, not a real chip's" if emulated else "")
     return BenchReport(
-        board=board.name, reference_board=reference.name, protocol="mlperf", model=model, sha256="",
-        runs=runs, warmup=warmup, latency_us=latency, time_label="measured (MLPerf m-lap-us)",
+        board=board.name if board else _device_name(client), reference_board=reference.name if reference else None,
+        protocol="mlperf", model=model, sha256="",
+        runs=runs, warmup=warmup, latency_us=latency, time_label=label,
         energy=modelled_energy(reference, latency.mean), results_file=results.path,
     )
 

@@ -11,7 +11,7 @@ import numpy as np
 from kit.bench.results import ResultsFile
 from kit.catalog import get_board, get_lab
 from kit.device.bench import BenchReport, run_bench, write_csv
-from kit.device.session import Session, connect, find_running
+from kit.device.session import Session, connect, connect_port, find_running
 from kit.device.validate import Scorer, ValidateReport, quantize, validate
 from kit.errors import DeviceError, KitError
 from kit.report.plots import LayerShare, plot_bench
@@ -20,8 +20,8 @@ from kit.report.plots import LayerShare, plot_bench
 def _session_header(session: Session, extra: dict) -> dict:
     info = session.client.info
     return {
-        "board": session.board.name,
-        "reference_board": session.reference.name,
+        "board": session.board.name if session.board else (info.board if info else session.client.dut_name) or "unknown",
+        "reference_board": session.reference.name if session.reference else None,
         "port": session.link.description,
         "protocol": "kit" if info else "mlperf",
         "dut_name": session.client.dut_name,
@@ -31,7 +31,7 @@ def _session_header(session: Session, extra: dict) -> dict:
 
 
 def bench(
-    board: str,
+    board: str | None,
     runs: int = 100,
     warmup: int = 5,
     port: str | None = None,
@@ -42,8 +42,12 @@ def bench(
     force: bool = False,
 ) -> BenchReport:
     """Measure a running (or --port, or USB-detected) board; results file, optional CSV and
-    plot. `force`: accept a port whose USB id belongs to another board."""
-    with connect(board, port, force=force) as session:
+    plot. `force`: accept a port whose USB id belongs to another board. `board` None: the
+    MLPerf Tiny (or kit) device on `port`, whatever board it is (no catalog numbers apply)."""
+    if board is None and port is None:
+        raise KitError("name a board or pass --port", hint="`kit bench BOARD` or `kit bench --port /dev/ttyACM0`")
+    opened = connect_port(port) if board is None else connect(board, port, force=force)  # type: ignore[arg-type]
+    with opened as session:
         header = _session_header(session, {"runs": runs, "warmup": warmup})
         with ResultsFile.create("bench", header) as results:
             report = run_bench(session.client, session.board, session.reference, runs, warmup, results,
@@ -63,9 +67,10 @@ def _plot(report: BenchReport) -> Path:
     unit_key = report.count_unit if report.counts is not None else "latency_us"
     values = [float(r[unit_key]) for r in records]
     layers = [LayerShare(layer.index, layer.op, layer.ticks, layer.percent) for layer in report.layers]
-    title = f"{report.board} ({report.reference_board}) {report.model}"
+    shown = report.board if report.reference_board in (None, report.board) else f"{report.board} ({report.reference_board})"
+    title = f"{shown} {report.model}"
     return plot_bench(values, unit_key.replace("_us", " µs"), layers, title,
-                      report.results_file.with_suffix(".png"))  # type: ignore[union-attr]
+                      report.results_file.with_suffix(".png"), note=report.time_label)  # type: ignore[union-attr]
 
 
 def _sha256(path: Path) -> str:
@@ -90,13 +95,13 @@ def _model_for(session: Session, lab: str) -> Path:
     return path
 
 
-def test_inputs(lab_name: str, model_path: Path, limit: int | None, size: str | float | None):
+def test_inputs(lab_name: str, model_path: Path, limit: int | None, size: str | float | None,
+                note: Callable[[str], None] | None = None, data_progress: Callable[[int, int], None] | None = None):
     """(int8 inputs in the model's input shape, labels or None, TFLM reference outputs)."""
-    from kit.data import load_dataset
     from kit.tflm import TflmInterpreter
 
     lab = get_lab(lab_name)
-    dataset = load_dataset(lab, size=size) if size is not None else load_dataset(lab)
+    dataset = _test_dataset(lab, limit, size, note, data_progress)
     x_test, y_test = np.asarray(dataset.x_test), np.asarray(dataset.y_test)
     if limit is not None:
         x_test, y_test = x_test[:limit], y_test[:limit]
@@ -115,6 +120,35 @@ def test_inputs(lab_name: str, model_path: Path, limit: int | None, size: str | 
     reference = interpreter.run(inputs)
     scorer = _scorer(lab, model_path, x_test, y_test, interpreter.output)
     return inputs, scorer, reference
+
+
+def _dataset_cached(lab, size: str | float | None) -> bool:
+    from kit.data.dataset import cache_key, size_fraction
+    from kit.data.spec import lab_spec
+    from kit.paths import cache_dir
+
+    spec = lab_spec(lab)
+    return (cache_dir("datasets") / f"{spec.name}-{cache_key(spec, 0, size_fraction(size), None)}.npz").is_file()
+
+
+def _test_dataset(lab, limit: int | None, size: str | float | None, note, data_progress):
+    """The lab's dataset for validation. With --limit and no cached full dataset, the smallest
+    generated size holding `limit` test samples: the full set can take minutes to generate
+    (6.5 min for kws) when --limit needs a few dozen samples."""
+    from kit.data import load_dataset
+
+    if size is not None or limit is None or _dataset_cached(lab, None):
+        return load_dataset(lab, size=size, progress=data_progress)
+    for smaller in ("tiny", "small", "medium"):
+        if note is not None and not _dataset_cached(lab, smaller):
+            note(f"generating the {smaller} {lab.name} dataset for --limit {limit} (the full one is not cached)")
+        dataset = load_dataset(lab, size=smaller, progress=data_progress)
+        if len(dataset.x_test) >= limit:
+            if note is not None:
+                note(f"validating on the first {limit} test samples of the {smaller} generated dataset "
+                     f"(held-out like the full one; `--data-size full` uses the full test set)")
+            return dataset
+    return load_dataset(lab, progress=data_progress)
 
 
 def _scorer(lab, model_path: Path, x_test: np.ndarray, y_test: np.ndarray, output) -> Scorer | None:
@@ -154,9 +188,12 @@ def validate_lab(
     progress: Callable[..., None] | None = None,
     size: str | float | None = None,
     force: bool = False,
+    note: Callable[[str], None] | None = None,
+    data_progress: Callable[[int, int], None] | None = None,
 ) -> ValidateReport:
     """Held-out test set on the board vs TFLM. Starts (and then stops) an emulated board that
-    is not running."""
+    is not running. `note` gets what is being done (generating data), `data_progress` the
+    dataset generator's (done, total), `progress` (samples done, total)."""
     from kit.device.flash import flash, stop
 
     get_lab(lab)
@@ -168,7 +205,7 @@ def validate_lab(
     try:
         with connect(board, port, force=force) as session:
             model_path = _model_for(session, lab)
-            inputs, scorer, reference = test_inputs(lab, model_path, limit, size)
+            inputs, scorer, reference = test_inputs(lab, model_path, limit, size, note, data_progress)
             if progress:
                 progress(0, len(inputs))
             header = _session_header(session, {"lab": lab, "model_path": str(model_path), "samples": len(inputs)})

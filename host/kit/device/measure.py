@@ -2,8 +2,10 @@
 
 On an emulated board (QEMU under `-icount shift=0`) a tick count is an instruction count,
 exact and repeatable; the time a real chip would take is only an estimate (instructions at
-the real board's clock, as if one instruction per cycle). Energy is always modelled from a
-catalog power figure, never measured here, and every number says which it is.
+the real board's clock, as if one instruction per cycle), and a bare emulated board has no
+real clock at all (its 1 GHz is QEMU's virtual time). Energy is never measured here: it is
+modelled from a catalog power figure, and only for a board the user named. Every number
+says which it is.
 """
 
 from __future__ import annotations
@@ -15,19 +17,28 @@ from kit.catalog import Board
 
 @dataclass(frozen=True)
 class Timebase:
-    """How to read one board's timings.
+    """How to read one device's timings.
 
-    `reference` is the board whose clock and power the estimates use: the real board when
-    an emulated twin stands in for it, otherwise the board itself."""
+    `board` runs the firmware and `reference` is the board whose clock the estimates use
+    (the real board when an emulated twin stands in for it, else the board itself); both are
+    None for a device kit does not know (`kit bench --port PORT`), whose timer time is simply
+    measured. `qemu`: the device says it is an emulator (its kit-info build names a QEMU
+    target) though no board was named."""
 
-    board: Board
-    reference: Board
+    board: Board | None
+    reference: Board | None
     clock_hz: int
     timer_hz: int
+    qemu: bool = False
 
     @property
     def emulated(self) -> bool:
-        return self.board.kind == "emulated"
+        return self.qemu or (self.board is not None and self.board.kind == "emulated")
+
+    @property
+    def estimated(self) -> bool:
+        """Times are an estimate for a real chip (an emulated twin of a real board)."""
+        return self.emulated and self.reference is not None and self.reference.kind != "emulated"
 
     @property
     def count_unit(self) -> str:
@@ -35,17 +46,34 @@ class Timebase:
         return "instructions" if self.emulated else "cycles"
 
     @property
+    def counted(self) -> str:
+        """What the device counted, in words (shown beside every emulated number)."""
+        if not self.emulated:
+            return "the device's timer"
+        arch = f" {self.board.arch}" if self.board is not None else ""
+        return f"{arch.strip() or 'emulated'} instructions counted under QEMU -icount shift=0 (not cycles)"
+
+    @property
     def time_label(self) -> str:
+        if self.estimated:
+            assert self.board is not None and self.reference is not None
+            label = (f"estimate for {self.reference.name} at {self.reference.clock_hz / 1e6:g} MHz from "
+                     f"{self.counted}, 1 instruction/cycle assumed")
+            if self.board.arch != self.reference.arch:
+                label += (f"; {self.reference.name} runs {self.reference.arch} code, not {self.board.arch}: "
+                          "a rough guide only")
+            return label
         if self.emulated:
-            return f"estimate at {self.reference.name}'s {self.reference.clock_hz / 1e6:g} MHz, 1 instruction/cycle"
-        return "measured"
+            return f"QEMU virtual time (1 instruction = 1 ns) from {self.counted}: no real chip's time"
+        return "measured by the device's timer"
 
     def cycles(self, ticks: float) -> float:
         return ticks * self.clock_hz / self.timer_hz
 
     def microseconds(self, ticks: float) -> float:
-        """Emulated: estimated time at the reference clock; silicon: the timer's time."""
-        if self.emulated:
+        """Twin of a real board: estimated time at its clock; otherwise the timer's time."""
+        if self.estimated:
+            assert self.reference is not None and self.reference.clock_hz
             return self.cycles(ticks) / self.reference.clock_hz * 1e6
         return ticks / self.timer_hz * 1e6
 
@@ -70,8 +98,11 @@ class Energy:
         }
 
 
-def modelled_energy(reference: Board, mean_us: float) -> Energy:
-    """mW x µs = nJ; reported in µJ from the reference board's active power."""
+def modelled_energy(reference: Board | None, mean_us: float) -> Energy | None:
+    """mW x µs = nJ; reported in µJ from the reference board's active power. None for a
+    device kit does not know: a catalog board's power says nothing about it."""
+    if reference is None:
+        return None
     return Energy(
         microjoules=reference.active_power_mw * mean_us / 1000.0,
         power_mw=reference.active_power_mw,

@@ -14,14 +14,18 @@ from kit.link.ports import choose_port
 from kit.protocol import DeviceClient
 
 
+# kit-load lines in flight to an emulator (QEMU's serial socket applies back-pressure).
+EMULATOR_LOAD_WINDOW = 16
+
+
 @dataclass
 class Session:
     """An open connection: the client, the board that runs, the board whose numbers apply."""
 
     client: DeviceClient
     link: Link
-    board: Board
-    reference: Board
+    board: Board | None      # None: a device kit does not know (`kit bench --port PORT`)
+    reference: Board | None
     state: DeviceState | None
 
     def close(self) -> None:
@@ -114,7 +118,37 @@ def connect(name: str, port: str | None = None, line_timeout: float = 5.0, boot_
     link = open_link(url, baudrate=reference.baud)
     try:
         client = DeviceClient.connect(link, line_timeout=line_timeout, boot_timeout=boot_timeout)
+        check_model(client, entry)
+        if run_on.kind == "emulated":
+            client.load_window = EMULATOR_LOAD_WINDOW
     except BaseException:
         link.close()
         raise
     return Session(client=client, link=link, board=run_on, reference=reference, state=entry)
+
+
+def connect_port(url: str, baudrate: int | None = None, line_timeout: float = 5.0,
+                 boot_timeout: float = 10.0) -> Session:
+    """Connect to whatever speaks MLPerf Tiny (or kit's protocol) on `url`, no board named:
+    any MLPerf Tiny firmware on a board kit does not know."""
+    from kit.link import DEFAULT_BAUD
+
+    link = open_link(url, baudrate=baudrate or DEFAULT_BAUD)
+    try:
+        client = DeviceClient.connect(link, line_timeout=line_timeout, boot_timeout=boot_timeout)
+    except BaseException:
+        link.close()
+        raise
+    return Session(client=client, link=link, board=None, reference=None, state=None)
+
+
+def check_model(client: DeviceClient, entry: DeviceState | None) -> None:
+    """The board must run the model `kit flash` gave it (its kit-info sha256): numbers from
+    another model would be recorded under the wrong name."""
+    if entry is None or client.info is None or not entry.sha256 or client.info.sha256 == entry.sha256:
+        return
+    raise DeviceError(
+        f"{entry.board} runs a model with sha256 {client.info.sha256[:12]} ({client.info.model}), but kit flashed "
+        f"{entry.lab} with sha256 {entry.sha256[:12]} on {entry.port}",
+        hint=f"flash it again: `kit flash {entry.reference_board} {entry.lab}` (or pass --port for another board)",
+    )

@@ -9,8 +9,11 @@ instead of ticks, no per-layer timings, no raw outputs, no model hash.
 from __future__ import annotations
 
 import base64
+import math
 import re
+import time
 import zlib
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -20,15 +23,20 @@ from kit.protocol.mlperf import (
     ERROR_RE,
     INFER_LINE_TIMEOUT_S,
     MAX_COMMAND_CHARS,
+    MAX_U32,
+    MAX_U64,
     NAME_RE,
-    READY_MARK,
     RESULTS_RE,
     MlperfClient,
     ProtocolError,
     Reply,
+    _short,
+    device_number,
+    is_ready,
     malformed,
     parse_floats,
 )
+from kit.link.base import MAX_LINE_BYTES
 
 PROTOCOL_VERSION = 1
 BOOT_QUIET_S = 0.5
@@ -50,6 +58,13 @@ EXIT_RE = re.compile(r"^m-kit-exit-\[([0-9]+)\]$")
 
 # Input sizes of the MLPerf Tiny reference models, for boards that do not report them.
 MLPERF_INPUT_BYTES = {"kws01": 490, "vww01": 27648, "ic01": 3072, "ad01": 640}
+# What a microcontroller model can plausibly take and give: larger values are a garbled or
+# foreign kit-info, and believing them would mean building gigabytes of input.
+MAX_INPUT_BYTES = 16 * 1024 * 1024
+MAX_OUTPUT_BYTES = (MAX_LINE_BYTES - len("m-kit-output-[]")) // 2  # the raw output fits one line
+MAX_OPS = 65535
+BOOT_LINES_KEPT = 500
+SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 
 
 def kit_load_chunk(offset: int) -> int:
@@ -71,14 +86,14 @@ class DeviceInfo:
             return default
 
     def _float(self, key: str) -> float:
-        """Decimal or C99 hex-float text (`0x1.2b5e2ep-1`, exact); 0.0 when unknown."""
+        """Decimal or C99 hex-float text (`0x1.2b5e2ep-1`, exact); NaN when unreadable."""
         text = self.fields.get(key, "0")
         for parse in (float, float.fromhex):
             try:
                 return parse(text)
-            except ValueError:
+            except (ValueError, OverflowError):
                 continue
-        return 0.0
+        return math.nan
 
     proto = property(lambda self: self._int("proto"))
     board = property(lambda self: self.fields.get("board", ""))
@@ -127,6 +142,7 @@ class KitInferReply:
 
 
 def parse_info(line: str) -> DeviceInfo:
+    """The kit-info line as a DeviceInfo whose every number is in its protocol range."""
     match = INFO_RE.match(line)
     if not match:
         raise ProtocolError(f"not a kit-info line: {line!r}", hint="reflash the board with kit firmware")
@@ -135,7 +151,51 @@ def parse_info(line: str) -> DeviceInfo:
         pair = INFO_ITEM_RE.match(item)
         if pair:
             items[pair.group(1)] = pair.group(2)
-    return DeviceInfo(fields=items)
+    info = DeviceInfo(fields=items)
+    problems = info_problems(info)
+    if problems:
+        raise ProtocolError(
+            f"the board's kit-info cannot be right: {'; '.join(problems)}",
+            hint="the firmware is not kit's, is corrupted, or the line was garbled; run again, and reflash "
+            "the board (`kit flash BOARD LAB`) if it keeps happening",
+        )
+    return info
+
+
+# field -> (low, high): integer fields of kit-info and the values a real board can report.
+INFO_RANGES = {
+    "clock_hz": (1, MAX_U32), "timer_hz": (1, MAX_U32), "arena": (0, MAX_U32), "arena_capacity": (0, MAX_U32),
+    "input_bytes": (1, MAX_INPUT_BYTES), "output_bytes": (1, MAX_OUTPUT_BYTES), "ops": (1, MAX_OPS),
+    "in_zp": (-128, 127), "out_zp": (-128, 127), "dropped": (0, MAX_U64),
+}
+
+
+def _clip(text: str | None, limit: int) -> str:
+    if text is None:
+        return "(none)"
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} chars)"
+
+
+def info_problems(info: DeviceInfo) -> list[str]:
+    """Every kit-info value outside what the protocol allows, as readable phrases."""
+    fields = info.fields
+    problems = []
+    if fields.get("proto") != str(PROTOCOL_VERSION):
+        problems.append(f"protocol version {_clip(fields.get('proto'), 20)}, this kit speaks {PROTOCOL_VERSION} "
+                        "(update kit or reflash the board)")
+    for key, (low, high) in INFO_RANGES.items():
+        text = fields.get(key)
+        if text is None:
+            problems.append(f"no {key}")
+        elif not re.fullmatch(r"-?[0-9]{1,20}", text) or not low <= int(text) <= high:
+            problems.append(f"{key}={_clip(text, 30)} (must be {low}..{high:,})")
+    if not SHA256_RE.match(fields.get("sha256", "")):
+        problems.append(f"sha256={_clip(fields.get('sha256'), 80)} (must be 64 lowercase hex digits)")
+    for key in ("in_scale", "out_scale"):
+        value = info._float(key)
+        if key not in fields or not math.isfinite(value) or value < 0:
+            problems.append(f"{key}={_clip(fields.get(key), 30)} (must be a finite scale >= 0)")
+    return problems
 
 
 class DeviceClient(MlperfClient):
@@ -144,7 +204,11 @@ class DeviceClient(MlperfClient):
     def __init__(self, link: Link, line_timeout: float = 5.0) -> None:
         super().__init__(link, line_timeout=line_timeout)
         self.info: DeviceInfo | None = None
-        self.boot_lines: list[str] = []
+        self.boot_lines: deque[str] = deque(maxlen=BOOT_LINES_KEPT)
+        # kit-load lines in flight before waiting for their acknowledgements: 1 for real boards
+        # (a UART without flow control drops what a busy board cannot buffer); an emulator's
+        # socket holds back what the board has not read, so it can take several at once.
+        self.load_window = 1
         self.dut_name = ""
 
     @classmethod
@@ -165,45 +229,70 @@ class DeviceClient(MlperfClient):
         """Wait out the boot output (a board that just started prints it and `m-ready`; one
         already running prints nothing within `quiet` s), then send `name%` until it is answered.
         Bytes sent while a board boots can be lost, so an unanswered or garbled `name` is
-        retried. A boot error (`e-[...]` before the first `m-ready`) means the model cannot run."""
+        retried. A boot error (`e-[...]` before the first `m-ready`) means the model cannot run.
+        The boot and the `name` exchange each end within `timeout` s, whatever the device sends."""
         self._read_boot(quiet, timeout)
+        deadline = time.monotonic() + timeout
         for attempt in range(NAME_ATTEMPTS):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
             self.link.write("name%")
+            wait = remaining if attempt == NAME_ATTEMPTS - 1 else remaining / (NAME_ATTEMPTS - attempt)
             try:
-                if self._await_name(timeout if attempt == NAME_ATTEMPTS - 1 else min(timeout, self.line_timeout)):
+                if self._await_name(time.monotonic() + wait):
                     return
             except LinkTimeout:
-                if attempt == NAME_ATTEMPTS - 1:
-                    raise
-        raise ProtocolError(
-            f"the board on {self.link.description} does not answer `name` (last line: {self.link.last_line!r})",
-            hint="check that it runs MLPerf Tiny or kit firmware at the right baud rate",
+                continue
+        raise LinkTimeout(
+            f"no answer to `name` from {self.link.description} within {timeout:g} s ({NAME_ATTEMPTS} tries); "
+            f"last line received: {_short(self.link.last_line)}",
+            hint="check that the board is powered, runs MLPerf Tiny or kit firmware at the right baud rate "
+            "and is on this port (for emulated boards: `kit stop` then `kit flash` again)",
         )
 
     def _read_boot(self, quiet: float, timeout: float) -> None:
+        """Read the boot output up to its `m-ready`, for at most `timeout` s (a port that
+        streams noise from the moment it opens must not hold the host forever)."""
         try:
-            first = self.link.read_line(quiet)
+            line = self.link.read_line(quiet)
         except LinkTimeout:
             return
-        line = first
-        while READY_MARK not in line:
+        deadline = time.monotonic() + timeout
+        count = 0
+        while not is_ready(line):
             self.boot_lines.append(line)
-            line = self.link.read_line(timeout)
+            count += 1
+            remaining = deadline - time.monotonic()
+            try:
+                if remaining <= 0:
+                    raise LinkTimeout("boot deadline")
+                line = self.link.read_line(remaining)
+            except LinkTimeout:
+                raise ProtocolError(
+                    f"{self.link.description} sent {count} lines in {timeout:g} s but never finished booting "
+                    f"(no m-ready line); last line: {_short(self.link.last_line)}",
+                    hint="check the baud rate and that the board runs MLPerf Tiny or kit firmware",
+                ) from None
         self._check_boot()
 
-    def _await_name(self, timeout: float) -> bool:
+    def _await_name(self, deadline: float) -> bool:
         """Read up to the reply to our `name`: True when answered, False when the board
-        refused a garbled one (`e-[...]`, worth a retry). A late boot `m-ready` is skipped."""
+        refused a garbled one (`e-[...]`, worth a retry). A late boot `m-ready` is skipped,
+        and a late boot's error is reported as such (not as a refusal of `name`)."""
         named, refused = False, False
         while True:
-            line = self.link.read_line(timeout)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise LinkTimeout("name deadline")
+            line = self.link.read_line(remaining)
             name = NAME_RE.match(line)
             if name:
                 named, self.dut_name = True, name.group(1)
-            elif READY_MARK in line:
+            elif is_ready(line):
+                self._check_boot()  # the boot finished after our quiet wait
                 if named or refused:
                     return named
-                self._check_boot()  # the boot finished after our quiet wait
             elif ERROR_RE.match(line):
                 refused = True
                 self.boot_lines.append(line)
@@ -239,20 +328,28 @@ class DeviceClient(MlperfClient):
 
     # --- input --------------------------------------------------------------------------
     def load(self, data: bytes) -> None:
-        """Load one input: kit-load (base64, CRC checked) on kit boards, `db` on others."""
+        """Load one input: kit-load (base64, CRC checked) on kit boards, `db` on others;
+        `load_window` kit-load lines travel before the first acknowledgement is awaited."""
         if self.info is None:
             self.load_input(data)
             return
+        pending: deque[tuple[str, int]] = deque()  # commands sent, not yet acknowledged
         offset = 0
-        while offset < len(data):
-            chunk = data[offset : offset + kit_load_chunk(offset)]
-            reply = self.command(f"kit-load {offset} {base64.b64encode(chunk).decode('ascii')}")
-            offset += len(chunk)
-            self._check_load(reply, data[:offset])
+        while offset < len(data) or pending:
+            if offset < len(data) and len(pending) < max(1, self.load_window):
+                chunk = data[offset : offset + kit_load_chunk(offset)]
+                text = f"kit-load {offset} {base64.b64encode(chunk).decode('ascii')}"
+                self.send(text)
+                offset += len(chunk)
+                pending.append((text, offset))
+                continue
+            text, end = pending.popleft()
+            self._check_load(self.collect(text), data[:end])
 
     def _check_load(self, reply: Reply, sent: bytes) -> None:
         match = reply.match_one(LOAD_RE, "load acknowledgement (m-kit-load-[next=..,crc=..])")
-        next_offset, crc = int(match.group(1)), int(match.group(2), 16)
+        next_offset = device_number(match.group(1), "the loaded byte count (kit-load next)", 0, MAX_U32)
+        crc = int(match.group(2), 16)
         expected = zlib.crc32(sent) & 0xFFFFFFFF
         if next_offset != len(sent) or crc != expected:
             raise ProtocolError(
@@ -266,17 +363,26 @@ class DeviceClient(MlperfClient):
         self, count: int = 1, on_run: Callable[[int, int], None] | None = None,
         line_timeout: float = INFER_LINE_TIMEOUT_S,
     ) -> KitInferReply:
-        """Run `count` timed inferences; `on_run(index, ticks)` fires as each result line arrives."""
+        """Run `count` timed inferences; `on_run(index, ticks)` fires as each result line arrives
+        (runs numbered 0, 1, ... in order, ticks a 64-bit count: anything else is a garbled line)."""
         result = KitInferReply()
 
         def see(line: str) -> None:
             run = RUN_RE.match(line)
             if run:
-                result.ticks.append(int(run.group(2)))
+                index = device_number(run.group(1), "a run index (m-kit-run)", 0, MAX_U32)
+                if index != len(result.ticks) or index >= count:
+                    raise ProtocolError(
+                        f"the device numbered a run {index} where run {len(result.ticks)} of {count} was due: {line!r}",
+                        hint="lines were lost or garbled on the link; run the command again",
+                    )
+                ticks = device_number(run.group(2), "a run's ticks (m-kit-run)")
+                result.ticks.append(ticks)
                 if on_run is not None:
-                    on_run(int(run.group(1)), int(run.group(2)))
+                    on_run(index, ticks)
 
-        reply = self.command(f"kit-infer {count}", line_timeout=line_timeout, on_line=see)
+        reply = self.command(f"kit-infer {count}", line_timeout=line_timeout, on_line=see,
+                             deadline_s=(count + 2) * line_timeout)
         if len(result.ticks) != count:
             raise malformed(reply, f"set of {count} run lines (m-kit-run-[I,TICKS]); got {len(result.ticks)}")
         hex_output = reply.match_one(OUTPUT_RE, "raw output (m-kit-output-[HEX])").group(1)
@@ -289,22 +395,36 @@ class DeviceClient(MlperfClient):
         return result
 
     def layers(self) -> list[Layer]:
+        """Per-op ticks of the last kit-infer run, in op order (indices 0..ops-1, 64-bit ticks)."""
         reply = self.command("kit-layers")
-        layers = [Layer(int(m.group(1)), m.group(2), int(m.group(3))) for m in reply.match_all(LAYER_RE)]
-        done = int(reply.match_one(LAYERS_DONE_RE, "end of the layer list (m-kit-layers-done-[N])").group(1))
-        if done != len(layers):
-            raise malformed(reply, f"list of {done} layers (got {len(layers)})")
+        layers = [
+            Layer(device_number(m.group(1), "a layer index (m-kit-layer)", 0, MAX_OPS), m.group(2),
+                  device_number(m.group(3), "a layer's ticks (m-kit-layer)"))
+            for m in reply.match_all(LAYER_RE)
+        ]
+        done_text = reply.match_one(LAYERS_DONE_RE, "end of the layer list (m-kit-layers-done-[N])").group(1)
+        done = device_number(done_text, "the layer count (m-kit-layers-done)", 0, MAX_OPS)
+        if done != len(layers) or [layer.index for layer in layers] != list(range(done)):
+            raise malformed(reply, f"list of {done} layers numbered 0..{done - 1} (got {len(layers)})")
+        if self.info is not None and done != self.info.ops:
+            raise malformed(reply, f"list of the model's {self.info.ops} layers (got {done})")
         return layers
 
     def memory(self) -> Memory:
         match = self.command("kit-mem").match_one(MEM_RE, "memory line (m-kit-mem-[...])")
-        return Memory(*(int(group) for group in match.groups()))
+        names = ("arena", "arena_capacity", "stack_used", "stack_size")
+        return Memory(*(device_number(text, f"{name} (m-kit-mem)", 0, MAX_U32) for name, text in zip(names, match.groups())))
 
     def exit(self, code: int = 0) -> None:
         """Ask an emulator to exit; its reply has no m-ready, so read just the exit line."""
         self.link.write(f"kit-exit {code}%")
+        deadline = time.monotonic() + max(self.line_timeout, 1.0) * 4
         while True:
-            line = self.link.read_line(self.line_timeout)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise LinkTimeout(f"{self.link.description} did not confirm kit-exit (last line: "
+                                  f"{_short(self.link.last_line)})", hint="use `kit stop` or reset it")
+            line = self.link.read_line(min(self.line_timeout, remaining))
             if EXIT_RE.match(line):
                 return
             error = ERROR_RE.match(line)

@@ -1,25 +1,35 @@
 """The MLPerf Tiny device-under-test protocol, host side.
 
-Commands are ASCII lines ending in `%` (at most 80 characters). Every reply ends with a line
-containing `m-ready`; errors are `e-[...]` lines. The anchored regexes are the ones the
+Commands are ASCII lines ending in `%` (at most 80 characters). Every reply ends with the line
+`m-ready` (the whole line: a line that merely contains it is noise); errors are `e-[...]` lines. The anchored regexes are the ones the
 unmodified MLPerf Tiny runner uses, so a reply kit accepts is a reply that runner accepts.
 Lines that match nothing are noise (boot messages, debug prints) and are kept, not fatal.
 """
 
 from __future__ import annotations
 
+import math
 import re
+import time
 from dataclasses import dataclass, field
 from typing import Callable
 
 from kit.errors import DeviceError
-from kit.link.base import Link
+from kit.link.base import Link, LinkTimeout
 
 MAX_COMMAND_CHARS = 255  # kit firmware, without the `%`; the MLPerf commands kit sends stay under 80
 # The MLPerf runner sends 31 bytes of hex per `db` line: `db ` + 62 hex digits + `%` < 80.
 DB_BYTES_PER_LINE = 31
 REPLY_LINE_TIMEOUT_S = 5.0
 INFER_LINE_TIMEOUT_S = 30.0
+# A reply is a few lines sent in milliseconds; a device that keeps sending noise and never
+# `m-ready` must not hold the host forever: every reply has an overall deadline (this many
+# line timeouts, unless the command says otherwise) and a line cap.
+REPLY_DEADLINE_LINE_TIMEOUTS = 4
+MAX_REPLY_LINES = 5000
+# Numbers the protocol defines as 64-bit counters (ticks, microseconds).
+MAX_U64 = 2**64 - 1
+MAX_U32 = 2**32 - 1
 
 NAME_RE = re.compile(r"^m-name-dut-\[([^]]+)]$")
 MODEL_RE = re.compile(r"^m-(model|profile)-\[([^]]+)]$")
@@ -27,6 +37,11 @@ RESULTS_RE = re.compile(r"^m-results-\[([^]]+)\]$")
 LAP_RE = re.compile(r"^m-lap-us-([0-9]+)$")
 ERROR_RE = re.compile(r"^e-\[(.*)\]$")
 READY_MARK = "m-ready"
+
+
+def is_ready(line: str) -> bool:
+    """The end of a reply: the line `m-ready` itself (docs/PROTOCOL.md `^m-ready$`)."""
+    return line == READY_MARK
 
 
 class ProtocolError(DeviceError):
@@ -81,14 +96,30 @@ def malformed(reply: Reply, what: str) -> ProtocolError:
 
 
 def parse_floats(text: str) -> list[float]:
-    """`1.000,-0.500` -> floats; a garbled number is a ProtocolError, not a ValueError."""
+    """`1.000,-0.500` -> floats; a garbled or non-finite number is a ProtocolError."""
     try:
-        return [float(part) for part in text.split(",") if part.strip()]
+        values = [float(part) for part in text.split(",") if part.strip()]
     except ValueError:
+        values = [math.nan]
+    if not all(math.isfinite(value) for value in values):
         raise ProtocolError(
-            f"the device sent a results line with a value that is not a number: [{text}]",
+            f"the device sent a results line with a value that is not a finite number: [{text[:200]}]",
             hint="the line was garbled on the link; run the command again",
-        ) from None
+        )
+    return values
+
+
+def device_number(text: str, what: str, low: int = 0, high: int = MAX_U64) -> int:
+    """A decimal the device sent, checked against the range the protocol allows (a 400-digit
+    tick count is a garbled line, not a measurement)."""
+    if not text.isdigit() or len(text) > 20 or not low <= int(text) <= high:
+        shown = text if len(text) <= 30 else f"{text[:30]}... ({len(text)} digits)"
+        raise ProtocolError(
+            f"the device sent {what} = {shown}, outside {low}..{high}",
+            hint="the line was garbled on the link or the firmware is not kit's; run again, and reflash "
+            "the board if it keeps happening",
+        )
+    return int(text)
 
 
 class MlperfClient:
@@ -99,18 +130,33 @@ class MlperfClient:
         self.line_timeout = line_timeout
 
     def command(
-        self, text: str, line_timeout: float | None = None, on_line: Callable[[str], None] | None = None
+        self, text: str, line_timeout: float | None = None, on_line: Callable[[str], None] | None = None,
+        deadline_s: float | None = None,
     ) -> Reply:
         """Send one command and collect its reply up to `m-ready`; `e-[...]` raises.
-        `on_line` sees every line the moment it arrives (to record measurements as they come)."""
+        `on_line` sees every line the moment it arrives (to record measurements as they come).
+        Each line must come within `line_timeout`, the whole reply within `deadline_s`."""
+        self.send(text)
+        return self.collect(text, line_timeout, on_line, deadline_s)
+
+    def send(self, text: str) -> None:
+        """Write one command (its reply is read by `collect`)."""
         if len(text) > MAX_COMMAND_CHARS:
             raise ValueError(f"command longer than {MAX_COMMAND_CHARS} characters: {text[:40]}...")
         self.link.write(text + "%")
+
+    def collect(
+        self, text: str, line_timeout: float | None = None, on_line: Callable[[str], None] | None = None,
+        deadline_s: float | None = None,
+    ) -> Reply:
+        """Read the reply to command `text`, already sent, up to `m-ready`; `e-[...]` raises."""
         reply = Reply(command=text)
         timeout = self.line_timeout if line_timeout is None else line_timeout
+        budget = REPLY_DEADLINE_LINE_TIMEOUTS * timeout if deadline_s is None else deadline_s
+        deadline = time.monotonic() + budget
         while True:
-            line = self.link.read_line(timeout)
-            if READY_MARK in line:
+            line = self._reply_line(reply, timeout, deadline, budget)
+            if is_ready(line):
                 break
             reply.lines.append(line)
             if on_line is not None:
@@ -122,6 +168,23 @@ class MlperfClient:
                 hint="this command or its arguments are not supported by the firmware on the board",
             )
         return reply
+
+    def _reply_line(self, reply: Reply, timeout: float, deadline: float, budget: float) -> str:
+        """The next line of `reply`, or an error once the reply's overall deadline or line cap is hit."""
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or len(reply.lines) >= MAX_REPLY_LINES:
+            raise LinkTimeout(
+                f"{self.link.description} sent {len(reply.lines)} lines in reply to {reply.command!r} "
+                f"but never ended it with m-ready (waited {budget:g} s); last line: {_short(self.link.last_line)}",
+                hint="the device prints something other than kit or MLPerf Tiny replies: check the baud rate "
+                "and that the board runs kit or MLPerf Tiny firmware",
+            )
+        try:
+            return self.link.read_line(min(timeout, remaining))
+        except LinkTimeout:
+            if time.monotonic() < deadline or not reply.lines:
+                raise
+            return self._reply_line(reply, timeout, deadline, budget)
 
     def sync(self) -> None:
         """Drop boot noise and stale lines, so the next reply is the answer to our command."""
@@ -144,11 +207,13 @@ class MlperfClient:
             self.command("db " + data[start : start + DB_BYTES_PER_LINE].hex())
 
     def infer(self, count: int = 1, warmups: int = 0, line_timeout: float = INFER_LINE_TIMEOUT_S) -> InferReply:
-        reply = self.command(f"infer {count} {warmups}", line_timeout=line_timeout)
+        # Lines come before the warm-ups, before the timed runs and after them: three long gaps.
+        reply = self.command(f"infer {count} {warmups}", line_timeout=line_timeout, deadline_s=3 * line_timeout + 10)
         laps = reply.match_all(LAP_RE)
         if len(laps) < 2:
             raise malformed(reply, "pair of timing lines (m-lap-us-N)")
-        start, end = int(laps[-2].group(1)), int(laps[-1].group(1))
+        start = device_number(laps[-2].group(1), "the start lap (m-lap-us, µs)")
+        end = device_number(laps[-1].group(1), "the end lap (m-lap-us, µs)")
         if end < start:
             raise ProtocolError(
                 f"the device's timer went backwards during {reply.command!r} ({start} -> {end} µs)",
@@ -160,3 +225,9 @@ class MlperfClient:
 
     def results(self) -> list[float]:
         return parse_floats(self.command("results").match_one(RESULTS_RE, "results line").group(1))
+
+
+def _short(line: str | None, limit: int = 120) -> str:
+    if line is None:
+        return "nothing"
+    return repr(line if len(line) <= limit else line[:limit] + f"... ({len(line)} chars)")

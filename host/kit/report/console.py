@@ -12,9 +12,13 @@ def _fmt(value: float) -> str:
 
 def render_bench(report, console: Console) -> None:
     """Latency statistics, throughput, energy and per-layer breakdown of a BenchReport."""
-    title = f"{report.board}" + (f" as {report.reference_board}" if report.reference_board != report.board else "")
+    title = f"{report.board}" + (f" as {report.reference_board}"
+                                 if report.reference_board not in (None, report.board) else "")
+    caption = f"µs: {report.time_label}"
+    if report.counted:
+        caption += f"\n{report.count_unit}: {report.counted}"
     table = Table(title=f"kit bench {title}: {report.model} ({report.runs} runs, {report.warmup} warm-up)",
-                  caption=f"µs: {report.time_label}")
+                  caption=caption)
     columns = []
     if report.counts is not None:
         columns.append((report.count_unit, report.counts))
@@ -33,6 +37,9 @@ def render_bench(report, console: Console) -> None:
             f"energy/inference: [bold]{energy.microjoules:,.2f} µJ[/] {energy.label} "
             f"({energy.power_board} active power {energy.power_mw:g} mW, {energy.power_basis}, x mean time)"
         )
+    elif report.reference_board is None:
+        console.print("energy/inference: not measured (no power meter; name the board, `kit bench BOARD --port ...`, "
+                      "for an estimate from its catalog power)")
     if report.memory:
         memory = report.memory
         console.print(

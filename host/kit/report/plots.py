@@ -26,8 +26,10 @@ def plot_bench(
     layers: Sequence[LayerShare],
     title: str,
     path: Path,
+    note: str = "",
 ) -> Path:
-    """Histogram of per-inference latency beside per-layer bars; written as PNG to `path`."""
+    """Histogram of per-inference latency beside per-layer bars; written as PNG to `path`.
+    `note` says what the numbers are (counted instructions, an estimate, measured time)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -39,7 +41,11 @@ def plot_bench(
     if layers:
         _layer_bars(axes[0][1], layers)
     figure.suptitle(title)
-    figure.tight_layout()
+    if note:
+        import textwrap
+
+        figure.text(0.5, 0.01, "\n".join(textwrap.wrap(note, 70 * columns)), ha="center", va="bottom", fontsize=7)
+    figure.tight_layout(rect=(0, 0.08 if note else 0, 1, 1))
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=100)
     plt.close(figure)
