@@ -1,0 +1,89 @@
+"""Data moves one way: a package of kit may import only packages of its own or a lower layer
+(catalog at the bottom, cli at the top; docs/ARCHITECTURE.md). Every import in host/kit is
+read with ast, at any depth (also imports inside functions, which hide cycles from Python).
+
+KNOWN_VIOLATIONS lists the imports that still go the wrong way (issue 10 removes them): the
+test fails on any new one, and on a listed one that is gone (so the list only shrinks)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+KIT = Path(__file__).resolve().parents[1] / "host" / "kit"
+
+# Lower numbers are lower layers. Packages of one layer may import each other.
+LAYERS: dict[str, int] = {
+    "errors": 0,
+    "paths": 1, "npyfile": 1,
+    "catalog": 2, "tflm": 2, "features": 2,
+    "data": 3,
+    "train": 4, "importers": 4,
+    "compile": 5,
+    "build": 6,
+    "link": 7, "protocol": 7, "upload": 7, "deploy": 7, "runtime_host": 7,
+    "device": 8, "bench": 8,
+    "report": 9,
+    "doctor": 10, "cli": 10,
+}
+
+KNOWN_VIOLATIONS: set[tuple[str, str]] = {
+    ("train", "compile"),        # the model card's kit arena comes from the planner
+    ("build", "device"),         # build reads device.target facts
+    ("build", "upload"),
+    ("upload", "device"),        # upload/pio.py runs the real-board flash pipeline
+    ("runtime_host", "device"),
+    ("deploy", "bench"),         # the Pi bench stores runs with kit.bench and plots with kit.report
+    ("deploy", "report"),
+    ("device", "report"),        # bench/validate flows draw their plots
+}
+
+
+def package_of(path: Path) -> str:
+    relative = path.relative_to(KIT)
+    return relative.parts[0].removesuffix(".py")
+
+
+def imported_packages(path: Path) -> set[str]:
+    """kit packages `path` imports (absolute `kit.X...` imports; relative ones stay inside)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names if node.module == "kit"]
+        for name in names:
+            parts = name.split(".")
+            if parts[0] == "kit" and len(parts) > 1 and not parts[1].startswith("__"):
+                found.add(parts[1])
+    return found
+
+
+def upward_imports() -> dict[tuple[str, str], list[str]]:
+    """(importer, imported) -> files, for every import from a lower layer to a higher one."""
+    found: dict[tuple[str, str], list[str]] = {}
+    for path in sorted(KIT.rglob("*.py")):
+        importer = package_of(path)
+        if importer == "__init__":
+            continue
+        for imported in imported_packages(path) - {importer}:
+            if LAYERS[imported] > LAYERS[importer]:
+                found.setdefault((importer, imported), []).append(str(path.relative_to(KIT)))
+    return found
+
+
+def test_every_package_has_a_layer():
+    packages = {package_of(path) for path in KIT.rglob("*.py")} - {"__init__"}
+    assert packages == set(LAYERS), "add the new package to LAYERS (and docs/ARCHITECTURE.md)"
+
+
+def test_no_new_import_goes_up_a_layer():
+    found = upward_imports()
+    new = {pair: files for pair, files in found.items() if pair not in KNOWN_VIOLATIONS}
+    assert not new, f"imports from a lower layer to a higher one: {new}"
+
+
+def test_the_known_violations_still_exist():
+    gone = KNOWN_VIOLATIONS - set(upward_imports())
+    assert not gone, f"fixed (remove from KNOWN_VIOLATIONS): {sorted(gone)}"
