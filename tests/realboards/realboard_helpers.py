@@ -5,6 +5,7 @@ and run as native programs whose Serial is their stdin/stdout."""
 
 from __future__ import annotations
 
+import re
 import shlex
 import subprocess
 from dataclasses import dataclass
@@ -15,6 +16,13 @@ from platformio.project.config import ProjectConfig
 REAL_BOARDS = ("nicla-vision", "nano33-ble-sense", "xiao-esp32s3")
 STUBS = Path(__file__).resolve().parent / "stubs"
 WARNINGS = ["-Wall", "-Wextra", "-Werror"]
+# What the Arduino framework defines for each board under PlatformIO (ARDUINO, and the board
+# macro of the PlatformIO board manifest): TFLM's Arduino libraries guard on them.
+FRAMEWORK_DEFINES = {
+    "nicla-vision": ["-DARDUINO=10810", "-DSTM32H7", "-DARDUINO_NICLA_VISION"],
+    "nano33-ble-sense": ["-DARDUINO=10810", "-DARDUINO_ARDUINO_NANO33BLE", "-DARDUINO_ARCH_NRF52840"],
+    "xiao-esp32s3": ["-DARDUINO=10810", "-DARDUINO_XIAO_ESP32S3", "-DARDUINO_ARCH_ESP32"],
+}
 # Native stand-in flavour per HAL: which stub parts to compile and the core's clock.
 CORE_DEFINES = {
     "nicla-vision": ["-DKIT_STUB_MBED", "-D__CORTEX_M=7U", "-DKIT_STUB_CORE_CLOCK=480000000u"],
@@ -44,12 +52,27 @@ def ini_flags(project_dir: Path) -> IniFlags:
     )
 
 
+def tflm_stub_includes(project_dir: Path) -> list[str]:
+    """-I flags for the stand-in of the TFLM library a project's kit_tflm_library.h names
+    (stubs/tflm/<header name>/, one folder per pinned library version) and the parts all
+    versions share; none for a kit-engine project."""
+    library_header = project_dir / "src" / "model" / "kit_tflm_library.h"
+    if not library_header.is_file():
+        return []
+    match = re.search(r"#include <(\w+)\.h>", library_header.read_text())
+    assert match, f"{library_header} includes no library header"
+    library_dir = STUBS / "tflm" / match.group(1)
+    assert library_dir.is_dir(), f"no stand-in for the TFLM library {match.group(1)} in {STUBS / 'tflm'}"
+    return [f"-I{library_dir}", f"-I{STUBS / 'tflm' / 'common'}"]
+
+
 def build_native(project_dir: Path, board: str, out: Path, extra: tuple[str, ...] = ()) -> Path:
     """Compile every source of a generated project (C as C99, C++ as C++11, warnings as
     errors) plus the stand-ins, and link a native program."""
     flags = ini_flags(project_dir)
-    includes = [f"-I{project_dir / d}" for d in flags.includes] + [f"-I{STUBS}", f"-I{STUBS / 'tflm'}"]
-    common = [*flags.defines, *CORE_DEFINES[board], *extra, *includes, "-O1", "-ffp-contract=off"]
+    includes = [f"-I{project_dir / d}" for d in flags.includes] + [f"-I{STUBS}", *tflm_stub_includes(project_dir)]
+    common = [*flags.defines, *FRAMEWORK_DEFINES[board], *CORE_DEFINES[board], *extra, *includes, "-O1",
+              "-ffp-contract=off"]
     objects: list[str] = []
     out.mkdir(parents=True, exist_ok=True)
     sources = sorted((project_dir / "src").rglob("*"))

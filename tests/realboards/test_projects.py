@@ -181,3 +181,41 @@ def test_cli_refuses_grove_without_traceback(tmp_path: Path, kws_model: Path) ->
                                        "--model", str(kws_model)])
     assert result.exit_code == 2
     assert "Traceback" not in result.output
+
+
+def test_nicla_tflm_project_names_a_library_built_for_the_nicla(tmp_path: Path, kws_model: Path) -> None:
+    """`kit project nicla-vision kws --engine tflm`: TensorFlow's Arduino_TensorFlowLite stops
+    every board but the Nano 33 BLE (`#error "unsupported board"`); the project must name and
+    pull a TFLM source that supports the STM32H747 mbed boards."""
+    out = tmp_path / "nicla"
+    result = CliRunner().invoke(main, ["project", "nicla-vision", "kws", "--out", str(out), "--engine", "tflm",
+                                       "--model", str(kws_model)])
+    assert result.exit_code == 0, result.output
+    readme = (out / "README.txt").read_text()
+    assert "Chirale_TensorFlowLite 2.0.0 (https://github.com/spaziochirale/Chirale_TensorFlowLite)" in readme
+    lib_deps = ProjectConfig(str(out / "platformio.ini")).get("env:nicla-vision", "lib_deps")
+    assert [PackageSpec(dep).name for dep in lib_deps] == ["Chirale_TensorFlowLite"]
+    assert "tflite-micro-arduino-examples" not in (out / "platformio.ini").read_text()
+
+
+@pytest.mark.parametrize("board, error_reporter, interface", [("nicla-vision", "0", "1"),
+                                                              ("nano33-ble-sense", "0", "1"),
+                                                              ("xiao-esp32s3", "1", "0")])
+def test_glue_is_told_each_pinned_library_constructor(projects, board: str, error_reporter: str,
+                                                      interface: str) -> None:
+    """Chirale_TensorFlowLite 2.0.0: (..., MicroResourceVariables*, MicroProfilerInterface*);
+    TensorFlowLite_ESP32 1.0.0: (..., ErrorReporter*, MicroResourceVariables*, MicroProfiler*)."""
+    header = (projects[(board, "tflm")].project_dir / "src/model/kit_tflm_library.h").read_text()
+    macros = dict(re.findall(r"#define (KIT_TFLM_\w+) (\d)", header))
+    assert macros == {"KIT_TFLM_INTERPRETER_ERROR_REPORTER": error_reporter, "KIT_TFLM_PROFILER_INTERFACE": interface}
+
+
+def test_tflm_engine_refuses_a_model_with_an_op_tflm_has_no_kernel_for(kws_converted, kws_model: Path,
+                                                                      tmp_path: Path, monkeypatch) -> None:
+    facts = realboard.model_facts(kws_model, kws_converted)
+    monkeypatch.setattr(realboard, "model_facts",
+                        lambda *_: dataclasses.replace(facts, op_names=(*facts.op_names, "RELU_N1_TO_1")))
+    with pytest.raises(ModelError, match="no kernel for RELU_N1_TO_1") as error:
+        realboard.write_project("nicla-vision", kws_converted, tmp_path / "p", engine="tflm", model_path=kws_model)
+    assert "--engine kit" in error.value.hint
+    assert not (tmp_path / "p").exists()

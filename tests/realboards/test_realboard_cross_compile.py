@@ -14,7 +14,7 @@ import pytest
 
 from kit import catalog
 
-from realboard_helpers import STUBS, ini_flags
+from realboard_helpers import FRAMEWORK_DEFINES, STUBS, ini_flags, tflm_stub_includes
 
 STUB_TFLM = ["-DKIT_STUB_INPUT_BYTES=490u", "-DKIT_STUB_OUTPUT_BYTES=12u", "-DKIT_STUB_NODES=13u"]
 RV32 = ["--specs=picolibc.specs", "-march=rv32imc", "-misa-spec=2.2", "-mabi=ilp32"]
@@ -45,13 +45,14 @@ def test_arduino_sources_compile_warning_free_for_32_bit_targets(projects, board
         target_flags = [*toolchain.cflags, *target_flags]  # the board's own flags from the catalog
     project = projects[(board, engine)]
     flags = ini_flags(project.project_dir)
-    includes = [f"-I{project.project_dir / d}" for d in flags.includes] + [f"-I{STUBS}", f"-I{STUBS / 'tflm'}"]
+    includes = [f"-I{project.project_dir / d}" for d in flags.includes] + [f"-I{STUBS}",
+                                                                           *tflm_stub_includes(project.project_dir)]
     for source in _sources(project.project_dir, engine, prefix):
         if source.suffix == ".c":
             command = [f"{prefix}-gcc", "-std=c99"]
         else:
             command = [f"{prefix}-g++", "-std=c++11", "-fno-exceptions", "-fno-rtti"]
-        command += [*target_flags, "-Wall", "-Wextra", "-Werror", "-O2", *flags.defines, *STUB_TFLM, *includes,
+        command += [*target_flags, "-Wall", "-Wextra", "-Werror", "-O2", *flags.defines, *FRAMEWORK_DEFINES[board], *STUB_TFLM, *includes,
                     "-c", str(source), "-o", str(tmp_path / (source.stem + ".o"))]
         result = subprocess.run(command, capture_output=True, text=True)
         assert result.returncode == 0, f"{source.name}:\n{result.stderr}"

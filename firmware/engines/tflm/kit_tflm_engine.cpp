@@ -6,18 +6,27 @@
  * Inputs: model_data.h/.cc and model_ops.h from `kit convert` (the .tflite as a C array and
  * an op resolver with exactly the model's ops), and kit_model.h + kit_tflm_info.h written by
  * `kit project --engine tflm` (ids, tensor sizes, per-node op names). The TFLM library itself
- * comes from the board's PlatformIO lib_deps (kit_tflm_library.h includes its header).
+ * comes from the board's PlatformIO lib_deps (kit_tflm_library.h includes its header and says
+ * which MicroInterpreter constructor and profiler type its pinned version has: the libraries
+ * differ, see firmware/engines/tflm/libraries.toml).
  *
  * The interpreter is built on the first call, in the arena the harness passes (static, no
- * heap). Per-layer timing comes from a MicroProfiler whose events are TFLM's per-node events.
+ * heap). Per-layer timing comes from a profiler whose events are TFLM's per-node events.
  */
 #include <stddef.h>
 #include <stdint.h>
 
 #include "kit_tflm_library.h"
 #include "tensorflow/lite/micro/micro_interpreter.h"
-#include "tensorflow/lite/micro/micro_profiler.h"
 #include "tensorflow/lite/schema/schema_generated.h"
+#if KIT_TFLM_PROFILER_INTERFACE
+#include "tensorflow/lite/micro/micro_profiler_interface.h"
+#else
+#include "tensorflow/lite/micro/micro_profiler.h"
+#endif
+#if KIT_TFLM_INTERPRETER_ERROR_REPORTER
+#include "tensorflow/lite/micro/micro_error_reporter.h"
+#endif
 
 #include "kit_model.h"
 #include "kit_tflm_info.h"
@@ -31,8 +40,14 @@
 
 namespace {
 
+#if KIT_TFLM_PROFILER_INTERFACE
+typedef tflite::MicroProfilerInterface ProfilerBase;
+#else
+typedef tflite::MicroProfiler ProfilerBase;
+#endif
+
 /* Forwards TFLM's per-node profiling events to the harness's op hook while an invoke runs. */
-class HookProfiler : public tflite::MicroProfiler {
+class HookProfiler : public ProfilerBase {
  public:
   void Arm(kit_op_hook_t hook, void *ctx)
   {
@@ -105,9 +120,16 @@ Engine &engine_for(uint8_t *arena)
   static HookProfiler profiler;
   static ModelOpResolver resolver;
   static const bool registered = RegisterModelOps(resolver) == kTfLiteOk;
+#if KIT_TFLM_INTERPRETER_ERROR_REPORTER
+  static tflite::MicroErrorReporter error_reporter;
+  static tflite::MicroInterpreter interpreter(
+      tflite::GetModel(g_model), resolver, arena, KIT_MODEL_ARENA_BYTES, &error_reporter,
+      static_cast<tflite::MicroResourceVariables *>(nullptr), &profiler);
+#else
   static tflite::MicroInterpreter interpreter(
       tflite::GetModel(g_model), resolver, arena, KIT_MODEL_ARENA_BYTES,
       static_cast<tflite::MicroResourceVariables *>(nullptr), &profiler);
+#endif
   if (engine.interpreter == nullptr) {
     engine.interpreter = &interpreter;
     engine.profiler = &profiler;

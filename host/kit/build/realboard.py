@@ -56,13 +56,27 @@ class ArduinoHal:
     led_active_low: bool
 
 
+# MicroInterpreter arena constructors and profiler types the pinned libraries have (libraries.toml).
+INTERPRETER_KINDS = ("resource-variables", "error-reporter")
+PROFILER_KINDS = ("MicroProfilerInterface", "MicroProfiler")
+
+
 @dataclass(frozen=True)
 class TflmLibrary:
-    """The TFLM Arduino library one HAL uses (firmware/engines/tflm/libraries.toml)."""
+    """The TFLM Arduino library one HAL uses (firmware/engines/tflm/libraries.toml), with the
+    constructor and profiler type of its pinned version (they differ between libraries)."""
 
     lib_deps: tuple[str, ...]
     header: str
     source: str
+    version: str
+    interpreter: str
+    profiler: str
+
+    @property
+    def title(self) -> str:
+        """What README.txt and `kit project` call it: name, version and where it comes from."""
+        return f"{Path(self.header).stem} {self.version} ({self.source})"
 
 
 @dataclass(frozen=True)
@@ -125,7 +139,14 @@ def board_hals() -> dict[str, ArduinoHal]:
 
 def tflm_library(hal: str) -> TflmLibrary:
     entry = _load_toml(TFLM_LIBRARY_FILE)["hal"][hal]
-    return TflmLibrary(lib_deps=tuple(entry["lib_deps"]), header=entry["header"], source=entry["source"])
+    library = TflmLibrary(lib_deps=tuple(entry["lib_deps"]), header=entry["header"], source=entry["source"],
+                          version=entry["version"], interpreter=entry["interpreter"], profiler=entry["profiler"])
+    if library.interpreter not in INTERPRETER_KINDS or library.profiler not in PROFILER_KINDS:
+        raise KitError(f"{TFLM_LIBRARY_FILE.name} [hal.{hal}] names interpreter '{library.interpreter}' and "
+                       f"profiler '{library.profiler}', which kit's TFLM glue does not know",
+                       hint=f"use interpreter one of {', '.join(INTERPRETER_KINDS)} and profiler one of "
+                            f"{', '.join(PROFILER_KINDS)}")
+    return library
 
 
 # ----------------------------------------------------------------------------- board checks
@@ -257,12 +278,21 @@ def tflm_info_header(facts: ModelFacts) -> str:
 
 
 def tflm_library_header(library: TflmLibrary) -> str:
+    """The library's umbrella header and which MicroInterpreter constructor and profiler base
+    its pinned version has (kit_tflm_engine.cpp picks its call by these macros)."""
+    error_reporter = 1 if library.interpreter == "error-reporter" else 0
+    interface = 1 if library.profiler == "MicroProfilerInterface" else 0
     return "\n".join([
         "/* Written by kit.build.realboard: the board's TFLM Arduino library (PlatformIO lib_deps). */",
         "#ifndef KIT_TFLM_LIBRARY_H",
         "#define KIT_TFLM_LIBRARY_H",
-        f"/* {library.source} */",
+        f"/* {library.title} */",
         f"#include <{library.header}>",
+        "/* 1: MicroInterpreter(model, resolver, arena, size, ErrorReporter*, MicroResourceVariables*, profiler*);",
+        "   0: MicroInterpreter(model, resolver, arena, size, MicroResourceVariables*, profiler*). */",
+        f"#define KIT_TFLM_INTERPRETER_ERROR_REPORTER {error_reporter}",
+        "/* 1: the constructor takes a MicroProfilerInterface*; 0: a MicroProfiler*. */",
+        f"#define KIT_TFLM_PROFILER_INTERFACE {interface}",
         "#endif",
         "",
     ])
@@ -378,11 +408,15 @@ def platformio_ini(board: Board, hal: ArduinoHal, engine: str, facts_id: str) ->
     return "\n".join(lines) + "\n"
 
 
-def readme_text(board: Board, engine: str, facts_id: str) -> str:
+def readme_text(board: Board, engine: str, facts_id: str, library: TflmLibrary | None = None) -> str:
     pio = board.platformio
     assert pio is not None
-    tflm = ("\nThe TFLM engine needs the TensorFlow Lite Micro Arduino library listed in lib_deps;\n"
-            "PlatformIO downloads it on the first build.\n") if engine == "tflm" else ""
+    tflm = ""
+    if engine == "tflm":
+        assert library is not None
+        tflm = (f"\nThe TFLM engine runs TensorFlow Lite Micro from the Arduino library\n"
+                f"    {library.title}\n"
+                "(pinned in lib_deps; PlatformIO downloads it on the first build).\n")
     return f"""kit firmware for the {board.title} ({board.name})
 model: {facts_id}   engine: {engine}
 
@@ -432,6 +466,7 @@ def write_project(board: str | Board, converted: Any, out_dir: Path, engine: str
         if model_path is None:
             raise ModelError("the TFLM engine needs the .tflite file", hint="pass the model path")
         facts = model_facts(Path(model_path), converted)
+        _check_tflm_kernels(facts)
     sources = source_map(hal, engine, converted)
     digest = _digest(board_obj, hal, engine, sources, facts)
     build_id = f"{hal.hal}-{engine}-{digest[:12]}"
@@ -442,11 +477,24 @@ def write_project(board: str | Board, converted: Any, out_dir: Path, engine: str
     for relative, text in generated.items():
         (out_dir / relative).write_text(text)
     (out_dir / "platformio.ini").write_text(platformio_ini(board_obj, hal, engine, converted.model_id))
-    (out_dir / "README.txt").write_text(readme_text(board_obj, engine, converted.model_id))
-    lib_deps = tflm_library(hal.hal).lib_deps if engine == "tflm" else ()
+    library = tflm_library(hal.hal) if engine == "tflm" else None
+    (out_dir / "README.txt").write_text(readme_text(board_obj, engine, converted.model_id, library))
+    lib_deps = library.lib_deps if library is not None else ()
     return RealProject(board=board_obj.name, engine=engine, hal=hal.hal, env=board_obj.name, project_dir=out_dir,
                        build_id=build_id, model_id=converted.model_id, sha256=converted.sha256, lib_deps=lib_deps,
                        files=tuple(sorted([*sources, *generated, "platformio.ini", "README.txt"])))
+
+
+def _check_tflm_kernels(facts: ModelFacts) -> None:
+    """Refuse, before writing anything, a model with an op TensorFlow Lite Micro has no kernel for."""
+    from kit.compile.tflm_arrays import resolver_method
+
+    missing = sorted({op for op in facts.op_names if resolver_method(op) is None})
+    if missing:
+        raise ModelError(f"TensorFlow Lite Micro has no kernel for {', '.join(missing)}, so the TFLM engine "
+                         "cannot run this model",
+                         hint="use kit's engine (`--engine kit`) if kit compiles it, or rebuild the model without "
+                              "those ops")
 
 
 def _check_out_dir(out_dir: Path) -> None:
@@ -489,7 +537,7 @@ def cached_project(board: str, converted: Any, engine: str, model_path: Path) ->
 
 
 __all__ = [
-    "ENGINES", "ArduinoHal", "ModelFacts", "RealProject", "TflmLibrary", "board_hals", "build_flags",
+    "ENGINES", "INTERPRETER_KINDS", "PROFILER_KINDS", "ArduinoHal", "ModelFacts", "RealProject", "TflmLibrary", "board_hals", "build_flags",
     "cached_project", "model_facts", "platformio_ini", "project_boards", "project_for_lab", "real_board", "source_map",
     "tflm_library", "write_project",
 ]

@@ -125,7 +125,7 @@ osThreadId_t osThreadGetId(void) { return &main_thread; }
 #ifdef KIT_STUB_ESP32
 esp_cpu_cycle_count_t esp_cpu_get_cycle_count(void) { return (uint32_t)(now_ns() * 240u / 1000u); }
 
-uint32_t xthal_get_ccount(void) { return (uint32_t)(now_ns() * 240u / 1000u); }
+unsigned xthal_get_ccount(void) { return (uint32_t)(now_ns() * 240u / 1000u); }
 
 uint8_t *pxTaskGetStackStart(TaskHandle_t task)
 {

@@ -1,18 +1,18 @@
 /*
- * STAND-IN for TFLM's MicroInterpreter (tests only; no TFLM source is installable offline).
- * Same constructor overloads as the Arduino library (including the ErrorReporter one, so a
- * bare nullptr 5th argument would be ambiguous there too), AllocateTensors/Invoke/input/
- * output/arena_used_bytes. It does not read the flatbuffer: tensor sizes and the node count
+ * STAND-IN for the part of TFLM's MicroInterpreter that every pinned Arduino library shares
+ * (tests only; no TFLM source is installable offline). Each library's own
+ * tensorflow/lite/micro/micro_interpreter.h (stubs/tflm/<library>/) declares exactly that
+ * version's constructors on top of this core, so a call the real library would reject is
+ * rejected here too. The core does not read the flatbuffer: tensor sizes and the node count
  * come from -DKIT_STUB_INPUT_BYTES / KIT_STUB_OUTPUT_BYTES / KIT_STUB_NODES, and Invoke
  * computes out[k] = sum_i in[i] * (i + k + 1) mod 256, firing one profiler event per node.
  */
-#ifndef KIT_STUB_MICRO_INTERPRETER_H
-#define KIT_STUB_MICRO_INTERPRETER_H
+#ifndef KIT_STUB_INTERPRETER_H
+#define KIT_STUB_INTERPRETER_H
 #include <cstddef>
 #include <cstdint>
 
 #include "tensorflow/lite/micro/micro_mutable_op_resolver.h"
-#include "tensorflow/lite/micro/micro_profiler.h"
 #include "tensorflow/lite/schema/schema_generated.h"
 
 typedef enum { kTfLiteNoType = 0, kTfLiteFloat32 = 1, kTfLiteInt8 = 9 } TfLiteType;
@@ -27,28 +27,13 @@ typedef struct {
 } TfLiteTensor;
 
 namespace tflite {
-class ErrorReporter;
 class MicroResourceVariables;
 
-class MicroInterpreter {
+/* Profiler is the type this library version's constructor takes (MicroProfiler or
+ * MicroProfilerInterface). */
+template <class Profiler>
+class KitStubInterpreterCore {
  public:
-  MicroInterpreter(const Model *model, const MicroOpResolver &op_resolver, uint8_t *tensor_arena,
-                   size_t tensor_arena_size, ErrorReporter *error_reporter,
-                   MicroResourceVariables *resource_variables = nullptr, MicroProfiler *profiler = nullptr)
-      : MicroInterpreter(model, op_resolver, tensor_arena, tensor_arena_size, resource_variables, profiler)
-  {
-    (void)error_reporter;
-  }
-
-  MicroInterpreter(const Model *model, const MicroOpResolver &op_resolver, uint8_t *tensor_arena,
-                   size_t tensor_arena_size, MicroResourceVariables *resource_variables = nullptr,
-                   MicroProfiler *profiler = nullptr)
-      : model_(model), resolver_(op_resolver), arena_(tensor_arena), arena_size_(tensor_arena_size),
-        profiler_(profiler)
-  {
-    (void)resource_variables;
-  }
-
   TfLiteStatus AllocateTensors()
   {
     size_t needed = KIT_STUB_INPUT_BYTES + KIT_STUB_OUTPUT_BYTES;
@@ -74,6 +59,14 @@ class MicroInterpreter {
   TfLiteTensor *output(size_t index) { return index == 0 && used_ ? &output_ : nullptr; }
   size_t arena_used_bytes() const { return used_; }
 
+ protected:
+  KitStubInterpreterCore(const Model *model, const MicroOpResolver &op_resolver, uint8_t *tensor_arena,
+                         size_t tensor_arena_size, Profiler *profiler)
+      : model_(model), resolver_(op_resolver), arena_(tensor_arena), arena_size_(tensor_arena_size),
+        profiler_(profiler)
+  {
+  }
+
  private:
   void compute()
   {
@@ -89,7 +82,7 @@ class MicroInterpreter {
   const MicroOpResolver &resolver_;
   uint8_t *arena_;
   size_t arena_size_;
-  MicroProfiler *profiler_;
+  Profiler *profiler_;
   TfLiteTensor input_ = {kTfLiteNoType, 0, {nullptr}};
   TfLiteTensor output_ = {kTfLiteNoType, 0, {nullptr}};
   size_t used_ = 0;

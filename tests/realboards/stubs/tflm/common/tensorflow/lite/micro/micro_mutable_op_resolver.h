@@ -1,5 +1,8 @@
-/* STAND-IN for TFLM's MicroMutableOpResolver (tests only): the Add* methods kit's op
- * resolver header (model_ops.h) calls; it counts registrations and refuses more than N. */
+/* STAND-IN for TFLM's MicroMutableOpResolver (tests only). It declares exactly the Add*
+ * methods of the library version whose stand-in folder is on the include path
+ * (kit_stub_resolver_methods.h there, checked against tests/realboards/data/tflm_resolvers.toml,
+ * which records the real names), so model_ops.h calling a method that version lacks fails
+ * to compile as it would on the board. It counts registrations and refuses more than N. */
 #ifndef KIT_STUB_MICRO_MUTABLE_OP_RESOLVER_H
 #define KIT_STUB_MICRO_MUTABLE_OP_RESOLVER_H
 #include <cstdint>
@@ -19,21 +22,7 @@ class MicroMutableOpResolver : public MicroOpResolver {
   unsigned registered() const override { return count_; }
 #define KIT_STUB_ADD(name) \
   TfLiteStatus name() { return add(); }
-  KIT_STUB_ADD(AddConv2D)
-  KIT_STUB_ADD(AddDepthwiseConv2D)
-  KIT_STUB_ADD(AddAveragePool2D)
-  KIT_STUB_ADD(AddMaxPool2D)
-  KIT_STUB_ADD(AddReshape)
-  KIT_STUB_ADD(AddFullyConnected)
-  KIT_STUB_ADD(AddSoftmax)
-  KIT_STUB_ADD(AddAdd)
-  KIT_STUB_ADD(AddMul)
-  KIT_STUB_ADD(AddMean)
-  KIT_STUB_ADD(AddPad)
-  KIT_STUB_ADD(AddConcatenation)
-  KIT_STUB_ADD(AddLogistic)
-  KIT_STUB_ADD(AddQuantize)
-  KIT_STUB_ADD(AddDequantize)
+#include "kit_stub_resolver_methods.h"
 #undef KIT_STUB_ADD
 
  private:
