@@ -34,7 +34,7 @@ static uint32_t input_crc;
 static int have_result;
 static const char *model_problem; /* NULL when the model fits the static buffers */
 static int console_polls;         /* kit_hal_getc returns at once (all but the host build) */
-/* A command line that arrived during a long infer: it cancelled the runs and runs next. */
+/* A command line that arrived during a long infer: it runs when that command is done. */
 static kit_line_status_t pending_line;
 
 /* ------------------------------------------------------------------ helpers */
@@ -104,31 +104,45 @@ static int append_input(const uint8_t *data, uint32_t length)
     return input_filled == input_expected;
 }
 
-/* Between runs: has a new command line arrived? It cancels the command in progress (so an
- * `infer 4294967295` typed by mistake can be stopped). Only where reading the console does not
- * block; the host build's getc waits, so there only the KIT_MAX_RUNS cap bounds a command. */
+static int is_cancel_line(const char *text)
+{
+    static const char word[] = "kit-cancel";
+    while (*text == ' ') {
+        text++;
+    }
+    if (strncmp(text, word, sizeof word - 1u) != 0) {
+        return 0;
+    }
+    text += sizeof word - 1u;
+    while (*text == ' ') {
+        text++;
+    }
+    return *text == '\0';
+}
+
+/* Between runs: has `kit-cancel` arrived? Then the command in progress stops (so an
+ * `infer 4294967295` typed by mistake can be ended). Any other line that arrives is kept and
+ * runs after the current command, as it would have anyway (hosts may send several commands
+ * at once). Only where reading the console does not block: the host build's getc waits, so
+ * there only the KIT_MAX_RUNS cap bounds a command. */
 static int cancel_requested(void)
 {
     int byte;
-    if (pending_line != KIT_LINE_NONE) {
-        return 1;
-    }
-    if (!console_polls) {
-        return 0;
-    }
-    while ((byte = kit_hal_getc()) >= 0) {
-        kit_line_status_t status = kit_line_feed(&reader, (uint8_t)byte);
-        if (status != KIT_LINE_NONE) {
-            pending_line = status;
-            return 1;
+    if (pending_line == KIT_LINE_NONE && console_polls) {
+        while ((byte = kit_hal_getc()) >= 0) {
+            pending_line = kit_line_feed(&reader, (uint8_t)byte);
+            if (pending_line != KIT_LINE_NONE) {
+                break;
+            }
         }
     }
-    return 0;
+    /* kit-cancel stays pending: it gets its own reply (`m-ready`) after the cancelled one's. */
+    return pending_line == KIT_LINE_READY && is_cancel_line(reader.text);
 }
 
 static void reply_cancelled(uint32_t done, uint32_t runs)
 {
-    kit_out_str("e-[cancelled by a new command after ");
+    kit_out_str("e-[cancelled after ");
     kit_out_u64(done);
     kit_out_str(" of ");
     kit_out_u64(runs);
@@ -705,6 +719,8 @@ static void run_command(char *line)
         command_kit_ticks();
     } else if (strcmp(word, "kit-exit") == 0) {
         command_kit_exit(tokens, count);
+    } else if (strcmp(word, "kit-cancel") == 0) {
+        reply_ready(); /* nothing is running: nothing to cancel */
     } else {
         unknown_command(word);
     }
@@ -727,7 +743,7 @@ static void handle_line(kit_line_status_t status)
 void kit_harness_feed(uint8_t byte)
 {
     handle_line(kit_line_feed(&reader, byte));
-    while (pending_line != KIT_LINE_NONE) { /* a line that cancelled a run: its turn now */
+    while (pending_line != KIT_LINE_NONE) { /* a line that arrived during a run: its turn now */
         kit_line_status_t status = pending_line;
         pending_line = KIT_LINE_NONE;
         handle_line(status);

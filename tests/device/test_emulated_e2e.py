@@ -229,3 +229,31 @@ def test_validate_anomaly_lab_scores_with_the_cards_threshold():
     assert report.accuracy_kind == "balanced accuracy"
     assert set(report.class_total) == {0, 1}
     assert report.accuracy == pytest.approx(card["accuracy_int8"], abs=1e-6)
+
+
+@pytest.mark.parametrize("board", ["emu-rv32", "emu-cortex-m4"])
+def test_kit_cancel_ends_a_long_infer_and_other_lines_wait_their_turn(board):
+    """`infer 1000000` on kws would run for hours: `kit-cancel` stops it between runs, while
+    any other command sent during a run is kept and answered after it (pipelined hosts)."""
+    from kit.device.session import connect
+    from kit.protocol import ProtocolError
+    from kit.protocol.client import RUN_RE
+
+    flash(board, "kws")
+    try:
+        with connect(board) as session:
+            client = session.client
+            client.load(bytes(client.info.input_bytes))
+            client.send("kit-infer 3")
+            client.send("kit-layers")
+            assert len(client.collect("kit-infer 3").match_all(RUN_RE)) == 3
+            assert client.collect("kit-layers").lines[-1] == f"m-kit-layers-done-[{client.info.ops}]"
+            client.send("infer 1000000 0")
+            assert client.link.read_line(10) == "m-warmup-start-0"
+            client.send("kit-cancel")
+            with pytest.raises(ProtocolError, match=r"cancelled after [0-9]+ of 1000000 runs"):
+                client.collect("infer 1000000 0", line_timeout=30)
+            assert client.collect("kit-cancel").lines == []
+            assert client.name() == f"kit-{board}"
+    finally:
+        stop(board)

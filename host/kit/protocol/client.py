@@ -21,7 +21,6 @@ from kit.errors import DeviceError
 from kit.link.base import Link, LinkTimeout
 from kit.protocol.mlperf import (
     ERROR_RE,
-    INFER_LINE_TIMEOUT_S,
     MAX_COMMAND_CHARS,
     MAX_U32,
     MAX_U64,
@@ -361,11 +360,12 @@ class DeviceClient(MlperfClient):
     # --- running -------------------------------------------------------------------------
     def kit_infer(
         self, count: int = 1, on_run: Callable[[int, int], None] | None = None,
-        line_timeout: float = INFER_LINE_TIMEOUT_S,
+        line_timeout: float | None = None,
     ) -> KitInferReply:
         """Run `count` timed inferences; `on_run(index, ticks)` fires as each result line arrives
         (runs numbered 0, 1, ... in order, ticks a 64-bit count: anything else is a garbled line)."""
         result = KitInferReply()
+        line_timeout = self.infer_line_timeout if line_timeout is None else line_timeout
 
         def see(line: str) -> None:
             run = RUN_RE.match(line)

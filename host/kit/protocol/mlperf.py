@@ -128,6 +128,7 @@ class MlperfClient:
     def __init__(self, link: Link, line_timeout: float = REPLY_LINE_TIMEOUT_S) -> None:
         self.link = link
         self.line_timeout = line_timeout
+        self.infer_line_timeout = INFER_LINE_TIMEOUT_S  # lines of a reply that waits for inferences
 
     def command(
         self, text: str, line_timeout: float | None = None, on_line: Callable[[str], None] | None = None,
@@ -206,8 +207,9 @@ class MlperfClient:
         for start in range(0, len(data), DB_BYTES_PER_LINE):
             self.command("db " + data[start : start + DB_BYTES_PER_LINE].hex())
 
-    def infer(self, count: int = 1, warmups: int = 0, line_timeout: float = INFER_LINE_TIMEOUT_S) -> InferReply:
+    def infer(self, count: int = 1, warmups: int = 0, line_timeout: float | None = None) -> InferReply:
         # Lines come before the warm-ups, before the timed runs and after them: three long gaps.
+        line_timeout = self.infer_line_timeout if line_timeout is None else line_timeout
         reply = self.command(f"infer {count} {warmups}", line_timeout=line_timeout, deadline_s=3 * line_timeout + 10)
         laps = reply.match_all(LAP_RE)
         if len(laps) < 2:
