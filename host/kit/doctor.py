@@ -42,14 +42,9 @@ MODULE_OF = {
     "pillow": "PIL",
 }
 
-# (program, apt package(s), required, what it is for)
+# (program, apt package(s), required, what it is for). The compilers and emulators come from
+# the board files (board_tools); these are the other programs kit runs.
 TOOLS: list[tuple[str, str, bool, str]] = [
-    ("gcc", "gcc", True, "host builds of the C runtime"),
-    ("arm-none-eabi-gcc", "gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib", True,
-     "Cortex-M firmware (emulated and real Arm boards)"),
-    ("riscv64-unknown-elf-gcc", "gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf", True, "the emu-rv32 board"),
-    ("qemu-system-arm", "qemu-system-arm", True, "emu-cortex-m4 / emu-cortex-m7"),
-    ("qemu-system-riscv32", "qemu-system-misc", True, "emu-rv32"),
     ("espeak-ng", "espeak-ng", True, "the offline keyword-spotting dataset"),
     ("sox", "sox", True, "audio resampling for the keyword-spotting dataset"),
     ("ssh", "openssh-client", False, "Raspberry Pi deployment"),
@@ -168,10 +163,28 @@ def _version_line(program: str) -> str:
     return f"{match.group(0) if match else 'found'} ({program})"
 
 
+def board_tools() -> list[tuple[str, str, bool, str]]:
+    """Each compiler and emulator a board file names with its apt packages, and the boards
+    that need it: adding a board adds its tools here with no code change."""
+    from kit.catalog import list_boards
+
+    needs: dict[str, tuple[str, list[str]]] = {}
+    for board in list_boards():
+        parts = []
+        if board.toolchain is not None and board.toolchain.apt:
+            parts.append((board.toolchain.compiler, board.toolchain.apt))
+        if board.emulator is not None and board.emulator.apt:
+            parts.append((board.emulator.qemu, board.emulator.apt))
+        for program, apt in parts:
+            packages, boards = needs.get(program, (" ".join(apt), []))
+            needs[program] = (packages, [*boards, board.name])
+    return [(program, packages, True, "the board(s) " + ", ".join(boards)) for program, (packages, boards) in needs.items()]
+
+
 def check_tools(path: str | None = None) -> list[Check]:
     """Compilers, emulators and helper programs on PATH."""
     checks = []
-    for program, packages, required, purpose in TOOLS:
+    for program, packages, required, purpose in board_tools() + TOOLS:
         found = shutil.which(program, path=path)
         if found:
             checks.append(Check("tools", program, "ok", required, _version_line(found)))

@@ -72,3 +72,16 @@ def test_unknown_names_list_known_ones_and_suggest() -> None:
         catalog.get_lab("kwz")
     with pytest.raises(CatalogError, match="unknown kit"):
         catalog.get_kit("../boards/host")
+
+
+def test_every_apt_package_a_board_file_names_is_installed_by_setup():
+    """Board files name the packages of their compilers and emulators (doctor and the build
+    errors print them); scripts/setup.sh installs deps/apt-packages.txt, so each must be there."""
+    from kit.catalog import list_boards
+    from kit.paths import REPO_ROOT
+
+    listed = {line.strip() for line in (REPO_ROOT / "deps" / "apt-packages.txt").read_text().splitlines()
+              if line.strip() and not line.startswith("#")}
+    named = {package for board in list_boards() for part in (board.toolchain, board.emulator) if part is not None
+             for package in part.apt}
+    assert named and named <= listed, sorted(named - listed)

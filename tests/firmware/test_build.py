@@ -46,15 +46,23 @@ def test_setup_offline_installs_the_scons_shim_idempotently():
 
 
 @pytest.mark.parametrize("board", EMULATED_BOARDS)
-def test_platformio_board_files_agree_with_the_catalog(board):
-    spec = json.loads((FIRMWARE_DIR / "platformio" / "boards" / f"{board}.json").read_text())
+def test_the_projects_platformio_board_comes_from_the_board_file(board, tmp_path):
+    """The board file is the only source: each project gets boards/<name>.json written from
+    it (no hand-kept copy in the repository), and PlatformIO's own config reads it there."""
+    from platformio.project.config import ProjectConfig
+
+    project = write_project(board, TEST_MODEL, tmp_path / board)
+    spec = json.loads((project / "boards" / f"{board}.json").read_text())
     entry = catalog.get_board(board)
     assert spec["build"]["cflags"] == entry.toolchain.cflags
     assert spec["build"]["ldflags"] == entry.toolchain.ldflags
     assert spec["build"]["toolchain_prefix"] + "gcc" == entry.toolchain.compiler
+    assert spec["build"]["hal"] == entry.firmware.hal and (FIRMWARE_DIR / "hal" / entry.firmware.hal).is_dir()
     assert spec["upload"]["qemu"] == entry.emulator.qemu and spec["upload"]["machine"] == entry.emulator.machine
-    assert spec["upload"]["args"] == entry.emulator.args
-    assert "-icount" in spec["upload"]["args"]
+    assert spec["upload"]["args"] == entry.emulator.args and "-icount" in spec["upload"]["args"]
+    config = ProjectConfig(str(project / "platformio.ini"))
+    assert Path(config.get("platformio", "boards_dir")).name == "boards" and config.get("env:kit", "board") == board
+    assert not (FIRMWARE_DIR / "platformio" / "boards").exists()
 
 
 def test_a_twin_gets_the_real_boards_limits_and_the_emulators_origins():

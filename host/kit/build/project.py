@@ -28,15 +28,8 @@ HAL_DIR = FIRMWARE_DIR / "hal"
 RUNTIME_DIR = FIRMWARE_DIR / "runtime"
 RUNTIME_PARTS = ("include", "src", "kernels")
 
-# Emulated board (catalog name) -> HAL folder in firmware/hal.
-HAL_FOR_TARGET = {
-    "emu-cortex-m4": "qemu-mps2",
-    "emu-cortex-m7": "qemu-mps2",
-    "emu-rv32": "qemu-riscv-virt",
-}
-APT_FIX = ("sudo apt-get install -y --no-install-recommends gcc-arm-none-eabi libnewlib-arm-none-eabi "
-           "gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf")
 PIO_TIMEOUT_S = 600
+APT_INSTALL = "sudo apt-get install -y --no-install-recommends"
 
 
 @dataclass(frozen=True)
@@ -86,10 +79,11 @@ def resolve_target(board: str | Board) -> tuple[Board, Board, MemoryLayout]:
     the real board's limits; an emulated board uses its own memory map."""
     board_obj = catalog.get_board(board) if isinstance(board, str) else board
     target = catalog.twin_of(board_obj)
-    if target.name not in HAL_FOR_TARGET or target.emulator is None:
+    if target.emulator is None or target.firmware is None:
+        emulated = [b.name for b in catalog.list_boards() if b.emulator is not None]
         raise KitError(
             f"kit cannot build firmware for board '{board_obj.name}' yet",
-            hint="emulated boards: " + ", ".join(sorted(HAL_FOR_TARGET)) +
+            hint="emulated boards: " + ", ".join(emulated) +
             "; real boards build through their emulated twin (e.g. `kit flash nicla-vision LAB --emulate`)",
         )
     limits = catalog.emulation_limits(board_obj)
@@ -120,9 +114,15 @@ def _needs_runtime(model_dir: Path) -> bool:
     return not (Path(model_dir) / "kit_runtime.h").is_file()
 
 
-def _source_map(target: str, model_dir: Path) -> dict[str, Path]:
+def hal_of(target: Board) -> str:
+    """The HAL folder (firmware/hal/<hal>) of an emulated board, from its board file."""
+    assert target.firmware is not None  # resolve_target refused boards without one
+    return target.firmware.hal
+
+
+def _source_map(target: Board, model_dir: Path) -> dict[str, Path]:
     """Project-relative path -> source file, for everything copied into `src/`."""
-    hal = HAL_FOR_TARGET[target]
+    hal = hal_of(target)
     files: dict[str, Path] = {}
     for path in sorted(HARNESS_DIR.glob("*.[ch]")):
         files[f"src/harness/{path.name}"] = path
@@ -149,10 +149,32 @@ def _platform_files() -> list[Path]:
     return sorted(p for p in PLATFORM_DIR.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
 
 
+def board_manifest(target: Board) -> dict:
+    """The PlatformIO board manifest (boards/<name>.json) of an emulated board, written from
+    its board file: kit's local platform (firmware/platformio/builder/main.py) reads the
+    compiler prefix, flags and QEMU command from it."""
+    assert target.emulator is not None and target.toolchain is not None
+    emulator, toolchain = target.emulator, target.toolchain
+    return {
+        "name": f"kit {target.title}",
+        "url": target.sources[0],
+        "vendor": target.vendor,
+        "frameworks": [],
+        "build": {
+            "cpu": target.core, "mcu": emulator.machine, "f_cpu": f"{target.clock_hz}L", "hal": hal_of(target),
+            "toolchain_prefix": toolchain.prefix, "cflags": list(toolchain.cflags), "ldflags": list(toolchain.ldflags),
+        },
+        "upload": {
+            "maximum_size": emulator.code_size, "maximum_ram_size": emulator.ram_size, "protocol": "qemu",
+            "qemu": emulator.qemu, "machine": emulator.machine, "args": list(emulator.args),
+        },
+    }
+
+
 def _build_hash(board: Board, target: Board, layout: MemoryLayout, sources: dict[str, Path]) -> str:
     digest = hashlib.sha256()
-    digest.update(json.dumps([board.name, target.name, asdict(layout)]).encode())
-    hal = HAL_FOR_TARGET[target.name]
+    digest.update(json.dumps([board.name, target.name, asdict(layout), board_manifest(target)], sort_keys=True).encode())
+    hal = hal_of(target)
     for name, path in sorted(sources.items()) + [(f"ld/{hal}", HAL_DIR / hal / "kit_link.ld.in")] + \
             [(f"platform/{p.relative_to(PLATFORM_DIR)}", p) for p in _platform_files()]:
         digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
@@ -179,6 +201,7 @@ def _platformio_ini(target: Board, layout: MemoryLayout, model_dir: Path) -> str
         "; on a TCP server with `upload_port = tcp:127.0.0.1:PORT`).",
         "[platformio]",
         "default_envs = kit",
+        "boards_dir = boards",
         "",
         "[env:kit]",
         f"platform = symlink://{PLATFORM_DIR}",
@@ -194,8 +217,8 @@ def _platformio_ini(target: Board, layout: MemoryLayout, model_dir: Path) -> str
 def write_project(board: str | Board, model_dir: Path, out_dir: Path) -> Path:
     """Write the PlatformIO project for `board` and the compiled model in `model_dir`."""
     board_obj, target, layout = resolve_target(board)
-    sources = _source_map(target.name, Path(model_dir))
-    build_id = f"{HAL_FOR_TARGET[target.name]}-{_build_hash(board_obj, target, layout, sources)[:12]}"
+    sources = _source_map(target, Path(model_dir))
+    build_id = f"{hal_of(target)}-{_build_hash(board_obj, target, layout, sources)[:12]}"
     return _write_project(board_obj, target, layout, sources, build_id, Path(out_dir))
 
 
@@ -215,7 +238,9 @@ def _write_project(board: Board, target: Board, layout: MemoryLayout, sources: d
                    build_id: str, out_dir: Path) -> Path:
     copy_sources(sources, out_dir)
     (out_dir / "src" / "model" / "kit_build_info.h").write_text(_build_info_header(board, build_id))
-    (out_dir / "kit_link.ld").write_text(render_linker_script(HAL_FOR_TARGET[target.name], layout))
+    (out_dir / "kit_link.ld").write_text(render_linker_script(hal_of(target), layout))
+    (out_dir / "boards").mkdir(exist_ok=True)
+    (out_dir / "boards" / f"{target.name}.json").write_text(json.dumps(board_manifest(target), indent=2) + "\n")
     model_dir = out_dir / "src" / "model"
     (out_dir / "platformio.ini").write_text(_platformio_ini(target, layout, model_dir))
     return out_dir
@@ -226,8 +251,9 @@ def _write_project(board: Board, target: Board, layout: MemoryLayout, sources: d
 def _check_toolchain(target: Board) -> None:
     compiler = target.toolchain.compiler if target.toolchain else None
     if compiler and shutil.which(compiler) is None:
+        packages = " ".join(target.toolchain.apt) if target.toolchain and target.toolchain.apt else compiler
         raise ToolMissingError(f"the cross compiler {compiler} is not installed (needed for {target.name})",
-                               hint=APT_FIX)
+                               hint=f"{APT_INSTALL} {packages}")
 
 
 def _pio_executable() -> str:
@@ -280,9 +306,9 @@ def build_firmware(board: str | Board, model_dir: Path, force: bool = False) -> 
     """Build (or reuse) the firmware for `board` running the compiled model in `model_dir`."""
     board_obj, target, layout = resolve_target(board)
     _check_toolchain(target)
-    sources = _source_map(target.name, Path(model_dir))
+    sources = _source_map(target, Path(model_dir))
     digest = _build_hash(board_obj, target, layout, sources)
-    build_id = f"{HAL_FOR_TARGET[target.name]}-{digest[:12]}"
+    build_id = f"{hal_of(target)}-{digest[:12]}"
     project_dir = cache_dir("builds") / f"{board_obj.name}-{digest[:16]}"
     elf_path = project_dir / ".pio" / "build" / "kit" / "firmware.elf"
     done_marker = project_dir / "kit-build.json"
@@ -325,5 +351,5 @@ def build(board: str, model: object, limits_board: str | None = None, force: boo
     return build_firmware(reference, model_dir_of(model), force=force)
 
 
-__all__ = ["build", "model_dir_of", "BuildResult", "FirmwareSizes", "build_firmware", "write_project", "resolve_target",
-           "firmware_sizes"]
+__all__ = ["build", "model_dir_of", "BuildResult", "FirmwareSizes", "board_manifest", "build_firmware", "hal_of",
+           "write_project", "resolve_target", "firmware_sizes"]

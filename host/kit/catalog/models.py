@@ -97,11 +97,24 @@ class Upload(Strict):
 
 
 class Toolchain(Strict):
-    """Compiler and target flags the firmware builder uses for this board's core."""
+    """Compiler and target flags the firmware builder uses for this board's core, and the
+    Debian/Ubuntu packages that install the compiler and its C library (`apt`)."""
 
     compiler: str
     cflags: list[str] = []
     ldflags: list[str] = []
+    apt: list[str] = []
+
+    @property
+    def prefix(self) -> str:
+        """`arm-none-eabi-` for `arm-none-eabi-gcc` (empty for a plain `gcc`)."""
+        return self.compiler[: -len("gcc")] if self.compiler.endswith("gcc") else ""
+
+
+class Firmware(Strict):
+    """kit's firmware on this board: the HAL folder in firmware/hal that drives it."""
+
+    hal: str
 
 
 class Emulator(Strict):
@@ -110,6 +123,7 @@ class Emulator(Strict):
     `cpu` names the core the machine models (informational: the mps2 machines fix it)."""
 
     qemu: str
+    apt: list[str] = []              # the Debian/Ubuntu package(s) that install `qemu`
     machine: str
     cpu: str | None = None
     args: list[str] = []
@@ -181,6 +195,7 @@ class Board(Strict):
     platformio: PlatformIO | None = None
     upload: Upload
     toolchain: Toolchain | None = None
+    firmware: Firmware | None = None
     emulated_twin: str | None = None
     emulator: Emulator | None = None
     active_power_mw: float = Field(gt=0)
@@ -194,8 +209,8 @@ class Board(Strict):
     def _kind_rules(self) -> "Board":
         if self.kind != "host" and (self.clock_hz is None or self.ram_bytes == 0):
             raise ValueError("clock_hz and ram_bytes are required (only the host board leaves them open)")
-        if self.kind == "emulated" and self.emulator is None:
-            raise ValueError("an emulated board needs an [emulator] table")
+        if self.kind == "emulated" and (self.emulator is None or self.firmware is None or self.toolchain is None):
+            raise ValueError("an emulated board needs [emulator], [firmware] and [toolchain] tables")
         if self.kind != "emulated" and self.emulator is not None:
             raise ValueError(f"only emulated boards have an [emulator] table (kind is {self.kind!r})")
         if self.emulated_twin is not None and self.kind != "mcu":

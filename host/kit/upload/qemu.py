@@ -29,7 +29,6 @@ LOCALHOST = "127.0.0.1"
 START_TIMEOUT_S = 10.0
 STOP_TIMEOUT_S = 5.0
 PORT_ATTEMPTS = 3
-APT_PACKAGE = {"qemu-system-arm": "qemu-system-arm", "qemu-system-riscv32": "qemu-system-misc"}
 
 
 @dataclass
@@ -81,7 +80,7 @@ def qemu_binary(target: Board) -> str:
     name = target.emulator.qemu
     found = shutil.which(name)
     if found is None:
-        package = APT_PACKAGE.get(name, name)
+        package = " ".join(target.emulator.apt) or name
         raise ToolMissingError(
             f"QEMU ({name}) is not installed: it runs the emulated board {target.name}",
             hint=f"sudo apt-get install -y --no-install-recommends {package}",
