@@ -183,3 +183,18 @@ def test_mutation_campaign_finds_nothing(fuzzer, mlperf_models):
     assert not any(summary.verdicts[v] for v in fuzzer.BAD_VERDICTS), (summary.line(), summary.findings)
     # the slice must reach both outcomes, or it proves nothing about either
     assert summary.verdicts["refused"] > 0 and summary.verdicts["same"] > 0, summary.verdicts
+
+
+@pytest.mark.parametrize("count", [0, 2])
+def test_zero_points_not_one_per_scale_are_refused(count, fuzzer, mlperf_models):
+    """Was an IndexError (an activation with a scale and no zero point) from the planner."""
+    data = mlperf_models["kws_ref_model"].read_bytes()
+    model = load_model(data)
+    pool = next(op for op in model.operators if op.op == "AVERAGE_POOL_2D")
+    name = model.tensors[pool.outputs[0]].name
+
+    def zero_points(tree):
+        tree.subgraphs[0].tensors[pool.outputs[0]].quantization.zeroPoint = np.zeros(count, dtype=np.int64)
+
+    with pytest.raises(ModelError, match=rf"tensor '{name}' has 1 scale\(s\) and {count} zero point\(s\)"):
+        _load_and_plan(fuzzer.rewrite(data, zero_points))

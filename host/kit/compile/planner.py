@@ -83,7 +83,12 @@ def _require_int8_zero_point(tensor: Tensor, role: str) -> None:
 
 
 def _require_valid_scales(tensor: Tensor, role: str) -> None:
-    """Every scale finite and positive (the file parses either way; the math does not)."""
+    """Every scale finite and positive, one zero point per scale (the file parses either way;
+    the math does not, and TFLM would read a zero point that is not there)."""
+    scales, zero_points = len(tensor.quantization.scale), len(tensor.quantization.zero_point)
+    if zero_points != scales:
+        _refuse(f"{role} tensor '{tensor.name}' has {scales} scale(s) and {zero_points} zero point(s); "
+                "quantization needs one zero point per scale")
     for scale in tensor.quantization.scale:
         if not (math.isfinite(scale) and scale > 0):
             _refuse(f"{role} tensor '{tensor.name}' has scale {scale}; scales must be finite and positive")
