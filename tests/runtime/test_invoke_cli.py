@@ -103,3 +103,46 @@ def test_registered_invokers_receive_the_compiled_model(tmp_path, mlperf_models)
 
         dispatch._INVOKERS.pop("linux", None)
     assert out.shape == (2, 12) and seen == {"board": "raspberry-pi-5", "model": "kws_ref_model"}
+
+
+def _kit_cli(*args: str, timeout: float = 600):
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, COLUMNS="250")  # one line per message, however long the paths
+    return subprocess.run([sys.executable, "-c", "from kit.cli import main; main()", *args],
+                          capture_output=True, text=True, timeout=timeout, env=env)
+
+
+@pytest.mark.slow
+def test_kit_invoke_emu_rv32_end_to_end_gives_tflm_outputs(mlperf_models, tmp_path):
+    """`kit invoke emu-rv32` as a user runs it: the firmware built offline, booted in QEMU for
+    this command only, a batch through the serial protocol, outputs equal to TFLM's."""
+    import shutil
+
+    from kit.catalog import get_board
+    from kit.tflm import TflmInterpreter
+
+    board = get_board("emu-rv32")
+    for tool in (board.emulator.qemu, board.toolchain.compiler):
+        if shutil.which(tool) is None:
+            pytest.skip(f"{tool} is not installed (see deps/apt-packages.txt)")
+    model = mlperf_models["str_ww_ref_model"]
+    inputs = random_inputs((1, 30, 1, 40), 6, seed=3)
+    np.save(tmp_path / "in.npy", inputs)
+    run = _kit_cli("invoke", "emu-rv32", "--model", str(model), "--input", str(tmp_path / "in.npy"),
+                   "--output", str(tmp_path / "out.npy"))
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "Traceback" not in run.stderr
+    assert f"6 output(s) of shape (3,) int8 -> {tmp_path / 'out.npy'}" in " ".join(run.stdout.split())
+    outputs = np.load(tmp_path / "out.npy")
+    assert outputs.shape == (6, 3) and outputs.dtype == np.int8
+    assert np.array_equal(outputs, TflmInterpreter(model).run(inputs))
+    assert len({row.tobytes() for row in outputs}) > 1  # the inputs reached the model
+
+    np.save(tmp_path / "bad.npy", np.zeros((2, 30, 1, 39), np.int8))
+    refused = _kit_cli("invoke", "emu-rv32", "--model", str(model), "--input", str(tmp_path / "bad.npy"),
+                       "--output", str(tmp_path / "bad_out.npy"))
+    assert refused.returncode == 2 and "error:" in refused.stderr and "fix:" in refused.stderr
+    assert "Traceback" not in refused.stderr and not (tmp_path / "bad_out.npy").exists()
