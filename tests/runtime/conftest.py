@@ -17,3 +17,20 @@ def kws_model(mlperf_models):
     from kit.runtime_host import compile_model
 
     return compile_model(mlperf_models["kws_ref_model"])
+
+
+@pytest.fixture(scope="session")
+def zoo_model(tmp_path_factory):
+    """`zoo_model(seed)`: the generated model for a seed, built once per session and shared by
+    the host and the emulated-board bit-exactness tests (building one costs seconds of TF)."""
+    from tests.runtime.model_zoo import build_model
+
+    folder = tmp_path_factory.mktemp("zoo")
+    built: dict = {}
+
+    def get(seed: int):
+        if seed not in built:
+            built[seed] = build_model(seed, folder)
+        return built[seed]
+
+    return get

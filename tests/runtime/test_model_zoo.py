@@ -10,22 +10,16 @@ import pytest
 from kit.runtime_host import compile_model, invoke
 from kit.tflm import TflmInterpreter
 from tests.runtime.conftest import random_inputs
-from tests.runtime.model_zoo import build_model
 
 SEEDS = range(32)
 SAMPLES = 100
 _ops_seen: collections.Counter = collections.Counter()
 
 
-@pytest.fixture(scope="module")
-def zoo_dir(tmp_path_factory):
-    return tmp_path_factory.mktemp("zoo")
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", SEEDS)
-def test_generated_model_matches_tflm(seed, zoo_dir):
-    model = build_model(seed, zoo_dir)
+def test_generated_model_matches_tflm(seed, zoo_model):
+    model = zoo_model(seed)
     compiled = compile_model(model.path)
     _ops_seen.update(compiled.op_names)
     inputs = random_inputs(compiled.input_shape, SAMPLES, seed=seed)
