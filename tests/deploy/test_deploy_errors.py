@@ -193,3 +193,47 @@ def test_streamed_command_with_a_flood_of_stderr_does_not_hang(monkeypatch):
             lines.append(line)
     assert lines == ["line one", "line two"]
     assert "warning 03999" in str(caught.value) and "warning 00000" not in str(caught.value)
+
+
+HOSTILE_RUNNERS = {
+    # name: (the "runner" the board runs instead of kit's, what the error must say)
+    "silent": ("import time; print('{\"type\": \"start\", \"runtime\": \"x\"}', flush=True); time.sleep(60)", "printed nothing for 4 s"),
+    "noise_forever": ("import time\nprint('{\"type\": \"start\", \"runtime\": \"x\"}', flush=True)\nwhile True:\n    print('noise', flush=True); time.sleep(0.05)",
+                      "still running after 8 s"),
+    "bad_index": ("print('{\"type\": \"start\"}'); print('{\"type\": \"inference\", \"index\": \"zero\", \"latency_us\": 5}')", "index 'zero'"),
+    "nan_latency": ("print('{\"type\": \"start\"}'); print('{\"type\": \"inference\", \"index\": 0, \"latency_us\": 3}');"
+                    "print('{\"type\": \"inference\", \"index\": 1, \"latency_us\": NaN}')", "impossible latency nan"),
+    "huge_index": ("print('{\"type\": \"start\"}'); print('{\"type\": \"inference\", \"index\": 10' + '0' * 400 + ', \"latency_us\": 1}')", "expected 0..2"),
+    "negative_latency": ("print('{\"type\": \"start\"}'); print('{\"type\": \"inference\", \"index\": 0, \"latency_us\": -4}')", "impossible latency -4"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE_RUNNERS))
+def test_a_hostile_board_ends_the_bench_with_a_clear_error_and_keeps_what_arrived(sshd, mlperf_models, remote_root, clean_env,
+                                                                                  laptop_python, tmp_path, monkeypatch, name):
+    """A board whose runner hangs, floods noise, or sends impossible numbers: the bench stops
+    within its deadlines with a DeviceError naming the problem; measurements that arrived
+    before are on disk."""
+    import json
+
+    from kit.deploy import bench as pi_bench
+
+    deploy_kws(sshd.target(), mlperf_models, remote_root, RemotePython(laptop_python, use_venv=False))
+    script, expected = HOSTILE_RUNNERS[name]
+    fake = tmp_path / "hostile.py"
+    fake.write_text(script + "\n")
+    wrapper = tmp_path / "hostile-python"
+    wrapper.write_text(f"#!/bin/sh\nexec {laptop_python} {fake}\n")  # ignores the runner and its arguments
+    wrapper.chmod(0o755)
+    monkeypatch.setattr(pi_bench, "LINE_SILENCE_S", 4.0)  # ssh and Python start within it, even on a busy machine
+    monkeypatch.setattr(pi_bench, "DEADLINE_BASE_S", 8.0)
+    monkeypatch.setattr(pi_bench, "DEADLINE_PER_RUN_S", 0.0)
+    with pytest.raises(DeviceError) as caught:
+        bench_pi("raspberry-pi-5", sshd.target(), lab_name="kws", runs=3, warmup=0, layout=RemoteLayout(remote_root),
+                 python=RemotePython(str(wrapper), use_venv=False), results_directory=tmp_path / "results")
+    assert expected in str(caught.value), str(caught.value)
+    stored = [json.loads(line) for path in (tmp_path / "results").glob("*.jsonl") for line in path.read_text().splitlines()]
+    assert stored[-1]["type"] == "end" and stored[-1]["status"] == "interrupted"
+    runs = [(record["index"], record["latency_us"]) for record in stored if record.get("type") == "run"]
+    assert runs == ([(0, 3.0)] if name == "nan_latency" else [])
+    assert "kept in" in str(caught.value)

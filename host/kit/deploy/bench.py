@@ -28,6 +28,19 @@ THROTTLE_FLAGS = {
     0x80000: "soft temperature limit occurred",
 }
 UNAVAILABLE = "unavailable"
+# What a board can report and still be believed: anything else is a broken runner or sensor.
+TEMP_RANGE_C = (-40.0, 150.0)
+FREQ_RANGE_MHZ = (1.0, 10_000.0)
+LATENCY_RANGE_US = (0.0, 3.6e9)       # above 0, below an hour per inference
+LINE_SILENCE_S = 120.0                # no line for this long: the runner hangs
+DEADLINE_BASE_S, DEADLINE_PER_RUN_S = 600.0, 60.0
+
+
+def _number_in(value: Any, bounds: tuple[float, float]) -> bool:
+    """A real number (not a bool, not NaN/inf) within `bounds`."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    return bounds[0] <= float(value) <= bounds[1]
 
 
 @dataclass
@@ -39,14 +52,23 @@ class SystemSummary:
     throttled: list[int] = field(default_factory=list)
     samples: int = 0
 
+    rejected: int = 0  # readings outside any physical range (left out of the figures)
+
     def add(self, record: dict[str, Any]) -> None:
         self.samples += 1
-        if isinstance(record.get("temp_c"), (int, float)):
-            self.temps_c.append(float(record["temp_c"]))
-        if isinstance(record.get("freq_mhz"), (int, float)):
-            self.freqs_mhz.append(float(record["freq_mhz"]))
-        if isinstance(record.get("throttled"), int):
-            self.throttled.append(record["throttled"])
+        temp, freq, throttled = record.get("temp_c"), record.get("freq_mhz"), record.get("throttled")
+        if _number_in(temp, TEMP_RANGE_C):
+            self.temps_c.append(float(temp))  # type: ignore[arg-type]
+        elif temp is not None:
+            self.rejected += 1
+        if _number_in(freq, FREQ_RANGE_MHZ):
+            self.freqs_mhz.append(float(freq))  # type: ignore[arg-type]
+        elif freq is not None:
+            self.rejected += 1
+        if isinstance(throttled, int) and not isinstance(throttled, bool) and 0 <= throttled < 1 << 32:
+            self.throttled.append(throttled)
+        elif throttled is not None:
+            self.rejected += 1
 
     @staticmethod
     def _span(values: list[float], unit: str) -> str:
@@ -73,7 +95,8 @@ class SystemSummary:
         return f"{', '.join(flags)} (0x{combined:x})"
 
     def as_dict(self) -> dict[str, Any]:
-        return {"temperature": self.temperature(), "frequency": self.frequency(), "throttling": self.throttling(), "samples": self.samples}
+        return {"temperature": self.temperature(), "frequency": self.frequency(), "throttling": self.throttling(),
+                "samples": self.samples, "rejected_readings": self.rejected}
 
 
 @dataclass
@@ -138,13 +161,23 @@ def bench_pi(
     )
     header = {"board": board.name, "lab": lab.name, "host": target.host, "runs": runs, "warmup": warmup, "threads": threads,
               "unit": "us", "model_sha256": deployed.model_sha256 if deployed and deployed.lab == lab.name else None}
-    return _collect(board.name, lab.name, target, stream_lines(target, command, {NOT_DEPLOYED_EXIT: not_deployed}), header, results_directory, on_record)
+    lines = stream_lines(target, command, {NOT_DEPLOYED_EXIT: not_deployed}, silence_s=LINE_SILENCE_S,
+                         deadline_s=DEADLINE_BASE_S + DEADLINE_PER_RUN_S * (runs + warmup))
+    return _collect(board.name, lab.name, target, lines, header, results_directory, on_record)
 
 
-def run_record(inference: dict[str, Any]) -> dict[str, Any]:
+def run_record(inference: dict[str, Any], runs: int) -> dict[str, Any]:
     """The runner's `inference` line as stored: a `run` record exactly like an MCU bench's
-    (kit.device.bench), so CSV export, plots and readers treat both alike."""
-    return {"type": "run", "index": int(inference["index"]), "latency_us": float(inference["latency_us"])}
+    (kit.device.bench), so CSV export, plots and readers treat both alike. Numbers outside
+    what a real run can give are a DeviceError naming the line."""
+    index, latency = inference.get("index"), inference.get("latency_us")
+    if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < runs:
+        raise DeviceError(f"the board sent a measurement with index {index!r} (expected 0..{runs - 1}): {inference}",
+                          hint="the runner on the board is not kit's: run `kit deploy` again")
+    if not _number_in(latency, LATENCY_RANGE_US) or float(latency) <= 0:
+        raise DeviceError(f"the board sent an impossible latency {latency!r} µs (run {index})",
+                          hint="the runner on the board is not kit's or its clock is broken: run `kit deploy` again")
+    return {"type": "run", "index": index, "latency_us": float(latency)}
 
 
 def plot_pi_bench(result: "PiBenchResult") -> Path:
@@ -175,7 +208,7 @@ def _collect(board: str, lab: str, target: SshTarget, lines, header: dict[str, A
                 start = record
                 results = ResultsFile.create("bench", {**header, **{k: record.get(k) for k in ("runtime", "runtime_version", "python", "machine")}}, results_directory)
             elif kind == "inference" and results is not None:
-                run = run_record(record)
+                run = run_record(record, int(header["runs"]))
                 results.append(run)
                 latencies.append(run["latency_us"])
             elif kind == "system" and results is not None:
@@ -193,6 +226,8 @@ def _collect(board: str, lab: str, target: SshTarget, lines, header: dict[str, A
     except BaseException as error:
         if results is not None:
             results.close("interrupted", error=str(error) or type(error).__name__, measured=len(latencies))
+            if isinstance(error, KitError) and str(results.path) not in error.message:
+                error.message += f" ({len(latencies)} measurement(s) kept in {results.path})"
         raise
     assert results is not None
     stats = summarize(latencies)

@@ -12,12 +12,14 @@ explicitly asks to accept a NEW key (`accept-new`, which still refuses a CHANGED
 from __future__ import annotations
 
 import io
+import queue
 import re
 import shlex
 import shutil
 import subprocess
 import tarfile
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
@@ -122,21 +124,45 @@ def run(target: SshTarget, remote: str, *, stdin: bytes | None = None, timeout_s
     return result
 
 
-def stream_lines(target: SshTarget, remote: str, exit_errors: dict[int, KitError] | None = None) -> Iterator[str]:
+# A streamed line longer than this is cut: a board printing without newlines cannot grow
+# kit's memory without bound.
+MAX_STREAM_LINE_BYTES = 64 * 1024
+_END = object()
+
+
+class StreamTimeout(DeviceError):
+    """A streamed remote command went silent, or ran past its overall deadline."""
+
+
+def stream_lines(target: SshTarget, remote: str, exit_errors: dict[int, KitError] | None = None, *,
+                 silence_s: float = 120.0, deadline_s: float = 3600.0) -> Iterator[str]:
     """Yield the remote command's stdout line by line AS IT ARRIVES (used by the bench).
 
-    After the lines it printed: an SshError for ssh failures, `exit_errors[status]` for the
-    statuses the caller knows, else a DeviceError with the command's last stderr lines.
+    Bounded in time: no line for `silence_s`, or `deadline_s` in all, ends the command with
+    a StreamTimeout (the caller has already stored what arrived). After the lines it printed:
+    an SshError for ssh failures, `exit_errors[status]` for the statuses the caller knows,
+    else a DeviceError with the command's last stderr lines.
     """
     process = subprocess.Popen(target.command(remote), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert process.stdout is not None and process.stderr is not None
     stderr_tail: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
     drain = threading.Thread(target=_drain_lines, args=(process.stderr, stderr_tail), daemon=True)
     drain.start()
+    lines: queue.Queue[object] = queue.Queue(maxsize=1024)
+    reader = threading.Thread(target=_read_lines, args=(process.stdout, lines), daemon=True)
+    reader.start()
+    end = time.monotonic() + deadline_s
     try:
-        for raw in process.stdout:
-            yield raw.decode(errors="replace").rstrip("\r\n")
-        returncode = process.wait()
+        while True:
+            wait = min(silence_s, end - time.monotonic())
+            try:
+                item = lines.get(timeout=max(wait, 0.0))
+            except queue.Empty:
+                raise _stream_timeout(target, silence_s, deadline_s, overall=time.monotonic() >= end) from None
+            if item is _END:
+                break
+            yield str(item)
+        returncode = process.wait(timeout=30)
         drain.join(timeout=5)
     finally:
         if process.poll() is None:
@@ -149,6 +175,26 @@ def stream_lines(target: SshTarget, remote: str, exit_errors: dict[int, KitError
         raise exit_errors[returncode]
     if returncode != 0:
         raise_for_remote_failure(target, "the runner", stderr)
+
+
+def _stream_timeout(target: SshTarget, silence_s: float, deadline_s: float, overall: bool) -> StreamTimeout:
+    if overall:
+        return StreamTimeout(f"the command on {target.host} was still running after {deadline_s:.0f} s: stopped it",
+                             hint="ask for fewer runs (--runs), or check what the board is doing")
+    return StreamTimeout(f"the command on {target.host} printed nothing for {silence_s:.0f} s: stopped it",
+                         hint="check the board (is it overheating or out of memory? `dmesg` on the board), then run again")
+
+
+def _read_lines(stream: IO[bytes], lines: "queue.Queue[object]") -> None:
+    """Lines of `stream` (each cut at MAX_STREAM_LINE_BYTES) into `lines`, then _END."""
+    try:
+        while True:
+            raw = stream.readline(MAX_STREAM_LINE_BYTES)
+            if not raw:
+                break
+            lines.put(raw.decode(errors="replace").rstrip("\r\n"))
+    finally:
+        lines.put(_END)
 
 
 def _drain_lines(stream: IO[bytes], tail: deque[str]) -> None:
