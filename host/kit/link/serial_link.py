@@ -60,6 +60,8 @@ def _open_port(url: str, baudrate: int) -> serial.SerialBase:
     options: dict[str, Any] = {"baudrate": baudrate, "timeout": 0.1, "write_timeout": 10}
     if not _is_network_url(url):
         options["exclusive"] = True
+    if url.startswith("rfc2217://"):
+        del options["write_timeout"]  # pyserial's rfc2217 client raises NotImplementedError on it
     try:
         return serial.serial_for_url(url, **options)
     except (serial.SerialException, OSError, ValueError) as error:
