@@ -507,12 +507,15 @@ def main() -> int:
     parser.add_argument("--mutants", type=int, default=1_000_000, help="stop after this many mutants")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--models", default=",".join(DEFAULT_SEEDS), help="seed models from tests/data/mlperf-tiny")
+    parser.add_argument("--seed-dir", type=Path, help="also use every .tflite in this folder as a seed "
+                        "(e.g. generated zoo models, which reach MEAN, PAD, CONCATENATION, MUL, ...)")
     parser.add_argument("--out", type=Path, help="folder for the mutants that are not refused/same")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         return worker_main()
     seeds = [SEED_DIR / f"{name}.tflite" for name in args.models.split(",") if name]
+    seeds += sorted(args.seed_dir.glob("*.tflite")) if args.seed_dir else []
     missing = [str(p) for p in seeds if not p.is_file()]
     if missing:
         print(f"error: seed model not found: {', '.join(missing)}", file=sys.stderr)

@@ -544,7 +544,6 @@ def _padded_inputs(operator: Operator) -> list[int]:
     return inputs + [-1] * (_PADDED_INPUTS.get(operator.op, 0) - len(inputs))
 
 
-
 def _check_ops_known(model: Model) -> None:
     for operator in model.operators:
         if operator.op not in _RESOLVERS:
