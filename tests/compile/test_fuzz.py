@@ -198,3 +198,15 @@ def test_zero_points_not_one_per_scale_are_refused(count, fuzzer, mlperf_models)
 
     with pytest.raises(ModelError, match=rf"tensor '{name}' has 1 scale\(s\) and {count} zero point\(s\)"):
         _load_and_plan(fuzzer.rewrite(data, zero_points))
+
+
+def test_an_elementwise_output_larger_than_its_input_is_refused(fuzzer, mlperf_models):
+    """Was a traceback in the host runner (SOFTMAX [1, 3] -> [2, 3]: 3 values written, 6 read)."""
+    data = mlperf_models["str_ww_ref_model"].read_bytes()
+    output = load_model(data).outputs[0]
+
+    def double_the_batch(tree):
+        tree.subgraphs[0].tensors[output].shape = np.array([2, 3], dtype=np.int32)
+
+    with pytest.raises(ModelError, match=r"\(SOFTMAX\): output '.+' has shape \[2, 3\], its input '.+' \[1, 3\]"):
+        _load_and_plan(fuzzer.rewrite(data, double_the_batch))

@@ -370,6 +370,14 @@ def _resolve_reshape(model: Model, operator: Operator) -> dict[str, Any]:
     return {"aliased": False}
 
 
+def _require_same_size(source: Tensor, output: Tensor) -> None:
+    """Elementwise ops write one output per input value: a larger output would hand back arena
+    bytes nobody wrote, a smaller one be overrun."""
+    if source.num_elements != output.num_elements:
+        _refuse(f"output '{output.name}' has shape {list(output.shape)}, its input '{source.name}' "
+                f"{list(source.shape)}; this op writes one output value per input value")
+
+
 def _require_probability_output(output: Tensor) -> None:
     if _zero_point(output) != -128 or quant.f32(_scale(output)) != quant.f32(1.0 / 256):
         _refuse(f"output '{output.name}' must have scale 1/256 and zero point -128 (TFLM's int8 requirement)")
@@ -379,6 +387,7 @@ def _resolve_softmax(model: Model, operator: Operator) -> dict[str, Any]:
     source, output = _input(model, operator, 0), _output(model, operator)
     _require_int8_activation(source, "input")
     _require_int8_activation(output, "output")
+    _require_same_size(source, output)
     _require_probability_output(output)
     if not source.shape:
         _refuse("softmax of a scalar")
@@ -392,6 +401,7 @@ def _resolve_logistic(model: Model, operator: Operator) -> dict[str, Any]:
     source, output = _input(model, operator, 0), _output(model, operator)
     _require_int8_activation(source, "input")
     _require_int8_activation(output, "output")
+    _require_same_size(source, output)
     _require_probability_output(output)
     params: dict[str, Any] = quant.logistic_params(_scale(source))
     params.update(input_zero_point=_zero_point(source), output_zero_point=_zero_point(output), size=source.num_elements)
@@ -411,6 +421,9 @@ def _resolve_mean(model: Model, operator: Operator) -> dict[str, Any]:
     if len(axes) > 2:
         _refuse(f"mean over {len(axes)} axes; TFLM reduces at most 2 axes at once")
     count = int(np.prod([source.shape[a] for a in axes], dtype=np.int64)) if axes else 1
+    if output.num_elements * count != source.num_elements:
+        _refuse(f"output '{output.name}' has {output.num_elements} values; the mean of {source.num_elements} "
+                f"over {count} per output gives {source.num_elements // count}")
     params: dict[str, Any] = quant.requantize_params(_scale(source), _scale(output))
     params.update(
         axes=axes,
@@ -482,6 +495,7 @@ def _resolve_quantize(model: Model, operator: Operator) -> dict[str, Any]:
         _refuse("float32 input: kit models take int8 input (convert with inference_input_type=tf.int8)")
     _require_int8_activation(source, "input")
     _require_int8_activation(output, "output")
+    _require_same_size(source, output)
     params: dict[str, Any] = quant.requantize_params(_scale(source), _scale(output))
     params.update(input_zero_point=_zero_point(source), output_zero_point=_zero_point(output), size=source.num_elements)
     return params
@@ -490,6 +504,7 @@ def _resolve_quantize(model: Model, operator: Operator) -> dict[str, Any]:
 def _resolve_dequantize(model: Model, operator: Operator) -> dict[str, Any]:
     source, output = _input(model, operator, 0), _output(model, operator)
     _require_int8_activation(source, "input")
+    _require_same_size(source, output)
     if output.dtype != "float32":
         _refuse(f"output is {output.dtype}; DEQUANTIZE must produce float32")
     if model.outputs != [operator.outputs[0]]:
