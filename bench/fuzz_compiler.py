@@ -7,7 +7,9 @@ indices, op codes, option fields, operator order), packed again. A worker proces
 through kit.compile.convert (planner, C emitter, TFLM arrays and arena probe), builds and
 runs kit's C runtime on the host for the accepted ones, then runs TFLM on the same inputs.
 The worker reports which stage it is in, so a crash (signal) or hang is blamed on the right
-side. Verdicts:
+side, and is replaced after every mutant that ran native code (kit's runtime, TFLM), so
+memory one hostile model damaged cannot change the next one's verdict. kit's host runtime
+checks guard bytes around its arena after every invoke (an overrun counts as a crash). Verdicts:
 
 - refused: kit raised a KitError (the user sees error:/fix:, exit 2) - the wanted outcome;
 - same: kit accepted and its outputs equal TFLM's;
@@ -302,6 +304,7 @@ def _kit_stage(path: Path, out_dir: Path) -> tuple[str, Any]:
     from kit.compile import convert
     from kit.errors import KitError
     from kit.runtime_host import compile_model, invoke
+    from kit.runtime_host.runner import ArenaOverrunError
 
     _say("stage convert")
     try:
@@ -313,6 +316,8 @@ def _kit_stage(path: Path, out_dir: Path) -> tuple[str, Any]:
         rng = np.random.default_rng(len(path.name))
         inputs = rng.integers(-128, 128, size=(SAMPLES, *compiled.input_shape[1:]), dtype=np.int8)
         outputs = invoke(compiled, inputs)
+    except ArenaOverrunError as error:  # kit's kernels wrote outside their arena
+        return "crash", error.message
     except KitError as error:
         return "refused", error.message
     except Exception as error:
@@ -336,19 +341,19 @@ def judge(path: Path, out_dir: Path) -> dict[str, Any]:
 
     verdict, detail = _kit_stage(path, out_dir)
     if verdict != "accepted":
-        return {"verdict": verdict, "detail": detail}
+        return {"verdict": verdict, "detail": detail, "native": verdict != "refused"}
     inputs, kit_outputs = detail
     status, reference = _tflm_stage(path, inputs)
     if status != "ok":
-        return {"verdict": status, "detail": reference}
+        return {"verdict": status, "detail": reference, "native": True}
     kit_outputs, reference = np.asarray(kit_outputs), np.asarray(reference)
     if kit_outputs.shape != reference.shape or kit_outputs.dtype != reference.dtype:
-        return {"verdict": "different", "detail": f"kit {kit_outputs.shape} {kit_outputs.dtype}, "
-                                                  f"tflm {reference.shape} {reference.dtype}"}
+        return {"verdict": "different", "native": True, "detail": f"kit {kit_outputs.shape} {kit_outputs.dtype}, "
+                                                                  f"tflm {reference.shape} {reference.dtype}"}
     if not np.array_equal(kit_outputs, reference, equal_nan=kit_outputs.dtype.kind == "f"):
         gap = np.abs(kit_outputs.astype(np.float64) - reference.astype(np.float64))
-        return {"verdict": "different", "detail": f"max difference {np.nanmax(gap)}"}
-    return {"verdict": "same", "detail": ""}
+        return {"verdict": "different", "detail": f"max difference {np.nanmax(gap)}", "native": True}
+    return {"verdict": "same", "detail": "", "native": True}
 
 
 def _say(line: str) -> None:
@@ -433,6 +438,10 @@ class _Worker:
                 stage = line.split()[1]
             elif line.startswith("result "):
                 result = json.loads(line[len("result "):])
+                if result.get("native"):
+                    # kit's runtime and TFLM ran native code on a hostile model in this process:
+                    # the next mutant gets a fresh one, so no damage carries over to it.
+                    self.stop()
                 return result["verdict"], str(result["detail"]), stage
 
 

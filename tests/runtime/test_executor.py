@@ -5,6 +5,7 @@ from __future__ import annotations
 import ctypes
 
 import numpy as np
+import pytest
 
 from kit.runtime_host.runner import load_host_model
 from tests.runtime.conftest import random_inputs
@@ -60,3 +61,17 @@ def test_repeated_runs_are_deterministic(kws_model):
     inputs = random_inputs(kws_model.input_shape, 3, seed=5)
     first = host.run(inputs)
     assert np.array_equal(first, host.run(inputs[::-1])[::-1])
+
+
+def test_a_write_outside_the_arena_is_caught_after_the_invoke(kws_model):
+    """The host runner keeps guard bytes each side of the arena: a kernel writing past its
+    tensor is reported as the kit bug it is, instead of corrupting the Python process."""
+    from kit.runtime_host.runner import ArenaOverrunError, HostModel
+    from tests.runtime.conftest import random_inputs
+
+    host = HostModel(kws_model)
+    sample = host.check_inputs(random_inputs(kws_model.input_shape, 1, seed=4))[0]
+    host.run_one(sample)  # intact guards: no error
+    host._guarded[-1] ^= 0xFF  # what a kernel writing one byte past the arena's end does
+    with pytest.raises(ArenaOverrunError, match="wrote outside its .*-byte arena"):
+        host.run_one(sample)

@@ -14,6 +14,12 @@ from kit.runtime_host.compiled import CompiledModel, compile_model
 
 _NUMPY_DTYPES = {"int8": np.int8, "uint8": np.uint8, "int16": np.int16, "int32": np.int32, "float32": np.float32}
 _ARENA_ALIGNMENT = 16
+_GUARD_BYTES = 64  # a known pattern each side of the arena, checked after every invoke
+_GUARD_PATTERN = 0xA5
+
+
+class ArenaOverrunError(ModelError):
+    """kit's runtime wrote outside the arena it was given: a kit bug, never the user's."""
 
 
 def _numpy_dtype(name: str) -> np.dtype:
@@ -47,7 +53,9 @@ class HostModel:
         self.arena_bytes = int(self._lib.kit_model_arena_bytes(self._model))
         self.input_bytes = int(self._lib.kit_model_input_bytes(self._model))
         self.output_bytes = int(self._lib.kit_model_output_bytes(self._model))
-        self._arena = _aligned_buffer(max(self.arena_bytes, 1))
+        self._guarded = _aligned_buffer(max(self.arena_bytes, 1) + 2 * _GUARD_BYTES)
+        self._guarded[:] = _GUARD_PATTERN
+        self._arena = self._guarded[_GUARD_BYTES:-_GUARD_BYTES]
         arena_ptr = ctypes.c_void_p(self._arena.ctypes.data)
         self._input_offset = int(self._lib.kit_model_input(self._model, arena_ptr)) - self._arena.ctypes.data
         self._output_offset = int(self._lib.kit_model_output(self._model, arena_ptr)) - self._arena.ctypes.data
@@ -86,8 +94,19 @@ class HostModel:
                 f"kit runtime returned error {status} for model {self.compiled.model_id}",
                 "recompile the model with this version of kit",
             )
+        self._check_guards()
         out = arena_bytes[self._output_offset : self._output_offset + self.output_bytes].copy()
         return out.view(self.output_dtype)
+
+    def _check_guards(self) -> None:
+        """Bytes changed just outside the arena mean a kernel wrote past its tensor: say so now,
+        before the damage shows up as wrong numbers somewhere else."""
+        before, after = self._guarded[:_GUARD_BYTES], self._guarded[-_GUARD_BYTES:]
+        if (before != _GUARD_PATTERN).any() or (after != _GUARD_PATTERN).any():
+            raise ArenaOverrunError(
+                f"kit's runtime wrote outside its {self.arena_bytes}-byte arena running model {self.compiled.model_id}",
+                "this is a kit bug: report it with the model file",
+            )
 
     def run(self, inputs: np.ndarray) -> np.ndarray:
         """Outputs for a batch: shape (N, *output_shape[1:])."""
