@@ -210,3 +210,17 @@ def test_an_elementwise_output_larger_than_its_input_is_refused(fuzzer, mlperf_m
 
     with pytest.raises(ModelError, match=r"\(SOFTMAX\): output '.+' has shape \[2, 3\], its input '.+' \[1, 3\]"):
         _load_and_plan(fuzzer.rewrite(data, double_the_batch))
+
+
+def test_a_fully_connected_output_whose_last_dimension_is_not_the_units_is_refused(fuzzer, mlperf_models):
+    """[1, 128] -> [1, 128, 1]: same size, but TFLM then runs 128 rows of 1 unit over input rows
+    that do not exist (kit computed the model's numbers, TFLM garbage: outputs differed)."""
+    data = mlperf_models["ad01_int8"].read_bytes()
+    model = load_model(data)
+    index = model.operators[7].outputs[0]
+
+    def add_a_unit_axis(tree):
+        tree.subgraphs[0].tensors[index].shape = np.array([1, 128, 1], dtype=np.int32)
+
+    with pytest.raises(ModelError, match=r"node 7 \(FULLY_CONNECTED\): output '.+' has shape \[1, 128, 1\]; its last"):
+        _load_and_plan(fuzzer.rewrite(data, add_a_unit_axis))

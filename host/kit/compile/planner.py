@@ -277,6 +277,10 @@ def _resolve_fully_connected(model: Model, operator: Operator) -> dict[str, Any]
     batches = source.num_elements // depth
     if output.num_elements != batches * units:
         _refuse(f"output of {output.num_elements} values, expected {batches * units}")
+    if not output.shape or int(output.shape[-1]) != units:
+        # TFLM takes the output depth from the output's last dimension (MatchingDim, unchecked
+        # in release builds) and then reads input rows that do not exist
+        _refuse(f"output '{output.name}' has shape {list(output.shape)}; its last dimension must be the {units} units")
     scales = _weights(weights, units, 0)
     _bias(model, operator, units)
     per_channel = len(scales) > 1
