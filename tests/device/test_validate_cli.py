@@ -100,6 +100,7 @@ def test_bench_table_csv_values_and_plot(tmp_path):
     finally:
         peer.stopped = True
     assert code == 0, err
+    assert "bench nicla-vision (runs): 7/7" in err  # plain progress lines off a terminal
     flat = " ".join(out.split())
     assert "kit bench nicla-vision" in flat and "(7 runs, 1 warm-up)" in flat
     for row in ("min", "p50", "p90", "p99", "max", "mean", "std"):

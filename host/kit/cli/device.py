@@ -179,10 +179,13 @@ def bench_command(ctx: click.Context, board: str | None, runs: int, warmup: int,
         raise click.UsageError(f"unknown option(s) {' '.join(ctx.args)} (SSH options are only for Raspberry Pi boards)")
     from kit.device.flow import bench
 
-    with _progress(as_json) as progress:
-        task = progress.add_task(f"bench {board or port}", total=runs)
+    from contextlib import nullcontext
+
+    live, update, _ = _reporter(as_json)
+    with live if live is not None else nullcontext():
         report = bench(board, runs=runs, warmup=warmup, port=port, input_bytes=input_bytes, csv_path=csv_path,
-                       plot=not no_plot, progress=lambda done: progress.update(task, completed=done), force=force)
+                       plot=not no_plot, progress=lambda done: update(f"bench {board or port} (runs)", done, runs),
+                       force=force)
     if as_json:
         click.echo(json.dumps(report.as_dict(), indent=2))
         return
