@@ -3,7 +3,9 @@
  * are symmetric int8 (weights_offset is always 0: the planner refuses other zero points).
  *
  * With the compiler's kernel_bias (bias + input_offset * sum of the unit's weights) four
- * units share each input word (kit_mat_1x4) and the inner loop has no offset to add. */
+ * units share each input word and the inner loop has no offset to add; the compiler then
+ * also stores each block of 4 units' weights interleaved (kit_mat_1x4_blocked), and units
+ * past the last block in plain rows (kit_mat_1x4). */
 #include "kit_dot.h"
 #include "kit_fixedpoint.h"
 #include "kit_kernels.h"
@@ -19,15 +21,13 @@ static void fc_folded(const kit_fc_params_t *p, const int8_t *in_row, const int8
     int32_t u, r;
     for (u = 0; u < units; u += 4) {
         const int32_t rows = units - u < 4 ? units - u : 4;
-        /* fewer than 4 units left: the last one is repeated (stride 0), its copies unused */
-        const int32_t stride = rows == 4 ? depth : 0;
         const int8_t *w = filter + (size_t)u * depth;
         int32_t acc[4];
         if (rows == 4) {
             for (r = 0; r < 4; ++r) {
                 acc[r] = p->kernel_bias[u + r];
             }
-            kit_mat_1x4(in_row, w, stride, depth, acc);
+            kit_mat_1x4_blocked(in_row, w, depth, acc);
             for (r = 0; r < 4; ++r) {
                 out_row[u + r] = requantize(p, acc[r], u + r);
             }

@@ -179,6 +179,44 @@ static inline void kit_mat_1x4(const int8_t *a, const int8_t *w, int32_t stride,
     acc[3] = s3;
 }
 
+/* kit_mat_1x4 on a block of 4 rows stored interleaved by the compiler
+ * (kit.compile.emit_c.interleave_fc_weights): per 4 taps the 4 rows' words follow each
+ * other, then the rows' n % 4 tail bytes. One weight pointer, so no register spills. */
+static inline void kit_mat_1x4_blocked(const int8_t *a, const int8_t *w, int32_t n, int32_t acc[4]) {
+    int32_t s0 = acc[0], s1 = acc[1], s2 = acc[2], s3 = acc[3], t;
+    const int32_t tail = n & 3;
+    const int8_t *const end = a + (n & ~3);
+    while (a != end) {
+        const uint32_t x = kit_read_u32(a);
+        const uint32_t xe = __sxtb16(x), xo = kit_sxtb16_odd(x);
+        uint32_t v = kit_read_u32(w);
+        s0 = __smlad(xe, __sxtb16(v), s0);
+        s0 = __smlad(xo, kit_sxtb16_odd(v), s0);
+        v = kit_read_u32(w + 4);
+        s1 = __smlad(xe, __sxtb16(v), s1);
+        s1 = __smlad(xo, kit_sxtb16_odd(v), s1);
+        v = kit_read_u32(w + 8);
+        s2 = __smlad(xe, __sxtb16(v), s2);
+        s2 = __smlad(xo, kit_sxtb16_odd(v), s2);
+        v = kit_read_u32(w + 12);
+        s3 = __smlad(xe, __sxtb16(v), s3);
+        s3 = __smlad(xo, kit_sxtb16_odd(v), s3);
+        a += 4;
+        w += 16;
+    }
+    for (t = 0; t < tail; ++t) {
+        const int32_t x = a[t];
+        s0 += x * w[t];
+        s1 += x * w[tail + t];
+        s2 += x * w[2 * tail + t];
+        s3 += x * w[3 * tail + t];
+    }
+    acc[0] = s0;
+    acc[1] = s1;
+    acc[2] = s2;
+    acc[3] = s3;
+}
+
 #else
 
 static inline int32_t kit_dot_s8(const int8_t *x, const int8_t *w, int32_t n, int32_t input_offset) {
@@ -237,6 +275,37 @@ static inline void kit_mat_1x4(const int8_t *a, const int8_t *w, int32_t stride,
         s1 += x * *w1++;
         s2 += x * *w2++;
         s3 += x * *w3++;
+    }
+    acc[0] = s0;
+    acc[1] = s1;
+    acc[2] = s2;
+    acc[3] = s3;
+}
+
+/* kit_mat_1x4 on a block of 4 rows stored interleaved by the compiler
+ * (kit.compile.emit_c.interleave_fc_weights): per 4 taps the 4 rows' words follow each
+ * other, then the rows' n % 4 tail bytes. */
+static inline void kit_mat_1x4_blocked(const int8_t *a, const int8_t *w, int32_t n, int32_t acc[4]) {
+    int32_t s0 = acc[0], s1 = acc[1], s2 = acc[2], s3 = acc[3], t;
+    const int32_t tail = n & 3;
+    const int8_t *const end = a + (n & ~3);
+    while (a != end) {
+        for (t = 0; t < 4; ++t) {
+            const int32_t x = a[t];
+            s0 += x * w[t];
+            s1 += x * w[4 + t];
+            s2 += x * w[8 + t];
+            s3 += x * w[12 + t];
+        }
+        a += 4;
+        w += 16;
+    }
+    for (t = 0; t < tail; ++t) {
+        const int32_t x = a[t];
+        s0 += x * w[t];
+        s1 += x * w[tail + t];
+        s2 += x * w[2 * tail + t];
+        s3 += x * w[3 * tail + t];
     }
     acc[0] = s0;
     acc[1] = s1;

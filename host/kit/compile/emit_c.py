@@ -116,11 +116,44 @@ def _mean_multiplier(multiplier: int, shift: int, count: int) -> tuple[int, int]
     return (multiplier << k) // count, shift - k
 
 
-def _const_array(tensor: TensorPlan) -> str:
-    """A const array in flash, 16-byte aligned so kernels may read words."""
+def interleave_fc_weights(weights: np.ndarray) -> np.ndarray:
+    """FULLY_CONNECTED weights [units, depth] in the order kit_mat_1x4_blocked reads them:
+    per block of 4 units, the 4 rows' bytes k..k+3 one after the other for each k = 0, 4,
+    ...; then the 4 rows' last depth % 4 bytes, row by row. Units past the last full block
+    keep their rows. Same bytes, so the same size in flash."""
+    units, depth = weights.shape
+    full, k4 = units // 4 * 4, depth // 4 * 4
+    if full == 0:
+        return weights.reshape(-1)
+    blocks = weights[:full].reshape(-1, 4, depth)
+    head = blocks[:, :, :k4].reshape(-1, 4, k4 // 4, 4).transpose(0, 2, 1, 3).reshape(len(blocks), -1)
+    tail = blocks[:, :, k4:].reshape(len(blocks), -1)
+    return np.concatenate([np.concatenate([head, tail], axis=1).reshape(-1), weights[full:].reshape(-1)])
+
+
+def _fc_weight_layouts(plan: Plan) -> dict[int, bytes]:
+    """Constant FULLY_CONNECTED filters to store interleaved (interleave_fc_weights): those
+    with symmetric weights that no other kind of operand reads. Their ops get a kernel_bias,
+    which is what tells the runtime the layout."""
+    layouts: dict[int, bytes] = {}
+    other_uses = {i for op in plan.ops for pos, i in enumerate(op.inputs) if op.op != "FULLY_CONNECTED" or pos != 1}
+    for op in plan.ops:
+        if op.op != "FULLY_CONNECTED" or len(op.inputs) < 2 or op.params.get("weights_offset", 0) != 0:
+            continue
+        tensor = plan.tensors[op.inputs[1]]
+        if tensor.data is None or tensor.index in other_uses or tensor.dtype != "int8":
+            continue
+        weights = np.frombuffer(tensor.data, dtype=np.int8).reshape(int(op.params["output_depth"]), -1)
+        layouts[tensor.index] = interleave_fc_weights(weights).tobytes()
+    return layouts
+
+
+def _const_array(tensor: TensorPlan, data: bytes | None = None) -> str:
+    """A const array in flash, 16-byte aligned so kernels may read words. `data` replaces
+    the tensor's bytes when the kernels read a reordered layout."""
     assert tensor.data is not None
     c_type, np_type = _CONST_ELEMENT.get(tensor.dtype, ("uint8_t", "u1"))
-    values = np.frombuffer(tensor.data, dtype=np.dtype(np_type))
+    values = np.frombuffer(tensor.data if data is None else data, dtype=np.dtype(np_type))
     body = _int_list(values.tolist())
     return (
         f"/* tensor {tensor.index}: {tensor.name[:60].replace('*/', '')} {list(tensor.shape)} {tensor.dtype} */\n"
@@ -131,9 +164,10 @@ def _const_array(tensor: TensorPlan) -> str:
 class _OpEmitter:
     """Turns one OpPlan into its params struct; one method per op family."""
 
-    def __init__(self, plan: Plan, out: _Emitted) -> None:
+    def __init__(self, plan: Plan, out: _Emitted, fc_layouts: dict[int, bytes] | None = None) -> None:
         self.plan = plan
         self.out = out
+        self.fc_layouts = fc_layouts or {}
 
     def tensor(self, index: int) -> TensorPlan:
         return self.plan.tensors[index]
@@ -232,7 +266,7 @@ class _OpEmitter:
                 "output_multiplier": self.int_array(name + "_multiplier", p["output_multiplier"]),
                 "output_shift": self.int_array(name + "_shift", p["output_shift"]),
                 "kernel_bias": self.kernel_bias(op, name, p["output_depth"], taps_axis_last=False)
-                if p.get("weights_offset", 0) == 0 else "NULL",
+                if op.inputs[1] in self.fc_layouts else "NULL",
             },
         )
 
@@ -411,9 +445,10 @@ def render_source(plan: Plan) -> str:
     _check_plan(plan)
     emitted = _Emitted(constants=[], params=[], ops=[])
     constants = _used_constants(plan)
+    fc_layouts = _fc_weight_layouts(plan)
     for index in constants:
-        emitted.constants.append(_const_array(plan.tensors[index]))
-    op_emitter = _OpEmitter(plan, emitted)
+        emitted.constants.append(_const_array(plan.tensors[index], fc_layouts.get(index)))
+    op_emitter = _OpEmitter(plan, emitted, fc_layouts)
     for position, op in enumerate(plan.ops):
         params_name = op_emitter.emit(op)
         inputs = ", ".join(str(int(i)) for i in op.inputs) or "-1"
