@@ -223,3 +223,20 @@ def test_handshake_mismatch_names_both_hashes():
         peer.stopped = True
     message = str(caught.value)
     assert "handshake failed" in message and "cd" * 32 in message and "ab" * 32 in message
+
+
+def test_validate_limit_generates_only_a_small_dataset_when_the_full_one_is_not_cached(tmp_path, monkeypatch):
+    """--limit 4 needs 4 test samples: generating the lab's whole dataset first took minutes
+    (6.5 min for kws). The smallest generated size that holds them is used, and said."""
+    from kit.catalog import get_lab
+    from kit.data.dataset import cache_key
+    from kit.data.spec import lab_spec
+    from kit.paths import cache_dir
+
+    monkeypatch.setenv("KIT_HOME", str(tmp_path))
+    code, _, err = validate(motion_board())
+    assert code == 0, err
+    assert "generating the tiny motion dataset for --limit 4" in err and "tiny generated dataset" in err
+    spec = lab_spec(get_lab("motion"))
+    cached = {path.name for path in cache_dir("datasets").glob("*.npz")}
+    assert cached == {f"motion-{cache_key(spec, 0, 0.03, None)}.npz"}  # the tiny one only
