@@ -297,8 +297,12 @@ def make_mutant(seed_data: bytes, rng: random.Random) -> tuple[bytes, str] | Non
 # ---------------------------------------------------------------------------- worker (one process)
 
 
+_ran_native = False
+
+
 def _kit_stage(path: Path, out_dir: Path) -> tuple[str, Any]:
     """(verdict-or-'accepted', detail): kit convert, then kit's runtime on the host."""
+    global _ran_native
     import numpy as np
 
     from kit.compile import convert
@@ -312,6 +316,7 @@ def _kit_stage(path: Path, out_dir: Path) -> tuple[str, Any]:
         if result.refusal is not None:
             return "refused", result.refusal.message
         _say("stage runtime")
+        _ran_native = True
         compiled = compile_model(path)
         rng = np.random.default_rng(len(path.name))
         inputs = rng.integers(-128, 128, size=(SAMPLES, *compiled.input_shape[1:]), dtype=np.int8)
@@ -341,7 +346,7 @@ def judge(path: Path, out_dir: Path) -> dict[str, Any]:
 
     verdict, detail = _kit_stage(path, out_dir)
     if verdict != "accepted":
-        return {"verdict": verdict, "detail": detail, "native": verdict != "refused"}
+        return {"verdict": verdict, "detail": detail, "native": _ran_native}
     inputs, kit_outputs = detail
     status, reference = _tflm_stage(path, inputs)
     if status != "ok":
