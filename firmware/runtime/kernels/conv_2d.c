@@ -47,10 +47,10 @@ static void im2col(const kit_conv_params_t *p, const int8_t *input, int32_t pixe
     }
 }
 
-/* TFLM's requantization (kit_mbqm + offset + clamp) with the shift split once per channel */
-static inline int8_t requantize(int32_t acc, int32_t multiplier, int32_t left, int32_t right, int32_t offset,
-                                int32_t lo, int32_t hi) {
-    acc = kit_rounding_divide_by_pot(kit_srdhm(kit_wrap_shl(acc, left), multiplier), right) + offset;
+/* TFLM's requantization (kit_mbqm + offset + clamp), branch-free (kit_requantize) */
+static inline int8_t requantize(int32_t acc, int32_t multiplier, int32_t shift, int32_t offset, int32_t lo,
+                                int32_t hi) {
+    acc = kit_requantize(acc, multiplier, shift) + offset;
     return (int8_t)kit_clamp_i32(acc, lo, hi);
 }
 
@@ -99,12 +99,10 @@ static void conv_im2col(const kit_conv_params_t *p, const int8_t *input, const i
             {
                 const int32_t m0 = p->output_multiplier[oc], s0 = p->output_shift[oc];
                 const int32_t m1 = p->output_multiplier[oc1], s1 = p->output_shift[oc1];
-                const int32_t l0 = s0 > 0 ? s0 : 0, r0 = s0 > 0 ? 0 : -s0;
-                const int32_t l1 = s1 > 0 ? s1 : 0, r1 = s1 > 0 ? 0 : -s1;
-                out0[oc] = requantize(acc[0], m0, l0, r0, offset, lo, hi);
-                out1[oc] = requantize(acc[2], m0, l0, r0, offset, lo, hi);
-                out0[oc1] = requantize(acc[1], m1, l1, r1, offset, lo, hi);
-                out1[oc1] = requantize(acc[3], m1, l1, r1, offset, lo, hi);
+                out0[oc] = requantize(acc[0], m0, s0, offset, lo, hi);
+                out1[oc] = requantize(acc[2], m0, s0, offset, lo, hi);
+                out0[oc1] = requantize(acc[1], m1, s1, offset, lo, hi);
+                out1[oc1] = requantize(acc[3], m1, s1, offset, lo, hi);
             }
         }
     }

@@ -12,18 +12,14 @@
 #include "kit_kernels.h"
 
 static inline int8_t requantize(const kit_conv_params_t *p, int32_t acc, int32_t oc) {
-    const int32_t shift = p->output_shift[oc];
-    acc = kit_rounding_divide_by_pot(kit_srdhm(kit_wrap_shl(acc, shift > 0 ? shift : 0), p->output_multiplier[oc]),
-                                     shift > 0 ? 0 : -shift) +
-          p->output_offset;
+    acc = kit_requantize(acc, p->output_multiplier[oc], p->output_shift[oc]) + p->output_offset;
     return (int8_t)kit_clamp_i32(acc, p->activation_min, p->activation_max);
 }
 
 /* requantize with the per-op constants already in registers */
 static inline int8_t requantize_fast(int32_t acc, int32_t multiplier, int32_t shift, int32_t offset, int32_t lo,
                                      int32_t hi) {
-    acc = kit_rounding_divide_by_pot(kit_srdhm(kit_wrap_shl(acc, shift > 0 ? shift : 0), multiplier),
-                                     shift > 0 ? 0 : -shift) + offset;
+    acc = kit_requantize(acc, multiplier, shift) + offset;
     return (int8_t)kit_clamp_i32(acc, lo, hi);
 }
 

@@ -17,6 +17,20 @@
 #include <stdint.h>
 #include <string.h>
 
+/* TFLM's requantization of a CONV / DEPTHWISE / FC sum (MultiplyByQuantizedMultiplier,
+ * double rounding) in straight-line code: the same SRDHM and rounding shift as
+ * kit_fixedpoint.h, without branches. It omits SRDHM's INT32_MIN * INT32_MIN saturation:
+ * these multipliers are in [2^30, 2^31) or 0 (TFLM's QuantizeMultiplier), and
+ * kit.compile.emit_c refuses any other. */
+static inline int32_t kit_requantize(int32_t acc, int32_t multiplier, int32_t shift) {
+    const int32_t left = shift > 0 ? shift : 0, right = shift > 0 ? 0 : -shift;
+    const int32_t x = (int32_t)((uint32_t)acc << left);
+    const int32_t y = (int32_t)(((int64_t)x * multiplier + ((int64_t)1 << 30)) >> 31);
+    const int32_t mask = (int32_t)((1u << right) - 1u);
+    const int32_t threshold = (mask >> 1) - (y >> 31); /* + 1 for a negative y */
+    return (y >> right) + ((y & mask) > threshold);
+}
+
 #if defined(__ARM_FEATURE_DSP) && !defined(KIT_PORTABLE_KERNELS)
 #define KIT_DSP_KERNELS 1
 #include <arm_acle.h>

@@ -161,6 +161,16 @@ def _const_array(tensor: TensorPlan, data: bytes | None = None) -> str:
     )
 
 
+def _check_multipliers(op: OpPlan, multipliers: Sequence[int]) -> None:
+    """The kernels' branch-free requantization (kit_requantize) needs Q31 multipliers other
+    than INT32_MIN; TFLM's QuantizeMultiplier never makes one, so this only stops a bad plan."""
+    if any(int(m) == -(2**31) for m in multipliers):
+        raise ModelError(
+            f"op {op.op} (node {op.index}) has a requantization multiplier of -2^31",
+            "re-quantize the model with TFLite's converter (multipliers lie in [2^30, 2^31))",
+        )
+
+
 class _OpEmitter:
     """Turns one OpPlan into its params struct; one method per op family."""
 
@@ -209,6 +219,7 @@ class _OpEmitter:
 
     def _conv_fields(self, op: OpPlan, name: str) -> dict[str, Any]:
         p = op.params
+        _check_multipliers(op, p["output_multiplier"])
         out_shape = self.tensor(op.outputs[0]).shape
         multipliers = list(p["output_multiplier"])
         shifts = list(p["output_shift"])
