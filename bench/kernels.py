@@ -9,9 +9,12 @@ DSP-extension kernels) a bare-metal program runs one invoke under QEMU `-icount 
 (one instruction per virtual ns) with an op hook that reads the tick counter around every
 op. It prints instructions per MAC per layer type, the whole invoke, whether the output
 equals TFLM's bytes, the published anchors from issue 13 beside them, and the runtime's
-.text per target and variant. QEMU counts instructions, not cycles; the "cycles (est.)"
-column weighs the instruction mix of each kernel's hot loop as a Cortex-M4 would (loads
-2 cycles, the rest 1) and is labelled an estimate.
+.text per target and variant. QEMU counts instructions, not cycles (it models no pipeline:
+loads, taken branches and 64-bit multiplies cost more than one cycle on a real Cortex-M4),
+so the anchors measured in cycles on a board are another unit; no cycle estimate is made
+here yet. "other ops" are the instructions of the ops without MACs (pooling, ADD, SOFTMAX,
+RESHAPE); per-op figures include the op hook's timer reads (tens of instructions per op),
+the whole-invoke figure does not.
 """
 
 from __future__ import annotations
