@@ -86,3 +86,19 @@ def test_summary_matches_numpy(values):
 def test_summary_of_nothing_is_an_error():
     with pytest.raises(ValueError):
         summarize([])
+
+
+def test_two_sessions_started_in_the_same_second_get_their_own_files(tmp_path):
+    """One process (a farm, a test run) starting two benches within a second must not append
+    the second session's runs to the first one's file."""
+    from kit.bench.results import ResultsFile, read_records
+
+    first = ResultsFile.create("bench", {"board": "emu-rv32"}, tmp_path)
+    second = ResultsFile.create("bench", {"board": "emu-rv32"}, tmp_path)
+    first.append({"type": "run", "index": 0})
+    second.append({"type": "run", "index": 0})
+    first.close("complete")
+    second.close("complete")
+    assert first.path != second.path
+    for results in (first, second):
+        assert [r["type"] for r in read_records(results.path)] == ["header", "run", "end"]

@@ -32,11 +32,20 @@ class ResultsFile:
         directory.mkdir(parents=True, exist_ok=True)
         stamp = time.strftime("%Y%m%d-%H%M%S")
         board = str(header.get("board", "unknown")).replace("/", "_")
-        path = directory / f"{kind}-{board}-{stamp}-{os.getpid()}.jsonl"
-        results = cls(path=path, header={"type": "header", "kind": kind, "started": time.time(), **header})
-        results._handle = path.open("a", encoding="utf-8")
-        results._write(results.header)
-        return results
+        base = f"{kind}-{board}-{stamp}-{os.getpid()}"
+        for attempt in range(1000):
+            # Exclusive creation: two sessions started in the same second by one process (a
+            # farm, a test run) each get their own file instead of appending to one.
+            path = directory / (f"{base}.jsonl" if attempt == 0 else f"{base}-{attempt}.jsonl")
+            try:
+                handle = path.open("x", encoding="utf-8")
+            except FileExistsError:
+                continue
+            results = cls(path=path, header={"type": "header", "kind": kind, "started": time.time(), **header})
+            results._handle = handle
+            results._write(results.header)
+            return results
+        raise FileExistsError(f"no free results file name for {base} in {directory}")
 
     def _write(self, record: dict[str, Any]) -> None:
         self._handle.write(json.dumps(record, sort_keys=True) + "\n")
