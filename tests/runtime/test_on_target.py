@@ -3,7 +3,7 @@
 A tiny bare-metal program (the HAL's startup and linker script, a main that runs a few
 inputs baked into flash and prints each output as hex) is built with the cross compilers
 directly, so this checks the runtime itself on the target ISA, independent of the firmware
-harness and PlatformIO. The kws reference model runs ~30M instructions per inference.
+harness and PlatformIO. The kws reference model runs about 7.7M instructions per inference on the M4, 13.7M on rv32.
 """
 
 from __future__ import annotations
@@ -149,51 +149,4 @@ def test_kws_on_emulated_core_matches_tflm(target, kws_model, mlperf_models, tmp
     assert np.array_equal(got, expected), f"{target}: kit {got.tolist()} tflm {expected.tolist()}"
 
 
-def _run_on_target(target: str, compiled, inputs: np.ndarray, work: Path) -> np.ndarray:
-    """Outputs of kit's runtime for `inputs`, run on the emulated core `target`."""
-    spec = TARGETS[target]
-    for tool in (spec["cc"][0], spec["qemu"][0]):
-        if shutil.which(tool) is None:
-            pytest.skip(f"{tool} is not installed (see deps/apt-packages.txt)")
-    work.mkdir(parents=True, exist_ok=True)
-    (work / "test_inputs.h").write_text(_inputs_header(inputs))
-    elf = _build(target, compiled.directory, work)
-    run = subprocess.run([*spec["qemu"], str(elf)], capture_output=True, text=True, timeout=300)
-    lines = [line.split()[1] for line in run.stdout.splitlines() if line.startswith("o ")]
-    assert run.returncode == 0 and len(lines) == len(inputs), run.stdout[-2000:] + run.stderr[-2000:]
-    return np.array([np.frombuffer(bytes.fromhex(line), dtype=np.uint8) for line in lines])
-
-
-def _tflm_bytes(model, inputs: np.ndarray) -> np.ndarray:
-    """TFLM's outputs as raw bytes per sample (int8 and float32 outputs alike)."""
-    expected = np.ascontiguousarray(TflmInterpreter(model).run(inputs)).reshape(len(inputs), -1)
-    return expected.view(np.uint8).reshape(len(inputs), -1)
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("target", ["cortex-m4", "rv32imc"])
-@pytest.mark.parametrize("name", ["vww_96_int8", "pretrainedResnet_quant", "ad01_int8", "str_ww_ref_model"])
-def test_mlperf_on_emulated_core_matches_tflm(name, target, mlperf_models, tmp_path):
-    """Every optimised kernel path (Cortex-M4 DSP) and the portable one (rv32) on the other
-    MLPerf models: 1x1 and 3x3 convolutions, strided and padded, depthwise, FC, ADD."""
-    from kit.runtime_host import compile_model
-
-    compiled = compile_model(mlperf_models[name])
-    inputs = random_inputs(compiled.input_shape, 2, seed=5)
-    got = _run_on_target(target, compiled, inputs, tmp_path)
-    assert np.array_equal(got, _tflm_bytes(mlperf_models[name], inputs)), f"{name} on {target} differs from TFLM"
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("seed", range(0, 32, 2))
-def test_zoo_on_cortex_m4_matches_tflm(seed, tmp_path):
-    """Generated models (odd channel and pixel counts, every kernel size, dilation, depth
-    multiplier, per-tensor weights) through the DSP kernels on the Cortex-M4 twin."""
-    from kit.runtime_host import compile_model
-    from tests.runtime.model_zoo import build_model
-
-    model = build_model(seed, tmp_path)
-    compiled = compile_model(model.path)
-    inputs = random_inputs(compiled.input_shape, 3, seed=seed)
-    got = _run_on_target("cortex-m4", compiled, inputs, tmp_path / "build")
-    assert np.array_equal(got, _tflm_bytes(model.path, inputs)), f"seed {seed} ({model.description}) differs"
+# The other MLPerf models and the generated zoo run on the twins in test_twins_vs_tflm.py.
