@@ -54,6 +54,14 @@ int kit_hal_can_exit(void);
 /* End the program with `code` (emulators: QEMU exits with it). Returns if unsupported. */
 void kit_hal_exit(int code);
 
+/* Read up to `length` bytes of the file `path` on the computer that runs this board
+ * (emulators: semihosting; the host build: its own file system) into `buffer`. Returns the
+ * bytes read, or -1 when the file cannot be read or the board has no such channel (real
+ * boards). `path` NULL only asks whether the channel exists (0 = yes). Why: a twin's
+ * emulated UART carries ~5,500 characters a second, so a 27 KB camera frame takes seconds
+ * as text; read from the host it takes microseconds. */
+int32_t kit_hal_host_read(const char *path, uint8_t *buffer, uint32_t length);
+
 #ifdef __cplusplus
 }
 #endif

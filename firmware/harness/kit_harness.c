@@ -512,6 +512,7 @@ static void command_kit_info(void)
     info_number("runtime", KIT_RUNTIME_VERSION);
     info_field("build", KIT_BUILD_ID);
     info_number("dropped", reader.dropped);
+    info_number("host_files", kit_hal_host_read(0, 0, 0) == 0 ? 1u : 0u);
     kit_out_str("]");
     kit_out_end();
     reply_ready();
@@ -567,6 +568,53 @@ static void command_kit_load(char **tokens, int count)
             kit_out_line("m-load-done");
         }
     }
+    reply_ready();
+}
+
+/* kit-load-file PATH: the whole model input from a file on the computer that runs the board
+ * (twins and the host build; see kit_hal_host_read). Replies like the last kit-load chunk. */
+static void command_kit_load_file(char **tokens, int count)
+{
+    uint32_t needed = kit_model_input_bytes(&kit_model);
+    int32_t got;
+    if (count != 2) {
+        reply_error("kit-load-file: expected PATH");
+        return;
+    }
+    if (kit_hal_host_read(0, 0, 0) != 0) {
+        reply_error("kit-load-file: this board reads no host files (use kit-load)");
+        return;
+    }
+    if (needed > KIT_INPUT_CAPACITY) {
+        reply_error("kit-load-file: input larger than the input buffer");
+        return;
+    }
+    start_input(0u);
+    got = kit_hal_host_read(tokens[1], input_buffer, needed);
+    if (got < 0) {
+        reply_error("kit-load-file: cannot read the file");
+        return;
+    }
+    if ((uint32_t)got != needed) {
+        kit_out_str("e-[kit-load-file: file has ");
+        kit_out_u64((uint32_t)got);
+        kit_out_str(" bytes, the model takes ");
+        kit_out_u64(needed);
+        kit_out_str("]");
+        kit_out_end();
+        reply_ready();
+        return;
+    }
+    input_expected = needed;
+    input_filled = needed;
+    input_crc = kit_crc32_update(0u, input_buffer, needed);
+    kit_out_str("m-kit-load-[next=");
+    kit_out_u64(input_filled);
+    kit_out_str(",crc=");
+    kit_out_hex32(input_crc);
+    kit_out_str("]");
+    kit_out_end();
+    kit_out_line("m-load-done");
     reply_ready();
 }
 
@@ -723,6 +771,8 @@ static void run_command(char *line)
         command_kit_info();
     } else if (strcmp(word, "kit-load") == 0) {
         command_kit_load(tokens, count);
+    } else if (strcmp(word, "kit-load-file") == 0) {
+        command_kit_load_file(tokens, count);
     } else if (strcmp(word, "kit-infer") == 0) {
         command_kit_infer(tokens, count);
     } else if (strcmp(word, "kit-layers") == 0) {

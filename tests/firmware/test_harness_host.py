@@ -185,6 +185,26 @@ def test_kit_load_base64_chunks_with_running_crc(harness):
     assert_protocol_lines(lines)
 
 
+def test_kit_load_file_reads_the_whole_input_from_a_host_file(harness, tmp_path):
+    """kit-load-file PATH: the board reads the input itself (the host build from its own file
+    system, twins by semihosting); the reply is the last kit-load's, so hosts check its CRC."""
+    assert kit_info(harness)["host_files"] == "1"
+    data = sample_input(5)
+    path = tmp_path / "input.bin"
+    path.write_bytes(data)
+    lines = harness.command(f"kit-load-file {path}")
+    m = match_one(lines, r"^m-kit-load-\[next=([0-9]+),crc=([0-9a-f]{8})\]$")
+    assert int(m.group(1)) == INPUT_BYTES and int(m.group(2), 16) == zlib.crc32(data) and lines[-1] == "m-load-done"
+    output = bytes.fromhex(match_one(harness.command("kit-infer 1"), r"^m-kit-output-\[([0-9a-f]*)\]$").group(1))
+    assert output == checksum_model(data)
+    short = tmp_path / "short.bin"
+    short.write_bytes(data[:10])
+    assert harness.command(f"kit-load-file {short}") == [f"e-[kit-load-file: file has 10 bytes, the model takes {INPUT_BYTES}]"]
+    assert harness.command(f"kit-load-file {tmp_path / 'missing.bin'}") == ["e-[kit-load-file: cannot read the file]"]
+    assert harness.command("kit-load-file") == ["e-[kit-load-file: expected PATH]"]
+    assert "input not loaded: have 0 of 64 bytes" in harness.command("kit-infer 1")[0]  # a failed load leaves nothing
+
+
 @pytest.mark.parametrize("command, error", [
     ("kit-load 0 abc", "e-[kit-load: bad base64]"),
     ("kit-load 0 @@@@", "e-[kit-load: bad base64]"),

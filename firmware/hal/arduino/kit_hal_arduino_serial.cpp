@@ -79,3 +79,11 @@ extern "C" void kit_hal_exit(int code)
 {
     (void)code; /* a real board has nowhere to exit to: kit-exit answers "not supported" */
 }
+
+extern "C" int32_t kit_hal_host_read(const char *path, uint8_t *buffer, uint32_t length)
+{
+    (void)path; /* a real board reads its inputs from the serial link only */
+    (void)buffer;
+    (void)length;
+    return -1;
+}

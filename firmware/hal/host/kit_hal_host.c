@@ -77,3 +77,19 @@ void kit_hal_exit(int code)
     fflush(stdout);
     exit(code);
 }
+
+int32_t kit_hal_host_read(const char *path, uint8_t *buffer, uint32_t length)
+{
+    FILE *file;
+    size_t got;
+    if (path == 0) {
+        return 0;
+    }
+    file = fopen(path, "rb");
+    if (file == 0) {
+        return -1;
+    }
+    got = fread(buffer, 1u, length, file);
+    fclose(file);
+    return (int32_t)got;
+}

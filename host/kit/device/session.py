@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 from kit.catalog import Board, get_board
 from kit.device import state as device_state
@@ -121,10 +122,19 @@ def connect(name: str, port: str | None = None, line_timeout: float = 5.0, boot_
         check_model(client, entry)
         if run_on.kind == "emulated":
             client.load_window = EMULATOR_LOAD_WINDOW
+            if entry is not None and entry.pid is not None:  # an emulator kit started here
+                client.host_file_dir = input_folder()
     except BaseException:
         link.close()
         raise
     return Session(client=client, link=link, board=run_on, reference=reference, state=entry)
+
+
+def input_folder() -> Path:
+    """Where inputs for emulators on this machine are written (kit-load-file reads them)."""
+    from kit.paths import cache_dir
+
+    return cache_dir("inputs")
 
 
 def connect_port(url: str, baudrate: int | None = None, line_timeout: float = 5.0,
