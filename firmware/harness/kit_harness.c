@@ -518,6 +518,21 @@ static void command_kit_info(void)
     reply_ready();
 }
 
+/* The reply to kit-load and kit-load-file: bytes loaded so far, their CRC, done or not. */
+static void reply_load_progress(int done)
+{
+    kit_out_str("m-kit-load-[next=");
+    kit_out_u64(input_filled);
+    kit_out_str(",crc=");
+    kit_out_hex32(input_crc);
+    kit_out_str("]");
+    kit_out_end();
+    if (done) {
+        kit_out_line("m-load-done");
+    }
+    reply_ready();
+}
+
 static void command_kit_load(char **tokens, int count)
 {
     uint8_t chunk[KIT_LOAD_CHUNK_MAX];
@@ -556,19 +571,7 @@ static void command_kit_load(char **tokens, int count)
         reply_error("kit-load: chunk past input end");
         return;
     }
-    {
-        int done = append_input(chunk, (uint32_t)length);
-        kit_out_str("m-kit-load-[next=");
-        kit_out_u64(input_filled);
-        kit_out_str(",crc=");
-        kit_out_hex32(input_crc);
-        kit_out_str("]");
-        kit_out_end();
-        if (done) {
-            kit_out_line("m-load-done");
-        }
-    }
-    reply_ready();
+    reply_load_progress(append_input(chunk, (uint32_t)length));
 }
 
 /* kit-load-file PATH: the whole model input from a file on the computer that runs the board
@@ -608,14 +611,7 @@ static void command_kit_load_file(char **tokens, int count)
     input_expected = needed;
     input_filled = needed;
     input_crc = kit_crc32_update(0u, input_buffer, needed);
-    kit_out_str("m-kit-load-[next=");
-    kit_out_u64(input_filled);
-    kit_out_str(",crc=");
-    kit_out_hex32(input_crc);
-    kit_out_str("]");
-    kit_out_end();
-    kit_out_line("m-load-done");
-    reply_ready();
+    reply_load_progress(1);
 }
 
 static void command_kit_infer(char **tokens, int count)

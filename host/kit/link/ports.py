@@ -263,6 +263,12 @@ def port_holders(path: str, ignore_pids: Iterable[int] = ()) -> list[PortHolder]
 
 
 def _scan_proc_fds(target: str) -> set[int]:
+    return pids_with_open(frozenset({target}))
+
+
+def pids_with_open(targets: frozenset[str]) -> set[int]:
+    """Processes (that this user may inspect) with an open file descriptor whose link is one
+    of `targets` (a device path, or `socket:[INODE]`)."""
     found: set[int] = set()
     proc = Path("/proc")
     if not proc.is_dir():
@@ -273,7 +279,7 @@ def _scan_proc_fds(target: str) -> set[int]:
         try:
             for fd in (entry / "fd").iterdir():
                 try:
-                    if os.readlink(fd) == target:
+                    if os.readlink(fd) in targets:
                         found.add(int(entry.name))
                         break
                 except OSError:

@@ -8,10 +8,9 @@ the socket inodes in /proc/*/fd of the processes this user may inspect.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-from kit.link.ports import PortHolder, _proc_name
+from kit.link.ports import PortHolder, _proc_name, pids_with_open
 
 ESTABLISHED = "01"
 LOOPBACK_V4 = "0100007F"
@@ -36,32 +35,13 @@ def _client_inodes(port: int) -> set[str]:
     return inodes
 
 
-def _pids_with_sockets(inodes: set[str]) -> set[int]:
-    wanted = {f"socket:[{inode}]" for inode in inodes}
-    found: set[int] = set()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            for fd in (entry / "fd").iterdir():
-                try:
-                    if os.readlink(fd) in wanted:
-                        found.add(int(entry.name))
-                        break
-                except OSError:
-                    continue
-        except OSError:
-            continue
-    return found
-
-
 def tcp_clients(port: int, ignore_pids: tuple[int, ...] = ()) -> list[PortHolder]:
     """Processes connected to 127.0.0.1:`port` now (empty when none, or when /proc is absent)."""
     inodes = _client_inodes(port)
     if not inodes:
         return []
     holders = []
-    for pid in sorted(_pids_with_sockets(inodes) - set(ignore_pids)):
+    for pid in sorted(pids_with_open(frozenset(f"socket:[{inode}]" for inode in inodes)) - set(ignore_pids)):
         name, command = _proc_name(pid)
         holders.append(PortHolder(pid, name, command))
     return holders
