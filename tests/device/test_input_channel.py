@@ -22,12 +22,13 @@ def test_vision_inputs_reach_the_m4_twin_through_a_file(mlperf_models):
         outputs = []
         with connect("emu-cortex-m4") as session:
             client = session.client
-            assert client.info.fields["host_files"] == "1" and client.host_file_dir == input_folder()
+            assert client.info.fields["host_files"] == "1" and client.host_file_dir == input_folder("emu-cortex-m4")
             for sample in inputs:
                 client.load(sample.tobytes())
                 outputs.append(np.frombuffer(client.kit_infer(1).output, dtype=np.int8))
-            written = list(input_folder().glob("input-*.bin"))
-            assert written and written[0].read_bytes() == inputs[-1].tobytes()  # the file channel was used
+            written = list(input_folder("emu-cortex-m4").iterdir())
+            assert [path.name for path in written] == ["input.bin"]  # the file channel, one file
+            assert written[0].read_bytes() == inputs[-1].tobytes()
         expected = TflmInterpreter(model).run(inputs).reshape(3, -1)
         assert np.array_equal(np.array(outputs), expected)
     finally:

@@ -123,18 +123,19 @@ def connect(name: str, port: str | None = None, line_timeout: float = 5.0, boot_
         if run_on.kind == "emulated":
             client.load_window = EMULATOR_LOAD_WINDOW
             if entry is not None and entry.pid is not None:  # an emulator kit started here
-                client.host_file_dir = input_folder()
+                client.host_file_dir = input_folder(run_on.name)
     except BaseException:
         link.close()
         raise
     return Session(client=client, link=link, board=run_on, reference=reference, state=entry)
 
 
-def input_folder() -> Path:
-    """Where inputs for emulators on this machine are written (kit-load-file reads them)."""
-    from kit.paths import cache_dir
+def input_folder(board: str) -> Path:
+    """Where inputs for an emulator on this machine are written (kit-load-file reads them):
+    one folder per board, one file rewritten per load, so nothing piles up."""
+    from kit.paths import cache_dir, make_dir
 
-    return cache_dir("inputs")
+    return make_dir(cache_dir("inputs") / board, "input folder", "check that KIT_HOME is writable")
 
 
 def connect_port(url: str, baudrate: int | None = None, line_timeout: float = 5.0,

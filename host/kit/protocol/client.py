@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import math
-import os
 import re
 import time
 import zlib
@@ -366,7 +365,7 @@ class DeviceClient(MlperfClient):
             return False
         if len(data) != self.info.input_bytes:
             return False
-        path = Path(self.host_file_dir) / f"input-{os.getpid()}-{id(self):x}.bin"
+        path = Path(self.host_file_dir) / "input.bin"  # one board, one client: rewritten each load
         command = f"kit-load-file {path}"
         if " " in str(path) or len(command) > MAX_FILE_COMMAND:
             return False
