@@ -234,9 +234,15 @@ def test_validate_limit_generates_only_a_small_dataset_when_the_full_one_is_not_
     from kit.paths import cache_dir
 
     monkeypatch.setenv("KIT_HOME", str(tmp_path))
-    code, _, err = validate(motion_board())
+    code, out, err = validate(motion_board())
     assert code == 0, err
     assert "generating the tiny motion dataset for --limit 4" in err and "tiny generated dataset" in err
     spec = lab_spec(get_lab("motion"))
     cached = {path.name for path in cache_dir("datasets").glob("*.npz")}
     assert cached == {f"motion-{cache_key(spec, 0, 0.03, None)}.npz"}  # the tiny one only
+    # The figure is put beside the card's, and the different test set is said
+    assert "model card: accuracy 99.5% on the full test split; this run used the tiny generated set" in " ".join(out.split())
+    code, out, _ = validate(motion_board(), "--json")
+    report = json.loads(out)
+    assert report["test_set"] == "tiny" and report["card_accuracy"] == json.loads(
+        (MODELS_DIR / "motion" / "card.json").read_text())["accuracy_int8"]

@@ -166,6 +166,11 @@ def _scorer(lab, model_path: Path, x_test: np.ndarray, y_test: np.ndarray, outpu
 
 def _card_threshold(model_path: Path) -> float | None:
     """The int8 anomaly threshold from the card beside the model, if it describes this model."""
+    return _card_number(model_path, "threshold_int8")
+
+
+def _card_number(model_path: Path, key: str) -> float | None:
+    """A number from the card beside the model, if the card describes this model."""
     import json
 
     card_path = model_path.parent / "card.json"
@@ -175,8 +180,18 @@ def _card_threshold(model_path: Path) -> float | None:
         return None
     if not isinstance(card, dict) or card.get("sha256") != _sha256(model_path):
         return None
-    threshold = card.get("threshold_int8")
-    return float(threshold) if isinstance(threshold, (int, float)) else None
+    value = card.get(key)
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _test_set_used(lab, size: str | float | None) -> str:
+    """"full" when the samples came from the lab's full test split (as on the model card),
+    else the smaller generated set `--limit` picked (its speakers and scenes differ)."""
+    if size not in (None, "full"):
+        return str(size)
+    if _dataset_cached(lab, None):
+        return "full"
+    return next((smaller for smaller in ("tiny", "small", "medium") if _dataset_cached(lab, smaller)), "full")
 
 
 def validate_lab(
@@ -210,8 +225,11 @@ def validate_lab(
                 progress(0, len(inputs))
             header = _session_header(session, {"lab": lab, "model_path": str(model_path), "samples": len(inputs)})
             with ResultsFile.create("validate", header) as results:
-                return validate(session.client, session.board.name, lab, inputs, scorer, reference, results,
-                                progress=(lambda done: progress(done, len(inputs))) if progress else None)
+                report = validate(session.client, session.board.name, lab, inputs, scorer, reference, results,
+                                  progress=(lambda done: progress(done, len(inputs))) if progress else None)
+            report.test_set = _test_set_used(get_lab(lab), size)
+            report.card_accuracy = _card_number(model_path, "accuracy_int8")
+            return report
     finally:
         if started is not None:
             stop(started)

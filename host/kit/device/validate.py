@@ -42,6 +42,8 @@ class ValidateReport:
     balanced: bool = False  # anomaly labs: mean per-class recall, as on the model card
     class_total: dict[int, int] = field(default_factory=dict)
     class_correct: dict[int, int] = field(default_factory=dict)
+    test_set: str = ""                  # which samples: "full", or the smaller generated set used
+    card_accuracy: float | None = None  # the model card's int8 figure (its full test split)
 
     @property
     def accuracy(self) -> float | None:
@@ -71,6 +73,8 @@ class ValidateReport:
             "matching_samples": self.matches,
             "first_mismatch": vars(self.first_mismatch) if self.first_mismatch else None,
             "results_file": str(self.results_file) if self.results_file else None,
+            "test_set": self.test_set,
+            "card_accuracy": self.card_accuracy,
         }
 
 

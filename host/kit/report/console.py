@@ -64,6 +64,11 @@ def render_validate(report, console: Console) -> None:
     accuracy = "n/a (no labels to score against)" if report.accuracy is None else f"{100 * report.accuracy:.1f}%"
     console.print(f"[bold]{report.board}[/] {report.lab}: {report.samples} test samples, "
                   f"on-device {report.accuracy_kind} {accuracy}")
+    if report.card_accuracy is not None and report.accuracy is not None:
+        where = "the same full test split" if report.test_set == "full" else \
+            f"the full test split; this run used the {report.test_set} generated set, other speakers or scenes, " \
+            "so expect another figure (`--data-size full` for the card's set)"
+        console.print(f"model card: {report.accuracy_kind} {100 * report.card_accuracy:.1f}% on {where}")
     if report.bit_exact:
         console.print(f"[green]bit-exact[/]: all {report.samples} outputs identical to the TFLM host interpreter")
     else:
