@@ -30,7 +30,6 @@ LAYERS: dict[str, int] = {
 KNOWN_VIOLATIONS: set[tuple[str, str]] = {
     ("train", "compile"),        # the model card's kit arena comes from the planner
     ("build", "device"),         # build reads device.target facts
-    ("build", "upload"),
     ("upload", "device"),        # upload/pio.py runs the real-board flash pipeline
     ("runtime_host", "device"),
     ("deploy", "bench"),         # the Pi bench stores runs with kit.bench and plots with kit.report

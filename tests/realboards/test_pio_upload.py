@@ -222,7 +222,7 @@ def test_tflm_fit_counts_the_whole_model_and_tflm_arena(kws_converted) -> None:
 
 
 def test_pio_beside_kits_python_comes_before_path(monkeypatch, tmp_path: Path) -> None:
-    from kit.build.project import _pio_executable
+    from kit.build.project import pio_executable as _pio_executable
 
     venv, elsewhere = tmp_path / "venv", tmp_path / "elsewhere"
     for folder in (venv, elsewhere):

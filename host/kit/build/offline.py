@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import sys
 from pathlib import Path
 
 from kit.errors import ToolMissingError
@@ -102,3 +104,15 @@ def ensure_offline_platformio() -> None:
     """Install the shim if missing, so every build works offline without a setup step."""
     if not offline_ready():
         install_offline_scons()
+
+
+def pio_executable() -> str:
+    """`pio` beside kit's Python first (the venv kit runs from), then on PATH."""
+    beside = Path(sys.executable).with_name("pio")
+    if beside.is_file():
+        return str(beside)
+    found = shutil.which("pio")
+    if found is None:
+        raise ToolMissingError("PlatformIO (pio) is not installed",
+                               hint="`pip install platformio` (kit's setup does: `bash scripts/setup.sh`)")
+    return found

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from kit import catalog
 from kit.build.linker import MemoryLayout, overflow_error, overflows, render_linker_script
-from kit.build.offline import ensure_offline_platformio, platformio_env
+from kit.build.offline import ensure_offline_platformio, pio_executable, platformio_env
 from kit.catalog.models import Board
 from kit.errors import KitError, ModelError, ToolMissingError
 from kit.paths import FIRMWARE_DIR, cache_dir
@@ -256,12 +256,6 @@ def _check_toolchain(target: Board) -> None:
                                hint=f"{APT_INSTALL} {packages}")
 
 
-def _pio_executable() -> str:
-    from kit.upload.pio import pio_executable  # imported here: kit.upload.pio imports kit.build
-
-    return pio_executable()
-
-
 def firmware_sizes(elf_path: Path, size_tool: str) -> FirmwareSizes:
     """Parse `size` (Berkeley format): text, data, bss of the ELF."""
     result = subprocess.run([size_tool, str(elf_path)], capture_output=True, text=True, check=True)
@@ -278,7 +272,7 @@ def _size_tool(target: Board) -> str:
 def _run_pio(project_dir: Path, target: Board) -> subprocess.CompletedProcess[str]:
     ensure_offline_platformio()
     try:
-        return subprocess.run([_pio_executable(), "run", "-d", str(project_dir)], capture_output=True,
+        return subprocess.run([pio_executable(), "run", "-d", str(project_dir)], capture_output=True,
                               text=True, env=platformio_env(), timeout=PIO_TIMEOUT_S)
     except subprocess.TimeoutExpired as error:
         raise KitError(f"PlatformIO did not finish building for {target.name} within {PIO_TIMEOUT_S} s",

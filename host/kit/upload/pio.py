@@ -10,14 +10,13 @@ the packages to an offline workshop machine.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from kit.build.offline import pio_executable
 from kit.build.realboard import RealProject, cached_project, real_board
 from kit.catalog.models import Board
 from kit.errors import DeviceError, KitError, ToolMissingError
@@ -47,18 +46,6 @@ class UploadResult:
 def _say(log: Log, message: str) -> None:
     if log is not None:
         log(message)
-
-
-def pio_executable() -> str:
-    """`pio` beside kit's Python first (the venv kit runs from), then on PATH."""
-    beside = Path(sys.executable).with_name("pio")
-    if beside.is_file():
-        return str(beside)
-    found = shutil.which("pio")
-    if found is None:
-        raise ToolMissingError("PlatformIO (pio) is not installed",
-                               hint="`pip install platformio` (kit's setup does: `bash scripts/setup.sh`)")
-    return found
 
 
 def pio_environment() -> dict[str, str]:
