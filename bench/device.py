@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "host"))
 
 from kit.compile import convert  # noqa: E402
-from kit.device.flash import flash, stop  # noqa: E402
+from kit.targets import flash, stop  # noqa: E402
 from kit.device.flow import bench  # noqa: E402
 from kit.errors import KitError  # noqa: E402
 from kit.paths import MODELS_DIR  # noqa: E402

@@ -17,8 +17,8 @@ import pytest
 from click.testing import CliRunner
 
 from kit.cli import main
-from kit.device import state as device_state
-from kit.device.flash import flash, stop
+from kit.targets import state as device_state
+from kit.targets import flash, stop
 from kit.device.flow import bench, validate_lab
 from kit.errors import KitError, ModelError, ToolMissingError
 from kit.tflm import run_tflm
@@ -220,7 +220,7 @@ def test_emulator_killed_mid_bench_keeps_partial_results(mlperf_models):
     assert len(runs) >= 5
     assert list(read_records(Path(path)))[-1]["status"] == "interrupted"
     stop("emu-rv32")
-    assert not qemu.get_running("emu-rv32")
+    assert device_state.load_running("emu-rv32") is None
 
 
 def test_validate_anomaly_lab_scores_with_the_cards_threshold():
@@ -238,7 +238,7 @@ def test_validate_anomaly_lab_scores_with_the_cards_threshold():
 def test_kit_cancel_ends_a_long_infer_and_other_lines_wait_their_turn(board):
     """`infer 1000000` on kws would run for hours: `kit-cancel` stops it between runs, while
     any other command sent during a run is kept and answered after it (pipelined hosts)."""
-    from kit.device.session import connect
+    from kit.targets import connect
     from kit.protocol import ProtocolError
     from kit.protocol.client import RUN_RE
 
@@ -314,7 +314,7 @@ def test_a_hard_fault_mid_bench_is_an_error_and_the_runs_before_it_are_kept(faul
             qemu._reap(running.pid)  # noqa: SLF001 (our child: collect its exit status)
         assert not running.is_alive()
     finally:
-        qemu.stop("emu-cortex-m4")
+        running.stop()
 
 
 def test_validate_emulate_through_the_cli_table_and_json():

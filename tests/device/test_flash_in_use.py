@@ -11,8 +11,8 @@ import pytest
 from click.testing import CliRunner
 
 from kit.cli import main
-from kit.device import state as device_state
-from kit.device.flash import stop
+from kit.targets import state as device_state
+from kit.targets import stop
 from kit.link.tcp_clients import tcp_clients
 from kit.upload import qemu
 
@@ -33,8 +33,8 @@ def test_flash_refuses_an_emulator_in_use_then_replaces_an_idle_one(mlperf_model
     try:
         first = runner.invoke(main, ["flash", BOARD, "--model", str(mlperf_models["ad01_int8"])])
         assert first.exit_code == 0, first.output
-        running = qemu.get_running(BOARD)
-        assert running is not None
+        running = device_state.load_running(BOARD)
+        assert running is not None and running.tcp_port is not None
         holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(running.tcp_port)], stdout=subprocess.PIPE, text=True)
         try:
             assert holder.stdout.readline().strip() == "connected"
@@ -46,7 +46,7 @@ def test_flash_refuses_an_emulator_in_use_then_replaces_an_idle_one(mlperf_model
             assert refused.exit_code == 2 and "Traceback" not in refused.output
             assert f"{BOARD} is in use" in refused.output and f"pid {holder.pid}" in refused.output
             assert f"kit stop {BOARD}" in refused.output
-            assert qemu.get_running(BOARD).pid == running.pid  # left running, untouched
+            assert device_state.load_running(BOARD).pid == running.pid  # left running, untouched
         finally:
             holder.kill()
             holder.wait()
@@ -64,7 +64,7 @@ def test_an_emulator_that_does_not_answer_is_not_called_a_powered_off_board(mlpe
     import os
     import signal
 
-    from kit.device.flash import emulator_handshake
+    from kit.targets.emulated import emulator_handshake
     from kit.errors import DeviceError
 
     runner = CliRunner()
@@ -74,7 +74,7 @@ def test_an_emulator_that_does_not_answer_is_not_called_a_powered_off_board(mlpe
         os.kill(entry.pid, signal.SIGSTOP)
         try:
             with pytest.raises(DeviceError) as caught:
-                emulator_handshake(BOARD, entry.port, entry.pid, entry.sha256, timeout=1.0)
+                emulator_handshake(entry, timeout=1.0)
         finally:
             os.kill(entry.pid, signal.SIGCONT)
         message = str(caught.value)
@@ -82,7 +82,7 @@ def test_an_emulator_that_does_not_answer_is_not_called_a_powered_off_board(mlpe
         assert "powered" not in message and "too busy" in message
         qemu.terminate(entry.pid)
         with pytest.raises(DeviceError) as dead:
-            emulator_handshake(BOARD, entry.port, entry.pid, entry.sha256, timeout=1.0)
+            emulator_handshake(entry, timeout=1.0)
         assert "exited before answering" in str(dead.value)
     finally:
         stop(None)

@@ -17,7 +17,7 @@ from dut_peer import PeerBehaviour, serve_pty
 
 from kit.bench.results import read_records
 from kit.cli import main
-from kit.device import state as device_state
+from kit.targets import state as device_state
 from kit.paths import results_dir
 
 pytestmark = pytest.mark.timeout(90)

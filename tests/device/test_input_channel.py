@@ -7,8 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from kit.device.flash import flash, stop
-from kit.device.session import connect, input_folder
+from kit.targets import flash, stop
+from kit.targets import connect, input_folder
 from kit.tflm import TflmInterpreter
 
 pytestmark = pytest.mark.slow

@@ -15,8 +15,8 @@ from click.testing import CliRunner
 
 from kit.catalog.mlperf import checked_model_id, mlperf_id_of, model_id_for
 from kit.cli import main
-from kit.device import state as device_state
-from kit.device.flash import stop
+from kit.targets import state as device_state
+from kit.targets import stop
 from kit.errors import KitError
 from kit.link import open_link
 

@@ -7,10 +7,10 @@ import sys
 
 import pytest
 
-from kit.device import state as device_state
-from kit.device.session import require_running
-from kit.device.state import DeviceState
-from kit.device.target import Fit, check_fit, resolve_target
+from kit.targets import state as device_state
+from kit.targets import require_running
+from kit.targets.state import DeviceState
+from kit.targets import Fit, check_fit, open_target as resolve_target
 from kit.errors import DeviceError, KitError, ModelError
 
 
@@ -31,8 +31,11 @@ def test_emulated_board_is_its_own_reference_and_real_board_without_emulate_is_r
 @pytest.mark.parametrize("board, expected", [("raspberry-pi-5", "kit deploy"), ("host", "kit invoke host")])
 def test_boards_that_are_not_flashed_point_to_their_command(board, expected):
     with pytest.raises(KitError) as caught:
-        resolve_target(board)
+        resolve_target(board).check("flash")
     assert expected in caught.value.hint
+    with pytest.raises(KitError) as emulated:
+        resolve_target(board, emulate=True)
+    assert expected in emulated.value.hint
 
 
 def test_fit_error_names_what_is_needed_and_what_the_board_has():
@@ -95,7 +98,7 @@ def plugged(monkeypatch):
 
 
 def test_real_board_is_found_by_usb_id_and_another_boards_port_needs_force(plugged):
-    from kit.device.session import resolve_port
+    from kit.targets import resolve_port
 
     assert resolve_port("nicla-vision") == ("/dev/ttyACM1", None)
     with pytest.raises(DeviceError, match="looks like nano33-ble-sense"):
@@ -105,7 +108,7 @@ def test_real_board_is_found_by_usb_id_and_another_boards_port_needs_force(plugg
 
 
 def test_recorded_port_is_checked_and_a_vanished_one_falls_back_to_detection(plugged):
-    from kit.device.session import resolve_port
+    from kit.targets import resolve_port
 
     entry = DeviceState(board="nicla-vision", reference_board="nicla-vision", port="/dev/ttyACM7", lab="kws",
                         model_path="/nonexistent.tflite", sha256="ab" * 32)
@@ -118,8 +121,8 @@ def test_recorded_port_is_checked_and_a_vanished_one_falls_back_to_detection(plu
 
 
 def test_stop_ends_and_reaps_an_emulator_only_the_device_state_knows():
-    from kit.device.flash import stop
-    from kit.device.state import pid_alive
+    from kit.targets import stop
+    from kit.procs import pid_alive
 
     process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     device_state.save(DeviceState(board="emu-cortex-m4", reference_board="emu-cortex-m4", port="socket://127.0.0.1:9",

@@ -133,7 +133,7 @@ def test_bench_no_plot_writes_no_png():
 
 def test_emulated_twin_output_says_what_was_counted_and_estimated():
     path, peer, _ = serve_pty(PeerBehaviour())
-    from kit.device import state as device_state
+    from kit.targets import state as device_state
 
     device_state.save(device_state.DeviceState(
         board="emu-rv32", reference_board="xiao-esp32s3", port=path, lab="kws", model_path="m.tflite",
@@ -213,7 +213,7 @@ def test_rfc2217_link_benches_through_the_cli():
 
 
 def test_handshake_mismatch_names_both_hashes():
-    from kit.device.flash import handshake
+    from kit.targets import handshake
 
     path, peer, _ = serve_pty(PeerBehaviour(sha256="cd" * 32))
     try:

@@ -5,7 +5,10 @@ PlatformIO's real offline error text) and exits with $FAKE_PIO_RC. With $FAKE_PI
 set it plays the board too: it compiles the project it was given (-d) natively against the
 stand-ins, starts that program on a pseudo-terminal and links the terminal's path at
 $FAKE_PIO_BOARD_LINK (the serial port the test's fake USB descriptors show), so kit's
-handshake after the "upload" talks to firmware built from exactly that project.
+handshake after the "upload" talks to firmware built from exactly that project. A build
+without `-t upload` (an esptool board: kit writes the images itself) also leaves ESP32-S3
+images in .pio/build/ENV as PlatformIO's espressif32 platform does (bootloader.bin,
+partitions.bin, firmware.bin), shaped like real ones (tests/esptool/esp_firmware.py).
 """
 
 from __future__ import annotations
@@ -38,6 +41,13 @@ def start_board(project_dir: Path, board: str, link: Path) -> None:
     Path(str(link) + ".pid").write_text(str(process.pid))
 
 
+def write_esp_images(build_dir: Path) -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "esptool"))
+    from esp_firmware import write_firmware
+
+    write_firmware(build_dir, with_boot_app0=False)
+
+
 def main(argv: list[str]) -> int:
     log = os.environ.get("FAKE_PIO_LOG")
     if log:
@@ -48,6 +58,8 @@ def main(argv: list[str]) -> int:
         sys.stdout.write(Path(output).read_text())
     code = int(os.environ.get("FAKE_PIO_RC", "0"))
     board_link = os.environ.get("FAKE_PIO_BOARD_LINK")
+    if code == 0 and argv[:1] == ["run"] and "-t" not in argv:
+        write_esp_images(Path(argv[argv.index("-d") + 1]) / ".pio" / "build" / argv[argv.index("-e") + 1])
     if board_link and code == 0:
         start_board(Path(argv[argv.index("-d") + 1]), os.environ["FAKE_PIO_BOARD"], Path(board_link))
     return code

@@ -16,9 +16,12 @@ import pytest
 from serial.tools.list_ports_common import ListPortInfo
 
 from kit import catalog
-from kit.device import state as device_state
+from kit.targets import state as device_state
 from kit.errors import DeviceError, KitError, ToolMissingError
 from kit.upload import pio
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "esptool"))
+from rom_peer import RomPeer  # noqa: E402  (the stand-in ESP32-S3 ROM loader)
 
 FAKE_PIO = Path(__file__).resolve().parent / "fake_pio.py"
 # What PlatformIO 6.2 printed here, with no internet, for `pio run -t upload` of a Nicla
@@ -179,7 +182,7 @@ def test_kit_flash_on_a_stand_in_board_end_to_end(fake_pio, usb_ports, monkeypat
     """`kit flash BOARD kws [--engine tflm]` with a fake pio that builds the generated project
     natively and serves it on a pty shown as the board's USB port: port detection, project,
     upload arguments, re-enumeration wait, sha256 handshake, device state, then `kit bench`."""
-    from kit.device.flash import flash
+    from kit.targets import flash
     from kit.device.flow import bench
 
     link = tmp_path / "ttyFAKE"
@@ -189,10 +192,34 @@ def test_kit_flash_on_a_stand_in_board_end_to_end(fake_pio, usb_ports, monkeypat
     monkeypatch.setenv("FAKE_PIO_EXTRA_FLAGS", "-DKIT_STUB_INPUT_BYTES=490u -DKIT_STUB_OUTPUT_BYTES=12u "
                        "-DKIT_STUB_NODES=13u")
     usb_ports.append(fake_port(str(link), *usb_id))
+    esptool_board = catalog.get_board(board).upload.method == "esptool"
+    written: list[tuple[str, list[Path]]] = []
+    peer = RomPeer() if esptool_board else None
+    if peer is not None:  # the ROM loader the board shows in download mode, on its own socket
+        link.write_bytes(b"")  # its USB-Serial/JTAG port is there before the build, as on the board
+        import kit.upload.esptool as esptool_module
+
+        real_flash = esptool_module.flash_firmware
+
+        def flash_through_the_rom_peer(target, images, port, **options):
+            written.append((port, list(images)))
+            return real_flash(target, images, peer.url, **options)
+
+        monkeypatch.setattr(esptool_module, "flash_firmware", flash_through_the_rom_peer)
+        peer.__enter__()
     try:
         result = flash(board, "kws", model=kws_model, engine=engine, log=print)
         (call,) = fake_pio()
-        assert call[call.index("-e") + 1] == board and call[-2:] == ["--upload-port", str(link)]
+        assert call[call.index("-e") + 1] == board
+        if esptool_board:  # PlatformIO only builds; kit's esptool writer flashes the images it built
+            assert "-t" not in call
+            (port, images), = written
+            assert port == str(link) and [path.name for path in images] == ["bootloader.bin", "partitions.bin",
+                                                                             "firmware.bin"]
+            for offset, path in zip((0x0, 0x8000, 0x10000), images):
+                assert bytes(peer.flash[offset:offset + path.stat().st_size]) == path.read_bytes(), path.name
+        else:
+            assert call[-2:] == ["--upload-port", str(link)]
         assert result.port == str(link) and result.pid is None
         assert result.info["board"] == board and result.info["sha256"] == result.sha256
         assert result.info["clock_hz"] == clock and result.info["build"].startswith(
@@ -204,6 +231,8 @@ def test_kit_flash_on_a_stand_in_board_end_to_end(fake_pio, usb_ports, monkeypat
         assert report.board == board and report.runs == 3 and report.latency_us.mean > 0
         assert len(report.layers) == 13
     finally:
+        if peer is not None:
+            peer.__exit__(None, None, None)
         device_state.remove(board)
         pid_file = Path(str(link) + ".pid")
         if pid_file.exists():
@@ -211,11 +240,11 @@ def test_kit_flash_on_a_stand_in_board_end_to_end(fake_pio, usb_ports, monkeypat
 
 
 def test_tflm_fit_counts_the_whole_model_and_tflm_arena(kws_converted) -> None:
-    from kit.device.target import resolve_target
+    from kit.targets import fit_for_engine, open_target
 
-    target = resolve_target("nano33-ble-sense")
-    kit_fit = pio.fit_for_engine(target, kws_converted, "kit")
-    tflm_fit = pio.fit_for_engine(target, kws_converted, "tflm")
+    target = open_target("nano33-ble-sense")
+    kit_fit = fit_for_engine(target.reference, target.label, kws_converted, "kit")
+    tflm_fit = fit_for_engine(target.reference, target.label, kws_converted, "tflm")
     assert tflm_fit.flash_needed == kws_converted.model_bytes > kit_fit.flash_needed
     assert tflm_fit.ram_needed - kit_fit.ram_needed == kws_converted.tensor_arena_size - kws_converted.arena_bytes_kit
     assert (tflm_fit.flash_limit, tflm_fit.ram_limit) == (983_040, 262_144)

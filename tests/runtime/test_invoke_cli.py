@@ -8,7 +8,7 @@ from click.testing import CliRunner
 
 from kit.cli import main
 from kit.runtime_host import invoke
-from kit.runtime_host.dispatch import register_invoker, registered_kinds, resolve_model
+from kit.runtime_host.dispatch import resolve_model
 from kit.errors import ModelError
 from tests.runtime.conftest import random_inputs
 
@@ -77,31 +77,28 @@ def test_lab_name_without_reference_model_says_how_to_train(tmp_path, monkeypatc
     assert result.exit_code == 2 and "kit train kws" in result.output
 
 
-def test_boards_without_an_invoker_are_refused_with_the_known_kinds(tmp_path, mlperf_models):
+def test_boards_whose_target_cannot_invoke_are_refused_with_the_boards_that_can(tmp_path, mlperf_models):
     np.save(tmp_path / "in.npy", np.zeros((1, 49, 10, 1), np.int8))
     args = ["--model", str(mlperf_models["kws_ref_model"]), "--input", str(tmp_path / "in.npy"), "--output", str(tmp_path / "o.npy")]
-    if "mcu" not in registered_kinds():
-        result = _invoke("nicla-vision", *args)
-        assert result.exit_code == 2 and "host" in result.output
+    for board in ("nicla-vision", "raspberry-pi-5"):
+        result = _invoke(board, *args)
+        assert result.exit_code == 2 and "host" in result.output and "emulated" in result.output
     assert _invoke("no-such-board", *args).exit_code == 2
 
 
-def test_registered_invokers_receive_the_compiled_model(tmp_path, mlperf_models):
+def test_a_target_class_receives_the_compiled_model(tmp_path, mlperf_models, monkeypatch):
+    """invoke_on_board compiles once and hands the typed model to the board's target."""
+    from kit.targets import LinuxTarget, invoke_on_board
+
     seen = {}
 
-    def fake_linux_invoker(board, compiled, inputs):
-        seen["board"], seen["model"] = board.name, compiled.model_id
+    def fake_invoke(self, compiled, inputs):
+        seen["board"], seen["model"] = self.name, compiled.model_id
         return np.zeros((len(inputs), 12), np.int8)
 
-    register_invoker("linux", fake_linux_invoker)
-    try:
-        from kit.runtime_host.dispatch import invoke_on_board
-
-        out = invoke_on_board("raspberry-pi-5", mlperf_models["kws_ref_model"], np.zeros((2, 49, 10, 1), np.int8))
-    finally:
-        from kit.runtime_host import dispatch
-
-        dispatch._INVOKERS.pop("linux", None)
+    monkeypatch.setattr(LinuxTarget, "refuse", lambda self, action: None)
+    monkeypatch.setattr(LinuxTarget, "invoke", fake_invoke)
+    out = invoke_on_board("raspberry-pi-5", mlperf_models["kws_ref_model"], np.zeros((2, 49, 10, 1), np.int8))
     assert out.shape == (2, 12) and seen == {"board": "raspberry-pi-5", "model": "kws_ref_model"}
 
 

@@ -8,7 +8,8 @@ import pytest
 
 from kit import paths
 from kit.catalog import list_labs
-from kit.runtime_host.dispatch import invoke_on_board, resolve_model
+from kit.runtime_host.dispatch import resolve_model
+from kit.targets import invoke_on_board
 from kit.tflm import TflmInterpreter
 from tests.runtime.conftest import random_inputs
 

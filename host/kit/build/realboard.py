@@ -153,19 +153,9 @@ def tflm_library(hal: str) -> TflmLibrary:
 
 
 def real_board(board: str | Board) -> tuple[Board, ArduinoHal]:
-    """The catalog board and its Arduino HAL, or a KitError saying which path fits instead."""
+    """The catalog board and its Arduino HAL, or a KitError saying what the board file lacks
+    (the commands ask the board's target first, which says which path fits a kind of board)."""
     board_obj = catalog.get_board(board) if isinstance(board, str) else board
-    if board_obj.kind == "emulated":
-        raise KitError(
-            f"{board_obj.name} is an emulated board: kit builds and boots it itself",
-            hint=f"use `kit flash {board_obj.name} LAB`; `kit project` writes projects for real boards",
-        )
-    if board_obj.kind in ("linux", "host"):
-        raise KitError(
-            f"{board_obj.name} runs models with LiteRT, not as firmware built by PlatformIO",
-            hint=f"use `kit deploy {board_obj.name} LAB --host USER@HOST`" if board_obj.kind == "linux"
-            else "run a model on the host with `kit invoke host`",
-        )
     if board_obj.platformio is None:
         raise KitError(
             f"{board_obj.name} has no PlatformIO support (no PlatformIO platform or Arduino core exists for "
@@ -519,7 +509,7 @@ def project_for_lab(board: str, lab: str, out_dir: Path | None = None, engine: s
         raise KitError(f"unknown engine '{engine}'", hint="choose --engine kit or --engine tflm")
     from kit.catalog.mlperf import model_id_for
     from kit.compile import convert
-    from kit.device.flash import choose_model
+    from kit.train.reference import choose_model
 
     model_path = choose_model(lab, model, log)
     converted = convert(model_path, model_id=model_id_for(model_path, lab, model is None, model_id))

@@ -60,6 +60,9 @@ def deploy_command(board: str, lab: str, host: str, ssh_port: int | None, identi
     """
     if wheelhouse is not None and offline:
         raise click.UsageError("use either --wheelhouse DIR or --offline, not both")
+    from kit.targets import open_target
+
+    open_target(board).check("deploy")
     target = make_target(host, ssh_port, identity, known_hosts, ssh_config, accept_new_host_key)
     log = (lambda message: None) if as_json else (lambda message: err_console.print(f"[dim]{message}[/]", highlight=False))
     result = deploy_lab(
@@ -99,6 +102,9 @@ def bench_pi_command(board: str, host: str, ssh_port: int | None, identity: Path
     Every measurement is stored as it arrives in kit's results folder; the summary uses the same
     statistics as the microcontroller bench. CPU temperature, clock and throttling are sampled.
     """
+    from kit.targets import open_target
+
+    open_target(board).check("deploy")
     target = make_target(host, ssh_port, identity, known_hosts, ssh_config, accept_new_host_key)
     layout = RemoteLayout(remote_dir) if remote_dir else None
     python = None

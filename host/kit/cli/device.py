@@ -1,5 +1,5 @@
 """`kit flash`, `kit bench`, `kit validate`, `kit stop`: the device runner's commands (thin: the
-work is in kit.device)."""
+work is in kit.targets (flash, stop) and kit.device (bench, validate))."""
 
 from __future__ import annotations
 
@@ -98,7 +98,7 @@ def flash_command(board: str, lab: str | None, emulate: bool, model: Path | None
         return
     if lab is None and model is None:
         raise click.UsageError("name the LAB whose model to flash (`kit labs` lists them), or give --model FILE.tflite")
-    from kit.device.flash import flash
+    from kit.targets import flash
 
     result = flash(board, lab, emulate=emulate, model=model, force=force, log=err_console.print, port=port,
                    engine=engine, model_id=model_id)
@@ -197,9 +197,10 @@ def bench_command(ctx: click.Context, board: str | None, runs: int, warmup: int,
 
 
 def _is_linux_board(board: str) -> bool:
-    from kit.catalog import get_board
+    """Benched over SSH (its target says so), not over a serial link."""
+    from kit.targets import open_target
 
-    return get_board(board).kind == "linux"
+    return open_target(board).benched_over_ssh
 
 
 def _bench_linux_board(board: str, runs: int, warmup: int, as_json: bool, csv_path: Path | None,
@@ -259,7 +260,7 @@ def validate_command(board: str, lab: str, limit: int | None, emulate: bool, por
 @click.option("--all", "stop_all", is_flag=True, help="Stop every board kit started.")
 def stop_command(board: str | None, stop_all: bool) -> None:
     """Stop an emulated board started by `kit flash` (or all of them)."""
-    from kit.device.flash import stop
+    from kit.targets import stop
 
     if not board and not stop_all:
         raise click.UsageError("name a BOARD or pass --all")

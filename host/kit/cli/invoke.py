@@ -40,7 +40,7 @@ def invoke_command(board: str, model: str, input_path: Path, output_path: Path) 
     """Run a model compiled by kit on BOARD and save its raw outputs."""
     from rich.console import Console
 
-    from kit.runtime_host.dispatch import invoke_on_board
+    from kit.targets import invoke_on_board
 
     outputs = invoke_on_board(board, model, _load_inputs(input_path))
     _save_outputs(output_path, outputs)

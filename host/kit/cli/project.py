@@ -45,7 +45,9 @@ def project_command(board: str, lab: str, out_dir: Path, engine: str, model: Pat
     xiao-esp32s3) running LAB's model, without building it. Open the folder in VS Code, or
     run `pio run -t upload` in it; README.txt inside says how."""
     from kit.build.realboard import project_for_lab
+    from kit.targets import open_target
 
+    open_target(board).check("project")
     result = project_for_lab(board, lab, out_dir=out_dir, engine=engine, model=model,
                              log=None if as_json else err_console.print, model_id=model_id)
     if as_json:

@@ -70,14 +70,16 @@ class DeployResult:
 
 
 def linux_board(name: str):
-    """The catalog board, refused unless it is a Linux board reached over SSH."""
-    from kit.catalog import get_board
+    """The catalog board, refused unless its board file says it is reached over SSH (the
+    commands ask the board's target first: kit.targets says what to use instead)."""
+    from kit.catalog import get_board, list_boards
 
     board = get_board(name)
-    if board.kind != "linux" or board.upload.method != "ssh":
+    if board.upload.method != "ssh":
+        ssh_boards = ", ".join(b.name for b in list_boards() if b.upload.method == "ssh")
         raise KitError(
-            f"{name} is not a Linux board deployed over SSH (kind {board.kind!r}, upload {board.upload.method!r})",
-            hint=f"use `kit flash {name} LAB` for microcontroller and emulated boards; `kit deploy` is for raspberry-pi-4 / raspberry-pi-5",
+            f"{name} is not a Linux board deployed over SSH (its board file's upload method is {board.upload.method!r})",
+            hint=f"use `kit flash {name} LAB` for microcontroller and emulated boards; `kit deploy` is for {ssh_boards}",
         )
     return board
 

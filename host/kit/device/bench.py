@@ -17,7 +17,7 @@ from typing import Any, Callable
 from kit.bench.results import ResultsFile
 from kit.bench.stats import LatencyStats, summarize
 from kit.catalog import Board
-from kit.device.measure import Energy, Timebase, modelled_energy
+from kit.device.measure import Energy, Timebase, modelled_energy, runs_emulated
 from kit.errors import DeviceError, KitError
 from kit.protocol import MLPERF_INPUT_BYTES, DeviceClient
 from kit.protocol.client import MAX_INPUT_BYTES
@@ -198,7 +198,7 @@ def _bench_mlperf(client, board, reference, runs, warmup, results, progress, don
         if progress:
             progress(index + 1)
     latency = summarize(latencies)
-    emulated = board is not None and board.kind == "emulated"
+    emulated = board is not None and runs_emulated(board)
     label = "measured by the device (MLPerf m-lap-us)" + (
         "; on QEMU this is virtual time, not a real chip's" if emulated else "")
     return BenchReport(

@@ -9,12 +9,12 @@ from typing import Callable
 import numpy as np
 
 from kit.bench.results import ResultsFile
-from kit.catalog import get_board, get_lab
+from kit.catalog import get_lab
 from kit.device.bench import BenchReport, run_bench, write_csv
-from kit.device.session import Session, connect, connect_port, find_running
 from kit.device.validate import Scorer, ValidateReport, quantize, validate
 from kit.errors import DeviceError, KitError
 from kit.report.plots import LayerShare, plot_bench
+from kit.targets import Session, connect, connect_port, find_running, open_target
 
 
 def _session_header(session: Session, extra: dict) -> dict:
@@ -79,7 +79,7 @@ def _sha256(path: Path) -> str:
 
 def _model_for(session: Session, lab: str) -> Path:
     """The .tflite the board runs: recorded by `kit flash`, else the lab's model (hash-checked)."""
-    from kit.device.flash import choose_model
+    from kit.train.reference import choose_model
 
     if session.state is not None and Path(session.state.model_path).is_file():
         path = Path(session.state.model_path)
@@ -209,13 +209,12 @@ def validate_lab(
     """Held-out test set on the board vs TFLM. Starts (and then stops) an emulated board that
     is not running. `note` gets what is being done (generating data), `data_progress` the
     dataset generator's (done, total), `progress` (samples done, total)."""
-    from kit.device.flash import flash, stop
+    from kit.targets import flash, stop
 
     get_lab(lab)
     started: str | None = None
     if port is None and find_running(board) is None:
-        board_info = get_board(board)
-        if board_info.kind == "emulated" or emulate:
+        if open_target(board, emulate).emulated:
             started = flash(board, lab, emulate=emulate).target.run_on.name
     try:
         with connect(board, port, force=force) as session:

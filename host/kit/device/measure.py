@@ -13,6 +13,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kit.catalog import Board
+from kit.targets import target_class
+
+
+def runs_emulated(board: Board) -> bool:
+    """The board's target counts QEMU instructions, not cycles (its target class says)."""
+    return target_class(board).emulated
 
 
 @dataclass(frozen=True)
@@ -33,12 +39,13 @@ class Timebase:
 
     @property
     def emulated(self) -> bool:
-        return self.qemu or (self.board is not None and self.board.kind == "emulated")
+        return self.qemu or (self.board is not None and runs_emulated(self.board))
 
     @property
     def estimated(self) -> bool:
         """Times are an estimate for a real chip (an emulated twin of a real board)."""
-        return self.emulated and self.reference is not None and self.reference.kind != "emulated"
+        return (self.emulated and self.board is not None and self.reference is not None
+                and self.reference.name != self.board.name)
 
     @property
     def count_unit(self) -> str:

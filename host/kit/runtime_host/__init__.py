@@ -2,7 +2,7 @@
 
 `compile_model` turns a .tflite into generated C (cached), `build_host_library` compiles it
 with the runtime into a shared library (cached), `HostModel` runs it, and `invoke` is the
-one-call version used by `kit invoke host`. Other boards plug into `boards.register_invoker`.
+one-call version used by `kit invoke host`. Other boards run it through their target (kit.targets.invoke_on_board).
 """
 
 from kit.runtime_host.build import RUNTIME_DIR, build_host_library, runtime_sources, warning_flags

@@ -1,44 +1,14 @@
-"""`kit invoke` on any board: resolve the model, compile it, hand it to the board's invoker.
+"""`kit invoke`'s model argument: a .tflite path, or a lab name meaning its reference model.
 
-Invokers are registered by board kind ("host", "emulated", ...). This module registers the
-host one; the device runner registers the emulated boards with `register_invoker`, reusing
-`compile_model` and its own build/upload steps. Keeping the dispatch here means the CLI never
-needs to know which boards exist.
-"""
+Which board runs it is the board's target's business (kit.targets.invoke_on_board)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
-
 from kit import paths
-from kit.catalog import Board, get_board, get_lab
-from kit.errors import CatalogError, KitError, ModelError
-from kit.runtime_host.compiled import CompiledModel, compile_model
-from kit.runtime_host.runner import invoke as invoke_host
-
-Invoker = Callable[[Board, CompiledModel, np.ndarray], np.ndarray]
-
-_INVOKERS: dict[str, Invoker] = {}
-
-
-def register_invoker(kind: str, invoker: Invoker) -> None:
-    """Make `kit invoke` run models on boards of `kind` through `invoker`."""
-    _INVOKERS[kind] = invoker
-
-
-def registered_kinds() -> list[str]:
-    return sorted(_INVOKERS)
-
-
-def _host_invoker(board: Board, compiled: CompiledModel, inputs: np.ndarray) -> np.ndarray:
-    return invoke_host(compiled, inputs)
-
-
-register_invoker("host", _host_invoker)
-
+from kit.catalog import get_lab
+from kit.errors import CatalogError, ModelError
 
 def _card_model_id(path: Path) -> str | None:
     """The lab named by the model card beside `path` when it describes this model (as `convert` does)."""
@@ -82,19 +52,3 @@ def resolve_model(model: str | Path) -> tuple[Path, str]:
             f"train it first: kit train {lab.name}",
         )
     return reference, lab.name
-
-
-def invoke_on_board(board_name: str, model: str | Path, inputs: np.ndarray) -> np.ndarray:
-    """Compile `model` for kit's runtime and run every input on `board_name`."""
-    board = get_board(board_name)
-    if board.kind == "emulated":
-        import kit.device.invoke  # noqa: F401  (the device runner registers the emulated boards)
-    invoker = _INVOKERS.get(board.kind)
-    if invoker is None:
-        raise KitError(
-            f"kit invoke cannot run on {board.name} ({board.kind} board) yet",
-            f"use one of the boards of kind: {', '.join(registered_kinds())} (see kit boards)",
-        )
-    path, model_id = resolve_model(model)
-    compiled = compile_model(path, model_id=model_id)
-    return invoker(board, compiled, inputs)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from kit.errors import ModelError
 from kit.paths import MODELS_DIR
@@ -59,3 +59,36 @@ def list_reference_models() -> list[dict[str, Any]]:
             "sha256": card.get("sha256"),
         })
     return rows
+
+
+def model_file(path: str | Path) -> Path:
+    """A --model path the user gave, checked before anything is built."""
+    resolved = Path(path).expanduser()
+    if not resolved.is_file():
+        raise ModelError(f"model file not found: {resolved}", hint="pass the path of an int8 .tflite file with --model")
+    return resolved
+
+
+def choose_model(lab: str | None, model: Path | str | None, log: Callable[[str], None] | None = None) -> Path:
+    """--model, else the lab's committed reference model, else the cached/trained one
+    (what `kit flash`, `kit project` and `kit validate` run when no model is named)."""
+    from kit.catalog import get_lab
+    from kit.errors import KitError
+
+    if lab is not None:
+        get_lab(lab)
+    if model is not None:
+        return model_file(model)
+    if lab is None:
+        raise KitError("no model to flash: neither a lab nor --model was given",
+                       hint="name a lab (`kit labs` lists them) or give --model FILE.tflite")
+    found = reference_card(lab)
+    if found is not None:
+        if log is not None:
+            log(f"model: reference model {found[1]}")
+        return found[1]
+    from kit.train import train_lab
+
+    if log is not None:
+        log(f"model: no reference model for {lab}; training it (cached after the first time)")
+    return Path(train_lab(lab, progress=log is not None).tflite_path)

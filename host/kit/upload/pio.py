@@ -1,4 +1,5 @@
-"""Flashing real boards with PlatformIO (`pio run -t upload`), and `kit flash` on a real board.
+"""Real boards through PlatformIO: upload (`pio run -t upload`), or build only (`pio run`) for
+boards whose images kit writes itself (esptool).
 
 The project comes from kit.build.realboard; the port from kit.link.ports.choose_port (the
 board's USB VID:PID, another board's port refused unless forced, bootloader mode explained).
@@ -194,61 +195,42 @@ def wait_for_app_port(board: Board, port: str | None, timeout: float = REENUMERA
         time.sleep(0.5)
 
 
-# ----------------------------------------------------------------------------- kit flash
+# ----------------------------------------------------------------------------- build only
+
+# Where PlatformIO's espressif32 platform takes the image that selects app0 at boot
+# (FLASH_EXTRA_IMAGES in its arduino builder): the framework package's partitions folder.
+BOOT_APP0 = Path("packages") / "framework-arduinoespressif32" / "tools" / "partitions" / "boot_app0.bin"
 
 
-def fit_for_engine(target: Any, converted: Any, engine: str) -> Any:
-    """kit's fit check; with TFLM the whole .tflite sits in flash and TFLM's arena in RAM."""
-    from kit.device.flash import HARNESS_RAM_BYTES, fit_before_build
-    from kit.device.target import Fit
-
-    fit = fit_before_build(target, converted)
-    if engine != "tflm":
-        return fit
-    input_bytes = fit.ram_needed - int(converted.arena_bytes_kit) - HARNESS_RAM_BYTES
-    return Fit(
-        flash_needed=int(converted.model_bytes),
-        ram_needed=int(converted.tensor_arena_size) + input_bytes + HARNESS_RAM_BYTES,
-        flash_limit=fit.flash_limit, ram_limit=fit.ram_limit, board=fit.board,
-        detail=f"TFLM: .tflite {converted.model_bytes:,} B; arena {converted.tensor_arena_size:,} B + input "
-        f"{input_bytes:,} B + harness ~{HARNESS_RAM_BYTES // 1024} KB",
-    )
+def build_command(project: RealProject) -> list[str]:
+    return [pio_executable(), "run", "-d", str(project.project_dir), "-e", project.env]
 
 
-def flash_real_board(target: Any, lab: str, model: Path | str | None = None, port: str | None = None,
-                     force: bool = False, engine: str = "kit", log: Log = None, model_id: str | None = None) -> Any:
-    """`kit flash BOARD LAB` on a real board: model, fit check, project, `pio run -t upload`,
-    then the same sha256 handshake over the serial port as on the emulated boards."""
-    from kit.catalog.mlperf import model_id_for
-    from kit.compile import convert
-    from kit.device import state as device_state
-    from kit.device.flash import FlashResult, choose_model, handshake
-    from kit.device.state import DeviceState
-    from kit.device.target import check_fit
-
-    board, _ = real_board(target.reference)
-    chosen = upload_port(board, port, force, log)  # before any training or building: is the board there?
-    model_path = choose_model(lab, model, log)
-    converted = convert(model_path, model_id=model_id_for(model_path, lab, model is None, model_id))
-    fit = fit_for_engine(target, converted, engine)
-    _say(log, f"fit: needs {fit.flash_needed:,} B flash / {fit.ram_needed:,} B RAM, "
-              f"{board.name} has {fit.flash_limit:,} B / {fit.ram_limit:,} B")
-    check_fit(fit)
-    project = cached_project(board.name, converted, engine, Path(model_path))
-    _say(log, f"project: {project.project_dir} ({engine} engine)")
-    upload(project, chosen, log)
-    app_port = wait_for_app_port(board, port)
-    device_state.remove(board.name)
-    info = handshake(app_port, converted.sha256)
-    device_state.save(DeviceState(
-        board=board.name, reference_board=board.name, port=app_port, lab=lab or "",
-        model_path=str(Path(model_path).resolve()), sha256=converted.sha256,
-        firmware=str(project.project_dir), pid=None, extra={"engine": engine, "build_id": project.build_id},
-    ))
-    _say(log, f"handshake: {info.get('board')} runs {info.get('model')} sha256 {converted.sha256[:12]}")
-    return FlashResult(target=target, lab=lab, model_path=Path(model_path), sha256=converted.sha256, port=app_port,
-                       pid=None, firmware=project.project_dir, fit=fit, info=info)
+def build_images(project: RealProject, log: Log = None) -> list[Path]:
+    """`pio run` (build only) and the ESP32 images it leaves in .pio/build/ENV: bootloader,
+    partition table and app, plus boot_app0.bin from the PlatformIO framework package when
+    it is there (kit's esptool writer then flashes them at the board file's offsets)."""
+    board, _ = real_board(project.board)
+    command = build_command(project)
+    _say(log, f"build: pio {' '.join(command[1:])}")
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, env=pio_environment(),
+                                timeout=UPLOAD_TIMEOUT_S, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired as error:
+        raise KitError(f"PlatformIO did not finish within {UPLOAD_TIMEOUT_S // 60} minutes",
+                       hint=f"run it by hand to see where it hangs: `{' '.join(command)}`") from error
+    output = (result.stdout or "") + (result.stderr or "")
+    if result.returncode != 0:
+        raise upload_failure(project, board, None, output)
+    build_dir = project.project_dir / ".pio" / "build" / project.env
+    images = [build_dir / name for name in ("bootloader.bin", "partitions.bin", "firmware.bin")]
+    missing = [path.name for path in images if not path.is_file()]
+    if missing:
+        raise KitError(f"PlatformIO built {project.env} but left no {', '.join(missing)} in {build_dir}",
+                       hint=f"build it by hand to see why: `{' '.join(command)} -v`")
+    boot_app0 = Path(core_dir(pio_environment())).expanduser() / BOOT_APP0
+    return images + ([boot_app0] if boot_app0.is_file() else [])
 
 
-__all__ = ["UploadResult", "fit_for_engine", "flash_real_board", "offline_error", "upload", "upload_command", "upload_port",
+__all__ = ["UploadResult", "build_command", "build_images", "offline_error", "upload", "upload_command", "upload_port",
            "wait_for_app_port"]

@@ -1,6 +1,7 @@
 """Boot firmware on an emulated board: QEMU in the background with its console on a TCP
-port (`socket://127.0.0.1:PORT`), recorded in a state file so `kit stop` can end it; or a
-one-shot run with the console on pipes (tests, `kit invoke`).
+port (`socket://127.0.0.1:PORT`), or a one-shot run with the console on pipes (tests,
+`kit invoke`). This module only launches and ends processes; which emulator runs for which
+board is recorded by its caller in the one running-board store (kit.targets.state).
 
 QEMU always runs with -icount shift=0 (from the board catalog): one instruction per ns of
 virtual time, so latencies are deterministic instruction counts. The serial server waits
@@ -10,20 +11,19 @@ for its client (wait=on) so no boot line is lost, and nodelay=on keeps round tri
 from __future__ import annotations
 
 import errno
-import json
 import os
 import signal
 import socket
 import subprocess
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from kit import catalog
 from kit.catalog.models import Board
-from kit.device.state import pid_alive
 from kit.errors import DeviceError, KitError, ToolMissingError
 from kit.paths import home_dir
+from kit.procs import pid_alive
 
 LOCALHOST = "127.0.0.1"
 START_TIMEOUT_S = 10.0
@@ -49,6 +49,9 @@ class RunningEmulator:
 
     def is_alive(self) -> bool:
         return pid_alive(self.pid)
+
+    def stop(self) -> None:
+        terminate(self.pid)
 
 
 @dataclass
@@ -128,49 +131,17 @@ def _port_busy_error(tcp_port: int) -> PortBusyError:
                        f"(`ss -ltnp 'sport = :{tcp_port}'` shows the process; `kit stop` ends kit's emulators)")
 
 
-# ----------------------------------------------------------------------------- state
+# ----------------------------------------------------------------------------- logs
 
-def _state_dir() -> Path:
+def _log_dir() -> Path:
     path = home_dir() / "emulators"
     path.mkdir(parents=True, exist_ok=True)
     return path
 
 
-def _state_file(board: str) -> Path:
-    return _state_dir() / f"{board}.json"
-
-
-def _save(running: RunningEmulator) -> None:
-    path = _state_file(running.board)
-    temporary = path.with_suffix(f".{os.getpid()}.tmp")
-    temporary.write_text(json.dumps(asdict(running), indent=2))
-    temporary.replace(path)
-
-
-def get_running(board: str) -> RunningEmulator | None:
-    """The live emulator kit started for `board`, if any (stale entries are removed)."""
-    path = _state_file(emulated_board(board).name)
-    try:
-        running = RunningEmulator(**json.loads(path.read_text()))
-    except (OSError, ValueError, TypeError):
-        return None
-    if not running.is_alive():
-        path.unlink(missing_ok=True)
-        return None
-    return running
-
-
-def list_running() -> list[RunningEmulator]:
-    found = []
-    for path in sorted(_state_dir().glob("*.json")):
-        entry = get_running(path.stem) if path.stem in catalog_names() else None
-        if entry is not None:
-            found.append(entry)
-    return found
-
-
-def catalog_names() -> set[str]:
-    return {board.name for board in catalog.list_boards()}
+def log_path_for(board: str) -> Path:
+    """Where QEMU's own output for `board` goes (one file per board, rewritten at each start)."""
+    return _log_dir() / f"{board}.log"
 
 
 # ----------------------------------------------------------------------------- start / stop
@@ -194,7 +165,7 @@ def _wait_listening(process: subprocess.Popen[bytes], tcp_port: int, log_path: P
 
 
 def _launch(target: Board, firmware: Path, tcp_port: int) -> RunningEmulator:
-    log_path = _state_dir() / f"{target.name}.log"
+    log_path = log_path_for(target.name)
     command = qemu_command(target, firmware, tcp_serial(tcp_port))
     with open(log_path, "wb") as log, open(os.devnull, "rb") as no_input:
         process = subprocess.Popen(command, stdin=no_input, stdout=log, stderr=subprocess.STDOUT,
@@ -205,14 +176,13 @@ def _launch(target: Board, firmware: Path, tcp_port: int) -> RunningEmulator:
 
 
 def start(board: str | Board, firmware: Path, tcp_port: int | None = None) -> RunningEmulator:
-    """Boot `firmware` on `board`'s emulator in the background (replacing one kit started
-    before for the same board). The console waits on `link_url(tcp_port)` for its client.
-    Without `tcp_port` a free port is picked (again, if another program takes it first)."""
+    """Boot `firmware` on `board`'s emulator in the background. The console waits on
+    `link_url(tcp_port)` for its client. Without `tcp_port` a free port is picked (again, if
+    another program takes it first). The caller records it and stops it (`RunningEmulator.stop`)."""
     target = emulated_board(board)
     firmware = Path(firmware)
     if not firmware.is_file():
         raise KitError(f"firmware file not found: {firmware}", hint="build it first (`kit flash BOARD LAB`)")
-    stop(target.name)
     if tcp_port is not None and port_in_use(tcp_port):
         raise _port_busy_error(tcp_port)
     attempts = 1 if tcp_port is not None else PORT_ATTEMPTS
@@ -223,7 +193,6 @@ def start(board: str | Board, firmware: Path, tcp_port: int | None = None) -> Ru
         except PortBusyError:
             if attempt + 1 == attempts:
                 raise
-    _save(running)
     return running
 
 
@@ -252,22 +221,6 @@ def _reap(pid: int) -> None:
         os.waitpid(pid, os.WNOHANG)
     except ChildProcessError:
         pass
-
-
-def stop(board: str | Board) -> bool:
-    """End the emulator kit started for `board`; False when none was running."""
-    target = emulated_board(board)
-    path = _state_file(target.name)
-    running = get_running(target.name)
-    path.unlink(missing_ok=True)
-    if running is None:
-        return False
-    terminate(running.pid)
-    return True
-
-
-def stop_all() -> list[str]:
-    return [entry.board for entry in list_running() if stop(entry.board)]
 
 
 # ----------------------------------------------------------------------------- one shot

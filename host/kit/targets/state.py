@@ -1,8 +1,10 @@
-"""Which boards kit has flashed and started: a small JSON file under kit's home folder.
+"""The one record of running boards: which board kit flashed or started, and how to reach it.
 
-`kit flash` writes an entry per board (port URL, model, hash, lab, emulator process id);
-`kit bench`/`validate`/`invoke` read it to find the board without asking again, and
-`kit stop` removes it. A stale entry (emulator gone) is detected by its process id.
+`kit flash` writes one entry per board (port URL, model, hash, lab; for an emulator also its
+process id, TCP port and log); `kit bench`/`validate`/`invoke` read it to find the board
+without asking again, and `kit stop` removes it. A stale entry (emulator gone) is detected by
+its process id and dropped when read. The emulator launcher (kit.upload.qemu) keeps no
+records of its own: this file is the only place a running board is written down.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from kit.paths import home_dir
+from kit.procs import pid_alive
 
 STATE_FILE = "devices.json"
 
@@ -31,30 +34,14 @@ class DeviceState:
     pid: int | None = None          # emulator process, None for real boards
     started: float = field(default_factory=time.time)
     extra: dict[str, Any] = field(default_factory=dict)
+    tcp_port: int | None = None     # an emulator's console port on 127.0.0.1
+    log_path: str = ""              # an emulator's log (QEMU's own output)
 
     def is_alive(self) -> bool:
         """A real board is assumed present; an emulator must still be running."""
         if self.pid is None:
             return True
         return pid_alive(self.pid)
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return not _is_zombie(pid)
-
-
-def _is_zombie(pid: int) -> bool:
-    try:
-        status = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return status.rsplit(")", 1)[-1].split()[0] == "Z"
 
 
 def state_path() -> Path:
@@ -83,6 +70,7 @@ def save(state: DeviceState) -> None:
 
 
 def load(board: str) -> DeviceState | None:
+    """The entry for `board` (the board that runs) as written, alive or not."""
     entry = _read_all().get(board)
     if entry is None:
         return None
@@ -92,6 +80,15 @@ def load(board: str) -> DeviceState | None:
         return None
 
 
+def load_running(board: str) -> DeviceState | None:
+    """The entry for `board` when its emulator still runs (a stale entry is removed)."""
+    state = load(board)
+    if state is not None and not state.is_alive():
+        remove(board)
+        return None
+    return state
+
+
 def remove(board: str) -> None:
     data = _read_all()
     if data.pop(board, None) is not None:
@@ -99,4 +96,5 @@ def remove(board: str) -> None:
 
 
 def all_states() -> list[DeviceState]:
+    """Every entry as written, alive or not."""
     return [state for state in (load(name) for name in _read_all()) if state is not None]

@@ -1,22 +1,24 @@
 """`kit invoke` on emulated boards: the same raw-output interface as the host board.
 
-Registered with kit.runtime_host.dispatch under the board kind "emulated". A board already
-running this model (same sha256, started by `kit flash`) is reused; otherwise the firmware is
-built, booted for this command only, and stopped at the end.
+EmulatedTarget.invoke calls this. A board already running this model (same sha256, started
+by `kit flash`) is reused; otherwise the firmware is built, booted for this command only,
+and stopped at the end.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from kit.catalog import Board
-from kit.device import state as device_state
-from kit.device.target import Target
+from typing import TYPE_CHECKING
+
 from kit.errors import DeviceError, KitError
 from kit.link import open_link, spawn
 from kit.protocol import DeviceClient
 from kit.runtime_host.compiled import CompiledModel
-from kit.runtime_host.dispatch import register_invoker
+from kit.targets import state as device_state
+
+if TYPE_CHECKING:
+    from kit.targets.base import BoardTarget
 
 _DTYPES = {"int8": np.int8, "uint8": np.uint8}
 
@@ -62,20 +64,19 @@ def run_on_client(client: DeviceClient, compiled: CompiledModel, batch: np.ndarr
     return np.stack(outputs).reshape((len(outputs), *_output_shape(compiled)))
 
 
-def emulated_invoker(board: Board, compiled: CompiledModel, inputs: np.ndarray) -> np.ndarray:
+def invoke_emulated(target: "BoardTarget", compiled: CompiledModel, inputs: np.ndarray) -> np.ndarray:
     """Reuse the board `kit flash` left running with this model, else boot the firmware for
     this command only, its console on pipes (a running board of another model is untouched)."""
-    batch = _batch(compiled, inputs)
-    running = device_state.load(board.name)
-    if running is not None and running.is_alive() and running.sha256 == compiled.model_sha256:
-        with open_link(running.port) as link:
-            return run_on_client(DeviceClient.connect(link), compiled, batch)
-    from kit.device.flash import build_firmware
+    from kit.targets.emulated import build_firmware
     from kit.upload import qemu
 
-    target = Target(requested=board, run_on=board, reference=board)
+    batch = _batch(compiled, inputs)
+    running = device_state.load_running(target.run_on.name)
+    if running is not None and running.sha256 == compiled.model_sha256:
+        with open_link(running.port) as link:
+            return run_on_client(DeviceClient.connect(link), compiled, batch)
     firmware = build_firmware(target, compiled.directory)
-    link = spawn(qemu.qemu_command(board, firmware, "stdio"), description=f"{board.name} (QEMU)")
+    link = spawn(qemu.qemu_command(target.run_on, firmware, "stdio"), description=f"{target.run_on.name} (QEMU)")
     try:
         client = DeviceClient.connect(link)
         outputs = run_on_client(client, compiled, batch)
@@ -83,6 +84,3 @@ def emulated_invoker(board: Board, compiled: CompiledModel, inputs: np.ndarray) 
         return outputs
     finally:
         link.close()
-
-
-register_invoker("emulated", emulated_invoker)
