@@ -50,7 +50,7 @@ def main() -> int:
         for board in args.boards.split(","):
             try:
                 flash(board, lab, model=path)
-                report = bench(board, runs=args.runs, warmup=1, plot=False)
+                report = bench(board, runs=args.runs, warmup=1)
             except KitError as error:
                 print(f"{board:<14} {name:<24} error: {error.message}")
                 continue

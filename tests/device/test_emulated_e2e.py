@@ -94,8 +94,8 @@ def test_two_benches_give_the_same_instruction_counts(mlperf_models):
     model = mlperf_models["kws_ref_model"]
     for board in ("emu-rv32", "emu-cortex-m4"):
         flash(board, "kws", model=model)
-        first = bench(board, runs=4, warmup=1, plot=False)
-        second = bench(board, runs=4, warmup=1, plot=False)
+        first = bench(board, runs=4, warmup=1)
+        second = bench(board, runs=4, warmup=1)
         stop(board)
         assert first.counts.as_dict() == second.counts.as_dict()
         assert first.counts.min == first.counts.max
@@ -105,7 +105,10 @@ def test_two_benches_give_the_same_instruction_counts(mlperf_models):
 def test_real_board_with_emulate_uses_its_twin_and_its_numbers(mlperf_models):
     result = flash("nicla-vision", "kws", emulate=True, model=mlperf_models["kws_ref_model"])
     assert result.target.run_on.name == "emu-cortex-m7" and result.fit.ram_limit == 523_624
-    report = bench("nicla-vision", runs=2, warmup=0, plot=True)
+    report = bench("nicla-vision", runs=2, warmup=0)
+    from kit.report.plots import plot_bench_report
+
+    report.plot = plot_bench_report(report)
     assert report.board == "emu-cortex-m7" and report.reference_board == "nicla-vision"
     assert report.latency_us.mean == pytest.approx(report.counts.mean / 480e6 * 1e6)
     assert report.energy.power_board == "nicla-vision" and report.plot.is_file()
@@ -212,7 +215,7 @@ def test_emulator_killed_mid_bench_keeps_partial_results(mlperf_models):
             killed.append(done)
 
     with pytest.raises(KitError) as caught:
-        bench("emu-rv32", runs=40, warmup=0, progress=kill_after_five, plot=False)
+        bench("emu-rv32", runs=40, warmup=0, progress=kill_after_five)
     message = str(caught.value)
     assert "the bench stopped after" in message
     path = message.split("saved in ")[1].split()[0]

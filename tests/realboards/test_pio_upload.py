@@ -227,7 +227,7 @@ def test_kit_flash_on_a_stand_in_board_end_to_end(fake_pio, usb_ports, monkeypat
         entry = device_state.load(board)
         assert entry is not None and entry.port == str(link) and entry.extra["engine"] == engine
         assert Path(entry.firmware, "platformio.ini").is_file()
-        report = bench(board, runs=3, warmup=1, plot=False)  # the flashed board, found by its state
+        report = bench(board, runs=3, warmup=1)  # the flashed board, found by its state
         assert report.board == board and report.runs == 3 and report.latency_us.mean > 0
         assert len(report.layers) == 13
     finally:

@@ -124,7 +124,7 @@ def bench_pi_command(board: str, host: str, ssh_port: int | None, identity: Path
 
         write_csv(csv_path, result.results_path)
     if not no_plot:
-        from kit.deploy.bench import plot_pi_bench
+        from kit.report.plots import plot_pi_bench
 
         result.plot = plot_pi_bench(result)
     if as_json:

@@ -184,8 +184,11 @@ def bench_command(ctx: click.Context, board: str | None, runs: int, warmup: int,
     live, update, _ = _reporter(as_json)
     with live if live is not None else nullcontext():
         report = bench(board, runs=runs, warmup=warmup, port=port, input_bytes=input_bytes, csv_path=csv_path,
-                       plot=not no_plot, progress=lambda done: update(f"bench {board or port} (runs)", done, runs),
-                       force=force)
+                       progress=lambda done: update(f"bench {board or port} (runs)", done, runs), force=force)
+    if not no_plot:
+        from kit.report.plots import plot_bench_report
+
+        report.plot = plot_bench_report(report)
     if as_json:
         click.echo(json.dumps(report.as_dict(), indent=2))
         return

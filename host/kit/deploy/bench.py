@@ -180,14 +180,6 @@ def run_record(inference: dict[str, Any], runs: int) -> dict[str, Any]:
     return {"type": "run", "index": index, "latency_us": float(latency)}
 
 
-def plot_pi_bench(result: "PiBenchResult") -> Path:
-    """The latency histogram of a Pi bench, beside its results file (like `kit bench` on an MCU)."""
-    from kit.report.plots import plot_bench
-
-    title = f"{result.board} ({result.host}) {result.lab}, {result.runtime} {result.threads} thread(s)"
-    return plot_bench(result.latencies_us, "latency µs", [], title, result.results_path.with_suffix(".png"))
-
-
 def _collect(board: str, lab: str, target: SshTarget, lines, header: dict[str, Any], results_directory: Path | None,
              on_record: Callable[[dict[str, Any]], None]) -> PiBenchResult:
     """Read the runner's stream: store each measurement as it arrives, then summarise."""

@@ -1,4 +1,5 @@
-"""`kit bench` and `kit validate` end to end: find the board, measure, record, summarise, plot."""
+"""`kit bench` and `kit validate` end to end: find the board, measure, record, summarise
+(the CLI draws the plots with kit.report: data moves up, never back down)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ from kit.catalog import get_lab
 from kit.device.bench import BenchReport, run_bench, write_csv
 from kit.device.validate import Scorer, ValidateReport, quantize, validate
 from kit.errors import DeviceError, KitError
-from kit.report.plots import LayerShare, plot_bench
 from kit.targets import Session, connect, connect_port, find_running, open_target
 
 
@@ -37,12 +37,10 @@ def bench(
     port: str | None = None,
     input_bytes: int | None = None,
     csv_path: Path | None = None,
-    plot: bool = True,
     progress: Callable[[int], None] | None = None,
     force: bool = False,
 ) -> BenchReport:
-    """Measure a running (or --port, or USB-detected) board; results file, optional CSV and
-    plot. `force`: accept a port whose USB id belongs to another board. `board` None: the
+    """Measure a running (or --port, or USB-detected) board; results file and optional CSV. `force`: accept a port whose USB id belongs to another board. `board` None: the
     MLPerf Tiny (or kit) device on `port`, whatever board it is (no catalog numbers apply)."""
     if board is None and port is None:
         raise KitError("name a board or pass --port", hint="`kit bench BOARD` or `kit bench --port /dev/ttyACM0`")
@@ -55,22 +53,7 @@ def bench(
     assert report.results_file is not None
     if csv_path is not None:
         write_csv(csv_path, report.results_file)
-    if plot:
-        report.plot = _plot(report)
     return report
-
-
-def _plot(report: BenchReport) -> Path:
-    from kit.bench.results import read_records
-
-    records = [r for r in read_records(report.results_file) if r.get("type") == "run"]  # type: ignore[arg-type]
-    unit_key = report.count_unit if report.counts is not None else "latency_us"
-    values = [float(r[unit_key]) for r in records]
-    layers = [LayerShare(layer.index, layer.op, layer.ticks, layer.percent) for layer in report.layers]
-    shown = report.board if report.reference_board in (None, report.board) else f"{report.board} ({report.reference_board})"
-    title = f"{shown} {report.model}"
-    return plot_bench(values, unit_key.replace("_us", " µs"), layers, title,
-                      report.results_file.with_suffix(".png"), note=report.time_label)  # type: ignore[union-attr]
 
 
 def _sha256(path: Path) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 
 @dataclass(frozen=True)
@@ -74,3 +74,24 @@ def _layer_bars(axis, layers: Sequence[LayerShare]) -> None:
     axis.invert_yaxis()
     axis.set_xlabel("% of inference")
     axis.set_title("per layer")
+
+
+def plot_bench_report(report: Any) -> Path:
+    """The latency distribution and per-layer shares of an MCU or emulated bench
+    (kit.device.bench.BenchReport), beside its results file."""
+    from kit.bench.results import read_records
+
+    records = [r for r in read_records(report.results_file) if r.get("type") == "run"]
+    unit_key = report.count_unit if report.counts is not None else "latency_us"
+    values = [float(r[unit_key]) for r in records]
+    layers = [LayerShare(layer.index, layer.op, layer.ticks, layer.percent) for layer in report.layers]
+    shown = report.board if report.reference_board in (None, report.board) else f"{report.board} ({report.reference_board})"
+    return plot_bench(values, unit_key.replace("_us", " µs"), layers, f"{shown} {report.model}",
+                      Path(report.results_file).with_suffix(".png"), note=report.time_label)
+
+
+def plot_pi_bench(result: Any) -> Path:
+    """The latency histogram of a Linux-board bench (kit.deploy.bench.PiBenchResult), beside
+    its results file (like `kit bench` on an MCU)."""
+    title = f"{result.board} ({result.host}) {result.lab}, {result.runtime} {result.threads} thread(s)"
+    return plot_bench(result.latencies_us, "latency µs", [], title, Path(result.results_path).with_suffix(".png"))
