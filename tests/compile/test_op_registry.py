@@ -24,6 +24,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 HEADER = REPO_ROOT / RUNTIME_HEADER
 KERNELS = REPO_ROOT / KERNELS_DIR
 KERNEL_DECLARATIONS = REPO_ROOT / "firmware" / "runtime" / "src" / "kit_kernels.h"
+EXECUTOR = REPO_ROOT / "firmware" / "runtime" / "src" / "executor.c"
 KERNEL_SIGNATURE = r"int\s+{name}\s*\(\s*const\s+kit_op_t\s*\*\s*op\s*,\s*const\s+kit_model_t\s*\*\s*m\s*,\s*uint8_t\s*\*\s*arena\s*\)\s*\{{"
 
 
@@ -111,12 +112,16 @@ def test_a_different_order_or_kernel_is_caught():
     assert registry_mismatches(renamed, OPS) == [f"{OPS[0].name}: KIT_OPS names kernel kit_op_conv, kit.compile.ops {OPS[0].kernel}"]
 
 
-def test_kernels_are_declared_only_through_the_list():
-    """kit_kernels.h declares the kernels from KIT_OPS; a hand-written prototype would be a
-    second list."""
-    text = KERNEL_DECLARATIONS.read_text()
-    assert "KIT_OPS(" in text
-    assert not re.search(r"^\s*int\s+kit_op_\w+\s*\(", text, re.MULTILINE)
+def test_kernels_and_tables_come_only_from_the_list():
+    """kit_kernels.h declares the kernels and executor.c builds its tables from KIT_OPS; a
+    hand-written prototype, kernel pointer or op name there would be a second list."""
+    declarations = KERNEL_DECLARATIONS.read_text()
+    assert "KIT_OPS(" in declarations
+    assert not re.search(r"^\s*int\s+kit_op_\w+\s*\(", declarations, re.MULTILINE)
+    executor = EXECUTOR.read_text()
+    assert executor.count("KIT_OPS(") == 2
+    assert not re.search(r"\bkit_op_(?!t\b|hook_t\b|type_t\b)\w+", executor)
+    assert not any(f'"{name}"' in executor for name in OP_NAMES)
 
 
 @pytest.mark.skipif(shutil.which("gcc") is None, reason="gcc is not installed")
