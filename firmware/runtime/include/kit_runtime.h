@@ -27,24 +27,34 @@ extern "C" {
 #define KIT_ERR_BAD_PARAMS (-4)    /* inconsistent plan (e.g. empty pooling window) */
 #define KIT_ERR_VERSION (-5)       /* model generated for another runtime version */
 
+/* Every op the runtime executes, in enum order: X(NAME, name) gives the op its enum value
+ * KIT_OP_<NAME>, its kernel kit_op_<name>() (a kit_kernel_fn in kernels/, declared in
+ * kit_kernels.h) and the name kit_model_op_name reports (the TFLite builtin name). The
+ * executor's kernel and name tables are generated from this list; kit.compile.ops.OPS is the
+ * compiler's copy, kept equal by tests/compile/test_op_registry.py. */
+#define KIT_OPS(X)                          \
+    X(CONV_2D, conv_2d)                     \
+    X(DEPTHWISE_CONV_2D, depthwise_conv_2d) \
+    X(FULLY_CONNECTED, fully_connected)     \
+    X(AVERAGE_POOL_2D, average_pool_2d)     \
+    X(MAX_POOL_2D, max_pool_2d)             \
+    X(ADD, add)                             \
+    X(RESHAPE, reshape)                     \
+    X(SOFTMAX, softmax)                     \
+    X(MEAN, mean)                           \
+    X(PAD, pad)                             \
+    X(CONCATENATION, concatenation)         \
+    X(MUL, mul)                             \
+    X(LOGISTIC, logistic)                   \
+    X(QUANTIZE, quantize)                   \
+    X(DEQUANTIZE, dequantize)
+
+#define KIT_OP_ENUM_ENTRY(NAME, name) KIT_OP_##NAME,
 typedef enum {
-    KIT_OP_CONV_2D = 0,
-    KIT_OP_DEPTHWISE_CONV_2D,
-    KIT_OP_FULLY_CONNECTED,
-    KIT_OP_AVERAGE_POOL_2D,
-    KIT_OP_MAX_POOL_2D,
-    KIT_OP_ADD,
-    KIT_OP_RESHAPE,
-    KIT_OP_SOFTMAX,
-    KIT_OP_MEAN,
-    KIT_OP_PAD,
-    KIT_OP_CONCATENATION,
-    KIT_OP_MUL,
-    KIT_OP_LOGISTIC,
-    KIT_OP_QUANTIZE,
-    KIT_OP_DEQUANTIZE,
+    KIT_OPS(KIT_OP_ENUM_ENTRY)
     KIT_OP_COUNT
 } kit_op_type_t;
+#undef KIT_OP_ENUM_ENTRY
 
 typedef enum {
     KIT_TYPE_INT8 = 0,

@@ -8,29 +8,14 @@
 #include "kit_kernels.h"
 #include "kit_runtime.h"
 
-static const kit_kernel_fn kernels[KIT_OP_COUNT] = {
-    kit_op_conv_2d,         /* KIT_OP_CONV_2D */
-    kit_op_depthwise_conv_2d,
-    kit_op_fully_connected,
-    kit_op_average_pool_2d,
-    kit_op_max_pool_2d,
-    kit_op_add,
-    kit_op_reshape,
-    kit_op_softmax,
-    kit_op_mean,
-    kit_op_pad,
-    kit_op_concatenation,
-    kit_op_mul,
-    kit_op_logistic,
-    kit_op_quantize,
-    kit_op_dequantize,
-};
+/* Both tables come from KIT_OPS, indexed by the enum value, so they cannot fall out of step. */
+#define KIT_KERNEL_ENTRY(NAME, name) [KIT_OP_##NAME] = kit_op_##name,
+static const kit_kernel_fn kernels[KIT_OP_COUNT] = {KIT_OPS(KIT_KERNEL_ENTRY)};
+#undef KIT_KERNEL_ENTRY
 
-static const char *const op_names[KIT_OP_COUNT] = {
-    "CONV_2D",  "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "AVERAGE_POOL_2D", "MAX_POOL_2D",
-    "ADD",      "RESHAPE",           "SOFTMAX",         "MEAN",            "PAD",
-    "CONCATENATION", "MUL",          "LOGISTIC",        "QUANTIZE",        "DEQUANTIZE",
-};
+#define KIT_OP_NAME_ENTRY(NAME, name) [KIT_OP_##NAME] = #NAME,
+static const char *const op_names[KIT_OP_COUNT] = {KIT_OPS(KIT_OP_NAME_ENTRY)};
+#undef KIT_OP_NAME_ENTRY
 
 uint32_t kit_model_arena_bytes(const kit_model_t *m) { return m->arena_bytes; }
 

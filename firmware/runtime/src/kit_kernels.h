@@ -47,20 +47,9 @@ static inline void kit_tap_range(int32_t origin, int32_t dilation, int32_t filte
     *end = e;
 }
 
-int kit_op_conv_2d(const kit_op_t *op, const kit_model_t *m, uint8_t *arena);
-int kit_op_depthwise_conv_2d(const kit_op_t *op, const kit_model_t *m, uint8_t *arena);
-int kit_op_fully_connected(const kit_op_t *op, const kit_model_t *m, uint8_t *arena);
-int kit_op_average_pool_2d(const kit_op_t *op, const kit_model_t *m, uint8_t *arena);
-int kit_op_max_pool_2d(const kit_op_t *op, const kit_model_t *m, uint8_t *arena);
-int kit_op_add(const kit_op_t *op, const kit_model_t *m, uint8_t *arena);
-int kit_op_mul(const kit_op_t *op, const kit_model_t *m, uint8_t *arena);
-int kit_op_reshape(const kit_op_t *op, const kit_model_t *m, uint8_t *arena);
-int kit_op_softmax(const kit_op_t *op, const kit_model_t *m, uint8_t *arena);
-int kit_op_logistic(const kit_op_t *op, const kit_model_t *m, uint8_t *arena);
-int kit_op_mean(const kit_op_t *op, const kit_model_t *m, uint8_t *arena);
-int kit_op_pad(const kit_op_t *op, const kit_model_t *m, uint8_t *arena);
-int kit_op_concatenation(const kit_op_t *op, const kit_model_t *m, uint8_t *arena);
-int kit_op_quantize(const kit_op_t *op, const kit_model_t *m, uint8_t *arena);
-int kit_op_dequantize(const kit_op_t *op, const kit_model_t *m, uint8_t *arena);
+/* One kernel per op of KIT_OPS (kit_runtime.h), each defined in a kernels/ file. */
+#define KIT_DECLARE_KERNEL(NAME, name) int kit_op_##name(const kit_op_t *op, const kit_model_t *m, uint8_t *arena);
+KIT_OPS(KIT_DECLARE_KERNEL)
+#undef KIT_DECLARE_KERNEL
 
 #endif /* KIT_KERNELS_H */

@@ -10,35 +10,18 @@ runtime about arithmetic; it can only disagree about layout, which the bit-exact
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from kit.compile.ops import OP_NAMES, OPS, OPS_BY_NAME, OpSpec
 from kit.compile.plan import OpPlan, Plan, TensorPlan
 from kit.errors import ModelError
 
 RUNTIME_VERSION = 1  # must match KIT_RUNTIME_VERSION in kit_runtime.h
-
-OP_TYPES: dict[str, str] = {
-    "CONV_2D": "KIT_OP_CONV_2D",
-    "DEPTHWISE_CONV_2D": "KIT_OP_DEPTHWISE_CONV_2D",
-    "FULLY_CONNECTED": "KIT_OP_FULLY_CONNECTED",
-    "AVERAGE_POOL_2D": "KIT_OP_AVERAGE_POOL_2D",
-    "MAX_POOL_2D": "KIT_OP_MAX_POOL_2D",
-    "ADD": "KIT_OP_ADD",
-    "RESHAPE": "KIT_OP_RESHAPE",
-    "SOFTMAX": "KIT_OP_SOFTMAX",
-    "MEAN": "KIT_OP_MEAN",
-    "PAD": "KIT_OP_PAD",
-    "CONCATENATION": "KIT_OP_CONCATENATION",
-    "MUL": "KIT_OP_MUL",
-    "LOGISTIC": "KIT_OP_LOGISTIC",
-    "QUANTIZE": "KIT_OP_QUANTIZE",
-    "DEQUANTIZE": "KIT_OP_DEQUANTIZE",
-}
 
 C_TYPES: dict[str, str] = {
     "int8": "KIT_TYPE_INT8",
@@ -194,13 +177,8 @@ class _OpEmitter:
         return name
 
     def emit(self, op: OpPlan) -> str:
-        handler = getattr(self, "op_" + op.op.lower(), None)
-        if handler is None or op.op not in OP_TYPES:
-            raise ModelError(
-                f"op {op.op} (node {op.index}) has no kit C kernel",
-                f"use only these ops: {', '.join(OP_TYPES)}",
-            )
-        return handler(op, f"kit_params_{op.index}")
+        """The op's params struct (its name); `_check_plan` has refused ops kit does not run."""
+        return _EMITTERS[op.op](self, op, f"kit_params_{op.index}")
 
     def kernel_bias(self, op: OpPlan, name: str, rows: int, taps_axis_last: bool) -> str:
         """bias + input_offset * sum(filter) per output channel, wrapped to int32 as the
@@ -281,7 +259,8 @@ class _OpEmitter:
             },
         )
 
-    def _pool(self, op: OpPlan, name: str) -> str:
+    def op_pool(self, op: OpPlan, name: str) -> str:
+        """AVERAGE_POOL_2D and MAX_POOL_2D."""
         p = op.params
         return self.struct(
             "kit_pool_params_t",
@@ -300,10 +279,8 @@ class _OpEmitter:
             },
         )
 
-    op_average_pool_2d = _pool
-    op_max_pool_2d = _pool
-
-    def _binary(self, op: OpPlan, name: str) -> str:
+    def op_binary(self, op: OpPlan, name: str) -> str:
+        """ADD and MUL."""
         p = op.params
         return self.struct(
             "kit_binary_params_t",
@@ -327,9 +304,6 @@ class _OpEmitter:
                 "activation_max": p["activation_max"],
             },
         )
-
-    op_add = _binary
-    op_mul = _binary
 
     def op_reshape(self, op: OpPlan, name: str) -> str:
         source = self.tensor(op.inputs[0])
@@ -417,11 +391,27 @@ class _OpEmitter:
         )
 
 
+_Emitter = Callable[[_OpEmitter, OpPlan, str], str]
+
+
+def _emitter(spec: OpSpec) -> _Emitter:
+    """The _OpEmitter method kit.compile.ops names for `spec`; looked up once at import, so an
+    entry without its method fails every test at once."""
+    method = getattr(_OpEmitter, spec.emitter, None)
+    if not callable(method):
+        raise LookupError(f"kit.compile.ops names {spec.emitter} as the C emitter of {spec.name}, "
+                          "but kit.compile.emit_c._OpEmitter has no such method")
+    return method
+
+
+_EMITTERS: dict[str, _Emitter] = {spec.name: _emitter(spec) for spec in OPS}
+
+
 def _used_constants(plan: Plan) -> list[int]:
-    """Constants the kernels read (RESHAPE shape operands are resolved on the host)."""
+    """Constants the kernels read (shape, axis and paddings operands are resolved on the host)."""
     used = set()
     for op in plan.ops:
-        inputs = op.inputs[:1] if op.op in ("RESHAPE", "MEAN", "PAD") else op.inputs
+        inputs = op.inputs[: OPS_BY_NAME[op.op].kernel_inputs]
         used.update(i for i in inputs if i >= 0 and plan.tensors[i].is_constant)
     return sorted(used)
 
@@ -442,6 +432,11 @@ def _check_plan(plan: Plan) -> None:
                 "compile the model with kit.compile so the memory planner places every tensor",
             )
     for op in plan.ops:
+        if op.op not in OPS_BY_NAME:
+            raise ModelError(
+                f"op {op.op} (node {op.index}) has no kit C kernel",
+                f"use only these ops: {', '.join(OP_NAMES)}",
+            )
         if len(op.outputs) != 1:
             raise ModelError(
                 f"op {op.op} (node {op.index}) has {len(op.outputs)} outputs; kit kernels produce one",
@@ -465,7 +460,7 @@ def render_source(plan: Plan) -> str:
         inputs = ", ".join(str(int(i)) for i in op.inputs) or "-1"
         emitted.params.append(f"static const int16_t kit_inputs_{op.index}[] = {{{inputs}}};\n")
         emitted.ops.append(
-            f"    {{{OP_TYPES[op.op]}, {len(op.inputs)}, kit_inputs_{op.index}, {int(op.outputs[0])}, "
+            f"    {{{OPS_BY_NAME[op.op].c_enum}, {len(op.inputs)}, kit_inputs_{op.index}, {int(op.outputs[0])}, "
             f"&{params_name}}}, /* {position}: {op.op} */"
         )
     constant_set = set(constants)

@@ -81,23 +81,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-SUPPORTED_OPS: tuple[str, ...] = (
-    "CONV_2D",
-    "DEPTHWISE_CONV_2D",
-    "FULLY_CONNECTED",
-    "AVERAGE_POOL_2D",
-    "MAX_POOL_2D",
-    "ADD",
-    "RESHAPE",
-    "SOFTMAX",
-    "MEAN",
-    "PAD",
-    "CONCATENATION",
-    "MUL",
-    "LOGISTIC",
-    "QUANTIZE",
-    "DEQUANTIZE",
-)
+from kit.compile.ops import OP_NAMES
+
+SUPPORTED_OPS: tuple[str, ...] = OP_NAMES  # the ops kit runs, in runtime enum order (kit.compile.ops)
 
 ARENA_ALIGNMENT = 16
 

@@ -15,6 +15,7 @@ import numpy as np
 
 from kit.compile import quant
 from kit.compile.memory import Buffer, place_buffers
+from kit.compile.ops import OPS, OPS_BY_NAME, OpSpec
 from kit.compile.plan import SUPPORTED_OPS, OpPlan, Plan, TensorPlan
 from kit.compile.tflite import DTYPE_NUMPY, Model, Operator, Tensor
 from kit.errors import ModelError
@@ -516,40 +517,27 @@ def _resolve_dequantize(model: Model, operator: Operator) -> dict[str, Any]:
     return {"zero_point": _zero_point(source), "scale": quant.f32(_scale(source)), "size": source.num_elements}
 
 
-_RESOLVERS: dict[str, Callable[[Model, Operator], dict[str, Any]]] = {
-    "CONV_2D": _resolve_conv,
-    "DEPTHWISE_CONV_2D": _resolve_depthwise,
-    "FULLY_CONNECTED": _resolve_fully_connected,
-    "AVERAGE_POOL_2D": _resolve_pool,
-    "MAX_POOL_2D": _resolve_pool,
-    "ADD": _resolve_add,
-    "MUL": _resolve_mul,
-    "RESHAPE": _resolve_reshape,
-    "SOFTMAX": _resolve_softmax,
-    "LOGISTIC": _resolve_logistic,
-    "MEAN": _resolve_mean,
-    "PAD": _resolve_pad,
-    "CONCATENATION": _resolve_concatenation,
-    "QUANTIZE": _resolve_quantize,
-    "DEQUANTIZE": _resolve_dequantize,
-}
+_Lowering = Callable[[Model, Operator], dict[str, Any]]
+
+
+def _lowering(spec: OpSpec) -> _Lowering:
+    """The function kit.compile.ops names for `spec`; looked up once at import, so an entry
+    without its function fails every test at once instead of one model at a time."""
+    function = globals().get(spec.planner)
+    if not callable(function):
+        raise LookupError(f"kit.compile.ops names {spec.planner} as the planner function of {spec.name}, "
+                          "but kit.compile.planner defines no such function")
+    return function
+
+
+_RESOLVERS: dict[str, _Lowering] = {spec.name: _lowering(spec) for spec in OPS}
 
 
 # ---------------------------------------------------------------------------- whole model
 
-# (fewest, most) inputs each op takes (None: no upper bound). The conv family's third input,
-# the bias, is optional and may be left out of the list altogether.
-_INPUT_COUNTS: dict[str, tuple[int, int | None]] = {
-    "CONV_2D": (2, 3), "DEPTHWISE_CONV_2D": (2, 3), "FULLY_CONNECTED": (2, 3), "AVERAGE_POOL_2D": (1, 1),
-    "MAX_POOL_2D": (1, 1), "ADD": (2, 2), "MUL": (2, 2), "RESHAPE": (1, 2), "SOFTMAX": (1, 1),
-    "LOGISTIC": (1, 1), "MEAN": (2, 2), "PAD": (2, 3), "CONCATENATION": (1, None), "QUANTIZE": (1, 1),
-    "DEQUANTIZE": (1, 1),
-}
-_PADDED_INPUTS = {"CONV_2D": 3, "DEPTHWISE_CONV_2D": 3, "FULLY_CONNECTED": 3}
-
 
 def _check_input_count(operator: Operator) -> None:
-    fewest, most = _INPUT_COUNTS[operator.op]
+    fewest, most = OPS_BY_NAME[operator.op].inputs
     count = len(operator.inputs)
     if count < fewest or (most is not None and count > most):
         expected = f"{fewest}" if fewest == most else f"{fewest} to {most}" if most else f"at least {fewest}"
@@ -560,7 +548,7 @@ def _padded_inputs(operator: Operator) -> list[int]:
     """The op's inputs with absent optional ones as -1, so kernels may read every position
     (a FULLY_CONNECTED written without its bias has two inputs; its kernel reads the third)."""
     inputs = [int(i) for i in operator.inputs]
-    return inputs + [-1] * (_PADDED_INPUTS.get(operator.op, 0) - len(inputs))
+    return inputs + [-1] * (OPS_BY_NAME[operator.op].padded_inputs - len(inputs))
 
 
 def _check_ops_known(model: Model) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from kit.compile.ops import OPS
 from kit.errors import ModelError
 
 _FILE_IDENTIFIER = b"TFL3"
@@ -326,19 +327,7 @@ def _read_operator(
 
 # Options classes for the ops whose options kit reads, used for their defaults when a
 # converter leaves the options table out.
-_DEFAULT_OPTIONS = {
-    "CONV_2D": "Conv2DOptionsT",
-    "DEPTHWISE_CONV_2D": "DepthwiseConv2DOptionsT",
-    "FULLY_CONNECTED": "FullyConnectedOptionsT",
-    "AVERAGE_POOL_2D": "Pool2DOptionsT",
-    "MAX_POOL_2D": "Pool2DOptionsT",
-    "ADD": "AddOptionsT",
-    "MUL": "MulOptionsT",
-    "SOFTMAX": "SoftmaxOptionsT",
-    "MEAN": "ReducerOptionsT",
-    "CONCATENATION": "ConcatenationOptionsT",
-    "RESHAPE": "ReshapeOptionsT",
-}
+_DEFAULT_OPTIONS = {spec.name: spec.options for spec in OPS if spec.options}
 
 
 def _snake(name: str) -> str:

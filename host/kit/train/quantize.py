@@ -12,13 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
+from kit.compile.ops import OP_NAMES
 from kit.errors import ModelError
 
-# Ops the kit C runtime executes (docs/ARCHITECTURE.md, issue 3).
-SUPPORTED_OPS = frozenset({
-    "CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "AVERAGE_POOL_2D", "MAX_POOL_2D", "ADD",
-    "RESHAPE", "SOFTMAX", "MEAN", "PAD", "CONCATENATION", "MUL", "LOGISTIC", "QUANTIZE", "DEQUANTIZE",
-})
+SUPPORTED_OPS = frozenset(OP_NAMES)  # the ops the kit C runtime executes
 REPRESENTATIVE_SAMPLES = 300
 
 

@@ -1,0 +1,78 @@
+"""The ops kit runs: one registry entry per op, from which every op list in host/kit is derived.
+
+An op crosses five places on its way from a .tflite to the device: the reader (which options
+table to default), the planner (which function checks it and resolves TFLM's parameters), the
+C emitter (which method writes its params struct, which constant inputs the kernel reads),
+the trainer's op check, and the C runtime (enum value, kernel function, kernel file). Like
+TFLM's op resolver, which maps a BuiltinOperator to one registration, kit keeps one entry per
+op here; the runtime's own list is the `KIT_OPS(X)` X-macro in
+firmware/runtime/include/kit_runtime.h, and tests/compile/test_op_registry.py checks that
+both list the same ops in the same order with the same kernels.
+
+Naming is fixed so the two sides need no table between them: an op named N (its TFLite
+builtin name, which is also what `kit_model_op_name` reports) has the C enum `KIT_OP_<N>` and
+the kernel `kit_op_<n>` (n = N in lower case) in `firmware/runtime/kernels/<kernel_file>`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+RUNTIME_HEADER = "firmware/runtime/include/kit_runtime.h"  # holds KIT_OPS(X), the C list
+KERNELS_DIR = "firmware/runtime/kernels"
+
+
+@dataclass(frozen=True)
+class OpSpec:
+    """Everything host and runtime need to know about one op, so adding an op is one entry."""
+
+    name: str  # TFLite builtin operator name (schema BuiltinOperator); kit_model_op_name reports it
+    builtin_code: int  # its BuiltinOperator code, as stored in a .tflite's operator codes
+    kernel_file: str  # the file in firmware/runtime/kernels/ that defines `kernel`
+    planner: str  # function of kit.compile.planner that checks the op and resolves its params
+    emitter: str  # method of kit.compile.emit_c._OpEmitter that writes its params struct
+    inputs: tuple[int, int | None]  # (fewest, most) inputs; most None: no upper bound
+    padded_inputs: int = 0  # optional trailing inputs (the conv family's bias) may be left out of
+    #                         the file; the planner pads them with -1 up to this count
+    kernel_inputs: int | None = None  # leading inputs the kernel reads (None: all); the planner
+    #                                   resolves the rest (shape, axis, paddings) on the host
+    options: str | None = None  # schema options class whose defaults apply when a converter
+    #                             leaves the options table out (None: kit reads no options)
+
+    @property
+    def c_enum(self) -> str:
+        """The runtime's enum constant for this op (kit_op_type_t)."""
+        return f"KIT_OP_{self.name}"
+
+    @property
+    def kernel(self) -> str:
+        """The runtime's kernel function (kit_kernel_fn signature, declared in kit_kernels.h)."""
+        return f"kit_op_{self.name.lower()}"
+
+
+# In runtime enum order: entry i is kit_op_type_t value i (the order of KIT_OPS in C).
+OPS: tuple[OpSpec, ...] = (
+    OpSpec("CONV_2D", 3, "conv_2d.c", "_resolve_conv", "op_conv_2d", (2, 3), padded_inputs=3,
+           options="Conv2DOptionsT"),
+    OpSpec("DEPTHWISE_CONV_2D", 4, "depthwise_conv_2d.c", "_resolve_depthwise", "op_depthwise_conv_2d", (2, 3),
+           padded_inputs=3, options="DepthwiseConv2DOptionsT"),
+    OpSpec("FULLY_CONNECTED", 9, "fully_connected.c", "_resolve_fully_connected", "op_fully_connected", (2, 3),
+           padded_inputs=3, options="FullyConnectedOptionsT"),
+    OpSpec("AVERAGE_POOL_2D", 1, "pooling.c", "_resolve_pool", "op_pool", (1, 1), options="Pool2DOptionsT"),
+    OpSpec("MAX_POOL_2D", 17, "pooling.c", "_resolve_pool", "op_pool", (1, 1), options="Pool2DOptionsT"),
+    OpSpec("ADD", 0, "add.c", "_resolve_add", "op_binary", (2, 2), options="AddOptionsT"),
+    OpSpec("RESHAPE", 22, "reshape.c", "_resolve_reshape", "op_reshape", (1, 2), kernel_inputs=1,
+           options="ReshapeOptionsT"),
+    OpSpec("SOFTMAX", 25, "softmax.c", "_resolve_softmax", "op_softmax", (1, 1), options="SoftmaxOptionsT"),
+    OpSpec("MEAN", 40, "mean.c", "_resolve_mean", "op_mean", (2, 2), kernel_inputs=1, options="ReducerOptionsT"),
+    OpSpec("PAD", 34, "pad.c", "_resolve_pad", "op_pad", (2, 3), kernel_inputs=1),
+    OpSpec("CONCATENATION", 2, "concatenation.c", "_resolve_concatenation", "op_concatenation", (1, None),
+           options="ConcatenationOptionsT"),
+    OpSpec("MUL", 18, "mul.c", "_resolve_mul", "op_binary", (2, 2), options="MulOptionsT"),
+    OpSpec("LOGISTIC", 14, "logistic.c", "_resolve_logistic", "op_logistic", (1, 1)),
+    OpSpec("QUANTIZE", 114, "quantize.c", "_resolve_quantize", "op_quantize", (1, 1)),
+    OpSpec("DEQUANTIZE", 6, "quantize.c", "_resolve_dequantize", "op_dequantize", (1, 1)),
+)
+
+OP_NAMES: tuple[str, ...] = tuple(spec.name for spec in OPS)
+OPS_BY_NAME: dict[str, OpSpec] = {spec.name: spec for spec in OPS}
