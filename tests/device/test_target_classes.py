@@ -78,28 +78,35 @@ def test_emulate_gives_the_twin_with_the_real_boards_limits_and_the_emulated_cla
     assert open_target("nano33-ble-sense").count_unit == "cycles"
 
 
-def _kind_branches(path: Path) -> list[str]:
-    found = []
-    for number, line in enumerate(path.read_text().splitlines(), 1):
-        code = line.split("#", 1)[0]
-        if re.search(r"\b(board|board_obj|target|run_on|reference|requested|self)\w*\.kind\s*(==|!=|in\b|not in\b)", code) \
-                or re.search(r"\bkind\s*(==|!=)\s*[\"'](emulated|mcu|linux|host)[\"']", code):
-            found.append(f"{path.relative_to(KIT)}:{number}: {line.strip()}")
-    return found
+KIND_BRANCH = re.compile(r"\b(board|board_obj|target|run_on|reference|requested|self)\w*\.kind\s*(==|!=|in\b|not in\b)"
+                         r"|\bkind\s*(==|!=)\s*[\"'](emulated|mcu|linux|host)[\"']")
+
+
+def _kind_branches(text: str, where: str) -> list[str]:
+    return [f"{where}:{number}: {line.strip()}" for number, line in enumerate(text.splitlines(), 1)
+            if KIND_BRANCH.search(line.split("#", 1)[0])]
 
 
 def test_no_code_outside_the_catalog_and_targets_branches_on_a_boards_kind():
     offenders = [hit for path in sorted(KIT.rglob("*.py")) if path.relative_to(KIT).parts[0] not in ALLOWED
-                 for hit in _kind_branches(path)]
+                 for hit in _kind_branches(path.read_text(), str(path.relative_to(KIT)))]
     assert not offenders, "move these into a class in kit/targets/:\n" + "\n".join(offenders)
 
 
-def test_the_kind_check_finds_a_branch(tmp_path):
-    """The scan above is not vacuous: it catches the pattern it forbids."""
-    sample = KIT / "cli" / "device.py"
-    planted = tmp_path / "planted.py"
-    planted.write_text(sample.read_text() + '\nif board.kind == "emulated":\n    pass\n')
-    hits = [line for line in planted.read_text().splitlines() if re.search(r"\bboard\w*\.kind\s*==", line)]
-    assert hits and _kind_branches.__code__  # the same regex family as _kind_branches
-    assert re.search(r"\b(board|board_obj|target|run_on|reference|requested|self)\w*\.kind\s*(==|!=|in\b|not in\b)",
-                     hits[0])
+@pytest.mark.parametrize("planted", ['if board.kind == "emulated":', "if run_on.kind in KINDS:",
+                                     'elif kind != "linux":', "    ok = self.requested.kind not in x"])
+def test_the_kind_scan_catches_what_it_forbids(planted):
+    assert _kind_branches(f"x = 1\n{planted}\n", "planted.py") == [f"planted.py:2: {planted.strip()}"]
+    assert _kind_branches(f"# {planted}\n", "comment.py") == []
+
+
+def test_no_board_name_is_written_in_code_outside_the_catalog_and_targets():
+    """A board's facts live in its board file: messages and help name boards from the catalog."""
+    names = [board.name for board in list_boards() if board.name != "host"]  # "host" is also a word
+    offenders = []
+    for path in sorted(KIT.rglob("*.py")):
+        if path.relative_to(KIT).parts[0] in ALLOWED:
+            continue
+        text = path.read_text()
+        offenders += [f"{path.relative_to(KIT)}: {name}" for name in names if re.search(rf"\b{re.escape(name)}\b", text)]
+    assert not offenders, offenders

@@ -84,7 +84,7 @@ def resolve_target(board: str | Board) -> tuple[Board, Board, MemoryLayout]:
         raise KitError(
             f"kit cannot build firmware for board '{board_obj.name}' yet",
             hint="emulated boards: " + ", ".join(emulated) +
-            "; real boards build through their emulated twin (e.g. `kit flash nicla-vision LAB --emulate`)",
+            "; real boards build through their emulated twin (`kit flash BOARD LAB --emulate`)",
         )
     limits = catalog.emulation_limits(board_obj)
     emulator = target.emulator

@@ -82,14 +82,15 @@ def flash_command(board: str, lab: str | None, emulate: bool, model: Path | None
     """Compile LAB's model for BOARD, check it fits, build, upload and verify it by handshake.
 
     The model is --model, else the lab's reference model in models/LAB, else the cached or
-    freshly trained one (kit train LAB). For an emulated board (emu-cortex-m4, emu-cortex-m7,
-    emu-rv32, or a real board with --emulate) the emulator KEEPS RUNNING IN THE BACKGROUND after
-    this command, so `kit bench` and `kit validate` can use it, until `kit stop BOARD`.
+    freshly trained one (kit train LAB). For an emulated board (kind "emulated" in
+    `kit boards`, or a real board with --emulate) the emulator KEEPS RUNNING IN THE BACKGROUND
+    after this command, so `kit bench` and `kit validate` can use it, until `kit stop BOARD`.
     (`kit validate BOARD LAB` on a board that is not running starts it itself and stops it
-    when it ends.) A real board (nicla-vision, nano33-ble-sense, xiao-esp32s3) is built and
-    uploaded with PlatformIO (`pio run -t upload`) on its detected port; --force also accepts a
-    port whose USB id belongs to another board. With --firmware, a prebuilt ESP32 firmware is written with esptool (LAB only
-    labels it): bootloader, partition table and app at their offsets, each MD5-verified.
+    when it ends.) A real board is built with PlatformIO and uploaded the way its board file
+    says (`pio run -t upload`, or kit's esptool writer for ESP32 boards) on its detected port;
+    --force also accepts a port whose USB id belongs to another board. With --firmware, a
+    prebuilt ESP32 firmware is written with esptool (LAB only labels it): bootloader,
+    partition table and app at their offsets, each MD5-verified.
     """
     if firmware is not None:
         if emulate or model is not None:
@@ -163,7 +164,7 @@ def bench_command(ctx: click.Context, board: str | None, runs: int, warmup: int,
     With no BOARD, `kit bench --port PORT` measures any device on PORT that speaks the MLPerf
     Tiny protocol (a board kit does not know): latency as the device measured it, no energy.
 
-    A Raspberry Pi (raspberry-pi-4, raspberry-pi-5) is benched over SSH with the same
+    A Linux board (a Raspberry Pi: kind "linux" in `kit boards`) is benched over SSH with the same
     statistics and files: add `--host USER@HOST` and the options of `kit bench-pi`
     (--lab, --threads, --ssh-port, --identity, --known-hosts, ...).
     """
@@ -208,7 +209,7 @@ def _is_linux_board(board: str) -> bool:
 
 def _bench_linux_board(board: str, runs: int, warmup: int, as_json: bool, csv_path: Path | None,
                        ssh_args: list[str], no_plot: bool = False) -> None:
-    """`kit bench raspberry-pi-5 --host ...` is `kit bench-pi` with the shared options."""
+    """`kit bench LINUX-BOARD --host ...` is `kit bench-pi` with the shared options."""
     from kit.cli.deploy import bench_pi_command
 
     args = [board, "--runs", str(runs), "--warmup", str(warmup), *ssh_args]

@@ -41,8 +41,8 @@ def _summary(project) -> Table:
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def project_command(board: str, lab: str, out_dir: Path, engine: str, model: Path | None, as_json: bool,
                     model_id: str | None = None) -> None:
-    """Write the PlatformIO project for a REAL board (nicla-vision, nano33-ble-sense,
-    xiao-esp32s3) running LAB's model, without building it. Open the folder in VS Code, or
+    """Write the PlatformIO project for a REAL board (one with a [platformio] table in its
+    board file: `kit boards`) running LAB's model, without building it. Open the folder in VS Code, or
     run `pio run -t upload` in it; README.txt inside says how."""
     from kit.build.realboard import project_for_lab
     from kit.targets import open_target

@@ -36,7 +36,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kit.catalog import get_board
+from kit.catalog import get_board, list_boards
 from kit.catalog.models import Board, EsptoolSettings
 from kit.errors import DeviceError, KitError, ToolMissingError
 from kit.link import ports as port_tools
@@ -127,8 +127,9 @@ def esptool_settings(board: Board) -> EsptoolSettings:
     if board.upload.esptool is None:
         raise KitError(
             f"board '{board.name}' is not flashed with esptool (upload method: {board.upload.method})",
-            hint="--firmware takes a prebuilt ESP32 firmware; pick an ESP32 board such as xiao-esp32s3, "
-            f"or run `kit flash {board.name} LAB` without --firmware",
+            hint="--firmware takes a prebuilt ESP32 firmware; pick a board with an [upload.esptool] table ("
+            + (", ".join(b.name for b in list_boards() if b.upload.esptool is not None) or "none")
+            + f"), or run `kit flash {board.name} LAB` without --firmware",
         )
     return board.upload.esptool
 
