@@ -117,3 +117,30 @@ def test_new_boards_are_listed_by_kit_boards_and_kit_project() -> None:
     listed = {item["name"] for item in json.loads(result.output)}
     assert {"portenta-h7", "nano-esp32"} <= listed
     assert {"portenta-h7", "nano-esp32"} <= set(realboard.project_boards())
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_kit_flash_emulate_runs_a_board_added_as_data_on_its_twin(kws_model: Path) -> None:
+    """`kit flash portenta-h7 kws --emulate`: built for and booted on the twin its board file
+    names, with the Portenta's own memory limits, clock and power (like nicla-vision's test
+    in tests/device/test_emulated_e2e.py)."""
+    from kit.device.flash import stop
+    from kit.device.flow import bench
+
+    portenta = catalog.get_board("portenta-h7")
+    twin = catalog.twin_of(portenta)
+    limits = catalog.emulation_limits(portenta)
+    try:
+        result = CliRunner().invoke(main, ["flash", "portenta-h7", "kws", "--emulate", "--model", str(kws_model)])
+        assert result.exit_code == 0, result.output
+        assert twin.name in result.output
+        report = bench("portenta-h7", runs=2, warmup=0, plot=False)
+        assert report.board == twin.name and report.reference_board == "portenta-h7"
+        assert report.latency_us.mean == pytest.approx(report.counts.mean / portenta.clock_hz * 1e6)
+        assert report.energy.power_board == "portenta-h7"
+        assert len(report.layers) == 13
+    finally:
+        stopped = stop("portenta-h7")
+    assert stopped == [twin.name]
+    assert limits.ram_bytes == portenta.app_ram_bytes  # the twin ran with the Portenta's RAM, not QEMU's 4 MB
