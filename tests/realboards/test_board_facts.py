@@ -19,6 +19,8 @@ from kit.build.offline import pio_executable
 from kit.cli import main
 from kit.paths import REPO_ROOT
 
+from realboard_helpers import REAL_BOARDS
+
 # Where code and data live (boards/ and tests/ excluded: the board files are the source, and
 # tests may name the boards they exercise).
 SCANNED = ("host", "firmware", "bench", "scripts")
@@ -144,3 +146,17 @@ def test_kit_flash_emulate_runs_a_board_added_as_data_on_its_twin(kws_model: Pat
         stopped = stop("portenta-h7")
     assert stopped == [twin.name]
     assert limits.ram_bytes == portenta.app_ram_bytes  # the twin ran with the Portenta's RAM, not QEMU's 4 MB
+
+
+@pytest.mark.parametrize("board", REAL_BOARDS)
+def test_sensor_drivers_are_declared_in_the_readme_not_built(projects, board: str) -> None:
+    """Sensor drivers come from the board file; kit's firmware reads no sensor yet, so they
+    are listed for the student (README.txt) and left out of lib_deps."""
+    entry = catalog.get_board(board)
+    for engine in ("kit", "tflm"):
+        project = projects[(board, engine)]
+        readme = (project.project_dir / "README.txt").read_text()
+        for sensor in entry.sensors:
+            assert f"{sensor.kind}: {sensor.part}" in readme
+            assert all(driver in readme for driver in sensor.drivers)
+        assert not set(entry.sensor_lib_deps) & set(project.lib_deps)

@@ -23,7 +23,7 @@ def _summary(project) -> Table:
     table.add_row("HAL", project.hal)
     table.add_row("build id", project.build_id)
     if project.lib_deps:
-        table.add_row("TFLM library", ", ".join(project.lib_deps))
+        table.add_row("lib_deps", ", ".join(project.lib_deps))
     return table
 
 
@@ -41,9 +41,10 @@ def _summary(project) -> Table:
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def project_command(board: str, lab: str, out_dir: Path, engine: str, model: Path | None, as_json: bool,
                     model_id: str | None = None) -> None:
-    """Write the PlatformIO project for a REAL board (nicla-vision, nano33-ble-sense,
-    xiao-esp32s3) running LAB's model, without building it. Open the folder in VS Code, or
-    run `pio run -t upload` in it; README.txt inside says how."""
+    """Write the PlatformIO project for a REAL board (any board `kit boards` lists with a
+    PlatformIO environment, e.g. nicla-vision, portenta-h7, xiao-esp32s3) running LAB's
+    model, without building it. Open the folder in VS Code, or run `pio run -t upload` in it;
+    README.txt inside says how."""
     from kit.build.realboard import project_for_lab
 
     result = project_for_lab(board, lab, out_dir=out_dir, engine=engine, model=model,
