@@ -87,6 +87,13 @@ def test_unknown_hal_and_impossible_kernels_name_the_key(copy: Catalog) -> None:
     assert "nano-esp32.toml" in error.message and "Arm DSP extension" in error.message
 
 
+def test_twin_that_cannot_run_the_boards_kernels_is_refused(copy: Catalog) -> None:
+    edit(copy.boards_dir / "portenta-h7.toml", 'emulated_twin = "emu-cortex-m7"', 'emulated_twin = "emu-rv32"')
+    error = error_of(lambda: copy.get_board("portenta-h7"))
+    assert "portenta-h7.toml" in error.message and "field 'emulated_twin'" in error.message
+    assert "arm-dsp" in error.message and "emu-rv32" in error.message
+
+
 def test_unpinned_sensor_driver_is_refused(copy: Catalog) -> None:
     edit(copy.boards_dir / "nicla-vision.toml", "Arduino_LSM6DSOX@1.1.0", "Arduino_LSM6DSOX")
     error = error_of(lambda: copy.get_board("nicla-vision"))

@@ -160,3 +160,15 @@ def test_sensor_drivers_are_declared_in_the_readme_not_built(projects, board: st
             assert f"{sensor.kind}: {sensor.part}" in readme
             assert all(driver in readme for driver in sensor.drivers)
         assert not set(entry.sensor_lib_deps) & set(project.lib_deps)
+
+
+@pytest.mark.parametrize("board", [name for name in REAL_BOARDS if catalog.get_board(name).emulated_twin])
+def test_a_twin_runs_the_real_boards_kernels(board: str, kws_converted, tmp_path: Path) -> None:
+    """The emulated build of a real board uses the board file's firmware.kernels (portable C
+    loops forced for the Xtensa boards on emu-rv32, DSP loops left on for the Cortex-M ones)."""
+    from kit.build.project import write_project
+
+    entry = catalog.get_board(board)
+    project = write_project(board, Path(kws_converted.kit_dir), tmp_path / "p")
+    flags = ProjectConfig(str(project / "platformio.ini")).get("env:kit", "build_flags")
+    assert ("-DKIT_PORTABLE_KERNELS" in " ".join(flags)) == (entry.firmware.kernels == "portable")
