@@ -172,3 +172,13 @@ def test_a_twin_runs_the_real_boards_kernels(board: str, kws_converted, tmp_path
     project = write_project(board, Path(kws_converted.kit_dir), tmp_path / "p")
     flags = ProjectConfig(str(project / "platformio.ini")).get("env:kit", "build_flags")
     assert ("-DKIT_PORTABLE_KERNELS" in " ".join(flags)) == (entry.firmware.kernels == "portable")
+
+
+def test_a_hand_made_board_without_firmware_facts_is_refused_by_name(kws_converted, tmp_path: Path) -> None:
+    from kit.errors import KitError
+
+    nicla = catalog.get_board("nicla-vision")
+    bare = nicla.model_copy(update={"firmware": None})
+    with pytest.raises(KitError, match=r"no \[firmware\]") as error:
+        realboard.write_project(bare, kws_converted, tmp_path / "p")
+    assert "boards/nicla-vision.toml" in error.value.hint

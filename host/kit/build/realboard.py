@@ -1,9 +1,10 @@
 """PlatformIO projects for the REAL boards (every catalog board with a [platformio] table).
 
 The project is generated from the board file alone (platform, board id, framework, build
-flags, lib_deps, upload protocol, baud, HAL, kernels, status LED) and holds copies of the same harness and runtime as the emulated
-boards behind an Arduino HAL, so it is an ordinary PlatformIO project a student can open in
-VS Code, build and upload without kit. Two engines run the model:
+flags, lib_deps, upload protocol, baud, HAL, kernels, status LED) and holds copies of the
+same harness and runtime as the emulated boards behind an Arduino HAL, so it is an ordinary
+PlatformIO project a student can open in VS Code, build and upload without kit. Two engines
+run the model:
 
 - `kit`: kit's compiled plan (kit_model.c) on kit's C runtime;
 - `tflm`: TensorFlow Lite Micro (its Arduino library from PlatformIO lib_deps) on the C arrays
@@ -163,9 +164,13 @@ def real_board(board: str | Board) -> tuple[Board, Firmware]:
             f"its {board_obj.mcu}), so kit cannot write a firmware project for it",
             hint=_no_platformio_hint(board_obj),
         )
-    # The catalog refuses a board file with [platformio] but no [firmware] / [firmware.led].
-    assert board_obj.firmware is not None and board_obj.firmware.led is not None
-    return board_obj, board_obj.firmware
+    firmware = board_obj.firmware
+    if firmware is None or firmware.led is None:  # the catalog refuses such a file; a hand-made Board may not
+        raise KitError(
+            f"{board_obj.name} has a PlatformIO environment but its board file has no [firmware] / [firmware.led]",
+            hint=f"add [firmware] (hal, kernels) and [firmware.led] (pin, active_low) to boards/{board_obj.name}.toml",
+        )
+    return board_obj, firmware
 
 
 def _no_platformio_hint(board: Board) -> str:
