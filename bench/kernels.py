@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -35,6 +36,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "host"))
 
 from kit.build.linker import MemoryLayout, render_linker_script  # noqa: E402
+from kit.catalog import list_boards  # noqa: E402
+from kit.catalog.models import Board  # noqa: E402
 from kit.compile import convert  # noqa: E402
 from kit.compile.plan import OpPlan, Plan  # noqa: E402
 from kit.compile.macs import count_macs  # noqa: E402
@@ -45,7 +48,6 @@ from kit.tflm import TflmInterpreter  # noqa: E402
 
 MLPERF_DIR = REPO / "tests" / "data" / "mlperf-tiny"
 MODELS = ["kws_ref_model", "vww_96_int8", "pretrainedResnet_quant", "ad01_int8", "str_ww_ref_model"]
-MB = 1024 * 1024
 QEMU_TIMEOUT_S = 300
 
 # Published / measured anchors (issue 13): instructions or cycles per MAC.
@@ -75,27 +77,20 @@ class Target:
     qemu: tuple[str, ...]
 
 
-TARGETS: dict[str, Target] = {
-    "cortex-m4": Target(
-        ("arm-none-eabi-gcc", "-mcpu=cortex-m4", "-mfpu=fpv4-sp-d16", "-mfloat-abi=hard", "-mthumb",
-         "--specs=nano.specs"),
-        "arm-none-eabi-size", "qemu-mps2",
-        MemoryLayout(flash_origin=0x0, flash_bytes=4 * MB, ram_origin=0x20000000, ram_bytes=4 * MB),
-        ("qemu-system-arm", "-M", "mps2-an386", "-nographic", "-icount", "shift=0",
-         "-semihosting-config", "enable=on,target=native", "-kernel")),
-    "cortex-m7": Target(
-        ("arm-none-eabi-gcc", "-mcpu=cortex-m7", "-mfpu=fpv5-d16", "-mfloat-abi=hard", "-mthumb",
-         "--specs=nano.specs"),
-        "arm-none-eabi-size", "qemu-mps2",
-        MemoryLayout(flash_origin=0x0, flash_bytes=4 * MB, ram_origin=0x20000000, ram_bytes=4 * MB),
-        ("qemu-system-arm", "-M", "mps2-an500", "-nographic", "-icount", "shift=0",
-         "-semihosting-config", "enable=on,target=native", "-kernel")),
-    "rv32imc": Target(
-        ("riscv64-unknown-elf-gcc", "-march=rv32imc", "-misa-spec=2.2", "-mabi=ilp32", "--specs=picolibc.specs"),
-        "riscv64-unknown-elf-size", "qemu-riscv-virt",
-        MemoryLayout(flash_origin=0x80000000, flash_bytes=4 * MB, ram_origin=0x80400000, ram_bytes=4 * MB),
-        ("qemu-system-riscv32", "-M", "virt", "-bios", "none", "-nographic", "-icount", "shift=0", "-kernel")),
-}
+def _target(board: Board) -> Target:
+    """An emulated board's compiler, HAL, memory map and QEMU command, from its board file."""
+    assert board.toolchain is not None and board.emulator is not None and board.firmware is not None
+    toolchain, emulator = board.toolchain, board.emulator
+    return Target(
+        (toolchain.compiler, *toolchain.cflags, *toolchain.ldflags),
+        re.sub(r"gcc$", "size", toolchain.compiler), board.firmware.hal,
+        MemoryLayout(flash_origin=emulator.code_origin, flash_bytes=emulator.code_size,
+                     ram_origin=emulator.ram_origin, ram_bytes=emulator.ram_size),
+        (emulator.qemu, "-M", emulator.machine, *emulator.args, "-kernel"))
+
+
+# One target per emulated core (cortex-m4, cortex-m7, rv32imc), from the emulated boards.
+TARGETS: dict[str, Target] = {board.core: _target(board) for board in list_boards() if board.is_emulated}
 
 VARIANT_FLAGS = {"portable": ["-DKIT_PORTABLE_KERNELS"], "optimised": []}
 

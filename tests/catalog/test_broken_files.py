@@ -52,6 +52,54 @@ def test_missing_nested_field(copy: Catalog) -> None:
     assert "field 'emulator.machine': required field is missing" in error.message
 
 
+def test_missing_firmware_key_of_a_real_board_names_file_and_key(copy: Catalog) -> None:
+    """A board file is the only place a real board's HAL, kernels and LED live: leaving one
+    out is an error naming the file and the key, not a KeyError in the project writer."""
+    edit(copy.boards_dir / "portenta-h7.toml", 'kernels = "arm-dsp"', "")
+    error = error_of(lambda: copy.get_board("portenta-h7"))
+    assert "boards/portenta-h7.toml" in error.message.replace("\\", "/")
+    assert "field 'firmware.kernels': required field is missing" in error.message
+
+
+def test_misspelled_firmware_key_suggests_the_right_one(copy: Catalog) -> None:
+    edit(copy.boards_dir / "nano-esp32.toml", "active_low = false", "activ_low = false")
+    error = error_of(lambda: copy.get_board("nano-esp32"))
+    assert "nano-esp32.toml" in error.message
+    assert "field 'firmware.led.activ_low': unknown key (did you mean 'active_low'?)" in error.message
+    assert "field 'firmware.led.active_low': required field is missing" in error.message
+
+
+def test_platformio_board_without_firmware_table_is_refused(copy: Catalog) -> None:
+    text = (copy.boards_dir / "nicla-vision.toml").read_text()
+    start = text.index("[firmware]")
+    (copy.boards_dir / "nicla-vision.toml").write_text(text[:start] + text[text.index("[toolchain]"):])
+    error = error_of(lambda: copy.get_board("nicla-vision"))
+    assert "nicla-vision.toml" in error.message and "needs [firmware]" in error.message
+
+
+def test_unknown_hal_and_impossible_kernels_name_the_key(copy: Catalog) -> None:
+    edit(copy.boards_dir / "portenta-h7.toml", 'hal = "arduino-mbed"', 'hal = "arduino-mbedd"')
+    error = error_of(lambda: copy.get_board("portenta-h7"))
+    assert "portenta-h7.toml" in error.message and "field 'firmware.hal'" in error.message
+    assert "arduino-mbed" in error.hint
+    edit(copy.boards_dir / "nano-esp32.toml", 'kernels = "portable"', 'kernels = "arm-dsp"')
+    error = error_of(lambda: copy.get_board("nano-esp32"))
+    assert "nano-esp32.toml" in error.message and "Arm DSP extension" in error.message
+
+
+def test_twin_that_cannot_run_the_boards_kernels_is_refused(copy: Catalog) -> None:
+    edit(copy.boards_dir / "portenta-h7.toml", 'emulated_twin = "emu-cortex-m7"', 'emulated_twin = "emu-rv32"')
+    error = error_of(lambda: copy.get_board("portenta-h7"))
+    assert "portenta-h7.toml" in error.message and "field 'emulated_twin'" in error.message
+    assert "arm-dsp" in error.message and "emu-rv32" in error.message
+
+
+def test_unpinned_sensor_driver_is_refused(copy: Catalog) -> None:
+    edit(copy.boards_dir / "nicla-vision.toml", "Arduino_LSM6DSOX@1.1.0", "Arduino_LSM6DSOX")
+    error = error_of(lambda: copy.get_board("nicla-vision"))
+    assert "field 'sensors[2].drivers'" in error.message and "pinned" in error.message
+
+
 def test_wrong_type(copy: Catalog) -> None:
     edit(copy.boards_dir / "nicla-vision.toml", "ram_bytes = 1_048_576", 'ram_bytes = "1 MB"')
     error = error_of(lambda: copy.get_board("nicla-vision"))

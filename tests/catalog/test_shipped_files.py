@@ -9,7 +9,7 @@ from kit.errors import CatalogError
 
 EXPECTED_BOARDS = {
     "nicla-vision", "xiao-esp32s3", "nano33-ble-sense", "grove-vision-ai-v2", "raspberry-pi-4",
-    "raspberry-pi-5", "emu-cortex-m4", "emu-cortex-m7", "emu-rv32", "host",
+    "raspberry-pi-5", "emu-cortex-m4", "emu-cortex-m7", "emu-rv32", "host", "portenta-h7", "nano-esp32",
 }
 
 
@@ -62,6 +62,43 @@ def test_key_figures_match_vendor_specs() -> None:
     assert xiao.upload.esptool is not None and xiao.upload.esptool.bootloader_offset == 0
     nano = catalog.get_board("nano33-ble-sense")
     assert (nano.clock_hz, nano.flash_bytes, nano.ram_bytes) == (64_000_000, 1 << 20, 256 << 10)
+
+
+def test_boards_added_as_data_match_their_vendor_specs() -> None:
+    """portenta-h7 and nano-esp32 are one board file each (no code names them)."""
+    portenta = catalog.get_board("portenta-h7")
+    assert (portenta.clock_hz, portenta.flash_bytes, portenta.ram_bytes) == (480_000_000, 2 << 20, 1 << 20)
+    assert (portenta.external_ram_bytes, portenta.cores) == (8 << 20, 2)
+    assert portenta.usb_matches(0x2341, 0x035B).mode == "bootloader"
+    assert (portenta.platformio.platform, portenta.platformio.board) == ("ststm32", "portenta_h7_m7")
+    assert catalog.twin_of(portenta).name == "emu-cortex-m7"
+    assert (portenta.firmware.hal, portenta.firmware.kernels) == ("arduino-mbed", "arm-dsp")
+    esp = catalog.get_board("nano-esp32")
+    assert (esp.clock_hz, esp.flash_bytes, esp.ram_bytes, esp.external_ram_bytes) == (240_000_000, 16 << 20, 512 << 10, 8 << 20)
+    assert esp.usb_matches(0x2341, 0x0070).mode == "app"
+    assert (esp.platformio.platform, esp.platformio.board, esp.platformio.upload_protocol) == \
+        ("espressif32", "arduino_nano_esp32", "dfu")
+    assert catalog.twin_of(esp).name == "emu-rv32"
+    assert (esp.firmware.hal, esp.firmware.kernels) == ("arduino-esp32", "portable")
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_BOARDS))
+def test_firmware_facts_are_consistent(name: str) -> None:
+    """Every buildable board states its HAL, kernels and (real boards) LED; arm-dsp kernels
+    only where the core has the DSP extension; sensor drivers are pinned lib_deps."""
+    from platformio.package.meta import PackageSpec
+
+    from kit.paths import FIRMWARE_DIR
+
+    board = catalog.get_board(name)
+    if board.support.build and board.kind != "host":
+        assert board.firmware is not None and (FIRMWARE_DIR / "hal" / board.firmware.hal).is_dir()
+        assert (board.firmware.kernels == "arm-dsp") == ("dsp" in board.simd)
+    if board.platformio is not None:
+        assert board.firmware.led is not None
+    for driver in board.sensor_lib_deps + (board.platformio.lib_deps if board.platformio else []):
+        spec = PackageSpec(driver)  # PlatformIO's own parser: owner, name and a pinned version
+        assert spec.owner and spec.name and spec.requirements, driver
 
 
 def test_unknown_names_list_known_ones_and_suggest() -> None:

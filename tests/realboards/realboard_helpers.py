@@ -13,22 +13,38 @@ from pathlib import Path
 
 from platformio.project.config import ProjectConfig
 
-REAL_BOARDS = ("nicla-vision", "nano33-ble-sense", "xiao-esp32s3")
+from kit import catalog
+from kit.build.realboard import project_boards
+
+# Every board `kit project` writes for: the catalog's boards with a [platformio] table. A new
+# board file joins every real-board test below without a test edit.
+REAL_BOARDS = tuple(project_boards())
 STUBS = Path(__file__).resolve().parent / "stubs"
 WARNINGS = ["-Wall", "-Wextra", "-Werror"]
-# What the Arduino framework defines for each board under PlatformIO (ARDUINO, and the board
-# macro of the PlatformIO board manifest): TFLM's Arduino libraries guard on them.
-FRAMEWORK_DEFINES = {
-    "nicla-vision": ["-DARDUINO=10810", "-DSTM32H7", "-DARDUINO_NICLA_VISION"],
-    "nano33-ble-sense": ["-DARDUINO=10810", "-DARDUINO_ARDUINO_NANO33BLE", "-DARDUINO_ARCH_NRF52840"],
-    "xiao-esp32s3": ["-DARDUINO=10810", "-DARDUINO_XIAO_ESP32S3", "-DARDUINO_ARCH_ESP32"],
-}
-# Native stand-in flavour per HAL: which stub parts to compile and the core's clock.
-CORE_DEFINES = {
-    "nicla-vision": ["-DKIT_STUB_MBED", "-D__CORTEX_M=7U", "-DKIT_STUB_CORE_CLOCK=480000000u"],
-    "nano33-ble-sense": ["-DKIT_STUB_MBED", "-D__CORTEX_M=4U", "-DKIT_STUB_CORE_CLOCK=64000000u"],
-    "xiao-esp32s3": ["-DKIT_STUB_ESP32"],
-}
+# Which stand-in parts (stubs/arduino_stub.cpp) play each Arduino core. Keyed by HAL, not by
+# board: a board picks its HAL in its board file.
+STUB_FLAVOUR = {"arduino-mbed": ["-DKIT_STUB_MBED"], "arduino-esp32": ["-DKIT_STUB_ESP32"]}
+
+
+def framework_defines(board: str) -> list[str]:
+    """What the Arduino framework defines for the board under PlatformIO (ARDUINO, the board
+    macro of its manifest): TFLM's Arduino libraries guard on them. From the board file."""
+    platformio = catalog.get_board(board).platformio
+    assert platformio is not None
+    return list(platformio.framework_defines)
+
+
+def cortex_m(board: str) -> list[str]:
+    """-D__CORTEX_M=<n>U for a Cortex-M board (what CMSIS defines), from its board file's core."""
+    match = re.fullmatch(r"cortex-m(\d+)", catalog.get_board(board).core)
+    return [f"-D__CORTEX_M={match.group(1)}U"] if match else []
+
+
+def core_defines(board: str) -> list[str]:
+    """The native stand-in flavour of the board's HAL, its core and clock (board file)."""
+    entry = catalog.get_board(board)
+    assert entry.firmware is not None and entry.firmware.hal in STUB_FLAVOUR, f"no stand-in for {board}'s HAL"
+    return [*STUB_FLAVOUR[entry.firmware.hal], *cortex_m(board), f"-DKIT_STUB_CORE_CLOCK={entry.clock_hz}u"]
 
 
 @dataclass(frozen=True)
@@ -71,7 +87,7 @@ def build_native(project_dir: Path, board: str, out: Path, extra: tuple[str, ...
     errors) plus the stand-ins, and link a native program."""
     flags = ini_flags(project_dir)
     includes = [f"-I{project_dir / d}" for d in flags.includes] + [f"-I{STUBS}", *tflm_stub_includes(project_dir)]
-    common = [*flags.defines, *FRAMEWORK_DEFINES[board], *CORE_DEFINES[board], *extra, *includes, "-O1",
+    common = [*flags.defines, *framework_defines(board), *core_defines(board), *extra, *includes, "-O1",
               "-ffp-contract=off"]
     objects: list[str] = []
     out.mkdir(parents=True, exist_ok=True)

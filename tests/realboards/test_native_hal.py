@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from kit import catalog
 from kit.link.stream_link import StreamLink
 from kit.protocol import DeviceClient
 from kit.protocol.mlperf import ProtocolError
@@ -23,7 +24,6 @@ from realboard_helpers import STUBS, build_native, checksum_model
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300), pytest.mark.usefixtures("host_compilers")]
 
-CLOCKS = {"nicla-vision": 480_000_000, "nano33-ble-sense": 64_000_000, "xiao-esp32s3": 240_000_000}
 HAL_ROOT = Path(__file__).resolve().parents[2] / "firmware" / "hal"
 
 
@@ -78,8 +78,9 @@ def test_kit_engine_firmware_runs_bit_exact_on_the_stand_in(projects, board: str
         info = device.client.info
         assert info is not None
         assert info.board == board
-        assert info.clock_hz == CLOCKS[board]
-        assert info.timer_hz == CLOCKS[board]  # the cycle counter was enabled and is what ticks
+        entry = catalog.get_board(board)
+        assert info.clock_hz == entry.clock_hz  # the board file's clock, as the core reports it
+        assert info.timer_hz == entry.clock_hz  # the cycle counter was enabled and is what ticks
         assert info.sha256 == projects[(board, "kit")].sha256
         assert info.fields["build"] == projects[(board, "kit")].build_id
         data, expected = kws_reference
@@ -91,7 +92,7 @@ def test_kit_engine_firmware_runs_bit_exact_on_the_stand_in(projects, board: str
     finally:
         device.close()
     leds = device.led_log()
-    lit = "led=0" if board != "nano33-ble-sense" else "led=1"  # active-low LEDs on Nicla and XIAO
+    lit = "led=0" if entry.firmware.led.active_low else "led=1"  # the board file's LED polarity
     assert leds[0].startswith(lit)  # lit while waiting for the host at boot
     assert sum(line.startswith(lit) for line in leds) >= 4  # and once per command since
 

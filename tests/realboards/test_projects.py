@@ -49,8 +49,10 @@ def test_project_follows_the_catalog(projects, board: str, engine: str) -> None:
     for flag in entry.platformio.build_flags:
         assert flag in flags
     assert f"-DKIT_SERIAL_BAUD={entry.baud}" in flags
-    led = realboard.board_hals()[board].led_active_low
-    assert f"-DKIT_LED_ACTIVE_LOW={int(led)}" in flags
+    led = entry.firmware.led
+    assert f"-DKIT_LED_PIN={led.pin}" in flags and f"-DKIT_LED_ACTIVE_LOW={int(led.active_low)}" in flags
+    portable = entry.firmware.kernels == "portable" and engine == "kit"
+    assert ("-DKIT_PORTABLE_KERNELS" in flags) == portable
     for include in (flag[2:] for flag in flags if flag.startswith("-I")):
         assert (project.project_dir / include).is_dir(), include
 
@@ -60,7 +62,7 @@ def test_project_is_self_contained(projects, board: str, engine: str) -> None:
     """Sources are copies (no path back into the repository), the emulators' main() is left
     out (the Arduino core owns main), the sketch and the board's HAL are in."""
     project = projects[(board, engine)]
-    hal = realboard.board_hals()[board].hal
+    hal = catalog.get_board(board).firmware.hal
     files = {str(p.relative_to(project.project_dir)) for p in project.project_dir.rglob("*") if p.is_file()}
     assert set(project.files) == files
     assert "src/harness/kit_main.c" not in files
@@ -77,7 +79,8 @@ def test_project_is_self_contained(projects, board: str, engine: str) -> None:
 def test_kit_engine_carries_the_runtime_and_no_tflm(projects, board: str, kws_converted) -> None:
     project = projects[(board, "kit")]
     config = ProjectConfig(str(project.ini_path))
-    assert not config.has_option(f"env:{board}", "lib_deps")
+    own = catalog.get_board(board).platformio.lib_deps  # the board file's own libraries only
+    assert (config.get(f"env:{board}", "lib_deps") if own else not config.has_option(f"env:{board}", "lib_deps"))
     src = project.project_dir / "src"
     assert (src / "model" / "kit_model.c").read_bytes() == (Path(kws_converted.kit_dir) / "kit_model.c").read_bytes()
     assert (src / "runtime" / "src" / "executor.c").is_file()
@@ -87,11 +90,11 @@ def test_kit_engine_carries_the_runtime_and_no_tflm(projects, board: str, kws_co
 @pytest.mark.parametrize("board", REAL_BOARDS)
 def test_tflm_engine_references_the_library_and_convert_arrays(projects, board: str, kws_converted, kws_model) -> None:
     project = projects[(board, "tflm")]
-    hal = realboard.board_hals()[board].hal
-    library = tomllib.loads((REPO_ROOT / "firmware/engines/tflm/libraries.toml").read_text())["hal"][hal]
+    entry = catalog.get_board(board)
+    library = tomllib.loads((REPO_ROOT / "firmware/engines/tflm/libraries.toml").read_text())["hal"][entry.firmware.hal]
     config = ProjectConfig(str(project.ini_path))
     lib_deps = config.get(f"env:{board}", "lib_deps")
-    assert lib_deps == library["lib_deps"]
+    assert lib_deps == [*entry.platformio.lib_deps, *library["lib_deps"]]
     for dep in lib_deps:
         spec = PackageSpec(dep)  # PlatformIO's own package-spec parser accepts it
         assert spec.name

@@ -14,15 +14,22 @@ import pytest
 
 from kit import catalog
 
-from realboard_helpers import FRAMEWORK_DEFINES, STUBS, ini_flags, tflm_stub_includes
+from realboard_helpers import REAL_BOARDS, STUBS, cortex_m, framework_defines, ini_flags, tflm_stub_includes
 
 STUB_TFLM = ["-DKIT_STUB_INPUT_BYTES=490u", "-DKIT_STUB_OUTPUT_BYTES=12u", "-DKIT_STUB_NODES=13u"]
 RV32 = ["--specs=picolibc.specs", "-march=rv32imc", "-misa-spec=2.2", "-mabi=ilp32"]
-TARGETS = {
-    "nicla-vision": ("arm-none-eabi", ["-D__CORTEX_M=7U"]),
-    "nano33-ble-sense": ("arm-none-eabi", ["-D__CORTEX_M=4U"]),
-    "xiao-esp32s3": ("riscv64-unknown-elf", RV32),
-}
+# The 32-bit compiler that stands in for each Arduino core's (keyed by HAL, which the board file names).
+CROSS = {"arduino-mbed": "arm-none-eabi", "arduino-esp32": "riscv64-unknown-elf"}
+
+
+def _target(board: str) -> tuple[str, list[str]]:
+    """(compiler prefix, target flags): an Arm board's own catalog cflags and __CORTEX_M; the
+    rv32imc stand-in for the Xtensa boards."""
+    entry = catalog.get_board(board)
+    prefix = CROSS[entry.firmware.hal]
+    if prefix == "arm-none-eabi":
+        return prefix, [*entry.toolchain.cflags, *cortex_m(board)]  # the board's own flags from the catalog
+    return prefix, RV32
 
 
 def _sources(project_dir: Path, engine: str, prefix: str) -> list[Path]:
@@ -35,14 +42,11 @@ def _sources(project_dir: Path, engine: str, prefix: str) -> list[Path]:
 
 
 @pytest.mark.parametrize("engine", ["kit", "tflm"])
-@pytest.mark.parametrize("board", sorted(TARGETS))
+@pytest.mark.parametrize("board", sorted(REAL_BOARDS))
 def test_arduino_sources_compile_warning_free_for_32_bit_targets(projects, board: str, engine: str, tmp_path: Path) -> None:
-    prefix, target_flags = TARGETS[board]
+    prefix, target_flags = _target(board)
     if shutil.which(f"{prefix}-g++") is None:
         pytest.skip(f"{prefix}-g++ is not installed")
-    toolchain = catalog.get_board(board).toolchain
-    if prefix == "arm-none-eabi":
-        target_flags = [*toolchain.cflags, *target_flags]  # the board's own flags from the catalog
     project = projects[(board, engine)]
     flags = ini_flags(project.project_dir)
     includes = [f"-I{project.project_dir / d}" for d in flags.includes] + [f"-I{STUBS}",
@@ -52,7 +56,7 @@ def test_arduino_sources_compile_warning_free_for_32_bit_targets(projects, board
             command = [f"{prefix}-gcc", "-std=c99"]
         else:
             command = [f"{prefix}-g++", "-std=c++11", "-fno-exceptions", "-fno-rtti"]
-        command += [*target_flags, "-Wall", "-Wextra", "-Werror", "-O2", *flags.defines, *FRAMEWORK_DEFINES[board], *STUB_TFLM, *includes,
+        command += [*target_flags, "-Wall", "-Wextra", "-Werror", "-O2", *flags.defines, *framework_defines(board), *STUB_TFLM, *includes,
                     "-c", str(source), "-o", str(tmp_path / (source.stem + ".o"))]
         result = subprocess.run(command, capture_output=True, text=True)
         assert result.returncode == 0, f"{source.name}:\n{result.stderr}"

@@ -125,13 +125,9 @@ class TwinRun:
         return [t * 1e9 / self.timer_hz for t in self.ticks]
 
 
-# The HAL of each QEMU machine, for a catalog whose boards do not name theirs ([firmware] hal).
-_MACHINE_HALS = {"mps2-an386": "qemu-mps2", "mps2-an500": "qemu-mps2", "virt": "qemu-riscv-virt"}
-
-
 def _hal_of(board) -> str:
-    firmware = getattr(board, "firmware", None)
-    hal = getattr(firmware, "hal", None) or _MACHINE_HALS[board.emulator.machine]
+    """The HAL its board file names (the catalog requires [firmware] on emulated boards)."""
+    hal = board.firmware.hal
     assert (FIRMWARE_DIR / "hal" / hal / "kit_link.ld.in").is_file(), f"{board.name}: no HAL folder {hal}"
     return hal
 

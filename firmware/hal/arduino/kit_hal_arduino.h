@@ -26,7 +26,13 @@ void kit_hal_arduino_busy(int busy);
 #define KIT_SERIAL_BAUD 115200
 #endif
 
-/* Set to 1 where the user LED lights when its pin is LOW (from the board's HAL data). */
+/* The status LED's Arduino pin: the board file's firmware.led.pin (kit passes -DKIT_LED_PIN),
+ * else LED_BUILTIN where the core defines it as a macro. Left undefined: no LED. */
+#if !defined(KIT_LED_PIN) && defined(LED_BUILTIN)
+#define KIT_LED_PIN LED_BUILTIN
+#endif
+
+/* Set to 1 where the user LED lights when its pin is LOW (the board file's firmware.led). */
 #ifndef KIT_LED_ACTIVE_LOW
 #define KIT_LED_ACTIVE_LOW 0
 #endif

@@ -1,5 +1,5 @@
 /*
- * The console and status LED of the Arduino HALs (any core with Serial and LED_BUILTIN):
+ * The console and status LED of the Arduino HALs (any core with Serial; LED pin from the board file):
  * serial over the board's USB CDC port, output gathered into packets because every
  * Serial.write on USB CDC costs a USB transfer, and a wait for the host to open the port so
  * the boot banner is not lost.
@@ -24,10 +24,10 @@ static void send_buffer(void)
 
 extern "C" void kit_hal_arduino_busy(int busy)
 {
-#ifdef LED_BUILTIN
+#ifdef KIT_LED_PIN
     int lit = KIT_LED_ACTIVE_LOW ? LOW : HIGH;
     int dark = KIT_LED_ACTIVE_LOW ? HIGH : LOW;
-    digitalWrite(LED_BUILTIN, busy ? lit : dark);
+    digitalWrite(KIT_LED_PIN, busy ? lit : dark);
 #else
     (void)busy;
 #endif
@@ -35,8 +35,8 @@ extern "C" void kit_hal_arduino_busy(int busy)
 
 extern "C" void kit_hal_init(void)
 {
-#ifdef LED_BUILTIN
-    pinMode(LED_BUILTIN, OUTPUT);
+#ifdef KIT_LED_PIN
+    pinMode(KIT_LED_PIN, OUTPUT);
 #endif
     kit_hal_arduino_busy(1); /* lit until the host opens the port: the board is alive */
     Serial.begin(KIT_SERIAL_BAUD);

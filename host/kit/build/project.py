@@ -120,6 +120,15 @@ def hal_of(target: Board) -> str:
     return target.firmware.hal
 
 
+def kernel_flags(board: Board, target: Board) -> list[str]:
+    """The runtime's kernel choice for `board` running on `target`: the REAL board's
+    firmware.kernels when it has one (its twin runs what the board would), else the
+    emulated board's own. `portable` forces the plain C loops (-DKIT_PORTABLE_KERNELS)."""
+    firmware = board.firmware or target.firmware
+    assert firmware is not None  # resolve_target refused boards without one
+    return ["-DKIT_PORTABLE_KERNELS"] if firmware.kernels == "portable" else []
+
+
 def _source_map(target: Board, model_dir: Path) -> dict[str, Path]:
     """Project-relative path -> source file, for everything copied into `src/`."""
     hal = hal_of(target)
@@ -173,7 +182,8 @@ def board_manifest(target: Board) -> dict:
 
 def _build_hash(board: Board, target: Board, layout: MemoryLayout, sources: dict[str, Path]) -> str:
     digest = hashlib.sha256()
-    digest.update(json.dumps([board.name, target.name, asdict(layout), board_manifest(target)], sort_keys=True).encode())
+    digest.update(json.dumps([board.name, target.name, asdict(layout), board_manifest(target), kernel_flags(board, target)],
+                             sort_keys=True).encode())
     hal = hal_of(target)
     for name, path in sorted(sources.items()) + [(f"ld/{hal}", HAL_DIR / hal / "kit_link.ld.in")] + \
             [(f"platform/{p.relative_to(PLATFORM_DIR)}", p) for p in _platform_files()]:
@@ -193,8 +203,9 @@ def _build_info_header(board: Board, build_id: str) -> str:
     ])
 
 
-def _platformio_ini(target: Board, layout: MemoryLayout, model_dir: Path) -> str:
-    flags = ["-DKIT_HAVE_BUILD_INFO", "-ffp-contract=off"] + [f"-I{d}" for d in _include_dirs(model_dir)]
+def _platformio_ini(board: Board, target: Board, layout: MemoryLayout, model_dir: Path) -> str:
+    flags = ["-DKIT_HAVE_BUILD_INFO", "-ffp-contract=off", *kernel_flags(board, target)]
+    flags += [f"-I{d}" for d in _include_dirs(model_dir)]
     return "\n".join([
         "; Written by kit.build: the kit firmware (harness + HAL + runtime + model) for one board.",
         "; `pio run` builds it, `pio run -t upload` boots it in QEMU (console on this terminal, or",
@@ -242,7 +253,7 @@ def _write_project(board: Board, target: Board, layout: MemoryLayout, sources: d
     (out_dir / "boards").mkdir(exist_ok=True)
     (out_dir / "boards" / f"{target.name}.json").write_text(json.dumps(board_manifest(target), indent=2) + "\n")
     model_dir = out_dir / "src" / "model"
-    (out_dir / "platformio.ini").write_text(_platformio_ini(target, layout, model_dir))
+    (out_dir / "platformio.ini").write_text(_platformio_ini(board, target, layout, model_dir))
     return out_dir
 
 
@@ -345,5 +356,5 @@ def build(board: str, model: object, limits_board: str | None = None, force: boo
     return build_firmware(reference, model_dir_of(model), force=force)
 
 
-__all__ = ["build", "model_dir_of", "BuildResult", "FirmwareSizes", "board_manifest", "build_firmware", "hal_of",
+__all__ = ["build", "model_dir_of", "BuildResult", "FirmwareSizes", "board_manifest", "build_firmware", "hal_of", "kernel_flags",
            "write_project", "resolve_target", "firmware_sizes"]

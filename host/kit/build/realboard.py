@@ -1,9 +1,10 @@
-"""PlatformIO projects for the REAL boards (Nicla Vision, Nano 33 BLE Sense, XIAO ESP32S3).
+"""PlatformIO projects for the REAL boards (every catalog board with a [platformio] table).
 
-The project is generated from the board catalog (platform, board id, framework, build flags,
-upload protocol, baud) and holds copies of the same harness and runtime as the emulated
-boards behind an Arduino HAL, so it is an ordinary PlatformIO project a student can open in
-VS Code, build and upload without kit. Two engines run the model:
+The project is generated from the board file alone (platform, board id, framework, build
+flags, lib_deps, upload protocol, baud, HAL, kernels, status LED) and holds copies of the
+same harness and runtime as the emulated boards behind an Arduino HAL, so it is an ordinary
+PlatformIO project a student can open in VS Code, build and upload without kit. Two engines
+run the model:
 
 - `kit`: kit's compiled plan (kit_model.c) on kit's C runtime;
 - `tflm`: TensorFlow Lite Micro (its Arduino library from PlatformIO lib_deps) on the C arrays
@@ -25,7 +26,7 @@ from typing import Any, Callable, Literal
 
 from kit import catalog
 from kit.build.project import copy_sources
-from kit.catalog.models import Board
+from kit.catalog.models import Board, Firmware
 from kit.errors import KitError, ModelError
 from kit.paths import FIRMWARE_DIR, cache_dir, make_dir
 
@@ -38,22 +39,12 @@ ARDUINO_DIR = HAL_DIR / "arduino"
 HARNESS_DIR = FIRMWARE_DIR / "harness"
 RUNTIME_DIR = FIRMWARE_DIR / "runtime"
 TFLM_ENGINE_DIR = FIRMWARE_DIR / "engines" / "tflm"
-BOARD_HAL_FILE = ARDUINO_DIR / "boards.toml"
 TFLM_LIBRARY_FILE = TFLM_ENGINE_DIR / "libraries.toml"
 RUNTIME_PARTS = ("include", "src", "kernels")
 # The harness's main() is the emulators' entry point; Arduino cores own main() and call
 # setup()/loop() from kit_sketch.cpp instead.
 HARNESS_SKIP = {"kit_main.c"}
 SOURCE_SUFFIXES = {".c", ".h", ".cpp", ".cc"}
-
-
-@dataclass(frozen=True)
-class ArduinoHal:
-    """How one real board is wired into the Arduino HAL (firmware/hal/arduino/boards.toml)."""
-
-    board: str
-    hal: str
-    led_active_low: bool
 
 
 # MicroInterpreter arena constructors and profiler types the pinned libraries have (libraries.toml).
@@ -130,15 +121,15 @@ def _load_toml(path: Path) -> dict[str, Any]:
         return tomllib.load(handle)
 
 
-def board_hals() -> dict[str, ArduinoHal]:
-    """Every board the Arduino HALs know, by catalog name."""
-    table = _load_toml(BOARD_HAL_FILE).get("boards", {})
-    return {name: ArduinoHal(board=name, hal=entry["hal"], led_active_low=bool(entry["led_active_low"]))
-            for name, entry in table.items()}
-
-
 def tflm_library(hal: str) -> TflmLibrary:
-    entry = _load_toml(TFLM_LIBRARY_FILE)["hal"][hal]
+    """The TFLM Arduino library of an Arduino HAL (a fact of the core, shared by its boards)."""
+    table = _load_toml(TFLM_LIBRARY_FILE).get("hal", {})
+    if hal not in table:
+        raise KitError(f"{TFLM_LIBRARY_FILE.name} names no TensorFlow Lite Micro library for the HAL '{hal}', "
+                       "so the TFLM engine cannot build for it",
+                       hint=f"use `--engine kit`, or add [hal.{hal}] (lib_deps, header, source, version, interpreter, "
+                            f"profiler) to {TFLM_LIBRARY_FILE}")
+    entry = table[hal]
     library = TflmLibrary(lib_deps=tuple(entry["lib_deps"]), header=entry["header"], source=entry["source"],
                           version=entry["version"], interpreter=entry["interpreter"], profiler=entry["profiler"])
     if library.interpreter not in INTERPRETER_KINDS or library.profiler not in PROFILER_KINDS:
@@ -152,9 +143,10 @@ def tflm_library(hal: str) -> TflmLibrary:
 # ----------------------------------------------------------------------------- board checks
 
 
-def real_board(board: str | Board) -> tuple[Board, ArduinoHal]:
-    """The catalog board and its Arduino HAL, or a KitError saying what the board file lacks
-    (the commands ask the board's target first, which says which path fits a kind of board)."""
+def real_board(board: str | Board) -> tuple[Board, Firmware]:
+    """The catalog board and its firmware facts (Arduino HAL, kernels, LED), or a KitError
+    saying what the board file lacks (the commands ask the board's target first, which says
+    which path fits a kind of board)."""
     board_obj = catalog.get_board(board) if isinstance(board, str) else board
     if board_obj.platformio is None:
         raise KitError(
@@ -162,13 +154,13 @@ def real_board(board: str | Board) -> tuple[Board, ArduinoHal]:
             f"its {board_obj.mcu}), so kit cannot write a firmware project for it",
             hint=_no_platformio_hint(board_obj),
         )
-    hals = board_hals()
-    if board_obj.name not in hals:
+    firmware = board_obj.firmware
+    if firmware is None or firmware.led is None:  # the catalog refuses such a file; a hand-made Board may not
         raise KitError(
-            f"{board_obj.name} has a PlatformIO environment but no Arduino HAL entry in {BOARD_HAL_FILE.name}",
-            hint=f"add [boards.{board_obj.name}] with its hal and LED polarity to {BOARD_HAL_FILE}",
+            f"{board_obj.name} has a PlatformIO environment but its board file has no [firmware] / [firmware.led]",
+            hint=f"add [firmware] (hal, kernels) and [firmware.led] (pin, active_low) to boards/{board_obj.name}.toml",
         )
-    return board_obj, hals[board_obj.name]
+    return board_obj, firmware
 
 
 def _no_platformio_hint(board: Board) -> str:
@@ -181,8 +173,7 @@ def _no_platformio_hint(board: Board) -> str:
 
 def project_boards() -> list[str]:
     """The catalog boards `kit project` can write a PlatformIO project for."""
-    hals = board_hals()
-    return [board.name for board in catalog.list_boards() if board.platformio is not None and board.name in hals]
+    return [board.name for board in catalog.list_boards() if board.platformio is not None]
 
 
 # ----------------------------------------------------------------------------- model facts
@@ -295,14 +286,14 @@ def _files_in(folder: Path, skip: frozenset[str] | set[str] = frozenset()) -> li
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix in SOURCE_SUFFIXES and p.name not in skip)
 
 
-def source_map(hal: ArduinoHal, engine: str, converted: Any) -> dict[str, Path]:
+def source_map(firmware: Firmware, engine: str, converted: Any) -> dict[str, Path]:
     """Project-relative path -> file copied from the repository (or the compiler's output)."""
     files: dict[str, Path] = {"src/kit_sketch.cpp": ARDUINO_DIR / "kit_sketch.cpp",
                               "src/hal/kit_hal.h": HAL_DIR / "kit_hal.h"}
     for path in _files_in(ARDUINO_DIR, {"kit_sketch.cpp"}):
         files[f"src/hal/arduino/{path.name}"] = path
-    for path in _files_in(HAL_DIR / hal.hal):
-        files[f"src/hal/{hal.hal}/{path.name}"] = path
+    for path in _files_in(HAL_DIR / firmware.hal):
+        files[f"src/hal/{firmware.hal}/{path.name}"] = path
     for path in _files_in(HARNESS_DIR, HARNESS_SKIP):
         files[f"src/harness/{path.name}"] = path
     if engine == "kit":
@@ -325,33 +316,33 @@ def source_map(hal: ArduinoHal, engine: str, converted: Any) -> dict[str, Path]:
     return files
 
 
-def include_dirs(hal: ArduinoHal, engine: str) -> list[str]:
-    dirs = ["src/model", "src/harness", "src/hal", "src/hal/arduino", f"src/hal/{hal.hal}", "src/runtime/include"]
+def include_dirs(firmware: Firmware, engine: str) -> list[str]:
+    dirs = ["src/model", "src/harness", "src/hal", "src/hal/arduino", f"src/hal/{firmware.hal}", "src/runtime/include"]
     if engine == "kit":
         dirs += ["src/runtime/src", "src/runtime/kernels"]
     return dirs
 
 
-def generated_files(hal: ArduinoHal, engine: str, facts: ModelFacts | None, board: Board,
+def generated_files(firmware: Firmware, engine: str, facts: ModelFacts | None, board: Board,
                     build_id: str) -> dict[str, str]:
     """Files written from text (not copied): build info and, for TFLM, the model headers."""
-    files = {"src/model/kit_build_info.h": build_info_header(board, hal, engine, build_id)}
+    files = {"src/model/kit_build_info.h": build_info_header(board, firmware, engine, build_id)}
     if engine == "tflm":
         assert facts is not None
         files["src/model/kit_model.h"] = tflm_model_header(facts)
         files["src/model/kit_tflm_info.h"] = tflm_info_header(facts)
-        files["src/model/kit_tflm_library.h"] = tflm_library_header(tflm_library(hal.hal))
+        files["src/model/kit_tflm_library.h"] = tflm_library_header(tflm_library(firmware.hal))
     return files
 
 
-def build_info_header(board: Board, hal: ArduinoHal, engine: str, build_id: str) -> str:
+def build_info_header(board: Board, firmware: Firmware, engine: str, build_id: str) -> str:
     return "\n".join([
         "/* Written by kit.build.realboard for this firmware. */",
         "#ifndef KIT_BUILD_INFO_H",
         "#define KIT_BUILD_INFO_H",
         f"#define KIT_BOARD_NAME {_c_string(board.name)}",
         f"#define KIT_BUILD_ID {_c_string(build_id)}",
-        f"#define KIT_HAL_TARGET {_c_string(hal.hal + '-' + board.name)}",
+        f"#define KIT_HAL_TARGET {_c_string(firmware.hal + '-' + board.name)}",
         f"#define KIT_ENGINE {_c_string(engine)}",
         "#endif",
         "",
@@ -361,17 +352,36 @@ def build_info_header(board: Board, hal: ArduinoHal, engine: str, build_id: str)
 # ----------------------------------------------------------------------------- platformio.ini
 
 
-def build_flags(board: Board, hal: ArduinoHal, engine: str) -> list[str]:
-    """The catalog's flags for the board, then kit's own defines and include folders."""
-    assert board.platformio is not None
+def build_flags(board: Board, firmware: Firmware, engine: str) -> list[str]:
+    """The board file's flags, then kit's own defines (baud, LED, kernels) and include folders."""
+    assert board.platformio is not None and firmware.led is not None
     flags = list(board.platformio.build_flags)
-    flags += ["-DKIT_HAVE_BUILD_INFO", f"-DKIT_SERIAL_BAUD={board.baud}",
-              f"-DKIT_LED_ACTIVE_LOW={1 if hal.led_active_low else 0}", "-ffp-contract=off"]
-    flags += [f"-I{folder}" for folder in include_dirs(hal, engine)]
+    flags += ["-DKIT_HAVE_BUILD_INFO", f"-DKIT_SERIAL_BAUD={board.baud}", f"-DKIT_LED_PIN={firmware.led.pin}",
+              f"-DKIT_LED_ACTIVE_LOW={1 if firmware.led.active_low else 0}", "-ffp-contract=off"]
+    if engine == "kit":
+        flags += kernel_flags(firmware)
+    flags += [f"-I{folder}" for folder in include_dirs(firmware, engine)]
     return flags
 
 
-def platformio_ini(board: Board, hal: ArduinoHal, engine: str, facts_id: str) -> str:
+def kernel_flags(firmware: Firmware) -> list[str]:
+    """`portable` forces the plain C loops; `arm-dsp` leaves kit_dot.h to pick the DSP loops
+    (it does where the compiler defines __ARM_FEATURE_DSP, which the catalog requires)."""
+    return ["-DKIT_PORTABLE_KERNELS"] if firmware.kernels == "portable" else []
+
+
+def lib_deps(board: Board, firmware: Firmware, engine: str) -> tuple[str, ...]:
+    """What platformio.ini's lib_deps lists: the board file's own libraries, then the TFLM
+    library of the board's HAL for the TFLM engine. (Sensor drivers are declared in the
+    board file but not built yet: README.txt lists them.)"""
+    assert board.platformio is not None
+    deps = list(board.platformio.lib_deps)
+    if engine == "tflm":
+        deps += tflm_library(firmware.hal).lib_deps
+    return tuple(deps)
+
+
+def platformio_ini(board: Board, firmware: Firmware, engine: str, facts_id: str) -> str:
     """One environment named after the board, every value taken from the catalog."""
     pio = board.platformio
     assert pio is not None
@@ -391,10 +401,11 @@ def platformio_ini(board: Board, hal: ArduinoHal, engine: str, facts_id: str) ->
         lines.append(f"upload_protocol = {pio.upload_protocol}")
     lines.append(f"monitor_speed = {board.baud}")
     lines.append("build_flags =")
-    lines += [f"    {flag}" for flag in build_flags(board, hal, engine)]
-    if engine == "tflm":
+    lines += [f"    {flag}" for flag in build_flags(board, firmware, engine)]
+    deps = lib_deps(board, firmware, engine)
+    if deps:
         lines.append("lib_deps =")
-        lines += [f"    {dep}" for dep in tflm_library(hal.hal).lib_deps]
+        lines += [f"    {dep}" for dep in deps]
     return "\n".join(lines) + "\n"
 
 
@@ -407,6 +418,7 @@ def readme_text(board: Board, engine: str, facts_id: str, library: TflmLibrary |
         tflm = (f"\nThe TFLM engine runs TensorFlow Lite Micro from the Arduino library\n"
                 f"    {library.title}\n"
                 "(pinned in lib_deps; PlatformIO downloads it on the first build).\n")
+    sensors = _sensor_text(board)
     return f"""kit firmware for the {board.title} ({board.name})
 model: {facts_id}   engine: {engine}
 
@@ -424,22 +436,36 @@ Talk to it (commands end with %; try `name%`, `kit-info%`):
     pio device monitor -b {board.baud}
 Benchmark it from kit:
     kit bench {board.name} --port /dev/ttyACM0
-{tflm}
+{tflm}{sensors}
 If the port does not appear: {board.bootloader_hint or 'press reset once'}.
 """
+
+
+def _sensor_text(board: Board) -> str:
+    """The board's sensors and their Arduino libraries (declared in the board file; kit's
+    firmware does not read sensors yet, so they are not in lib_deps)."""
+    lines = []
+    for sensor in board.sensors:
+        libraries = [*sensor.drivers, *(f"{name} (ships with the Arduino core)" for name in sensor.core_libraries)]
+        lines.append(f"    {sensor.kind}: {sensor.part}" + (f" -- {', '.join(libraries)}" if libraries else ""))
+    if not lines:
+        return ""
+    return ("\nOn-board sensors and their Arduino libraries (add a driver to lib_deps when a sketch\n"
+            "reads the sensor):\n" + "\n".join(lines) + "\n")
 
 
 # ----------------------------------------------------------------------------- writing
 
 
-def _digest(board: Board, hal: ArduinoHal, engine: str, sources: dict[str, Path], facts: ModelFacts | None) -> str:
+def _digest(board: Board, engine: str, sources: dict[str, Path], facts: ModelFacts | None) -> str:
+    """Everything the project is made of: the whole board file (firmware facts included),
+    the engine, the model's facts, every copied source and the TFLM library table."""
     digest = hashlib.sha256()
-    digest.update(json.dumps([board.model_dump(mode="json"), hal.__dict__, engine,
+    digest.update(json.dumps([board.model_dump(mode="json"), engine,
                               facts.__dict__ if facts else None], sort_keys=True, default=str).encode())
     for name, path in sorted(sources.items()):
         digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
-    for path in (BOARD_HAL_FILE, TFLM_LIBRARY_FILE):
-        digest.update(path.read_bytes())
+    digest.update(TFLM_LIBRARY_FILE.read_bytes())
     return digest.hexdigest()
 
 
@@ -450,28 +476,28 @@ def write_project(board: str | Board, converted: Any, out_dir: Path, engine: str
     `model_path` (the .tflite) is needed by the TFLM engine for its tensor facts."""
     if engine not in ENGINES:
         raise KitError(f"unknown engine '{engine}'", hint="choose --engine kit or --engine tflm")
-    board_obj, hal = real_board(board)
+    board_obj, firmware = real_board(board)
     facts = None
     if engine == "tflm":
         if model_path is None:
             raise ModelError("the TFLM engine needs the .tflite file", hint="pass the model path")
         facts = model_facts(Path(model_path), converted)
         _check_tflm_kernels(facts)
-    sources = source_map(hal, engine, converted)
-    digest = _digest(board_obj, hal, engine, sources, facts)
-    build_id = f"{hal.hal}-{engine}-{digest[:12]}"
+    sources = source_map(firmware, engine, converted)
+    digest = _digest(board_obj, engine, sources, facts)
+    build_id = f"{firmware.hal}-{engine}-{digest[:12]}"
     out_dir = Path(out_dir)
     _check_out_dir(out_dir)
     copy_sources(sources, out_dir)
-    generated = generated_files(hal, engine, facts, board_obj, build_id)
+    generated = generated_files(firmware, engine, facts, board_obj, build_id)
     for relative, text in generated.items():
         (out_dir / relative).write_text(text)
-    (out_dir / "platformio.ini").write_text(platformio_ini(board_obj, hal, engine, converted.model_id))
-    library = tflm_library(hal.hal) if engine == "tflm" else None
+    (out_dir / "platformio.ini").write_text(platformio_ini(board_obj, firmware, engine, converted.model_id))
+    library = tflm_library(firmware.hal) if engine == "tflm" else None
     (out_dir / "README.txt").write_text(readme_text(board_obj, engine, converted.model_id, library))
-    lib_deps = library.lib_deps if library is not None else ()
-    return RealProject(board=board_obj.name, engine=engine, hal=hal.hal, env=board_obj.name, project_dir=out_dir,
-                       build_id=build_id, model_id=converted.model_id, sha256=converted.sha256, lib_deps=lib_deps,
+    return RealProject(board=board_obj.name, engine=engine, hal=firmware.hal, env=board_obj.name, project_dir=out_dir,
+                       build_id=build_id, model_id=converted.model_id, sha256=converted.sha256,
+                       lib_deps=lib_deps(board_obj, firmware, engine),
                        files=tuple(sorted([*sources, *generated, "platformio.ini", "README.txt"])))
 
 
@@ -527,7 +553,7 @@ def cached_project(board: str, converted: Any, engine: str, model_path: Path) ->
 
 
 __all__ = [
-    "ENGINES", "INTERPRETER_KINDS", "PROFILER_KINDS", "ArduinoHal", "ModelFacts", "RealProject", "TflmLibrary", "board_hals", "build_flags",
-    "cached_project", "model_facts", "platformio_ini", "project_boards", "project_for_lab", "real_board", "source_map",
-    "tflm_library", "write_project",
+    "ENGINES", "INTERPRETER_KINDS", "PROFILER_KINDS", "ModelFacts", "RealProject", "TflmLibrary", "build_flags",
+    "cached_project", "kernel_flags", "lib_deps", "model_facts", "platformio_ini", "project_boards", "project_for_lab",
+    "real_board", "source_map", "tflm_library", "write_project",
 ]

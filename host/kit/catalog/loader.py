@@ -164,6 +164,7 @@ class Catalog:
         if name not in self.board_names():
             raise self._not_a_board_error(name)
         board = self._load(self.boards_dir / f"{name}.toml", Board, name)
+        self._check_hal(board)
         self._check_twin(board)
         return board
 
@@ -240,6 +241,19 @@ class Catalog:
         self._cache[path] = (stamp, item)
         return item
 
+    def _check_hal(self, board: Board) -> None:
+        """firmware.hal must name a folder in firmware/hal (the HAL sources kit copies)."""
+        if board.firmware is None:
+            return
+        hal_root = paths.FIRMWARE_DIR / "hal"
+        if not (hal_root / board.firmware.hal).is_dir():
+            known = sorted(path.name for path in hal_root.iterdir() if path.is_dir())
+            raise CatalogError(
+                f"{_display(self.boards_dir / f'{board.name}.toml')} is invalid: field 'firmware.hal': "
+                f"no HAL folder firmware/hal/{board.firmware.hal}",
+                hint=f"use one of the HALs: {', '.join(known)}",
+            )
+
     def _check_twin(self, board: Board) -> None:
         if board.emulated_twin is None:
             return
@@ -254,6 +268,13 @@ class Catalog:
             raise CatalogError(
                 f"{file} is invalid: field 'emulated_twin': board '{twin.name}' is not an emulated board (kind {twin.kind})",
                 hint=f"use one of the emulated boards: {', '.join(self._emulated_names())}",
+            )
+        if board.firmware is not None and twin.firmware is not None and \
+                board.firmware.kernels == "arm-dsp" and twin.firmware.kernels != "arm-dsp":
+            raise CatalogError(
+                f"{file} is invalid: field 'emulated_twin': the board runs firmware.kernels = 'arm-dsp' but its twin "
+                f"'{twin.name}' cannot (kernels = '{twin.firmware.kernels}')",
+                hint="pick a twin whose core has the Arm DSP extension, or set kernels = 'portable'",
             )
 
     def _emulated_names(self) -> list[str]:

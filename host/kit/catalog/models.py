@@ -8,6 +8,7 @@ keys, because those stages grow new knobs without touching this module.
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -30,6 +31,23 @@ class Open(BaseModel):
 BoardKind = Literal["mcu", "linux", "emulated", "host"]
 UploadMethod = Literal["pio", "arduino-cli", "esptool", "dfu", "ssh", "qemu", "xmodem", "native", "none"]
 SensorKind = Literal["camera", "microphone", "imu", "tof", "environment"]
+KernelsChoice = Literal["arm-dsp", "portable"]
+
+# A PlatformIO lib_deps entry: `owner/Name@version` from PlatformIO's registry, or
+# `Name=https://...git#commit` fetched from a repository. Pinned either way (a build must not
+# change under a workshop because a library released a new version).
+_REGISTRY_LIB = re.compile(r"^[\w.-]+/[\w.-]+@[\w.+-]+$")
+_URL_LIB = re.compile(r"^[\w.-]+=https://\S+#\S+$")
+# An Arduino pin expression the HAL may pass to digitalWrite: a name (LED_BUILTIN, LEDG) or a number.
+_ARDUINO_PIN = re.compile(r"^(?:[A-Za-z_]\w*|\d+)$")
+
+
+def _check_lib_deps(specs: list[str]) -> list[str]:
+    for spec in specs:
+        if not (_REGISTRY_LIB.match(spec) or _URL_LIB.match(spec)):
+            raise ValueError(f"{spec!r} is not a pinned PlatformIO lib_deps entry "
+                             "(owner/Name@version, or Name=https://...git#commit)")
+    return specs
 
 
 class UsbId(Strict):
@@ -50,22 +68,44 @@ class UsbId(Strict):
 
 
 class Sensor(Strict):
-    """An on-board (or kit-supplied) sensor with its part number."""
+    """An on-board (or kit-supplied) sensor with its part number and the Arduino libraries
+    that drive it: `drivers` are pinned PlatformIO lib_deps entries, `core_libraries` the
+    libraries the board's Arduino core ships itself (PDM, Camera: nothing to install).
+    Declared data: kit's firmware does not read sensors yet (see `Board.sensor_lib_deps`)."""
 
     kind: SensorKind
     part: str
     description: str = ""
+    drivers: list[str] = []
+    core_libraries: list[str] = []
+
+    @field_validator("drivers")
+    @classmethod
+    def _pinned(cls, drivers: list[str]) -> list[str]:
+        return _check_lib_deps(drivers)
 
 
 class PlatformIO(Strict):
-    """The PlatformIO environment a real board builds with (`platformio.ini` values)."""
+    """The PlatformIO environment a real board builds with (`platformio.ini` values).
+    `lib_deps` are libraries every project for the board needs (pinned, written to
+    platformio.ini). `framework_defines` are what the Arduino framework itself defines for
+    the board under PlatformIO (the board manifest's build.extra_flags and the core's
+    ARDUINO_ARCH_*): kit does not write them (PlatformIO does); the native stand-in tests
+    compile the projects with them."""
 
     platform: str
     board: str
     framework: str
     build_flags: list[str] = []
     upload_protocol: str | None = None
+    lib_deps: list[str] = []
+    framework_defines: list[str] = []
     notes: str = ""
+
+    @field_validator("lib_deps")
+    @classmethod
+    def _pinned(cls, lib_deps: list[str]) -> list[str]:
+        return _check_lib_deps(lib_deps)
 
 
 class EsptoolSettings(Strict):
@@ -111,10 +151,31 @@ class Toolchain(Strict):
         return self.compiler[: -len("gcc")] if self.compiler.endswith("gcc") else ""
 
 
+class Led(Strict):
+    """The status LED kit's Arduino HAL lights while the board works: the Arduino pin name
+    (or number) and whether it lights when the pin is LOW (common-anode RGB LEDs)."""
+
+    pin: str = "LED_BUILTIN"
+    active_low: bool
+    note: str = ""
+
+    @field_validator("pin")
+    @classmethod
+    def _arduino_pin(cls, pin: str) -> str:
+        if not _ARDUINO_PIN.match(pin):
+            raise ValueError(f"{pin!r} is not an Arduino pin name or number (e.g. LED_BUILTIN, LEDG, 13)")
+        return pin
+
+
 class Firmware(Strict):
-    """kit's firmware on this board: the HAL folder in firmware/hal that drives it."""
+    """kit's firmware on this board: the HAL folder in firmware/hal that drives it, which of
+    the runtime's int8 kernels it runs (`arm-dsp`: the SMLAD/SXTB16 inner loops of
+    firmware/runtime/kernels/kit_dot.h, on cores with the Arm DSP extension; `portable`: the
+    plain C loops, forced with -DKIT_PORTABLE_KERNELS), and its status LED (real boards)."""
 
     hal: str
+    kernels: KernelsChoice
+    led: Led | None = None
 
 
 class Emulator(Strict):
@@ -217,7 +278,18 @@ class Board(Strict):
             raise ValueError("only mcu boards have an emulated_twin")
         if self.app_flash_bytes is not None and self.flash_bytes and self.app_flash_bytes > self.flash_bytes + self.external_flash_bytes:
             raise ValueError("app_flash_bytes is larger than the board's flash")
+        if self.platformio is not None and (self.firmware is None or self.firmware.led is None):
+            raise ValueError("a board with a [platformio] table needs [firmware] (hal, kernels) and [firmware.led] "
+                             "(pin, active_low): kit's Arduino HAL reads them")
+        if self.firmware is not None and self.firmware.kernels == "arm-dsp" and "dsp" not in self.simd:
+            raise ValueError("firmware.kernels = 'arm-dsp' needs a core with the Arm DSP extension "
+                             "(simd lists no 'dsp'); use kernels = 'portable'")
         return self
+
+    @property
+    def sensor_lib_deps(self) -> list[str]:
+        """The PlatformIO lib_deps of the board's sensor drivers (declared, not built yet)."""
+        return [driver for sensor in self.sensors for driver in sensor.drivers]
 
     def memory_limits(self) -> MemoryLimits:
         """The flash/RAM an application may use here. An emulated twin of a real board gets

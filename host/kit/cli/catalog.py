@@ -8,6 +8,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from kit.catalog.models import Board, Sensor
 from kit.report.tables import Column, fitted_table
 
 console = Console()
@@ -89,11 +90,12 @@ def board_command(name: str, as_json: bool) -> None:
         ("external flash / RAM", f"{human_bytes(board.external_flash_bytes)} / {human_bytes(board.external_ram_bytes)} {board.external_ram_kind}"),
         ("FPU / SIMD", f"{board.fpu or '-'} / {', '.join(board.simd) or '-'}"),
         ("accelerator", board.accelerator or "-"),
-        ("sensors", "\n".join(f"{s.kind}: {s.part}" for s in board.sensors) or "-"),
+        ("sensors", "\n".join(_sensor_line(s) for s in board.sensors) or "-"),
         ("USB ids", "\n".join(f"{u.label} {u.mode}{' (shared)' if u.shared else ''}" for u in board.usb) or "-"),
         ("baud", str(board.baud)),
         ("PlatformIO", f"{board.platformio.platform} / {board.platformio.board} / {board.platformio.framework}" if board.platformio else "-"),
         ("upload", board.upload.method + (f": {board.upload.notes}" if board.upload.notes else "")),
+        ("firmware", _firmware_line(board)),
         ("emulated twin", board.emulated_twin or "-"),
         ("power active / idle", f"{board.active_power_mw:g} mW / {board.idle_power_mw:g} mW ({board.power_basis})"),
         ("kit support", f"build {'yes' if board.support.build else 'no'}, upload {'yes' if board.support.upload else 'no'}, bench {'yes' if board.support.bench else 'no'}"),
@@ -106,6 +108,21 @@ def board_command(name: str, as_json: bool) -> None:
     for key, value in rows:
         table.add_row(key, value)
     console.print(table)
+
+
+def _sensor_line(sensor: Sensor) -> str:
+    """`imu: LSM6DSOXTR (arduino-libraries/Arduino_LSM6DSOX@1.1.0)`: part and Arduino libraries."""
+    libraries = [*sensor.drivers, *(f"{name} (core)" for name in sensor.core_libraries)]
+    return f"{sensor.kind}: {sensor.part}" + (f" ({', '.join(libraries)})" if libraries else "")
+
+
+def _firmware_line(board: Board) -> str:
+    """HAL, kernel variant and status LED of kit's firmware on the board."""
+    if board.firmware is None:
+        return "-"
+    firmware = board.firmware
+    led = f", LED {firmware.led.pin} ({'active low' if firmware.led.active_low else 'active high'})" if firmware.led else ""
+    return f"HAL {firmware.hal}, {firmware.kernels} kernels{led}"
 
 
 @click.command("labs")

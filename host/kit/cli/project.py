@@ -23,7 +23,7 @@ def _summary(project) -> Table:
     table.add_row("HAL", project.hal)
     table.add_row("build id", project.build_id)
     if project.lib_deps:
-        table.add_row("TFLM library", ", ".join(project.lib_deps))
+        table.add_row("lib_deps", ", ".join(project.lib_deps))
     return table
 
 

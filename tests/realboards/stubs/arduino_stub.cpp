@@ -84,7 +84,12 @@ void pinMode(uint8_t pin, uint8_t mode) { fprintf(stderr, "pinMode %u %u\n", pin
 
 void digitalWrite(uint8_t pin, uint8_t value) { fprintf(stderr, "led=%u pin=%u\n", value, pin); }
 
-uint32_t getCpuFrequencyMhz(void) { return 240u; }
+/* The board's clock from its board file (realboard_helpers.core_defines). */
+#ifndef KIT_STUB_CORE_CLOCK
+#define KIT_STUB_CORE_CLOCK 240000000u
+#endif
+
+uint32_t getCpuFrequencyMhz(void) { return KIT_STUB_CORE_CLOCK / 1000000u; }
 
 static uint8_t loop_task_stack[4096];
 
@@ -123,9 +128,9 @@ osThreadId_t osThreadGetId(void) { return &main_thread; }
 #endif
 
 #ifdef KIT_STUB_ESP32
-esp_cpu_cycle_count_t esp_cpu_get_cycle_count(void) { return (uint32_t)(now_ns() * 240u / 1000u); }
+esp_cpu_cycle_count_t esp_cpu_get_cycle_count(void) { return (uint32_t)(now_ns() * (KIT_STUB_CORE_CLOCK / 1000000u) / 1000u); }
 
-unsigned xthal_get_ccount(void) { return (uint32_t)(now_ns() * 240u / 1000u); }
+unsigned xthal_get_ccount(void) { return (uint32_t)(now_ns() * (KIT_STUB_CORE_CLOCK / 1000000u) / 1000u); }
 
 uint8_t *pxTaskGetStackStart(TaskHandle_t task)
 {
