@@ -127,9 +127,16 @@ def test_board_without_platformio_points_to_its_own_path(kws_converted, tmp_path
                                             ("raspberry-pi-5", "kit deploy raspberry-pi-5"),
                                             ("host", "kit invoke host")])
 def test_other_board_kinds_are_refused_with_their_command(board: str, fix: str, kws_converted, tmp_path: Path) -> None:
+    """The board's target says which command fits (`kit project` asks it first); the project
+    writer itself still refuses a board file without PlatformIO facts, writing nothing."""
+    from kit.targets import open_target
+
     with pytest.raises(KitError) as error:
-        realboard.write_project(board, kws_converted, tmp_path / "p")
+        open_target(board).check("project")
     assert fix in error.value.hint
+    with pytest.raises(KitError):
+        realboard.write_project(board, kws_converted, tmp_path / "p")
+    assert not (tmp_path / "p").exists()
 
 
 def test_project_boards_are_the_catalog_boards_with_platformio() -> None:
