@@ -98,7 +98,7 @@ class PlatformioTarget(McuTarget):
         return project
 
     def upload(self, artifact: Any, compiled: Any, request: FlashRequest) -> Uploaded:
-        from kit.upload.pio import upload, wait_for_app_port
+        from kit.upload.pio import upload
 
         upload(artifact, self._upload_port, request.log)
         return self._after_upload(artifact, request)
