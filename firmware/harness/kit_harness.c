@@ -491,6 +491,23 @@ static void info_scale(const char *name, float value)
     kit_out_hexfloat(value);
 }
 
+/* Which kernels this firmware runs (recorded with every bench result): kit's Arm DSP
+ * (SMLAD) kernels, its portable C kernels, or TFLM's. Read from how it was compiled, so it
+ * is what runs, whatever a board file asked for. */
+static const char *kernels_name(void)
+{
+#ifdef KIT_ENGINE
+    if (strcmp(KIT_ENGINE, "tflm") == 0) {
+        return "tflm";
+    }
+#endif
+#if defined(__ARM_FEATURE_DSP) && !defined(KIT_PORTABLE_KERNELS)
+    return "arm-dsp";
+#else
+    return "portable";
+#endif
+}
+
 static void command_kit_info(void)
 {
     kit_out_str("m-kit-info-[proto=");
@@ -513,6 +530,7 @@ static void command_kit_info(void)
     info_field("build", KIT_BUILD_ID);
     info_number("dropped", reader.dropped);
     info_number("host_files", kit_hal_host_read(0, 0, 0) == 0 ? 1u : 0u);
+    info_field("kernels", kernels_name());
     kit_out_str("]");
     kit_out_end();
     reply_ready();

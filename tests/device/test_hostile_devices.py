@@ -77,6 +77,7 @@ def test_noise_every_second_and_never_m_ready_ends_with_a_reply_deadline():
     ("timer_hz", "0", "timer_hz=0"),
     ("clock_hz", "0", "clock_hz=0"),
     ("sha256", "not-a-hash", "sha256=not-a-hash"),
+    ("kernels", "turbo", "kernels=turbo"),
     ("proto", "7", "protocol version 7"),
 ])
 def test_impossible_kit_info_values_are_refused_by_name(field, value, phrase):

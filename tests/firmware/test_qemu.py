@@ -20,6 +20,7 @@ from firmware_helpers import EMULATED_BOARDS, Console, checksum_model, match_one
 from kit.build import build
 from kit.build.offline import platformio_env
 from kit.errors import DeviceError, ToolMissingError
+from kit.catalog import get_board
 from kit.upload import qemu
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
@@ -69,6 +70,7 @@ def test_board_boots_in_the_background_and_speaks_the_protocol(test_model_builds
         info = dict(i.split("=", 1) for i in match_one(console.command("kit-info"), r"^m-kit-info-\[(.*)\]$").group(1).split(","))
         assert info["board"] == board and int(info["timer_hz"]) == TIMER_HZ[board]
         assert info["clock_hz"] == "1000000000" and info["build"] == test_model_builds[board].build_id
+        assert info["kernels"] == get_board(board).firmware.kernels  # what runs is what the board file chose
         console.send(load_commands(INPUT))
         assert console.reply()[-1] == "m-load-done"
         lines = console.command("kit-infer 2")

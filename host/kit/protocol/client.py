@@ -173,6 +173,8 @@ INFO_RANGES = {
 }
 # Fields newer firmware adds: checked when present.
 OPTIONAL_INFO_RANGES = {"host_files": (0, 1)}
+# The kernels a firmware may report running (kit-info `kernels`, optional).
+KNOWN_KERNELS = ("arm-dsp", "portable", "tflm")
 
 
 def _clip(text: str | None, limit: int) -> str:
@@ -195,6 +197,8 @@ def info_problems(info: DeviceInfo) -> list[str]:
                 problems.append(f"no {key}")
         elif not re.fullmatch(r"-?[0-9]{1,20}", text) or not low <= int(text) <= high:
             problems.append(f"{key}={_clip(text, 30)} (must be {low}..{high:,})")
+    if "kernels" in fields and fields["kernels"] not in KNOWN_KERNELS:
+        problems.append(f"kernels={_clip(fields['kernels'], 30)} (must be one of {', '.join(KNOWN_KERNELS)})")
     if not SHA256_RE.match(fields.get("sha256", "")):
         problems.append(f"sha256={_clip(fields.get('sha256'), 80)} (must be 64 lowercase hex digits)")
     for key in ("in_scale", "out_scale"):
