@@ -50,9 +50,9 @@ def _output_shape(compiled: CompiledModel) -> tuple[int, ...]:
 
 def run_on_client(client: DeviceClient, compiled: CompiledModel, batch: np.ndarray) -> np.ndarray:
     """Each input through a connected board; outputs stacked in the model's output shape."""
-    if client.info is None or client.info.sha256 != compiled.model_sha256:
+    if client.info is None or client.info.sha256 != compiled.sha256:
         got = client.info.sha256 if client.info else "(no kit-info)"
-        raise DeviceError(f"the board runs model {got}, expected {compiled.model_sha256}",
+        raise DeviceError(f"the board runs model {got}, expected {compiled.sha256}",
                           hint="flash the model again (`kit flash BOARD LAB --model M --force`)")
     out_dtype = _dtype(compiled.output_dtype)
     outputs = []
@@ -67,7 +67,7 @@ def emulated_invoker(board: Board, compiled: CompiledModel, inputs: np.ndarray) 
     this command only, its console on pipes (a running board of another model is untouched)."""
     batch = _batch(compiled, inputs)
     running = device_state.load(board.name)
-    if running is not None and running.is_alive() and running.sha256 == compiled.model_sha256:
+    if running is not None and running.is_alive() and running.sha256 == compiled.sha256:
         with open_link(running.port) as link:
             return run_on_client(DeviceClient.connect(link), compiled, batch)
     from kit.device.flash import build_firmware
