@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from kit.catalog import get_lab
+from kit.compile.compiled import CompiledModel
 from kit.device import state as device_state
 from kit.device.state import DeviceState, pid_alive
 from kit.device.target import Fit, Target, check_fit, model_file, resolve_target
@@ -70,7 +71,7 @@ def choose_model(lab: str | None, model: Path | str | None, log: Log = None) -> 
     return Path(train_lab(lab, progress=log is not None).tflite_path)
 
 
-def fit_before_build(target: Target, converted: Any) -> Fit:
+def fit_before_build(target: Target, converted: CompiledModel) -> Fit:
     """Weights must fit flash; arena + input + harness must fit RAM, on the REFERENCE board."""
     limits = target.reference.memory_limits()
     input_bytes = _input_bytes(converted)
@@ -85,11 +86,9 @@ def fit_before_build(target: Target, converted: Any) -> Fit:
     )
 
 
-def _input_bytes(converted: Any) -> int:
-    plan = getattr(converted, "plan", None)
-    if plan is None:
-        return 0
-    return int(plan.input.nbytes)
+def _input_bytes(converted: CompiledModel) -> int:
+    """The input buffer, from the compiled model's metadata (no parse, no plan on a cache hit)."""
+    return converted.input.nbytes if converted.input is not None else 0
 
 
 def handshake(port: str, expected_sha256: str, line_timeout: float = 10.0) -> dict[str, str]:
@@ -237,7 +236,7 @@ def replace_running_emulator(board: str, log: Log) -> None:
 # --- the seams to kit.build and kit.upload.qemu ----------------------------------------------
 
 
-def build_firmware(target: Target, converted: Any, force: bool = False, log: Log = None) -> Path:
+def build_firmware(target: Target, converted: CompiledModel | Path, force: bool = False, log: Log = None) -> Path:
     """Build the PlatformIO project for the board that runs, with the reference board's limits."""
     from kit import build as kit_build
 

@@ -19,6 +19,7 @@ from typing import Any, Callable
 from kit.build.offline import pio_executable
 from kit.build.realboard import RealProject, cached_project, real_board
 from kit.catalog.models import Board
+from kit.compile.compiled import CompiledModel
 from kit.errors import DeviceError, KitError, ToolMissingError
 
 Log = Callable[[str], None] | None
@@ -197,7 +198,7 @@ def wait_for_app_port(board: Board, port: str | None, timeout: float = REENUMERA
 # ----------------------------------------------------------------------------- kit flash
 
 
-def fit_for_engine(target: Any, converted: Any, engine: str) -> Any:
+def fit_for_engine(target: Any, converted: CompiledModel, engine: str) -> Any:
     """kit's fit check; with TFLM the whole .tflite sits in flash and TFLM's arena in RAM."""
     from kit.device.flash import HARNESS_RAM_BYTES, fit_before_build
     from kit.device.target import Fit
@@ -229,7 +230,8 @@ def flash_real_board(target: Any, lab: str, model: Path | str | None = None, por
     board, _ = real_board(target.reference)
     chosen = upload_port(board, port, force, log)  # before any training or building: is the board there?
     model_path = choose_model(lab, model, log)
-    converted = convert(model_path, model_id=model_id_for(model_path, lab, model is None, model_id))
+    converted = convert(model_path, model_id=model_id_for(model_path, lab, model is None, model_id),
+                        tflm=engine == "tflm")
     fit = fit_for_engine(target, converted, engine)
     _say(log, f"fit: needs {fit.flash_needed:,} B flash / {fit.ram_needed:,} B RAM, "
               f"{board.name} has {fit.flash_limit:,} B / {fit.ram_limit:,} B")
