@@ -191,6 +191,13 @@ def _compiled(folder: Path, data: bytes, meta: dict[str, Any], summary: dict[str
     )
 
 
+def _parse(data: bytes, sha256: str) -> Any:
+    """The parsed model (imported here: a cache hit loads neither the parser nor numpy)."""
+    from kit.compile.tflite import load_model
+
+    return load_model(data, sha256=sha256)
+
+
 def _cached_meta(folder: Path) -> dict[str, Any] | None:
     """kit.json of a complete entry (every key, and kit's C unless the planner refused), else None."""
     meta = _load_json(folder / KIT_META_NAME)
@@ -210,7 +217,6 @@ def compile_cached(data: bytes, model_id: str, labels: list[str] | None = None, 
     kit.compile cannot read raises ModelError, and so does a TFLM failure (with the refusal, if
     any, in its message). `compiled.cached` is True when nothing had to be compiled for this call.
     """
-    from kit.compile.tflite import load_model
     from kit.paths import cache_dir
 
     sha256 = sha256 or model_digest(data)
@@ -220,13 +226,13 @@ def compile_cached(data: bytes, model_id: str, labels: list[str] | None = None, 
     cached = meta is not None
     model = plan = None
     if meta is None:
-        model = load_model(data, sha256=sha256)
+        model = _parse(data, sha256)
         meta, plan = _compile_kit(folder, data, model, model_id)
     summary = _load_json(folder / SUMMARY_NAME) if (folder / "tflm").is_dir() else None
     if tflm and summary is None:
         cached = False
         try:
-            summary = _compile_tflm(folder, data, model or load_model(data, sha256=sha256), meta, labels)
+            summary = _compile_tflm(folder, data, model or _parse(data, sha256), meta, labels)
         except ModelError as error:
             refused = meta.get("refusal")
             if refused is None:
