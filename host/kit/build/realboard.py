@@ -314,11 +314,11 @@ def source_map(hal: ArduinoHal, engine: str, converted: CompiledModel) -> dict[s
     for path in _files_in(HARNESS_DIR, HARNESS_SKIP):
         files[f"src/harness/{path.name}"] = path
     if engine == "kit":
-        kit_dir = converted.kit_dir
-        if converted.refusal is not None or kit_dir is None:
-            reason = f": {converted.refusal.message}" if converted.refusal is not None else ""
-            raise ModelError(f"kit's compiler refused an op of this model, so the kit engine cannot run it{reason}",
+        if converted.refusal is not None:
+            raise ModelError("kit's compiler refused an op of this model, so the kit engine cannot run it: "
+                             + converted.refusal.message,
                              hint="use the TFLM engine: `--engine tflm` (see `kit convert MODEL.tflite` for the op)")
+        kit_dir = converted.require_kit()
         for part in RUNTIME_PARTS:
             for path in _files_in(RUNTIME_DIR / part):
                 files[f"src/runtime/{part}/{path.name}"] = path
