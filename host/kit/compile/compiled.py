@@ -113,10 +113,7 @@ class CompiledModel:
         """kit's C model folder, or the planner's refusal (a ModelError) when there is none."""
         if self.refusal is not None:
             raise self.refusal
-        kit_dir = self.kit_dir
-        if kit_dir is None:
-            raise ModelError("the compiled model has no kit C code (kit_model.c)", "run `kit convert MODEL.tflite`")
-        return kit_dir
+        return self.out_dir / "kit"
 
     def require_tflm(self) -> TflmFacts:
         """The TFLM facts; absent when the model was compiled for kit's engine only."""
