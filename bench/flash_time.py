@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Wall time of `kit flash BOARD LAB` cold (empty KIT_HOME: compile, build, boot) and warm
 (everything cached), and how often each run parsed the .tflite, built a memory plan, hashed
-the model bytes and ran the TFLM arena probe.
+the model bytes and ran the TFLM arena probe. CPU seconds (the flash process and the
+children it waited for) depend less on the machine's load than wall seconds.
 
     .venv/bin/python bench/flash_time.py                       # emu-cortex-m4 kws
     .venv/bin/python bench/flash_time.py --board emu-rv32 --lab visual-wake-words --repeat 3
@@ -24,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -88,22 +90,31 @@ def run_flash(board: str, lab: str, home: Path) -> dict:
     """One `kit flash` in a child process: wall seconds and the counts; then `kit stop`."""
     counts_file = home / "counts.json"
     env = {**os.environ, "KIT_HOME": str(home)}
+    cpu_before = _children_cpu()
     start = time.perf_counter()
     done = subprocess.run([sys.executable, "-c", CHILD, str(counts_file), "flash", board, lab],
                           env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - start
+    cpu = _children_cpu() - cpu_before
     subprocess.run([sys.executable, "-c", "from kit.cli import main; main()", "stop", "--all"], env=env,
                    capture_output=True, check=True)
     if done.returncode != 0:
         raise SystemExit(f"kit flash {board} {lab} failed:\n{done.stderr[-2000:]}")
-    return {"seconds": round(seconds, 2), **json.loads(counts_file.read_text())}
+    return {"seconds": round(seconds, 2), "cpu_seconds": round(cpu, 2), **json.loads(counts_file.read_text())}
+
+
+def _children_cpu() -> float:
+    """User + system CPU seconds of every finished child (and the children they waited for:
+    the PlatformIO build, the TFLM probe; not the emulator, which outlives the flash)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _cell(before: dict | None, row: dict, key: str) -> str:
-    now = f"{row[key]:.2f}" if key == "seconds" else str(row[key])
+    now = f"{row[key]:.2f}" if key.endswith("seconds") else str(row[key])
     if before is None or key not in before:
         return now
-    then = f"{before[key]:.2f}" if key == "seconds" else str(before[key])
+    then = f"{before[key]:.2f}" if key.endswith("seconds") else str(before[key])
     return f"{then} -> {now}"
 
 
@@ -112,9 +123,9 @@ def print_table(board: str, lab: str, rows: list[dict]) -> None:
     before = {row["run"]: row for row in BEFORE["runs"]} if same else {}
     print(f"kit flash {board} {lab} (load average {os.getloadavg()[0]:.1f})"
           + (f"; before ({BEFORE['commit']}) -> now" if same else ""))
-    keys = ("seconds", *COUNTS)
+    keys = ("seconds", "cpu_seconds", *COUNTS)
     cells = [[row["run"], *(_cell(before.get(row["run"]), row, key) for key in keys)] for row in rows]
-    header = ["run", "wall s", *COUNTS]
+    header = ["run", "wall s", "cpu s", *COUNTS]
     widths = [max(len(str(line[i])) for line in [header, *cells]) for i in range(len(header))]
     for line in [header, *cells]:
         print("  ".join(str(value).rjust(width) if i else str(value).ljust(width)
