@@ -312,7 +312,7 @@ def _kit_stage(path: Path, out_dir: Path) -> tuple[str, Any]:
 
     _say("stage convert")
     try:
-        result = convert(path, out_dir)
+        result = convert(path, out_dir, tflm=True)  # the TFLM arrays are part of what is fuzzed
         if result.refusal is not None:
             return "refused", result.refusal.message
         _say("stage runtime")

@@ -40,7 +40,7 @@ def test_invoke_and_convert_share_one_compiled_copy(carded_model, monkeypatch):
     monkeypatch.setattr(planner, "build_plan", no_planning)
     compiled = compile_model(path, model_id=model_id)
     assert compiled.directory == converted.kit_dir  # the same cache folder, not a second compile
-    assert compiled.arena_bytes == converted.arena_bytes_kit
+    assert compiled.arena_bytes_kit == converted.arena_bytes_kit
     again = convert(carded_model)
     assert again.cached and again.arena_bytes_kit == converted.arena_bytes_kit
     assert again.ops == converted.ops and again.weight_bytes == converted.weight_bytes

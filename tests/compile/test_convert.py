@@ -39,7 +39,7 @@ int main(int argc, char** argv) {
 def kws_result(mlperf_models, tmp_path_factory):
     out = tmp_path_factory.mktemp("kws-convert")
     labels = [f"word{i}" for i in range(11)] + ['quote"back\\slash']
-    return convert(mlperf_models["kws_ref_model"], out, labels=labels, model_id="kws01"), labels
+    return convert(mlperf_models["kws_ref_model"], out, labels=labels, model_id="kws01", tflm=True), labels
 
 
 def test_convert_writes_both_outputs_and_summary(kws_result, mlperf_models):
@@ -89,7 +89,7 @@ def test_model_data_compiles_aligned_and_holds_the_model(kws_result, mlperf_mode
 
 def test_second_convert_is_cached(kws_result, mlperf_models, tmp_path):
     first, labels = kws_result
-    again = convert(mlperf_models["kws_ref_model"], tmp_path, labels=labels, model_id="kws01")
+    again = convert(mlperf_models["kws_ref_model"], tmp_path, labels=labels, model_id="kws01", tflm=True)
     assert again.cached
     assert (again.arena_bytes_kit, again.arena_bytes_tflm) == (first.arena_bytes_kit, first.arena_bytes_tflm)
     assert (tmp_path / "tflm" / "model_data.cc").read_text() == (first.tflm_dir / "model_data.cc").read_text()
@@ -103,7 +103,7 @@ def test_card_beside_the_model_gets_kit_arena_and_lends_labels(mlperf_models, tm
     sha = hashlib.sha256(model.read_bytes()).hexdigest()
     card = {"lab": "anomaly", "sha256": sha, "labels": ["normal", "anomalous"], "arena_bytes_tflm": 3984, "arena_bytes_kit": None}
     (folder / "card.json").write_text(json.dumps(card))
-    result = convert(model, tmp_path / "out")
+    result = convert(model, tmp_path / "out", tflm=True)
     updated = json.loads((folder / "card.json").read_text())
     assert updated["arena_bytes_kit"] == result.arena_bytes_kit == 768
     assert result.model_id == "anomaly" and result.labels == ["normal", "anomalous"]
@@ -152,7 +152,7 @@ def test_kit_refusal_still_writes_the_tflm_arrays(tanh_model, tmp_path):
     from kit.build.project import model_dir_of
     from kit.errors import ModelError
 
-    result = convert(tanh_model, tmp_path / "out")
+    result = convert(tanh_model, tmp_path / "out", tflm=True)
     assert result.kit_dir is None and result.plan is None
     assert result.refusal is not None and "(TANH)" in result.refusal.message
     assert (result.tflm_dir / "model_data.cc").is_file() and not (tmp_path / "out" / "kit").exists()
@@ -212,7 +212,7 @@ int main() {
 @pytest.mark.skipif(shutil.which("g++") is None, reason="host g++ not installed")
 def test_non_ascii_labels_reach_c_as_utf8(mlperf_models, tmp_path):
     labels = ["café", "naïve 1", 'quote"back\\slash', "日本"]
-    result = convert(mlperf_models["ad01_int8"], tmp_path / "out", labels=labels, model_id="labels")
+    result = convert(mlperf_models["ad01_int8"], tmp_path / "out", labels=labels, model_id="labels", tflm=True)
     main = tmp_path / "labels.cc"
     main.write_text(_LABELS_MAIN)
     binary = tmp_path / "labels"

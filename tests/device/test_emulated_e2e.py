@@ -74,6 +74,38 @@ def test_flash_bench_validate(board, lab):
     assert not entry.is_alive() and device_state.load(board) is None
 
 
+def test_a_warm_flash_neither_parses_nor_plans_the_model(monkeypatch, tmp_path):
+    """The second `kit flash` of the same model builds its compiled model from the compile
+    cache's metadata: the fit check and the build touch neither the parser nor the planner. No
+    emulated flash runs the TFLM arena probe (bench/flash_time.py times these same runs)."""
+    import kit.compile.planner as planner
+    import kit.compile.tflite as tflite
+    import kit.tflm as tflm
+
+    monkeypatch.setenv("KIT_HOME", str(tmp_path / "home"))  # cold: empty compile and build caches
+    counts = {"parses": 0, "plans": 0, "tflm_probes": 0}
+    for module, name, key in ((tflite, "load_model", "parses"), (planner, "build_plan", "plans"),
+                              (tflm, "measure_arena_bytes", "tflm_probes")):
+        def wrapper(*args, _function=getattr(module, name), _key=key, **kwargs):
+            counts[_key] += 1
+            return _function(*args, **kwargs)
+
+        monkeypatch.setattr(module, name, wrapper)
+    runs = []
+    try:
+        for _ in ("cold", "warm"):
+            counts.update(parses=0, plans=0, tflm_probes=0)
+            code, out, err = kit("flash", "emu-cortex-m4", "kws")
+            assert code == 0, err
+            assert "handshake ok" in " ".join(out.split())
+            runs.append(dict(counts))
+    finally:
+        stop("emu-cortex-m4")
+    cold, warm = runs
+    assert cold["parses"] > 0 and cold["plans"] > 0 and cold["tflm_probes"] == 0
+    assert warm == {"parses": 0, "plans": 0, "tflm_probes": 0}
+
+
 @pytest.mark.parametrize("board", ["emu-cortex-m4", "emu-cortex-m7"])
 def test_mlperf_kws_reference_model_is_bit_exact(board, mlperf_models, tmp_path):
     inputs = np.random.default_rng(7).integers(-128, 128, size=(6, 1, 49, 10, 1), dtype=np.int8)

@@ -175,7 +175,7 @@ def test_mlperf_kws_reference_model_is_bit_exact_with_tflm(board, mlperf_models)
     compiled = convert(model, model_id="kws01")
     firmware = build(board, compiled).firmware
     rng = np.random.default_rng(11)
-    inputs = rng.integers(-128, 128, size=(2, *compiled.plan.input.shape), dtype=np.int8)
+    inputs = rng.integers(-128, 128, size=(2, *compiled.input_shape), dtype=np.int8)
     expected = run_tflm(model, inputs)
     commands = ""
     for sample in inputs:

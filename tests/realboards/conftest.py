@@ -17,10 +17,10 @@ def kws_model(mlperf_models: dict[str, Path]) -> Path:
 
 @pytest.fixture(scope="session")
 def kws_converted(kws_model: Path):
-    """The MLPerf Tiny kws reference model through `kit convert` (cached)."""
+    """The MLPerf Tiny kws reference model through `kit convert` with its TFLM arrays (cached)."""
     from kit.compile import convert
 
-    return convert(kws_model, model_id="kws01")
+    return convert(kws_model, model_id="kws01", tflm=True)
 
 
 @pytest.fixture(scope="session")

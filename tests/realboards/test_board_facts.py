@@ -127,7 +127,7 @@ def test_kit_flash_emulate_runs_a_board_added_as_data_on_its_twin(kws_model: Pat
     """`kit flash portenta-h7 kws --emulate`: built for and booted on the twin its board file
     names, with the Portenta's own memory limits, clock and power (like nicla-vision's test
     in tests/device/test_emulated_e2e.py)."""
-    from kit.device.flash import stop
+    from kit.targets import stop
     from kit.device.flow import bench
 
     portenta = catalog.get_board("portenta-h7")
@@ -137,7 +137,7 @@ def test_kit_flash_emulate_runs_a_board_added_as_data_on_its_twin(kws_model: Pat
         result = CliRunner().invoke(main, ["flash", "portenta-h7", "kws", "--emulate", "--model", str(kws_model)])
         assert result.exit_code == 0, result.output
         assert twin.name in result.output
-        report = bench("portenta-h7", runs=2, warmup=0, plot=False)
+        report = bench("portenta-h7", runs=2, warmup=0)
         assert report.board == twin.name and report.reference_board == "portenta-h7"
         assert report.latency_us.mean == pytest.approx(report.counts.mean / portenta.clock_hz * 1e6)
         assert report.energy.power_board == "portenta-h7"

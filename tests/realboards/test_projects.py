@@ -146,10 +146,11 @@ def test_project_boards_are_the_catalog_boards_with_platformio() -> None:
 def test_unknown_engine_and_refused_kit_code(kws_converted, kws_model, tmp_path: Path) -> None:
     with pytest.raises(KitError, match="unknown engine"):
         realboard.write_project("nicla-vision", kws_converted, tmp_path / "a", engine="cmsis")
-    refused = dataclasses.replace(kws_converted, kit_dir=None)
+    refused = dataclasses.replace(kws_converted, refusal=ModelError("kit's planner has no kernel for op 3 (TANH)"))
+    assert refused.kit_dir is None
     with pytest.raises(ModelError) as error:
         realboard.write_project("nicla-vision", refused, tmp_path / "b", engine="kit")
-    assert "--engine tflm" in error.value.hint
+    assert "--engine tflm" in error.value.hint and "(TANH)" in error.value.message
     # the TFLM engine does not need kit's compiled code
     realboard.write_project("nicla-vision", refused, tmp_path / "c", engine="tflm", model_path=kws_model)
 

@@ -42,15 +42,15 @@ def test_op_names_ids_and_sizes(kws_model):
     assert names == kws_model.op_names
     assert lib.kit_model_op_name(model, count) == b"?"
     assert lib.kit_model_id(model).decode() == "kws_ref_model"
-    assert lib.kit_model_sha256(model).decode() == kws_model.model_sha256
+    assert lib.kit_model_sha256(model).decode() == kws_model.sha256
     assert lib.kit_model_input_bytes(model) == 49 * 10
     assert lib.kit_model_output_bytes(model) == 12
-    assert lib.kit_model_arena_bytes(model) == kws_model.arena_bytes
+    assert lib.kit_model_arena_bytes(model) == kws_model.arena_bytes_kit
 
 
 def test_misaligned_arena_is_refused(kws_model):
     host, lib, model = _lib(kws_model)
-    buffer = np.zeros(kws_model.arena_bytes + 32, dtype=np.uint8)
+    buffer = np.zeros(kws_model.arena_bytes_kit + 32, dtype=np.uint8)
     base = buffer.ctypes.data + ((-buffer.ctypes.data) % 16)
     assert lib.kit_model_invoke(model, ctypes.c_void_p(base + 1), None, None) == -2
     assert lib.kit_model_invoke(model, None, None, None) == -1

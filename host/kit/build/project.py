@@ -19,6 +19,7 @@ from kit import catalog
 from kit.build.linker import MemoryLayout, overflow_error, overflows, render_linker_script
 from kit.build.offline import ensure_offline_platformio, pio_executable, platformio_env
 from kit.catalog.models import Board
+from kit.compile.compiled import CompiledModel
 from kit.errors import KitError, ModelError, ToolMissingError
 from kit.paths import FIRMWARE_DIR, cache_dir
 
@@ -332,20 +333,14 @@ def build_firmware(board: str | Board, model_dir: Path, force: bool = False) -> 
     return build
 
 
-def model_dir_of(model: object) -> Path:
-    """The folder with kit_model.c/.h: a path, or a `kit.compile.convert` result (its kit_dir)."""
+def model_dir_of(model: str | Path | CompiledModel) -> Path:
+    """The folder with kit_model.c/.h: a path, or a compiled model's kit_dir (its refusal when none)."""
     if isinstance(model, (str, Path)):
         return Path(model)
-    kit_dir = getattr(model, "kit_dir", None)
-    if getattr(model, "refusal", None) is not None:
-        raise model.refusal
-    if kit_dir is None:
-        raise ModelError("the compiled model has no kit C code (kit_model.c)",
-                         hint="the compiler refused an op; see `kit convert MODEL.tflite` for the reason")
-    return Path(kit_dir)
+    return model.require_kit()
 
 
-def build(board: str, model: object, limits_board: str | None = None, force: bool = False) -> BuildResult:
+def build(board: str, model: str | Path | CompiledModel, limits_board: str | None = None, force: bool = False) -> BuildResult:
     """Firmware for `board` (an emulated board) with `limits_board`'s memory limits when given
     (the real board it stands in for); `model` is a compiled-model folder or convert result."""
     reference = limits_board or board

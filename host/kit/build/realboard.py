@@ -27,6 +27,7 @@ from typing import Any, Callable, Literal
 from kit import catalog
 from kit.build.project import copy_sources
 from kit.catalog.models import Board, Firmware
+from kit.compile.compiled import CompiledModel
 from kit.errors import KitError, ModelError
 from kit.paths import FIRMWARE_DIR, cache_dir, make_dir
 
@@ -72,7 +73,7 @@ class TflmLibrary:
 
 @dataclass(frozen=True)
 class ModelFacts:
-    """What the TFLM glue needs to know about the model, read from the .tflite itself."""
+    """What the TFLM glue needs to know about the model (from the compiled model's metadata)."""
 
     model_id: str
     sha256: str
@@ -179,18 +180,15 @@ def project_boards() -> list[str]:
 # ----------------------------------------------------------------------------- model facts
 
 
-def model_facts(model_path: Path, converted: Any) -> ModelFacts:
-    """Tensor sizes, quantization and per-node op names of the .tflite (for the TFLM glue)."""
-    from kit.compile.tflite import load_model
-
-    model = load_model(Path(model_path))
-    if len(model.inputs) != 1 or len(model.outputs) != 1:
-        raise ModelError(f"{model_path} has {len(model.inputs)} inputs and {len(model.outputs)} outputs",
+def model_facts(model_path: Path, converted: CompiledModel) -> ModelFacts:
+    """Tensor sizes, quantization and per-node op names of the model (for the TFLM glue), from
+    the compiled model's metadata; `model_path` names the .tflite in the errors."""
+    if len(converted.inputs) != 1 or len(converted.outputs) != 1:
+        raise ModelError(f"{model_path} has {len(converted.inputs)} inputs and {len(converted.outputs)} outputs",
                          hint="kit firmware runs models with one input and one output tensor")
-    tensor_in = model.tensors[model.inputs[0]]
-    tensor_out = model.tensors[model.outputs[0]]
+    tensor_in, tensor_out = converted.inputs[0], converted.outputs[0]
     for tensor, role in ((tensor_in, "input"), (tensor_out, "output")):
-        if tensor.dtype != "int8" or tensor.quantization is None or not tensor.quantization.scale:
+        if tensor.dtype != "int8" or not tensor.scale or not tensor.zero_point:
             raise ModelError(f"the model's {role} tensor is {tensor.dtype}, not quantized int8",
                              hint="quantize the model fully to int8 (`kit train` does)")
     return ModelFacts(
@@ -198,12 +196,12 @@ def model_facts(model_path: Path, converted: Any) -> ModelFacts:
         sha256=converted.sha256,
         input_bytes=tensor_in.nbytes,
         output_bytes=tensor_out.nbytes,
-        input_scale=float(tensor_in.quantization.scale[0]),
-        input_zero_point=int(tensor_in.quantization.zero_point[0]),
-        output_scale=float(tensor_out.quantization.scale[0]),
-        output_zero_point=int(tensor_out.quantization.zero_point[0]),
-        op_names=tuple(model.op_names),
-        arena_bytes=int(converted.tensor_arena_size),
+        input_scale=tensor_in.scale[0],
+        input_zero_point=tensor_in.zero_point[0],
+        output_scale=tensor_out.scale[0],
+        output_zero_point=tensor_out.zero_point[0],
+        op_names=tuple(converted.ops),
+        arena_bytes=converted.tensor_arena_size,
     )
 
 
@@ -286,7 +284,7 @@ def _files_in(folder: Path, skip: frozenset[str] | set[str] = frozenset()) -> li
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix in SOURCE_SUFFIXES and p.name not in skip)
 
 
-def source_map(firmware: Firmware, engine: str, converted: Any) -> dict[str, Path]:
+def source_map(firmware: Firmware, engine: str, converted: CompiledModel) -> dict[str, Path]:
     """Project-relative path -> file copied from the repository (or the compiler's output)."""
     files: dict[str, Path] = {"src/kit_sketch.cpp": ARDUINO_DIR / "kit_sketch.cpp",
                               "src/hal/kit_hal.h": HAL_DIR / "kit_hal.h"}
@@ -297,12 +295,11 @@ def source_map(firmware: Firmware, engine: str, converted: Any) -> dict[str, Pat
     for path in _files_in(HARNESS_DIR, HARNESS_SKIP):
         files[f"src/harness/{path.name}"] = path
     if engine == "kit":
-        kit_dir = getattr(converted, "kit_dir", None)
-        if getattr(converted, "refusal", None) is not None:
-            raise converted.refusal
-        if kit_dir is None:
-            raise ModelError("kit's compiler refused an op of this model, so the kit engine cannot run it",
+        if converted.refusal is not None:
+            raise ModelError("kit's compiler refused an op of this model, so the kit engine cannot run it: "
+                             + converted.refusal.message,
                              hint="use the TFLM engine: `--engine tflm` (see `kit convert MODEL.tflite` for the op)")
+        kit_dir = converted.require_kit()
         for part in RUNTIME_PARTS:
             for path in _files_in(RUNTIME_DIR / part):
                 files[f"src/runtime/{part}/{path.name}"] = path
@@ -469,7 +466,7 @@ def _digest(board: Board, engine: str, sources: dict[str, Path], facts: ModelFac
     return digest.hexdigest()
 
 
-def write_project(board: str | Board, converted: Any, out_dir: Path, engine: str = "kit",
+def write_project(board: str | Board, converted: CompiledModel, out_dir: Path, engine: str = "kit",
                   model_path: Path | None = None) -> RealProject:
     """Write the PlatformIO project for a real board and a `kit convert` result.
 
@@ -538,13 +535,14 @@ def project_for_lab(board: str, lab: str, out_dir: Path | None = None, engine: s
     from kit.train.reference import choose_model
 
     model_path = choose_model(lab, model, log)
-    converted = convert(model_path, model_id=model_id_for(model_path, lab, model is None, model_id))
+    converted = convert(model_path, model_id=model_id_for(model_path, lab, model is None, model_id),
+                        tflm=engine == "tflm")
     if out_dir is None:
         return cached_project(board, converted, engine, Path(model_path))
     return write_project(board, converted, Path(out_dir), engine=engine, model_path=Path(model_path))
 
 
-def cached_project(board: str, converted: Any, engine: str, model_path: Path) -> RealProject:
+def cached_project(board: str, converted: CompiledModel, engine: str, model_path: Path) -> RealProject:
     """The project `kit flash` uploads, kept in kit's cache (one folder per board, engine and
     model, so PlatformIO's incremental build is reused)."""
     key = hashlib.sha256(f"{board}|{engine}|{converted.sha256}|{converted.model_id}".encode()).hexdigest()[:16]

@@ -72,7 +72,7 @@ def convert_command(
     labels = _read_labels(labels_file, lab)
     with warnings.catch_warnings(record=True) as caught:  # a card kit could not update: said below
         warnings.simplefilter("always")
-        result = convert(model, out_dir, labels=labels, model_id=model_id, card_path=card_path)
+        result = convert(model, out_dir, labels=labels, model_id=model_id, card_path=card_path, tflm=True)
     card_problems = [str(w.message) for w in caught if str(w.message).startswith("model card")]
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2))

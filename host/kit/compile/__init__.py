@@ -1,96 +1,28 @@
-"""kit's model compiler: .tflite in, TFLM C arrays and kit's ahead-of-time C plan out.
+"""kit's model compiler: .tflite in, kit's ahead-of-time C plan (and TFLM C arrays) out.
 
 `convert()` reads and checks the model (kit.compile.tflite, kit.compile.planner), plans the
-arena (kit.compile.memory), writes `out/tflm/` (kit.compile.tflm_arrays) and `out/kit/`
-(kit.compile.emit_c) and returns a summary. When kit's planner refuses the model (an op it
-does not run) the TFLM arrays are still written; the result then has `kit_dir=None` and the
-ModelError in `refusal`, which `require_kit()` raises for anything needing kit's C model. Results are cached by a hash of the model, the
-labels, the model id and the compiler's own source (kit.compile.cache.compile_cached, shared
-with kit.runtime_host.compile_model), so a second identical call skips planning, the TFLM
-arena probe and rewriting.
+arena (kit.compile.memory), writes `out/kit/` (kit.compile.emit_c) and, with `tflm=True`,
+`out/tflm/` (kit.compile.tflm_arrays, after the TFLM arena probe), and returns a
+`CompiledModel` (kit.compile.compiled) holding every fact later stages need. When kit's
+planner refuses the model (an op it does not run) the TFLM arrays are still written; the
+result then has `kit_dir=None` and the ModelError in `refusal`, which `require_kit()` raises
+for anything needing kit's C model. Results are cached by a hash of the model, the labels, the
+model id and the compiler's own source (kit.compile.cache.compile_cached, shared with
+kit.runtime_host.compile_model), so a second identical call neither parses nor plans.
 """
 
 from __future__ import annotations
 
-import hashlib
+import dataclasses
 import json
 import shutil
-from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kit.compile.cache import SUMMARY_NAME, compile_cached, read_model_bytes
+from kit.compile.cache import SUMMARY_NAME, compile_cached, model_digest, read_model_bytes
+from kit.compile.compiled import CompiledModel, TensorFacts, TflmFacts
 from kit.errors import ModelError
 from kit.paths import make_dir
-
-
-
-@dataclass
-class ConvertResult:
-    """What `convert` produced and what it costs (arena kit vs TFLM, weights, flash)."""
-
-    out_dir: Path
-    tflm_dir: Path
-    kit_dir: Path | None
-    files: list[Path]
-    model_id: str
-    sha256: str
-    ops: list[str]
-    tensors: int
-    arena_bytes_kit: int
-    arena_bytes_tflm: int
-    tensor_arena_size: int
-    weight_bytes: int
-    model_bytes: int
-    macs: int
-    labels: list[str]
-    cached: bool = False
-    card_path: Path | None = None
-    card_updated: bool = False
-    refusal: ModelError | None = None
-    _entry: Any = field(default=None, repr=False, compare=False)
-
-    @property
-    def plan(self) -> Any:
-        """kit's Plan (None when the planner refused the model); built on first use after a cache hit."""
-        return self._entry.plan() if self._entry is not None else None
-
-    def require_kit(self) -> Path:
-        """kit's C model folder, or the planner's refusal (a ModelError) when there is none."""
-        if self.refusal is not None:
-            raise self.refusal
-        if self.kit_dir is None:
-            raise ModelError("the compiled model has no kit C code (kit_model.c)", "run `kit convert MODEL.tflite`")
-        return self.kit_dir
-
-    @property
-    def op_counts(self) -> dict[str, int]:
-        return dict(Counter(self.ops))
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "model_id": self.model_id,
-            "sha256": self.sha256,
-            "out_dir": str(self.out_dir),
-            "tflm_dir": str(self.tflm_dir),
-            "kit_dir": str(self.kit_dir) if self.kit_dir else None,
-            "files": [str(p) for p in self.files],
-            "ops": self.ops,
-            "op_counts": self.op_counts,
-            "tensors": self.tensors,
-            "arena_bytes_kit": self.arena_bytes_kit,
-            "arena_bytes_tflm": self.arena_bytes_tflm,
-            "tensor_arena_size": self.tensor_arena_size,
-            "weight_bytes": self.weight_bytes,
-            "model_bytes": self.model_bytes,
-            "macs": self.macs,
-            "labels": self.labels,
-            "cached": self.cached,
-            "card_path": str(self.card_path) if self.card_path else None,
-            "card_updated": self.card_updated,
-            "kit_refusal": {"error": self.refusal.message, "fix": self.refusal.hint} if self.refusal else None,
-        }
 
 
 def _read_model_bytes(tflite_path: Path) -> bytes:
@@ -160,53 +92,42 @@ def convert(
     labels: list[str] | None = None,
     model_id: str | None = None,
     card_path: str | Path | None = None,
-) -> ConvertResult:
-    """Compile a .tflite into `out_dir/tflm/` (TFLM C arrays) and `out_dir/kit/` (kit's plan in C).
+    *,
+    tflm: bool = False,
+) -> CompiledModel:
+    """Compile a .tflite into `out_dir/kit/` (kit's plan in C) and, with `tflm`, `out_dir/tflm/`.
 
-    Without `out_dir` the result stays in the compile cache. A card (given, or the `card.json`
-    beside the model when its sha256 matches) receives `arena_bytes_kit` and lends its labels
-    and lab name when none are given.
+    `tflm` asks for the TFLM C arrays and the TFLM arena probe (seconds, in a child process):
+    `kit convert` and a real board's TFLM engine need them, kit's own engine does not. Without
+    `out_dir` the result stays in the compile cache. A card (given, or the `card.json` beside
+    the model when its sha256 matches) receives `arena_bytes_kit` and lends its labels and lab
+    name when none are given. The model bytes are read and hashed once.
     """
     data = _read_model_bytes(Path(tflite_path))
-    sha256 = hashlib.sha256(data).hexdigest()
+    sha256 = model_digest(data)
     card_file = Path(card_path) if card_path else find_card(Path(tflite_path), sha256)
     card = _card(card_file)
     labels = list(labels) if labels is not None else [str(x) for x in card.get("labels") or []]
     model_id = model_id or str(card.get("lab") or "") or Path(tflite_path).stem
 
-    entry = compile_cached(data, model_id, labels, tflm=True)
-    refusal = entry.refusal
-    summary, folder, meta = entry.summary or {}, entry.folder, entry.meta
+    compiled = compile_cached(data, model_id, labels, tflm=tflm, sha256=sha256)
+    folder = compiled.out_dir
     target = Path(out_dir) if out_dir is not None else folder
     if target.resolve() != folder.resolve():
-        make_dir(target, "--out folder", "pass --out a folder you can write to (or leave it out to use kit's cache)")
-        for sub in ("tflm", "kit"):
-            if (folder / sub).exists():
-                shutil.copytree(folder / sub, target / sub, dirs_exist_ok=True)
+        _copy_outputs(compiled, target)
+    card_updated = card_file is not None and compiled.refusal is None and update_card(card_file, compiled.arena_bytes_kit)
+    return dataclasses.replace(compiled, out_dir=target, card_path=card_file, card_updated=card_updated)
+
+
+def _copy_outputs(compiled: CompiledModel, target: Path) -> None:
+    """The cache folder's C (kit/, and tflm/ with summary.json when produced) into --out."""
+    folder = compiled.out_dir
+    make_dir(target, "--out folder", "pass --out a folder you can write to (or leave it out to use kit's cache)")
+    parts = (["kit"] if compiled.kit_dir is not None else []) + (["tflm"] if compiled.tflm is not None else [])
+    for sub in parts:
+        shutil.copytree(folder / sub, target / sub, dirs_exist_ok=True)
+    if compiled.tflm is not None:
         shutil.copy2(folder / SUMMARY_NAME, target / SUMMARY_NAME)
-    card_updated = card_file is not None and refusal is None and update_card(card_file, int(meta["arena_bytes"]))
-    return ConvertResult(
-        out_dir=target,
-        tflm_dir=target / "tflm",
-        kit_dir=(target / "kit") if summary.get("kit_emitted") else None,
-        files=[target / f for f in summary["files"]],
-        model_id=model_id,
-        sha256=sha256,
-        ops=list(meta["model_ops"]),
-        tensors=int(meta["tensors"]),
-        arena_bytes_kit=int(meta["arena_bytes"]),
-        arena_bytes_tflm=int(summary["arena_bytes_tflm"]),
-        tensor_arena_size=int(summary["tensor_arena_size"]),
-        weight_bytes=int(meta["weight_bytes"]),
-        model_bytes=len(data),
-        macs=int(summary["macs"]),
-        labels=labels,
-        cached=entry.cached,
-        card_path=card_file,
-        card_updated=card_updated,
-        refusal=refusal,
-        _entry=entry,
-    )
 
 
-__all__ = ["ConvertResult", "convert", "find_card", "update_card"]
+__all__ = ["CompiledModel", "TensorFacts", "TflmFacts", "convert", "find_card", "update_card"]

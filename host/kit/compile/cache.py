@@ -1,14 +1,21 @@
 """The one compile pipeline: model bytes -> plan -> kit's C (and TFLM arrays) in a cache folder.
 
 `compile_cached` is shared by `kit.compile.convert` and `kit.runtime_host.compile_model`, so a
-model is planned and emitted once per (model bytes, model id, labels, compiler source). The
-folder `cache_dir("compiled")/model-<hash>/` holds:
+model is planned and emitted once per (model bytes, model id, labels, compiler source). It
+returns a kit.compile.compiled.CompiledModel. The folder `cache_dir("compiled")/model-<hash>/`
+holds:
 
-- `kit.json`: what the plan says (model id, sha256, arena and weight bytes, ops, input/output
-  shape and dtype) or the planner's refusal (message, hint), so a cache hit needs no plan;
+- `kit.json`: every fact later stages read (model id, sha256, ops, input/output tensors with
+  quantization, kit arena, weight and model bytes, MACs) or the planner's refusal (message,
+  hint), so a cache hit neither parses nor plans the model;
 - `kit/`: kit_model.h and kit_model.c (absent when the planner refused the model);
-- `tflm/` and `summary.json`: TFLM C arrays and convert's summary, written on the first
-  `compile_cached(..., tflm=True)` (the TFLM arena probe runs in a child process).
+- `tflm/` and `summary.json`: TFLM C arrays and convert's summary, written only when a caller
+  asks (`compile_cached(..., tflm=True)`: `kit convert`, a real board's TFLM engine). The
+  TFLM arena probe runs in a child process and takes seconds, so an emulated `kit flash`
+  does not ask; an entry written without them gets them added on the first call that asks.
+
+The model bytes are hashed once per call (`model_digest`; callers that already hold the digest
+pass it as `sha256`), and that digest is handed to the parser instead of hashing again.
 """
 
 from __future__ import annotations
@@ -17,15 +24,23 @@ import hashlib
 import json
 import os
 import shutil
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kit.compile.compiled import CompiledModel, TensorFacts, TflmFacts
 from kit.errors import ModelError
 
 SUMMARY_NAME = "summary.json"
 KIT_META_NAME = "kit.json"
 _COMPILER_DIR = Path(__file__).resolve().parent
+# kit.json keys a cache hit builds the CompiledModel from (an entry without one is recompiled).
+_META_KEYS = ("model_id", "sha256", "model_ops", "tensors", "refusal", "arena_bytes", "weight_bytes",
+              "model_bytes", "macs", "inputs", "outputs")
+
+
+def model_digest(data: bytes) -> str:
+    """sha256 of the model bytes: the one place the compile pipeline hashes them."""
+    return hashlib.sha256(data).hexdigest()
 
 
 def compiler_fingerprint() -> str:
@@ -38,9 +53,10 @@ def compiler_fingerprint() -> str:
     return digest.hexdigest()
 
 
-def cache_key(data: bytes, labels: list[str], model_id: str) -> str:
+def cache_key(sha256: str, labels: list[str], model_id: str) -> str:
+    """The cache folder's name from the model's digest (not its bytes: they are hashed once)."""
     digest = hashlib.sha256()
-    for part in (hashlib.sha256(data).hexdigest(), json.dumps(list(labels)), model_id, compiler_fingerprint()):
+    for part in (sha256, json.dumps(list(labels)), model_id, compiler_fingerprint()):
         digest.update(part.encode())
         digest.update(b"\0")
     return digest.hexdigest()[:24]
@@ -56,64 +72,24 @@ def read_model_bytes(model: str | Path | bytes | bytearray | memoryview, hint: s
     return path.read_bytes()
 
 
-@dataclass
-class CompiledEntry:
-    """One cache folder: the plan's facts (`meta`), kit's C folder and, if asked, the TFLM arrays."""
+def _kit_meta(model: Any, data: bytes, plan: Any, model_id: str, refusal: ModelError | None) -> dict[str, Any]:
+    """What kit.json records: everything a CompiledModel holds, read from the model and its plan."""
+    from kit.compile.macs import total_macs
 
-    folder: Path
-    data: bytes = field(repr=False)
-    model_id: str
-    labels: list[str]
-    meta: dict[str, Any]
-    cached: bool
-    summary: dict[str, Any] | None = None
-    _plan: Any = field(default=None, repr=False)
-
-    @property
-    def sha256(self) -> str:
-        return str(self.meta["sha256"])
-
-    @property
-    def kit_dir(self) -> Path | None:
-        return self.folder / "kit" if self.meta.get("refusal") is None else None
-
-    @property
-    def refusal(self) -> ModelError | None:
-        refused = self.meta.get("refusal")
-        return None if refused is None else ModelError(refused["message"], refused.get("hint"))
-
-    def plan(self) -> Any:
-        """The Plan (None when the planner refused the model); rebuilt only on a cache hit that asks."""
-        if self._plan is None and self.meta.get("refusal") is None:
-            from kit.compile.planner import build_plan
-            from kit.compile.tflite import load_model
-
-            self._plan = build_plan(load_model(self.data), model_id=self.model_id)
-        return self._plan
-
-
-def _kit_meta(model, plan, model_id: str, refusal: ModelError | None) -> dict[str, Any]:
-    meta: dict[str, Any] = {
+    constant_bytes = sum(len(t.data or b"") for t in model.tensors if t.is_constant)
+    return {
         "model_id": model_id,
         "sha256": model.sha256,
         "model_ops": list(model.op_names),
         "tensors": len(model.tensors),
         "refusal": None if refusal is None else {"message": refusal.message, "hint": refusal.hint},
+        "arena_bytes": int(plan.arena_bytes) if plan is not None else 0,
+        "weight_bytes": int(plan.weight_bytes) if plan is not None else constant_bytes,
+        "model_bytes": len(data),
+        "macs": int(total_macs(model)),
+        "inputs": [TensorFacts.of_tensor(model.tensors[i]).to_json() for i in model.inputs],
+        "outputs": [TensorFacts.of_tensor(model.tensors[i]).to_json() for i in model.outputs],
     }
-    if plan is None:
-        meta["arena_bytes"] = 0
-        meta["weight_bytes"] = sum(len(t.data or b"") for t in model.tensors if t.is_constant)
-        return meta
-    meta.update(
-        arena_bytes=int(plan.arena_bytes),
-        weight_bytes=int(plan.weight_bytes),
-        input_shape=[int(x) for x in plan.input.shape],
-        input_dtype=plan.input.dtype,
-        output_shape=[int(x) for x in plan.output.shape],
-        output_dtype=plan.output.dtype,
-        op_names=[op.op for op in plan.ops],
-    )
-    return meta
 
 
 def _load_json(path: Path) -> dict[str, Any] | None:
@@ -130,13 +106,11 @@ def _write_json(path: Path, value: dict[str, Any]) -> None:
     partial.replace(path)
 
 
-def _compile_kit(folder: Path, data: bytes, model_id: str) -> tuple[dict[str, Any], Any]:
-    """Load, plan and emit into a staging folder, then move it into place (readers never see half)."""
+def _compile_kit(folder: Path, data: bytes, model: Any, model_id: str) -> tuple[dict[str, Any], Any]:
+    """Plan and emit into a staging folder, then move it into place (readers never see half)."""
     from kit.compile import emit_c
     from kit.compile.planner import build_plan
-    from kit.compile.tflite import load_model
 
-    model = load_model(data)
     refusal: ModelError | None = None
     try:
         plan = build_plan(model, model_id=model_id)
@@ -147,75 +121,125 @@ def _compile_kit(folder: Path, data: bytes, model_id: str) -> tuple[dict[str, An
     staging.mkdir(parents=True)
     if plan is not None:
         emit_c.emit_model(plan, staging / "kit")
-    meta = _kit_meta(model, plan, model_id, refusal)
+    meta = _kit_meta(model, data, plan, model_id, refusal)
     _write_json(staging / KIT_META_NAME, meta)
     shutil.rmtree(folder, ignore_errors=True)  # an incomplete earlier attempt
     staging.rename(folder)
     return meta, plan
 
 
-def _compile_tflm(entry: CompiledEntry) -> dict[str, Any]:
-    from kit.compile.macs import total_macs
-    from kit.compile.tflite import load_model
+def _compile_tflm(folder: Path, data: bytes, model: Any, meta: dict[str, Any], labels: list[str]) -> dict[str, Any]:
+    """The TFLM arena probe (a child process) and the TFLM arrays, added to the cache folder."""
     from kit.compile.tflm_arrays import write_tflm_arrays
     from kit.tflm import measure_arena_bytes
 
-    folder, data = entry.folder, entry.data
-    model = load_model(data)
     arena_tflm = measure_arena_bytes(data)
     staging = folder / f"tflm.tmp{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
-    arrays = write_tflm_arrays(data, model, staging, arena_tflm, entry.labels)
+    arrays = write_tflm_arrays(data, model, staging, arena_tflm, labels)
     shutil.rmtree(folder / "tflm", ignore_errors=True)
     staging.rename(folder / "tflm")
-    kit_dir = entry.kit_dir
-    kit_files = [kit_dir / "kit_model.h", kit_dir / "kit_model.c"] if kit_dir is not None else []
-    tflm_files = [folder / "tflm" / Path(p).name for p in arrays.files]
+    kit_emitted = meta.get("refusal") is None
+    kit_files = ["kit/kit_model.h", "kit/kit_model.c"] if kit_emitted else []
     summary = {
-        "model_id": entry.model_id,
-        "sha256": entry.sha256,
-        "files": [str(p.relative_to(folder)) for p in tflm_files + kit_files],
+        "model_id": meta["model_id"],
+        "sha256": meta["sha256"],
+        "files": [f"tflm/{Path(p).name}" for p in arrays.files] + kit_files,
         "arena_bytes_tflm": arena_tflm,
         "tensor_arena_size": arrays.arena_bytes_declared,
-        "macs": total_macs(model),
-        "labels": entry.labels,
-        "kit_emitted": bool(kit_files),
+        "macs": int(meta["macs"]),
+        "labels": labels,
+        "kit_emitted": kit_emitted,
     }
     _write_json(folder / SUMMARY_NAME, summary)
     return summary
 
 
-def compile_cached(data: bytes, model_id: str, labels: list[str] | None = None, *, tflm: bool = False) -> CompiledEntry:
+def _tflm_facts(summary: dict[str, Any] | None) -> TflmFacts | None:
+    if summary is None:
+        return None
+    return TflmFacts(
+        arena_bytes=int(summary["arena_bytes_tflm"]),
+        tensor_arena_size=int(summary["tensor_arena_size"]),
+        files=tuple(Path(f).name for f in summary["files"] if str(f).startswith("tflm/")),
+    )
+
+
+def _compiled(folder: Path, data: bytes, meta: dict[str, Any], summary: dict[str, Any] | None,
+              labels: list[str], cached: bool, plan: Any) -> CompiledModel:
+    """The CompiledModel from kit.json (and summary.json): no parse, no plan."""
+    refused = meta.get("refusal")
+    return CompiledModel(
+        out_dir=folder,
+        key=folder.name,
+        model_id=str(meta["model_id"]),
+        sha256=str(meta["sha256"]),
+        labels=list(labels),
+        ops=[str(op) for op in meta["model_ops"]],
+        tensors=int(meta["tensors"]),
+        inputs=tuple(TensorFacts.from_json(t) for t in meta["inputs"]),
+        outputs=tuple(TensorFacts.from_json(t) for t in meta["outputs"]),
+        arena_bytes_kit=int(meta["arena_bytes"]),
+        weight_bytes=int(meta["weight_bytes"]),
+        model_bytes=int(meta["model_bytes"]),
+        macs=int(meta["macs"]),
+        tflm=_tflm_facts(summary),
+        cached=cached,
+        refusal=None if refused is None else ModelError(refused["message"], refused.get("hint")),
+        _data=data,
+        _plan=plan,
+    )
+
+
+def _parse(data: bytes, sha256: str) -> Any:
+    """The parsed model (imported here: a cache hit loads neither the parser nor numpy)."""
+    from kit.compile.tflite import load_model
+
+    return load_model(data, sha256=sha256)
+
+
+def _cached_meta(folder: Path) -> dict[str, Any] | None:
+    """kit.json of a complete entry (every key, and kit's C unless the planner refused), else None."""
+    meta = _load_json(folder / KIT_META_NAME)
+    if meta is None or any(key not in meta for key in _META_KEYS):
+        return None
+    if meta["refusal"] is None and not (folder / "kit" / "kit_model.c").is_file():
+        return None
+    return meta
+
+
+def compile_cached(data: bytes, model_id: str, labels: list[str] | None = None, *, tflm: bool = False,
+                   sha256: str | None = None) -> CompiledModel:
     """Plan and emit kit's C for `data` (cached); with `tflm`, also the TFLM arrays and summary.
 
-    A planner refusal is recorded, not raised (`entry.refusal`); a model kit.compile cannot read
-    raises ModelError, and so does a TFLM failure (with the refusal, if any, in its message). `entry.cached` is True when nothing had to be compiled for this call.
+    `sha256` is the digest of `data` when the caller already computed it (then the bytes are
+    not hashed again). A planner refusal is recorded, not raised (`compiled.refusal`); a model
+    kit.compile cannot read raises ModelError, and so does a TFLM failure (with the refusal, if
+    any, in its message). `compiled.cached` is True when nothing had to be compiled for this call.
     """
     from kit.paths import cache_dir
 
+    sha256 = sha256 or model_digest(data)
     labels = [str(x) for x in labels or []]
-    folder = cache_dir("compiled") / ("model-" + cache_key(data, labels, model_id))
-    meta = _load_json(folder / KIT_META_NAME)
-    if meta is not None and meta.get("refusal") is None and not (folder / "kit" / "kit_model.c").is_file():
-        meta = None
+    folder = cache_dir("compiled") / ("model-" + cache_key(sha256, labels, model_id))
+    meta = _cached_meta(folder)
     cached = meta is not None
-    plan = None
+    model = plan = None
     if meta is None:
-        meta, plan = _compile_kit(folder, data, model_id)
-    entry = CompiledEntry(folder, data, model_id, labels, meta, cached, _plan=plan)
-    if tflm:
-        summary = _load_json(folder / SUMMARY_NAME) if (folder / "tflm").is_dir() else None
-        if summary is None:
-            entry.cached = False
-            try:
-                summary = _compile_tflm(entry)
-            except ModelError as error:
-                refusal = entry.refusal
-                if refusal is None:
-                    raise
-                raise ModelError(f"{refusal.message}; and {error.message}", refusal.hint) from None
-        entry.summary = summary
-    return entry
+        model = _parse(data, sha256)
+        meta, plan = _compile_kit(folder, data, model, model_id)
+    summary = _load_json(folder / SUMMARY_NAME) if (folder / "tflm").is_dir() else None
+    if tflm and summary is None:
+        cached = False
+        try:
+            summary = _compile_tflm(folder, data, model or _parse(data, sha256), meta, labels)
+        except ModelError as error:
+            refused = meta.get("refusal")
+            if refused is None:
+                raise
+            raise ModelError(f"{refused['message']}; and {error.message}", refused.get("hint")) from None
+    return _compiled(folder, data, meta, summary, labels, cached, plan)
 
 
-__all__ = ["CompiledEntry", "compile_cached", "compiler_fingerprint", "read_model_bytes", "SUMMARY_NAME"]
+__all__ = ["compile_cached", "compiler_fingerprint", "model_digest", "read_model_bytes", "KIT_META_NAME",
+           "SUMMARY_NAME"]

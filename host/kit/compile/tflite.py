@@ -132,12 +132,13 @@ class Model:
         return [operator.op for operator in self.operators]
 
 
-def load_model(source: str | Path | bytes | bytearray | memoryview) -> Model:
-    """Parse a .tflite file or its bytes; any damage raises ModelError, never another exception."""
+def load_model(source: str | Path | bytes | bytearray | memoryview, sha256: str | None = None) -> Model:
+    """Parse a .tflite file or its bytes; any damage raises ModelError, never another exception.
+    `sha256`: the bytes' digest when the caller already has it (the compile pipeline hashes once)."""
     data = _read_bytes(source)
     _check_header(data)
     try:
-        return _parse(data)
+        return _parse(data, sha256)
     except ModelError:
         raise
     except RecursionError as error:
@@ -193,7 +194,7 @@ class _Guard:
         return value
 
 
-def _parse(data: bytes) -> Model:
+def _parse(data: bytes, sha256: str | None = None) -> Model:
     schema = _schema()
     guard = _Guard(len(data))
     model = schema.Model.GetRootAs(data, 0)
@@ -222,7 +223,7 @@ def _parse(data: bytes) -> Model:
         metadata=_read_metadata(model, buffers, guard),
         version=int(model.Version()),
         num_subgraphs=num_subgraphs,
-        sha256=hashlib.sha256(data).hexdigest(),
+        sha256=sha256 or hashlib.sha256(data).hexdigest(),
         size_bytes=len(data),
     )
 

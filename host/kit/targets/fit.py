@@ -7,9 +7,8 @@ build, so a model too big for the board is refused with both sides named."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
-
 from kit.catalog import Board
+from kit.compile.compiled import CompiledModel
 from kit.errors import ModelError
 
 # RAM the harness itself needs besides the arena and the input buffer (stack, line buffer,
@@ -54,15 +53,12 @@ def check_fit(fit: Fit) -> None:
     )
 
 
-def input_bytes_of(compiled: Any) -> int:
-    """The model's input tensor size, from the compiled model's metadata."""
-    plan = getattr(compiled, "plan", None)
-    if plan is None:
-        return 0
-    return int(plan.input.nbytes)
+def input_bytes_of(compiled: CompiledModel) -> int:
+    """The input buffer, from the compiled model's metadata (no parse, no plan on a cache hit)."""
+    return compiled.input.nbytes if compiled.input is not None else 0
 
 
-def fit_for_engine(reference: Board, label: str, compiled: Any, engine: str = "kit") -> Fit:
+def fit_for_engine(reference: Board, label: str, compiled: CompiledModel, engine: str = "kit") -> Fit:
     """kit's runtime: weights in flash, arena + input + harness in RAM; TFLM: the .tflite in
     flash and TFLM's arena in RAM."""
     limits = reference.memory_limits()

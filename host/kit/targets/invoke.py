@@ -52,9 +52,9 @@ def _output_shape(compiled: CompiledModel) -> tuple[int, ...]:
 
 def run_on_client(client: DeviceClient, compiled: CompiledModel, batch: np.ndarray) -> np.ndarray:
     """Each input through a connected board; outputs stacked in the model's output shape."""
-    if client.info is None or client.info.sha256 != compiled.model_sha256:
+    if client.info is None or client.info.sha256 != compiled.sha256:
         got = client.info.sha256 if client.info else "(no kit-info)"
-        raise DeviceError(f"the board runs model {got}, expected {compiled.model_sha256}",
+        raise DeviceError(f"the board runs model {got}, expected {compiled.sha256}",
                           hint="flash the model again (`kit flash BOARD LAB --model M --force`)")
     out_dtype = _dtype(compiled.output_dtype)
     outputs = []
@@ -72,7 +72,7 @@ def invoke_emulated(target: "BoardTarget", compiled: CompiledModel, inputs: np.n
 
     batch = _batch(compiled, inputs)
     running = device_state.load_running(target.run_on.name)
-    if running is not None and running.sha256 == compiled.model_sha256:
+    if running is not None and running.sha256 == compiled.sha256:
         with open_link(running.port) as link:
             return run_on_client(DeviceClient.connect(link), compiled, batch)
     firmware = build_firmware(target, compiled.directory)

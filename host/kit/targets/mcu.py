@@ -88,7 +88,7 @@ class PlatformioTarget(McuTarget):
         from kit.compile import convert
 
         model_id = model_id_for(model_path, request.lab, request.model is None, request.model_id)
-        return convert(model_path, model_id=model_id)
+        return convert(model_path, model_id=model_id, tflm=request.engine == "tflm")
 
     def build(self, compiled: Any, model_path: Path, request: FlashRequest) -> Any:
         from kit.build.realboard import cached_project

@@ -20,6 +20,7 @@ from typing import Any, Callable
 from kit.build.offline import pio_executable
 from kit.build.realboard import RealProject, cached_project, real_board
 from kit.catalog.models import Board
+from kit.compile.compiled import CompiledModel
 from kit.errors import DeviceError, KitError, ToolMissingError
 
 Log = Callable[[str], None] | None
