@@ -95,7 +95,9 @@ def test_second_convert_is_cached(kws_result, mlperf_models, tmp_path):
     assert (tmp_path / "tflm" / "model_data.cc").read_text() == (first.tflm_dir / "model_data.cc").read_text()
 
 
-def test_card_beside_the_model_gets_kit_arena_and_lends_labels(mlperf_models, tmp_path):
+def test_card_beside_the_model_lends_labels_and_is_named_and_kit_convert_writes_the_arena(mlperf_models, tmp_path):
+    """convert() reads the card beside the model (labels, lab) and names it; writing kit's
+    arena into it is `kit convert`'s (the card belongs to kit.train, a layer above compile)."""
     folder = tmp_path / "trained"
     folder.mkdir()
     model = folder / "model.tflite"
@@ -104,11 +106,17 @@ def test_card_beside_the_model_gets_kit_arena_and_lends_labels(mlperf_models, tm
     card = {"lab": "anomaly", "sha256": sha, "labels": ["normal", "anomalous"], "arena_bytes_tflm": 3984, "arena_bytes_kit": None}
     (folder / "card.json").write_text(json.dumps(card))
     result = convert(model, tmp_path / "out", tflm=True)
-    updated = json.loads((folder / "card.json").read_text())
-    assert updated["arena_bytes_kit"] == result.arena_bytes_kit == 768
+    assert json.loads((folder / "card.json").read_text())["arena_bytes_kit"] is None  # convert() only reads it
     assert result.model_id == "anomaly" and result.labels == ["normal", "anomalous"]
     assert result.card_path == folder / "card.json"
     assert '"anomalous"' in (tmp_path / "out" / "tflm" / "model_data.h").read_text()
+    from click.testing import CliRunner
+
+    from kit.cli import main
+
+    ran = CliRunner().invoke(main, ["convert", str(model), "--out", str(tmp_path / "out2")])
+    assert ran.exit_code == 0, ran.output
+    assert json.loads((folder / "card.json").read_text())["arena_bytes_kit"] == result.arena_bytes_kit == 768
 
 
 def _kit(*args: str) -> subprocess.CompletedProcess:
@@ -173,7 +181,7 @@ def test_cli_prints_tflm_output_and_the_refusal(tanh_model, tmp_path):
 
 
 def test_update_card_writes_only_changes_and_warns_instead_of_failing(tmp_path, monkeypatch):
-    from kit.compile import update_card
+    from kit.train.card import update_card
 
     card = tmp_path / "card.json"
     card.write_text(json.dumps({"lab": "x", "arena_bytes_kit": 768}))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import warnings
 from pathlib import Path
@@ -73,6 +74,10 @@ def convert_command(
     with warnings.catch_warnings(record=True) as caught:  # a card kit could not update: said below
         warnings.simplefilter("always")
         result = convert(model, out_dir, labels=labels, model_id=model_id, card_path=card_path, tflm=True)
+        if result.card_path is not None and result.refusal is None:
+            from kit.train.card import update_card
+
+            result = dataclasses.replace(result, card_updated=update_card(result.card_path, result.arena_bytes_kit))
     card_problems = [str(w.message) for w in caught if str(w.message).startswith("model card")]
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2))

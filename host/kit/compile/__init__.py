@@ -49,43 +49,6 @@ def _card(card_path: Path | None) -> dict[str, Any]:
     return card if isinstance(card, dict) else {}
 
 
-def update_card(card_path: Path, arena_bytes_kit: int) -> bool:
-    """Write kit's arena bytes into the card (JSON, and the markdown table when kit.train is present).
-
-    Only when the value changes (a converted card stays byte-identical, so models/<lab>/ stays
-    clean). A card that cannot be read or written, or is not a JSON object, is skipped with a
-    warning: the card is a record beside the model, not part of the compilation. True if written.
-    """
-    import warnings
-
-    path = Path(card_path)
-    try:
-        card = json.loads(path.read_text())
-    except (OSError, ValueError) as error:
-        warnings.warn(f"model card {path} not updated: {error}", stacklevel=2)
-        return False
-    if not isinstance(card, dict):
-        warnings.warn(f"model card {path} not updated: it is not a JSON object", stacklevel=2)
-        return False
-    if card.get("arena_bytes_kit") == int(arena_bytes_kit):
-        return False
-    card["arena_bytes_kit"] = int(arena_bytes_kit)
-    try:
-        path.write_text(json.dumps(card, indent=2) + "\n")
-    except OSError as error:
-        warnings.warn(f"model card {path} not updated: {error}", stacklevel=2)
-        return False
-    markdown = path.with_suffix(".md")
-    if markdown.exists():
-        try:
-            from kit.train.card import card_markdown
-
-            markdown.write_text(card_markdown(card))
-        except Exception:  # the markdown is a convenience view; the JSON is the record
-            pass
-    return True
-
-
 def convert(
     tflite_path: str | Path,
     out_dir: str | Path | None = None,
@@ -100,8 +63,10 @@ def convert(
     `tflm` asks for the TFLM C arrays and the TFLM arena probe (seconds, in a child process):
     `kit convert` and a real board's TFLM engine need them, kit's own engine does not. Without
     `out_dir` the result stays in the compile cache. A card (given, or the `card.json` beside
-    the model when its sha256 matches) receives `arena_bytes_kit` and lends its labels and lab
-    name when none are given. The model bytes are read and hashed once.
+    the model when its sha256 matches) lends its labels and lab name when none are given and is
+    named in `card_path`; writing kit's arena into it is the caller's choice
+    (`kit.train.card.update_card`: the card belongs to training, a layer above this one). The
+    model bytes are read and hashed once.
     """
     data = _read_model_bytes(Path(tflite_path))
     sha256 = model_digest(data)
@@ -115,8 +80,7 @@ def convert(
     target = Path(out_dir) if out_dir is not None else folder
     if target.resolve() != folder.resolve():
         _copy_outputs(compiled, target)
-    card_updated = card_file is not None and compiled.refusal is None and update_card(card_file, compiled.arena_bytes_kit)
-    return dataclasses.replace(compiled, out_dir=target, card_path=card_file, card_updated=card_updated)
+    return dataclasses.replace(compiled, out_dir=target, card_path=card_file)
 
 
 def _copy_outputs(compiled: CompiledModel, target: Path) -> None:
@@ -130,4 +94,4 @@ def _copy_outputs(compiled: CompiledModel, target: Path) -> None:
         shutil.copy2(folder / SUMMARY_NAME, target / SUMMARY_NAME)
 
 
-__all__ = ["CompiledModel", "TensorFacts", "TflmFacts", "convert", "find_card", "update_card"]
+__all__ = ["CompiledModel", "TensorFacts", "TflmFacts", "convert", "find_card"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -254,3 +255,36 @@ def card_tables(card: dict[str, Any]) -> list[Any]:
     if matrix and len(labels) == len(matrix):
         tables.append(confusion_table(matrix, labels, card.get("per_class_accuracy") or {}))
     return tables
+
+
+def update_card(card_path: Path, arena_bytes_kit: int) -> bool:
+    """Write kit's arena bytes (from kit.compile) into the card, JSON and markdown.
+
+    Only when the value changes (a converted card stays byte-identical, so models/<lab>/ stays
+    clean). A card that cannot be read or written, or is not a JSON object, is skipped with a
+    warning: the card is a record beside the model, not part of the compilation. True if written.
+    """
+    path = Path(card_path)
+    try:
+        card = json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        warnings.warn(f"model card {path} not updated: {error}", stacklevel=2)
+        return False
+    if not isinstance(card, dict):
+        warnings.warn(f"model card {path} not updated: it is not a JSON object", stacklevel=2)
+        return False
+    if card.get("arena_bytes_kit") == int(arena_bytes_kit):
+        return False
+    card["arena_bytes_kit"] = int(arena_bytes_kit)
+    try:
+        path.write_text(json.dumps(card, indent=2) + "\n")
+    except OSError as error:
+        warnings.warn(f"model card {path} not updated: {error}", stacklevel=2)
+        return False
+    markdown = path.with_suffix(".md")
+    if markdown.exists():
+        try:
+            markdown.write_text(card_markdown(card))
+        except Exception:  # the markdown is a convenience view; the JSON is the record
+            pass
+    return True
