@@ -7,14 +7,17 @@ import pytest
 from kit import catalog
 from kit.errors import CatalogError
 
-EXPECTED_BOARDS = {
+# The boards the book's labs and kit's CI need; any other board file joins the checks below
+# by being there (adding a board is one data file, no test edit).
+REQUIRED_BOARDS = {
     "nicla-vision", "xiao-esp32s3", "nano33-ble-sense", "grove-vision-ai-v2", "raspberry-pi-4",
     "raspberry-pi-5", "emu-cortex-m4", "emu-cortex-m7", "emu-rv32", "host", "portenta-h7", "nano-esp32",
 }
+SHIPPED_BOARDS = sorted(board.name for board in catalog.list_boards())
 
 
-def test_every_expected_board_is_shipped() -> None:
-    assert {board.name for board in catalog.list_boards()} == EXPECTED_BOARDS
+def test_every_required_board_is_shipped() -> None:
+    assert REQUIRED_BOARDS <= set(SHIPPED_BOARDS)
 
 
 def test_labs_and_kits_load() -> None:
@@ -26,7 +29,7 @@ def test_labs_and_kits_load() -> None:
     }
 
 
-@pytest.mark.parametrize("name", sorted(EXPECTED_BOARDS))
+@pytest.mark.parametrize("name", SHIPPED_BOARDS)
 def test_board_is_consistent(name: str) -> None:
     board = catalog.get_board(name)
     assert board.sources, "every board cites where its figures come from"
@@ -82,7 +85,7 @@ def test_boards_added_as_data_match_their_vendor_specs() -> None:
     assert (esp.firmware.hal, esp.firmware.kernels) == ("arduino-esp32", "portable")
 
 
-@pytest.mark.parametrize("name", sorted(EXPECTED_BOARDS))
+@pytest.mark.parametrize("name", SHIPPED_BOARDS)
 def test_firmware_facts_are_consistent(name: str) -> None:
     """Every buildable board states its HAL, kernels and (real boards) LED; arm-dsp kernels
     only where the core has the DSP extension; sensor drivers are pinned lib_deps."""
