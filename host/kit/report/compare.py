@@ -116,7 +116,7 @@ def find_sessions(paths: Iterable[Path], last: int | None, directory: Path | Non
             chosen.append(path)
         else:
             raise KitError(f"no results file {path}", hint="`ls $KIT_HOME/results` lists the sessions")
-    if not chosen:
+    if not paths:
         folder = directory or results_dir()
         chosen = sorted(folder.glob("*.jsonl"), key=lambda p: p.stat().st_mtime)
         chosen = chosen[-last:] if last else chosen

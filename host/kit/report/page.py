@@ -65,6 +65,11 @@ def _figure(width: float, height: float):
     return plt, *plt.subplots(figsize=(width, height))
 
 
+def _label(entry: Entry, width: int = 48) -> str:
+    """A plot label (the tables carry the full name)."""
+    return entry.name if len(entry.name) <= width else entry.name[: width - 1] + "…"
+
+
 def _png(plt, figure) -> bytes:
     buffer = io.BytesIO()
     figure.tight_layout()
@@ -82,7 +87,7 @@ def plot_latency(entries: list[Entry]) -> bytes:
     positions = list(range(len(shown)))
     axis.barh(positions, p50, xerr=[[0] * len(shown), [b - a for a, b in zip(p50, p90)]], color="#3b7dd8",
               capsize=3)
-    axis.set_yticks(positions, [e.name for e in shown], fontsize=8)
+    axis.set_yticks(positions, [_label(e) for e in shown], fontsize=8)
     axis.invert_yaxis()
     axis.set_xlabel("latency per inference, µs (bar p50, whisker p90)")
     axis.set_title("latency per board")
@@ -105,7 +110,7 @@ def plot_layers(entries: list[Entry]) -> bytes:
                       label=op if op not in labelled else None)
             labelled.add(op)
             left += width
-    axis.set_yticks(list(range(len(shown))), [e.name for e in shown], fontsize=8)
+    axis.set_yticks(list(range(len(shown))), [_label(e) for e in shown], fontsize=8)
     axis.invert_yaxis()
     axis.set_xlabel("µs per inference, split by layer (colour: op)")
     axis.set_title("where the time goes")
@@ -120,7 +125,7 @@ def plot_accuracy_latency(entries: list[Entry]) -> bytes:
     for entry in shown:
         x, y = entry.percentile(50) or 0.0, 100 * (entry.accuracy or 0.0)
         axis.scatter([x], [y], s=40)
-        axis.annotate(entry.name, (x, y), fontsize=7, xytext=(4, 4), textcoords="offset points")
+        axis.annotate(_label(entry, 32), (x, y), fontsize=7, xytext=(4, 4), textcoords="offset points")
     axis.set_xlabel("p50 latency, µs")
     axis.set_ylabel("accuracy on device, %")
     axis.set_title("accuracy vs latency" + ("" if shown else " (no validated entry)"))
