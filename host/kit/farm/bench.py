@@ -127,7 +127,7 @@ class FarmBench:
                     while not future.done():
                         time.sleep(0.1)
                     future.result()
-            except KeyboardInterrupt:
+            except BaseException:  # Ctrl-C or SIGTERM: stop the workers; each releases its place
                 self.stop()
                 for future in futures:
                     future.cancel()
