@@ -189,3 +189,31 @@ def test_farm_bench_all_with_a_held_place_and_a_killed_exporter(farm, kit_home, 
         verdict = check_page(report_dir / "index.html")
         assert verdict["errors"] == [] and all(image["colours"] > 3 for image in verdict["images"])
         assert screenshot(report_dir / "index.html", tmp_path / "farm-report.png").stat().st_size > 10_000
+
+
+def test_ctrl_c_releases_every_place_and_keeps_what_was_measured(farm, kit_home):
+    address = farm["address"]
+    chosen = ["laptop-a-emu-cortex-m4-1", "laptop-b-emu-cortex-m7-1"]
+    since = time.time()
+    bench = subprocess.Popen([*KIT, "farm", "bench", "kws", "--boards", ",".join(chosen), "--coordinator", address,
+                              "--runs", "2000", "--validate", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and bench.poll() is None:
+        running = [path for path, header in farm_sessions(kit_home, since)
+                   if len([r for r in read_records(path) if r.get("type") == "run"]) >= 2]
+        if len(running) == len(chosen):
+            break
+        time.sleep(0.05)
+    assert bench.poll() is None, bench.communicate()
+    during = places(address)
+    assert all(during[name]["acquired"] for name in chosen)
+    bench.send_signal(signal.SIGINT)
+    bench.communicate(timeout=120)
+    assert bench.returncode != 0
+    after = places(address)
+    assert not any(after[name]["acquired"] for name in chosen)
+    for path, _ in farm_sessions(kit_home, since):
+        records = list(read_records(path))
+        runs = [r for r in records if r.get("type") == "run"]
+        assert 2 <= len(runs) < 2000 and records[-1]["type"] == "end" and records[-1]["status"] == "interrupted"
