@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import json
 import re
+from contextlib import contextmanager
 import signal
 import socket
 import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from kit.catalog import get_board
 from kit.errors import KitError
@@ -116,6 +117,24 @@ def parse_twins(specs: list[str], host: str) -> list[tuple[str, str]]:
     return chosen
 
 
+@contextmanager
+def build_lock() -> Iterator[None]:
+    """Several exporters on one machine share $KIT_HOME's caches: one compiles and builds at a
+    time (the caches are written by rename, and two processes filling one entry collide)."""
+    import fcntl
+
+    from kit.paths import home_dir
+
+    folder = home_dir() / "farm"
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / "build.lock").open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def start_twins(chosen: list[tuple[str, str]], lab: str, log: Log = None) -> tuple[list[Export], list[Any]]:
     """Build each board's firmware for `lab` once, boot one QEMU per place, check its model."""
     from kit.targets import FlashRequest, check_fit, fit_for_engine, handshake, open_target
@@ -130,10 +149,11 @@ def start_twins(chosen: list[tuple[str, str]], lab: str, log: Log = None) -> tup
             target = open_target(board, emulate=not open_target(board).emulated)
             if board not in built:
                 request = FlashRequest(lab=lab, log=log)
-                model_path = choose_model(lab, None, log)
-                compiled = target.compile(model_path, request)
-                check_fit(fit_for_engine(target.reference, target.label, compiled, "kit"))
-                built[board] = (Path(target.build(compiled, model_path, request)), compiled.sha256)
+                with build_lock():
+                    model_path = choose_model(lab, None, log)
+                    compiled = target.compile(model_path, request)
+                    check_fit(fit_for_engine(target.reference, target.label, compiled, "kit"))
+                    built[board] = (Path(target.build(compiled, model_path, request)), compiled.sha256)
             firmware, sha256 = built[board]
             twin = qemu.start(target.run_on.name, firmware)
             running.append(twin)
