@@ -145,15 +145,8 @@ def bench_command(lab: str, coordinator: str, boards: str | None, all_places: bo
                           runs=runs, warmup=warmup, validate_limit=validate_limit, wait=wait,
                           wait_timeout=wait_timeout, jobs=jobs)
 
-    def on_event(place: str, phase: str, details: dict) -> None:
-        if phase in ("bench", "validate") and details.get("done") not in (0, details.get("total")):
-            if details.get("done", 0) % 10:
-                return
-        shown = ", ".join(f"{k}={v}" for k, v in details.items() if v is not None)
-        err_console.print(f"[{place}] {phase}{': ' + shown if shown else ''}", highlight=False, markup=False)
-
-    with FarmClient(coordinator) as client:
-        outcomes, _ = bench_farm(client, request, on_event)
+    with FarmClient(coordinator) as client, _FarmProgress() as shown:
+        outcomes, _ = bench_farm(client, request, shown.on_event, shown.on_prepared)
     if as_json:
         click.echo(json.dumps([o.as_dict() for o in outcomes], indent=2))
     else:
@@ -167,6 +160,45 @@ def bench_command(lab: str, coordinator: str, boards: str | None, all_places: bo
         console.print(table)
     if any(o.status in ("failed", "refused") for o in outcomes):
         sys.exit(1)
+
+
+class _FarmProgress:
+    """Live progress per board: one bar per place on a terminal, one line per step otherwise
+    (CI logs), both on stderr so `--json` stays clean."""
+
+    def __init__(self) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+        self.live = err_console.is_terminal
+        self.progress = Progress(TextColumn("{task.fields[place]}"), TextColumn("{task.description}"), BarColumn(),
+                                 MofNCompleteColumn(), console=err_console) if self.live else None
+        self.tasks: dict[str, int] = {}
+
+    def __enter__(self) -> "_FarmProgress":
+        if self.progress is not None:
+            self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+    def on_prepared(self, places: list) -> None:
+        if self.progress is not None:
+            for place in places:
+                self.tasks[place.name] = self.progress.add_task("queued", total=None, place=place.name)
+
+    def on_event(self, place: str, phase: str, details: dict) -> None:
+        if self.progress is not None and place in self.tasks:
+            total = details.get("total")
+            self.progress.update(self.tasks[place], description=phase, total=total,
+                                 completed=details.get("done", 0) if total else 0)
+            return
+        if phase in ("bench", "validate") and details.get("done") not in (0, details.get("total")):
+            if details.get("done", 0) % 10:
+                return
+        shown = ", ".join(f"{k}={v}" for k, v in details.items() if v is not None)
+        err_console.print(f"[{place}] {phase}{': ' + shown if shown else ''}", highlight=False, markup=False)
 
 
 commands = [farm_group]

@@ -44,6 +44,7 @@ COLUMNS: list[tuple[str, Cell]] = [
     ("runs", lambda e: str(len(e.latencies_us))),
     ("p50 µs", lambda e: _number(e.percentile(50))),
     ("p90 µs", lambda e: _number(e.percentile(90))),
+    ("latency is", lambda e: e.time_label or "-"),
     ("energy µJ", lambda e: _number(e.energy_uj, 2)),
     ("energy is", lambda e: e.energy_label or "-"),
     ("accuracy on device", lambda e: _percent(e.accuracy)),
@@ -170,7 +171,7 @@ def _md_table(entries: list[Entry], columns: list[tuple[str, Cell]], rank: bool 
     return "\n".join(lines)
 
 
-LEADER_COLUMNS = [COLUMNS[0], COLUMNS[2], COLUMNS[4], COLUMNS[6], COLUMNS[8]]
+LEADER_COLUMNS = [c for c in COLUMNS if c[0] in ("entry", "model", "p50 µs", "energy µJ", "accuracy on device")]
 
 
 def write_report(entries: list[Entry], out_dir: Path, title: str = "kit report") -> Report:
