@@ -49,8 +49,8 @@ def labgrid_client(address: str, user: str, *args: str) -> subprocess.CompletedP
                           capture_output=True, text=True, timeout=60, env=env)
 
 
-def places(address: str) -> dict[str, dict]:
-    result = run_kit("farm", "list", "--coordinator", address, "--json", timeout=60)
+def places(address: str, *extra: str) -> dict[str, dict]:
+    result = run_kit("farm", "list", "--coordinator", address, "--json", *extra, timeout=60)
     assert result.returncode == 0, result.stderr
     return {place["place"]: place for place in json.loads(result.stdout)}
 
@@ -164,9 +164,16 @@ def test_farm_bench_all_with_a_held_place_and_a_killed_exporter(farm, kit_home, 
         ends = [r for path, _ in partial for r in read_records(path) if r.get("type") == "end"]
         assert any(end["status"] == "interrupted" for end in ends)
 
-        after = places(address)
+        after = places(address, "--probe")
         assert {name for name, p in after.items() if p["acquired"]} == {FOREIGN_HELD}  # all ours released
         assert after[FOREIGN_HELD]["acquired"].endswith("/alice")
+        for name, place in after.items():  # the killed exporter's boards no longer answer
+            if name == FOREIGN_HELD:
+                assert place["probe"].startswith("held by") and place["probe"].endswith("/alice")
+            elif place["host"] == KILLED or not place["host"]:
+                assert not place["answers"] and place["probe"].startswith("no")
+            else:
+                assert place["probe"].startswith("yes (kws01 on "), place
 
         # A second client naming the held place is refused, and does not touch it.
         refused = run_kit("farm", "bench", "kws", "--boards", FOREIGN_HELD, "--coordinator", address,

@@ -95,23 +95,30 @@ def export_command(coordinator: str, name: str | None, hostname: str | None, twi
 
 @farm_group.command("list")
 @coordinator_option
+@click.option("--probe", is_flag=True,
+              help="Ask each free place's board for kit-info (acquiring and releasing it); held places are not opened.")
 @click.option("--json", "as_json", is_flag=True, help="Print the places as JSON.")
-def list_command(coordinator: str, as_json: bool) -> None:
-    """Places, their boards, who holds them, and whether their exporter offers the board."""
+def list_command(coordinator: str, probe: bool, as_json: bool) -> None:
+    """Places, their boards, who holds them, and whether they answer (their exporter offers the
+    board; with --probe, the board itself replied)."""
+    from kit.farm.bench import probe as probe_place
     from kit.farm.coordinator import FarmClient
 
     with FarmClient(coordinator) as client:
         places = client.places()
+        replies = {p.name: probe_place(client, p) if p.answers else "no: its exporter is gone" for p in places} \
+            if probe else {}
     if as_json:
         click.echo(json.dumps([{"place": p.name, "board": p.board, "tags": p.tags, "host": p.host,
-                                "acquired": p.acquired, "answers": p.answers} for p in places], indent=2))
+                                "acquired": p.acquired, "answers": p.answers, "probe": replies.get(p.name)}
+                               for p in places], indent=2))
         return
     table = Table(title=f"farm places on {coordinator}")
     for column in ("place", "board", "runs on", "host", "held by", "answers"):
         table.add_column(column)
     for place in places:
         table.add_row(place.name, place.board or "-", place.tags.get("runs_on", "-"), place.host or "-",
-                      place.acquired or "-", "yes" if place.answers else "no")
+                      place.acquired or "-", replies.get(place.name) or ("yes" if place.answers else "no"))
     console.print(table)
 
 

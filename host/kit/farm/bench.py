@@ -293,6 +293,32 @@ class FarmBench:
         outcome.accuracy = report.accuracy
 
 
+def probe(client: FarmClient, place: Place, timeout: float = 10.0) -> str:
+    """Does the board answer? Acquire a free place, ask kit-info, release: "yes (MODEL on BOARD)",
+    "held by ...", or "no: why". A place someone else holds is not opened."""
+    from kit.link import open_link
+    from kit.protocol import DeviceClient
+
+    if place.acquired and place.acquired != client.me:
+        return f"held by {place.acquired}"
+    try:
+        client.acquire(place.name)
+    except KitError as error:
+        return f"no: {error.message}"
+    try:
+        with open_link(serial_url(client.place(place.name))) as link:
+            device = DeviceClient.connect(link, line_timeout=timeout, boot_timeout=timeout)
+            info = device.info
+            return f"yes ({info.model} on {info.board})" if info else f"yes (MLPerf Tiny: {device.dut_name})"
+    except Exception as error:  # noqa: BLE001 - any failure to answer is the answer
+        return f"no: {error.message if isinstance(error, KitError) else error}"
+    finally:
+        try:
+            client.release(place.name)
+        except KitError:
+            pass
+
+
 def bench_farm(client: FarmClient, request: FarmRequest, on_event: Event | None = None,
                on_prepared: Callable[[list[Place]], None] | None = None) -> tuple[list[Outcome], FarmBench]:
     """Select, prepare, run; every place this run acquired is released before it returns."""
