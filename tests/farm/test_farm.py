@@ -224,3 +224,22 @@ def test_ctrl_c_releases_every_place_and_keeps_what_was_measured(farm, kit_home)
         records = list(read_records(path))
         runs = [r for r in records if r.get("type") == "run"]
         assert 2 <= len(runs) < 2000 and records[-1]["type"] == "end" and records[-1]["status"] == "interrupted"
+
+
+def test_wait_takes_a_held_place_once_its_holder_releases_it(farm, kit_home):
+    address = farm["address"]
+    assert labgrid_client(address, "bob", "-p", FOREIGN_HELD, "acquire").returncode == 0
+    bench = subprocess.Popen([*KIT, "farm", "bench", "kws", "--boards", FOREIGN_HELD, "--coordinator", address,
+                              "--runs", "3", "--validate", "0", "--wait", "--json"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and "waiting" not in (err := bench.stderr.readline()):
+            assert err or bench.poll() is None, "the bench ended without waiting"
+        assert places(address)[FOREIGN_HELD]["acquired"].endswith("/bob")  # not touched while bob holds it
+    finally:
+        labgrid_client(address, "bob", "-p", FOREIGN_HELD, "release")
+    out, err = bench.communicate(timeout=120)
+    assert bench.returncode == 0, err
+    assert json.loads(out)[0]["status"] == "complete"
+    assert not places(address)[FOREIGN_HELD]["acquired"]
