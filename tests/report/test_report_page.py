@@ -107,3 +107,20 @@ def test_report_needs_sessions(tmp_path):
     empty.mkdir()
     result = CliRunner().invoke(main, ["report", str(empty), "--out", str(tmp_path / "out")])
     assert result.exit_code == 2 and "no bench or validate sessions" in result.stderr
+
+
+@pytest.mark.skipif(chromium() is None, reason="needs Debian's chromium (apt-get install chromium)")
+def test_the_browser_check_catches_a_broken_page(tmp_path):
+    """The checker is shown to fail: a script error, a console error, a missing and a blank image."""
+    from PIL import Image
+
+    Image.new("RGB", (200, 200), "white").save(tmp_path / "blank.png")
+    page = tmp_path / "broken.html"
+    page.write_text("<!DOCTYPE html><html><body><img id='gone' src='missing.png'><img id='blank' src='blank.png'>"
+                    "<script>console.error('boom'); undefinedFunction();</script></body></html>")
+    verdict = check_page(page)
+    assert any("boom" in error for error in verdict["errors"])
+    assert any("undefinedFunction" in error for error in verdict["errors"])
+    images = {image["id"]: image for image in verdict["images"]}
+    assert images["gone"]["width"] == 0
+    assert images["blank"]["width"] == 200 and images["blank"]["colours"] <= 3
