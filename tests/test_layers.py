@@ -24,7 +24,7 @@ LAYERS: dict[str, int] = {
     "build": 6, "bench": 6,
     "link": 7, "protocol": 7, "upload": 7, "deploy": 7, "runtime_host": 7,
     "targets": 8,
-    "device": 9,
+    "device": 9, "farm": 9,
     "report": 10,
     "doctor": 11, "cli": 11,
 }
