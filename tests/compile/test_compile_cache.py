@@ -57,3 +57,28 @@ def test_compile_model_raises_a_cached_refusal(tmp_path):
     for _ in range(2):  # compiled, then from the cache
         with pytest.raises(ModelError, match=r"\(TANH\)"):
             compile_model(path)
+
+
+def test_a_result_another_process_put_in_place_first_is_kept(tmp_path):
+    """Two processes compiling one model at once (a farm's exporters, parallel tests): the
+    second rename finds the first's complete folder, keeps it and drops its own copy."""
+    from kit.compile.cache import KIT_META_NAME, _move_into_place
+
+    folder = tmp_path / "model-abc"
+    folder.mkdir()
+    (folder / KIT_META_NAME).write_text("{}")          # the other process's complete entry
+    (folder / "theirs").write_text("kept")
+    staging = tmp_path / "model-abc.tmp1"
+    staging.mkdir()
+    (staging / KIT_META_NAME).write_text("{}")
+    _move_into_place(staging, folder, folder / KIT_META_NAME)
+    assert (folder / "theirs").read_text() == "kept" and not staging.exists()
+
+    incomplete = tmp_path / "model-def"
+    incomplete.mkdir()
+    (incomplete / "half").write_text("")               # an interrupted earlier attempt: replaced
+    staging = tmp_path / "model-def.tmp1"
+    staging.mkdir()
+    (staging / KIT_META_NAME).write_text("{}")
+    _move_into_place(staging, incomplete, incomplete / KIT_META_NAME)
+    assert (incomplete / KIT_META_NAME).is_file() and not (incomplete / "half").exists()

@@ -123,9 +123,23 @@ def _compile_kit(folder: Path, data: bytes, model: Any, model_id: str) -> tuple[
         emit_c.emit_model(plan, staging / "kit")
     meta = _kit_meta(model, data, plan, model_id, refusal)
     _write_json(staging / KIT_META_NAME, meta)
-    shutil.rmtree(folder, ignore_errors=True)  # an incomplete earlier attempt
-    staging.rename(folder)
+    _move_into_place(staging, folder, folder / KIT_META_NAME)
     return meta, plan
+
+
+def _move_into_place(staging: Path, folder: Path, complete_marker: Path) -> None:
+    """Rename `staging` to `folder`. Another process compiling the same model at the same time
+    (a farm, parallel tests) may have put an identical result there first: keep theirs (the key
+    is a hash of everything that makes it) and drop ours, instead of deleting a folder someone
+    may be reading or failing on a non-empty target."""
+    if not complete_marker.is_file():
+        shutil.rmtree(folder, ignore_errors=True)  # an incomplete earlier attempt
+    try:
+        staging.rename(folder)
+    except OSError:
+        if not complete_marker.is_file():
+            raise
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _compile_tflm(folder: Path, data: bytes, model: Any, meta: dict[str, Any], labels: list[str]) -> dict[str, Any]:
@@ -137,8 +151,7 @@ def _compile_tflm(folder: Path, data: bytes, model: Any, meta: dict[str, Any], l
     staging = folder / f"tflm.tmp{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
     arrays = write_tflm_arrays(data, model, staging, arena_tflm, labels)
-    shutil.rmtree(folder / "tflm", ignore_errors=True)
-    staging.rename(folder / "tflm")
+    _move_into_place(staging, folder / "tflm", folder / "tflm" / "model_data.cc")
     kit_emitted = meta.get("refusal") is None
     kit_files = ["kit/kit_model.h", "kit/kit_model.c"] if kit_emitted else []
     summary = {
