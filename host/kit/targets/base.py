@@ -16,6 +16,7 @@ from typing import Any, Callable, ClassVar
 import numpy as np
 
 from kit.catalog import Board
+from kit.compile.compiled import CompiledModel
 from kit.errors import DeviceError, KitError
 from kit.link import open_link
 from kit.protocol import DeviceClient
@@ -160,17 +161,19 @@ class BoardTarget:
     def before_build(self, request: FlashRequest) -> None:
         """Checks that need no model (is the board there, is it free)."""
 
-    def compile(self, model_path: Path, request: FlashRequest) -> Any:
+    def compile(self, model_path: Path, request: FlashRequest) -> CompiledModel:
+        """kit's C always; TFLM's arrays and arena probe only for `--engine tflm`."""
         from kit.catalog.mlperf import model_id_for
         from kit.compile import convert
 
         model_id = model_id_for(model_path, request.lab, request.model is None, request.model_id)
-        return convert(model_path, model_id=model_id)
+        return convert(model_path, model_id=model_id, tflm=request.engine == "tflm")
 
-    def build(self, compiled: Any, model_path: Path, request: FlashRequest) -> Any:
+    def build(self, compiled: CompiledModel, model_path: Path, request: FlashRequest) -> Any:
+        """The kind's artifact: a firmware image, or a PlatformIO project."""
         raise NotImplementedError
 
-    def upload(self, artifact: Any, compiled: Any, request: FlashRequest) -> Uploaded:
+    def upload(self, artifact: Any, compiled: CompiledModel, request: FlashRequest) -> Uploaded:
         raise NotImplementedError
 
     def verify(self, entry: DeviceState) -> dict[str, str]:
@@ -236,6 +239,6 @@ class BoardTarget:
         device_state.remove(entry.board)
         return False
 
-    def invoke(self, compiled: Any, inputs: np.ndarray) -> np.ndarray:
+    def invoke(self, compiled: CompiledModel, inputs: np.ndarray) -> np.ndarray:
         self.check("invoke")
         raise AssertionError("unreachable: refuse('invoke') must refuse a kind without invoke")

@@ -6,15 +6,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
-
 import numpy as np
 
+from kit.compile.compiled import CompiledModel
 from kit.errors import DeviceError, KitError
 from kit.protocol import DeviceClient
 from kit.procs import pid_alive
 from kit.targets import state as device_state
-from kit.targets.base import BoardTarget, FlashRequest, Uploaded, say
+from kit.targets.base import BoardTarget, FlashRequest, Log, Uploaded, say
 from kit.targets.session import handshake, input_folder
 from kit.targets.state import DeviceState
 
@@ -40,10 +39,10 @@ class EmulatedTarget(BoardTarget):
     def before_build(self, request: FlashRequest) -> None:
         refuse_if_in_use(self.run_on.name)  # another command measures that emulator
 
-    def build(self, compiled: Any, model_path: Path, request: FlashRequest) -> Path:
+    def build(self, compiled: CompiledModel, model_path: Path, request: FlashRequest) -> Path:
         return build_firmware(self, compiled, force=request.force, log=request.log)
 
-    def upload(self, artifact: Path, compiled: Any, request: FlashRequest) -> Uploaded:
+    def upload(self, artifact: Path, compiled: CompiledModel, request: FlashRequest) -> Uploaded:
         from kit.upload import qemu
 
         replace_running_emulator(self.run_on.name, request.log)
@@ -84,13 +83,13 @@ class EmulatedTarget(BoardTarget):
                             hint=f"use `kit flash {self.name} LAB`; `kit project` writes projects for real boards")
         return super().refuse(action)
 
-    def invoke(self, compiled: Any, inputs: np.ndarray) -> np.ndarray:
+    def invoke(self, compiled: CompiledModel, inputs: np.ndarray) -> np.ndarray:
         from kit.targets.invoke import invoke_emulated
 
         return invoke_emulated(self, compiled, inputs)
 
 
-def build_firmware(target: BoardTarget, compiled: Any, force: bool = False, log: Any = None) -> Path:
+def build_firmware(target: BoardTarget, compiled: CompiledModel | Path, force: bool = False, log: Log = None) -> Path:
     """Build the PlatformIO project for the board that runs, with the reference board's limits."""
     from kit import build as kit_build
 
@@ -122,7 +121,7 @@ def refuse_if_in_use(board: str) -> None:
         )
 
 
-def replace_running_emulator(board: str, log: Any) -> None:
+def replace_running_emulator(board: str, log: Log) -> None:
     """Stop the emulator of an earlier `kit flash` on this board, and say so."""
     from kit.upload import qemu
 

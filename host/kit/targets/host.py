@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
+from kit.compile.compiled import CompiledModel
 from kit.errors import DeviceError, KitError
 from kit.targets.base import BoardTarget
 
@@ -27,7 +26,7 @@ class HostTarget(BoardTarget):
             return KitError(f"{self.name} is this computer: it needs no flashing", hint=RUN_ON_HOST)
         return super().refuse(action)
 
-    def invoke(self, compiled: Any, inputs: np.ndarray) -> np.ndarray:
+    def invoke(self, compiled: CompiledModel, inputs: np.ndarray) -> np.ndarray:
         from kit.runtime_host.runner import invoke
 
         return invoke(compiled, inputs)

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
-
+from kit.build.realboard import RealProject
+from kit.catalog import Board
+from kit.compile.compiled import CompiledModel
 from kit.errors import DeviceError, KitError
 from kit.targets import state as device_state
 from kit.targets.base import BoardTarget, FlashRequest, Uploaded, say
@@ -67,9 +68,9 @@ class PlatformioTarget(McuTarget):
     upload_methods = ("pio",)
     engines = ("kit", "tflm")
 
-    def __init__(self, *args: Any) -> None:
-        super().__init__(*args)
-        self._upload_port: str | None = None
+    def __init__(self, requested: Board, run_on: Board | None = None, reference: Board | None = None) -> None:
+        super().__init__(requested, run_on, reference)
+        self._upload_port: str | None = None  # found before the build: is the board there?
 
     def refuse(self, action: str) -> KitError | None:
         if action in ("flash", "project") and self.requested.platformio is None:
@@ -83,27 +84,20 @@ class PlatformioTarget(McuTarget):
         # before any training or building: is the board there?
         self._upload_port = upload_port(self.requested, request.port, request.force, request.log)
 
-    def compile(self, model_path: Path, request: FlashRequest) -> Any:
-        from kit.catalog.mlperf import model_id_for
-        from kit.compile import convert
-
-        model_id = model_id_for(model_path, request.lab, request.model is None, request.model_id)
-        return convert(model_path, model_id=model_id, tflm=request.engine == "tflm")
-
-    def build(self, compiled: Any, model_path: Path, request: FlashRequest) -> Any:
+    def build(self, compiled: CompiledModel, model_path: Path, request: FlashRequest) -> RealProject:
         from kit.build.realboard import cached_project
 
         project = cached_project(self.requested.name, compiled, request.engine, Path(model_path))
         say(request.log, f"project: {project.project_dir} ({request.engine} engine)")
         return project
 
-    def upload(self, artifact: Any, compiled: Any, request: FlashRequest) -> Uploaded:
+    def upload(self, artifact: RealProject, compiled: CompiledModel, request: FlashRequest) -> Uploaded:
         from kit.upload.pio import upload
 
         upload(artifact, self._upload_port, request.log)
         return self._after_upload(artifact, request)
 
-    def _after_upload(self, project: Any, request: FlashRequest) -> Uploaded:
+    def _after_upload(self, project: RealProject, request: FlashRequest) -> Uploaded:
         from kit.upload.pio import wait_for_app_port
 
         app_port = wait_for_app_port(self.requested, request.port)
@@ -122,7 +116,7 @@ class EsptoolTarget(PlatformioTarget):
 
         self._upload_port = resolve_port(self.requested, request.port, force=request.force)
 
-    def upload(self, artifact: Any, compiled: Any, request: FlashRequest) -> Uploaded:
+    def upload(self, artifact: RealProject, compiled: CompiledModel, request: FlashRequest) -> Uploaded:
         from kit.upload.esptool import flash_firmware
         from kit.upload.pio import build_images
 
@@ -139,7 +133,7 @@ class VendorToolTarget(McuTarget):
     upload_methods = ()
 
     @classmethod
-    def serves(cls, board: Any) -> bool:
+    def serves(cls, board: Board) -> bool:
         return board.kind == cls.kind and board.platformio is None
 
     def refuse(self, action: str) -> KitError | None:
