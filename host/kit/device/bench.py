@@ -166,7 +166,11 @@ def _bench_kit(client, board, reference, runs, warmup, results, progress, done, 
             progress(len(ticks))
 
     summary = None
-    if meter is not None:
+    if meter is not None and getattr(meter, "on_board", False):
+        while len(ticks) < runs:  # latency without the sensor reads, then the sampled runs
+            client.kit_infer(min(RUNS_PER_COMMAND, runs - len(ticks)), on_run=record)
+        summary = metered_runs(lambda index: meter.measure_run(client, index), meter, runs, "board", results, sink)
+    elif meter is not None:
         def run_one(_index: int) -> float:
             client.kit_infer(1, on_run=record)
             return timebase.microseconds(ticks[-1]) / 1e6
@@ -224,6 +228,9 @@ def _bench_mlperf(client, board, reference, runs, warmup, results, progress, don
         return reply.per_inference_us / 1e6
 
     summary = None
+    if meter is not None and getattr(meter, "on_board", False):
+        raise KitError(f"the {meter.name.upper()} is read by kit firmware (kit-power); this board speaks only MLPerf Tiny",
+                       hint="flash it with `kit flash BOARD LAB`, or use an external meter (--meter lpm01a)")
     if meter is not None:
         summary = metered_runs(run_one, meter, runs, sync, results, sink)
     for index in range(len(latencies), runs):
@@ -240,6 +247,16 @@ def _bench_mlperf(client, board, reference, runs, warmup, results, progress, don
     )
 
 
+def _power_basis(summary: PowerSummary, reference: Board | None) -> str:
+    if summary.label == "measured":
+        return f"measured by the {summary.meter} meter"
+    if summary.sync == "board":
+        return (f"the emulator's virtual {summary.meter.upper()} (a known current profile, not any board's "
+                "power): the firmware's on-board sensor path, exercised")
+    return (f"modelled meter: {reference.name if reference else '?'} catalog power "
+            f"({reference.power_basis if reference else '?'}) over the device's timings")
+
+
 def _energy(summary: PowerSummary | None, reference: Board | None, mean_us: float, results: ResultsFile) -> Energy | None:
     """The meter's figures when there was one (recorded in the results file), else the model."""
     if summary is None:
@@ -250,9 +267,7 @@ def _energy(summary: PowerSummary | None, reference: Board | None, mean_us: floa
     energy = Energy(
         microjoules=summary.mean_energy_uj, power_mw=summary.average_power_mw,
         power_board=reference.name if reference else "", label=summary.label, meter=summary.meter,
-        power_basis=(f"{summary.label} by the {summary.meter} meter" if summary.label == "measured" else
-                     f"modelled meter: {reference.name if reference else '?'} catalog power "
-                     f"({reference.power_basis if reference else '?'}) over the device's timings"),
+        power_basis=_power_basis(summary, reference),
         idle_power_mw=summary.idle_power_mw, peak_power_mw=summary.peak_power_mw, sync=summary.sync,
         sync_error_us=summary.sync_error_us, per_inference_uj=summary.energy_uj, samples_file=str(samples),
         samples=summary.samples, sample_hz=summary.sample_hz, supply_v=summary.supply_v,

@@ -162,6 +162,13 @@ def metered_runs(run_one, meter, runs: int, sync: Sync, results, sink) -> PowerS
                            "saw no timestamp edge on its trigger input for the first inference")
     if gap:
         time.sleep(gap)
+    if getattr(meter, "on_board", False):
+        summary = meter.summary()
+        for index, (start, ticks) in enumerate(meter.window_ticks):  # the board's own numbers, raw
+            results.append({"type": "board_window", "index": index, "start_tick": start, "ticks": ticks,
+                            "timer_hz": meter.timer_hz, "board_nj": meter.board_nj[index]})
+        _record_energies(results, summary)
+        return summary
     if sync == "trigger":
         meter.wait_for(lambda: len(meter.edges) >= 2 * runs, TRIGGER_TIMEOUT_S,
                        f"saw {len(meter.edges)} of the {2 * runs} timestamp edges the inferences made")
@@ -176,7 +183,11 @@ def metered_runs(run_one, meter, runs: int, sync: Sync, results, sink) -> PowerS
     meter.check_alive()
     summary = summarize_power(meter.samples, placed, meter=meter.name, label=meter.label, sync=sync,
                               sync_error_s=error_s, supply_v=meter.supply_v, title=meter.title)
+    _record_energies(results, summary)
+    return summary
+
+
+def _record_energies(results, summary: PowerSummary) -> None:
     for window, uj in zip(summary.windows, summary.energy_uj):
         results.append({"type": "energy", "index": window.index, "start_s": window.start_s, "end_s": window.end_s,
                         "uj": uj})
-    return summary

@@ -65,8 +65,8 @@ def render_bench(report, console: Console) -> None:
 
 def _render_metered(energy, console: Console) -> None:
     """Energy from a meter's trace: per inference, average/peak/idle power, how it was synchronised."""
-    sync = ("trigger edges (timestamp pin)" if energy.sync == "trigger"
-            else f"serial timestamps, window start within ± {energy.sync_error_us:,.0f} µs")
+    sync = {"trigger": "trigger edges (timestamp pin)", "board": "the board's own timer (it samples its sensor)"}.get(
+        energy.sync, f"serial timestamps, window start within ± {energy.sync_error_us:,.0f} µs")
     console.print(f"energy/inference: [bold]{energy.microjoules:,.3f} µJ[/] {energy.label} by the {energy.meter} "
                   f"meter ({energy.power_basis})")
     console.print(f"power: average {energy.power_mw:,.3f} mW during inference, peak {energy.peak_power_mw:,.3f} mW, "

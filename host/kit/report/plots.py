@@ -125,7 +125,8 @@ def plot_power_trace(report: Any) -> Path:
     axis.set_title(f"{report.board} {report.model}: {energy.label} by {energy.meter}, "
                    f"{energy.microjoules:,.2f} µJ/inference, sync {energy.sync}")
     note = (f"{len(samples):,} samples at {energy.supply_v:g} V; windows from "
-            + ("trigger edges" if energy.sync == "trigger" else f"serial timestamps (± {energy.sync_error_us:,.0f} µs)"))
+            + {"trigger": "trigger edges", "board": "the board's timer (on-board sensor)"}.get(
+                energy.sync, f"serial timestamps (± {energy.sync_error_us:,.0f} µs)"))
     figure.text(0.5, 0.01, note, ha="center", va="bottom", fontsize=7)
     figure.tight_layout(rect=(0, 0.05, 1, 1))
     path = Path(report.results_file).with_suffix(".power.png")

@@ -2,7 +2,8 @@
 
 `open_meter(name, board, reference, port)`: `modelled` (the twins: a trace from the
 instruction counts and the reference board's catalog power), `lpm01a` (ST's LPM01A
-PowerShield over its serial text protocol). See docs/ARCHITECTURE.md, "Add a meter".
+PowerShield over its serial text protocol), `ina219`/`ina226` (the board's own current
+sensor, read by the firmware: `kit-power`; a virtual one on the twins). See docs/ARCHITECTURE.md, "Add a meter".
 """
 
 from __future__ import annotations
@@ -32,9 +33,31 @@ def _lpm01a(board: Board | None, reference: Board | None, port: str | None) -> M
     return Lpm01a((board or reference).power.supply_v if (board or reference) else 3.3, port)
 
 
+def _on_board(part: str):
+    def factory(board: Board | None, reference: Board | None, port: str | None) -> Meter:
+        from kit.device.measure import runs_emulated
+        from kit.device.meters.onboard import OnBoardMeter
+
+        wired = reference or board
+        if wired is None or wired.power.sensor != part:
+            have = wired.power.sensor if wired is not None else None
+            raise KitError(f"{wired.name if wired else 'this device'}'s board file names "
+                           f"{'no current sensor' if have is None else 'an ' + have.upper()}, not an {part.upper()}",
+                           hint="set [power] sensor (and i2c_address, shunt_ohms, pins) in the board file, "
+                                f"`kit flash` again, then `kit bench BOARD --meter {have or part}`")
+        if port is not None:
+            raise KitError(f"the {part.upper()} is read by the board over its own serial link: it has no port",
+                           hint="drop --meter-port")
+        virtual = board is not None and runs_emulated(board)
+        return OnBoardMeter(part, wired.power.supply_v, wired.name, virtual)
+    return factory
+
+
 METERS: dict[str, Callable[[Board | None, Board | None, str | None], Meter]] = {
     "modelled": _modelled,
     "lpm01a": _lpm01a,
+    "ina219": _on_board("ina219"),
+    "ina226": _on_board("ina226"),
 }
 
 
@@ -49,6 +72,8 @@ def open_meter(name: str, board: Board | None, reference: Board | None, port: st
 
 def default_sync(meter: Meter, board: Board | None) -> Sync:
     """Trigger when the board file wires a timestamp pin (or the meter models one), else serial."""
+    if getattr(meter, "on_board", False):
+        return "board"
     if meter.label == "modelled":
         return "trigger"
     return "trigger" if board is not None and board.power.timestamp_pin else "serial"

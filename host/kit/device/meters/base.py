@@ -20,7 +20,7 @@ from kit.bench.samples import PowerSample
 from kit.errors import DeviceError
 
 Sink = Callable[[list[PowerSample]], None]
-Sync = Literal["trigger", "serial"]
+Sync = Literal["trigger", "serial", "board"]  # board: the firmware samples its own sensor
 
 MAX_CURRENT_A = 10.0  # no board kit measures draws more: a larger reading is a garbled line
 
