@@ -18,6 +18,9 @@ static int wire_started;
 /* Both outputs are set up on first use, so kit_hal_init stays the same for every core. */
 #ifdef KIT_TIMESTAMP_PIN
 static int timestamp_ready;
+#ifndef KIT_TIMESTAMP_US
+#define KIT_TIMESTAMP_US 2 /* [power] timestamp_us: >= 1 us for the LPM01A / JS220, >= 10 us for a PPK2 */
+#endif
 #endif
 
 extern "C" void kit_hal_timestamp(void)
@@ -29,7 +32,7 @@ extern "C" void kit_hal_timestamp(void)
         timestamp_ready = 1;
     }
     digitalWrite(KIT_TIMESTAMP_PIN, LOW);
-    delayMicroseconds(2); /* >= 1 us low: what the energy-mode meters need to see an edge */
+    delayMicroseconds(KIT_TIMESTAMP_US); /* low long enough for the meter to see the edge */
     digitalWrite(KIT_TIMESTAMP_PIN, HIGH);
 #endif
 }

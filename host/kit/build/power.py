@@ -23,5 +23,5 @@ def power_flags(board: Board) -> list[str]:
     if power.i2c_sda and power.i2c_scl:
         flags += [f"-DKIT_I2C_SDA={power.i2c_sda}", f"-DKIT_I2C_SCL={power.i2c_scl}"]
     if power.timestamp_pin:
-        flags.append(f"-DKIT_TIMESTAMP_PIN={power.timestamp_pin}")
+        flags += [f"-DKIT_TIMESTAMP_PIN={power.timestamp_pin}", f"-DKIT_TIMESTAMP_US={power.timestamp_us}"]
     return flags

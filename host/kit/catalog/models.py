@@ -196,6 +196,7 @@ class PowerWiring(Strict):
     i2c_sda: str | None = None
     i2c_scl: str | None = None
     timestamp_pin: str | None = None
+    timestamp_us: int = Field(default=2, ge=1, le=1000)  # the low pulse; >= 10 for a PPK2's 100 kHz logic port
     notes: str = ""
 
     @field_validator("i2c_sda", "i2c_scl", "timestamp_pin")

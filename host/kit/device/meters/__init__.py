@@ -2,7 +2,8 @@
 
 `open_meter(name, board, reference, port)`: `modelled` (the twins: a trace from the
 instruction counts and the reference board's catalog power), `lpm01a` (ST's LPM01A
-PowerShield over its serial text protocol), `ina219`/`ina226` (the board's own current
+PowerShield over its serial text protocol), `ppk2` (Nordic PPK2, its serial byte
+commands), `ina219`/`ina226` (the board's own current
 sensor, read by the firmware: `kit-power`; a virtual one on the twins). See docs/ARCHITECTURE.md, "Add a meter".
 """
 
@@ -33,6 +34,15 @@ def _lpm01a(board: Board | None, reference: Board | None, port: str | None) -> M
     return Lpm01a((board or reference).power.supply_v if (board or reference) else 3.3, port)
 
 
+def _ppk2(board: Board | None, reference: Board | None, port: str | None) -> Meter:
+    from kit.device.meters.ppk2 import Ppk2
+
+    if port is None:
+        raise KitError("the PPK2 is read over its own USB serial port", hint="pass --meter-port /dev/ttyACM1 (its data port)")
+    wired = board or reference
+    return Ppk2(wired.power.supply_v if wired else 3.3, port)
+
+
 def _on_board(part: str):
     def factory(board: Board | None, reference: Board | None, port: str | None) -> Meter:
         from kit.device.measure import runs_emulated
@@ -56,6 +66,7 @@ def _on_board(part: str):
 METERS: dict[str, Callable[[Board | None, Board | None, str | None], Meter]] = {
     "modelled": _modelled,
     "lpm01a": _lpm01a,
+    "ppk2": _ppk2,
     "ina219": _on_board("ina219"),
     "ina226": _on_board("ina226"),
 }
