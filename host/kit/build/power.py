@@ -3,7 +3,8 @@
 KIT_POWER_SENSOR (0 none, 1 INA219, 2 INA226), KIT_POWER_I2C_ADDR, KIT_POWER_SHUNT_MOHM for
 the on-board current sensor (firmware/harness/kit_power.c), KIT_I2C_SDA/KIT_I2C_SCL where
 the board names its I2C pins, and KIT_TIMESTAMP_PIN for the energy-mode timestamp output
-(kit_hal_timestamp). A twin gets the REAL board's table: its virtual sensor answers as the
+(kit_hal_timestamp), and KIT_ENERGY_MODE/KIT_ENERGY_BAUD for the MLPerf Tiny runner's
+energy mode (docs/PROTOCOL.md). A twin gets the REAL board's table: its virtual sensor answers as the
 real board's part, at its address, with its shunt.
 """
 
@@ -24,4 +25,6 @@ def power_flags(board: Board) -> list[str]:
         flags += [f"-DKIT_I2C_SDA={power.i2c_sda}", f"-DKIT_I2C_SCL={power.i2c_scl}"]
     if power.timestamp_pin:
         flags += [f"-DKIT_TIMESTAMP_PIN={power.timestamp_pin}", f"-DKIT_TIMESTAMP_US={power.timestamp_us}"]
+    if power.energy_mode:
+        flags += ["-DKIT_ENERGY_MODE=1", f"-DKIT_ENERGY_BAUD={power.energy_baud}"]
     return flags

@@ -197,6 +197,10 @@ class PowerWiring(Strict):
     i2c_scl: str | None = None
     timestamp_pin: str | None = None
     timestamp_us: int = Field(default=2, ge=1, le=1000)  # the low pulse; >= 10 for a PPK2's 100 kHz logic port
+    # MLPerf Tiny energy mode: boot as `m-timestamp-mode-energy`, console at `energy_baud` (the
+    # runner's interface board), for the unmodified runner with an LPM01A or JS220.
+    energy_mode: bool = False
+    energy_baud: int = Field(default=9600, gt=0)
     notes: str = ""
 
     @field_validator("i2c_sda", "i2c_scl", "timestamp_pin")
