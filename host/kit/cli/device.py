@@ -150,10 +150,10 @@ def _flash_prebuilt(board: str, lab: str, firmware: Path, port: str | None, baud
               help="Input size for an MLPerf-only board running an unknown model.")
 @click.option("--no-plot", is_flag=True, help="Skip the PNG plot of the latency distribution and layers.")
 @click.option("--force", is_flag=True, help="Real boards: accept a --port whose USB id belongs to another board.")
-@click.option("--meter", type=click.Choice(["modelled", "lpm01a", "ppk2", "ina219", "ina226"]),
+@click.option("--meter", type=click.Choice(["modelled", "lpm01a", "ppk2", "js220", "ina219", "ina226"]),
               help="Measure power with this meter while benching: `modelled` (a trace from the instruction "
               "counts and the board file's power: the twins), `lpm01a` (ST LPM01A PowerShield on --meter-port), "
-              "`ppk2` (Nordic PPK2 on --meter-port), `ina219`/`ina226` (the board's own current sensor, read by the firmware; virtual on the twins).")
+              "`ppk2` (Nordic PPK2 on --meter-port), `js220` (Joulescope JS110/JS220 on USB), `ina219`/`ina226` (the board's own current sensor, read by the firmware; virtual on the twins).")
 @click.option("--meter-port", help="The meter's serial port (LPM01A: its ST-LINK virtual COM port; PPK2: its data port).")
 @click.option("--sync", type=click.Choice(["trigger", "serial"]),
               help="How inference windows are found in the meter's trace: `trigger` (the board's timestamp pin "

@@ -3,7 +3,7 @@
 `open_meter(name, board, reference, port)`: `modelled` (the twins: a trace from the
 instruction counts and the reference board's catalog power), `lpm01a` (ST's LPM01A
 PowerShield over its serial text protocol), `ppk2` (Nordic PPK2, its serial byte
-commands), `ina219`/`ina226` (the board's own current
+commands), `js220` (Joulescope JS110/JS220, the `joulescope` package), `ina219`/`ina226` (the board's own current
 sensor, read by the firmware: `kit-power`; a virtual one on the twins). See docs/ARCHITECTURE.md, "Add a meter".
 """
 
@@ -43,6 +43,15 @@ def _ppk2(board: Board | None, reference: Board | None, port: str | None) -> Met
     return Ppk2(wired.power.supply_v if wired else 3.3, port)
 
 
+def _js220(board: Board | None, reference: Board | None, port: str | None) -> Meter:
+    from kit.device.meters.joulescope import Joulescope
+
+    if port is not None:
+        raise KitError("the Joulescope is found on USB by its driver, not on a serial port", hint="drop --meter-port")
+    wired = board or reference
+    return Joulescope(wired.power.supply_v if wired else 3.3)
+
+
 def _on_board(part: str):
     def factory(board: Board | None, reference: Board | None, port: str | None) -> Meter:
         from kit.device.measure import runs_emulated
@@ -67,6 +76,7 @@ METERS: dict[str, Callable[[Board | None, Board | None, str | None], Meter]] = {
     "modelled": _modelled,
     "lpm01a": _lpm01a,
     "ppk2": _ppk2,
+    "js220": _js220,
     "ina219": _on_board("ina219"),
     "ina226": _on_board("ina226"),
 }
