@@ -97,3 +97,19 @@ def test_modelled_meter_needs_a_known_board():
 
     with pytest.raises(KitError, match="modelled meter needs a board"):
         open_meter("modelled", None, None, None)
+
+
+def test_sync_follows_the_board_file_and_the_meter():
+    from kit.device.meters import choose_sync
+    from kit.errors import KitError
+
+    nano, twin = get_board("nano33-ble-sense"), get_board("emu-cortex-m4")
+    lpm = open_meter("lpm01a", nano, nano, "/dev/null")  # not opened: only configured
+    assert choose_sync(lpm, nano) == "trigger"            # the board file wires D7
+    assert choose_sync(lpm, get_board("nicla-vision")) == "serial"  # no timestamp pin there
+    assert choose_sync(lpm, nano, "serial") == "serial"
+    modelled = open_meter("modelled", twin, twin, None)
+    assert choose_sync(modelled, twin) == "trigger"
+    assert choose_sync(open_meter("ina219", twin, twin, None), twin) == "board"
+    with pytest.raises(KitError, match="times its runs itself"):
+        choose_sync(modelled, twin, "serial")

@@ -261,8 +261,6 @@ def _energy(summary: PowerSummary | None, reference: Board | None, mean_us: floa
     """The meter's figures when there was one (recorded in the results file), else the model."""
     if summary is None:
         return modelled_energy(reference, mean_us)
-    from kit.bench.stats import summarize as stats
-
     samples = results.path.with_suffix(".power.csv")
     energy = Energy(
         microjoules=summary.mean_energy_uj, power_mw=summary.average_power_mw,
@@ -272,7 +270,7 @@ def _energy(summary: PowerSummary | None, reference: Board | None, mean_us: floa
         sync_error_us=summary.sync_error_us, per_inference_uj=summary.energy_uj, samples_file=str(samples),
         samples=summary.samples, sample_hz=summary.sample_hz, supply_v=summary.supply_v,
     )
-    results.append({"type": "power", **energy.as_dict(), "uj_stats": stats(summary.energy_uj).as_dict()})
+    results.append({"type": "power", **energy.as_dict(), "uj_stats": summarize(summary.energy_uj).as_dict()})
     return energy
 
 

@@ -67,10 +67,10 @@ def _metered_bench(session: Session, runs: int, warmup: int, progress, input_byt
                    csv_path: Path | None, meter_name: str, meter_port: str | None, sync: str | None) -> BenchReport:
     """A bench with a power meter: every sample goes to `<results>.power.csv` as it arrives."""
     from kit.bench.samples import SampleFile
-    from kit.device.meters import default_sync, open_meter
+    from kit.device.meters import choose_sync, open_meter
 
     meter = open_meter(meter_name, session.board, session.reference, meter_port)
-    chosen = sync or default_sync(meter, session.board)
+    chosen = choose_sync(meter, session.reference or session.board, sync)
     header = _session_header(session, {"runs": runs, "warmup": warmup, "meter": meter.name,
                                        "meter_label": meter.label, "meter_port": meter_port, "sync": chosen})
     with ResultsFile.create("bench", header) as results, SampleFile.beside(results.path) as trace:

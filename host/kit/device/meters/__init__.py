@@ -91,13 +91,24 @@ def open_meter(name: str, board: Board | None, reference: Board | None, port: st
     return factory(board, reference, port)
 
 
-def default_sync(meter: Meter, board: Board | None) -> Sync:
-    """Trigger when the board file wires a timestamp pin (or the meter models one), else serial."""
+def choose_sync(meter: Meter, board: Board | None, requested: str | None = None) -> Sync:
+    """How runs are found in the trace: the board's own timer for an on-board sensor, the
+    modelled wire of the modelled meter; for a real meter `requested`, else trigger when the
+    board file wires a timestamp pin, else serial timestamps."""
     if getattr(meter, "on_board", False):
-        return "board"
-    if meter.label == "modelled":
-        return "trigger"
+        fixed: Sync | None = "board"
+    elif meter.label == "modelled":
+        fixed = "trigger"
+    else:
+        fixed = None
+    if fixed is not None:
+        if requested not in (None, fixed):
+            raise KitError(f"the {meter.name} meter times its runs itself ({fixed}); --sync {requested} is for "
+                           "external meters", hint="drop --sync")
+        return fixed
+    if requested is not None:
+        return requested  # type: ignore[return-value]
     return "trigger" if board is not None and board.power.timestamp_pin else "serial"
 
 
-__all__ = ["METERS", "Meter", "MeterError", "RunWindow", "default_sync", "open_meter"]
+__all__ = ["METERS", "Meter", "MeterError", "RunWindow", "choose_sync", "open_meter"]

@@ -36,6 +36,7 @@ class ModelledMeter(Meter):
         self.power_board = power_board
         self.rate_hz: int | None = None
         self._cursor = 0.0
+        self._last_window_s = 0.0
 
     def _open(self) -> None:
         pass
@@ -44,7 +45,8 @@ class ModelledMeter(Meter):
         self._cursor = 0.0
 
     def _stop(self) -> None:
-        self._hold(self.idle_a, self._gap_s())  # the idle tail after the last run
+        if self.rate_hz is not None:
+            self._hold(self.idle_a, self._gap_s())  # the idle tail after the last run
 
     def _close(self) -> None:
         pass
@@ -68,9 +70,6 @@ class ModelledMeter(Meter):
         self._edge(start)
         self._hold(self.active_a, window.device_s)
         self._edge(self._cursor)
-        assert self._cursor >= start
-
-    _last_window_s = 0.0
 
     def _hold(self, current_a: float, seconds: float) -> None:
         """Samples of `current_a` from the cursor for `seconds`: one at the cursor, then on the
