@@ -96,3 +96,27 @@ def test_a_refused_setting_names_the_command(tmp_path):
 def test_lpm01a_needs_its_port():
     with pytest.raises(KitError, match="--meter-port"):
         open_meter("lpm01a", get_board(BOARD), get_board(BOARD), None)
+
+
+def test_kit_bench_cli_with_the_lpm01a(tmp_path):
+    """`kit bench BOARD --port DUT --meter lpm01a --meter-port LPM`: JSON, CSV with energy per
+    run, the samples file and the current-trace plot."""
+    import json
+    from pathlib import Path
+
+    from click.testing import CliRunner
+    from dut_peer import serve_pty
+
+    from kit.cli import main
+
+    lpm_port, lpm = serve_lpm(LpmBehaviour())
+    dut_port, _, _ = serve_pty(PeerBehaviour(run_seconds=RUN_S, on_run=lpm.dut_edge, info_fields={"board": BOARD}))
+    csv_path = tmp_path / "runs.csv"
+    result = CliRunner().invoke(main, ["bench", BOARD, "--port", dut_port, "--runs", "3", "--warmup", "0", "--meter",
+                                       "lpm01a", "--meter-port", lpm_port, "--csv", str(csv_path), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["energy"]["label"] == "measured" and report["energy"]["meter"] == "lpm01a"
+    lines = csv_path.read_text().splitlines()
+    assert lines[0].endswith(",latency_us,energy_uj") and len(lines) == 4
+    assert Path(report["power_plot"]).is_file() and Path(report["energy"]["samples_file"]).is_file()

@@ -275,11 +275,17 @@ def _energy(summary: PowerSummary | None, reference: Board | None, mean_us: floa
 
 
 def write_csv(path: Path, results_path: Path) -> Path:
-    """Per-run rows of a session file as CSV (index, ticks, count, latency_us)."""
+    """Per-run rows of a session file as CSV (index, ticks, count, latency_us[, energy_uj])."""
     from kit.bench.results import read_records
 
-    rows = [r for r in read_records(results_path) if r.get("type") == "run"]
-    columns = ["index"] + [c for c in ("ticks", "instructions", "cycles", "latency_us") if rows and c in rows[0]]
+    records = list(read_records(results_path))
+    rows = [r for r in records if r.get("type") == "run"]
+    energy = {r["index"]: r["uj"] for r in records if r.get("type") == "energy"}  # a bench with --meter
+    for row in rows:
+        if row["index"] in energy:
+            row["energy_uj"] = energy[row["index"]]
+    columns = ["index"] + [c for c in ("ticks", "instructions", "cycles", "latency_us", "energy_uj")
+                           if rows and c in rows[0]]
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)

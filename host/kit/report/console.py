@@ -67,8 +67,9 @@ def _render_metered(energy, console: Console) -> None:
     """Energy from a meter's trace: per inference, average/peak/idle power, how it was synchronised."""
     sync = {"trigger": "trigger edges (timestamp pin)", "board": "the board's own timer (it samples its sensor)"}.get(
         energy.sync, f"serial timestamps, window start within ± {energy.sync_error_us:,.0f} µs")
+    basis = "" if energy.label == "measured" else f" ({energy.power_basis})"
     console.print(f"energy/inference: [bold]{energy.microjoules:,.3f} µJ[/] {energy.label} by the {energy.meter} "
-                  f"meter ({energy.power_basis})")
+                  f"meter{basis}")
     console.print(f"power: average {energy.power_mw:,.3f} mW during inference, peak {energy.peak_power_mw:,.3f} mW, "
                   f"idle {energy.idle_power_mw:,.3f} mW at {energy.supply_v:g} V; windows from {sync}")
     console.print(f"samples: {energy.samples:,} at {energy.sample_hz:,.0f} Hz in {energy.samples_file}")
