@@ -120,3 +120,16 @@ def test_kit_bench_cli_with_the_lpm01a(tmp_path):
     lines = csv_path.read_text().splitlines()
     assert lines[0].endswith(",latency_us,energy_uj") and len(lines) == 4
     assert Path(report["power_plot"]).is_file() and Path(report["energy"]["samples_file"]).is_file()
+
+
+def test_a_missing_meter_port_is_an_error_not_a_traceback(tmp_path):
+    from click.testing import CliRunner
+    from dut_peer import serve_pty
+
+    from kit.cli import main
+
+    dut_port, _, _ = serve_pty(PeerBehaviour(info_fields={"board": BOARD}))
+    result = CliRunner().invoke(main, ["bench", BOARD, "--port", dut_port, "--runs", "1", "--meter", "lpm01a",
+                                       "--meter-port", str(tmp_path / "no-such-port")])
+    assert result.exit_code == 2
+    assert "cannot open the LPM01A" in result.output and "fix:" in result.output and "Traceback" not in result.output
