@@ -113,3 +113,12 @@ def test_sync_follows_the_board_file_and_the_meter():
     assert choose_sync(open_meter("ina219", twin, twin, None), twin) == "board"
     with pytest.raises(KitError, match="times its runs itself"):
         choose_sync(modelled, twin, "serial")
+
+
+def test_an_mlperf_only_board_is_metered_per_infer_command(tmp_path):
+    report, path, peer = _bench(tmp_path, PeerBehaviour(kit=False, input_bytes=490), board="nicla-vision",
+                                reference="nicla-vision", runs=3)
+    nicla = get_board("nicla-vision")
+    assert report.protocol == "mlperf" and report.energy.meter == "modelled"
+    assert report.energy.microjoules == pytest.approx(nicla.active_power_mw * report.latency_us.mean / 1000, rel=1e-9)
+    assert peer.received.count("infer 1 0") == 1 + 3  # the warm-up, then one per metered run
