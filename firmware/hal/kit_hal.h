@@ -62,6 +62,21 @@ void kit_hal_exit(int code);
  * as text; read from the host it takes microseconds. */
 int32_t kit_hal_host_read(const char *path, uint8_t *buffer, uint32_t length);
 
+/* The timestamp output (MLPerf Tiny energy mode): pull the board file's [power]
+ * timestamp_pin (-DKIT_TIMESTAMP_PIN) low for at least 1 us and release it. The harness calls
+ * it at the start and at the end of every timed inference, so a power meter whose trigger
+ * input is wired to the pin sees each inference window on its own clock. No-op where no pin
+ * is wired; the twins count the pulses (their modelled meter draws the edges itself). */
+void kit_hal_timestamp(void);
+
+/* One I2C transaction with the 7-bit `address`: write `tx_length` bytes of `tx` (none: a
+ * read only), then, with a repeated start, read `rx_length` bytes into `rx` (none: a write
+ * only). Returns 0, or -1 when nothing acknowledges or the board has no I2C bus for kit
+ * (the board file's [power] names none). Used for the on-board current sensor (INA219 /
+ * INA226); the twins answer with a virtual sensor (kit_virtual_ina.h). */
+int kit_hal_i2c_transfer(uint8_t address, const uint8_t *tx, uint32_t tx_length, uint8_t *rx,
+                         uint32_t rx_length);
+
 #ifdef __cplusplus
 }
 #endif

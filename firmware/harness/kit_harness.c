@@ -10,6 +10,7 @@
 #include "kit_hal.h"
 #include "kit_line.h"
 #include "kit_out.h"
+#include "kit_power.h"
 #include "kit_stack.h"
 
 #define KIT_PROTOCOL_VERSION 1
@@ -26,6 +27,12 @@ static uint8_t arena[KIT_ARENA_CAPACITY] __attribute__((aligned(16)));
 static uint8_t input_buffer[KIT_INPUT_CAPACITY];
 static uint64_t op_ticks[KIT_MAX_OPS];
 static uint64_t op_started;
+/* kit-power: the samples of the run in progress (start, around each op, end). */
+static kit_power_sample_t power_samples[KIT_POWER_MAX_SAMPLES];
+static uint32_t power_count;
+static uint32_t power_dropped;
+static uint64_t power_started;
+static int power_failed;
 
 static kit_line_t reader;
 static uint32_t input_expected; /* 0: no load in progress */
@@ -193,6 +200,39 @@ static void record_op(void *ctx, uint32_t op_index, int after)
         op_started = kit_hal_ticks();
     } else if (op_index < KIT_MAX_OPS) {
         op_ticks[op_index] = kit_hal_ticks() - op_started;
+    }
+}
+
+/* kit-power: one sensor reading into the run's table (the I2C time is inside the run). */
+static void power_sample(void)
+{
+    int32_t current_ua;
+    uint32_t bus_mv;
+    uint64_t now = kit_hal_ticks();
+    if (kit_power_read(&current_ua, &bus_mv) != 0) {
+        power_failed = 1;
+        return;
+    }
+    if (power_count >= KIT_POWER_MAX_SAMPLES) {
+        power_dropped++;
+        return;
+    }
+    power_samples[power_count].dt_ticks = (uint32_t)(now - power_started);
+    power_samples[power_count].current_ua = current_ua;
+    power_samples[power_count].bus_mv = bus_mv;
+    power_count++;
+}
+
+/* kit-power's hook: the per-op timing of kit-infer, with a reading before and after each op
+ * (outside the op's own ticks, inside the run's). */
+static void record_op_power(void *ctx, uint32_t op_index, int after)
+{
+    if (!after) {
+        power_sample();
+        record_op(ctx, op_index, 0);
+    } else {
+        record_op(ctx, op_index, 1);
+        power_sample();
     }
 }
 
@@ -408,6 +448,7 @@ static void command_infer(char **tokens, int count)
      * About ten times a second the console is checked for kit-cancel; that check's own ticks
      * are taken out of the window, so the count does not depend on when a host's next
      * command bytes arrive (each run adds only one timer read). */
+    kit_hal_timestamp(); /* energy mode: the meter's window opens (outside the timed ticks) */
     kit_hal_timer_sync();
     started = kit_hal_ticks();
     last_check = started;
@@ -427,6 +468,7 @@ static void command_infer(char **tokens, int count)
         }
     }
     finished = kit_hal_ticks() - excluded;
+    kit_hal_timestamp(); /* ... and closes */
     if (status == 0 && done < runs) {
         have_result = 1;
         reply_cancelled(done, runs);
@@ -531,6 +573,7 @@ static void command_kit_info(void)
     info_number("dropped", reader.dropped);
     info_number("host_files", kit_hal_host_read(0, 0, 0) == 0 ? 1u : 0u);
     info_field("kernels", kernels_name());
+    info_field("power", kit_power_sensor_name());
     kit_out_str("]");
     kit_out_end();
     reply_ready();
@@ -649,10 +692,12 @@ static void command_kit_infer(char **tokens, int count)
         uint64_t elapsed;
         int status;
         memcpy(kit_model_input(&kit_model, arena), input_buffer, kit_model_input_bytes(&kit_model));
+        kit_hal_timestamp(); /* the run's window for a wired meter: outside the ticks */
         kit_hal_timer_sync();
         started = kit_hal_ticks();
         status = kit_model_invoke(&kit_model, arena, record_op, 0);
         elapsed = kit_hal_ticks() - started;
+        kit_hal_timestamp();
         if (status != 0) {
             have_result = 0;
             print_invoke_failure(status);
@@ -679,6 +724,139 @@ static void command_kit_infer(char **tokens, int count)
     kit_out_str("]");
     kit_out_end();
     print_results();
+    reply_ready();
+}
+
+static void print_output_and_results(void)
+{
+    uint32_t i;
+    uint32_t output_bytes = kit_model_output_bytes(&kit_model);
+    const int8_t *output = kit_model_output(&kit_model, arena);
+    kit_out_str("m-kit-output-[");
+    for (i = 0; i < output_bytes; i++) {
+        kit_out_hex_byte((uint8_t)output[i]);
+    }
+    kit_out_str("]");
+    kit_out_end();
+    print_results();
+}
+
+/* The idle reading before the runs: the mean of a few samples (board waiting, CPU spinning). */
+#define KIT_POWER_IDLE_SAMPLES 8u
+
+static int print_power_idle(void)
+{
+    int64_t current_sum = 0;
+    uint64_t bus_sum = 0;
+    uint32_t i;
+    for (i = 0; i < KIT_POWER_IDLE_SAMPLES; i++) {
+        int32_t current_ua;
+        uint32_t bus_mv;
+        if (kit_power_read(&current_ua, &bus_mv) != 0) {
+            return -1;
+        }
+        current_sum += current_ua;
+        bus_sum += bus_mv;
+    }
+    kit_out_str("m-kit-power-idle-[");
+    kit_out_i32((int32_t)(current_sum / (int64_t)KIT_POWER_IDLE_SAMPLES));
+    kit_hal_putc(',');
+    kit_out_u64(bus_sum / KIT_POWER_IDLE_SAMPLES);
+    kit_out_str("]");
+    kit_out_end();
+    return 0;
+}
+
+static void print_power_run(uint32_t run, uint64_t started, uint64_t elapsed)
+{
+    uint32_t i;
+    for (i = 0; i < power_count; i++) {
+        kit_out_str("m-kit-psample-[");
+        kit_out_u64(run);
+        kit_hal_putc(',');
+        kit_out_u64(power_samples[i].dt_ticks);
+        kit_hal_putc(',');
+        kit_out_i32(power_samples[i].current_ua);
+        kit_hal_putc(',');
+        kit_out_u64(power_samples[i].bus_mv);
+        kit_out_str("]");
+        kit_out_end();
+    }
+    kit_out_str("m-kit-power-[");
+    kit_out_u64(run);
+    kit_hal_putc(',');
+    kit_out_u64(started);
+    kit_hal_putc(',');
+    kit_out_u64(elapsed);
+    kit_hal_putc(',');
+    kit_out_u64(kit_power_energy_nj(power_samples, power_count, kit_hal_timer_hz()));
+    kit_hal_putc(',');
+    kit_out_u64(power_count);
+    kit_hal_putc(',');
+    kit_out_u64(power_dropped);
+    kit_out_str("]");
+    kit_out_end();
+}
+
+/* kit-power N: N runs like kit-infer, each sampled by the on-board current sensor. */
+static void command_kit_power(char **tokens, int count)
+{
+    uint32_t runs;
+    uint32_t i;
+    if (runs_argument(tokens, count, 1, 1u, 1u, &runs) != 0) {
+        return;
+    }
+    if (!ready_to_infer()) {
+        return;
+    }
+    if (KIT_POWER_SENSOR == 0) {
+        reply_error("kit-power: no power sensor on this board");
+        return;
+    }
+    if (kit_power_init() != 0 || print_power_idle() != 0) {
+        kit_out_str("e-[kit-power: the ");
+        kit_out_str(kit_power_sensor_name());
+        kit_out_str(" does not answer at I2C address ");
+        kit_out_u64((uint32_t)KIT_POWER_I2C_ADDR);
+        kit_out_str("]");
+        kit_out_end();
+        reply_ready();
+        return;
+    }
+    for (i = 0; i < runs; i++) {
+        uint64_t elapsed;
+        int status;
+        memcpy(kit_model_input(&kit_model, arena), input_buffer, kit_model_input_bytes(&kit_model));
+        power_count = 0u;
+        power_dropped = 0u;
+        power_failed = 0;
+        kit_hal_timestamp();
+        kit_hal_timer_sync();
+        power_started = kit_hal_ticks();
+        power_sample();
+        status = kit_model_invoke(&kit_model, arena, record_op_power, 0);
+        power_sample();
+        elapsed = kit_hal_ticks() - power_started;
+        kit_hal_timestamp();
+        if (status != 0) {
+            have_result = 0;
+            print_invoke_failure(status);
+            return;
+        }
+        if (power_failed) {
+            have_result = 1;
+            reply_error("kit-power: the sensor stopped answering during a run");
+            return;
+        }
+        print_power_run(i, power_started, elapsed);
+        if (i + 1 < runs && cancel_requested()) {
+            have_result = 1;
+            reply_cancelled(i + 1, runs);
+            return;
+        }
+    }
+    have_result = 1;
+    print_output_and_results();
     reply_ready();
 }
 
@@ -789,6 +967,8 @@ static void run_command(char *line)
         command_kit_load_file(tokens, count);
     } else if (strcmp(word, "kit-infer") == 0) {
         command_kit_infer(tokens, count);
+    } else if (strcmp(word, "kit-power") == 0) {
+        command_kit_power(tokens, count);
     } else if (strcmp(word, "kit-layers") == 0) {
         command_kit_layers();
     } else if (strcmp(word, "kit-mem") == 0) {
@@ -846,7 +1026,12 @@ void kit_harness_init(void)
     pending_line = KIT_LINE_NONE;
     console_polls = strcmp(kit_hal_target_name(), "host") != 0;
     model_problem = check_model();
+#if defined(KIT_ENERGY_MODE) && KIT_ENERGY_MODE
+    /* MLPerf Tiny energy mode: the runner times by the meter's edges (kit_hal_timestamp). */
+    kit_out_line("m-timestamp-mode-energy");
+#else
     kit_out_line("m-timestamp-mode-performance");
+#endif
     kit_out_str("m-kit-boot-[proto=");
     kit_out_u64(KIT_PROTOCOL_VERSION);
     kit_out_str(",board=");

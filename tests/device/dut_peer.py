@@ -41,6 +41,10 @@ class PeerBehaviour:
     ready_lookalike: bool = False    # a line containing (not being) m-ready inside every reply
     model: Callable[[bytes], bytes] | None = None    # the board's model (default: toy_model)
     model_id: str = "kws01"
+    # Power tests: each timed run takes `run_seconds` of wall time (its ticks say so too) and
+    # calls `on_run("start")` / `on_run("end")` around it, as a timestamp pin would toggle.
+    run_seconds: float = 0.0
+    on_run: Callable[[str], None] | None = None
 
 
 def toy_model(data: bytes, output_bytes: int) -> bytes:
@@ -130,6 +134,15 @@ class DutPeer:
             raise PeerDied()
         data = self._ready_input()
         self.last_output = self.b.model(data) if self.b.model else toy_model(data, self.b.output_bytes)
+        if self.b.run_seconds:
+            if self.b.on_run:
+                self.b.on_run("start")
+            started = time.monotonic()
+            time.sleep(self.b.run_seconds)
+            elapsed = time.monotonic() - started
+            if self.b.on_run:
+                self.b.on_run("end")
+            return round(elapsed * 25_000_000)  # the peer's timer: 25 MHz
         return sum(ticks for _, ticks in self.b.ops)
 
     def _results_line(self) -> str:

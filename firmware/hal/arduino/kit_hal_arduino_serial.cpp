@@ -39,7 +39,11 @@ extern "C" void kit_hal_init(void)
     pinMode(KIT_LED_PIN, OUTPUT);
 #endif
     kit_hal_arduino_busy(1); /* lit until the host opens the port: the board is alive */
+#if defined(KIT_ENERGY_MODE) && KIT_ENERGY_MODE && defined(KIT_ENERGY_BAUD)
+    Serial.begin(KIT_ENERGY_BAUD); /* energy mode: the runner's interface board talks at this rate */
+#else
     Serial.begin(KIT_SERIAL_BAUD);
+#endif
     while (!Serial) {
         delay(10);
     }

@@ -93,3 +93,19 @@ int32_t kit_hal_host_read(const char *path, uint8_t *buffer, uint32_t length)
     fclose(file);
     return (int32_t)got;
 }
+
+void kit_hal_timestamp(void)
+{
+    /* the native build has no GPIO */
+}
+
+int kit_hal_i2c_transfer(uint8_t address, const uint8_t *tx, uint32_t tx_length, uint8_t *rx,
+                         uint32_t rx_length)
+{
+    (void)address; /* and no I2C bus: kit-power answers "no power sensor" */
+    (void)tx;
+    (void)tx_length;
+    (void)rx;
+    (void)rx_length;
+    return -1;
+}

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "kit_hal.h"
+#include "kit_virtual_ina.h"
 
 #define REG32(address) (*(volatile uint32_t *)(address))
 
@@ -205,4 +206,20 @@ int32_t kit_hal_host_read(const char *path, uint8_t *buffer, uint32_t length)
         return -1;
     }
     return (int32_t)(length - (uint32_t)left);
+}
+
+/* No pin to pulse on the emulator: the pulses are counted (the modelled meter draws the
+ * edges on the host from the run timings; a debugger can read the count). */
+volatile uint32_t kit_timestamp_pulses;
+
+void kit_hal_timestamp(void)
+{
+    kit_timestamp_pulses++;
+}
+
+/* The virtual INA219/INA226 of kit_virtual_ina.h stands on the emulator's I2C bus. */
+int kit_hal_i2c_transfer(uint8_t address, const uint8_t *tx, uint32_t tx_length, uint8_t *rx,
+                         uint32_t rx_length)
+{
+    return kit_virtual_ina_transfer(address, tx, tx_length, rx, rx_length);
 }

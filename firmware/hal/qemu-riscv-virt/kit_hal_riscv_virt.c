@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "kit_hal.h"
+#include "kit_virtual_ina.h"
 
 #define REG8(address) (*(volatile uint8_t *)(address))
 #define UART_BASE 0x10000000u
@@ -113,4 +114,20 @@ int32_t kit_hal_host_read(const char *path, uint8_t *buffer, uint32_t length)
     (void)buffer;
     (void)length;
     return -1;
+}
+
+/* No pin to pulse on the emulator: the pulses are counted (the modelled meter draws the
+ * edges on the host from the run timings; a debugger can read the count). */
+volatile uint32_t kit_timestamp_pulses;
+
+void kit_hal_timestamp(void)
+{
+    kit_timestamp_pulses++;
+}
+
+/* The virtual INA219/INA226 of kit_virtual_ina.h stands on the emulator's I2C bus. */
+int kit_hal_i2c_transfer(uint8_t address, const uint8_t *tx, uint32_t tx_length, uint8_t *rx,
+                         uint32_t rx_length)
+{
+    return kit_virtual_ina_transfer(address, tx, tx_length, rx, rx_length);
 }

@@ -18,6 +18,7 @@ from pathlib import Path
 from kit import catalog
 from kit.build.linker import MemoryLayout, overflow_error, overflows, render_linker_script
 from kit.build.offline import ensure_offline_platformio, pio_executable, platformio_env
+from kit.build.power import power_flags
 from kit.catalog.models import Board
 from kit.compile.compiled import CompiledModel
 from kit.errors import KitError, ModelError, ToolMissingError
@@ -183,8 +184,8 @@ def board_manifest(target: Board) -> dict:
 
 def _build_hash(board: Board, target: Board, layout: MemoryLayout, sources: dict[str, Path]) -> str:
     digest = hashlib.sha256()
-    digest.update(json.dumps([board.name, target.name, asdict(layout), board_manifest(target), kernel_flags(board, target)],
-                             sort_keys=True).encode())
+    digest.update(json.dumps([board.name, target.name, asdict(layout), board_manifest(target), kernel_flags(board, target),
+                              power_flags(board)], sort_keys=True).encode())
     hal = hal_of(target)
     for name, path in sorted(sources.items()) + [(f"ld/{hal}", HAL_DIR / hal / "kit_link.ld.in")] + \
             [(f"platform/{p.relative_to(PLATFORM_DIR)}", p) for p in _platform_files()]:
@@ -205,7 +206,7 @@ def _build_info_header(board: Board, build_id: str) -> str:
 
 
 def _platformio_ini(board: Board, target: Board, layout: MemoryLayout, model_dir: Path) -> str:
-    flags = ["-DKIT_HAVE_BUILD_INFO", "-ffp-contract=off", *kernel_flags(board, target)]
+    flags = ["-DKIT_HAVE_BUILD_INFO", "-ffp-contract=off", *kernel_flags(board, target), *power_flags(board)]
     flags += [f"-I{d}" for d in _include_dirs(model_dir)]
     return "\n".join([
         "; Written by kit.build: the kit firmware (harness + HAL + runtime + model) for one board.",

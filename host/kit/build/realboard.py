@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Callable, Literal
 
 from kit import catalog
+from kit.build.power import power_flags
 from kit.build.project import copy_sources
 from kit.catalog.models import Board, Firmware
 from kit.compile.compiled import CompiledModel
@@ -357,6 +358,7 @@ def build_flags(board: Board, firmware: Firmware, engine: str) -> list[str]:
               f"-DKIT_LED_ACTIVE_LOW={1 if firmware.led.active_low else 0}", "-ffp-contract=off"]
     if engine == "kit":
         flags += kernel_flags(firmware)
+    flags += power_flags(board)
     flags += [f"-I{folder}" for folder in include_dirs(firmware, engine)]
     return flags
 

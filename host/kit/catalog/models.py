@@ -178,6 +178,39 @@ class Firmware(Strict):
     led: Led | None = None
 
 
+PowerSensorPart = Literal["ina219", "ina226"]
+
+
+class PowerWiring(Strict):
+    """How power is measured on this board (the `[power]` table): the supply voltage the
+    meter feeds, an on-board current-sense breakout on the board's I2C bus (`sensor`, its
+    7-bit `i2c_address`, the shunt in ohms, the bus pins), and the GPIO the firmware pulses
+    low (>= 1 us) at each inference's start and end, wired to an external meter's trigger
+    input (the MLPerf Tiny energy-mode timestamp). Absent pins mean "not wired": kit then
+    synchronises the meter by serial timestamps and states the error bound."""
+
+    supply_v: float = Field(default=3.3, gt=0, le=12)
+    sensor: PowerSensorPart | None = None
+    i2c_address: int = Field(default=0x40, ge=0x08, le=0x77)
+    shunt_ohms: float = Field(default=0.1, gt=0, le=10)
+    i2c_sda: str | None = None
+    i2c_scl: str | None = None
+    timestamp_pin: str | None = None
+    timestamp_us: int = Field(default=2, ge=1, le=1000)  # the low pulse; >= 10 for a PPK2's 100 kHz logic port
+    # MLPerf Tiny energy mode: boot as `m-timestamp-mode-energy`, console at `energy_baud` (the
+    # runner's interface board), for the unmodified runner with an LPM01A or JS220.
+    energy_mode: bool = False
+    energy_baud: int = Field(default=9600, gt=0)
+    notes: str = ""
+
+    @field_validator("i2c_sda", "i2c_scl", "timestamp_pin")
+    @classmethod
+    def _pin(cls, pin: str | None) -> str | None:
+        if pin is not None and not _ARDUINO_PIN.match(pin):
+            raise ValueError(f"{pin!r} is not an Arduino pin name or number (e.g. D7, SDA, 2)")
+        return pin
+
+
 class Emulator(Strict):
     """How to boot an emulated board: QEMU binary, machine, extra arguments and the memory
     map the linker script must follow (origins and sizes of code and data memory).
@@ -263,6 +296,7 @@ class Board(Strict):
     idle_power_mw: float = Field(gt=0)
     power_basis: Literal["datasheet", "measured", "estimate"]
     power_notes: str = ""
+    power: PowerWiring = PowerWiring()
     support: Support
     sources: list[str] = Field(min_length=1)
 

@@ -150,16 +150,32 @@ def _flash_prebuilt(board: str, lab: str, firmware: Path, port: str | None, baud
               help="Input size for an MLPerf-only board running an unknown model.")
 @click.option("--no-plot", is_flag=True, help="Skip the PNG plot of the latency distribution and layers.")
 @click.option("--force", is_flag=True, help="Real boards: accept a --port whose USB id belongs to another board.")
+@click.option("--meter", type=click.Choice(["modelled", "lpm01a", "ppk2", "js220", "ina219", "ina226"]),
+              help="Measure power with this meter while benching: `modelled` (a trace from the instruction "
+              "counts and the board file's power: the twins), `lpm01a` (ST LPM01A PowerShield on --meter-port), "
+              "`ppk2` (Nordic PPK2 on --meter-port), `js220` (Joulescope JS110/JS220 on USB), `ina219`/`ina226` (the board's own current sensor, read by the firmware; virtual on the twins).")
+@click.option("--meter-port", help="The meter's serial port (LPM01A: its ST-LINK virtual COM port; PPK2: its data port).")
+@click.option("--sync", type=click.Choice(["trigger", "serial"]),
+              help="How inference windows are found in the meter's trace: `trigger` (the board's timestamp pin "
+              "wired to the meter; default when the board file names one) or `serial` (host timestamps, "
+              "error bound shown).")
 @click.pass_context
 def bench_command(ctx: click.Context, board: str | None, runs: int, warmup: int, as_json: bool,
                   csv_path: Path | None, port: str | None, input_bytes: int | None, no_plot: bool,
-                  force: bool = False) -> None:
+                  force: bool = False, meter: str | None = None, meter_port: str | None = None,
+                  sync: str | None = None) -> None:
     """Measure inference latency on BOARD: statistics, per-layer times, throughput, energy.
 
     Every run is written to a results file (under KIT_HOME/results) the moment it arrives,
     so an interrupted bench keeps what it measured. On emulated boards latency is an exact
     instruction count (QEMU -icount) shown also as an ESTIMATED time at the real board's
     clock; energy is MODELLED from the board's catalog active power.
+
+    With --meter, power is measured while it runs (one inference per command, idle between):
+    energy per inference, average, peak and idle power, every sample in
+    KIT_HOME/results/*.power.csv as it arrives and a plot of the current trace with the
+    inference windows marked. `--meter modelled` on a twin draws the trace from the
+    instruction counts and is labelled modelled; a real meter's figures are labelled measured.
 
     With no BOARD, `kit bench --port PORT` measures any device on PORT that speaks the MLPerf
     Tiny protocol (a board kit does not know): latency as the device measured it, no energy.
@@ -171,9 +187,9 @@ def bench_command(ctx: click.Context, board: str | None, runs: int, warmup: int,
     if board is None and port is None:
         raise click.UsageError("name a BOARD, or pass --port PORT to measure any MLPerf Tiny device")
     if board is not None and _is_linux_board(board):
-        if port is not None or input_bytes is not None or force:
-            raise click.UsageError(f"{board} is benched over SSH: --port, --input-bytes and --force are for "
-                                   "microcontroller boards (use --host USER@HOST and --ssh-port)")
+        if port is not None or input_bytes is not None or force or meter is not None:
+            raise click.UsageError(f"{board} is benched over SSH: --port, --input-bytes, --force and --meter "
+                                   "are for microcontroller boards (use --host USER@HOST and --ssh-port)")
         _bench_linux_board(board, runs, warmup, as_json, csv_path, ctx.args, no_plot)
         return
     if ctx.args:
@@ -185,11 +201,14 @@ def bench_command(ctx: click.Context, board: str | None, runs: int, warmup: int,
     live, update, _ = _reporter(as_json)
     with live if live is not None else nullcontext():
         report = bench(board, runs=runs, warmup=warmup, port=port, input_bytes=input_bytes, csv_path=csv_path,
-                       progress=lambda done: update(f"bench {board or port} (runs)", done, runs), force=force)
+                       progress=lambda done: update(f"bench {board or port} (runs)", done, runs), force=force,
+                       meter=meter, meter_port=meter_port, sync=sync)
     if not no_plot:
-        from kit.report.plots import plot_bench_report
+        from kit.report.plots import plot_bench_report, plot_power_trace
 
         report.plot = plot_bench_report(report)
+        if report.energy is not None and report.energy.meter:
+            report.power_plot = plot_power_trace(report)
     if as_json:
         click.echo(json.dumps(report.as_dict(), indent=2))
         return

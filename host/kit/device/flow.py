@@ -39,13 +39,20 @@ def bench(
     csv_path: Path | None = None,
     progress: Callable[[int], None] | None = None,
     force: bool = False,
+    meter: str | None = None,
+    meter_port: str | None = None,
+    sync: str | None = None,
 ) -> BenchReport:
     """Measure a running (or --port, or USB-detected) board; results file and optional CSV. `force`: accept a port whose USB id belongs to another board. `board` None: the
-    MLPerf Tiny (or kit) device on `port`, whatever board it is (no catalog numbers apply)."""
+    MLPerf Tiny (or kit) device on `port`, whatever board it is (no catalog numbers apply).
+    `meter` (kit.device.meters.METERS) measures power while it runs, on `meter_port`; `sync`
+    trigger|serial (default: trigger when the board file wires a timestamp pin)."""
     if board is None and port is None:
         raise KitError("name a board or pass --port", hint="`kit bench BOARD` or `kit bench --port /dev/ttyACM0`")
     opened = connect_port(port) if board is None else connect(board, port, force=force)  # type: ignore[arg-type]
     with opened as session:
+        if meter is not None:
+            return _metered_bench(session, runs, warmup, progress, input_bytes, csv_path, meter, meter_port, sync)
         header = _session_header(session, {"runs": runs, "warmup": warmup})
         with ResultsFile.create("bench", header) as results:
             report = run_bench(session.client, session.board, session.reference, runs, warmup, results,
@@ -53,6 +60,29 @@ def bench(
     assert report.results_file is not None
     if csv_path is not None:
         write_csv(csv_path, report.results_file)
+    return report
+
+
+def _metered_bench(session: Session, runs: int, warmup: int, progress, input_bytes: int | None,
+                   csv_path: Path | None, meter_name: str, meter_port: str | None, sync: str | None) -> BenchReport:
+    """A bench with a power meter: every sample goes to `<results>.power.csv` as it arrives."""
+    from kit.bench.samples import SampleFile
+    from kit.device.meters import choose_sync, open_meter
+
+    meter = open_meter(meter_name, session.board, session.reference, meter_port)
+    chosen = choose_sync(meter, session.reference or session.board, sync)
+    header = _session_header(session, {"runs": runs, "warmup": warmup, "meter": meter.name,
+                                       "meter_label": meter.label, "meter_port": meter_port, "sync": chosen})
+    with ResultsFile.create("bench", header) as results, SampleFile.beside(results.path) as trace:
+        try:
+            with meter:
+                report = run_bench(session.client, session.board, session.reference, runs, warmup, results,
+                                   progress, input_bytes, meter=meter, sync=chosen, power_sink=trace.append)
+        except DeviceError as error:
+            raise DeviceError(f"{error.message}\n  the {trace.count:,} power samples read are in {trace.path}",
+                              hint=error.hint) from None
+    if csv_path is not None:
+        write_csv(csv_path, results.path)
     return report
 
 

@@ -3,14 +3,15 @@
 On an emulated board (QEMU under `-icount shift=0`) a tick count is an instruction count,
 exact and repeatable; the time a real chip would take is only an estimate (instructions at
 the real board's clock, as if one instruction per cycle), and a bare emulated board has no
-real clock at all (its 1 GHz is QEMU's virtual time). Energy is never measured here: it is
-modelled from a catalog power figure, and only for a board the user named. Every number
-says which it is.
+real clock at all (its 1 GHz is QEMU's virtual time). Without a meter, energy is modelled
+from a catalog power figure, and only for a board the user named; with one (kit.device.power)
+it is integrated from the meter's trace. Every number says which it is.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from kit.catalog import Board
 from kit.targets import target_class
@@ -87,22 +88,42 @@ class Timebase:
 
 @dataclass(frozen=True)
 class Energy:
-    """Energy per inference, modelled as power x time."""
+    """Energy per inference: modelled as catalog power x time (`meter` empty), or from a
+    meter's trace (`meter` names it; `label` is `measured`, or `modelled` for the twins'
+    modelled meter). `power_mw` is the average power during inferences."""
 
     microjoules: float
     power_mw: float
     power_board: str
     power_basis: str
     label: str = "modelled"
+    meter: str = ""
+    idle_power_mw: float | None = None
+    peak_power_mw: float | None = None
+    sync: str = ""
+    sync_error_us: float | None = None
+    per_inference_uj: list[float] | None = None
+    samples_file: str | None = None
+    samples: int = 0
+    sample_hz: float | None = None
+    supply_v: float | None = None
 
-    def as_dict(self) -> dict[str, float | str]:
-        return {
+    def as_dict(self) -> dict[str, Any]:
+        base: dict[str, Any] = {
             "uj_per_inference": self.microjoules,
             "power_mw": self.power_mw,
             "power_board": self.power_board,
             "power_basis": self.power_basis,
             "label": self.label,
         }
+        if self.meter:
+            base.update({
+                "meter": self.meter, "idle_power_mw": self.idle_power_mw, "peak_power_mw": self.peak_power_mw,
+                "average_power_mw": self.power_mw, "sync": self.sync, "sync_error_us": self.sync_error_us,
+                "per_inference_uj": self.per_inference_uj, "samples_file": self.samples_file,
+                "samples": self.samples, "sample_hz": self.sample_hz, "supply_v": self.supply_v,
+            })
+        return base
 
 
 def modelled_energy(reference: Board | None, mean_us: float) -> Energy | None:

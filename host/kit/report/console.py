@@ -31,7 +31,9 @@ def render_bench(report, console: Console) -> None:
     console.print(table)
     estimate = " (estimate)" if "estimate" in report.time_label else ""
     console.print(f"inferences/s: [bold]{report.per_second:,.1f}[/]{estimate}")
-    if report.energy is not None:
+    if report.energy is not None and report.energy.meter:
+        _render_metered(report.energy, console)
+    elif report.energy is not None:
         energy = report.energy
         console.print(
             f"energy/inference: [bold]{energy.microjoules:,.2f} µJ[/] {energy.label} "
@@ -57,6 +59,20 @@ def render_bench(report, console: Console) -> None:
         console.print(f"results: {report.results_file}")
     if report.plot:
         console.print(f"plot: {report.plot}")
+    if getattr(report, "power_plot", None):
+        console.print(f"power plot: {report.power_plot}")
+
+
+def _render_metered(energy, console: Console) -> None:
+    """Energy from a meter's trace: per inference, average/peak/idle power, how it was synchronised."""
+    sync = {"trigger": "trigger edges (timestamp pin)", "board": "the board's own timer (it samples its sensor)"}.get(
+        energy.sync, f"serial timestamps, window start within ± {energy.sync_error_us:,.0f} µs")
+    basis = "" if energy.label == "measured" else f" ({energy.power_basis})"
+    console.print(f"energy/inference: [bold]{energy.microjoules:,.3f} µJ[/] {energy.label} by the {energy.meter} "
+                  f"meter{basis}")
+    console.print(f"power: average {energy.power_mw:,.3f} mW during inference, peak {energy.peak_power_mw:,.3f} mW, "
+                  f"idle {energy.idle_power_mw:,.3f} mW at {energy.supply_v:g} V; windows from {sync}")
+    console.print(f"samples: {energy.samples:,} at {energy.sample_hz:,.0f} Hz in {energy.samples_file}")
 
 
 def render_validate(report, console: Console) -> None:

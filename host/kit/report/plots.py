@@ -95,3 +95,41 @@ def plot_pi_bench(result: Any) -> Path:
     its results file (like `kit bench` on an MCU)."""
     title = f"{result.board} ({result.host}) {result.lab}, {result.runtime} {result.threads} thread(s)"
     return plot_bench(result.latencies_us, "latency µs", [], title, Path(result.results_path).with_suffix(".png"))
+
+
+def plot_power_trace(report: Any) -> Path:
+    """The meter's current trace of a bench with the inference windows shaded, beside its
+    results file (`<results>.power.png`). Reads the samples and windows back from disk."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    from kit.bench.results import read_records
+    from kit.bench.samples import read_samples
+
+    energy = report.energy
+    samples = list(read_samples(Path(energy.samples_file)))
+    windows = [(r["start_s"], r["end_s"]) for r in read_records(report.results_file) if r.get("type") == "energy"]
+    step = max(1, len(samples) // 200_000)  # a drawable number of points; the file keeps all
+    shown = samples[::step]
+    figure, axis = plt.subplots(figsize=(10, 4))
+    # Samples are held until the next one (what the energy integral assumes): draw steps.
+    axis.step([s.t_s * 1e3 for s in shown], [s.current_a * 1e3 for s in shown], where="post", color="#3b7dd8",
+              linewidth=0.8, label="current")
+    for index, (start, end) in enumerate(windows):
+        axis.axvspan(start * 1e3, end * 1e3, color="#e07b39", alpha=0.25, label="inference" if index == 0 else None)
+    axis.set_xlabel("time on the meter's clock (ms)")
+    axis.set_ylabel("current (mA)")
+    axis.legend(loc="upper right", fontsize=8)
+    axis.set_title(f"{report.board} {report.model}: {energy.label} by {energy.meter}, "
+                   f"{energy.microjoules:,.2f} µJ/inference, sync {energy.sync}")
+    note = (f"{len(samples):,} samples at {energy.supply_v:g} V; windows from "
+            + {"trigger": "trigger edges", "board": "the board's timer (on-board sensor)"}.get(
+                energy.sync, f"serial timestamps (± {energy.sync_error_us:,.0f} µs)"))
+    figure.text(0.5, 0.01, note, ha="center", va="bottom", fontsize=7)
+    figure.tight_layout(rect=(0, 0.05, 1, 1))
+    path = Path(report.results_file).with_suffix(".power.png")
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path

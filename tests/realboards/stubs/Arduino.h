@@ -1,7 +1,7 @@
 /*
  * STAND-IN for the Arduino core API, for tests only (no Arduino core exists offline here).
  * Just what kit's Arduino HALs use: Serial (over this process's stdin/stdout, so the test
- * can drive the firmware natively), millis/micros/delay, pinMode/digitalWrite, LED_BUILTIN,
+ * can drive the firmware natively), millis/micros/delay(Microseconds), pinMode/digitalWrite, LED_BUILTIN,
  * and the two ESP32 core functions. LED changes are logged on stderr ("led=0/1") so a test
  * can check the busy LED. Implemented in arduino_stub.cpp; C++11 like the older cores.
  */
@@ -15,6 +15,13 @@
 #define LOW 0x0
 #define OUTPUT 0x1
 #define LED_BUILTIN 13
+/* Header pin names the board files' [power] tables use (the cores define them per variant). */
+#define D2 2
+#define D4 4
+#define D5 5
+#define D7 7
+#define A4 18
+#define A5 19
 
 class StubSerial {
  public:
@@ -34,6 +41,7 @@ unsigned long micros(void);
 void delay(unsigned long ms);
 void pinMode(uint8_t pin, uint8_t mode);
 void digitalWrite(uint8_t pin, uint8_t value);
+void delayMicroseconds(unsigned int us);
 
 /* arduino-esp32 only */
 uint32_t getCpuFrequencyMhz(void);

@@ -82,7 +82,121 @@ void delay(unsigned long ms)
 
 void pinMode(uint8_t pin, uint8_t mode) { fprintf(stderr, "pinMode %u %u\n", pin, mode); }
 
-void digitalWrite(uint8_t pin, uint8_t value) { fprintf(stderr, "led=%u pin=%u\n", value, pin); }
+void digitalWrite(uint8_t pin, uint8_t value)
+{
+#ifdef KIT_TIMESTAMP_PIN
+  if (pin == KIT_TIMESTAMP_PIN) {
+    fprintf(stderr, "timestamp=%u\n", value); /* the energy-mode pulses, apart from the LED */
+    return;
+  }
+#endif
+  fprintf(stderr, "led=%u pin=%u\n", value, pin);
+}
+
+void delayMicroseconds(unsigned int us)
+{
+  struct timespec pause = {0, (long)us * 1000L};
+  nanosleep(&pause, NULL);
+}
+
+/* ------------------------------------------------------------ the stand-in I2C sensor */
+#include "Wire.h"
+
+#ifndef KIT_STUB_INA_UA
+#define KIT_STUB_INA_UA 20000u /* 20 mA */
+#endif
+#ifndef KIT_STUB_INA_MV
+#define KIT_STUB_INA_MV 3300u
+#endif
+#ifndef KIT_POWER_I2C_ADDR
+#define KIT_POWER_I2C_ADDR 0x40
+#endif
+#ifndef KIT_POWER_SHUNT_MOHM
+#define KIT_POWER_SHUNT_MOHM 100
+#endif
+
+StubWire Wire;
+static uint8_t wire_address;
+static uint8_t wire_tx[8];
+static size_t wire_tx_length;
+static uint8_t wire_pointer;
+static uint16_t wire_config;
+static uint8_t wire_rx[8];
+static size_t wire_rx_length;
+static size_t wire_rx_next;
+
+static uint16_t stub_ina_register(uint8_t pointer)
+{
+  uint32_t shunt_nv = KIT_STUB_INA_UA * (uint32_t)KIT_POWER_SHUNT_MOHM; /* uA x mOhm = nV */
+#if defined(KIT_POWER_SENSOR) && KIT_POWER_SENSOR == 2
+  switch (pointer) {
+  case 0x00: return wire_config;
+  case 0x01: return (uint16_t)((shunt_nv + 1250u) / 2500u);
+  case 0x02: return (uint16_t)(KIT_STUB_INA_MV * 1000u / 1250u);
+  case 0xFE: return 0x5449u;
+  case 0xFF: return 0x2260u;
+  default: return 0u;
+  }
+#else
+  switch (pointer) {
+  case 0x00: return wire_config;
+  case 0x01: return (uint16_t)((shunt_nv + 5000u) / 10000u);
+  case 0x02: return (uint16_t)(((KIT_STUB_INA_MV / 4u) << 3) | 0x2u);
+  default: return 0u;
+  }
+#endif
+}
+
+void StubWire::begin() { fprintf(stderr, "wire begin\n"); }
+
+void StubWire::begin(int sda, int scl) { fprintf(stderr, "wire begin sda=%d scl=%d\n", sda, scl); }
+
+void StubWire::beginTransmission(uint8_t address)
+{
+  wire_address = address;
+  wire_tx_length = 0;
+}
+
+size_t StubWire::write(uint8_t byte)
+{
+  if (wire_tx_length < sizeof wire_tx) {
+    wire_tx[wire_tx_length++] = byte;
+  }
+  return 1;
+}
+
+uint8_t StubWire::endTransmission(bool stop)
+{
+  (void)stop;
+  if (wire_address != KIT_POWER_I2C_ADDR) {
+    return 2; /* address NACK */
+  }
+  if (wire_tx_length >= 1) {
+    wire_pointer = wire_tx[0];
+  }
+  if (wire_tx_length >= 3 && wire_pointer == 0x00) {
+    wire_config = (uint16_t)((wire_tx[1] << 8) | wire_tx[2]);
+  }
+  return 0;
+}
+
+uint8_t StubWire::requestFrom(uint8_t address, uint8_t count)
+{
+  if (address != KIT_POWER_I2C_ADDR || count > sizeof wire_rx) {
+    return 0;
+  }
+  uint16_t value = stub_ina_register(wire_pointer);
+  for (uint8_t i = 0; i < count; i++) {
+    wire_rx[i] = (i % 2 == 0) ? (uint8_t)(value >> 8) : (uint8_t)(value & 0xFF);
+  }
+  wire_rx_length = count;
+  wire_rx_next = 0;
+  return count;
+}
+
+int StubWire::available() { return (int)(wire_rx_length - wire_rx_next); }
+
+int StubWire::read() { return wire_rx_next < wire_rx_length ? wire_rx[wire_rx_next++] : -1; }
 
 /* The board's clock from its board file (realboard_helpers.core_defines). */
 #ifndef KIT_STUB_CORE_CLOCK

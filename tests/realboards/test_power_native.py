@@ -1,0 +1,81 @@
+"""The power path of every real board's firmware against stand-ins (no board, no sensor
+here): the project built natively with the stand-in Wire bus, on which sits a stand-in
+INA219/INA226 (stubs/Wire.h) drawing a constant 20 mA at 3.3 V; `kit-power` integrates it on
+the "board" and kit's host meter checks it. The timestamp pin pulses at each run's start
+and end. And the sensor driver cross-compiled warning-free with each board's defines."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from kit import catalog
+from kit.device.meters.onboard import OnBoardMeter
+
+from realboard_helpers import REAL_BOARDS, STUBS, build_native, ini_flags
+from test_native_hal import NativeBoard, _input
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300), pytest.mark.usefixtures("host_compilers")]
+
+FIRMWARE = Path(__file__).resolve().parents[2] / "firmware"
+SENSOR_BOARDS = [b for b in REAL_BOARDS if catalog.get_board(b).power.sensor is not None]
+STUB_MW = 20.0 * 3.3  # stubs/arduino_stub.cpp: 20 mA at 3.3 V
+
+
+def test_some_real_boards_wire_a_sensor():
+    assert {"nano33-ble-sense", "nano-esp32", "xiao-esp32s3"} <= set(SENSOR_BOARDS)
+
+
+@pytest.mark.parametrize("board", SENSOR_BOARDS)
+def test_kit_power_on_the_stand_in_sensor(projects, board: str, tmp_path: Path) -> None:
+    project = projects[(board, "kit")]
+    defines = ini_flags(project.project_dir).defines
+    entry = catalog.get_board(board)
+    assert f"-DKIT_POWER_SENSOR={ {'ina219': 1, 'ina226': 2}[entry.power.sensor] }" in defines
+    assert f"-DKIT_TIMESTAMP_PIN={entry.power.timestamp_pin}" in defines
+    binary = build_native(project.project_dir, board, tmp_path / "build")
+    device = NativeBoard(binary)
+    try:
+        assert device.client.info.fields["power"] == entry.power.sensor
+        device.client.load(_input(490))
+        device.client.kit_infer(1)
+        meter = OnBoardMeter(entry.power.sensor, entry.power.supply_v, board, virtual=False)
+        meter.start(lambda _samples: None)
+        seconds = [meter.measure_run(device.client, index) for index in range(2)]
+        summary = meter.summary()
+    finally:
+        device.close()
+    assert summary.label == "measured" and summary.sync == "board"
+    for uj, run_s in zip(summary.energy_uj, seconds):
+        assert uj == pytest.approx(STUB_MW * run_s * 1e3, rel=0.01)  # mW x s = mJ; x 1e3 = uJ
+    assert summary.idle_power_mw == pytest.approx(STUB_MW, rel=0.01)
+    assert summary.peak_power_mw == pytest.approx(STUB_MW, rel=0.01)
+    assert len(meter.samples) == 2 * (2 * 13 + 2)  # start, end, before/after each of 13 ops
+    log = device.stderr_path.read_text().splitlines()
+    pulses = [line for line in log if line.startswith("timestamp=")]
+    assert pulses[:2] == ["timestamp=1", "timestamp=0"]  # set up idle high, then the first falling edge
+    assert sum(line == "timestamp=0" for line in pulses) == 2 * 3  # start and end of 3 runs
+    if entry.power.i2c_sda and "ESP32" in " ".join(entry.platformio.framework_defines):
+        assert any(line.startswith("wire begin sda=") for line in log)  # the ESP32 core takes the pins
+
+
+@pytest.mark.parametrize("board", SENSOR_BOARDS)
+def test_sensor_driver_cross_compiles_warning_free(projects, board: str, tmp_path: Path) -> None:
+    entry = catalog.get_board(board)
+    if entry.toolchain is None or entry.toolchain.compiler != "arm-none-eabi-gcc":
+        prefix, target = "riscv64-unknown-elf", ["--specs=picolibc.specs", "-march=rv32imc", "-misa-spec=2.2",
+                                                 "-mabi=ilp32"]
+    else:
+        prefix, target = "arm-none-eabi", list(entry.toolchain.cflags)
+    if shutil.which(f"{prefix}-gcc") is None:
+        pytest.skip(f"{prefix}-gcc is not installed")
+    defines = [d for d in ini_flags(projects[(board, "kit")].project_dir).defines if d.startswith("-DKIT_POWER")]
+    for source in ("kit_power.c",):
+        result = subprocess.run([f"{prefix}-gcc", "-std=c99", *target, "-Wall", "-Wextra", "-Werror", "-O2", *defines,
+                                 f"-I{FIRMWARE / 'harness'}", f"-I{FIRMWARE / 'hal'}", f"-I{STUBS}", "-c",
+                                 str(FIRMWARE / "harness" / source), "-o", str(tmp_path / "power.o")],
+                                capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
