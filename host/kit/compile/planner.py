@@ -14,6 +14,7 @@ from typing import Any, Callable
 import numpy as np
 
 from kit.compile import quant
+from kit.compile.fold import fold_model
 from kit.compile.memory import Buffer, place_buffers
 from kit.compile.ops import OPS, OPS_BY_NAME, OpSpec
 from kit.compile.plan import SUPPORTED_OPS, OpPlan, Plan, TensorPlan
@@ -659,7 +660,12 @@ def _elements_bound(shape: tuple[int, ...]) -> int:
 
 
 def resolve_params(model: Model) -> list[dict[str, Any]]:
-    """Check every op and resolve its parameters; ModelError names the first refused node."""
+    """Check every op and resolve its parameters; ModelError names the first refused node.
+    The params belong to the folded graph (kit.compile.fold), one per op of fold_model(model)."""
+    return _resolve_folded(fold_model(model))
+
+
+def _resolve_folded(model: Model) -> list[dict[str, Any]]:
     _check_ops_known(model)
     _check_graph(model)
     resolved = []
@@ -687,13 +693,14 @@ def _arena_tensors(model: Model) -> list[int]:
 
 
 def _lifetimes(model: Model, tensors: list[int]) -> dict[int, list[int]]:
+    """First and last op position (in the folded graph, not node index) using each tensor."""
     last_op = len(model.operators) - 1
     spans = {t: [last_op + 1, -1] for t in tensors}
-    for operator in model.operators:
+    for position, operator in enumerate(model.operators):
         for t in operator.inputs + operator.outputs:
             if t in spans:
-                spans[t][0] = min(spans[t][0], operator.index)
-                spans[t][1] = max(spans[t][1], operator.index)
+                spans[t][0] = min(spans[t][0], position)
+                spans[t][1] = max(spans[t][1], position)
     for t in model.inputs:
         spans[t][0] = 0
     for t in model.outputs:
@@ -743,8 +750,10 @@ def _tensor_plan(tensor: Tensor, offset: int | None) -> TensorPlan:
 
 
 def build_plan(model: Model, model_id: str = "model") -> Plan:
-    """The whole static plan: checked ops with resolved params, tensors with arena offsets."""
-    params = resolve_params(model)
+    """The whole static plan: checked ops with resolved params, tensors with arena offsets.
+    Constant shape arithmetic is folded first (kit.compile.fold), so every op is a kernel op."""
+    model = fold_model(model)
+    params = _resolve_folded(model)
     input_tensor = model.tensors[model.inputs[0]]
     if input_tensor.dtype != "int8":
         raise ModelError(
