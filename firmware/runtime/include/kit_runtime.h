@@ -47,7 +47,12 @@ extern "C" {
     X(MUL, mul)                             \
     X(LOGISTIC, logistic)                   \
     X(QUANTIZE, quantize)                   \
-    X(DEQUANTIZE, dequantize)
+    X(DEQUANTIZE, dequantize)               \
+    X(RELU, relu)                           \
+    X(RELU6, relu6)                         \
+    X(LEAKY_RELU, leaky_relu)               \
+    X(HARD_SWISH, hard_swish)               \
+    X(TRANSPOSE, transpose)
 
 #define KIT_OP_ENUM_ENTRY(NAME, name) KIT_OP_##NAME,
 typedef enum {
@@ -165,6 +170,37 @@ typedef struct {
     int32_t zero_point, size;
     double scale;
 } kit_dequantize_params_t;
+
+/* RELU (TFLM ReluQuantized: requantize, then clamp to [activation_min, 127]) and LEAKY_RELU
+ * (TFLM QuantizeLeakyRelu: the identity multiplier for x >= 0, the alpha one below). RELU
+ * uses only the identity multiplier. */
+typedef struct {
+    int32_t input_zero_point, output_zero_point, size;
+    int32_t identity_multiplier, identity_shift, alpha_multiplier, alpha_shift;
+    int32_t activation_min, activation_max;
+} kit_relu_params_t;
+
+/* RELU6 int8 (TFLM Relu6Quantized): clamp to [lower, upper] in the input's quantization,
+ * no rescaling (TFLM reads neither the output scale nor its zero point). */
+typedef struct {
+    int32_t lower, upper, size;
+} kit_relu6_params_t;
+
+/* HARD_SWISH int8 (TFLM HardSwishParams: 16-bit fixed-point multipliers). */
+typedef struct {
+    int32_t input_zero_point, output_zero_point, size;
+    int32_t reluish_multiplier, reluish_exponent; /* int16 fixed point, power-of-two exponent */
+    int32_t output_multiplier, output_exponent;   /* output_exponent <= 0 */
+} kit_hard_swish_params_t;
+
+/* TRANSPOSE of up to 6 dims: output index (o_0..o_{r-1}) reads input element
+ * sum(o_d * input_stride[d]), where input_stride[d] is the input stride of dim perm[d]. */
+#define KIT_TRANSPOSE_MAX_DIMS 6
+typedef struct {
+    int32_t rank, element_bytes;
+    int32_t output_shape[KIT_TRANSPOSE_MAX_DIMS];
+    int32_t input_stride[KIT_TRANSPOSE_MAX_DIMS];
+} kit_transpose_params_t;
 
 /* RESHAPE: a byte copy unless the planner aliased input and output (then bytes == 0). */
 typedef struct {

@@ -390,6 +390,46 @@ class _OpEmitter:
             {"zero_point": p["zero_point"], "size": p["size"], "scale": _double_literal(scale)},
         )
 
+    def _relu_family(self, op: OpPlan, name: str) -> str:
+        p = op.params
+        _check_multipliers(op, [p["identity_multiplier"], p.get("alpha_multiplier", 0)])
+        keys = ("input_zero_point", "output_zero_point", "size", "identity_multiplier", "identity_shift",
+                "activation_min", "activation_max")
+        fields = {key: p[key] for key in keys}
+        fields.update(alpha_multiplier=p.get("alpha_multiplier", 0), alpha_shift=p.get("alpha_shift", 0))
+        return self.struct("kit_relu_params_t", name, fields)
+
+    def op_relu(self, op: OpPlan, name: str) -> str:
+        return self._relu_family(op, name)
+
+    def op_leaky_relu(self, op: OpPlan, name: str) -> str:
+        return self._relu_family(op, name)
+
+    def op_relu6(self, op: OpPlan, name: str) -> str:
+        p = op.params
+        return self.struct("kit_relu6_params_t", name, {key: p[key] for key in ("lower", "upper", "size")})
+
+    def op_hard_swish(self, op: OpPlan, name: str) -> str:
+        p = op.params
+        keys = ("input_zero_point", "output_zero_point", "size", "reluish_multiplier", "reluish_exponent",
+                "output_multiplier", "output_exponent")
+        return self.struct("kit_hard_swish_params_t", name, {key: p[key] for key in keys})
+
+    def op_transpose(self, op: OpPlan, name: str) -> str:
+        p = op.params
+        rank = len(p["output_shape"])
+        padding = [1] * (6 - rank)
+        return self.struct(
+            "kit_transpose_params_t",
+            name,
+            {
+                "rank": rank,
+                "element_bytes": 1,
+                "output_shape": "{" + _int_list(list(p["output_shape"]) + padding) + "}",
+                "input_stride": "{" + _int_list(list(p["input_stride"]) + [0] * (6 - rank)) + "}",
+            },
+        )
+
 
 _Emitter = Callable[[_OpEmitter, OpPlan, str], str]
 

@@ -518,6 +518,133 @@ def _resolve_dequantize(model: Model, operator: Operator) -> dict[str, Any]:
     return {"zero_point": _zero_point(source), "scale": quant.f32(_scale(source)), "size": source.num_elements}
 
 
+# ---------------------------------------------------------------------------- activations
+
+
+def _unary_int8(model: Model, operator: Operator) -> tuple[Tensor, Tensor]:
+    source, output = _input(model, operator, 0), _output(model, operator)
+    _require_int8_activation(source, "input")
+    _require_int8_activation(output, "output")
+    _require_same_size(source, output)
+    return source, output
+
+
+def _float32_quotient(numerator: float, denominator: float) -> float:
+    """A float32 division widened to double, as TFLM's Prepare computes `float / float`."""
+    return float(np.float32(numerator) / np.float32(denominator))
+
+
+def _resolve_relu(model: Model, operator: Operator) -> dict[str, Any]:
+    """TFLM CalculateReluOpData: QuantizeMultiplier(double(in) / double(out)), clamp from the
+    output's quantized 0 to 127."""
+    source, output = _unary_int8(model, operator)
+    rescale = quant.requantize_params(_scale(source), _scale(output))
+    low, high = quant.activation_range("RELU", _scale(output), _zero_point(output))
+    return {
+        "input_zero_point": _zero_point(source),
+        "output_zero_point": _zero_point(output),
+        "identity_multiplier": rescale["output_multiplier"],
+        "identity_shift": rescale["output_shift"],
+        "activation_min": low,
+        "activation_max": high,
+        "size": source.num_elements,
+    }
+
+
+def _resolve_relu6(model: Model, operator: Operator) -> dict[str, Any]:
+    """TFLM Relu6Prepare: clamp bounds are the input's quantized 0 and 6 (FloatToQuantizedType,
+    which saturates to int8). TFLM never reads the output quantization, and the converter
+    often gives the output its own: TFLM (so kit, which matches it bit for bit) then differs
+    from TensorFlow Lite, which requantizes."""
+    source, output = _unary_int8(model, operator)
+    six = quant.quantize_value(_scale(source), _zero_point(source), 6.0)
+    return {
+        "lower": _zero_point(source),
+        "upper": max(quant.INT8_MIN, min(quant.INT8_MAX, six)),
+        "size": source.num_elements,
+    }
+
+
+def _resolve_leaky_relu(model: Model, operator: Operator) -> dict[str, Any]:
+    """TFLM CalculateOpDataLeakyRelu: both multipliers from float32 arithmetic, then double."""
+    source, output = _unary_int8(model, operator)
+    alpha = float(operator.options.get("alpha", 0.0))
+    if not math.isfinite(alpha):
+        _refuse(f"alpha {alpha} is not a finite number")
+    in_scale, out_scale = _scale(source), _scale(output)
+    identity = quant.quantize_multiplier(_float32_quotient(in_scale, out_scale))
+    alpha_multiplier = quant.quantize_multiplier(_float32_quotient(float(np.float32(in_scale) * np.float32(alpha)), out_scale))
+    return {
+        "input_zero_point": _zero_point(source),
+        "output_zero_point": _zero_point(output),
+        "identity_multiplier": identity[0],
+        "identity_shift": identity[1],
+        "alpha_multiplier": alpha_multiplier[0],
+        "alpha_shift": alpha_multiplier[1],
+        "activation_min": quant.INT8_MIN,
+        "activation_max": quant.INT8_MAX,
+        "size": source.num_elements,
+    }
+
+
+def _int16_multiplier(real_multiplier: float) -> tuple[int, int]:
+    """QuantizeMultiplier, then DownScaleInt32ToInt16Multiplier (round the Q31 to Q15, saturating)."""
+    multiplier, exponent = quant.quantize_multiplier(real_multiplier)
+    if multiplier >= 2**31 - 1 - (1 << 15):
+        return 2**15 - 1, exponent
+    return (multiplier + (1 << 15)) >> 16, exponent
+
+
+def _resolve_hard_swish(model: Model, operator: Operator) -> dict[str, Any]:
+    """TFLM HardSwishPrepare: a 'high-resolution' input scale (input scale / 128) rescaled to
+    the output scale and to the 'relu-ish' scale (3 / 32768), both as 16-bit multipliers."""
+    source, output = _unary_int8(model, operator)
+    hires_scale = float(np.float32(1.0 / 128.0) * np.float32(_scale(source)))
+    output_multiplier, output_exponent = _int16_multiplier(_float32_quotient(hires_scale, _scale(output)))
+    if output_exponent > 0:
+        _refuse(f"output scale {_scale(output):.6g} is too small for input scale {_scale(source):.6g} "
+                "(TFLM requires a non-positive output exponent)")
+    reluish_multiplier, reluish_exponent = _int16_multiplier(
+        _float32_quotient(hires_scale, float(np.float32(3.0) / np.float32(32768.0)))
+    )
+    if output_exponent < -15 or reluish_exponent < -15:
+        # gemmlowp's int16 RoundingDivideByPOT truncates its mask past 15 bits; kit does not
+        # reproduce that corner, which needs scales 100x apart
+        _refuse(f"input scale {_scale(source):.6g} and output scale {_scale(output):.6g} need a right shift "
+                "beyond 15 bits in TFLM's 16-bit hard-swish arithmetic")
+    return {
+        "input_zero_point": _zero_point(source),
+        "output_zero_point": _zero_point(output),
+        "reluish_multiplier": reluish_multiplier,
+        "reluish_exponent": reluish_exponent,
+        "output_multiplier": output_multiplier,
+        "output_exponent": output_exponent,
+        "size": source.num_elements,
+    }
+
+
+_TRANSPOSE_MAX_DIMS = 6
+
+
+def _resolve_transpose(model: Model, operator: Operator) -> dict[str, Any]:
+    """A permutation of up to 6 dims (TFLM's limit); a byte gather, quantization unchanged."""
+    source, perm_tensor, output = _input(model, operator, 0), _input(model, operator, 1), _output(model, operator)
+    _require_int8_activation(source, "input")
+    _require_int8_activation(output, "output")
+    _require_same_quantization(source, output)
+    rank = len(source.shape)
+    perm = [p + rank if p < 0 else p for p in _constant_ints(perm_tensor, "perm")]
+    if sorted(perm) != list(range(rank)):
+        _refuse(f"perm {perm} is not a permutation of the {rank} input dims")
+    if rank > _TRANSPOSE_MAX_DIMS:
+        _refuse(f"transpose of {rank} dims; TFLM transposes at most {_TRANSPOSE_MAX_DIMS}")
+    expected = [int(source.shape[p]) for p in perm]
+    if expected != [int(d) for d in output.shape]:
+        _refuse(f"output shape {list(output.shape)} is not the input {list(source.shape)} permuted by {perm}")
+    strides = [int(np.prod(source.shape[d + 1 :], dtype=np.int64)) for d in range(rank)]
+    return {"perm": perm, "output_shape": expected, "input_stride": [strides[p] for p in perm]}
+
+
 _Lowering = Callable[[Model, Operator], dict[str, Any]]
 
 
