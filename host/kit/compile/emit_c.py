@@ -109,7 +109,8 @@ def interleave_fc_weights(weights: np.ndarray) -> np.ndarray:
     if full == 0:
         return weights.reshape(-1)
     blocks = weights[:full].reshape(-1, 4, depth)
-    head = blocks[:, :, :k4].reshape(-1, 4, k4 // 4, 4).transpose(0, 2, 1, 3).reshape(len(blocks), -1)
+    # explicit sizes: numpy cannot infer a -1 from an empty head (depth < 4)
+    head = blocks[:, :, :k4].reshape(len(blocks), 4, k4 // 4, 4).transpose(0, 2, 1, 3).reshape(len(blocks), 4 * k4)
     tail = blocks[:, :, k4:].reshape(len(blocks), -1)
     return np.concatenate([np.concatenate([head, tail], axis=1).reshape(-1), weights[full:].reshape(-1)])
 
