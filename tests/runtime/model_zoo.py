@@ -3,8 +3,8 @@
 Each seed picks an input shape, 2-4 feature blocks and a head, so that over a few dozen
 seeds every kernel meets its awkward cases: strides with SAME padding (asymmetric pads),
 dilations, depth multipliers, fused relu/relu6/none, per-tensor and per-channel weights,
-broadcast ADD and MUL, concatenation, requantizing QUANTIZE, PAD, MEAN, LOGISTIC, SOFTMAX
-and a DEQUANTIZE to float outputs.
+broadcast ADD and MUL, concatenation, requantizing QUANTIZE, PAD, MEAN, LOGISTIC, SOFTMAX,
+standalone RELU / RELU6 / LEAKY_RELU / HARD_SWISH, TRANSPOSE and a DEQUANTIZE to float outputs.
 """
 
 from __future__ import annotations
@@ -122,8 +122,29 @@ def _pad(tf, x, rng: random.Random, notes: list[str]):
     return tf.keras.layers.ZeroPadding2D(pads)(x)
 
 
+def _standalone_activation(tf, x, rng: random.Random, notes: list[str]):
+    """After a concatenation the converter cannot fuse an activation: RELU, RELU6, LEAKY_RELU
+    and HARD_SWISH become ops of their own (with their own output scale)."""
+    kind = rng.choice(("relu", "relu6", "leaky_relu", "hard_swish"))
+    notes.append(f"concat {kind}")
+    x = tf.keras.layers.Concatenate(axis=-1)([x, tf.keras.layers.Conv2D(rng.choice((2, 3)), 1)(x)])
+    if kind == "relu":
+        return tf.keras.layers.ReLU()(x)
+    if kind == "relu6":
+        return tf.keras.layers.ReLU(max_value=6.0)(x)
+    if kind == "leaky_relu":
+        return tf.keras.layers.LeakyReLU(negative_slope=rng.choice((0.1, 0.3)))(x)
+    return tf.keras.layers.Activation("hard_swish")(x)
+
+
+def _permute(tf, x, rng: random.Random, notes: list[str]):
+    """Height and width swap (channels stay last, so the following blocks keep their shapes)."""
+    notes.append("permute (2, 1, 3)")
+    return tf.keras.layers.Permute((2, 1, 3))(x)
+
+
 BLOCKS = (_conv, _conv, _depthwise, _pool, _residual_add, _broadcast_add, _gate, _concat, _requantized_concat,
-          _channel_softmax, _pad)
+          _channel_softmax, _pad, _standalone_activation, _standalone_activation, _permute)
 
 
 def _head(tf, x, rng: random.Random, notes: list[str]):
