@@ -4,7 +4,7 @@ Each seed picks an input shape, 2-4 feature blocks and a head, so that over a fe
 seeds every kernel meets its awkward cases: strides with SAME padding (asymmetric pads),
 dilations, depth multipliers, fused relu/relu6/none, per-tensor and per-channel weights,
 broadcast ADD and MUL, concatenation, requantizing QUANTIZE, PAD, MEAN, LOGISTIC, SOFTMAX,
-standalone RELU / RELU6 / LEAKY_RELU / HARD_SWISH, TRANSPOSE and a DEQUANTIZE to float outputs.
+standalone RELU / RELU6 / LEAKY_RELU / HARD_SWISH / TANH, TRANSPOSE and a DEQUANTIZE to float outputs.
 """
 
 from __future__ import annotations
@@ -124,8 +124,8 @@ def _pad(tf, x, rng: random.Random, notes: list[str]):
 
 def _standalone_activation(tf, x, rng: random.Random, notes: list[str]):
     """After a concatenation the converter cannot fuse an activation: RELU, RELU6, LEAKY_RELU
-    and HARD_SWISH become ops of their own (with their own output scale)."""
-    kind = rng.choice(("relu", "relu6", "leaky_relu", "hard_swish"))
+    HARD_SWISH and TANH become ops of their own (with their own output scale)."""
+    kind = rng.choice(("relu", "relu6", "leaky_relu", "hard_swish", "tanh"))
     notes.append(f"concat {kind}")
     x = tf.keras.layers.Concatenate(axis=-1)([x, tf.keras.layers.Conv2D(rng.choice((2, 3)), 1)(x)])
     if kind == "relu":
@@ -134,7 +134,7 @@ def _standalone_activation(tf, x, rng: random.Random, notes: list[str]):
         return tf.keras.layers.ReLU(max_value=6.0)(x)
     if kind == "leaky_relu":
         return tf.keras.layers.LeakyReLU(negative_slope=rng.choice((0.1, 0.3)))(x)
-    return tf.keras.layers.Activation("hard_swish")(x)
+    return tf.keras.layers.Activation(kind)(x)
 
 
 def _permute(tf, x, rng: random.Random, notes: list[str]):

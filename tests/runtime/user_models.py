@@ -4,7 +4,7 @@ Unlike the seeded zoo (model_zoo.py, batch fixed to 1), these use `keras.Input(s
 with an open batch size, as tutorials and Edge Impulse-style notebooks do, so the converter
 emits what users' files hold: SHAPE -> STRIDED_SLICE -> PACK before a Flatten's RESHAPE,
 EXPAND_DIMS / SQUEEZE around Conv1D, SPACE_TO_BATCH_ND / BATCH_TO_SPACE_ND around a dilated
-convolution, TRANSPOSE for Permute, standalone RELU / RELU6 / LEAKY_RELU and HARD_SWISH.
+convolution, TRANSPOSE for Permute, standalone RELU / RELU6 / LEAKY_RELU / TANH and HARD_SWISH.
 
 Each model is quantized to full int8 with a representative dataset. `twin_of_dilated` is the
 same dilated network with batch 1, where the converter writes native dilated convolutions:
@@ -59,7 +59,8 @@ def _activations(layers, x):
     relu = layers.ReLU()(x)
     relu6 = layers.ReLU(max_value=6.0)(layers.Concatenate()([relu, layers.Conv2D(4, 3, padding="same")(relu)]))
     leaky = layers.LeakyReLU(negative_slope=0.2)(layers.Concatenate()([relu6, layers.Conv2D(2, 1)(relu)]))
-    return layers.Dense(3)(layers.Flatten()(leaky))
+    tanh = layers.Activation("tanh")(layers.Conv2D(4, 1)(leaky))
+    return layers.Dense(3)(layers.Flatten()(tanh))
 
 
 def _dilated(layers, x):

@@ -52,7 +52,8 @@ extern "C" {
     X(RELU6, relu6)                         \
     X(LEAKY_RELU, leaky_relu)               \
     X(HARD_SWISH, hard_swish)               \
-    X(TRANSPOSE, transpose)
+    X(TRANSPOSE, transpose)                 \
+    X(TANH, tanh)
 
 #define KIT_OP_ENUM_ENTRY(NAME, name) KIT_OP_##NAME,
 typedef enum {
@@ -130,7 +131,7 @@ typedef struct {
     int32_t input_multiplier, input_left_shift, diff_min, depth, outer_size;
 } kit_softmax_params_t;
 
-/* LOGISTIC int8 -> int8. */
+/* LOGISTIC and TANH int8 -> int8 (TFLM's OpData of both: Q4.27 input rescaling). */
 typedef struct {
     int32_t input_zero_point, input_range_radius, input_multiplier, input_left_shift, size;
 } kit_logistic_params_t;

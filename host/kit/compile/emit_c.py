@@ -324,6 +324,9 @@ class _OpEmitter:
         keys = ("input_zero_point", "input_range_radius", "input_multiplier", "input_left_shift", "size")
         return self.struct("kit_logistic_params_t", name, {key: p[key] for key in keys})
 
+    def op_tanh(self, op: OpPlan, name: str) -> str:
+        return self.op_logistic(op, name)
+
     def op_mean(self, op: OpPlan, name: str) -> str:
         p = op.params
         input_shape = list(p.get("input_shape", self.tensor(op.inputs[0]).shape))

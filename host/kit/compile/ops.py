@@ -78,6 +78,7 @@ OPS: tuple[OpSpec, ...] = (
            options="LeakyReluOptionsT"),
     OpSpec("HARD_SWISH", 117, "hard_swish.c", "_resolve_hard_swish", "op_hard_swish", (1, 1)),
     OpSpec("TRANSPOSE", 39, "transpose.c", "_resolve_transpose", "op_transpose", (2, 2), kernel_inputs=1),
+    OpSpec("TANH", 28, "tanh.c", "_resolve_tanh", "op_tanh", (1, 1)),
 )
 
 OP_NAMES: tuple[str, ...] = tuple(spec.name for spec in OPS)

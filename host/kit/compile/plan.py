@@ -90,6 +90,9 @@ HARD_SWISH         inputs (input)   (TFLM HardSwishPrepare, 16-bit fixed point)
 TRANSPOSE          inputs (input, perm const)   (up to 6 dims; in/out quantization equal, checked)
     perm, output_shape, input_stride (the input stride of dim perm[d], per output dim d).
 
+TANH               inputs (input)   (output scale 1/128, zero point 0: checked)
+    the LOGISTIC keys (TFLM's int8 TANH shares LOGISTIC's Q4.27 input rescaling).
+
 Folded before planning (kit.compile.fold, never in a plan): SHAPE, STRIDED_SLICE, PACK and
 CONCATENATION / TRANSPOSE / RESHAPE of constants become constant tensors; EXPAND_DIMS and
 SQUEEZE become RESHAPE; SPACE_TO_BATCH_ND -> CONV_2D / DEPTHWISE_CONV_2D -> BATCH_TO_SPACE_ND

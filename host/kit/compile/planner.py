@@ -414,6 +414,17 @@ def _resolve_logistic(model: Model, operator: Operator) -> dict[str, Any]:
     return params
 
 
+def _resolve_tanh(model: Model, operator: Operator) -> dict[str, Any]:
+    """TFLM int8 TANH: LOGISTIC's input rescaling (Q4.27); the output must be scale 1/128,
+    zero point 0, which TFLM's kernel assumes without reading it."""
+    source, output = _unary_int8(model, operator)
+    if _zero_point(output) != 0 or quant.f32(_scale(output)) != quant.f32(1.0 / 128):
+        _refuse(f"output '{output.name}' must have scale 1/128 and zero point 0 (TFLM's int8 TANH writes that scale)")
+    params: dict[str, Any] = quant.logistic_params(_scale(source))
+    params.update(input_zero_point=_zero_point(source), output_zero_point=0, size=source.num_elements)
+    return params
+
+
 def _resolve_mean(model: Model, operator: Operator) -> dict[str, Any]:
     """TFLM int8 MEAN: QuantizeMultiplier(in_scale / out_scale); emit_c folds 1/count into it and
     the kernel sums each output's slice in int32 (no scratch; see the MEAN entry in plan.py)."""
