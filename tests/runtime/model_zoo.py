@@ -4,7 +4,7 @@ Each seed picks an input shape, 2-4 feature blocks and a head, so that over a fe
 seeds every kernel meets its awkward cases: strides with SAME padding (asymmetric pads),
 dilations, depth multipliers, fused relu/relu6/none, per-tensor and per-channel weights,
 broadcast ADD and MUL, concatenation, requantizing QUANTIZE, PAD, MEAN, LOGISTIC, SOFTMAX,
-standalone RELU / RELU6 / LEAKY_RELU / HARD_SWISH / TANH, TRANSPOSE and a DEQUANTIZE to float outputs.
+standalone RELU / RELU6 / LEAKY_RELU / HARD_SWISH / TANH, TRANSPOSE, RESIZE_* and a DEQUANTIZE to float outputs.
 """
 
 from __future__ import annotations
@@ -143,8 +143,22 @@ def _permute(tf, x, rng: random.Random, notes: list[str]):
     return tf.keras.layers.Permute((2, 1, 3))(x)
 
 
+def _resize(tf, x, rng: random.Random, notes: list[str]):
+    """RESIZE_BILINEAR / RESIZE_NEAREST_NEIGHBOR, half-pixel centres (Keras Resizing) or
+    aligned corners (tf.compat.v1.image), to a size that is not a whole multiple."""
+    kind = rng.choice(("bilinear", "nearest"))
+    size = (x.shape[1] + rng.choice((-2, 3, 5)), x.shape[2] + rng.choice((1, 4)))
+    size = (max(size[0], 2), max(size[1], 2))
+    aligned = rng.random() < 0.4
+    notes.append(f"resize {kind} {size} {'align_corners' if aligned else 'half_pixel'}")
+    if not aligned:
+        return tf.keras.layers.Resizing(*size, interpolation=kind)(x)
+    resize = tf.compat.v1.image.resize_bilinear if kind == "bilinear" else tf.compat.v1.image.resize_nearest_neighbor
+    return tf.keras.layers.Lambda(lambda t: resize(t, size, align_corners=True))(x)
+
+
 BLOCKS = (_conv, _conv, _depthwise, _pool, _residual_add, _broadcast_add, _gate, _concat, _requantized_concat,
-          _channel_softmax, _pad, _standalone_activation, _standalone_activation, _permute)
+          _channel_softmax, _pad, _standalone_activation, _standalone_activation, _permute, _resize)
 
 
 def _head(tf, x, rng: random.Random, notes: list[str]):

@@ -4,7 +4,8 @@ Unlike the seeded zoo (model_zoo.py, batch fixed to 1), these use `keras.Input(s
 with an open batch size, as tutorials and Edge Impulse-style notebooks do, so the converter
 emits what users' files hold: SHAPE -> STRIDED_SLICE -> PACK before a Flatten's RESHAPE,
 EXPAND_DIMS / SQUEEZE around Conv1D, SPACE_TO_BATCH_ND / BATCH_TO_SPACE_ND around a dilated
-convolution, TRANSPOSE for Permute, standalone RELU / RELU6 / LEAKY_RELU / TANH and HARD_SWISH.
+convolution, TRANSPOSE for Permute, standalone RELU / RELU6 / LEAKY_RELU / TANH, HARD_SWISH and
+RESIZE_BILINEAR / RESIZE_NEAREST_NEIGHBOR.
 
 Each model is quantized to full int8 with a representative dataset. `twin_of_dilated` is the
 same dilated network with batch 1, where the converter writes native dilated convolutions:
@@ -87,6 +88,15 @@ def _permute(layers, x):
     return layers.Dense(3)(layers.Flatten()(x))
 
 
+def _fomo_upsample(layers, x):
+    """A FOMO / segmentation-style head: downsample, then back up with bilinear upsampling and a
+    nearest-neighbour resize to the label grid."""
+    x = layers.Conv2D(8, 3, strides=2, padding="same", activation="relu")(x)
+    x = layers.UpSampling2D(2, interpolation="bilinear")(x)
+    x = layers.Resizing(6, 6, interpolation="nearest")(x)
+    return layers.Conv2D(3, 1, activation="softmax")(x)
+
+
 _BUILDERS: dict[str, tuple[tuple[int, ...], Callable, tuple[str, ...]]] = {
     "cnn_flatten": ((16, 16, 1), _cnn_flatten, ("SHAPE", "STRIDED_SLICE", "PACK")),
     "conv1d_imu": ((64, 6), _conv1d_imu, ("EXPAND_DIMS",)),
@@ -94,6 +104,7 @@ _BUILDERS: dict[str, tuple[tuple[int, ...], Callable, tuple[str, ...]]] = {
     "dilated": ((13, 11, 3), _dilated, ("SPACE_TO_BATCH_ND", "BATCH_TO_SPACE_ND")),
     "mobilenet_v3_block": ((12, 12, 3), _mobilenet_v3_block, ("SHAPE", "STRIDED_SLICE", "PACK")),
     "permute": ((8, 6, 3), _permute, ("SHAPE", "STRIDED_SLICE", "PACK")),
+    "fomo_upsample": ((12, 12, 3), _fomo_upsample, ()),
 }
 USER_MODELS: tuple[str, ...] = tuple(_BUILDERS)
 

@@ -53,7 +53,9 @@ extern "C" {
     X(LEAKY_RELU, leaky_relu)               \
     X(HARD_SWISH, hard_swish)               \
     X(TRANSPOSE, transpose)                 \
-    X(TANH, tanh)
+    X(TANH, tanh)                           \
+    X(RESIZE_NEAREST_NEIGHBOR, resize_nearest_neighbor) \
+    X(RESIZE_BILINEAR, resize_bilinear)
 
 #define KIT_OP_ENUM_ENTRY(NAME, name) KIT_OP_##NAME,
 typedef enum {
@@ -202,6 +204,19 @@ typedef struct {
     int32_t output_shape[KIT_TRANSPOSE_MAX_DIMS];
     int32_t input_stride[KIT_TRANSPOSE_MAX_DIMS];
 } kit_transpose_params_t;
+
+/* RESIZE_NEAREST_NEIGHBOR: output row y copies input row y_map[y], column x column x_map[x]
+ * (TFLM's float GetNearestNeighbor, evaluated by the compiler). */
+typedef struct {
+    kit_shape4_t input, output;
+    const int32_t *y_map, *x_map;
+} kit_resize_nearest_params_t;
+
+/* RESIZE_BILINEAR int8 (TFLM ResizeBilinearInteger): scales in 1/1024. */
+typedef struct {
+    kit_shape4_t input, output;
+    int32_t height_scale_10, width_scale_10, half_pixel_centers;
+} kit_resize_bilinear_params_t;
 
 /* RESHAPE: a byte copy unless the planner aliased input and output (then bytes == 0). */
 typedef struct {

@@ -327,6 +327,25 @@ class _OpEmitter:
     def op_tanh(self, op: OpPlan, name: str) -> str:
         return self.op_logistic(op, name)
 
+    def op_resize_nearest_neighbor(self, op: OpPlan, name: str) -> str:
+        p = op.params
+        return self.struct("kit_resize_nearest_params_t", name, {
+            "input": _shape4_init(self.tensor(op.inputs[0]).shape),
+            "output": _shape4_init(self.tensor(op.outputs[0]).shape),
+            "y_map": self.int_array(name + "_y_map", p["y_map"]),
+            "x_map": self.int_array(name + "_x_map", p["x_map"]),
+        })
+
+    def op_resize_bilinear(self, op: OpPlan, name: str) -> str:
+        p = op.params
+        return self.struct("kit_resize_bilinear_params_t", name, {
+            "input": _shape4_init(self.tensor(op.inputs[0]).shape),
+            "output": _shape4_init(self.tensor(op.outputs[0]).shape),
+            "height_scale_10": p["height_scale_10"],
+            "width_scale_10": p["width_scale_10"],
+            "half_pixel_centers": int(bool(p["half_pixel_centers"])),
+        })
+
     def op_mean(self, op: OpPlan, name: str) -> str:
         p = op.params
         input_shape = list(p.get("input_shape", self.tensor(op.inputs[0]).shape))

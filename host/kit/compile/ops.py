@@ -79,6 +79,10 @@ OPS: tuple[OpSpec, ...] = (
     OpSpec("HARD_SWISH", 117, "hard_swish.c", "_resolve_hard_swish", "op_hard_swish", (1, 1)),
     OpSpec("TRANSPOSE", 39, "transpose.c", "_resolve_transpose", "op_transpose", (2, 2), kernel_inputs=1),
     OpSpec("TANH", 28, "tanh.c", "_resolve_tanh", "op_tanh", (1, 1)),
+    OpSpec("RESIZE_NEAREST_NEIGHBOR", 97, "resize.c", "_resolve_resize_nearest_neighbor",
+           "op_resize_nearest_neighbor", (2, 2), kernel_inputs=1, options="ResizeNearestNeighborOptionsT"),
+    OpSpec("RESIZE_BILINEAR", 23, "resize.c", "_resolve_resize_bilinear", "op_resize_bilinear", (2, 2),
+           kernel_inputs=1, options="ResizeBilinearOptionsT"),
 )
 
 OP_NAMES: tuple[str, ...] = tuple(spec.name for spec in OPS)

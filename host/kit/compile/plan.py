@@ -93,6 +93,13 @@ TRANSPOSE          inputs (input, perm const)   (up to 6 dims; in/out quantizati
 TANH               inputs (input)   (output scale 1/128, zero point 0: checked)
     the LOGISTIC keys (TFLM's int8 TANH shares LOGISTIC's Q4.27 input rescaling).
 
+RESIZE_NEAREST_NEIGHBOR  inputs (input, size const)   (in/out quantization equal, checked)
+    y_map, x_map: the source row / column of every output row / column (TFLM's float32
+    GetNearestNeighbor with align_corners / half_pixel_centers, evaluated on the host).
+RESIZE_BILINEAR    inputs (input, size const)   (in/out quantization equal, checked)
+    height_scale_10, width_scale_10 (input / output size in 1/1024, TFLM's rounding),
+    half_pixel_centers; the kernel is TFLM's integer ResizeBilinearInteger.
+
 Folded before planning (kit.compile.fold, never in a plan): SHAPE, STRIDED_SLICE, PACK and
 CONCATENATION / TRANSPOSE / RESHAPE of constants become constant tensors; EXPAND_DIMS and
 SQUEEZE become RESHAPE; SPACE_TO_BATCH_ND -> CONV_2D / DEPTHWISE_CONV_2D -> BATCH_TO_SPACE_ND

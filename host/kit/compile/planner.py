@@ -656,6 +656,64 @@ def _resolve_transpose(model: Model, operator: Operator) -> dict[str, Any]:
     return {"perm": perm, "output_shape": expected, "input_stride": [strides[p] for p in perm]}
 
 
+def _resize_tensors(model: Model, operator: Operator) -> tuple[Tensor, Tensor, bool, bool]:
+    """Input, output and the two coordinate flags of a RESIZE_* op, checked as TFLM's Prepare
+    checks them: a constant [height, width] size, 4-D NHWC, equal quantization (int8 resizes
+    copy and blend raw values)."""
+    source, size_tensor, output = _input(model, operator, 0), _input(model, operator, 1), _output(model, operator)
+    _require_int8_activation(source, "input")
+    _require_int8_activation(output, "output")
+    _require_same_quantization(source, output)
+    batches, _, _, channels = _nhwc(source, "input")
+    size = _constant_ints(size_tensor, "size")
+    if len(size) != 2 or min(size) < 1:
+        _refuse(f"size {size} must be a positive [height, width]")
+    if list(_nhwc(output, "output")) != [batches, size[0], size[1], channels]:
+        _refuse(f"output shape {list(output.shape)} does not match size {size}")
+    align_corners = bool(operator.options.get("align_corners", False))
+    half_pixel_centers = bool(operator.options.get("half_pixel_centers", False))
+    if align_corners and half_pixel_centers:
+        _refuse("align_corners and half_pixel_centers together are not supported by TFLM")
+    return source, output, align_corners, half_pixel_centers
+
+
+def _nearest_indices(in_size: int, out_size: int, align_corners: bool, half_pixel_centers: bool) -> list[int]:
+    """TFLM GetNearestNeighbor for every output index, in float32 as TFLM computes it."""
+    f32 = np.float32
+    scale = f32(in_size - 1) / f32(out_size - 1) if align_corners and out_size > 1 else f32(in_size) / f32(out_size)
+    offset = f32(0.5) if half_pixel_centers else f32(0.0)
+    indices = []
+    for value in range(out_size):
+        scaled = float((f32(value) + offset) * scale)
+        index = min(quant.round_half_away(scaled) if align_corners else math.floor(scaled), in_size - 1)
+        indices.append(max(0, index) if half_pixel_centers else index)
+    return indices
+
+
+def _resolve_resize_nearest_neighbor(model: Model, operator: Operator) -> dict[str, Any]:
+    source, output, align_corners, half_pixel_centers = _resize_tensors(model, operator)
+    return {
+        "y_map": _nearest_indices(source.shape[1], output.shape[1], align_corners, half_pixel_centers),
+        "x_map": _nearest_indices(source.shape[2], output.shape[2], align_corners, half_pixel_centers),
+    }
+
+
+def _scale_10(in_size: int, out_size: int, align_corners: bool) -> int:
+    """TFLM ResizeBilinearInteger's input/output ratio in 1/1024, rounded (C integer division)."""
+    if align_corners and out_size > 1:
+        return ((1 << 10) * (in_size - 1) + (out_size - 1) // 2) // (out_size - 1)
+    return ((1 << 10) * in_size + out_size // 2) // out_size
+
+
+def _resolve_resize_bilinear(model: Model, operator: Operator) -> dict[str, Any]:
+    source, output, align_corners, half_pixel_centers = _resize_tensors(model, operator)
+    return {
+        "height_scale_10": _scale_10(source.shape[1], output.shape[1], align_corners),
+        "width_scale_10": _scale_10(source.shape[2], output.shape[2], align_corners),
+        "half_pixel_centers": half_pixel_centers,
+    }
+
+
 _Lowering = Callable[[Model, Operator], dict[str, Any]]
 
 
