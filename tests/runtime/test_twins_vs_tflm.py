@@ -107,7 +107,7 @@ def test_zoo_model_on_twin_matches_tflm(board, seed, twins, zoo_model):
     inputs = np.concatenate([randoms, _edge_inputs(compiled.input_shape), randoms[:1]])
     run = twin.run(compiled.directory, inputs, f"zoo_{seed:03d}")
     what = f"zoo seed {seed} on {board} ({model.description})"
-    _assert_same_bytes(run.outputs, _tflm_bytes(model.path, inputs), what)
+    _assert_same_bytes(run.outputs, _tflm_bytes(model.reference, inputs), what)
     _assert_counts_consistent(run, board, len(compiled.op_names), what)
 
 

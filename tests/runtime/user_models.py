@@ -7,11 +7,12 @@ EXPAND_DIMS / SQUEEZE around Conv1D, SPACE_TO_BATCH_ND / BATCH_TO_SPACE_ND aroun
 convolution, TRANSPOSE for Permute, standalone RELU / RELU6 / LEAKY_RELU / TANH, HARD_SWISH and
 RESIZE_BILINEAR / RESIZE_NEAREST_NEIGHBOR.
 
-Each model is quantized to full int8 with a representative dataset. `twin_of_dilated` is the
-same dilated network with batch 1, where the converter writes native dilated convolutions:
-TFLM cannot run the open-batch file correctly (it keeps the file's batch-1 shapes for the
-space-to-batch tensors, so it computes one of the four phases), so kit's folded result is
-compared with TFLM on this twin instead.
+Each model is quantized to full int8 with a representative dataset. Two files TFLM cannot
+run right get a twin (same weights) that TFLM runs instead: the dilated network with batch 1,
+where the converter writes native dilated convolutions (on the open-batch file TFLM keeps the
+file's batch-1 shapes for the space-to-batch tensors and computes one of the four phases),
+and UpSampling2D's TILE chain (TFLM has no TILE), twinned by a nearest-neighbour Resizing
+that picks the same pixels.
 """
 
 from __future__ import annotations
@@ -97,16 +98,40 @@ def _fomo_upsample(layers, x):
     return layers.Conv2D(3, 1, activation="softmax")(x)
 
 
-_BUILDERS: dict[str, tuple[tuple[int, ...], Callable, tuple[str, ...]]] = {
-    "cnn_flatten": ((16, 16, 1), _cnn_flatten, ("SHAPE", "STRIDED_SLICE", "PACK")),
-    "conv1d_imu": ((64, 6), _conv1d_imu, ("EXPAND_DIMS",)),
-    "activations": ((8, 8, 3), _activations, ("SHAPE", "STRIDED_SLICE", "PACK")),
-    "dilated": ((13, 11, 3), _dilated, ("SPACE_TO_BATCH_ND", "BATCH_TO_SPACE_ND")),
-    "mobilenet_v3_block": ((12, 12, 3), _mobilenet_v3_block, ("SHAPE", "STRIDED_SLICE", "PACK")),
-    "permute": ((8, 6, 3), _permute, ("SHAPE", "STRIDED_SLICE", "PACK")),
-    "fomo_upsample": ((12, 12, 3), _fomo_upsample, ()),
+def _upsample_nearest(layers, x, reference: bool = False):
+    """Keras UpSampling2D (nearest) converts to RESHAPE -> TILE -> RESHAPE chains, which TFLM
+    cannot run (it has no TILE). Its reference twin resizes with RESIZE_NEAREST_NEIGHBOR
+    (half-pixel centres pick source index i // 2 for a factor 2: the same pixels)."""
+    x = layers.Conv2D(4, 3, activation="relu")(x)
+    size = (2 * x.shape[1], 3 * x.shape[2])
+    x = layers.Resizing(*size, interpolation="nearest")(x) if reference else layers.UpSampling2D((2, 3))(x)
+    return layers.Conv2D(3, 1)(x)
+
+
+@dataclass(frozen=True)
+class _Recipe:
+    shape: tuple[int, ...]
+    builder: Callable
+    folded_ops: tuple[str, ...]
+    open_batch: bool = True  # keras.Input(shape=...) as users write it; False: batch_size=1
+    twin: bool = False  # TFLM cannot run the file right: compare with TFLM on a batch-1 twin
+    twin_layers: bool = False  # the twin is builder(reference=True): other layers, same math
+
+
+_RECIPES: dict[str, _Recipe] = {
+    "cnn_flatten": _Recipe((16, 16, 1), _cnn_flatten, ("SHAPE", "STRIDED_SLICE", "PACK")),
+    "conv1d_imu": _Recipe((64, 6), _conv1d_imu, ("EXPAND_DIMS",)),
+    "activations": _Recipe((8, 8, 3), _activations, ("SHAPE", "STRIDED_SLICE", "PACK")),
+    "dilated": _Recipe((13, 11, 3), _dilated, ("SPACE_TO_BATCH_ND", "BATCH_TO_SPACE_ND"), twin=True),
+    "mobilenet_v3_block": _Recipe((12, 12, 3), _mobilenet_v3_block, ("SHAPE", "STRIDED_SLICE", "PACK")),
+    "permute": _Recipe((8, 6, 3), _permute, ("SHAPE", "STRIDED_SLICE", "PACK")),
+    "fomo_upsample": _Recipe((12, 12, 3), _fomo_upsample, ()),
+    # open batch would give TILE outputs whose file shapes are placeholders (see the report of
+    # kit.compile.fold's limits): batch 1, as kit train exports
+    "upsample_nearest": _Recipe((7, 6, 3), _upsample_nearest, (), open_batch=False, twin=True,
+                                twin_layers=True),
 }
-USER_MODELS: tuple[str, ...] = tuple(_BUILDERS)
+USER_MODELS: tuple[str, ...] = tuple(_RECIPES)
 
 
 def _quantize(tf, model, shape: tuple[int, ...], seed: int) -> bytes:
@@ -121,21 +146,26 @@ def _quantize(tf, model, shape: tuple[int, ...], seed: int) -> bytes:
     return converter.convert()
 
 
+def _keras_model(tf, recipe: _Recipe, batch_size: int | None, reference: bool = False):
+    inputs = tf.keras.Input(shape=recipe.shape, batch_size=batch_size)
+    outputs = recipe.builder(tf.keras.layers, inputs, reference=True) if reference else recipe.builder(tf.keras.layers, inputs)
+    return tf.keras.Model(inputs, outputs)
+
+
 def build_user_model(name: str, out_dir: Path, seed: int = 7) -> UserModel:
-    """Build and quantize one named model (open batch); the dilated one also gets its twin."""
+    """Build and quantize one named model; a model TFLM cannot run also gets its twin (same
+    weights, batch 1, reference layers) for TFLM to run."""
     import tensorflow as tf
 
-    shape, builder, folded = _BUILDERS[name]
+    recipe = _RECIPES[name]
     tf.keras.utils.set_random_seed(seed)
-    inputs = tf.keras.Input(shape=shape)  # open batch size, as users write it
-    model = tf.keras.Model(inputs, builder(tf.keras.layers, inputs))
+    model = _keras_model(tf, recipe, None if recipe.open_batch else 1)
     path = Path(out_dir) / f"user_{name}.tflite"
-    path.write_bytes(_quantize(tf, model, shape, seed))
+    path.write_bytes(_quantize(tf, model, recipe.shape, seed))
     reference = path
-    if name == "dilated":
-        fixed_inputs = tf.keras.Input(shape=shape, batch_size=1)
-        twin = tf.keras.Model(fixed_inputs, builder(tf.keras.layers, fixed_inputs))
+    if recipe.twin:
+        twin = _keras_model(tf, recipe, 1, reference=recipe.twin_layers)
         twin.set_weights(model.get_weights())
-        reference = Path(out_dir) / f"user_{name}_batch1.tflite"
-        reference.write_bytes(_quantize(tf, twin, shape, seed))
-    return UserModel(name=name, path=path, reference=reference, folded_ops=folded)
+        reference = Path(out_dir) / f"user_{name}_twin.tflite"
+        reference.write_bytes(_quantize(tf, twin, recipe.shape, seed))
+    return UserModel(name=name, path=path, reference=reference, folded_ops=recipe.folded_ops)

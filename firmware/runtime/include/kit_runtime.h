@@ -55,7 +55,8 @@ extern "C" {
     X(TRANSPOSE, transpose)                 \
     X(TANH, tanh)                           \
     X(RESIZE_NEAREST_NEIGHBOR, resize_nearest_neighbor) \
-    X(RESIZE_BILINEAR, resize_bilinear)
+    X(RESIZE_BILINEAR, resize_bilinear)     \
+    X(TILE, tile)
 
 #define KIT_OP_ENUM_ENTRY(NAME, name) KIT_OP_##NAME,
 typedef enum {
@@ -217,6 +218,16 @@ typedef struct {
     kit_shape4_t input, output;
     int32_t height_scale_10, width_scale_10, half_pixel_centers;
 } kit_resize_bilinear_params_t;
+
+/* TILE (int8, up to 6 dims): output dim d is input_shape[d] * multiples[d]; input_stride[d]
+ * is the input's element stride of dim d. */
+#define KIT_TILE_MAX_DIMS 6
+typedef struct {
+    int32_t rank;
+    int32_t input_shape[KIT_TILE_MAX_DIMS];
+    int32_t output_shape[KIT_TILE_MAX_DIMS];
+    int32_t input_stride[KIT_TILE_MAX_DIMS];
+} kit_tile_params_t;
 
 /* RESHAPE: a byte copy unless the planner aliased input and output (then bytes == 0). */
 typedef struct {

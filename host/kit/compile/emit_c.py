@@ -346,6 +346,20 @@ class _OpEmitter:
             "half_pixel_centers": int(bool(p["half_pixel_centers"])),
         })
 
+    def op_tile(self, op: OpPlan, name: str) -> str:
+        p = op.params
+        rank = len(p["output_shape"])
+
+        def padded(values: list[int], fill: int) -> str:
+            return "{" + _int_list(list(values) + [fill] * (6 - rank)) + "}"
+
+        return self.struct("kit_tile_params_t", name, {
+            "rank": rank,
+            "input_shape": padded(p["input_shape"], 1),
+            "output_shape": padded(p["output_shape"], 1),
+            "input_stride": padded(p["input_stride"], 0),
+        })
+
     def op_mean(self, op: OpPlan, name: str) -> str:
         p = op.params
         input_shape = list(p.get("input_shape", self.tensor(op.inputs[0]).shape))

@@ -83,6 +83,7 @@ OPS: tuple[OpSpec, ...] = (
            "op_resize_nearest_neighbor", (2, 2), kernel_inputs=1, options="ResizeNearestNeighborOptionsT"),
     OpSpec("RESIZE_BILINEAR", 23, "resize.c", "_resolve_resize_bilinear", "op_resize_bilinear", (2, 2),
            kernel_inputs=1, options="ResizeBilinearOptionsT"),
+    OpSpec("TILE", 69, "tile.c", "_resolve_tile", "op_tile", (2, 2), kernel_inputs=1),
 )
 
 OP_NAMES: tuple[str, ...] = tuple(spec.name for spec in OPS)

@@ -99,6 +99,8 @@ RESIZE_NEAREST_NEIGHBOR  inputs (input, size const)   (in/out quantization equal
 RESIZE_BILINEAR    inputs (input, size const)   (in/out quantization equal, checked)
     height_scale_10, width_scale_10 (input / output size in 1/1024, TFLM's rounding),
     half_pixel_centers; the kernel is TFLM's integer ResizeBilinearInteger.
+TILE               inputs (input, multiples const)   (up to 6 dims; in/out quantization equal, checked)
+    input_shape, output_shape, input_stride. TFLM has no TILE; TensorFlow Lite's is a copy.
 
 Folded before planning (kit.compile.fold, never in a plan): SHAPE, STRIDED_SLICE, PACK and
 CONCATENATION / TRANSPOSE / RESHAPE of constants become constant tensors; EXPAND_DIMS and

@@ -714,6 +714,24 @@ def _resolve_resize_bilinear(model: Model, operator: Operator) -> dict[str, Any]
     }
 
 
+def _resolve_tile(model: Model, operator: Operator) -> dict[str, Any]:
+    """TILE of an int8 activation by constant multiples (TFLM has no TILE kernel; TensorFlow
+    Lite's is a copy, so is kit's)."""
+    source, multiples_tensor, output = _input(model, operator, 0), _input(model, operator, 1), _output(model, operator)
+    _require_int8_activation(source, "input")
+    _require_int8_activation(output, "output")
+    _require_same_quantization(source, output)
+    rank = len(source.shape)
+    multiples = _constant_ints(multiples_tensor, "multiples")
+    if not 1 <= rank <= _TRANSPOSE_MAX_DIMS or len(multiples) != rank or min(multiples) < 1:
+        _refuse(f"multiples {multiples} do not fit an input of rank {rank} (at most {_TRANSPOSE_MAX_DIMS} dims)")
+    expected = [int(d) * m for d, m in zip(source.shape, multiples)]
+    if expected != [int(d) for d in output.shape]:
+        _refuse(f"output shape {list(output.shape)} is not the input {list(source.shape)} tiled {multiples}")
+    strides = [int(np.prod(source.shape[d + 1 :], dtype=np.int64)) for d in range(rank)]
+    return {"input_shape": [int(d) for d in source.shape], "output_shape": expected, "input_stride": strides}
+
+
 _Lowering = Callable[[Model, Operator], dict[str, Any]]
 
 
