@@ -5,7 +5,7 @@ block is in the first len(BLOCKS) seeds) and a head, so that over a few dozen
 seeds every kernel meets its awkward cases: strides with SAME padding (asymmetric pads),
 dilations, depth multipliers, fused relu/relu6/none, per-tensor and per-channel weights,
 broadcast ADD and MUL, concatenation, requantizing QUANTIZE, PAD, MEAN, LOGISTIC, SOFTMAX,
-standalone RELU / RELU6 / LEAKY_RELU / HARD_SWISH / TANH, TRANSPOSE, RESIZE_*, TILE and a
+standalone RELU / RELU6 / LEAKY_RELU / HARD_SWISH / TANH, TRANSPOSE, RESIZE_*, TILE, TRANSPOSE_CONV and a
 DEQUANTIZE to float outputs. TFLM has no TILE: a model with UpSampling2D also gets a TFLM twin
 (ZooModel.reference) that TFLM runs for the expected outputs.
 """
@@ -174,9 +174,21 @@ def _upsample(tf, x, rng: random.Random, notes: list[str]):
     return tf.keras.layers.UpSampling2D(factor)(x)
 
 
+def _transpose_conv(tf, x, rng: random.Random, notes: list[str]):
+    """Conv2DTranspose (a decoder's upsampling): strides, SAME / VALID, bias or none."""
+    kernel = rng.choice((2, 3, 4))
+    stride = rng.choice(((1, 1), (2, 2), (2, 1)))
+    padding = rng.choice(("same", "valid"))
+    use_bias = rng.random() < 0.7
+    notes.append(f"transpose conv k{kernel} s{stride} {padding} {'bias' if use_bias else 'no bias'}")
+    return tf.keras.layers.Conv2DTranspose(rng.choice((3, 4)), kernel, strides=stride, padding=padding,
+                                           use_bias=use_bias, bias_initializer="random_normal")(x)
+
+
 BLOCKS = (_conv, _conv, _depthwise, _pool, _residual_add, _broadcast_add, _gate, _concat, _requantized_concat,
           _channel_softmax, _pad, *(_standalone_activation(kind) for kind in ("relu", "relu6", "leaky_relu",
-          "hard_swish", "tanh")), _permute, _resize("bilinear"), _resize("nearest"), _upsample)
+          "hard_swish", "tanh")), _permute, _resize("bilinear"), _resize("nearest"), _upsample,
+          _transpose_conv)
 # Seed s < len(BLOCKS) starts with BLOCKS[s], so every block (and so every op) is in the zoo.
 
 

@@ -16,7 +16,7 @@ from tests.runtime.user_models import USER_MODELS
 SAMPLES = 100
 # The ops these models exist to cover: each must come out of at least one of them as a kernel.
 COVERED_KERNELS = {"RELU", "RELU6", "LEAKY_RELU", "HARD_SWISH", "TRANSPOSE", "TANH", "RESIZE_BILINEAR",
-                   "RESIZE_NEAREST_NEIGHBOR", "TILE"}
+                   "RESIZE_NEAREST_NEIGHBOR", "TILE", "TRANSPOSE_CONV"}
 
 
 def edge_inputs(shape: tuple[int, ...]) -> np.ndarray:

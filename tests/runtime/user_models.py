@@ -5,7 +5,7 @@ with an open batch size, as tutorials and Edge Impulse-style notebooks do, so th
 emits what users' files hold: SHAPE -> STRIDED_SLICE -> PACK before a Flatten's RESHAPE,
 EXPAND_DIMS / SQUEEZE around Conv1D, SPACE_TO_BATCH_ND / BATCH_TO_SPACE_ND around a dilated
 convolution, TRANSPOSE for Permute, standalone RELU / RELU6 / LEAKY_RELU / TANH, HARD_SWISH and
-RESIZE_BILINEAR / RESIZE_NEAREST_NEIGHBOR.
+RESIZE_BILINEAR / RESIZE_NEAREST_NEIGHBOR, TRANSPOSE_CONV.
 
 Each model is quantized to full int8 with a representative dataset. Two files TFLM cannot
 run right get a twin (same weights) that TFLM runs instead: the dilated network with batch 1,
@@ -98,6 +98,13 @@ def _fomo_upsample(layers, x):
     return layers.Conv2D(3, 1, activation="softmax")(x)
 
 
+def _decoder(layers, x):
+    """An autoencoder-style decoder: Conv2DTranspose upsampling, as users write it."""
+    x = layers.Conv2D(6, 3, strides=2, padding="same", activation="relu")(x)
+    x = layers.Conv2DTranspose(4, 3, strides=2, padding="same", activation="relu")(x)
+    return layers.Conv2DTranspose(2, 2, strides=1, padding="valid")(x)
+
+
 def _upsample_nearest(layers, x, reference: bool = False):
     """Keras UpSampling2D (nearest) converts to RESHAPE -> TILE -> RESHAPE chains, which TFLM
     cannot run (it has no TILE). Its reference twin resizes with RESIZE_NEAREST_NEIGHBOR
@@ -126,6 +133,7 @@ _RECIPES: dict[str, _Recipe] = {
     "mobilenet_v3_block": _Recipe((12, 12, 3), _mobilenet_v3_block, ("SHAPE", "STRIDED_SLICE", "PACK")),
     "permute": _Recipe((8, 6, 3), _permute, ("SHAPE", "STRIDED_SLICE", "PACK")),
     "fomo_upsample": _Recipe((12, 12, 3), _fomo_upsample, ()),
+    "decoder": _Recipe((10, 8, 2), _decoder, ("SHAPE", "STRIDED_SLICE", "PACK")),
     # open batch would give TILE outputs whose file shapes are placeholders (see the report of
     # kit.compile.fold's limits): batch 1, as kit train exports
     "upsample_nearest": _Recipe((7, 6, 3), _upsample_nearest, (), open_batch=False, twin=True,

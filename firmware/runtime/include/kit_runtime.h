@@ -56,7 +56,8 @@ extern "C" {
     X(TANH, tanh)                           \
     X(RESIZE_NEAREST_NEIGHBOR, resize_nearest_neighbor) \
     X(RESIZE_BILINEAR, resize_bilinear)     \
-    X(TILE, tile)
+    X(TILE, tile)                           \
+    X(TRANSPOSE_CONV, transpose_conv)
 
 #define KIT_OP_ENUM_ENTRY(NAME, name) KIT_OP_##NAME,
 typedef enum {
@@ -86,7 +87,8 @@ typedef struct {
     uint32_t bytes;
 } kit_tensor_t;
 
-/* CONV_2D and DEPTHWISE_CONV_2D (TFLM ConvParams / DepthwiseParams, per-channel).
+/* CONV_2D, DEPTHWISE_CONV_2D and TRANSPOSE_CONV (TFLM ConvParams / DepthwiseParams, per-channel;
+ * for TRANSPOSE_CONV, pad_h / pad_w are TFLM's padding of the output image).
  * filter is [out_c, kh, kw, in_c/groups] for CONV_2D and [1, kh, kw, out_c] for
  * DEPTHWISE_CONV_2D; bias may be NULL. */
 typedef struct {

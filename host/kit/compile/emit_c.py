@@ -238,6 +238,34 @@ class _OpEmitter:
         fields["kernel_bias"] = self.kernel_bias(op, name, channels, taps_axis_last=True)
         return self.struct("kit_conv_params_t", name, fields)
 
+    def op_transpose_conv(self, op: OpPlan, name: str) -> str:
+        p = op.params
+        _check_multipliers(op, p["output_multiplier"])
+        out_shape = self.tensor(op.outputs[0]).shape
+        channels = _shape4(out_shape)[3]
+        multipliers, shifts = list(p["output_multiplier"]), list(p["output_shift"])
+        if len(multipliers) == 1 and channels > 1:  # per-tensor: TFLM replicates per channel
+            multipliers, shifts = multipliers * channels, shifts * channels
+        return self.struct("kit_conv_params_t", name, {
+            "input": _shape4_init(self.tensor(op.inputs[2]).shape),
+            "filter": _shape4_init(self.tensor(op.inputs[1]).shape),
+            "output": _shape4_init(out_shape),
+            "stride_h": p["stride_h"],
+            "stride_w": p["stride_w"],
+            "dilation_h": 1,
+            "dilation_w": 1,
+            "pad_h": p["padding_h"],
+            "pad_w": p["padding_w"],
+            "depth_multiplier": 1,
+            "input_offset": p["input_offset"],
+            "output_offset": p["output_offset"],
+            "activation_min": p["activation_min"],
+            "activation_max": p["activation_max"],
+            "output_multiplier": self.int_array(name + "_multiplier", multipliers),
+            "output_shift": self.int_array(name + "_shift", shifts),
+            "kernel_bias": "NULL",
+        })
+
     def op_fully_connected(self, op: OpPlan, name: str) -> str:
         p = op.params
         return self.struct(

@@ -84,6 +84,8 @@ OPS: tuple[OpSpec, ...] = (
     OpSpec("RESIZE_BILINEAR", 23, "resize.c", "_resolve_resize_bilinear", "op_resize_bilinear", (2, 2),
            kernel_inputs=1, options="ResizeBilinearOptionsT"),
     OpSpec("TILE", 69, "tile.c", "_resolve_tile", "op_tile", (2, 2), kernel_inputs=1),
+    OpSpec("TRANSPOSE_CONV", 67, "transpose_conv.c", "_resolve_transpose_conv", "op_transpose_conv", (3, 4),
+           padded_inputs=4, options="TransposeConvOptionsT"),
 )
 
 OP_NAMES: tuple[str, ...] = tuple(spec.name for spec in OPS)

@@ -101,6 +101,10 @@ RESIZE_BILINEAR    inputs (input, size const)   (in/out quantization equal, chec
     half_pixel_centers; the kernel is TFLM's integer ResizeBilinearInteger.
 TILE               inputs (input, multiples const)   (up to 6 dims; in/out quantization equal, checked)
     input_shape, output_shape, input_stride. TFLM has no TILE; TensorFlow Lite's is a copy.
+TRANSPOSE_CONV     inputs (output shape const, filter [out_c,kh,kw,in_c], input, bias int32 or -1)
+    stride_h, stride_w, padding_h, padding_w (TFLM's ComputePaddingHeightWidth from the output
+    size), input_offset, output_offset, output_multiplier / output_shift per channel,
+    activation_min, activation_max. The kernel gathers TFLM's scattered sums (no scratch).
 
 Folded before planning (kit.compile.fold, never in a plan): SHAPE, STRIDED_SLICE, PACK and
 CONCATENATION / TRANSPOSE / RESHAPE of constants become constant tensors; EXPAND_DIMS and

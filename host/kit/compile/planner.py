@@ -265,6 +265,49 @@ def _resolve_depthwise(model: Model, operator: Operator) -> dict[str, Any]:
     return params
 
 
+def _resolve_transpose_conv(model: Model, operator: Operator) -> dict[str, Any]:
+    """TFLM TRANSPOSE_CONV int8: inputs (output shape, filter [out_c, kh, kw, in_c], input,
+    bias); padding is ComputePaddingHeightWidth run from the output size, stride as given,
+    no dilation; per-channel multipliers as CONV_2D."""
+    shape_tensor, weights = _input(model, operator, 0), _input(model, operator, 1)
+    source, output = _input(model, operator, 2), _output(model, operator)
+    _require_int8_activation(source, "input")
+    _require_int8_activation(output, "output")
+    batches, in_h, in_w, in_c = _nhwc(source, "input")
+    out_c, k_h, k_w, filter_in_c = _nhwc(weights, "weights")
+    out_shape = _nhwc(output, "output")
+    if filter_in_c != in_c or out_shape[0] != batches or out_shape[3] != out_c:
+        _refuse(f"input {list(source.shape)}, weights {list(weights.shape)} and output {list(out_shape)} do not match")
+    if _constant_ints(shape_tensor, "output shape") != list(out_shape):
+        _refuse(f"output shape operand does not match the output tensor {list(out_shape)}")
+    scales = _weights(weights, out_c, 0)
+    bias = _input(model, operator, 3, optional=True)
+    if bias is not None and (bias.dtype != "int32" or not bias.is_constant or bias.num_elements != out_c):
+        _refuse(f"bias '{bias.name}' must be a constant int32 vector of {out_c} values")
+    padding = operator.options.get("padding", "SAME")
+    if padding not in ("SAME", "VALID"):
+        _refuse(f"padding {padding} is not supported")
+    stride_h, stride_w = _positive_option(operator, "stride_h"), _positive_option(operator, "stride_w")
+    forward = (quant.compute_out_size(padding, out_shape[1], k_h, stride_h, 1),
+               quant.compute_out_size(padding, out_shape[2], k_w, stride_w, 1))
+    if forward != (in_h, in_w):
+        _refuse(f"output size {list(out_shape[1:3])} does not give the input size {[in_h, in_w]} with {padding} padding")
+    pad_h, _ = quant.compute_padding_with_offset(stride_h, 1, out_shape[1], k_h, in_h)
+    pad_w, _ = quant.compute_padding_with_offset(stride_w, 1, out_shape[2], k_w, in_w)
+    multipliers, shifts = quant.conv_per_channel_multipliers(_scale(source), scales, _scale(output), out_c)
+    return {
+        "stride_h": stride_h,
+        "stride_w": stride_w,
+        "padding_h": pad_h,
+        "padding_w": pad_w,
+        "input_offset": -_zero_point(source),
+        "output_offset": _zero_point(output),
+        "output_multiplier": multipliers,
+        "output_shift": shifts,
+        **_activation(operator, output),
+    }
+
+
 def _resolve_fully_connected(model: Model, operator: Operator) -> dict[str, Any]:
     source, weights, output = _input(model, operator, 0), _input(model, operator, 1), _output(model, operator)
     _require_int8_activation(source, "input")
