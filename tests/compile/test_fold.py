@@ -109,3 +109,20 @@ def test_space_to_batch_around_a_convolution_is_a_dilated_convolution():
 def test_crops_that_match_no_padding_are_not_folded():
     g, out = _dilated_graph([[1, 0], [0, 0]])  # a leading pad of -1: no SAME or VALID gives it
     assert fold_model(g.model(out)).op_names == ["SPACE_TO_BATCH_ND", "CONV_2D", "BATCH_TO_SPACE_ND"]
+
+
+def test_a_reshape_whose_shape_operand_contradicts_the_file_is_refused_with_a_hint():
+    """Open-batch UpSampling2D files carry placeholder shapes kit cannot plan from."""
+    import pytest
+
+    from kit.compile.planner import build_plan
+    from kit.errors import ModelError
+
+    g = _Graph()
+    x = g.tensor((1, 2, 3, 4))
+    new_shape = g.tensor((2,), "int32", [1, 24])
+    out = g.tensor((1, 12, 2))
+    g.op("RESHAPE", [x, new_shape], [out])
+    with pytest.raises(ModelError, match=r"shape operand \[1, 24\] contradicts the file's shape \[1, 12, 2\]") as raised:
+        build_plan(g.model(out))
+    assert "batch_size=1" in raised.value.hint

@@ -414,9 +414,28 @@ def _resolve_reshape(model: Model, operator: Operator) -> dict[str, Any]:
     source, output = _input(model, operator, 0), _output(model, operator)
     _require_int8_activation(source, "input")
     _require_int8_activation(output, "output")
+    _require_static_shape_agrees(model, operator, output)
     if source.num_elements != output.num_elements:
         _refuse(f"reshape from {source.num_elements} to {output.num_elements} values")
     return {"aliased": False}
+
+
+def _require_static_shape_agrees(model: Model, operator: Operator, output: Tensor) -> None:
+    """A RESHAPE whose (constant or folded) shape operand contradicts its output tensor's shape:
+    the converter wrote placeholder shapes for a graph whose sizes it left to run time (an
+    open batch size through TILE / UpSampling2D). kit plans static shapes only."""
+    shape_tensor = _input(model, operator, 1, optional=True)
+    if shape_tensor is None or not shape_tensor.is_constant or shape_tensor.dtype not in ("int32", "int64"):
+        return
+    wanted = [int(v) for v in shape_tensor.array().reshape(-1)]
+    actual = [int(d) for d in output.shape]
+    if len(wanted) == len(actual) and all(w in (-1, a) for w, a in zip(wanted, actual)):
+        return
+    raise ModelError(
+        f"node {operator.index} (RESHAPE): its shape operand {wanted} contradicts the file's shape {actual} "
+        f"for tensor '{output.name}' (the converter left this graph's sizes to run time)",
+        "export the model with a fixed batch size (keras.Input(shape=..., batch_size=1)), so every shape is static",
+    )
 
 
 def _require_same_size(source: Tensor, output: Tensor) -> None:
