@@ -7,6 +7,7 @@ crash the process instead of raising, so arena measurement runs in a child proce
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import subprocess
@@ -56,11 +57,15 @@ class TflmInterpreter:
 
     def __init__(self, model: bytes | Path, arena_bytes: int = DEFAULT_ARENA_BYTES) -> None:
         data = Path(model).read_bytes() if isinstance(model, (str, Path)) else bytes(model)
-        try:
-            self._interpreter = _runtime().Interpreter.from_bytes(data, arena_size=arena_bytes)
-        except Exception as error:  # TFLM raises RuntimeError with its own log text
+        with _captured_stderr() as log:
+            try:
+                self._interpreter = _runtime().Interpreter.from_bytes(data, arena_size=arena_bytes)
+                error = None
+            except Exception as raised:  # TFLM raises a bare RuntimeError; its reason is on fd 2
+                error = raised
+        if error is not None:
             raise ModelError(
-                f"TensorFlow Lite Micro cannot load this model: {error}",
+                f"TensorFlow Lite Micro cannot load this model: {tflm_reason(log[0], error)}",
                 "check that the file is a valid int8 .tflite made for microcontrollers",
             ) from error
         self.input = _tensor_info(self._interpreter.get_input_details(0))
@@ -112,9 +117,52 @@ def measure_arena_bytes(model: bytes | Path, arena_bytes: int = DEFAULT_ARENA_BY
         os.unlink(path)
     match = _ARENA_LINE.search(completed.stderr + completed.stdout)
     if completed.returncode != 0 or not match:
-        tail = (completed.stderr or completed.stdout).decode(errors="replace").strip().splitlines()[-3:]
+        output = (completed.stderr + completed.stdout).decode(errors="replace")
+        reason = tflm_reason(output)
+        if completed.returncode < 0 and reason == _NO_REASON:
+            reason = f"the TFLM process was killed by signal {-completed.returncode} before it said why"
         raise ModelError(
-            "TensorFlow Lite Micro could not allocate this model: " + " | ".join(tail),
+            f"TensorFlow Lite Micro could not allocate this model: {reason}",
             "check that the model is a valid full-integer .tflite using ops TFLM supports",
         )
     return int(match.group(1))
+
+
+_NO_REASON = "TFLM gave no reason"
+_MAX_REASON_LINES = 4
+
+
+def tflm_reason(log: str, error: BaseException | None = None) -> str:
+    """TFLM's own explanation from its log (what MicroPrintf wrote before the Python wrapper
+    raised its bare 'failed to allocate tensors'), without the Python traceback; the last
+    distinct lines, joined. Falls back to the exception text, then to saying there was none."""
+    lines: list[str] = []
+    for raw in log.split("Traceback (most recent call last)")[0].splitlines():
+        line = raw.strip()
+        if line and line not in lines:
+            lines.append(line)
+    if lines:
+        return " | ".join(lines[-_MAX_REASON_LINES:])
+    text = str(error).strip() if error is not None else ""
+    if not text:
+        tail = [line.strip() for line in log.strip().splitlines() if line.strip()]
+        text = tail[-1] if tail else ""
+    return text or _NO_REASON
+
+
+@contextlib.contextmanager
+def _captured_stderr():
+    """Collect what C code writes to fd 2 (TFLM's MicroPrintf) while the block runs; the text
+    is in the yielded list's only item afterwards."""
+    captured = [""]
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield captured
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            sink.seek(0)
+            captured[0] = sink.read().decode(errors="replace")

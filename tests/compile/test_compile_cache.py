@@ -51,11 +51,11 @@ def test_invoke_and_convert_share_one_compiled_copy(carded_model, monkeypatch):
 def test_compile_model_raises_a_cached_refusal(tmp_path):
     from . import tiny_models
 
-    model, shape = tiny_models.with_tanh()
-    path = tmp_path / "tanh.tflite"
+    model, shape = tiny_models.with_elu()
+    path = tmp_path / "elu.tflite"
     path.write_bytes(tiny_models.convert(model, shape, "int8"))
     for _ in range(2):  # compiled, then from the cache
-        with pytest.raises(ModelError, match=r"\(TANH\)"):
+        with pytest.raises(ModelError, match=r"\(ELU\)"):
             compile_model(path)
 
 

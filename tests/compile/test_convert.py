@@ -147,35 +147,35 @@ def test_cli_json_summary(mlperf_models, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def tanh_model(tmp_path_factory) -> Path:
+def elu_model(tmp_path_factory) -> Path:
     from . import tiny_models
 
-    model, shape = tiny_models.with_tanh()
-    path = tmp_path_factory.mktemp("tanh") / "tanh.tflite"
+    model, shape = tiny_models.with_elu()
+    path = tmp_path_factory.mktemp("elu") / "elu.tflite"
     path.write_bytes(tiny_models.convert(model, shape, "int8"))
     return path
 
 
-def test_kit_refusal_still_writes_the_tflm_arrays(tanh_model, tmp_path):
+def test_kit_refusal_still_writes_the_tflm_arrays(elu_model, tmp_path):
     from kit.build.project import model_dir_of
     from kit.errors import ModelError
 
-    result = convert(tanh_model, tmp_path / "out", tflm=True)
+    result = convert(elu_model, tmp_path / "out", tflm=True)
     assert result.kit_dir is None and result.plan is None
-    assert result.refusal is not None and "(TANH)" in result.refusal.message
+    assert result.refusal is not None and "(ELU)" in result.refusal.message
     assert (result.tflm_dir / "model_data.cc").is_file() and not (tmp_path / "out" / "kit").exists()
-    assert "TANH" in result.ops and result.weight_bytes > 0
+    assert "ELU" in result.ops and result.weight_bytes > 0
     assert result.to_dict()["kit_refusal"]["error"] == result.refusal.message
     for needs_kit in (result.require_kit, lambda: model_dir_of(result)):
-        with pytest.raises(ModelError, match=r"\(TANH\)"):
+        with pytest.raises(ModelError, match=r"\(ELU\)"):
             needs_kit()
 
 
-def test_cli_prints_tflm_output_and_the_refusal(tanh_model, tmp_path):
-    run = _kit("convert", str(tanh_model), "--out", str(tmp_path / "o"))
+def test_cli_prints_tflm_output_and_the_refusal(elu_model, tmp_path):
+    run = _kit("convert", str(elu_model), "--out", str(tmp_path / "o"))
     assert run.returncode == 2
     assert "Traceback" not in run.stderr + run.stdout
-    assert "TFLM arrays:" in run.stdout and "(TANH)" in run.stderr
+    assert "TFLM arrays:" in run.stdout and "(ELU)" in run.stderr
     assert "error:" in run.stderr and "fix:" in run.stderr
     assert (tmp_path / "o" / "tflm" / "model_data.cc").is_file()
 

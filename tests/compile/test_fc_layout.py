@@ -21,7 +21,7 @@ def _reference_order(units: int, depth: int) -> list[tuple[int, int]]:
     return order
 
 
-@pytest.mark.parametrize("units,depth", [(1, 7), (3, 420), (4, 4), (4, 6), (8, 64), (10, 13), (128, 640)])
+@pytest.mark.parametrize("units,depth", [(1, 7), (3, 420), (4, 4), (4, 6), (8, 64), (10, 13), (128, 640), (5, 3), (8, 1)])
 def test_interleaved_layout_is_the_kernels_read_order(units, depth):
     weights = np.random.default_rng(units * 1000 + depth).integers(-128, 128, (units, depth), dtype=np.int8)
     stored = interleave_fc_weights(weights)

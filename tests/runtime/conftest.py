@@ -34,3 +34,20 @@ def zoo_model(tmp_path_factory):
         return built[seed]
 
     return get
+
+
+@pytest.fixture(scope="session")
+def user_model(tmp_path_factory):
+    """`user_model(name)`: a model of tests/runtime/user_models.py, built once per session and
+    shared by the host and the emulated-board tests."""
+    from tests.runtime.user_models import build_user_model
+
+    folder = tmp_path_factory.mktemp("user-models")
+    built: dict = {}
+
+    def get(name: str):
+        if name not in built:
+            built[name] = build_user_model(name, folder)
+        return built[name]
+
+    return get

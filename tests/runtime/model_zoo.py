@@ -1,10 +1,13 @@
 """Varied small int8 models for the bit-exactness tests, generated from a seed.
 
-Each seed picks an input shape, 2-4 feature blocks and a head, so that over a few dozen
+Each seed picks an input shape, 2-4 feature blocks (the first fixed by the seed, so that every
+block is in the first len(BLOCKS) seeds) and a head, so that over a few dozen
 seeds every kernel meets its awkward cases: strides with SAME padding (asymmetric pads),
 dilations, depth multipliers, fused relu/relu6/none, per-tensor and per-channel weights,
-broadcast ADD and MUL, concatenation, requantizing QUANTIZE, PAD, MEAN, LOGISTIC, SOFTMAX
-and a DEQUANTIZE to float outputs.
+broadcast ADD and MUL, concatenation, requantizing QUANTIZE, PAD, MEAN, LOGISTIC, SOFTMAX,
+standalone RELU / RELU6 / LEAKY_RELU / HARD_SWISH / TANH, TRANSPOSE, RESIZE_*, TILE, TRANSPOSE_CONV and a
+DEQUANTIZE to float outputs. TFLM has no TILE: a model with UpSampling2D also gets a TFLM twin
+(ZooModel.reference) that TFLM runs for the expected outputs.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ class ZooModel:
     seed: int
     path: Path
     description: str
+    reference: Path  # what TFLM runs for the expected outputs: `path`, or its twin (see _tflm_twin)
 
 
 def _activation(rng: random.Random) -> str | None:
@@ -122,8 +126,70 @@ def _pad(tf, x, rng: random.Random, notes: list[str]):
     return tf.keras.layers.ZeroPadding2D(pads)(x)
 
 
+def _standalone_activation(kind: str):
+    """A block ending in a standalone `kind` activation: after a concatenation the converter
+    cannot fuse it, so RELU, RELU6, LEAKY_RELU, HARD_SWISH and TANH become ops of their own
+    (with their own output scale)."""
+
+    def block(tf, x, rng: random.Random, notes: list[str]):
+        notes.append(f"concat {kind}")
+        x = tf.keras.layers.Concatenate(axis=-1)([x, tf.keras.layers.Conv2D(rng.choice((2, 3)), 1)(x)])
+        if kind == "relu":
+            return tf.keras.layers.ReLU()(x)
+        if kind == "relu6":
+            return tf.keras.layers.ReLU(max_value=6.0)(x)
+        if kind == "leaky_relu":
+            return tf.keras.layers.LeakyReLU(negative_slope=rng.choice((0.1, 0.3)))(x)
+        return tf.keras.layers.Activation(kind)(x)
+
+    return block
+
+
+def _permute(tf, x, rng: random.Random, notes: list[str]):
+    """Height and width swap (channels stay last, so the following blocks keep their shapes)."""
+    notes.append("permute (2, 1, 3)")
+    return tf.keras.layers.Permute((2, 1, 3))(x)
+
+
+def _resize(kind: str):
+    """RESIZE_BILINEAR or RESIZE_NEAREST_NEIGHBOR, half-pixel centres (Keras Resizing) or
+    aligned corners (tf.compat.v1.image), to a size that is not a whole multiple."""
+
+    def block(tf, x, rng: random.Random, notes: list[str]):
+        size = (max(x.shape[1] + rng.choice((-2, 3, 5)), 2), max(x.shape[2] + rng.choice((1, 4)), 2))
+        aligned = rng.random() < 0.4
+        notes.append(f"resize {kind} {size} {'align_corners' if aligned else 'half_pixel'}")
+        if not aligned:
+            return tf.keras.layers.Resizing(*size, interpolation=kind)(x)
+        resize = tf.compat.v1.image.resize_bilinear if kind == "bilinear" else tf.compat.v1.image.resize_nearest_neighbor
+        return tf.keras.layers.Lambda(lambda t: resize(t, size, align_corners=True))(x)
+
+    return block
+
+
+def _upsample(tf, x, rng: random.Random, notes: list[str]):
+    """Keras UpSampling2D (nearest) converts to RESHAPE -> TILE -> RESHAPE chains."""
+    factor = rng.choice(((2, 1), (1, 2), (2, 2)))
+    notes.append(f"upsample {factor}")
+    return tf.keras.layers.UpSampling2D(factor)(x)
+
+
+def _transpose_conv(tf, x, rng: random.Random, notes: list[str]):
+    """Conv2DTranspose (a decoder's upsampling): strides, SAME / VALID, bias or none."""
+    kernel = rng.choice((2, 3, 4))
+    stride = rng.choice(((1, 1), (2, 2), (2, 1)))
+    padding = rng.choice(("same", "valid"))
+    use_bias = rng.random() < 0.7
+    notes.append(f"transpose conv k{kernel} s{stride} {padding} {'bias' if use_bias else 'no bias'}")
+    return tf.keras.layers.Conv2DTranspose(rng.choice((3, 4)), kernel, strides=stride, padding=padding,
+                                           use_bias=use_bias, bias_initializer="random_normal")(x)
+
+
 BLOCKS = (_conv, _conv, _depthwise, _pool, _residual_add, _broadcast_add, _gate, _concat, _requantized_concat,
-          _channel_softmax, _pad)
+          _channel_softmax, _pad, *(_standalone_activation(kind) for kind in ("relu", "relu6", "leaky_relu",
+          "hard_swish", "tanh")), _permute, _resize("bilinear"), _resize("nearest"), _upsample,
+          _transpose_conv)
+# Seed s < len(BLOCKS) starts with BLOCKS[s], so every block (and so every op) is in the zoo.
 
 
 def _head(tf, x, rng: random.Random, notes: list[str]):
@@ -138,24 +204,7 @@ def _head(tf, x, rng: random.Random, notes: list[str]):
     return tf.keras.layers.Dense(units, activation=act, bias_initializer="random_normal")(x)
 
 
-def build_model(seed: int, out_dir: Path) -> ZooModel:
-    """Build, quantize (full int8) and save one random model for `seed`."""
-    import tensorflow as tf
-
-    rng = random.Random(seed)
-    tf.keras.utils.set_random_seed(seed)
-    shape = rng.choice(INPUT_SHAPES)
-    notes = [f"input {shape}"]
-    inputs = tf.keras.Input(shape=shape, batch_size=1)
-    x = _conv(tf, inputs, rng, notes) if rng.random() < 0.5 else inputs
-    for _ in range(rng.randint(2, 4)):
-        x = rng.choice(BLOCKS)(tf, x, rng, notes)
-    outputs = _head(tf, x, rng, notes)
-    model = tf.keras.Model(inputs, outputs)
-    per_tensor = rng.random() < 0.3
-    float_output = rng.random() < 0.2  # a DEQUANTIZE op ends the model
-    notes.append("per-tensor" if per_tensor else "per-channel")
-    notes.append("float output" if float_output else "int8 output")
+def _quantized(tf, model, shape, seed: int, per_tensor: bool, float_output: bool) -> bytes:
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
     data_rng = np.random.default_rng(seed)
@@ -171,6 +220,49 @@ def build_model(seed: int, out_dir: Path) -> ZooModel:
     if per_tensor:
         converter._experimental_disable_per_channel = True
         converter._experimental_disable_per_channel_quantization_for_dense_layers = True
+    return converter.convert()
+
+
+def _tflm_twin(tf, model):
+    """The model with every UpSampling2D replaced by a nearest-neighbour Resizing to the same
+    size (half-pixel centres pick the same source pixels for factors 1 and 2) and every other
+    layer shared, so the same weights; None when it has no UpSampling2D. TFLM has no TILE,
+    which UpSampling2D converts to, so TFLM runs the twin for the reference outputs."""
+    if not any(isinstance(layer, tf.keras.layers.UpSampling2D) for layer in model.layers):
+        return None
+
+    def replace(layer):
+        if isinstance(layer, tf.keras.layers.UpSampling2D):
+            return tf.keras.layers.Resizing(*layer.output.shape[1:3], interpolation="nearest")
+        return layer
+
+    return tf.keras.models.clone_model(model, clone_function=replace)
+
+
+def build_model(seed: int, out_dir: Path) -> ZooModel:
+    """Build, quantize (full int8) and save one random model for `seed` (and its TFLM twin)."""
+    import tensorflow as tf
+
+    rng = random.Random(seed)
+    tf.keras.utils.set_random_seed(seed)
+    shape = rng.choice(INPUT_SHAPES)
+    notes = [f"input {shape}"]
+    inputs = tf.keras.Input(shape=shape, batch_size=1)
+    x = _conv(tf, inputs, rng, notes) if rng.random() < 0.5 else inputs
+    blocks = [BLOCKS[seed % len(BLOCKS)]] + [rng.choice(BLOCKS) for _ in range(rng.randint(1, 3))]
+    for block in blocks:
+        x = block(tf, x, rng, notes)
+    outputs = _head(tf, x, rng, notes)
+    model = tf.keras.Model(inputs, outputs)
+    per_tensor = rng.random() < 0.3
+    float_output = rng.random() < 0.2  # a DEQUANTIZE op ends the model
+    notes.append("per-tensor" if per_tensor else "per-channel")
+    notes.append("float output" if float_output else "int8 output")
     path = Path(out_dir) / f"zoo_{seed:03d}.tflite"
-    path.write_bytes(converter.convert())
-    return ZooModel(seed=seed, path=path, description="; ".join(notes))
+    path.write_bytes(_quantized(tf, model, shape, seed, per_tensor, float_output))
+    reference = path
+    twin = _tflm_twin(tf, model)
+    if twin is not None:
+        reference = Path(out_dir) / f"zoo_{seed:03d}_tflm_twin.tflite"
+        reference.write_bytes(_quantized(tf, twin, shape, seed, per_tensor, float_output))
+    return ZooModel(seed=seed, path=path, description="; ".join(notes), reference=reference)

@@ -24,7 +24,7 @@ def test_generated_model_matches_tflm(seed, zoo_model):
     compiled = compile_model(model.path)
     _ops_seen.update(compiled.op_names)
     inputs = random_inputs(compiled.input_shape, SAMPLES, seed=seed)
-    expected = TflmInterpreter(model.path).run(inputs)
+    expected = TflmInterpreter(model.reference).run(inputs)
     actual = invoke(compiled, inputs)
     differing = np.flatnonzero((actual != expected).reshape(SAMPLES, -1).any(axis=1))
     assert differing.size == 0, (

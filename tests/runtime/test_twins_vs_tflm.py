@@ -18,21 +18,24 @@ from kit.runtime_host import compile_model
 from kit.tflm import TflmInterpreter
 from tests.runtime.conftest import random_inputs
 from tests.runtime.test_model_zoo import SEEDS
+from tests.runtime.test_user_models import edge_inputs
 from tests.runtime.twin_runner import Twin, output_bytes
+from tests.runtime.user_models import USER_MODELS
 
 BOARDS = ("emu-cortex-m4", "emu-rv32")
+USER_MODEL_BOARDS = ("emu-cortex-m4", "emu-cortex-m7", "emu-rv32")  # the user-built models run on all three
 MLPERF = ("kws_ref_model", "vww_96_int8", "pretrainedResnet_quant", "ad01_int8", "str_ww_ref_model")
 MLPERF_SAMPLES = 24
 ZOO_SAMPLES = 40
 # Hook overhead per op, in timer ticks: the call, a timer read and the bookkeeping cost a few
 # dozen instructions (one or two 40-instruction SysTick ticks on mps2, under 100 on rv32).
-HOOK_TICKS_PER_OP = {"emu-cortex-m4": 4, "emu-rv32": 150}
+HOOK_TICKS_PER_OP = {"emu-cortex-m4": 4, "emu-cortex-m7": 4, "emu-rv32": 150}
 
 
 @pytest.fixture(scope="module")
 def twins(tmp_path_factory) -> dict[str, Twin]:
     work = tmp_path_factory.mktemp("twins")
-    return {board: Twin(board, work) for board in BOARDS}
+    return {board: Twin(board, work) for board in (*BOARDS, *USER_MODEL_BOARDS)}
 
 
 def _twin(twins: dict[str, Twin], board: str) -> Twin:
@@ -104,5 +107,22 @@ def test_zoo_model_on_twin_matches_tflm(board, seed, twins, zoo_model):
     inputs = np.concatenate([randoms, _edge_inputs(compiled.input_shape), randoms[:1]])
     run = twin.run(compiled.directory, inputs, f"zoo_{seed:03d}")
     what = f"zoo seed {seed} on {board} ({model.description})"
-    _assert_same_bytes(run.outputs, _tflm_bytes(model.path, inputs), what)
+    _assert_same_bytes(run.outputs, _tflm_bytes(model.reference, inputs), what)
+    _assert_counts_consistent(run, board, len(compiled.op_names), what)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", USER_MODELS)
+@pytest.mark.parametrize("board", USER_MODEL_BOARDS)
+def test_user_model_on_twin_matches_tflm(board, name, twins, user_model):
+    """The folded plumbing and the new kernels (RELU, RELU6, LEAKY_RELU, HARD_SWISH, TRANSPOSE)
+    give TFLM's bytes with each board's compiler and kernel paths, as on the host."""
+    twin = _twin(twins, board)
+    model = user_model(name)
+    compiled = compile_model(model.path)
+    randoms = random_inputs(compiled.input_shape, ZOO_SAMPLES, seed=11)
+    inputs = np.concatenate([randoms, edge_inputs(compiled.input_shape), randoms[:1]])  # input 0 again: same count
+    run = twin.run(compiled.directory, inputs, f"user_{name}")
+    what = f"user model {name} on {board} (ops {compiled.op_names})"
+    _assert_same_bytes(run.outputs, _tflm_bytes(model.reference, inputs), what)
     _assert_counts_consistent(run, board, len(compiled.op_names), what)

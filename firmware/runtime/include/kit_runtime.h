@@ -47,7 +47,17 @@ extern "C" {
     X(MUL, mul)                             \
     X(LOGISTIC, logistic)                   \
     X(QUANTIZE, quantize)                   \
-    X(DEQUANTIZE, dequantize)
+    X(DEQUANTIZE, dequantize)               \
+    X(RELU, relu)                           \
+    X(RELU6, relu6)                         \
+    X(LEAKY_RELU, leaky_relu)               \
+    X(HARD_SWISH, hard_swish)               \
+    X(TRANSPOSE, transpose)                 \
+    X(TANH, tanh)                           \
+    X(RESIZE_NEAREST_NEIGHBOR, resize_nearest_neighbor) \
+    X(RESIZE_BILINEAR, resize_bilinear)     \
+    X(TILE, tile)                           \
+    X(TRANSPOSE_CONV, transpose_conv)
 
 #define KIT_OP_ENUM_ENTRY(NAME, name) KIT_OP_##NAME,
 typedef enum {
@@ -77,7 +87,8 @@ typedef struct {
     uint32_t bytes;
 } kit_tensor_t;
 
-/* CONV_2D and DEPTHWISE_CONV_2D (TFLM ConvParams / DepthwiseParams, per-channel).
+/* CONV_2D, DEPTHWISE_CONV_2D and TRANSPOSE_CONV (TFLM ConvParams / DepthwiseParams, per-channel;
+ * for TRANSPOSE_CONV, pad_h / pad_w are TFLM's padding of the output image).
  * filter is [out_c, kh, kw, in_c/groups] for CONV_2D and [1, kh, kw, out_c] for
  * DEPTHWISE_CONV_2D; bias may be NULL. */
 typedef struct {
@@ -125,7 +136,7 @@ typedef struct {
     int32_t input_multiplier, input_left_shift, diff_min, depth, outer_size;
 } kit_softmax_params_t;
 
-/* LOGISTIC int8 -> int8. */
+/* LOGISTIC and TANH int8 -> int8 (TFLM's OpData of both: Q4.27 input rescaling). */
 typedef struct {
     int32_t input_zero_point, input_range_radius, input_multiplier, input_left_shift, size;
 } kit_logistic_params_t;
@@ -165,6 +176,60 @@ typedef struct {
     int32_t zero_point, size;
     double scale;
 } kit_dequantize_params_t;
+
+/* RELU (TFLM ReluQuantized: requantize, then clamp to [activation_min, 127]) and LEAKY_RELU
+ * (TFLM QuantizeLeakyRelu: the identity multiplier for x >= 0, the alpha one below). RELU
+ * uses only the identity multiplier. */
+typedef struct {
+    int32_t input_zero_point, output_zero_point, size;
+    int32_t identity_multiplier, identity_shift, alpha_multiplier, alpha_shift;
+    int32_t activation_min, activation_max;
+} kit_relu_params_t;
+
+/* RELU6 int8 (TFLM Relu6Quantized): clamp to [lower, upper] in the input's quantization,
+ * no rescaling (TFLM reads neither the output scale nor its zero point). */
+typedef struct {
+    int32_t lower, upper, size;
+} kit_relu6_params_t;
+
+/* HARD_SWISH int8 (TFLM HardSwishParams: 16-bit fixed-point multipliers). */
+typedef struct {
+    int32_t input_zero_point, output_zero_point, size;
+    int32_t reluish_multiplier, reluish_exponent; /* int16 fixed point, power-of-two exponent */
+    int32_t output_multiplier, output_exponent;   /* output_exponent <= 0 */
+} kit_hard_swish_params_t;
+
+/* TRANSPOSE of up to 6 dims: output index (o_0..o_{r-1}) reads input element
+ * sum(o_d * input_stride[d]), where input_stride[d] is the input stride of dim perm[d]. */
+#define KIT_TRANSPOSE_MAX_DIMS 6
+typedef struct {
+    int32_t rank, element_bytes;
+    int32_t output_shape[KIT_TRANSPOSE_MAX_DIMS];
+    int32_t input_stride[KIT_TRANSPOSE_MAX_DIMS];
+} kit_transpose_params_t;
+
+/* RESIZE_NEAREST_NEIGHBOR: output row y copies input row y_map[y], column x column x_map[x]
+ * (TFLM's float GetNearestNeighbor, evaluated by the compiler). */
+typedef struct {
+    kit_shape4_t input, output;
+    const int32_t *y_map, *x_map;
+} kit_resize_nearest_params_t;
+
+/* RESIZE_BILINEAR int8 (TFLM ResizeBilinearInteger): scales in 1/1024. */
+typedef struct {
+    kit_shape4_t input, output;
+    int32_t height_scale_10, width_scale_10, half_pixel_centers;
+} kit_resize_bilinear_params_t;
+
+/* TILE (int8, up to 6 dims): output dim d is input_shape[d] * multiples[d]; input_stride[d]
+ * is the input's element stride of dim d. */
+#define KIT_TILE_MAX_DIMS 6
+typedef struct {
+    int32_t rank;
+    int32_t input_shape[KIT_TILE_MAX_DIMS];
+    int32_t output_shape[KIT_TILE_MAX_DIMS];
+    int32_t input_stride[KIT_TILE_MAX_DIMS];
+} kit_tile_params_t;
 
 /* RESHAPE: a byte copy unless the planner aliased input and output (then bytes == 0). */
 typedef struct {

@@ -109,7 +109,8 @@ def interleave_fc_weights(weights: np.ndarray) -> np.ndarray:
     if full == 0:
         return weights.reshape(-1)
     blocks = weights[:full].reshape(-1, 4, depth)
-    head = blocks[:, :, :k4].reshape(-1, 4, k4 // 4, 4).transpose(0, 2, 1, 3).reshape(len(blocks), -1)
+    # explicit sizes: numpy cannot infer a -1 from an empty head (depth < 4)
+    head = blocks[:, :, :k4].reshape(len(blocks), 4, k4 // 4, 4).transpose(0, 2, 1, 3).reshape(len(blocks), 4 * k4)
     tail = blocks[:, :, k4:].reshape(len(blocks), -1)
     return np.concatenate([np.concatenate([head, tail], axis=1).reshape(-1), weights[full:].reshape(-1)])
 
@@ -237,6 +238,34 @@ class _OpEmitter:
         fields["kernel_bias"] = self.kernel_bias(op, name, channels, taps_axis_last=True)
         return self.struct("kit_conv_params_t", name, fields)
 
+    def op_transpose_conv(self, op: OpPlan, name: str) -> str:
+        p = op.params
+        _check_multipliers(op, p["output_multiplier"])
+        out_shape = self.tensor(op.outputs[0]).shape
+        channels = _shape4(out_shape)[3]
+        multipliers, shifts = list(p["output_multiplier"]), list(p["output_shift"])
+        if len(multipliers) == 1 and channels > 1:  # per-tensor: TFLM replicates per channel
+            multipliers, shifts = multipliers * channels, shifts * channels
+        return self.struct("kit_conv_params_t", name, {
+            "input": _shape4_init(self.tensor(op.inputs[2]).shape),
+            "filter": _shape4_init(self.tensor(op.inputs[1]).shape),
+            "output": _shape4_init(out_shape),
+            "stride_h": p["stride_h"],
+            "stride_w": p["stride_w"],
+            "dilation_h": 1,
+            "dilation_w": 1,
+            "pad_h": p["padding_h"],
+            "pad_w": p["padding_w"],
+            "depth_multiplier": 1,
+            "input_offset": p["input_offset"],
+            "output_offset": p["output_offset"],
+            "activation_min": p["activation_min"],
+            "activation_max": p["activation_max"],
+            "output_multiplier": self.int_array(name + "_multiplier", multipliers),
+            "output_shift": self.int_array(name + "_shift", shifts),
+            "kernel_bias": "NULL",
+        })
+
     def op_fully_connected(self, op: OpPlan, name: str) -> str:
         p = op.params
         return self.struct(
@@ -323,6 +352,42 @@ class _OpEmitter:
         keys = ("input_zero_point", "input_range_radius", "input_multiplier", "input_left_shift", "size")
         return self.struct("kit_logistic_params_t", name, {key: p[key] for key in keys})
 
+    def op_tanh(self, op: OpPlan, name: str) -> str:
+        return self.op_logistic(op, name)
+
+    def op_resize_nearest_neighbor(self, op: OpPlan, name: str) -> str:
+        p = op.params
+        return self.struct("kit_resize_nearest_params_t", name, {
+            "input": _shape4_init(self.tensor(op.inputs[0]).shape),
+            "output": _shape4_init(self.tensor(op.outputs[0]).shape),
+            "y_map": self.int_array(name + "_y_map", p["y_map"]),
+            "x_map": self.int_array(name + "_x_map", p["x_map"]),
+        })
+
+    def op_resize_bilinear(self, op: OpPlan, name: str) -> str:
+        p = op.params
+        return self.struct("kit_resize_bilinear_params_t", name, {
+            "input": _shape4_init(self.tensor(op.inputs[0]).shape),
+            "output": _shape4_init(self.tensor(op.outputs[0]).shape),
+            "height_scale_10": p["height_scale_10"],
+            "width_scale_10": p["width_scale_10"],
+            "half_pixel_centers": int(bool(p["half_pixel_centers"])),
+        })
+
+    def op_tile(self, op: OpPlan, name: str) -> str:
+        p = op.params
+        rank = len(p["output_shape"])
+
+        def padded(values: list[int], fill: int) -> str:
+            return "{" + _int_list(list(values) + [fill] * (6 - rank)) + "}"
+
+        return self.struct("kit_tile_params_t", name, {
+            "rank": rank,
+            "input_shape": padded(p["input_shape"], 1),
+            "output_shape": padded(p["output_shape"], 1),
+            "input_stride": padded(p["input_stride"], 0),
+        })
+
     def op_mean(self, op: OpPlan, name: str) -> str:
         p = op.params
         input_shape = list(p.get("input_shape", self.tensor(op.inputs[0]).shape))
@@ -388,6 +453,46 @@ class _OpEmitter:
             "kit_dequantize_params_t",
             name,
             {"zero_point": p["zero_point"], "size": p["size"], "scale": _double_literal(scale)},
+        )
+
+    def _relu_family(self, op: OpPlan, name: str) -> str:
+        p = op.params
+        _check_multipliers(op, [p["identity_multiplier"], p.get("alpha_multiplier", 0)])
+        keys = ("input_zero_point", "output_zero_point", "size", "identity_multiplier", "identity_shift",
+                "activation_min", "activation_max")
+        fields = {key: p[key] for key in keys}
+        fields.update(alpha_multiplier=p.get("alpha_multiplier", 0), alpha_shift=p.get("alpha_shift", 0))
+        return self.struct("kit_relu_params_t", name, fields)
+
+    def op_relu(self, op: OpPlan, name: str) -> str:
+        return self._relu_family(op, name)
+
+    def op_leaky_relu(self, op: OpPlan, name: str) -> str:
+        return self._relu_family(op, name)
+
+    def op_relu6(self, op: OpPlan, name: str) -> str:
+        p = op.params
+        return self.struct("kit_relu6_params_t", name, {key: p[key] for key in ("lower", "upper", "size")})
+
+    def op_hard_swish(self, op: OpPlan, name: str) -> str:
+        p = op.params
+        keys = ("input_zero_point", "output_zero_point", "size", "reluish_multiplier", "reluish_exponent",
+                "output_multiplier", "output_exponent")
+        return self.struct("kit_hard_swish_params_t", name, {key: p[key] for key in keys})
+
+    def op_transpose(self, op: OpPlan, name: str) -> str:
+        p = op.params
+        rank = len(p["output_shape"])
+        padding = [1] * (6 - rank)
+        return self.struct(
+            "kit_transpose_params_t",
+            name,
+            {
+                "rank": rank,
+                "element_bytes": 1,
+                "output_shape": "{" + _int_list(list(p["output_shape"]) + padding) + "}",
+                "input_stride": "{" + _int_list(list(p["input_stride"]) + [0] * (6 - rank)) + "}",
+            },
         )
 
 

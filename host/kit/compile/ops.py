@@ -72,6 +72,20 @@ OPS: tuple[OpSpec, ...] = (
     OpSpec("LOGISTIC", 14, "logistic.c", "_resolve_logistic", "op_logistic", (1, 1)),
     OpSpec("QUANTIZE", 114, "quantize.c", "_resolve_quantize", "op_quantize", (1, 1)),
     OpSpec("DEQUANTIZE", 6, "quantize.c", "_resolve_dequantize", "op_dequantize", (1, 1)),
+    OpSpec("RELU", 19, "activations.c", "_resolve_relu", "op_relu", (1, 1)),
+    OpSpec("RELU6", 21, "activations.c", "_resolve_relu6", "op_relu6", (1, 1)),
+    OpSpec("LEAKY_RELU", 98, "activations.c", "_resolve_leaky_relu", "op_leaky_relu", (1, 1),
+           options="LeakyReluOptionsT"),
+    OpSpec("HARD_SWISH", 117, "hard_swish.c", "_resolve_hard_swish", "op_hard_swish", (1, 1)),
+    OpSpec("TRANSPOSE", 39, "transpose.c", "_resolve_transpose", "op_transpose", (2, 2), kernel_inputs=1),
+    OpSpec("TANH", 28, "tanh.c", "_resolve_tanh", "op_tanh", (1, 1)),
+    OpSpec("RESIZE_NEAREST_NEIGHBOR", 97, "resize.c", "_resolve_resize_nearest_neighbor",
+           "op_resize_nearest_neighbor", (2, 2), kernel_inputs=1, options="ResizeNearestNeighborOptionsT"),
+    OpSpec("RESIZE_BILINEAR", 23, "resize.c", "_resolve_resize_bilinear", "op_resize_bilinear", (2, 2),
+           kernel_inputs=1, options="ResizeBilinearOptionsT"),
+    OpSpec("TILE", 69, "tile.c", "_resolve_tile", "op_tile", (2, 2), kernel_inputs=1),
+    OpSpec("TRANSPOSE_CONV", 67, "transpose_conv.c", "_resolve_transpose_conv", "op_transpose_conv", (3, 4),
+           padded_inputs=4, options="TransposeConvOptionsT"),
 )
 
 OP_NAMES: tuple[str, ...] = tuple(spec.name for spec in OPS)

@@ -74,6 +74,42 @@ QUANTIZE           inputs (input int8) -> output int8 (requantize)
     input_zero_point, output_zero_point, output_multiplier, output_shift, size.
 DEQUANTIZE         inputs (input int8) -> output float32 (only as the model output)
     zero_point, scale (float32 value), size. TFLM: out = (float)((double)scale * (x - zp)).
+RELU               inputs (input)   (TFLM ReluQuantized)
+    input_zero_point, output_zero_point, identity_multiplier, identity_shift
+    (QuantizeMultiplier(double(in) / double(out))), activation_min (output zero point),
+    activation_max (127), size.
+RELU6              inputs (input)   (TFLM Relu6Quantized: no rescaling, the output quantization is ignored)
+    lower (input zero point), upper (quantized 6.0, saturated to int8), size.
+LEAKY_RELU         inputs (input)   (TFLM QuantizeLeakyRelu)
+    the RELU keys plus alpha_multiplier, alpha_shift (QuantizeMultiplier(float(in * alpha / out)));
+    identity_* from float(in / out); activation_min/max -128/127.
+HARD_SWISH         inputs (input)   (TFLM HardSwishPrepare, 16-bit fixed point)
+    input_zero_point, output_zero_point, output_multiplier / output_exponent and
+    reluish_multiplier / reluish_exponent (int16 multipliers of (in/128)/out and
+    (in/128)/(3/32768)), size. Exponents below -15 are refused.
+TRANSPOSE          inputs (input, perm const)   (up to 6 dims; in/out quantization equal, checked)
+    perm, output_shape, input_stride (the input stride of dim perm[d], per output dim d).
+
+TANH               inputs (input)   (output scale 1/128, zero point 0: checked)
+    the LOGISTIC keys (TFLM's int8 TANH shares LOGISTIC's Q4.27 input rescaling).
+
+RESIZE_NEAREST_NEIGHBOR  inputs (input, size const)   (in/out quantization equal, checked)
+    y_map, x_map: the source row / column of every output row / column (TFLM's float32
+    GetNearestNeighbor with align_corners / half_pixel_centers, evaluated on the host).
+RESIZE_BILINEAR    inputs (input, size const)   (in/out quantization equal, checked)
+    height_scale_10, width_scale_10 (input / output size in 1/1024, TFLM's rounding),
+    half_pixel_centers; the kernel is TFLM's integer ResizeBilinearInteger.
+TILE               inputs (input, multiples const)   (up to 6 dims; in/out quantization equal, checked)
+    input_shape, output_shape, input_stride. TFLM has no TILE; TensorFlow Lite's is a copy.
+TRANSPOSE_CONV     inputs (output shape const, filter [out_c,kh,kw,in_c], input, bias int32 or -1)
+    stride_h, stride_w, padding_h, padding_w (TFLM's ComputePaddingHeightWidth from the output
+    size), input_offset, output_offset, output_multiplier / output_shift per channel,
+    activation_min, activation_max. The kernel gathers TFLM's scattered sums (no scratch).
+
+Folded before planning (kit.compile.fold, never in a plan): SHAPE, STRIDED_SLICE, PACK and
+CONCATENATION / TRANSPOSE / RESHAPE of constants become constant tensors; EXPAND_DIMS and
+SQUEEZE become RESHAPE; SPACE_TO_BATCH_ND -> CONV_2D / DEPTHWISE_CONV_2D -> BATCH_TO_SPACE_ND
+becomes one dilated convolution.
 """
 
 from __future__ import annotations

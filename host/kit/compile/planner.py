@@ -14,6 +14,7 @@ from typing import Any, Callable
 import numpy as np
 
 from kit.compile import quant
+from kit.compile.fold import fold_model
 from kit.compile.memory import Buffer, place_buffers
 from kit.compile.ops import OPS, OPS_BY_NAME, OpSpec
 from kit.compile.plan import SUPPORTED_OPS, OpPlan, Plan, TensorPlan
@@ -264,6 +265,49 @@ def _resolve_depthwise(model: Model, operator: Operator) -> dict[str, Any]:
     return params
 
 
+def _resolve_transpose_conv(model: Model, operator: Operator) -> dict[str, Any]:
+    """TFLM TRANSPOSE_CONV int8: inputs (output shape, filter [out_c, kh, kw, in_c], input,
+    bias); padding is ComputePaddingHeightWidth run from the output size, stride as given,
+    no dilation; per-channel multipliers as CONV_2D."""
+    shape_tensor, weights = _input(model, operator, 0), _input(model, operator, 1)
+    source, output = _input(model, operator, 2), _output(model, operator)
+    _require_int8_activation(source, "input")
+    _require_int8_activation(output, "output")
+    batches, in_h, in_w, in_c = _nhwc(source, "input")
+    out_c, k_h, k_w, filter_in_c = _nhwc(weights, "weights")
+    out_shape = _nhwc(output, "output")
+    if filter_in_c != in_c or out_shape[0] != batches or out_shape[3] != out_c:
+        _refuse(f"input {list(source.shape)}, weights {list(weights.shape)} and output {list(out_shape)} do not match")
+    if _constant_ints(shape_tensor, "output shape") != list(out_shape):
+        _refuse(f"output shape operand does not match the output tensor {list(out_shape)}")
+    scales = _weights(weights, out_c, 0)
+    bias = _input(model, operator, 3, optional=True)
+    if bias is not None and (bias.dtype != "int32" or not bias.is_constant or bias.num_elements != out_c):
+        _refuse(f"bias '{bias.name}' must be a constant int32 vector of {out_c} values")
+    padding = operator.options.get("padding", "SAME")
+    if padding not in ("SAME", "VALID"):
+        _refuse(f"padding {padding} is not supported")
+    stride_h, stride_w = _positive_option(operator, "stride_h"), _positive_option(operator, "stride_w")
+    forward = (quant.compute_out_size(padding, out_shape[1], k_h, stride_h, 1),
+               quant.compute_out_size(padding, out_shape[2], k_w, stride_w, 1))
+    if forward != (in_h, in_w):
+        _refuse(f"output size {list(out_shape[1:3])} does not give the input size {[in_h, in_w]} with {padding} padding")
+    pad_h, _ = quant.compute_padding_with_offset(stride_h, 1, out_shape[1], k_h, in_h)
+    pad_w, _ = quant.compute_padding_with_offset(stride_w, 1, out_shape[2], k_w, in_w)
+    multipliers, shifts = quant.conv_per_channel_multipliers(_scale(source), scales, _scale(output), out_c)
+    return {
+        "stride_h": stride_h,
+        "stride_w": stride_w,
+        "padding_h": pad_h,
+        "padding_w": pad_w,
+        "input_offset": -_zero_point(source),
+        "output_offset": _zero_point(output),
+        "output_multiplier": multipliers,
+        "output_shift": shifts,
+        **_activation(operator, output),
+    }
+
+
 def _resolve_fully_connected(model: Model, operator: Operator) -> dict[str, Any]:
     source, weights, output = _input(model, operator, 0), _input(model, operator, 1), _output(model, operator)
     _require_int8_activation(source, "input")
@@ -370,9 +414,28 @@ def _resolve_reshape(model: Model, operator: Operator) -> dict[str, Any]:
     source, output = _input(model, operator, 0), _output(model, operator)
     _require_int8_activation(source, "input")
     _require_int8_activation(output, "output")
+    _require_static_shape_agrees(model, operator, output)
     if source.num_elements != output.num_elements:
         _refuse(f"reshape from {source.num_elements} to {output.num_elements} values")
     return {"aliased": False}
+
+
+def _require_static_shape_agrees(model: Model, operator: Operator, output: Tensor) -> None:
+    """A RESHAPE whose (constant or folded) shape operand contradicts its output tensor's shape:
+    the converter wrote placeholder shapes for a graph whose sizes it left to run time (an
+    open batch size through TILE / UpSampling2D). kit plans static shapes only."""
+    shape_tensor = _input(model, operator, 1, optional=True)
+    if shape_tensor is None or not shape_tensor.is_constant or shape_tensor.dtype not in ("int32", "int64"):
+        return
+    wanted = [int(v) for v in shape_tensor.array().reshape(-1)]
+    actual = [int(d) for d in output.shape]
+    if len(wanted) == len(actual) and all(w in (-1, a) for w, a in zip(wanted, actual)):
+        return
+    raise ModelError(
+        f"node {operator.index} (RESHAPE): its shape operand {wanted} contradicts the file's shape {actual} "
+        f"for tensor '{output.name}' (the converter left this graph's sizes to run time)",
+        "export the model with a fixed batch size (keras.Input(shape=..., batch_size=1)), so every shape is static",
+    )
 
 
 def _require_same_size(source: Tensor, output: Tensor) -> None:
@@ -410,6 +473,17 @@ def _resolve_logistic(model: Model, operator: Operator) -> dict[str, Any]:
     _require_probability_output(output)
     params: dict[str, Any] = quant.logistic_params(_scale(source))
     params.update(input_zero_point=_zero_point(source), output_zero_point=_zero_point(output), size=source.num_elements)
+    return params
+
+
+def _resolve_tanh(model: Model, operator: Operator) -> dict[str, Any]:
+    """TFLM int8 TANH: LOGISTIC's input rescaling (Q4.27); the output must be scale 1/128,
+    zero point 0, which TFLM's kernel assumes without reading it."""
+    source, output = _unary_int8(model, operator)
+    if _zero_point(output) != 0 or quant.f32(_scale(output)) != quant.f32(1.0 / 128):
+        _refuse(f"output '{output.name}' must have scale 1/128 and zero point 0 (TFLM's int8 TANH writes that scale)")
+    params: dict[str, Any] = quant.logistic_params(_scale(source))
+    params.update(input_zero_point=_zero_point(source), output_zero_point=0, size=source.num_elements)
     return params
 
 
@@ -515,6 +589,209 @@ def _resolve_dequantize(model: Model, operator: Operator) -> dict[str, Any]:
     if model.outputs != [operator.outputs[0]]:
         _refuse("DEQUANTIZE is supported only as the op producing the model output")
     return {"zero_point": _zero_point(source), "scale": quant.f32(_scale(source)), "size": source.num_elements}
+
+
+# ---------------------------------------------------------------------------- activations
+
+
+def _unary_int8(model: Model, operator: Operator) -> tuple[Tensor, Tensor]:
+    source, output = _input(model, operator, 0), _output(model, operator)
+    _require_int8_activation(source, "input")
+    _require_int8_activation(output, "output")
+    _require_same_size(source, output)
+    return source, output
+
+
+def _float32_quotient(numerator: float, denominator: float) -> float:
+    """A float32 division widened to double, as TFLM's Prepare computes `float / float`."""
+    return float(np.float32(numerator) / np.float32(denominator))
+
+
+def _resolve_relu(model: Model, operator: Operator) -> dict[str, Any]:
+    """TFLM CalculateReluOpData: QuantizeMultiplier(double(in) / double(out)), clamp from the
+    output's quantized 0 to 127."""
+    source, output = _unary_int8(model, operator)
+    rescale = quant.requantize_params(_scale(source), _scale(output))
+    low, high = quant.activation_range("RELU", _scale(output), _zero_point(output))
+    return {
+        "input_zero_point": _zero_point(source),
+        "output_zero_point": _zero_point(output),
+        "identity_multiplier": rescale["output_multiplier"],
+        "identity_shift": rescale["output_shift"],
+        "activation_min": low,
+        "activation_max": high,
+        "size": source.num_elements,
+    }
+
+
+def _resolve_relu6(model: Model, operator: Operator) -> dict[str, Any]:
+    """TFLM Relu6Prepare: clamp bounds are the input's quantized 0 and 6 (FloatToQuantizedType,
+    which saturates to int8). TFLM never reads the output quantization, and the converter
+    often gives the output its own: TFLM (so kit, which matches it bit for bit) then differs
+    from TensorFlow Lite, which requantizes."""
+    source, output = _unary_int8(model, operator)
+    six = quant.quantize_value(_scale(source), _zero_point(source), 6.0)
+    return {
+        "lower": _zero_point(source),
+        "upper": max(quant.INT8_MIN, min(quant.INT8_MAX, six)),
+        "size": source.num_elements,
+    }
+
+
+def _resolve_leaky_relu(model: Model, operator: Operator) -> dict[str, Any]:
+    """TFLM CalculateOpDataLeakyRelu: both multipliers from float32 arithmetic, then double."""
+    source, output = _unary_int8(model, operator)
+    alpha = float(operator.options.get("alpha", 0.0))
+    if not math.isfinite(alpha):
+        _refuse(f"alpha {alpha} is not a finite number")
+    in_scale, out_scale = _scale(source), _scale(output)
+    identity = quant.quantize_multiplier(_float32_quotient(in_scale, out_scale))
+    alpha_multiplier = quant.quantize_multiplier(_float32_quotient(float(np.float32(in_scale) * np.float32(alpha)), out_scale))
+    return {
+        "input_zero_point": _zero_point(source),
+        "output_zero_point": _zero_point(output),
+        "identity_multiplier": identity[0],
+        "identity_shift": identity[1],
+        "alpha_multiplier": alpha_multiplier[0],
+        "alpha_shift": alpha_multiplier[1],
+        "activation_min": quant.INT8_MIN,
+        "activation_max": quant.INT8_MAX,
+        "size": source.num_elements,
+    }
+
+
+def _int16_multiplier(real_multiplier: float) -> tuple[int, int]:
+    """QuantizeMultiplier, then DownScaleInt32ToInt16Multiplier (round the Q31 to Q15, saturating)."""
+    multiplier, exponent = quant.quantize_multiplier(real_multiplier)
+    if multiplier >= 2**31 - 1 - (1 << 15):
+        return 2**15 - 1, exponent
+    return (multiplier + (1 << 15)) >> 16, exponent
+
+
+def _resolve_hard_swish(model: Model, operator: Operator) -> dict[str, Any]:
+    """TFLM HardSwishPrepare: a 'high-resolution' input scale (input scale / 128) rescaled to
+    the output scale and to the 'relu-ish' scale (3 / 32768), both as 16-bit multipliers."""
+    source, output = _unary_int8(model, operator)
+    hires_scale = float(np.float32(1.0 / 128.0) * np.float32(_scale(source)))
+    output_multiplier, output_exponent = _int16_multiplier(_float32_quotient(hires_scale, _scale(output)))
+    if output_exponent > 0:
+        _refuse(f"output scale {_scale(output):.6g} is too small for input scale {_scale(source):.6g} "
+                "(TFLM requires a non-positive output exponent)")
+    reluish_multiplier, reluish_exponent = _int16_multiplier(
+        _float32_quotient(hires_scale, float(np.float32(3.0) / np.float32(32768.0)))
+    )
+    if output_exponent < -15 or reluish_exponent < -15:
+        # gemmlowp's int16 RoundingDivideByPOT truncates its mask past 15 bits; kit does not
+        # reproduce that corner, which needs scales 100x apart
+        _refuse(f"input scale {_scale(source):.6g} and output scale {_scale(output):.6g} need a right shift "
+                "beyond 15 bits in TFLM's 16-bit hard-swish arithmetic")
+    return {
+        "input_zero_point": _zero_point(source),
+        "output_zero_point": _zero_point(output),
+        "reluish_multiplier": reluish_multiplier,
+        "reluish_exponent": reluish_exponent,
+        "output_multiplier": output_multiplier,
+        "output_exponent": output_exponent,
+        "size": source.num_elements,
+    }
+
+
+_TRANSPOSE_MAX_DIMS = 6
+
+
+def _resolve_transpose(model: Model, operator: Operator) -> dict[str, Any]:
+    """A permutation of up to 6 dims (TFLM's limit); a byte gather, quantization unchanged."""
+    source, perm_tensor, output = _input(model, operator, 0), _input(model, operator, 1), _output(model, operator)
+    _require_int8_activation(source, "input")
+    _require_int8_activation(output, "output")
+    _require_same_quantization(source, output)
+    rank = len(source.shape)
+    perm = [p + rank if p < 0 else p for p in _constant_ints(perm_tensor, "perm")]
+    if sorted(perm) != list(range(rank)):
+        _refuse(f"perm {perm} is not a permutation of the {rank} input dims")
+    if rank > _TRANSPOSE_MAX_DIMS:
+        _refuse(f"transpose of {rank} dims; TFLM transposes at most {_TRANSPOSE_MAX_DIMS}")
+    expected = [int(source.shape[p]) for p in perm]
+    if expected != [int(d) for d in output.shape]:
+        _refuse(f"output shape {list(output.shape)} is not the input {list(source.shape)} permuted by {perm}")
+    strides = [int(np.prod(source.shape[d + 1 :], dtype=np.int64)) for d in range(rank)]
+    return {"perm": perm, "output_shape": expected, "input_stride": [strides[p] for p in perm]}
+
+
+def _resize_tensors(model: Model, operator: Operator) -> tuple[Tensor, Tensor, bool, bool]:
+    """Input, output and the two coordinate flags of a RESIZE_* op, checked as TFLM's Prepare
+    checks them: a constant [height, width] size, 4-D NHWC, equal quantization (int8 resizes
+    copy and blend raw values)."""
+    source, size_tensor, output = _input(model, operator, 0), _input(model, operator, 1), _output(model, operator)
+    _require_int8_activation(source, "input")
+    _require_int8_activation(output, "output")
+    _require_same_quantization(source, output)
+    batches, _, _, channels = _nhwc(source, "input")
+    size = _constant_ints(size_tensor, "size")
+    if len(size) != 2 or min(size) < 1:
+        _refuse(f"size {size} must be a positive [height, width]")
+    if list(_nhwc(output, "output")) != [batches, size[0], size[1], channels]:
+        _refuse(f"output shape {list(output.shape)} does not match size {size}")
+    align_corners = bool(operator.options.get("align_corners", False))
+    half_pixel_centers = bool(operator.options.get("half_pixel_centers", False))
+    if align_corners and half_pixel_centers:
+        _refuse("align_corners and half_pixel_centers together are not supported by TFLM")
+    return source, output, align_corners, half_pixel_centers
+
+
+def _nearest_indices(in_size: int, out_size: int, align_corners: bool, half_pixel_centers: bool) -> list[int]:
+    """TFLM GetNearestNeighbor for every output index, in float32 as TFLM computes it."""
+    f32 = np.float32
+    scale = f32(in_size - 1) / f32(out_size - 1) if align_corners and out_size > 1 else f32(in_size) / f32(out_size)
+    offset = f32(0.5) if half_pixel_centers else f32(0.0)
+    indices = []
+    for value in range(out_size):
+        scaled = float((f32(value) + offset) * scale)
+        index = min(quant.round_half_away(scaled) if align_corners else math.floor(scaled), in_size - 1)
+        indices.append(max(0, index) if half_pixel_centers else index)
+    return indices
+
+
+def _resolve_resize_nearest_neighbor(model: Model, operator: Operator) -> dict[str, Any]:
+    source, output, align_corners, half_pixel_centers = _resize_tensors(model, operator)
+    return {
+        "y_map": _nearest_indices(source.shape[1], output.shape[1], align_corners, half_pixel_centers),
+        "x_map": _nearest_indices(source.shape[2], output.shape[2], align_corners, half_pixel_centers),
+    }
+
+
+def _scale_10(in_size: int, out_size: int, align_corners: bool) -> int:
+    """TFLM ResizeBilinearInteger's input/output ratio in 1/1024, rounded (C integer division)."""
+    if align_corners and out_size > 1:
+        return ((1 << 10) * (in_size - 1) + (out_size - 1) // 2) // (out_size - 1)
+    return ((1 << 10) * in_size + out_size // 2) // out_size
+
+
+def _resolve_resize_bilinear(model: Model, operator: Operator) -> dict[str, Any]:
+    source, output, align_corners, half_pixel_centers = _resize_tensors(model, operator)
+    return {
+        "height_scale_10": _scale_10(source.shape[1], output.shape[1], align_corners),
+        "width_scale_10": _scale_10(source.shape[2], output.shape[2], align_corners),
+        "half_pixel_centers": half_pixel_centers,
+    }
+
+
+def _resolve_tile(model: Model, operator: Operator) -> dict[str, Any]:
+    """TILE of an int8 activation by constant multiples (TFLM has no TILE kernel; TensorFlow
+    Lite's is a copy, so is kit's)."""
+    source, multiples_tensor, output = _input(model, operator, 0), _input(model, operator, 1), _output(model, operator)
+    _require_int8_activation(source, "input")
+    _require_int8_activation(output, "output")
+    _require_same_quantization(source, output)
+    rank = len(source.shape)
+    multiples = _constant_ints(multiples_tensor, "multiples")
+    if not 1 <= rank <= _TRANSPOSE_MAX_DIMS or len(multiples) != rank or min(multiples) < 1:
+        _refuse(f"multiples {multiples} do not fit an input of rank {rank} (at most {_TRANSPOSE_MAX_DIMS} dims)")
+    expected = [int(d) * m for d, m in zip(source.shape, multiples)]
+    if expected != [int(d) for d in output.shape]:
+        _refuse(f"output shape {list(output.shape)} is not the input {list(source.shape)} tiled {multiples}")
+    strides = [int(np.prod(source.shape[d + 1 :], dtype=np.int64)) for d in range(rank)]
+    return {"input_shape": [int(d) for d in source.shape], "output_shape": expected, "input_stride": strides}
 
 
 _Lowering = Callable[[Model, Operator], dict[str, Any]]
@@ -659,7 +936,12 @@ def _elements_bound(shape: tuple[int, ...]) -> int:
 
 
 def resolve_params(model: Model) -> list[dict[str, Any]]:
-    """Check every op and resolve its parameters; ModelError names the first refused node."""
+    """Check every op and resolve its parameters; ModelError names the first refused node.
+    The params belong to the folded graph (kit.compile.fold), one per op of fold_model(model)."""
+    return _resolve_folded(fold_model(model))
+
+
+def _resolve_folded(model: Model) -> list[dict[str, Any]]:
     _check_ops_known(model)
     _check_graph(model)
     resolved = []
@@ -687,13 +969,14 @@ def _arena_tensors(model: Model) -> list[int]:
 
 
 def _lifetimes(model: Model, tensors: list[int]) -> dict[int, list[int]]:
+    """First and last op position (in the folded graph, not node index) using each tensor."""
     last_op = len(model.operators) - 1
     spans = {t: [last_op + 1, -1] for t in tensors}
-    for operator in model.operators:
+    for position, operator in enumerate(model.operators):
         for t in operator.inputs + operator.outputs:
             if t in spans:
-                spans[t][0] = min(spans[t][0], operator.index)
-                spans[t][1] = max(spans[t][1], operator.index)
+                spans[t][0] = min(spans[t][0], position)
+                spans[t][1] = max(spans[t][1], position)
     for t in model.inputs:
         spans[t][0] = 0
     for t in model.outputs:
@@ -743,8 +1026,10 @@ def _tensor_plan(tensor: Tensor, offset: int | None) -> TensorPlan:
 
 
 def build_plan(model: Model, model_id: str = "model") -> Plan:
-    """The whole static plan: checked ops with resolved params, tensors with arena offsets."""
-    params = resolve_params(model)
+    """The whole static plan: checked ops with resolved params, tensors with arena offsets.
+    Constant shape arithmetic is folded first (kit.compile.fold), so every op is a kernel op."""
+    model = fold_model(model)
+    params = _resolve_folded(model)
     input_tensor = model.tensors[model.inputs[0]]
     if input_tensor.dtype != "int8":
         raise ModelError(
