@@ -82,6 +82,7 @@ class CompiledModel:
     model_bytes: int
     macs: int
     tflm: TflmFacts | None = None
+    kit_ops: list[str] = field(default_factory=list)  # what kit's C runs, after folding (empty: refused)
     cached: bool = False
     card_path: Path | None = None
     card_updated: bool = False
@@ -178,7 +179,9 @@ class CompiledModel:
 
     @property
     def op_names(self) -> tuple[str, ...]:
-        return tuple(self.ops)
+        """The ops kit's C model runs, in order (shape arithmetic and reshapes folded away);
+        `ops` keeps the model file's operators."""
+        return tuple(self.kit_ops)
 
     @property
     def op_counts(self) -> dict[str, int]:
@@ -214,6 +217,7 @@ class CompiledModel:
             "kit_dir": str(self.kit_dir) if self.kit_dir else None,
             "files": [str(p) for p in self.files],
             "ops": self.ops,
+            "kit_ops": self.kit_ops,
             "op_counts": self.op_counts,
             "tensors": self.tensors,
             "inputs": [facts.to_json() for facts in self.inputs],
