@@ -1,5 +1,5 @@
 """The INA219/INA226 firmware path on the twins: the firmware reads the VIRTUAL sensor the
-QEMU HALs put on their I2C bus (firmware/harness/kit_virtual_ina.h, a known triangle current
+QEMU HALs put on their I2C bus (firmware/hal/kit_virtual_ina.h, a known triangle current
 profile), integrates each run's energy on the board, and the host checks it and compares it
 with the profile's exact integral over the run's window: within 1 %."""
 

@@ -167,7 +167,7 @@ class Twin:
         if self._objects is None:
             sources = [*runtime_sources(), *sorted(self.hal_dir.glob("*.c"))]
             digest = hashlib.sha256(" ".join(self.flags).encode())
-            for path in [*sources, *runtime_headers(), FIRMWARE_DIR / "hal" / "kit_hal.h"]:
+            for path in [*sources, *runtime_headers(), *sorted((FIRMWARE_DIR / "hal").glob("*.h"))]:
                 digest.update(path.read_bytes())
             folder = self.work / f"objects-{digest.hexdigest()[:16]}"
             folder.mkdir(exist_ok=True)

@@ -137,7 +137,8 @@ def _source_map(target: Board, model_dir: Path) -> dict[str, Path]:
     files: dict[str, Path] = {}
     for path in sorted(HARNESS_DIR.glob("*.[ch]")):
         files[f"src/harness/{path.name}"] = path
-    files["src/hal/kit_hal.h"] = HAL_DIR / "kit_hal.h"
+    for path in sorted(HAL_DIR.glob("*.h")):  # kit_hal.h, and the twins' virtual devices
+        files[f"src/hal/{path.name}"] = path
     for path in sorted((HAL_DIR / hal).glob("*.c")):
         files[f"src/hal/{hal}/{path.name}"] = path
     if _needs_runtime(model_dir):

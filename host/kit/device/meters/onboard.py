@@ -4,7 +4,7 @@ inferences, samples the sensor at each run's start and end and around every op, 
 the energy on the board and streams the samples over the same serial link. The host checks
 the board's integral against the samples it received, keeps every sample on disk, and
 reports the board's figures. On a twin the sensor is the VIRTUAL one of
-firmware/harness/kit_virtual_ina.h (a known current profile): its numbers are labelled
+firmware/hal/kit_virtual_ina.h (a known current profile): its numbers are labelled
 `modelled`, and `virtual_profile_uj` is that profile's exact integral, for the tests.
 """
 
