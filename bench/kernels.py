@@ -35,7 +35,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "host"))
 
-from kit.build.linker import MemoryLayout, render_linker_script  # noqa: E402
+from kit.build.linker import MemoryLayout, layout_of, render_linker_script  # noqa: E402
+from kit.build.project import hal_defines  # noqa: E402
 from kit.catalog import list_boards  # noqa: E402
 from kit.catalog.models import Board  # noqa: E402
 from kit.compile import convert  # noqa: E402
@@ -82,14 +83,13 @@ def _target(board: Board) -> Target:
     assert board.toolchain is not None and board.emulator is not None and board.firmware is not None
     toolchain, emulator = board.toolchain, board.emulator
     return Target(
-        (toolchain.compiler, *toolchain.cflags, *toolchain.ldflags),
+        (toolchain.compiler, *toolchain.cflags, *toolchain.ldflags, *hal_defines(board)),
         re.sub(r"gcc$", "size", toolchain.compiler), board.firmware.hal,
-        MemoryLayout(flash_origin=emulator.code_origin, flash_bytes=emulator.code_size,
-                     ram_origin=emulator.ram_origin, ram_bytes=emulator.ram_size),
+        layout_of(emulator, emulator.code_size, emulator.ram_size),
         (emulator.qemu, "-M", emulator.machine, *emulator.args, "-kernel"))
 
 
-# One target per emulated core (cortex-m4, cortex-m7, rv32imc), from the emulated boards.
+# One target per emulated core (cortex-m4, cortex-m7, cortex-m55, rv32imc), from the emulated boards.
 TARGETS: dict[str, Target] = {board.core: _target(board) for board in list_boards() if board.is_emulated}
 
 VARIANT_FLAGS = {"portable": ["-DKIT_PORTABLE_KERNELS"], "optimised": []}

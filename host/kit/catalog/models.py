@@ -181,7 +181,13 @@ class Firmware(Strict):
 class Emulator(Strict):
     """How to boot an emulated board: QEMU binary, machine, extra arguments and the memory
     map the linker script must follow (origins and sizes of code and data memory).
-    `cpu` names the core the machine models (informational: the mps2 machines fix it)."""
+    `cpu` names the core the machine models (informational: the mps2 machines fix it).
+    Machines of one HAL family that differ in a few facts name them here and the build
+    passes them to the HAL as defines (unset: the HAL's defaults, QEMU's mps2 map):
+    `vector_origin`, where the core reads its reset vector when code lives elsewhere
+    (mps3-an547 boots from ITCM at 0x0 while code runs from DDR); `uart_base`, the console
+    UART's address (-DKIT_HAL_UART_BASE); `systick_hz`, the SysTick clock
+    (-DKIT_HAL_SYSTICK_HZ)."""
 
     qemu: str
     apt: list[str] = []              # the Debian/Ubuntu package(s) that install `qemu`
@@ -192,6 +198,9 @@ class Emulator(Strict):
     code_size: int = Field(gt=0)
     ram_origin: int = Field(ge=0)
     ram_size: int = Field(gt=0)
+    vector_origin: int | None = Field(default=None, ge=0)
+    uart_base: int | None = Field(default=None, gt=0)
+    systick_hz: int | None = Field(default=None, gt=0)
     uart: str
     exit: str
     timer: str
