@@ -207,6 +207,21 @@ class Emulator(Strict):
     notes: str = ""
 
 
+class Npu(Strict):
+    """A board's neural accelerator as its model compiler sees it: kit runs `compiler`
+    (Arm's Vela for an Ethos-U) with `accelerator_config` and the board's system and memory
+    configuration, written into a Vela .ini as `[System_Config.<system_name>]` and
+    `[Memory_Mode.<memory_mode_name>]` (the vendor's values, cited in `sources`)."""
+
+    compiler: Literal["vela"]
+    accelerator_config: str
+    system_name: str
+    memory_mode_name: str
+    system_config: dict[str, str | int | float]
+    memory_mode: dict[str, str | int | float]
+    sources: list[str] = Field(min_length=1)
+
+
 class Support(Strict):
     """What kit can do with the board today, so nobody discovers a gap at a workshop."""
 
@@ -258,6 +273,7 @@ class Board(Strict):
     fpu: str = ""
     simd: list[str] = []
     accelerator: str = ""
+    npu: Npu | None = None
     sensors: list[Sensor] = []
     usb: list[UsbId] = []
     baud: int = Field(default=115200, gt=0)
