@@ -29,7 +29,7 @@ class Open(BaseModel):
 # --------------------------------------------------------------------------- boards
 
 BoardKind = Literal["mcu", "linux", "emulated", "host"]
-UploadMethod = Literal["pio", "arduino-cli", "esptool", "dfu", "ssh", "qemu", "xmodem", "native", "none"]
+UploadMethod = Literal["pio", "arduino-cli", "esptool", "dfu", "ssh", "qemu", "xmodem", "sscma", "native", "none"]
 SensorKind = Literal["camera", "microphone", "imu", "tof", "environment"]
 KernelsChoice = Literal["arm-dsp", "portable"]
 

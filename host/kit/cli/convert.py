@@ -64,7 +64,7 @@ def _numbers_table(result) -> Table:
 @click.option("--card", "card_path", type=click.Path(path_type=Path), help="Model card to update with kit's arena bytes.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.option("--target", "target_board", help="Also compile for this board's NPU (a board file with [npu]: "
-              "grove-vision-ai-v2 runs Arm's Vela for its Ethos-U55).")
+              "an Ethos-U NPU is compiled with Arm's Vela; `kit boards --json` shows which boards have one).")
 def convert_command(
     model: Path, out_dir: Path | None, labels_file: Path | None, lab: str | None, model_id: str | None,
     card_path: Path | None, as_json: bool, target_board: str | None,
