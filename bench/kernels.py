@@ -1,7 +1,7 @@
 """Instructions per MAC of kit's int8 kernels, by layer type, on the emulated cores.
 
     .venv/bin/python bench/kernels.py [--models kws_ref_model,...] [--targets cortex-m4,rv32imc]
-                                      [--variants portable,optimised] [--json FILE]
+                                      [--variants portable,optimised,helium] [--json FILE]
 
 For every MLPerf Tiny model, target and kernel variant (`portable`: -DKIT_PORTABLE_KERNELS,
 the C loops every core runs; `optimised`: the default build, which on Cortex-M4/M7 uses the
@@ -92,7 +92,13 @@ def _target(board: Board) -> Target:
 # One target per emulated core (cortex-m4, cortex-m7, cortex-m55, rv32imc), from the emulated boards.
 TARGETS: dict[str, Target] = {board.core: _target(board) for board in list_boards() if board.is_emulated}
 
-VARIANT_FLAGS = {"portable": ["-DKIT_PORTABLE_KERNELS"], "optimised": []}
+VARIANT_FLAGS = {"portable": ["-DKIT_PORTABLE_KERNELS"], "optimised": [], "helium": ["-DKIT_HELIUM_KERNELS"]}
+HELIUM_TARGETS = {board.core for board in list_boards() if board.is_emulated and "helium" in board.simd}
+
+
+def variants_for(target: str, variants: list[str]) -> list[str]:
+    """`helium` (the MVE loops, -DKIT_HELIUM_KERNELS) only where the core has Helium."""
+    return [v for v in variants if v != "helium" or target in HELIUM_TARGETS]
 
 # One invoke with a tick read around every op; prints "op I TICKS", "total TICKS HZ", "out HEX".
 MAIN_C = r"""
@@ -296,7 +302,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", default=",".join(MODELS))
     parser.add_argument("--targets", default="cortex-m4,rv32imc")
-    parser.add_argument("--variants", default="portable,optimised")
+    parser.add_argument("--variants", default="portable,optimised,helium")
     parser.add_argument("--json", type=Path, help="also write the numbers to this file")
     args = parser.parse_args()
     targets, variants = args.targets.split(","), args.variants.split(",")
@@ -311,7 +317,7 @@ def main() -> int:
             info = load_info(name)
             results: dict[tuple[str, str], Run] = {}
             for target in targets:
-                for variant in variants:
+                for variant in variants_for(target, variants):
                     results[(target, variant)] = run(TARGETS[target], build(TARGETS[target], variant, info, work), info)
             print_model(info, results)
             record["models"][name] = {f"{t}/{v}": {"instructions": r.total_instructions, "macs": info.total_macs,
@@ -320,7 +326,7 @@ def main() -> int:
             sys.stdout.flush()
         print("\nruntime .text bytes (executor + all kernels, -O2):")
         for target in targets:
-            for variant in variants:
+            for variant in variants_for(target, variants):
                 size = text_bytes(TARGETS[target], variant, work)
                 record["text_bytes"][f"{target}/{variant}"] = size  # type: ignore[index]
                 print(f"  {target:<10} {variant:<10} {size:>8,}")

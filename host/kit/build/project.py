@@ -119,10 +119,11 @@ def hal_of(target: Board) -> str:
 def kernel_flags(board: Board, target: Board) -> list[str]:
     """The runtime's kernel choice for `board` running on `target`: the REAL board's
     firmware.kernels when it has one (its twin runs what the board would), else the
-    emulated board's own. `portable` forces the plain C loops (-DKIT_PORTABLE_KERNELS)."""
+    emulated board's own. `portable` forces the plain C loops (-DKIT_PORTABLE_KERNELS);
+    `helium` selects the MVE loops on a Cortex-M55 (-DKIT_HELIUM_KERNELS)."""
     firmware = board.firmware or target.firmware
     assert firmware is not None  # resolve_target refused boards without one
-    return ["-DKIT_PORTABLE_KERNELS"] if firmware.kernels == "portable" else []
+    return {"portable": ["-DKIT_PORTABLE_KERNELS"], "helium": ["-DKIT_HELIUM_KERNELS"]}.get(firmware.kernels, [])
 
 
 def hal_defines(target: Board) -> list[str]:

@@ -31,7 +31,7 @@ class Open(BaseModel):
 BoardKind = Literal["mcu", "linux", "emulated", "host"]
 UploadMethod = Literal["pio", "arduino-cli", "esptool", "dfu", "ssh", "qemu", "xmodem", "sscma", "native", "none"]
 SensorKind = Literal["camera", "microphone", "imu", "tof", "environment"]
-KernelsChoice = Literal["arm-dsp", "portable"]
+KernelsChoice = Literal["arm-dsp", "helium", "portable"]
 
 # A PlatformIO lib_deps entry: `owner/Name@version` from PlatformIO's registry, or
 # `Name=https://...git#commit` fetched from a repository. Pinned either way (a build must not
@@ -170,7 +170,8 @@ class Led(Strict):
 class Firmware(Strict):
     """kit's firmware on this board: the HAL folder in firmware/hal that drives it, which of
     the runtime's int8 kernels it runs (`arm-dsp`: the SMLAD/SXTB16 inner loops of
-    firmware/runtime/kernels/kit_dot.h, on cores with the Arm DSP extension; `portable`: the
+    firmware/runtime/kernels/kit_dot.h, on cores with the Arm DSP extension; `helium`: its MVE
+    loops (conv and fully connected) on a Cortex-M55, -DKIT_HELIUM_KERNELS; `portable`: the
     plain C loops, forced with -DKIT_PORTABLE_KERNELS), and its status LED (real boards)."""
 
     hal: str
@@ -309,6 +310,9 @@ class Board(Strict):
         if self.firmware is not None and self.firmware.kernels == "arm-dsp" and "dsp" not in self.simd:
             raise ValueError("firmware.kernels = 'arm-dsp' needs a core with the Arm DSP extension "
                              "(simd lists no 'dsp'); use kernels = 'portable'")
+        if self.firmware is not None and self.firmware.kernels == "helium" and "helium" not in self.simd:
+            raise ValueError("firmware.kernels = 'helium' needs a core with Helium (MVE: Cortex-M55/M85; simd "
+                             "lists no 'helium'); use kernels = 'arm-dsp' or 'portable'")
         return self
 
     @property
