@@ -1,11 +1,12 @@
 """Instructions per MAC of kit's int8 kernels, by layer type, on the emulated cores.
 
-    .venv/bin/python bench/kernels.py [--models kws_ref_model,...] [--targets cortex-m4,rv32imc]
+    .venv/bin/python bench/kernels.py [--models kws_ref_model,...] [--targets cortex-m4,cortex-m55,rv32imc]
                                       [--variants portable,optimised,helium] [--json FILE]
 
 For every MLPerf Tiny model, target and kernel variant (`portable`: -DKIT_PORTABLE_KERNELS,
-the C loops every core runs; `optimised`: the default build, which on Cortex-M4/M7 uses the
-DSP-extension kernels) a bare-metal program runs one invoke under QEMU `-icount shift=0`
+the C loops every core runs; `optimised`: the default build, which on Cortex-M4/M7/M55 uses
+the DSP-extension kernels; `helium`: -DKIT_HELIUM_KERNELS, the MVE loops for CONV_2D and
+FULLY_CONNECTED, on cores with Helium only: the Cortex-M55 on QEMU mps3-an547) a bare-metal program runs one invoke under QEMU `-icount shift=0`
 (one instruction per virtual ns) with an op hook that reads the tick counter around every
 op. It prints instructions per MAC per layer type, the whole invoke, whether the output
 equals TFLM's bytes, the published anchors from issue 13 beside them, and the runtime's
@@ -301,7 +302,7 @@ def print_model(info: ModelInfo, results: dict[tuple[str, str], Run]) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", default=",".join(MODELS))
-    parser.add_argument("--targets", default="cortex-m4,rv32imc")
+    parser.add_argument("--targets", default="cortex-m4,cortex-m55,rv32imc")
     parser.add_argument("--variants", default="portable,optimised,helium")
     parser.add_argument("--json", type=Path, help="also write the numbers to this file")
     args = parser.parse_args()
