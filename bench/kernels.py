@@ -1,11 +1,12 @@
 """Instructions per MAC of kit's int8 kernels, by layer type, on the emulated cores.
 
-    .venv/bin/python bench/kernels.py [--models kws_ref_model,...] [--targets cortex-m4,rv32imc]
-                                      [--variants portable,optimised] [--json FILE]
+    .venv/bin/python bench/kernels.py [--models kws_ref_model,...] [--targets cortex-m4,cortex-m55,rv32imc]
+                                      [--variants portable,optimised,helium] [--json FILE]
 
 For every MLPerf Tiny model, target and kernel variant (`portable`: -DKIT_PORTABLE_KERNELS,
-the C loops every core runs; `optimised`: the default build, which on Cortex-M4/M7 uses the
-DSP-extension kernels) a bare-metal program runs one invoke under QEMU `-icount shift=0`
+the C loops every core runs; `optimised`: the default build, which on Cortex-M4/M7/M55 uses
+the DSP-extension kernels; `helium`: -DKIT_HELIUM_KERNELS, the MVE loops for CONV_2D and
+FULLY_CONNECTED, on cores with Helium only: the Cortex-M55 on QEMU mps3-an547) a bare-metal program runs one invoke under QEMU `-icount shift=0`
 (one instruction per virtual ns) with an op hook that reads the tick counter around every
 op. It prints instructions per MAC per layer type, the whole invoke, whether the output
 equals TFLM's bytes, the published anchors from issue 13 beside them, and the runtime's
@@ -35,7 +36,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "host"))
 
-from kit.build.linker import MemoryLayout, render_linker_script  # noqa: E402
+from kit.build.linker import MemoryLayout, layout_of, render_linker_script  # noqa: E402
+from kit.build.project import hal_defines  # noqa: E402
 from kit.catalog import list_boards  # noqa: E402
 from kit.catalog.models import Board  # noqa: E402
 from kit.compile import convert  # noqa: E402
@@ -82,17 +84,22 @@ def _target(board: Board) -> Target:
     assert board.toolchain is not None and board.emulator is not None and board.firmware is not None
     toolchain, emulator = board.toolchain, board.emulator
     return Target(
-        (toolchain.compiler, *toolchain.cflags, *toolchain.ldflags),
+        (toolchain.compiler, *toolchain.cflags, *toolchain.ldflags, *hal_defines(board)),
         re.sub(r"gcc$", "size", toolchain.compiler), board.firmware.hal,
-        MemoryLayout(flash_origin=emulator.code_origin, flash_bytes=emulator.code_size,
-                     ram_origin=emulator.ram_origin, ram_bytes=emulator.ram_size),
+        layout_of(emulator, emulator.code_size, emulator.ram_size),
         (emulator.qemu, "-M", emulator.machine, *emulator.args, "-kernel"))
 
 
-# One target per emulated core (cortex-m4, cortex-m7, rv32imc), from the emulated boards.
+# One target per emulated core (cortex-m4, cortex-m7, cortex-m55, rv32imc), from the emulated boards.
 TARGETS: dict[str, Target] = {board.core: _target(board) for board in list_boards() if board.is_emulated}
 
-VARIANT_FLAGS = {"portable": ["-DKIT_PORTABLE_KERNELS"], "optimised": []}
+VARIANT_FLAGS = {"portable": ["-DKIT_PORTABLE_KERNELS"], "optimised": [], "helium": ["-DKIT_HELIUM_KERNELS"]}
+HELIUM_TARGETS = {board.core for board in list_boards() if board.is_emulated and "helium" in board.simd}
+
+
+def variants_for(target: str, variants: list[str]) -> list[str]:
+    """`helium` (the MVE loops, -DKIT_HELIUM_KERNELS) only where the core has Helium."""
+    return [v for v in variants if v != "helium" or target in HELIUM_TARGETS]
 
 # One invoke with a tick read around every op; prints "op I TICKS", "total TICKS HZ", "out HEX".
 MAIN_C = r"""
@@ -295,8 +302,8 @@ def print_model(info: ModelInfo, results: dict[tuple[str, str], Run]) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", default=",".join(MODELS))
-    parser.add_argument("--targets", default="cortex-m4,rv32imc")
-    parser.add_argument("--variants", default="portable,optimised")
+    parser.add_argument("--targets", default="cortex-m4,cortex-m55,rv32imc")
+    parser.add_argument("--variants", default="portable,optimised,helium")
     parser.add_argument("--json", type=Path, help="also write the numbers to this file")
     args = parser.parse_args()
     targets, variants = args.targets.split(","), args.variants.split(",")
@@ -311,7 +318,7 @@ def main() -> int:
             info = load_info(name)
             results: dict[tuple[str, str], Run] = {}
             for target in targets:
-                for variant in variants:
+                for variant in variants_for(target, variants):
                     results[(target, variant)] = run(TARGETS[target], build(TARGETS[target], variant, info, work), info)
             print_model(info, results)
             record["models"][name] = {f"{t}/{v}": {"instructions": r.total_instructions, "macs": info.total_macs,
@@ -320,7 +327,7 @@ def main() -> int:
             sys.stdout.flush()
         print("\nruntime .text bytes (executor + all kernels, -O2):")
         for target in targets:
-            for variant in variants:
+            for variant in variants_for(target, variants):
                 size = text_bytes(TARGETS[target], variant, work)
                 record["text_bytes"][f"{target}/{variant}"] = size  # type: ignore[index]
                 print(f"  {target:<10} {variant:<10} {size:>8,}")

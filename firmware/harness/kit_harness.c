@@ -543,7 +543,9 @@ static const char *kernels_name(void)
         return "tflm";
     }
 #endif
-#if defined(__ARM_FEATURE_DSP) && !defined(KIT_PORTABLE_KERNELS)
+#if defined(KIT_HELIUM_KERNELS) && defined(__ARM_FEATURE_MVE) && !defined(KIT_PORTABLE_KERNELS)
+    return "helium";
+#elif defined(__ARM_FEATURE_DSP) && !defined(KIT_PORTABLE_KERNELS)
     return "arm-dsp";
 #else
     return "portable";

@@ -88,7 +88,8 @@ def test_boards_added_as_data_match_their_vendor_specs() -> None:
 @pytest.mark.parametrize("name", SHIPPED_BOARDS)
 def test_firmware_facts_are_consistent(name: str) -> None:
     """Every buildable board states its HAL, kernels and (real boards) LED; arm-dsp kernels
-    only where the core has the DSP extension; sensor drivers are pinned lib_deps."""
+    only where the core has the DSP extension (helium where it has MVE); sensor drivers are
+    pinned lib_deps."""
     from platformio.package.meta import PackageSpec
 
     from kit.paths import FIRMWARE_DIR
@@ -96,7 +97,9 @@ def test_firmware_facts_are_consistent(name: str) -> None:
     board = catalog.get_board(name)
     if board.support.build and board.kind != "host":
         assert board.firmware is not None and (FIRMWARE_DIR / "hal" / board.firmware.hal).is_dir()
-        assert (board.firmware.kernels == "arm-dsp") == ("dsp" in board.simd)
+        # the fastest kernels the core has: Helium (MVE) over the DSP extension over portable C
+        best = "helium" if "helium" in board.simd else "arm-dsp" if "dsp" in board.simd else "portable"
+        assert board.firmware.kernels == best
     if board.platformio is not None:
         assert board.firmware.led is not None
     for driver in board.sensor_lib_deps + (board.platformio.lib_deps if board.platformio else []):

@@ -147,6 +147,19 @@ def test_real_board_with_emulate_uses_its_twin_and_its_numbers(mlperf_models):
     assert stop("nicla-vision") == ["emu-cortex-m7"]
 
 
+def test_grove_emulate_runs_kws_on_the_cortex_m55_twin_with_helium_bit_exact():
+    """The Grove Vision AI V2's twin: QEMU mps3-an547, the Grove's SRAM as the limit, Helium kernels."""
+    result = flash("grove-vision-ai-v2", "kws", emulate=True)
+    assert result.target.run_on.name == "emu-cortex-m55" and result.fit.ram_limit == 2_516_582
+    report = bench("grove-vision-ai-v2", runs=2, warmup=0)
+    assert report.board == "emu-cortex-m55" and report.reference_board == "grove-vision-ai-v2"
+    assert report.counts.min == report.counts.max and report.layers
+    assert report.latency_us.mean == pytest.approx(report.counts.mean / 400e6 * 1e6)  # at the Grove's clock
+    checked = validate_lab("grove-vision-ai-v2", "kws", limit=3, size="tiny")
+    assert checked.samples == 3 and checked.bit_exact, checked.first_mismatch
+    assert stop("grove-vision-ai-v2") == ["emu-cortex-m55"]
+
+
 def test_real_board_without_a_board_plugged_in_says_so():
     code, _, err = kit("flash", "nano33-ble-sense", "kws")
     assert code == 2 and "no nano33-ble-sense found" in err and "--emulate" in err

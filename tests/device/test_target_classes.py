@@ -16,6 +16,7 @@ from kit.targets import (
     HostTarget,
     LinuxTarget,
     PlatformioTarget,
+    SscmaTarget,
     VendorToolTarget,
     open_target,
     target_class,
@@ -29,12 +30,13 @@ ALLOWED = ("catalog", "targets")
 
 def test_every_shipped_board_has_exactly_the_class_its_board_file_names():
     expected = {("emulated", "qemu"): EmulatedTarget, ("mcu", "pio"): PlatformioTarget,
-                ("mcu", "esptool"): EsptoolTarget, ("host", "native"): HostTarget, ("linux", "ssh"): LinuxTarget}
+                ("mcu", "esptool"): EsptoolTarget, ("host", "native"): HostTarget, ("linux", "ssh"): LinuxTarget,
+                ("mcu", "sscma"): SscmaTarget}
     for board in list_boards():
         serving = [cls for cls in TARGET_CLASSES if cls.serves(board)]
         assert serving, f"no target class for {board.name}"
         cls = target_class(board)
-        if board.kind == "mcu" and board.platformio is None:
+        if board.kind == "mcu" and board.platformio is None and board.upload.method != "sscma":
             assert cls is VendorToolTarget, board.name
         else:
             assert cls is expected[(board.kind, board.upload.method)], board.name
@@ -47,9 +49,10 @@ def test_an_esptool_board_is_uploaded_by_esptool_not_pio():
 
 
 def test_a_board_without_platformio_is_refused_with_the_vendor_path():
-    with pytest.raises(KitError) as caught:
+    with pytest.raises(KitError) as caught:  # the Grove runs Seeed's SSCMA firmware, flashed by Seeed's tools
         open_target("grove-vision-ai-v2").check("flash")
-    assert "no PlatformIO support" in caught.value.message and "kit convert" in caught.value.hint
+    assert "Seeed's tools" in caught.value.message and "kit convert" in caught.value.hint
+    assert "SenseCraft" in caught.value.hint
 
 
 @pytest.mark.parametrize("board, action, expected", [

@@ -13,7 +13,7 @@ from pathlib import Path
 from kit.paths import FIRMWARE_DIR, REPO_ROOT
 
 TEST_MODEL = REPO_ROOT / "tests" / "firmware" / "testmodel"
-EMULATED_BOARDS = ("emu-cortex-m4", "emu-cortex-m7", "emu-rv32")
+EMULATED_BOARDS = ("emu-cortex-m4", "emu-cortex-m7", "emu-cortex-m55", "emu-rv32")
 READY = "m-ready"
 
 

@@ -19,7 +19,7 @@ from kit.cli import main
 from kit.errors import KitError, ModelError, ToolMissingError
 from kit.paths import FIRMWARE_DIR
 
-ELF_MACHINE = {"emu-cortex-m4": 40, "emu-cortex-m7": 40, "emu-rv32": 243}  # EM_ARM, EM_RISCV
+ELF_MACHINE = {"emu-cortex-m4": 40, "emu-cortex-m7": 40, "emu-cortex-m55": 40, "emu-rv32": 243}  # EM_ARM, EM_RISCV
 
 
 def big_model(tmp_path: Path, input_bytes: int, flash_pad: int) -> Path:

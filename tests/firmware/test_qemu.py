@@ -26,7 +26,7 @@ from kit.upload import qemu
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 INPUT = bytes((i * 37 + 11) & 0xFF for i in range(64))
-TIMER_HZ = {"emu-cortex-m4": 25_000_000, "emu-cortex-m7": 25_000_000, "emu-rv32": 1_000_000_000}
+TIMER_HZ = {"emu-cortex-m4": 25_000_000, "emu-cortex-m7": 25_000_000, "emu-cortex-m55": 32_000_000, "emu-rv32": 1_000_000_000}
 
 
 def load_commands(data: bytes) -> str:

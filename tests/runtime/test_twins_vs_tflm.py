@@ -1,6 +1,7 @@
 """kit's runtime on the emulated boards gives TFLM's bytes: the five MLPerf Tiny models and the
-generated model zoo on emu-cortex-m4 (the DSP/SMLAD kernel paths the Cortex-M boards run)
-and emu-rv32 (the portable C), many inputs per QEMU boot (tests/runtime/twin_runner.py).
+generated model zoo on emu-cortex-m4 (the DSP/SMLAD kernel paths the Cortex-M boards run),
+emu-cortex-m55 (the Grove Vision AI V2's core on QEMU mps3-an547: the MLPerf models and a few
+zoo seeds) and emu-rv32 (the portable C), many inputs per QEMU boot (tests/runtime/twin_runner.py).
 
 Also what the boards' counts promise: an inference costs the same instructions every time
 for the same input (to one timer tick), and the per-layer ticks the profiler hook collects
@@ -22,14 +23,17 @@ from tests.runtime.test_user_models import edge_inputs
 from tests.runtime.twin_runner import Twin, output_bytes
 from tests.runtime.user_models import USER_MODELS
 
-BOARDS = ("emu-cortex-m4", "emu-rv32")
+BOARDS = ("emu-cortex-m4", "emu-cortex-m55", "emu-rv32")
 USER_MODEL_BOARDS = ("emu-cortex-m4", "emu-cortex-m7", "emu-rv32")  # the user-built models run on all three
+# The zoo on the M55 twin: a few seeds (its kernels are the M4's C; the MLPerf models run whole).
+M55_ZOO_SEEDS = 4
 MLPERF = ("kws_ref_model", "vww_96_int8", "pretrainedResnet_quant", "ad01_int8", "str_ww_ref_model")
 MLPERF_SAMPLES = 24
 ZOO_SAMPLES = 40
 # Hook overhead per op, in timer ticks: the call, a timer read and the bookkeeping cost a few
-# dozen instructions (one or two 40-instruction SysTick ticks on mps2, under 100 on rv32).
-HOOK_TICKS_PER_OP = {"emu-cortex-m4": 4, "emu-cortex-m7": 4, "emu-rv32": 150}
+# dozen instructions (one or two 40-instruction SysTick ticks on mps2, 31-instruction ticks on
+# mps3-an547, under 100 on rv32).
+HOOK_TICKS_PER_OP = {"emu-cortex-m4": 4, "emu-cortex-m7": 4, "emu-cortex-m55": 5, "emu-rv32": 150}
 
 
 @pytest.fixture(scope="module")
@@ -96,9 +100,12 @@ def test_mlperf_model_on_twin_matches_tflm(board, name, twins, mlperf_models):
     print(f"{board} {name}: {np.mean(run.instructions):,.0f} instructions per inference, {per_mac:.2f} per MAC")
 
 
+ZOO_CASES = [(board, seed) for board in BOARDS
+             for seed in (SEEDS[:M55_ZOO_SEEDS] if board == "emu-cortex-m55" else SEEDS)]
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("seed", SEEDS)
-@pytest.mark.parametrize("board", BOARDS)
+@pytest.mark.parametrize(("board", "seed"), ZOO_CASES)
 def test_zoo_model_on_twin_matches_tflm(board, seed, twins, zoo_model):
     twin = _twin(twins, board)
     model = zoo_model(seed)

@@ -20,7 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from kit.build.linker import MemoryLayout, render_linker_script
+from kit.build.linker import layout_of, render_linker_script
+from kit.build.project import hal_defines, kernel_flags
 from kit.catalog import get_board
 from kit.paths import FIRMWARE_DIR
 from kit.runtime_host.build import COMMON_FLAGS, include_flags, runtime_headers, runtime_sources, warning_flags
@@ -143,11 +144,11 @@ class Twin:
         # --specs selects the C library; the compiler needs it too (picolibc's include path),
         # as the firmware's PlatformIO builder passes it.
         specs = [flag for flag in toolchain.ldflags if flag.startswith("--specs=")]
-        self.compiler = [toolchain.compiler, *toolchain.cflags, *specs]
+        self.compiler = [toolchain.compiler, *toolchain.cflags, *specs, *hal_defines(self.board),
+                         *kernel_flags(self.board, self.board)]
         self.ldflags = [flag for flag in toolchain.ldflags if flag not in specs]
         self.qemu = [emulator.qemu, "-M", emulator.machine, *emulator.args, "-kernel"]
-        self.layout = MemoryLayout(flash_origin=emulator.code_origin, flash_bytes=emulator.code_size,
-                                   ram_origin=emulator.ram_origin, ram_bytes=emulator.ram_size)
+        self.layout = layout_of(emulator, emulator.code_size, emulator.ram_size)
         self.work = work / board_name
         self.work.mkdir(parents=True, exist_ok=True)
         self._objects: list[Path] | None = None

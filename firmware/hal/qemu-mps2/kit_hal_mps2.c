@@ -1,8 +1,11 @@
 /*
- * HAL for QEMU's Arm MPS2 boards: mps2-an386 (Cortex-M4F) and mps2-an500 (Cortex-M7).
- * CMSDK UART0 is the console, SysTick (25 MHz of virtual time) the tick counter, and
- * semihosting ends QEMU with an exit code. With -icount shift=0 one instruction takes 1 ns,
- * so tick counts are deterministic instruction counts (DWT CYCCNT is not emulated).
+ * HAL for QEMU's Arm MPS2/MPS3 boards: mps2-an386 (Cortex-M4F), mps2-an500 (Cortex-M7) and
+ * mps3-an547 (Cortex-M55). CMSDK UART0 is the console, SysTick (25 MHz of virtual time on
+ * mps2, 32 MHz on mps3-an547) the tick counter, and semihosting ends QEMU with an exit code.
+ * With -icount shift=0 one instruction takes 1 ns, so tick counts are deterministic
+ * instruction counts (DWT CYCCNT is not emulated). Where the machines differ (the UART's
+ * address, the SysTick clock) the build passes the board file's [emulator] values as
+ * KIT_HAL_UART_BASE / KIT_HAL_SYSTICK_HZ; the defaults are mps2's.
  */
 #include <stdint.h>
 
@@ -13,7 +16,14 @@
 
 #define REG32(address) (*(volatile uint32_t *)(address))
 
-#define UART0_BASE 0x40004000u
+#ifndef KIT_HAL_UART_BASE
+#define KIT_HAL_UART_BASE 0x40004000u
+#endif
+#ifndef KIT_HAL_SYSTICK_HZ
+#define KIT_HAL_SYSTICK_HZ 25000000u
+#endif
+
+#define UART0_BASE KIT_HAL_UART_BASE
 #define UART_DATA REG32(UART0_BASE + 0x00u)
 #define UART_STATE REG32(UART0_BASE + 0x04u)
 #define UART_CTRL REG32(UART0_BASE + 0x08u)
@@ -31,7 +41,6 @@
 #define SCB_ICSR_PENDSTSET (1u << 26)
 #define SCB_ICSR_PENDSTCLR (1u << 25)
 
-#define MPS2_SYSTICK_HZ 25000000u
 #define QEMU_ICOUNT_CLOCK_HZ 1000000000u
 
 #ifndef KIT_HAL_TARGET
@@ -129,7 +138,7 @@ void kit_hal_timer_sync(void)
 
 uint32_t kit_hal_timer_hz(void)
 {
-    return MPS2_SYSTICK_HZ;
+    return KIT_HAL_SYSTICK_HZ;
 }
 
 uint32_t kit_hal_clock_hz(void)

@@ -9,7 +9,9 @@
  *   addition is associative, so the result is identical bit for bit.
  * With the Arm DSP extension (Cortex-M4/M7) two int8 pairs go through one SMLAD after
  * SXTB16 widening: bytes 0,2 and (rotated by 8) 1,3 of both operands, so the pairs match
- * without reordering either operand. tests/runtime/ checks every path against TFLM.
+ * without reordering either operand. With Helium (Cortex-M55, -DKIT_HELIUM_KERNELS from the
+ * board file's kernels = "helium") 16 int8 products per VMLADAVA. tests/runtime/ checks every
+ * path against TFLM.
  */
 #ifndef KIT_DOT_H
 #define KIT_DOT_H
@@ -31,7 +33,118 @@ static inline int32_t kit_requantize(int32_t acc, int32_t multiplier, int32_t sh
     return (y >> right) + ((y & mask) > threshold);
 }
 
-#if defined(__ARM_FEATURE_DSP) && !defined(KIT_PORTABLE_KERNELS)
+#if defined(KIT_HELIUM_KERNELS) && defined(__ARM_FEATURE_MVE) && !defined(KIT_PORTABLE_KERNELS)
+/* Helium (M-profile Vector Extension, Cortex-M55): 16 int8 lanes per VMLADAVA, which sums
+ * the 16 products into a 32-bit scalar; the last partial vector is tail-predicated
+ * (VCTP8: inactive lanes load as 0 and add nothing). Same products, same int32 sum. */
+#include <arm_mve.h>
+
+static inline int32_t kit_dot_s8(const int8_t *x, const int8_t *w, int32_t n, int32_t input_offset) {
+    int32_t xw = 0, wsum = 0;
+    while (n > 0) {
+        const mve_pred16_t p = vctp8q((uint32_t)n);
+        const int8x16_t xv = vldrbq_z_s8(x, p), wv = vldrbq_z_s8(w, p);
+        xw = vmladavaq_s8(xw, xv, wv);
+        wsum = vaddvaq_s8(wsum, wv);
+        x += 16;
+        w += 16;
+        n -= 16;
+    }
+    return (int32_t)((uint32_t)xw + (uint32_t)input_offset * (uint32_t)wsum);
+}
+
+/* acc[0] += a0.w0, acc[1] += a0.w1, acc[2] += a1.w0, acc[3] += a1.w1 (n int8 each) */
+static inline void kit_mat_2x2(const int8_t *a0, const int8_t *a1, const int8_t *w0, const int8_t *w1,
+                               int32_t n, int32_t acc[4]) {
+    int32_t s00 = acc[0], s01 = acc[1], s10 = acc[2], s11 = acc[3];
+    while (n > 0) {
+        const mve_pred16_t p = vctp8q((uint32_t)n);
+        const int8x16_t x0 = vldrbq_z_s8(a0, p), x1 = vldrbq_z_s8(a1, p);
+        const int8x16_t v0 = vldrbq_z_s8(w0, p), v1 = vldrbq_z_s8(w1, p);
+        s00 = vmladavaq_s8(s00, x0, v0);
+        s01 = vmladavaq_s8(s01, x0, v1);
+        s10 = vmladavaq_s8(s10, x1, v0);
+        s11 = vmladavaq_s8(s11, x1, v1);
+        a0 += 16;
+        a1 += 16;
+        w0 += 16;
+        w1 += 16;
+        n -= 16;
+    }
+    acc[0] = s00;
+    acc[1] = s01;
+    acc[2] = s10;
+    acc[3] = s11;
+}
+
+/* acc[r] += a . w[r * stride .. + n) for r = 0..3 */
+static inline void kit_mat_1x4(const int8_t *a, const int8_t *w, int32_t stride, int32_t n, int32_t acc[4]) {
+    int32_t s0 = acc[0], s1 = acc[1], s2 = acc[2], s3 = acc[3];
+    const int8_t *w1 = w + stride, *w2 = w1 + stride, *w3 = w2 + stride;
+    while (n > 0) {
+        const mve_pred16_t p = vctp8q((uint32_t)n);
+        const int8x16_t x = vldrbq_z_s8(a, p);
+        s0 = vmladavaq_s8(s0, x, vldrbq_z_s8(w, p));
+        s1 = vmladavaq_s8(s1, x, vldrbq_z_s8(w1, p));
+        s2 = vmladavaq_s8(s2, x, vldrbq_z_s8(w2, p));
+        s3 = vmladavaq_s8(s3, x, vldrbq_z_s8(w3, p));
+        a += 16;
+        w += 16;
+        w1 += 16;
+        w2 += 16;
+        w3 += 16;
+        n -= 16;
+    }
+    acc[0] = s0;
+    acc[1] = s1;
+    acc[2] = s2;
+    acc[3] = s3;
+}
+
+/* kit_mat_1x4 on a block of 4 rows stored interleaved by the compiler
+ * (kit.compile.emit_c.interleave_fc_weights): per 4 taps the 4 rows' words follow each
+ * other, then the rows' n % 4 tail bytes. 16 taps of one row are gathered from 64 bytes
+ * (lane j at (j / 4) * 16 + row * 4 + j % 4). */
+static inline void kit_mat_1x4_blocked(const int8_t *a, const int8_t *w, int32_t n, int32_t acc[4]) {
+    static const uint8_t lanes[16] = {0, 1, 2, 3, 16, 17, 18, 19, 32, 33, 34, 35, 48, 49, 50, 51};
+    const uint8x16_t row0 = vld1q_u8(lanes);
+    int32_t s0 = acc[0], s1 = acc[1], s2 = acc[2], s3 = acc[3], t;
+    const int32_t tail = n & 3;
+    int32_t words = n >> 2;
+    for (; words >= 4; words -= 4) {
+        const int8x16_t x = vld1q_s8(a);
+        s0 = vmladavaq_s8(s0, x, vldrbq_gather_offset_s8(w, row0));
+        s1 = vmladavaq_s8(s1, x, vldrbq_gather_offset_s8(w, vaddq_n_u8(row0, 4)));
+        s2 = vmladavaq_s8(s2, x, vldrbq_gather_offset_s8(w, vaddq_n_u8(row0, 8)));
+        s3 = vmladavaq_s8(s3, x, vldrbq_gather_offset_s8(w, vaddq_n_u8(row0, 12)));
+        a += 16;
+        w += 64;
+    }
+    for (; words > 0; --words) {
+        for (t = 0; t < 4; ++t) {
+            const int32_t x = a[t];
+            s0 += x * w[t];
+            s1 += x * w[4 + t];
+            s2 += x * w[8 + t];
+            s3 += x * w[12 + t];
+        }
+        a += 4;
+        w += 16;
+    }
+    for (t = 0; t < tail; ++t) {
+        const int32_t x = a[t];
+        s0 += x * w[t];
+        s1 += x * w[tail + t];
+        s2 += x * w[2 * tail + t];
+        s3 += x * w[3 * tail + t];
+    }
+    acc[0] = s0;
+    acc[1] = s1;
+    acc[2] = s2;
+    acc[3] = s3;
+}
+
+#elif defined(__ARM_FEATURE_DSP) && !defined(KIT_PORTABLE_KERNELS)
 #define KIT_DSP_KERNELS 1
 #include <arm_acle.h>
 

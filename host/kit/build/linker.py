@@ -29,6 +29,19 @@ class MemoryLayout:
     ram_origin: int
     ram_bytes: int
     stack_bytes: int = DEFAULT_STACK_BYTES
+    # Where the core reads its vector table at reset, when that is not the code's origin
+    # (QEMU's mps3-an547 boots from ITCM at 0x0; the code runs from its larger DDR).
+    vector_origin: int | None = None
+
+
+VECTOR_TABLE_BYTES = 0x400  # room for the 16 system vectors and up to 240 interrupts
+
+
+def layout_of(emulator, flash_bytes: int, ram_bytes: int) -> MemoryLayout:
+    """The layout of an emulated board's memory map (a catalog `Emulator`) with these limits."""
+    return MemoryLayout(flash_origin=emulator.code_origin, flash_bytes=flash_bytes,
+                        ram_origin=emulator.ram_origin, ram_bytes=ram_bytes,
+                        vector_origin=emulator.vector_origin)
 
 
 def template_path(hal: str) -> Path:
@@ -44,10 +57,19 @@ def render_linker_script(hal: str, layout: MemoryLayout) -> str:
         "@RAM_ORIGIN@": f"0x{layout.ram_origin:08x}",
         "@RAM_LENGTH@": str(layout.ram_bytes),
         "@STACK_SIZE@": str(layout.stack_bytes),
+        "@VECTORS_MEMORY@": _vectors_memory(layout),
+        "@VECTORS_REGION@": "FLASH" if layout.vector_origin is None else "VECTORS",
     }
     for key, value in values.items():
         text = text.replace(key, value)
     return text
+
+
+def _vectors_memory(layout: MemoryLayout) -> str:
+    """The MEMORY line of a separate vector-table region (none when vectors lead the code)."""
+    if layout.vector_origin is None:
+        return ""
+    return f"VECTORS (rx) : ORIGIN = 0x{layout.vector_origin:08x}, LENGTH = {VECTOR_TABLE_BYTES}"
 
 
 def overflows(linker_output: str) -> dict[str, int]:

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from kit import catalog
-from kit.build.linker import MemoryLayout, overflow_error, overflows, render_linker_script
+from kit.build.linker import MemoryLayout, layout_of, overflow_error, overflows, render_linker_script
 from kit.build.offline import ensure_offline_platformio, pio_executable, platformio_env
 from kit.build.power import power_flags
 from kit.catalog.models import Board
@@ -90,12 +90,7 @@ def resolve_target(board: str | Board) -> tuple[Board, Board, MemoryLayout]:
         )
     limits = catalog.emulation_limits(board_obj)
     emulator = target.emulator
-    layout = MemoryLayout(
-        flash_origin=emulator.code_origin,
-        flash_bytes=limits.flash_bytes,
-        ram_origin=emulator.ram_origin,
-        ram_bytes=limits.ram_bytes,
-    )
+    layout = layout_of(emulator, limits.flash_bytes, limits.ram_bytes)
     return board_obj, target, layout
 
 
@@ -125,10 +120,25 @@ def hal_of(target: Board) -> str:
 def kernel_flags(board: Board, target: Board) -> list[str]:
     """The runtime's kernel choice for `board` running on `target`: the REAL board's
     firmware.kernels when it has one (its twin runs what the board would), else the
-    emulated board's own. `portable` forces the plain C loops (-DKIT_PORTABLE_KERNELS)."""
+    emulated board's own. `portable` forces the plain C loops (-DKIT_PORTABLE_KERNELS);
+    `helium` selects the MVE loops on a Cortex-M55 (-DKIT_HELIUM_KERNELS)."""
     firmware = board.firmware or target.firmware
     assert firmware is not None  # resolve_target refused boards without one
-    return ["-DKIT_PORTABLE_KERNELS"] if firmware.kernels == "portable" else []
+    return {"portable": ["-DKIT_PORTABLE_KERNELS"], "helium": ["-DKIT_HELIUM_KERNELS"]}.get(firmware.kernels, [])
+
+
+def hal_defines(target: Board) -> list[str]:
+    """The facts an emulated board's HAL reads from defines, written from its board file's
+    [emulator] table (the console UART's address, the SysTick clock); none when the
+    board keeps the HAL's defaults."""
+    emulator = target.emulator
+    assert emulator is not None  # resolve_target refused boards without one
+    defines = []
+    if emulator.uart_base is not None:
+        defines.append(f"-DKIT_HAL_UART_BASE=0x{emulator.uart_base:08x}u")
+    if emulator.systick_hz is not None:
+        defines.append(f"-DKIT_HAL_SYSTICK_HZ={emulator.systick_hz}u")
+    return defines
 
 
 def _source_map(target: Board, model_dir: Path) -> dict[str, Path]:
@@ -186,7 +196,7 @@ def board_manifest(target: Board) -> dict:
 def _build_hash(board: Board, target: Board, layout: MemoryLayout, sources: dict[str, Path]) -> str:
     digest = hashlib.sha256()
     digest.update(json.dumps([board.name, target.name, asdict(layout), board_manifest(target), kernel_flags(board, target),
-                              power_flags(board)], sort_keys=True).encode())
+                              power_flags(board), hal_defines(target)], sort_keys=True).encode())
     hal = hal_of(target)
     for name, path in sorted(sources.items()) + [(f"ld/{hal}", HAL_DIR / hal / "kit_link.ld.in")] + \
             [(f"platform/{p.relative_to(PLATFORM_DIR)}", p) for p in _platform_files()]:
@@ -207,7 +217,8 @@ def _build_info_header(board: Board, build_id: str) -> str:
 
 
 def _platformio_ini(board: Board, target: Board, layout: MemoryLayout, model_dir: Path) -> str:
-    flags = ["-DKIT_HAVE_BUILD_INFO", "-ffp-contract=off", *kernel_flags(board, target), *power_flags(board)]
+    flags = ["-DKIT_HAVE_BUILD_INFO", "-ffp-contract=off", *kernel_flags(board, target), *hal_defines(target),
+             *power_flags(board)]
     flags += [f"-I{d}" for d in _include_dirs(model_dir)]
     return "\n".join([
         "; Written by kit.build: the kit firmware (harness + HAL + runtime + model) for one board.",
@@ -353,5 +364,5 @@ def build(board: str, model: str | Path | CompiledModel, limits_board: str | Non
     return build_firmware(reference, model_dir_of(model), force=force)
 
 
-__all__ = ["build", "model_dir_of", "BuildResult", "FirmwareSizes", "board_manifest", "build_firmware", "hal_of", "kernel_flags",
+__all__ = ["build", "model_dir_of", "BuildResult", "FirmwareSizes", "board_manifest", "build_firmware", "hal_defines", "hal_of", "kernel_flags",
            "write_project", "resolve_target", "firmware_sizes"]

@@ -366,7 +366,7 @@ def build_flags(board: Board, firmware: Firmware, engine: str) -> list[str]:
 def kernel_flags(firmware: Firmware) -> list[str]:
     """`portable` forces the plain C loops; `arm-dsp` leaves kit_dot.h to pick the DSP loops
     (it does where the compiler defines __ARM_FEATURE_DSP, which the catalog requires)."""
-    return ["-DKIT_PORTABLE_KERNELS"] if firmware.kernels == "portable" else []
+    return {"portable": ["-DKIT_PORTABLE_KERNELS"], "helium": ["-DKIT_HELIUM_KERNELS"]}.get(firmware.kernels, [])
 
 
 def lib_deps(board: Board, firmware: Firmware, engine: str) -> tuple[str, ...]:

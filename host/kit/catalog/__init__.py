@@ -19,6 +19,7 @@ from kit.catalog.models import (
     KitPart,
     Lab,
     MemoryLimits,
+    Npu,
     PlatformIO,
     Sensor,
     Support,
@@ -75,7 +76,7 @@ def emulation_limits(board: Board | str) -> MemoryLimits:
 
 __all__ = [
     "Board", "Catalog", "CatalogError", "Emulator", "EsptoolSettings", "Kit", "KitPart", "Lab",
-    "MemoryLimits", "PlatformIO", "Sensor", "Support", "Toolchain", "Upload", "UsbId",
+    "MemoryLimits", "Npu", "PlatformIO", "Sensor", "Support", "Toolchain", "Upload", "UsbId",
     "default_catalog", "emulation_limits", "get_board", "get_kit", "get_lab", "list_boards", "list_kits",
     "list_labs", "twin_of",
 ]

@@ -29,9 +29,9 @@ class Open(BaseModel):
 # --------------------------------------------------------------------------- boards
 
 BoardKind = Literal["mcu", "linux", "emulated", "host"]
-UploadMethod = Literal["pio", "arduino-cli", "esptool", "dfu", "ssh", "qemu", "xmodem", "native", "none"]
+UploadMethod = Literal["pio", "arduino-cli", "esptool", "dfu", "ssh", "qemu", "xmodem", "sscma", "native", "none"]
 SensorKind = Literal["camera", "microphone", "imu", "tof", "environment"]
-KernelsChoice = Literal["arm-dsp", "portable"]
+KernelsChoice = Literal["arm-dsp", "helium", "portable"]
 
 # A PlatformIO lib_deps entry: `owner/Name@version` from PlatformIO's registry, or
 # `Name=https://...git#commit` fetched from a repository. Pinned either way (a build must not
@@ -170,7 +170,8 @@ class Led(Strict):
 class Firmware(Strict):
     """kit's firmware on this board: the HAL folder in firmware/hal that drives it, which of
     the runtime's int8 kernels it runs (`arm-dsp`: the SMLAD/SXTB16 inner loops of
-    firmware/runtime/kernels/kit_dot.h, on cores with the Arm DSP extension; `portable`: the
+    firmware/runtime/kernels/kit_dot.h, on cores with the Arm DSP extension; `helium`: its MVE
+    loops (conv and fully connected) on a Cortex-M55, -DKIT_HELIUM_KERNELS; `portable`: the
     plain C loops, forced with -DKIT_PORTABLE_KERNELS), and its status LED (real boards)."""
 
     hal: str
@@ -214,7 +215,13 @@ class PowerWiring(Strict):
 class Emulator(Strict):
     """How to boot an emulated board: QEMU binary, machine, extra arguments and the memory
     map the linker script must follow (origins and sizes of code and data memory).
-    `cpu` names the core the machine models (informational: the mps2 machines fix it)."""
+    `cpu` names the core the machine models (informational: the mps2 machines fix it).
+    Machines of one HAL family that differ in a few facts name them here and the build
+    passes them to the HAL as defines (unset: the HAL's defaults, QEMU's mps2 map):
+    `vector_origin`, where the core reads its reset vector when code lives elsewhere
+    (mps3-an547 boots from ITCM at 0x0 while code runs from DDR); `uart_base`, the console
+    UART's address (-DKIT_HAL_UART_BASE); `systick_hz`, the SysTick clock
+    (-DKIT_HAL_SYSTICK_HZ)."""
 
     qemu: str
     apt: list[str] = []              # the Debian/Ubuntu package(s) that install `qemu`
@@ -225,10 +232,28 @@ class Emulator(Strict):
     code_size: int = Field(gt=0)
     ram_origin: int = Field(ge=0)
     ram_size: int = Field(gt=0)
+    vector_origin: int | None = Field(default=None, ge=0)
+    uart_base: int | None = Field(default=None, gt=0)
+    systick_hz: int | None = Field(default=None, gt=0)
     uart: str
     exit: str
     timer: str
     notes: str = ""
+
+
+class Npu(Strict):
+    """A board's neural accelerator as its model compiler sees it: kit runs `compiler`
+    (Arm's Vela for an Ethos-U) with `accelerator_config` and the board's system and memory
+    configuration, written into a Vela .ini as `[System_Config.<system_name>]` and
+    `[Memory_Mode.<memory_mode_name>]` (the vendor's values, cited in `sources`)."""
+
+    compiler: Literal["vela"]
+    accelerator_config: str
+    system_name: str
+    memory_mode_name: str
+    system_config: dict[str, str | int | float]
+    memory_mode: dict[str, str | int | float]
+    sources: list[str] = Field(min_length=1)
 
 
 class Support(Strict):
@@ -282,6 +307,7 @@ class Board(Strict):
     fpu: str = ""
     simd: list[str] = []
     accelerator: str = ""
+    npu: Npu | None = None
     sensors: list[Sensor] = []
     usb: list[UsbId] = []
     baud: int = Field(default=115200, gt=0)
@@ -318,6 +344,9 @@ class Board(Strict):
         if self.firmware is not None and self.firmware.kernels == "arm-dsp" and "dsp" not in self.simd:
             raise ValueError("firmware.kernels = 'arm-dsp' needs a core with the Arm DSP extension "
                              "(simd lists no 'dsp'); use kernels = 'portable'")
+        if self.firmware is not None and self.firmware.kernels == "helium" and "helium" not in self.simd:
+            raise ValueError("firmware.kernels = 'helium' needs a core with Helium (MVE: Cortex-M55/M85; simd "
+                             "lists no 'helium'); use kernels = 'arm-dsp' or 'portable'")
         return self
 
     @property

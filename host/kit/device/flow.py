@@ -51,6 +51,8 @@ def bench(
         raise KitError("name a board or pass --port", hint="`kit bench BOARD` or `kit bench --port /dev/ttyACM0`")
     opened = connect_port(port) if board is None else connect(board, port, force=force)  # type: ignore[arg-type]
     with opened as session:
+        if getattr(session.client, "protocol", "kit") == "sscma":
+            return _bench_sscma(session, runs, warmup, csv_path, progress).report
         if meter is not None:
             return _metered_bench(session, runs, warmup, progress, input_bytes, csv_path, meter, meter_port, sync)
         header = _session_header(session, {"runs": runs, "warmup": warmup})
@@ -84,6 +86,21 @@ def _metered_bench(session: Session, runs: int, warmup: int, progress, input_byt
     if csv_path is not None:
         write_csv(csv_path, results.path)
     return report
+
+
+def _bench_sscma(session: Session, runs: int, warmup: int, csv_path: Path | None,
+                 progress: Callable[[int], None] | None):
+    """A board on Seeed's SSCMA firmware: AT+INVOKE and the board's own stage times."""
+    from kit.device.sscma_bench import run_sscma_bench, sscma_header
+
+    assert session.board is not None
+    header = sscma_header(session.client, session.board, session.link.description, {"runs": runs, "warmup": warmup})
+    with ResultsFile.create("bench", header) as results:
+        measured = run_sscma_bench(session.client, session.board, runs, warmup, results, progress)
+        results.append({"type": "stages", **{stage: stats.as_dict() for stage, stats in measured.stages.items()}})
+    if csv_path is not None:
+        write_csv(csv_path, results.path)
+    return measured
 
 
 def _sha256(path: Path) -> str:

@@ -174,7 +174,7 @@ INFO_RANGES = {
 # Fields newer firmware adds: checked when present.
 OPTIONAL_INFO_RANGES = {"host_files": (0, 1)}
 # The kernels a firmware may report running (kit-info `kernels`, optional).
-KNOWN_KERNELS = ("arm-dsp", "portable", "tflm")
+KNOWN_KERNELS = ("arm-dsp", "helium", "portable", "tflm")
 
 
 def _clip(text: str | None, limit: int) -> str:

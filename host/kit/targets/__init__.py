@@ -21,6 +21,7 @@ from kit.targets.base import BoardTarget, FlashRequest, FlashResult, Log
 from kit.targets.emulated import EmulatedTarget
 from kit.targets.fit import HARNESS_RAM_BYTES, Fit, check_fit, fit_for_engine
 from kit.targets.host import HostTarget
+from kit.targets.sscma import SscmaTarget
 from kit.targets.linux import LinuxTarget
 from kit.targets.mcu import EsptoolTarget, PlatformioTarget, VendorToolTarget
 from kit.targets.session import Session, connect_port, handshake, input_folder
@@ -28,7 +29,7 @@ from kit.targets.state import DeviceState
 
 # First match wins: VendorToolTarget takes MCU boards without PlatformIO whatever their method.
 TARGET_CLASSES: tuple[type[BoardTarget], ...] = (
-    EmulatedTarget, VendorToolTarget, PlatformioTarget, EsptoolTarget, HostTarget, LinuxTarget,
+    EmulatedTarget, SscmaTarget, VendorToolTarget, PlatformioTarget, EsptoolTarget, HostTarget, LinuxTarget,
 )
 
 
@@ -113,7 +114,7 @@ def invoke_on_board(board_name: str, model: str | Path, inputs: np.ndarray) -> n
 
 __all__ = [
     "HARNESS_RAM_BYTES", "TARGET_CLASSES", "BoardTarget", "DeviceState", "EmulatedTarget", "EsptoolTarget", "Fit",
-    "FlashRequest", "FlashResult", "HostTarget", "LinuxTarget", "PlatformioTarget", "Session", "VendorToolTarget",
+    "FlashRequest", "FlashResult", "HostTarget", "LinuxTarget", "PlatformioTarget", "Session", "SscmaTarget", "VendorToolTarget",
     "check_fit", "connect", "connect_port", "find_running", "fit_for_engine", "flash", "handshake", "input_folder",
     "invoke_on_board", "open_target", "require_running", "resolve_port", "state", "stop",
     "target_class",

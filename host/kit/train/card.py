@@ -209,8 +209,56 @@ def card_markdown(card: dict[str, Any]) -> str:
         recalls = card.get("per_class_accuracy") or {}
         for label, row in zip(labels, matrix):
             lines.append(f"| {label} | " + " | ".join(str(v) for v in row) + f" | {_percent(recalls.get(label))} |")
+    for board, npu in (card.get("npu") or {}).items():
+        lines += npu_markdown(board, npu)
     lines += ["", "## Artifacts", ""] + [f"- {key}: `{value}`" for key, value in card.get("artifacts", {}).items()]
     return "\n".join(lines) + "\n"
+
+
+def npu_markdown(board: str, npu: dict[str, Any]) -> list[str]:
+    """The card's section for one board's NPU compile (kit convert --target BOARD)."""
+    on_npu = ", ".join(f"{op} x{n}" for op, n in npu["npu_ops"].items()) or "none"
+    lines = ["", f"## NPU: {board} ({npu['accelerator']}, Vela {npu['vela_version']})", "",
+             "| field | value |", "|---|---|",
+             f"| operators on the NPU | {sum(npu['npu_ops'].values())} ({on_npu}); Vela counts {npu['vela_npu_operators']} |",
+             f"| operators on the CPU | {len(npu['cpu_ops'])}; Vela counts {npu['vela_cpu_operators']} |",
+             f"| SRAM used | {npu['sram_bytes']:,} B |",
+             f"| flash used | {npu['flash_bytes']:,} B |",
+             f"| inference time | {npu['estimated_inference_s'] * 1e3:.3f} ms at {npu['npu_clock_hz'] / 1e6:.0f} MHz "
+             f"({npu['estimate_label']}) |"]
+    for cpu in npu["cpu_ops"]:
+        lines.append(f"| CPU fallback: {cpu['op']} | {short_name(cpu['output'])}: {cpu['reason']} |")
+    return lines
+
+
+def update_card_npu(card_path: Path, board: str, npu: dict[str, Any]) -> bool:
+    """Write one board's NPU compile report (kit.compile.vela.NpuReport.to_dict) into the
+    card under `npu.<board>`, JSON and markdown; skipped with a warning like update_card."""
+    path = Path(card_path)
+    try:
+        card = json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        warnings.warn(f"model card {path} not updated: {error}", stacklevel=2)
+        return False
+    if not isinstance(card, dict):
+        warnings.warn(f"model card {path} not updated: it is not a JSON object", stacklevel=2)
+        return False
+    recorded = {key: value for key, value in npu.items() if key != "vela_model"}  # a path of this machine
+    if (card.get("npu") or {}).get(board) == recorded:
+        return False
+    card.setdefault("npu", {})[board] = recorded
+    try:
+        path.write_text(json.dumps(card, indent=2) + "\n")
+    except OSError as error:
+        warnings.warn(f"model card {path} not updated: {error}", stacklevel=2)
+        return False
+    markdown = path.with_suffix(".md")
+    if markdown.exists():
+        try:
+            markdown.write_text(card_markdown(card))
+        except Exception:  # the markdown is a convenience view; the JSON is the record
+            pass
+    return True
 
 
 def short_name(tensor_name: str) -> str:
