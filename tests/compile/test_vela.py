@@ -8,6 +8,8 @@ built with TensorFlow), and the CLI writing the report into a model card.
 
 from __future__ import annotations
 
+import re
+
 import json
 import shutil
 from pathlib import Path
@@ -116,7 +118,8 @@ def test_convert_cli_writes_the_npu_report_into_the_card(tmp_path, l2norm_model)
     # kit's own runtime has no L2_NORMALIZATION either (exit 2, said after the NPU report).
     fallback = CliRunner().invoke(main, ["convert", str(l2norm_model), "--target", GROVE])
     text = " ".join(fallback.output.split())
-    assert "CPU │ L2_NORMALIZATION │ functional_1/lambda_1/l2_normalize: Unsupported" in text, fallback.output
+    # Keras numbers the layer by how many models this process built before (functional_1, _6_1, ...)
+    assert re.search(r"CPU │ L2_NORMALIZATION │ functional\w*/lambda\w*/l2_normalize: Unsupported", text), fallback.output
     assert "3 / 1" in text and "Traceback" not in fallback.output
 
 
