@@ -10,7 +10,7 @@ import hashlib
 import json
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -234,7 +234,21 @@ def npu_markdown(board: str, npu: dict[str, Any]) -> list[str]:
 def update_card_npu(card_path: Path, board: str, npu: dict[str, Any]) -> bool:
     """Write one board's NPU compile report (kit.compile.vela.NpuReport.to_dict) into the
     card under `npu.<board>`, JSON and markdown; skipped with a warning like update_card."""
-    path = Path(card_path)
+    recorded = {key: value for key, value in npu.items() if key != "vela_model"}  # a path of this machine
+
+    def change(card: dict[str, Any]) -> bool:
+        if (card.get("npu") or {}).get(board) == recorded:
+            return False
+        card.setdefault("npu", {})[board] = recorded
+        return True
+
+    return _edit_card(Path(card_path), change)
+
+
+def _edit_card(path: Path, change: Callable[[dict[str, Any]], bool]) -> bool:
+    """Read the card, let `change` edit it (False: nothing to change), write JSON and markdown.
+    A card that cannot be read or written, or is not a JSON object, is skipped with a warning:
+    the card is a record beside the model. True if written."""
     try:
         card = json.loads(path.read_text())
     except (OSError, ValueError) as error:
@@ -243,10 +257,8 @@ def update_card_npu(card_path: Path, board: str, npu: dict[str, Any]) -> bool:
     if not isinstance(card, dict):
         warnings.warn(f"model card {path} not updated: it is not a JSON object", stacklevel=2)
         return False
-    recorded = {key: value for key, value in npu.items() if key != "vela_model"}  # a path of this machine
-    if (card.get("npu") or {}).get(board) == recorded:
+    if not change(card):
         return False
-    card.setdefault("npu", {})[board] = recorded
     try:
         path.write_text(json.dumps(card, indent=2) + "\n")
     except OSError as error:
@@ -312,27 +324,10 @@ def update_card(card_path: Path, arena_bytes_kit: int) -> bool:
     clean). A card that cannot be read or written, or is not a JSON object, is skipped with a
     warning: the card is a record beside the model, not part of the compilation. True if written.
     """
-    path = Path(card_path)
-    try:
-        card = json.loads(path.read_text())
-    except (OSError, ValueError) as error:
-        warnings.warn(f"model card {path} not updated: {error}", stacklevel=2)
-        return False
-    if not isinstance(card, dict):
-        warnings.warn(f"model card {path} not updated: it is not a JSON object", stacklevel=2)
-        return False
-    if card.get("arena_bytes_kit") == int(arena_bytes_kit):
-        return False
-    card["arena_bytes_kit"] = int(arena_bytes_kit)
-    try:
-        path.write_text(json.dumps(card, indent=2) + "\n")
-    except OSError as error:
-        warnings.warn(f"model card {path} not updated: {error}", stacklevel=2)
-        return False
-    markdown = path.with_suffix(".md")
-    if markdown.exists():
-        try:
-            markdown.write_text(card_markdown(card))
-        except Exception:  # the markdown is a convenience view; the JSON is the record
-            pass
-    return True
+    def change(card: dict[str, Any]) -> bool:
+        if card.get("arena_bytes_kit") == int(arena_bytes_kit):
+            return False
+        card["arena_bytes_kit"] = int(arena_bytes_kit)
+        return True
+
+    return _edit_card(Path(card_path), change)

@@ -111,9 +111,15 @@ def upload_failure(project: RealProject, board: Board, port: str | None, output:
 def upload(project: RealProject, port: str | None, log: Log = None) -> UploadResult:
     """`pio run -t upload` for the project's environment, on `port` (None: PlatformIO finds
     the board itself, e.g. a DFU bootloader that has no serial port)."""
-    board, _ = real_board(project.board)
     command = upload_command(project, port)
     _say(log, f"upload: pio {' '.join(command[1:])}")
+    output = _run_pio(project, command, port)
+    return UploadResult(project=project, port=port, command=command, output=output)
+
+
+def _run_pio(project: RealProject, command: list[str], port: str | None) -> str:
+    """Run PlatformIO with a deadline; its output, or the KitError saying what failed."""
+    board, _ = real_board(project.board)
     try:
         result = subprocess.run(command, capture_output=True, text=True, env=pio_environment(),
                                 timeout=UPLOAD_TIMEOUT_S, stdin=subprocess.DEVNULL)
@@ -123,7 +129,7 @@ def upload(project: RealProject, port: str | None, log: Log = None) -> UploadRes
     output = (result.stdout or "") + (result.stderr or "")
     if result.returncode != 0:
         raise upload_failure(project, board, port, output)
-    return UploadResult(project=project, port=port, command=command, output=output)
+    return output
 
 
 # ----------------------------------------------------------------------------- ports
@@ -211,18 +217,9 @@ def build_images(project: RealProject, log: Log = None) -> list[Path]:
     """`pio run` (build only) and the ESP32 images it leaves in .pio/build/ENV: bootloader,
     partition table and app, plus boot_app0.bin from the PlatformIO framework package when
     it is there (kit's esptool writer then flashes them at the board file's offsets)."""
-    board, _ = real_board(project.board)
     command = build_command(project)
     _say(log, f"build: pio {' '.join(command[1:])}")
-    try:
-        result = subprocess.run(command, capture_output=True, text=True, env=pio_environment(),
-                                timeout=UPLOAD_TIMEOUT_S, stdin=subprocess.DEVNULL)
-    except subprocess.TimeoutExpired as error:
-        raise KitError(f"PlatformIO did not finish within {UPLOAD_TIMEOUT_S // 60} minutes",
-                       hint=f"run it by hand to see where it hangs: `{' '.join(command)}`") from error
-    output = (result.stdout or "") + (result.stderr or "")
-    if result.returncode != 0:
-        raise upload_failure(project, board, None, output)
+    _run_pio(project, command, None)
     build_dir = project.project_dir / ".pio" / "build" / project.env
     images = [build_dir / name for name in ("bootloader.bin", "partitions.bin", "firmware.bin")]
     missing = [path.name for path in images if not path.is_file()]
