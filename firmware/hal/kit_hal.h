@@ -77,6 +77,52 @@ void kit_hal_timestamp(void);
 int kit_hal_i2c_transfer(uint8_t address, const uint8_t *tx, uint32_t tx_length, uint8_t *rx,
                          uint32_t rx_length);
 
+/* ---- Sensors (the lab loop: sensor -> features -> model -> answer, and kit-capture) ----
+ * Which sensors a board has is its board file's `sensors` list; kit.build passes
+ * -DKIT_HAVE_MICROPHONE / -DKIT_HAVE_IMU / -DKIT_HAVE_CAMERA (with the part, e.g.
+ * -DKIT_IMU_LSM6DSOX) so each HAL compiles only the drivers its board carries. On the twins
+ * the sensors are virtual: they read a recording the host provides (semihosting), paced at
+ * the sensor's rate in virtual time, so a twin runs exactly the loop a board runs. */
+#define KIT_SENSOR_MICROPHONE 1
+#define KIT_SENSOR_IMU 2
+#define KIT_SENSOR_CAMERA 3
+
+/* What a sensor delivers. Microphone: int16 mono PCM at rate_hz. IMU: float32 values per
+ * sample, ax ay az (g) then gx gy gz (dps): `channels` of them (3 = accelerometer only, 6 =
+ * with gyroscope), rate_hz samples a second. Camera: one uint8 frame [height][width][channels]
+ * (1 = grayscale, 3 = RGB888) per read. */
+typedef struct kit_sensor_format {
+    uint32_t rate_hz;
+    uint16_t width;
+    uint16_t height;
+    uint8_t channels;
+} kit_sensor_format;
+
+/* Start `sensor` (KIT_SENSOR_*) with `format`. `source` names a recording on the computer
+ * that runs a twin (NULL on real boards, which read their own sensor). Returns 0, or -1 when
+ * the board has no such sensor or it does not answer; kit_hal_sensor_error() says why. */
+int kit_hal_sensor_start(int sensor, const kit_sensor_format *format, const char *source);
+
+/* Read the next samples: up to `max_bytes` (whole samples; a camera: one whole frame, so
+ * max_bytes >= width*height*channels). Blocks until at least one sample is ready (a frame:
+ * until it is). Returns the bytes read, 0 when a twin's recording has ended, -1 on error.
+ * Samples that arrived while nobody read are kept in the driver's buffer; when it overflowed,
+ * kit_hal_sensor_dropped() counts the samples lost since start. */
+int32_t kit_hal_sensor_read(int sensor, uint8_t *buffer, uint32_t max_bytes);
+
+/* Samples (frames for a camera) lost to a full driver buffer since kit_hal_sensor_start. */
+uint32_t kit_hal_sensor_dropped(int sensor);
+
+/* Stop `sensor` (no-op when it is not running). */
+void kit_hal_sensor_stop(int sensor);
+
+/* Short text of the last sensor error (never NULL; "" when none). */
+const char *kit_hal_sensor_error(void);
+
+/* The user LED (the board file's [firmware.led]): per-label actions of `kit run`. No-op where
+ * the board has none (twins count the changes). */
+void kit_hal_led(int on);
+
 #ifdef __cplusplus
 }
 #endif
