@@ -1,0 +1,5 @@
+"""`python -m kit`: the same CLI as the `kit` command (handy in worktrees and fresh clones)."""
+
+from kit.cli import main
+
+main()
