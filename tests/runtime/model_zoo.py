@@ -4,7 +4,7 @@ Each seed picks an input shape, 2-4 feature blocks (the first fixed by the seed,
 block is in the first len(BLOCKS) seeds) and a head, so that over a few dozen
 seeds every kernel meets its awkward cases: strides with SAME padding (asymmetric pads),
 dilations, depth multipliers, fused relu/relu6/none, per-tensor and per-channel weights,
-broadcast ADD and MUL, concatenation, requantizing QUANTIZE, PAD, MEAN, LOGISTIC, SOFTMAX,
+broadcast ADD, SUB and MUL, MAXIMUM / MINIMUM, concatenation, requantizing QUANTIZE, PAD, MEAN, LOGISTIC, SOFTMAX,
 standalone RELU / RELU6 / LEAKY_RELU / HARD_SWISH / TANH, TRANSPOSE, RESIZE_*, TILE, TRANSPOSE_CONV and a
 DEQUANTIZE to float outputs. TFLM has no TILE: a model with UpSampling2D also gets a TFLM twin
 (ZooModel.reference) that TFLM runs for the expected outputs.
@@ -91,6 +91,25 @@ def _broadcast_add(tf, x, rng: random.Random, notes: list[str]):
     notes.append("add broadcast mean")
     pooled = tf.keras.layers.Lambda(lambda t: tf.reduce_mean(t, axis=[1, 2], keepdims=True))(x)
     return tf.keras.layers.Lambda(lambda ts: ts[0] + ts[1])([x, pooled])
+
+
+def _subtract(tf, x, rng: random.Random, notes: list[str]):
+    """SUB, elementwise (x - branch) or broadcast (x - its spatial mean: a centring)."""
+    if rng.random() < 0.5:
+        notes.append("sub residual")
+        branch = tf.keras.layers.Conv2D(x.shape[-1], 1, activation=_activation(rng))(x)
+        return tf.keras.layers.Subtract()([x, branch])
+    notes.append("sub broadcast mean")
+    pooled = tf.keras.layers.Lambda(lambda t: tf.reduce_mean(t, axis=[1, 2], keepdims=True))(x)
+    return tf.keras.layers.Lambda(lambda ts: ts[0] - ts[1])([x, pooled])
+
+
+def _maximum_minimum(tf, x, rng: random.Random, notes: list[str]):
+    """MAXIMUM then MINIMUM of x and a conv branch (a learned clip)."""
+    notes.append("maximum minimum")
+    low = tf.keras.layers.Conv2D(x.shape[-1], 1)(x)
+    high = tf.keras.layers.Conv2D(x.shape[-1], 1)(x)
+    return tf.keras.layers.Minimum()([tf.keras.layers.Maximum()([x, low]), high])
 
 
 def _gate(tf, x, rng: random.Random, notes: list[str]):
@@ -188,7 +207,7 @@ def _transpose_conv(tf, x, rng: random.Random, notes: list[str]):
 BLOCKS = (_conv, _conv, _depthwise, _pool, _residual_add, _broadcast_add, _gate, _concat, _requantized_concat,
           _channel_softmax, _pad, *(_standalone_activation(kind) for kind in ("relu", "relu6", "leaky_relu",
           "hard_swish", "tanh")), _permute, _resize("bilinear"), _resize("nearest"), _upsample,
-          _transpose_conv)
+          _transpose_conv, _subtract, _maximum_minimum)
 # Seed s < len(BLOCKS) starts with BLOCKS[s], so every block (and so every op) is in the zoo.
 
 

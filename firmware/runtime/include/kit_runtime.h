@@ -57,7 +57,10 @@ extern "C" {
     X(RESIZE_NEAREST_NEIGHBOR, resize_nearest_neighbor) \
     X(RESIZE_BILINEAR, resize_bilinear)     \
     X(TILE, tile)                           \
-    X(TRANSPOSE_CONV, transpose_conv)
+    X(TRANSPOSE_CONV, transpose_conv)       \
+    X(SUB, sub)                             \
+    X(MAXIMUM, maximum)                     \
+    X(MINIMUM, minimum)
 
 #define KIT_OP_ENUM_ENTRY(NAME, name) KIT_OP_##NAME,
 typedef enum {

@@ -1,20 +1,22 @@
-/* ADD int8 (TFLM reference_integer_ops::Add / BroadcastAdd): both inputs are shifted left
- * by left_shift, rescaled to a common scale, summed and rescaled to the output. */
+/* ADD and SUB int8 (TFLM reference_integer_ops::Add / BroadcastAdd and reference_ops::Sub for
+ * int8): both inputs are shifted left by left_shift, rescaled to a common scale, summed (or
+ * the second subtracted) and rescaled to the output. SUB's Prepare computes the same
+ * multipliers as ADD's, so the two share one params struct and one loop. */
 #include "kit_broadcast.h"
 #include "kit_fixedpoint.h"
 #include "kit_kernels.h"
 
-static int8_t add_one(const kit_binary_params_t *p, int32_t a, int32_t b) {
+static int8_t add_one(const kit_binary_params_t *p, int32_t a, int32_t b, int subtract) {
     const int32_t in1 = kit_wrap_shl(p->input1_offset + a, p->left_shift);
     const int32_t in2 = kit_wrap_shl(p->input2_offset + b, p->left_shift);
     const int32_t scaled1 = kit_mbqm(in1, p->input1_multiplier, p->input1_shift);
     const int32_t scaled2 = kit_mbqm(in2, p->input2_multiplier, p->input2_shift);
-    const int32_t raw = kit_mbqm(kit_wrap_add(scaled1, scaled2), p->output_multiplier, p->output_shift) +
-                        p->output_offset;
+    const int32_t combined = subtract ? kit_wrap_add(scaled1, -scaled2) : kit_wrap_add(scaled1, scaled2);
+    const int32_t raw = kit_mbqm(combined, p->output_multiplier, p->output_shift) + p->output_offset;
     return (int8_t)kit_clamp_i32(raw, p->activation_min, p->activation_max);
 }
 
-int kit_op_add(const kit_op_t *op, const kit_model_t *m, uint8_t *arena) {
+static int add_or_sub(const kit_op_t *op, const kit_model_t *m, uint8_t *arena, int subtract) {
     const kit_binary_params_t *p = (const kit_binary_params_t *)op->params;
     const int8_t *in1 = (const int8_t *)kit_tensor_const_ptr(m, arena, op->inputs[0]);
     const int8_t *in2 = (const int8_t *)kit_tensor_const_ptr(m, arena, op->inputs[1]);
@@ -27,7 +29,7 @@ int kit_op_add(const kit_op_t *op, const kit_model_t *m, uint8_t *arena) {
         const int32_t size = kit_shape4_elements(&p->output);
         int32_t i;
         for (i = 0; i < size; ++i) {
-            out[i] = add_one(p, in1[i], in2[i]);
+            out[i] = add_one(p, in1[i], in2[i], subtract);
         }
         return KIT_OK;
     }
@@ -37,10 +39,18 @@ int kit_op_add(const kit_op_t *op, const kit_model_t *m, uint8_t *arena) {
                 for (c = 0; c < p->output.c; ++c) {
                     const int32_t i1 = n * s1.n + h * s1.h + w * s1.w + c * s1.c;
                     const int32_t i2 = n * s2.n + h * s2.h + w * s2.w + c * s2.c;
-                    out[o++] = add_one(p, in1[i1], in2[i2]);
+                    out[o++] = add_one(p, in1[i1], in2[i2], subtract);
                 }
             }
         }
     }
     return KIT_OK;
+}
+
+int kit_op_add(const kit_op_t *op, const kit_model_t *m, uint8_t *arena) {
+    return add_or_sub(op, m, arena, 0);
+}
+
+int kit_op_sub(const kit_op_t *op, const kit_model_t *m, uint8_t *arena) {
+    return add_or_sub(op, m, arena, 1);
 }

@@ -309,7 +309,7 @@ class _OpEmitter:
         )
 
     def op_binary(self, op: OpPlan, name: str) -> str:
-        """ADD and MUL."""
+        """ADD, SUB, MUL, MAXIMUM and MINIMUM (one params struct)."""
         p = op.params
         return self.struct(
             "kit_binary_params_t",

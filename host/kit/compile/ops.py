@@ -86,6 +86,9 @@ OPS: tuple[OpSpec, ...] = (
     OpSpec("TILE", 69, "tile.c", "_resolve_tile", "op_tile", (2, 2), kernel_inputs=1),
     OpSpec("TRANSPOSE_CONV", 67, "transpose_conv.c", "_resolve_transpose_conv", "op_transpose_conv", (3, 4),
            padded_inputs=4, options="TransposeConvOptionsT"),
+    OpSpec("SUB", 41, "add.c", "_resolve_sub", "op_binary", (2, 2), options="SubOptionsT"),
+    OpSpec("MAXIMUM", 55, "maximum_minimum.c", "_resolve_maximum_minimum", "op_binary", (2, 2)),
+    OpSpec("MINIMUM", 57, "maximum_minimum.c", "_resolve_maximum_minimum", "op_binary", (2, 2)),
 )
 
 OP_NAMES: tuple[str, ...] = tuple(spec.name for spec in OPS)

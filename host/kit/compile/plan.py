@@ -106,6 +106,12 @@ TRANSPOSE_CONV     inputs (output shape const, filter [out_c,kh,kw,in_c], input,
     size), input_offset, output_offset, output_multiplier / output_shift per channel,
     activation_min, activation_max. The kernel gathers TFLM's scattered sums (no scratch).
 
+SUB                inputs (input1, input2)   (TFLM CalculateOpDataSub = ADD's rescaling)
+    the ADD keys; the kernel subtracts the rescaled second input instead of adding it.
+MAXIMUM / MINIMUM  inputs (input1, input2)   (TFLM MaximumMinimumBroadcastSlow)
+    the broadcast shapes only (input1_shape4, input2_shape4, output_shape4,
+    requires_broadcast): raw int8 values are compared, no rescaling.
+
 Folded before planning (kit.compile.fold, never in a plan): SHAPE, STRIDED_SLICE, PACK and
 CONCATENATION / TRANSPOSE / RESHAPE of constants become constant tensors; EXPAND_DIMS and
 SQUEEZE become RESHAPE; SPACE_TO_BATCH_ND -> CONV_2D / DEPTHWISE_CONV_2D -> BATCH_TO_SPACE_ND

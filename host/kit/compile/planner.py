@@ -410,6 +410,23 @@ def _resolve_mul(model: Model, operator: Operator) -> dict[str, Any]:
     return _resolve_binary(model, operator, quant.mul_params)
 
 
+def _resolve_sub(model: Model, operator: Operator) -> dict[str, Any]:
+    """TFLM's int8 SUB rescales exactly like ADD (CalculateOpDataSub), then subtracts."""
+    return _resolve_binary(model, operator, quant.add_params)
+
+
+def _resolve_maximum_minimum(model: Model, operator: Operator) -> dict[str, Any]:
+    """TFLM's MAXIMUM / MINIMUM compare the raw int8 values (no rescaling, no activation): only
+    the broadcast shapes are resolved; the rest of the shared binary params struct is zero."""
+    first, second, output = _binary_tensors(model, operator)
+    return {
+        "input1_offset": 0, "input2_offset": 0, "output_offset": 0, "output_multiplier": 0, "output_shift": 0,
+        "activation_min": -128, "activation_max": 127,
+        "requires_broadcast": _requires_broadcast(first, second),
+        **_broadcast_shapes(first, second, output),
+    }
+
+
 def _resolve_reshape(model: Model, operator: Operator) -> dict[str, Any]:
     source, output = _input(model, operator, 0), _output(model, operator)
     _require_int8_activation(source, "input")
