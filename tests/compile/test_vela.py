@@ -118,8 +118,11 @@ def test_convert_cli_writes_the_npu_report_into_the_card(tmp_path, l2norm_model)
     # kit's own runtime has no L2_NORMALIZATION either (exit 2, said after the NPU report).
     fallback = CliRunner().invoke(main, ["convert", str(l2norm_model), "--target", GROVE])
     text = " ".join(fallback.output.split())
-    # Keras numbers the layer by how many models this process built before (functional_1, _6_1, ...)
-    assert re.search(r"CPU │ L2_NORMALIZATION │ functional\w*/lambda\w*/l2_normalize: Unsupported", text), fallback.output
+    # Keras numbers the layer by how many models this process built before (functional_1, _6_1, ...),
+    # so the name's length, and where rich wraps the reason cell, depend on the test order: read
+    # the table with its borders and spaces removed (a wrapped last cell joins up again).
+    compact = re.sub(r"[\s│]+", "", fallback.output)
+    assert re.search(r"CPUL2_NORMALIZATIONfunctional\w*/lambda\w*/l2_normalize:Unsupported", compact), fallback.output
     assert "3 / 1" in text and "Traceback" not in fallback.output
 
 

@@ -4,7 +4,7 @@ Each seed picks an input shape, 2-4 feature blocks (the first fixed by the seed,
 block is in the first len(BLOCKS) seeds) and a head, so that over a few dozen
 seeds every kernel meets its awkward cases: strides with SAME padding (asymmetric pads),
 dilations, depth multipliers, fused relu/relu6/none, per-tensor and per-channel weights,
-broadcast ADD, SUB and MUL, MAXIMUM / MINIMUM, concatenation, requantizing QUANTIZE, PAD, MEAN, LOGISTIC, SOFTMAX,
+broadcast ADD, SUB and MUL, MAXIMUM / MINIMUM, concatenation, requantizing QUANTIZE, PAD, MEAN, SUM, LOGISTIC, SOFTMAX,
 standalone RELU / RELU6 / LEAKY_RELU / HARD_SWISH / TANH, TRANSPOSE, RESIZE_*, TILE, TRANSPOSE_CONV and a
 DEQUANTIZE to float outputs. TFLM has no TILE: a model with UpSampling2D also gets a TFLM twin
 (ZooModel.reference) that TFLM runs for the expected outputs.
@@ -112,6 +112,13 @@ def _maximum_minimum(tf, x, rng: random.Random, notes: list[str]):
     return tf.keras.layers.Minimum()([tf.keras.layers.Maximum()([x, low]), high])
 
 
+def _reduce_sum(tf, x, rng: random.Random, notes: list[str]):
+    """SUM over the spatial axes (kept), broadcast back onto x: a pooled context."""
+    notes.append("sum context")
+    summed = tf.keras.layers.Lambda(lambda t: tf.reduce_sum(t, axis=[1, 2], keepdims=True))(x)
+    return tf.keras.layers.Lambda(lambda ts: ts[0] + ts[1])([x, summed])
+
+
 def _gate(tf, x, rng: random.Random, notes: list[str]):
     notes.append("mul sigmoid gate")
     gate = tf.keras.layers.Activation("sigmoid")(tf.keras.layers.Conv2D(x.shape[-1], 1)(x))
@@ -207,7 +214,7 @@ def _transpose_conv(tf, x, rng: random.Random, notes: list[str]):
 BLOCKS = (_conv, _conv, _depthwise, _pool, _residual_add, _broadcast_add, _gate, _concat, _requantized_concat,
           _channel_softmax, _pad, *(_standalone_activation(kind) for kind in ("relu", "relu6", "leaky_relu",
           "hard_swish", "tanh")), _permute, _resize("bilinear"), _resize("nearest"), _upsample,
-          _transpose_conv, _subtract, _maximum_minimum)
+          _transpose_conv, _subtract, _maximum_minimum, _reduce_sum)
 # Seed s < len(BLOCKS) starts with BLOCKS[s], so every block (and so every op) is in the zoo.
 
 

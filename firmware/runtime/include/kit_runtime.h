@@ -60,7 +60,8 @@ extern "C" {
     X(TRANSPOSE_CONV, transpose_conv)       \
     X(SUB, sub)                             \
     X(MAXIMUM, maximum)                     \
-    X(MINIMUM, minimum)
+    X(MINIMUM, minimum)                     \
+    X(SUM, sum)
 
 #define KIT_OP_ENUM_ENTRY(NAME, name) KIT_OP_##NAME,
 typedef enum {
@@ -147,7 +148,7 @@ typedef struct {
 /* MEAN over a set of axes of a (up to) 4-D int8 tensor. axis_mask bit d (0 = N .. 3 = C)
  * marks a reduced dim of the 4-D extended input shape; output has the reduced dims as 1.
  * TFLM's integer path: (sum - count * input_zp) * multiplier + output_zp, where the host
- * folded 1/count into multiplier and shift. */
+ * folded 1/count into multiplier and shift (MEAN; SUM keeps in_scale / out_scale). */
 typedef struct {
     kit_shape4_t input, output;
     int32_t axis_mask;

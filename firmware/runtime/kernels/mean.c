@@ -1,4 +1,4 @@
-/* MEAN int8 over any set of axes (TFLM reference QuantizedMeanOrSum, integer version).
+/* MEAN and SUM int8 over any set of axes (TFLM reference QuantizedMeanOrSum, integer version).
  * Each output element sums its input slice in int32 and requantizes once; one pass per
  * output element, so no scratch buffer. */
 #include "kit_fixedpoint.h"
@@ -10,7 +10,7 @@ static int8_t finish(const kit_mean_params_t *p, int32_t sum) {
     return (int8_t)kit_clamp_i32(result, -128, 127);
 }
 
-int kit_op_mean(const kit_op_t *op, const kit_model_t *m, uint8_t *arena) {
+static int reduce(const kit_op_t *op, const kit_model_t *m, uint8_t *arena) {
     const kit_mean_params_t *p = (const kit_mean_params_t *)op->params;
     const int8_t *input = (const int8_t *)kit_tensor_const_ptr(m, arena, op->inputs[0]);
     int8_t *output = (int8_t *)kit_tensor_arena_ptr(m, arena, op->output);
@@ -47,4 +47,13 @@ int kit_op_mean(const kit_op_t *op, const kit_model_t *m, uint8_t *arena) {
         }
     }
     return KIT_OK;
+}
+
+int kit_op_mean(const kit_op_t *op, const kit_model_t *m, uint8_t *arena) {
+    return reduce(op, m, arena);
+}
+
+/* SUM: the same pass; the host left 1/count out of the multiplier. */
+int kit_op_sum(const kit_op_t *op, const kit_model_t *m, uint8_t *arena) {
+    return reduce(op, m, arena);
 }

@@ -389,6 +389,7 @@ class _OpEmitter:
         })
 
     def op_mean(self, op: OpPlan, name: str) -> str:
+        """MEAN and SUM (SUM's multiplier has no 1/count folded in)."""
         p = op.params
         input_shape = list(p.get("input_shape", self.tensor(op.inputs[0]).shape))
         rank = len(input_shape)
@@ -398,7 +399,10 @@ class _OpEmitter:
         in4 = _shape4(input_shape)
         out4 = tuple(1 if mask & (1 << d) else in4[d] for d in range(4))
         count = math.prod(in4[d] for d in range(4) if mask & (1 << d))
-        multiplier, shift = _mean_multiplier(int(p["output_multiplier"]), int(p["output_shift"]), count)
+        if p.get("compute_sum"):
+            multiplier, shift = int(p["output_multiplier"]), int(p["output_shift"])
+        else:
+            multiplier, shift = _mean_multiplier(int(p["output_multiplier"]), int(p["output_shift"]), count)
         return self.struct(
             "kit_mean_params_t",
             name,

@@ -89,6 +89,7 @@ OPS: tuple[OpSpec, ...] = (
     OpSpec("SUB", 41, "add.c", "_resolve_sub", "op_binary", (2, 2), options="SubOptionsT"),
     OpSpec("MAXIMUM", 55, "maximum_minimum.c", "_resolve_maximum_minimum", "op_binary", (2, 2)),
     OpSpec("MINIMUM", 57, "maximum_minimum.c", "_resolve_maximum_minimum", "op_binary", (2, 2)),
+    OpSpec("SUM", 74, "mean.c", "_resolve_sum", "op_mean", (2, 2), kernel_inputs=1, options="ReducerOptionsT"),
 )
 
 OP_NAMES: tuple[str, ...] = tuple(spec.name for spec in OPS)

@@ -108,6 +108,8 @@ TRANSPOSE_CONV     inputs (output shape const, filter [out_c,kh,kw,in_c], input,
 
 SUB                inputs (input1, input2)   (TFLM CalculateOpDataSub = ADD's rescaling)
     the ADD keys; the kernel subtracts the rescaled second input instead of adding it.
+SUM                inputs (input, axis const)   (TFLM int8 SUM: MEAN's integer path)
+    the MEAN keys plus compute_sum; emit_c keeps QuantizeMultiplier(in / out) (no 1/count).
 MAXIMUM / MINIMUM  inputs (input1, input2)   (TFLM MaximumMinimumBroadcastSlow)
     the broadcast shapes only (input1_shape4, input2_shape4, output_shape4,
     requires_broadcast): raw int8 values are compared, no rescaling.

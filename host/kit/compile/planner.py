@@ -533,6 +533,13 @@ def _resolve_mean(model: Model, operator: Operator) -> dict[str, Any]:
     return params
 
 
+def _resolve_sum(model: Model, operator: Operator) -> dict[str, Any]:
+    """TFLM int8 SUM: MEAN's integer path without the 1/count (same Prepare multiplier)."""
+    params = _resolve_mean(model, operator)
+    params["compute_sum"] = True
+    return params
+
+
 def _resolve_pad(model: Model, operator: Operator) -> dict[str, Any]:
     if len(operator.inputs) > 2:
         _refuse("PAD with a constant_values input (PADV2) is not supported; pad with the zero point")
