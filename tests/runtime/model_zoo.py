@@ -5,7 +5,7 @@ block is in the first len(BLOCKS) seeds) and a head, so that over a few dozen
 seeds every kernel meets its awkward cases: strides with SAME padding (asymmetric pads),
 dilations, depth multipliers, fused relu/relu6/none, per-tensor and per-channel weights,
 broadcast ADD, SUB and MUL, MAXIMUM / MINIMUM, concatenation, requantizing QUANTIZE, PAD, MEAN, SUM, LOGISTIC, SOFTMAX,
-standalone RELU / RELU6 / LEAKY_RELU / HARD_SWISH / TANH, TRANSPOSE, RESIZE_*, TILE, TRANSPOSE_CONV and a
+standalone RELU / RELU6 / LEAKY_RELU / HARD_SWISH / TANH, TRANSPOSE, STRIDED_SLICE / SLICE of activations, RESIZE_*, TILE, TRANSPOSE_CONV and a
 DEQUANTIZE to float outputs. TFLM has no TILE: a model with UpSampling2D also gets a TFLM twin
 (ZooModel.reference) that TFLM runs for the expected outputs.
 """
@@ -119,6 +119,19 @@ def _reduce_sum(tf, x, rng: random.Random, notes: list[str]):
     return tf.keras.layers.Lambda(lambda ts: ts[0] + ts[1])([x, summed])
 
 
+def _slices(tf, x, rng: random.Random, notes: list[str]):
+    """STRIDED_SLICE of an activation (offset start, a step, sometimes a negative step) and a
+    SLICE (tf.slice), concatenated back on the channel axis."""
+    step = rng.choice((1, 2))
+    reverse = rng.random() < 0.4
+    notes.append(f"slices step {step}{' reversed' if reverse else ''}")
+    h, w = x.shape[1], x.shape[2]
+    strided = tf.keras.layers.Lambda(lambda t: t[:, 1:, ::-step if reverse else step, :])(x)
+    sliced = tf.keras.layers.Lambda(lambda t: tf.slice(t, [0, 0, 0, 0], [1, h - 1, strided.shape[2], t.shape[3]]))(x)
+    del w
+    return tf.keras.layers.Concatenate()([strided, sliced])
+
+
 def _gate(tf, x, rng: random.Random, notes: list[str]):
     notes.append("mul sigmoid gate")
     gate = tf.keras.layers.Activation("sigmoid")(tf.keras.layers.Conv2D(x.shape[-1], 1)(x))
@@ -214,7 +227,7 @@ def _transpose_conv(tf, x, rng: random.Random, notes: list[str]):
 BLOCKS = (_conv, _conv, _depthwise, _pool, _residual_add, _broadcast_add, _gate, _concat, _requantized_concat,
           _channel_softmax, _pad, *(_standalone_activation(kind) for kind in ("relu", "relu6", "leaky_relu",
           "hard_swish", "tanh")), _permute, _resize("bilinear"), _resize("nearest"), _upsample,
-          _transpose_conv, _subtract, _maximum_minimum, _reduce_sum)
+          _transpose_conv, _subtract, _maximum_minimum, _reduce_sum, _slices)
 # Seed s < len(BLOCKS) starts with BLOCKS[s], so every block (and so every op) is in the zoo.
 
 

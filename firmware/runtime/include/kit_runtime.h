@@ -61,7 +61,9 @@ extern "C" {
     X(SUB, sub)                             \
     X(MAXIMUM, maximum)                     \
     X(MINIMUM, minimum)                     \
-    X(SUM, sum)
+    X(SUM, sum)                             \
+    X(STRIDED_SLICE, strided_slice)         \
+    X(SLICE, slice)
 
 #define KIT_OP_ENUM_ENTRY(NAME, name) KIT_OP_##NAME,
 typedef enum {
@@ -208,6 +210,7 @@ typedef struct {
 #define KIT_TRANSPOSE_MAX_DIMS 6
 typedef struct {
     int32_t rank, element_bytes;
+    int32_t start; /* input element of output element 0 (slices; 0 for TRANSPOSE) */
     int32_t output_shape[KIT_TRANSPOSE_MAX_DIMS];
     int32_t input_stride[KIT_TRANSPOSE_MAX_DIMS];
 } kit_transpose_params_t;

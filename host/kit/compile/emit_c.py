@@ -485,6 +485,7 @@ class _OpEmitter:
         return self.struct("kit_hard_swish_params_t", name, {key: p[key] for key in keys})
 
     def op_transpose(self, op: OpPlan, name: str) -> str:
+        """TRANSPOSE, STRIDED_SLICE and SLICE: one strided gather."""
         p = op.params
         rank = len(p["output_shape"])
         padding = [1] * (6 - rank)
@@ -494,6 +495,7 @@ class _OpEmitter:
             {
                 "rank": rank,
                 "element_bytes": 1,
+                "start": int(p.get("start", 0)),
                 "output_shape": "{" + _int_list(list(p["output_shape"]) + padding) + "}",
                 "input_stride": "{" + _int_list(list(p["input_stride"]) + [0] * (6 - rank)) + "}",
             },

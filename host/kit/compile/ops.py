@@ -90,6 +90,9 @@ OPS: tuple[OpSpec, ...] = (
     OpSpec("MAXIMUM", 55, "maximum_minimum.c", "_resolve_maximum_minimum", "op_binary", (2, 2)),
     OpSpec("MINIMUM", 57, "maximum_minimum.c", "_resolve_maximum_minimum", "op_binary", (2, 2)),
     OpSpec("SUM", 74, "mean.c", "_resolve_sum", "op_mean", (2, 2), kernel_inputs=1, options="ReducerOptionsT"),
+    OpSpec("STRIDED_SLICE", 45, "transpose.c", "_resolve_strided_slice", "op_transpose", (4, 4), kernel_inputs=1,
+           options="StridedSliceOptionsT"),
+    OpSpec("SLICE", 65, "transpose.c", "_resolve_slice", "op_transpose", (3, 3), kernel_inputs=1),
 )
 
 OP_NAMES: tuple[str, ...] = tuple(spec.name for spec in OPS)

@@ -742,6 +742,74 @@ def _resolve_transpose(model: Model, operator: Operator) -> dict[str, Any]:
     return {"perm": perm, "output_shape": expected, "input_stride": [strides[p] for p in perm]}
 
 
+def _gather_of(source: Tensor, output: Tensor, index: tuple[object, ...]) -> dict[str, Any]:
+    """The strided gather (start, per-output-dim input strides) that numpy's basic indexing of
+    the input with `index` performs: TFLite's slices follow Python's rules (negative begins,
+    clamped ends, negative strides), so the map is taken from an index array, then checked."""
+    offsets = np.arange(int(source.num_elements), dtype=np.int64).reshape([int(d) for d in source.shape])[index]
+    shape = [int(d) for d in offsets.shape]
+    if offsets.size == 0:
+        _refuse(f"the slice of {list(source.shape)} is empty")
+    if int(np.prod(shape, dtype=np.int64)) != output.num_elements:
+        _refuse(f"the slice of {list(source.shape)} has shape {shape}, the file says {list(output.shape)}")
+    if len(shape) > _TRANSPOSE_MAX_DIMS:
+        _refuse(f"slice with {len(shape)} output dims; kit gathers at most {_TRANSPOSE_MAX_DIMS}")
+    start = int(offsets.reshape(-1)[0])
+    strides = [int(np.take(offsets, 1, axis=d).reshape(-1)[0]) - start if shape[d] > 1 else 0 for d in range(len(shape))]
+    grid = np.indices(shape).reshape(len(shape), -1) if shape else np.zeros((0, 1), np.int64)
+    if not np.array_equal(start + np.asarray(strides, np.int64) @ grid, offsets.reshape(-1)):
+        _refuse("the slice is not a strided gather")
+    return {"output_shape": shape or [1], "input_stride": strides or [0], "start": start}
+
+
+def _slice_tensors(model: Model, operator: Operator) -> tuple[Tensor, Tensor]:
+    source, output = _input(model, operator, 0), _output(model, operator)
+    _require_int8_activation(source, "input")
+    _require_int8_activation(output, "output")
+    _require_same_quantization(source, output)
+    return source, output
+
+
+def _resolve_strided_slice(model: Model, operator: Operator) -> dict[str, Any]:
+    """STRIDED_SLICE of an activation (slices of constants were folded): begin/end masks,
+    shrink axes and negative strides, evaluated on the host into one gather."""
+    source, output = _slice_tensors(model, operator)
+    options = operator.options
+    if options.get("ellipsis_mask", 0) or options.get("new_axis_mask", 0) or options.get("offset", False):
+        _refuse("ellipsis, new-axis and offset masks are not supported (slice each axis explicitly)")
+    begin, end, strides = (_constant_ints(_input(model, operator, i), name)
+                           for i, name in ((1, "begin"), (2, "end"), (3, "strides")))
+    if not len(begin) == len(end) == len(strides) == len(source.shape) or 0 in strides:
+        _refuse(f"begin {begin}, end {end} and strides {strides} do not fit an input of rank {len(source.shape)}")
+    index: list[object] = []
+    for dim, (first, last, step) in enumerate(zip(begin, end, strides)):
+        if options.get("shrink_axis_mask", 0) >> dim & 1:
+            if not -source.shape[dim] <= first < source.shape[dim]:
+                _refuse(f"shrunk axis {dim} index {first} outside 0..{source.shape[dim] - 1}")
+            index.append(first)
+            continue
+        index.append(slice(None if options.get("begin_mask", 0) >> dim & 1 else first,
+                           None if options.get("end_mask", 0) >> dim & 1 else last, step))
+    return _gather_of(source, output, tuple(index))
+
+
+def _resolve_slice(model: Model, operator: Operator) -> dict[str, Any]:
+    """SLICE(input, begin, size): size -1 runs to the end of the dim."""
+    source, output = _slice_tensors(model, operator)
+    begin = _constant_ints(_input(model, operator, 1), "begin")
+    size = _constant_ints(_input(model, operator, 2), "size")
+    rank = len(source.shape)
+    if len(begin) != rank or len(size) != rank:
+        _refuse(f"begin {begin} and size {size} do not fit an input of rank {rank}")
+    index = []
+    for dim, (first, count) in enumerate(zip(begin, size)):
+        stop = int(source.shape[dim]) if count == -1 else first + count
+        if not 0 <= first <= stop <= source.shape[dim]:
+            _refuse(f"slice of dim {dim} from {first} size {count} leaves 0..{source.shape[dim]}")
+        index.append(slice(first, stop))
+    return _gather_of(source, output, tuple(index))
+
+
 def _resize_tensors(model: Model, operator: Operator) -> tuple[Tensor, Tensor, bool, bool]:
     """Input, output and the two coordinate flags of a RESIZE_* op, checked as TFLM's Prepare
     checks them: a constant [height, width] size, 4-D NHWC, equal quantization (int8 resizes
