@@ -58,17 +58,21 @@ extern "C" void kit_hal_led(int on)
 #endif
 }
 
+#if !defined(KIT_HAVE_MICROPHONE) || !defined(KIT_HAVE_IMU) || !defined(KIT_HAVE_CAMERA)
 static int refuse(const char *what)
 {
     kit_arduino_sensor_fail("%s has no %s kit's HAL reads (its board file names none with a hal_part)",
                             KIT_BOARD_NAME, what);
     return -1;
 }
+#endif
 
+#if defined(KIT_HAVE_MICROPHONE) || defined(KIT_HAVE_IMU)
 static int waited_too_long(unsigned long started_ms, uint32_t timeout_ms)
 {
     return (unsigned long)(millis() - started_ms) >= timeout_ms;
 }
+#endif
 
 /* ----------------------------------------------------------------------------- microphone */
 
