@@ -251,3 +251,33 @@ def test_the_expected_frame_model_is_not_trivial() -> None:
     colour = np.frombuffer(_expected_frame((160, 120), (96, 96), 3), dtype=np.uint8)
     assert gray.std() > 10 and colour.size == 3 * gray.size
     assert _expected_frame((160, 120), (96, 96), 1) != _expected_frame((96, 96), (96, 96), 1)
+
+
+def test_kit_project_builds_the_revision_and_kit_it_is_told(tmp_path: Path, kws_model: Path) -> None:
+    """`kit project BOARD LAB --revision R` / `--kit K`: platformio.ini carries that build's sensor
+    defines and drivers; an unknown revision is refused before anything is trained or written."""
+    from click.testing import CliRunner
+    from platformio.project.config import ProjectConfig
+
+    from kit.build.realboard import lib_deps
+    from kit.cli import main
+
+    for name, revision, kit in SENSOR_BUILDS:
+        board = catalog.get_board(name)
+        out = tmp_path / _build_id((name, revision, kit))
+        args = ["project", name, "kws", "--out", str(out), "--model", str(kws_model)]
+        args += ["--revision", revision] if revision else []
+        args += ["--kit", kit] if kit else []
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 0, result.output
+        config = ProjectConfig(str(out / "platformio.ini"))
+        flags = [flag for entry in config.get(f"env:{name}", "build_flags") for flag in entry.split()]
+        expected = sensor_defines(board, revision, kit)
+        assert expected and [f for f in flags if f in expected] == expected
+        assert not [f for f in flags if f.startswith("-DKIT_IMU_") and f not in expected]  # no other revision's IMU
+        assert config.get(f"env:{name}", "lib_deps") == list(lib_deps(board, board.firmware, "kit", revision, kit))
+    revised = next(catalog.get_board(b[0]) for b in SENSOR_BUILDS if b[1])
+    result = CliRunner().invoke(main, ["project", revised.name, "kws", "--out", str(tmp_path / "bad"),
+                                       "--revision", "rev9"])
+    assert result.exit_code != 0 and "has no revision 'rev9'" in result.output
+    assert not (tmp_path / "bad").exists()
