@@ -32,6 +32,7 @@
 #define KIT_CAMERA_TIMEOUT_MS 3000u
 #define KIT_IMU_MAX_CHANNELS 6u
 #define KIT_US_PER_S 1000000u
+#define KIT_US_PER_MS 1000u
 #define KIT_COPY_SAMPLES 64u
 
 static char error_text[96];
@@ -178,8 +179,14 @@ static void imu_wait_for_slot(void)
 {
     uint32_t now = (uint32_t)micros();
     int32_t early = (int32_t)(imu_next_due_us - now);
-    if (early > 0) {
-        delayMicroseconds((unsigned int)early); /* at most one period */
+    if (early > 0) { /* at most one period: sleep the whole milliseconds (the RTOS runs others), spin the rest */
+        while ((int32_t)(imu_next_due_us - (uint32_t)micros()) > (int32_t)KIT_US_PER_MS) {
+            delay(1);
+        }
+        early = (int32_t)(imu_next_due_us - (uint32_t)micros());
+        if (early > 0) {
+            delayMicroseconds((unsigned int)early);
+        }
         now = imu_next_due_us;
     }
     uint32_t missed = (now - imu_next_due_us) / imu_period_us;
