@@ -76,6 +76,7 @@ def _compile(compiler: str, source: Path, flags: list[str], out: Path) -> subpro
                            str(source), "-o", str(out)], capture_output=True, text=True)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("build", BUILDS, ids=_build_id)
 def test_each_sensor_combination_compiles_warning_free_with_the_boards_compiler(build, tmp_path: Path) -> None:
     name, revision, kit = build
