@@ -16,6 +16,7 @@ from platformio.project.config import ProjectConfig
 from kit import catalog
 from kit.build import realboard
 from kit.build.offline import pio_executable
+from kit.catalog.models import Sensor
 from kit.cli import main
 from kit.paths import REPO_ROOT
 
@@ -65,6 +66,8 @@ def test_every_fact_the_project_writes_comes_from_the_board(kws_converted, tmp_p
         "firmware": nicla.firmware.model_copy(update={
             "hal": "arduino-esp32", "kernels": "portable",
             "led": nicla.firmware.led.model_copy(update={"pin": "LEDB", "active_low": False})}),
+        "sensors": [Sensor(kind="imu", part="LSM6DS3TR-C", hal_part="LSM6DS3", i2c_address=0x6B,
+                           drivers=["someone/SomeImu@2.0.0"])],
     })
     project = realboard.write_project(imaginary, kws_converted, tmp_path / "p")
     config = ProjectConfig(str(project.ini_path))
@@ -74,10 +77,12 @@ def test_every_fact_the_project_writes_comes_from_the_board(kws_converted, tmp_p
     assert (config.get(section, "platform"), config.get(section, "board"), config.get(section, "framework"),
             config.get(section, "upload_protocol"), config.get(section, "monitor_speed")) == \
         ("someplatform", "some_board_id", ["arduino"], "stlink", 57600)
-    assert config.get(section, "lib_deps") == ["someone/SomeLibrary@1.2.3"]
+    assert config.get(section, "lib_deps") == ["someone/SomeLibrary@1.2.3", "someone/SomeImu@2.0.0"]
     flags = [flag for entry in config.get(section, "build_flags") for flag in entry.split()]
     assert {"-DIMAGINARY=1", "-DKIT_SERIAL_BAUD=57600", "-DKIT_LED_PIN=LEDB", "-DKIT_LED_ACTIVE_LOW=0",
-            "-DKIT_PORTABLE_KERNELS", "-Isrc/hal/arduino-esp32"} <= set(flags)
+            "-DKIT_PORTABLE_KERNELS", "-Isrc/hal/arduino-esp32", "-DKIT_HAVE_IMU", "-DKIT_IMU_LSM6DS3",
+            "-DKIT_IMU_I2C_ADDR=0x6B"} <= set(flags)
+    assert not {"-DKIT_HAVE_CAMERA", "-DKIT_HAVE_MICROPHONE"} & set(flags)
     assert project.hal == "arduino-esp32" and (tmp_path / "p/src/hal/arduino-esp32").is_dir()
     assert not (tmp_path / "p/src/hal/arduino-mbed").exists()
     info = (tmp_path / "p/src/model/kit_build_info.h").read_text()
@@ -149,17 +154,22 @@ def test_kit_flash_emulate_runs_a_board_added_as_data_on_its_twin(kws_model: Pat
 
 
 @pytest.mark.parametrize("board", REAL_BOARDS)
-def test_sensor_drivers_are_declared_in_the_readme_not_built(projects, board: str) -> None:
-    """Sensor drivers come from the board file; kit's firmware reads no sensor yet, so they
-    are listed for the student (README.txt) and left out of lib_deps."""
+def test_sensor_drivers_come_from_the_board_file_and_only_the_built_ones_are_in_lib_deps(projects, board: str) -> None:
+    """Sensor drivers come from the board file: README.txt lists every sensor; lib_deps holds the
+    drivers of the sensors kit's HAL reads in this build (the default revision), no other."""
+    from kit.build.sensors import build_sensors, sensor_lib_deps
+
     entry = catalog.get_board(board)
+    built = build_sensors(entry)
     for engine in ("kit", "tflm"):
         project = projects[(board, engine)]
         readme = (project.project_dir / "README.txt").read_text()
         for sensor in entry.sensors:
             assert f"{sensor.kind}: {sensor.part}" in readme
             assert all(driver in readme for driver in sensor.drivers)
-        assert not set(entry.sensor_lib_deps) & set(project.lib_deps)
+        assert set(sensor_lib_deps(entry)) <= set(project.lib_deps)
+        unbuilt = {driver for sensor in entry.sensors if sensor not in built for driver in sensor.drivers}
+        assert not unbuilt & set(project.lib_deps)
 
 
 @pytest.mark.parametrize("board", [name for name in REAL_BOARDS if catalog.get_board(name).emulated_twin])

@@ -18,6 +18,7 @@ from platformio.project.config import ProjectConfig
 
 from kit import catalog
 from kit.build import realboard
+from kit.build.sensors import sensor_lib_deps
 from kit.cli import main
 from kit.errors import KitError, ModelError
 from kit.paths import REPO_ROOT
@@ -79,8 +80,9 @@ def test_project_is_self_contained(projects, board: str, engine: str) -> None:
 def test_kit_engine_carries_the_runtime_and_no_tflm(projects, board: str, kws_converted) -> None:
     project = projects[(board, "kit")]
     config = ProjectConfig(str(project.ini_path))
-    own = catalog.get_board(board).platformio.lib_deps  # the board file's own libraries only
-    assert (config.get(f"env:{board}", "lib_deps") if own else not config.has_option(f"env:{board}", "lib_deps"))
+    entry = catalog.get_board(board)
+    own = [*entry.platformio.lib_deps, *sensor_lib_deps(entry)]  # the board file's libraries and its sensors' drivers
+    assert (config.get(f"env:{board}", "lib_deps") == own if own else not config.has_option(f"env:{board}", "lib_deps"))
     src = project.project_dir / "src"
     assert (src / "model" / "kit_model.c").read_bytes() == (Path(kws_converted.kit_dir) / "kit_model.c").read_bytes()
     assert (src / "runtime" / "src" / "executor.c").is_file()
@@ -94,7 +96,7 @@ def test_tflm_engine_references_the_library_and_convert_arrays(projects, board: 
     library = tomllib.loads((REPO_ROOT / "firmware/engines/tflm/libraries.toml").read_text())["hal"][entry.firmware.hal]
     config = ProjectConfig(str(project.ini_path))
     lib_deps = config.get(f"env:{board}", "lib_deps")
-    assert lib_deps == [*entry.platformio.lib_deps, *library["lib_deps"]]
+    assert lib_deps == [*entry.platformio.lib_deps, *sensor_lib_deps(entry), *library["lib_deps"]]
     for dep in lib_deps:
         spec = PackageSpec(dep)  # PlatformIO's own package-spec parser accepts it
         assert spec.name
@@ -205,7 +207,7 @@ def test_nicla_tflm_project_names_a_library_built_for_the_nicla(tmp_path: Path, 
     readme = (out / "README.txt").read_text()
     assert "Chirale_TensorFlowLite 2.0.0 (https://github.com/spaziochirale/Chirale_TensorFlowLite)" in readme
     lib_deps = ProjectConfig(str(out / "platformio.ini")).get("env:nicla-vision", "lib_deps")
-    assert [PackageSpec(dep).name for dep in lib_deps] == ["Chirale_TensorFlowLite"]
+    assert [PackageSpec(dep).name for dep in lib_deps] == ["Arduino_LSM6DSOX", "Chirale_TensorFlowLite"]
     assert "tflite-micro-arduino-examples" not in (out / "platformio.ini").read_text()
 
 

@@ -17,6 +17,51 @@ void kit_hal_arduino_timer_init(void);
 /* Status LED: on while the board works on a command (inference dominates). */
 void kit_hal_arduino_busy(int busy);
 
+/* ---- Sensor drivers: each core's part (arduino-mbed, arduino-esp32) implements those of
+ * the sensors its board file names (kit.build passes -DKIT_HAVE_<KIND> and the part);
+ * kit_hal_arduino_sensors.cpp implements kit_hal.h's sensor calls on top of them. Every
+ * driver call returns within its timeout; a failing one calls kit_arduino_sensor_fail. */
+
+/* Record the text kit_hal_sensor_error() returns (printf-style, truncated to fit). */
+void kit_arduino_sensor_fail(const char *format, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+
+#ifdef KIT_HAVE_MICROPHONE
+/* Start the PDM microphone at rate_hz, mono; its interrupt or reader task hands the samples
+ * to kit_arduino_mic_push. Returns 0 or -1. */
+int kit_arduino_mic_begin(uint32_t rate_hz);
+void kit_arduino_mic_end(void);
+/* Producer side of the microphone ring (interrupt / task context): drops and counts what does not fit. */
+void kit_arduino_mic_push(const int16_t *samples, uint32_t count);
+#endif
+
+#ifdef KIT_HAVE_IMU
+/* Start the IMU; -1 when it does not answer or runs slower than rate_hz. */
+int kit_arduino_imu_begin(uint32_t rate_hz);
+/* The latest sample: ax ay az (g), gx gy gz (dps). 1 read, 0 not ready yet, -1 error. */
+int kit_arduino_imu_sample(float values[6]);
+void kit_arduino_imu_end(void);
+#endif
+
+#ifdef KIT_HAVE_CAMERA
+/* An RGB565 frame in the driver's buffer, valid until kit_arduino_camera_release. */
+typedef struct kit_arduino_frame {
+    const uint8_t *pixels;
+    uint16_t width;
+    uint16_t height;
+    uint8_t big_endian;
+} kit_arduino_frame;
+/* Start the camera at the smallest resolution it has that holds width x height. */
+int kit_arduino_camera_begin(uint16_t width, uint16_t height);
+/* Wait (at most timeout_ms) for the next frame. 0 or -1. */
+int kit_arduino_camera_grab(kit_arduino_frame *frame, uint32_t timeout_ms);
+void kit_arduino_camera_release(void);
+void kit_arduino_camera_end(void);
+#endif
+
 #ifdef __cplusplus
 }
 #endif

@@ -19,6 +19,7 @@ from kit import catalog
 from kit.build.linker import MemoryLayout, layout_of, overflow_error, overflows, render_linker_script
 from kit.build.offline import ensure_offline_platformio, pio_executable, platformio_env
 from kit.build.power import power_flags
+from kit.build.sensors import sensor_defines
 from kit.catalog.models import Board
 from kit.compile.compiled import CompiledModel
 from kit.errors import KitError, ModelError, ToolMissingError
@@ -196,7 +197,7 @@ def board_manifest(target: Board) -> dict:
 def _build_hash(board: Board, target: Board, layout: MemoryLayout, sources: dict[str, Path]) -> str:
     digest = hashlib.sha256()
     digest.update(json.dumps([board.name, target.name, asdict(layout), board_manifest(target), kernel_flags(board, target),
-                              power_flags(board), hal_defines(target)], sort_keys=True).encode())
+                              power_flags(board), hal_defines(target), sensor_defines(board)], sort_keys=True).encode())
     hal = hal_of(target)
     for name, path in sorted(sources.items()) + [(f"ld/{hal}", HAL_DIR / hal / "kit_link.ld.in")] + \
             [(f"platform/{p.relative_to(PLATFORM_DIR)}", p) for p in _platform_files()]:
@@ -218,7 +219,7 @@ def _build_info_header(board: Board, build_id: str) -> str:
 
 def _platformio_ini(board: Board, target: Board, layout: MemoryLayout, model_dir: Path) -> str:
     flags = ["-DKIT_HAVE_BUILD_INFO", "-ffp-contract=off", *kernel_flags(board, target), *hal_defines(target),
-             *power_flags(board)]
+             *power_flags(board), *sensor_defines(board)]
     flags += [f"-I{d}" for d in _include_dirs(model_dir)]
     return "\n".join([
         "; Written by kit.build: the kit firmware (harness + HAL + runtime + model) for one board.",

@@ -27,6 +27,7 @@ from typing import Any, Callable, Literal
 from kit import catalog
 from kit.build.power import power_flags
 from kit.build.project import copy_sources
+from kit.build.sensors import build_revision, build_sensors, sensor_defines, sensor_lib_deps
 from kit.catalog.models import Board, Firmware
 from kit.compile.compiled import CompiledModel
 from kit.errors import KitError, ModelError
@@ -350,8 +351,10 @@ def build_info_header(board: Board, firmware: Firmware, engine: str, build_id: s
 # ----------------------------------------------------------------------------- platformio.ini
 
 
-def build_flags(board: Board, firmware: Firmware, engine: str) -> list[str]:
-    """The board file's flags, then kit's own defines (baud, LED, kernels) and include folders."""
+def build_flags(board: Board, firmware: Firmware, engine: str, revision: str | None = None,
+                kit: str | None = None) -> list[str]:
+    """The board file's flags, then kit's own defines (baud, LED, kernels, sensors of the
+    board revision / kit) and include folders."""
     assert board.platformio is not None and firmware.led is not None
     flags = list(board.platformio.build_flags)
     flags += ["-DKIT_HAVE_BUILD_INFO", f"-DKIT_SERIAL_BAUD={board.baud}", f"-DKIT_LED_PIN={firmware.led.pin}",
@@ -359,6 +362,7 @@ def build_flags(board: Board, firmware: Firmware, engine: str) -> list[str]:
     if engine == "kit":
         flags += kernel_flags(firmware)
     flags += power_flags(board)
+    flags += sensor_defines(board, revision, kit)
     flags += [f"-I{folder}" for folder in include_dirs(firmware, engine)]
     return flags
 
@@ -369,18 +373,20 @@ def kernel_flags(firmware: Firmware) -> list[str]:
     return {"portable": ["-DKIT_PORTABLE_KERNELS"], "helium": ["-DKIT_HELIUM_KERNELS"]}.get(firmware.kernels, [])
 
 
-def lib_deps(board: Board, firmware: Firmware, engine: str) -> tuple[str, ...]:
-    """What platformio.ini's lib_deps lists: the board file's own libraries, then the TFLM
-    library of the board's HAL for the TFLM engine. (Sensor drivers are declared in the
-    board file but not built yet: README.txt lists them.)"""
+def lib_deps(board: Board, firmware: Firmware, engine: str, revision: str | None = None,
+             kit: str | None = None) -> tuple[str, ...]:
+    """What platformio.ini's lib_deps lists: the board file's own libraries, the drivers of
+    the sensors the HAL compiles (board revision / kit), then the TFLM library of the
+    board's HAL for the TFLM engine."""
     assert board.platformio is not None
-    deps = list(board.platformio.lib_deps)
+    deps = list(board.platformio.lib_deps) + sensor_lib_deps(board, revision, kit)
     if engine == "tflm":
         deps += tflm_library(firmware.hal).lib_deps
     return tuple(deps)
 
 
-def platformio_ini(board: Board, firmware: Firmware, engine: str, facts_id: str) -> str:
+def platformio_ini(board: Board, firmware: Firmware, engine: str, facts_id: str, revision: str | None = None,
+                   kit: str | None = None) -> str:
     """One environment named after the board, every value taken from the catalog."""
     pio = board.platformio
     assert pio is not None
@@ -400,15 +406,16 @@ def platformio_ini(board: Board, firmware: Firmware, engine: str, facts_id: str)
         lines.append(f"upload_protocol = {pio.upload_protocol}")
     lines.append(f"monitor_speed = {board.baud}")
     lines.append("build_flags =")
-    lines += [f"    {flag}" for flag in build_flags(board, firmware, engine)]
-    deps = lib_deps(board, firmware, engine)
+    lines += [f"    {flag}" for flag in build_flags(board, firmware, engine, revision, kit)]
+    deps = lib_deps(board, firmware, engine, revision, kit)
     if deps:
         lines.append("lib_deps =")
         lines += [f"    {dep}" for dep in deps]
     return "\n".join(lines) + "\n"
 
 
-def readme_text(board: Board, engine: str, facts_id: str, library: TflmLibrary | None = None) -> str:
+def readme_text(board: Board, engine: str, facts_id: str, library: TflmLibrary | None = None,
+                revision: str | None = None, kit: str | None = None) -> str:
     pio = board.platformio
     assert pio is not None
     tflm = ""
@@ -417,7 +424,7 @@ def readme_text(board: Board, engine: str, facts_id: str, library: TflmLibrary |
         tflm = (f"\nThe TFLM engine runs TensorFlow Lite Micro from the Arduino library\n"
                 f"    {library.title}\n"
                 "(pinned in lib_deps; PlatformIO downloads it on the first build).\n")
-    sensors = _sensor_text(board)
+    sensors = _sensor_text(board, revision, kit)
     return f"""kit firmware for the {board.title} ({board.name})
 model: {facts_id}   engine: {engine}
 
@@ -440,28 +447,38 @@ If the port does not appear: {board.bootloader_hint or 'press reset once'}.
 """
 
 
-def _sensor_text(board: Board) -> str:
-    """The board's sensors and their Arduino libraries (declared in the board file; kit's
-    firmware does not read sensors yet, so they are not in lib_deps)."""
+def _sensor_text(board: Board, revision: str | None = None, kit: str | None = None) -> str:
+    """The board's sensors and their Arduino libraries, and which of them this build's HAL
+    reads (their drivers are in lib_deps)."""
+    built = {(s.kind, s.part) for s in build_sensors(board, revision, kit)}
+    chosen = build_revision(board, revision)
     lines = []
     for sensor in board.sensors:
         libraries = [*sensor.drivers, *(f"{name} (ships with the Arduino core)" for name in sensor.core_libraries)]
-        lines.append(f"    {sensor.kind}: {sensor.part}" + (f" -- {', '.join(libraries)}" if libraries else ""))
+        state = "read by kit's HAL" if (sensor.kind, sensor.part) in built else (
+            f"revision {sensor.revision} only" if sensor.revision not in (None, chosen) else "not read by kit")
+        lines.append(f"    {sensor.kind}: {sensor.part}" + (f" -- {', '.join(libraries)}" if libraries else "")
+                     + f" [{state}]")
+    lines += [f"    {s.kind}: {s.part} (from the {kit} kit) -- {', '.join(s.drivers) or '-'} [read by kit's HAL]"
+              for s in build_sensors(board, revision, kit) if s not in board.sensors]
     if not lines:
         return ""
-    return ("\nOn-board sensors and their Arduino libraries (add a driver to lib_deps when a sketch\n"
-            "reads the sensor):\n" + "\n".join(lines) + "\n")
+    title = f"revision {chosen}" if chosen else "this board"
+    return (f"\nSensors of {title} and their Arduino libraries (the ones kit's HAL reads are in lib_deps):\n"
+            + "\n".join(lines) + "\n")
 
 
 # ----------------------------------------------------------------------------- writing
 
 
-def _digest(board: Board, engine: str, sources: dict[str, Path], facts: ModelFacts | None) -> str:
+def _digest(board: Board, engine: str, sources: dict[str, Path], facts: ModelFacts | None,
+            sensor_flags: list[str] | None = None) -> str:
     """Everything the project is made of: the whole board file (firmware facts included),
     the engine, the model's facts, every copied source and the TFLM library table."""
     digest = hashlib.sha256()
     digest.update(json.dumps([board.model_dump(mode="json"), engine,
-                              facts.__dict__ if facts else None], sort_keys=True, default=str).encode())
+                              facts.__dict__ if facts else None, sensor_flags or []], sort_keys=True,
+                             default=str).encode())
     for name, path in sorted(sources.items()):
         digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
     digest.update(TFLM_LIBRARY_FILE.read_bytes())
@@ -469,10 +486,12 @@ def _digest(board: Board, engine: str, sources: dict[str, Path], facts: ModelFac
 
 
 def write_project(board: str | Board, converted: CompiledModel, out_dir: Path, engine: str = "kit",
-                  model_path: Path | None = None) -> RealProject:
+                  model_path: Path | None = None, revision: str | None = None, kit: str | None = None) -> RealProject:
     """Write the PlatformIO project for a real board and a `kit convert` result.
 
-    `model_path` (the .tflite) is needed by the TFLM engine for its tensor facts."""
+    `model_path` (the .tflite) is needed by the TFLM engine for its tensor facts; `revision`
+    (of a board file's `revisions`) and `kit` (a workshop kit for the board) pick the sensors
+    the HAL compiles (kit.build.sensors)."""
     if engine not in ENGINES:
         raise KitError(f"unknown engine '{engine}'", hint="choose --engine kit or --engine tflm")
     board_obj, firmware = real_board(board)
@@ -483,7 +502,7 @@ def write_project(board: str | Board, converted: CompiledModel, out_dir: Path, e
         facts = model_facts(Path(model_path), converted)
         _check_tflm_kernels(facts)
     sources = source_map(firmware, engine, converted)
-    digest = _digest(board_obj, engine, sources, facts)
+    digest = _digest(board_obj, engine, sources, facts, sensor_defines(board_obj, revision, kit))
     build_id = f"{firmware.hal}-{engine}-{digest[:12]}"
     out_dir = Path(out_dir)
     _check_out_dir(out_dir)
@@ -491,12 +510,13 @@ def write_project(board: str | Board, converted: CompiledModel, out_dir: Path, e
     generated = generated_files(firmware, engine, facts, board_obj, build_id)
     for relative, text in generated.items():
         (out_dir / relative).write_text(text)
-    (out_dir / "platformio.ini").write_text(platformio_ini(board_obj, firmware, engine, converted.model_id))
+    (out_dir / "platformio.ini").write_text(platformio_ini(board_obj, firmware, engine, converted.model_id,
+                                                          revision, kit))
     library = tflm_library(firmware.hal) if engine == "tflm" else None
-    (out_dir / "README.txt").write_text(readme_text(board_obj, engine, converted.model_id, library))
+    (out_dir / "README.txt").write_text(readme_text(board_obj, engine, converted.model_id, library, revision, kit))
     return RealProject(board=board_obj.name, engine=engine, hal=firmware.hal, env=board_obj.name, project_dir=out_dir,
                        build_id=build_id, model_id=converted.model_id, sha256=converted.sha256,
-                       lib_deps=lib_deps(board_obj, firmware, engine),
+                       lib_deps=lib_deps(board_obj, firmware, engine, revision, kit),
                        files=tuple(sorted([*sources, *generated, "platformio.ini", "README.txt"])))
 
 
@@ -526,12 +546,14 @@ def _check_out_dir(out_dir: Path) -> None:
 
 
 def project_for_lab(board: str, lab: str, out_dir: Path | None = None, engine: str = "kit",
-                    model: Path | str | None = None, log: Log = None, model_id: str | None = None) -> RealProject:
+                    model: Path | str | None = None, log: Log = None, model_id: str | None = None,
+                    revision: str | None = None, kit: str | None = None) -> RealProject:
     """`kit project BOARD LAB`: pick or train the lab's model, convert it, write the project
     (into `out_dir`, or kit's cache when None, as `kit flash` does)."""
-    real_board(board)
+    board_obj, _ = real_board(board)
     if engine not in ENGINES:
         raise KitError(f"unknown engine '{engine}'", hint="choose --engine kit or --engine tflm")
+    build_sensors(board_obj, revision, kit)  # refuse an unknown revision or a kit of another board before training
     from kit.catalog.mlperf import model_id_for
     from kit.compile import convert
     from kit.train.reference import choose_model
@@ -540,16 +562,18 @@ def project_for_lab(board: str, lab: str, out_dir: Path | None = None, engine: s
     converted = convert(model_path, model_id=model_id_for(model_path, lab, model is None, model_id),
                         tflm=engine == "tflm")
     if out_dir is None:
-        return cached_project(board, converted, engine, Path(model_path))
-    return write_project(board, converted, Path(out_dir), engine=engine, model_path=Path(model_path))
+        return cached_project(board, converted, engine, Path(model_path), revision, kit)
+    return write_project(board, converted, Path(out_dir), engine=engine, model_path=Path(model_path),
+                         revision=revision, kit=kit)
 
 
-def cached_project(board: str, converted: CompiledModel, engine: str, model_path: Path) -> RealProject:
+def cached_project(board: str, converted: CompiledModel, engine: str, model_path: Path,
+                   revision: str | None = None, kit: str | None = None) -> RealProject:
     """The project `kit flash` uploads, kept in kit's cache (one folder per board, engine and
     model, so PlatformIO's incremental build is reused)."""
-    key = hashlib.sha256(f"{board}|{engine}|{converted.sha256}|{converted.model_id}".encode()).hexdigest()[:16]
+    key = hashlib.sha256(f"{board}|{engine}|{converted.sha256}|{converted.model_id}|{revision}|{kit}".encode()).hexdigest()[:16]
     out_dir = cache_dir("projects") / f"{board}-{engine}-{key}"
-    return write_project(board, converted, out_dir, engine=engine, model_path=model_path)
+    return write_project(board, converted, out_dir, engine=engine, model_path=model_path, revision=revision, kit=kit)
 
 
 __all__ = [

@@ -71,13 +71,28 @@ class Sensor(Strict):
     """An on-board (or kit-supplied) sensor with its part number and the Arduino libraries
     that drive it: `drivers` are pinned PlatformIO lib_deps entries, `core_libraries` the
     libraries the board's Arduino core ships itself (PDM, Camera: nothing to install).
-    Declared data: kit's firmware does not read sensors yet (see `Board.sensor_lib_deps`)."""
+    `hal_part` names the driver kit's Arduino HAL compiles for it (kit.build passes
+    -DKIT_HAVE_<KIND> -DKIT_<KIND>_<hal_part>; none: the HAL does not read this sensor);
+    `i2c_address` and `pins` (GPIO numbers, -1 = not connected) are what that driver is told;
+    `revision` limits the sensor to one board revision (the board file's `revisions`)."""
 
     kind: SensorKind
     part: str
     description: str = ""
     drivers: list[str] = []
     core_libraries: list[str] = []
+    hal_part: str | None = Field(default=None, pattern=r"^[A-Z][A-Z0-9_]*$")
+    i2c_address: int | None = Field(default=None, ge=0x08, le=0x77)
+    pins: dict[str, int] = {}
+    revision: str | None = None
+
+    @field_validator("pins")
+    @classmethod
+    def _pin_names(cls, pins: dict[str, int]) -> dict[str, int]:
+        for name, number in pins.items():
+            if not re.fullmatch(r"[a-z][a-z0-9_]*", name) or number < -1:
+                raise ValueError(f"pin {name}={number}: names are lower_case words, numbers GPIOs (-1 = not connected)")
+        return pins
 
     @field_validator("drivers")
     @classmethod
@@ -309,6 +324,8 @@ class Board(Strict):
     accelerator: str = ""
     npu: Npu | None = None
     sensors: list[Sensor] = []
+    # Board revisions that differ in parts (Nano 33 BLE Sense Rev1/Rev2); the first is the default build.
+    revisions: list[str] = []
     usb: list[UsbId] = []
     baud: int = Field(default=115200, gt=0)
     bootloader_hint: str = ""
@@ -341,6 +358,10 @@ class Board(Strict):
         if self.platformio is not None and (self.firmware is None or self.firmware.led is None):
             raise ValueError("a board with a [platformio] table needs [firmware] (hal, kernels) and [firmware.led] "
                              "(pin, active_low): kit's Arduino HAL reads them")
+        for sensor in self.sensors:
+            if sensor.revision is not None and sensor.revision not in self.revisions:
+                raise ValueError(f"the {sensor.kind} {sensor.part} is for revision {sensor.revision!r}, which "
+                                 f"`revisions` ({', '.join(self.revisions) or 'none'}) does not list")
         if self.firmware is not None and self.firmware.kernels == "arm-dsp" and "dsp" not in self.simd:
             raise ValueError("firmware.kernels = 'arm-dsp' needs a core with the Arm DSP extension "
                              "(simd lists no 'dsp'); use kernels = 'portable'")
@@ -351,7 +372,8 @@ class Board(Strict):
 
     @property
     def sensor_lib_deps(self) -> list[str]:
-        """The PlatformIO lib_deps of the board's sensor drivers (declared, not built yet)."""
+        """The PlatformIO lib_deps of all the board's sensor drivers, every revision (kit.build.sensors
+        picks the ones a build compiles)."""
         return [driver for sensor in self.sensors for driver in sensor.drivers]
 
     def memory_limits(self) -> MemoryLimits:

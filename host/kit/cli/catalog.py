@@ -113,7 +113,8 @@ def board_command(name: str, as_json: bool) -> None:
 def _sensor_line(sensor: Sensor) -> str:
     """`imu: LSM6DSOXTR (arduino-libraries/Arduino_LSM6DSOX@1.1.0)`: part and Arduino libraries."""
     libraries = [*sensor.drivers, *(f"{name} (core)" for name in sensor.core_libraries)]
-    return f"{sensor.kind}: {sensor.part}" + (f" ({', '.join(libraries)})" if libraries else "")
+    revision = f", {sensor.revision} only" if sensor.revision else ""
+    return f"{sensor.kind}: {sensor.part}{revision}" + (f" ({', '.join(libraries)})" if libraries else "")
 
 
 def _firmware_line(board: Board) -> str:

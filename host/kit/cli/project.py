@@ -38,9 +38,12 @@ def _summary(project) -> Table:
               help="An int8 .tflite to use instead of the lab's model.")
 @click.option("--model-id", "model_id", help="The id the board reports in `m-model-[...]` (default: the MLPerf Tiny id "
               "for a lab or MLPerf reference model that has one, else the lab or file name).")
+@click.option("--revision", help="The board revision to build for, where its board file lists `revisions` "
+              "(they differ in sensor parts; default: the first).")
+@click.option("--kit", "kit_name", help="A workshop kit for this board (`kit kits`): also drive the sensors it adds.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def project_command(board: str, lab: str, out_dir: Path, engine: str, model: Path | None, as_json: bool,
-                    model_id: str | None = None) -> None:
+                    model_id: str | None = None, revision: str | None = None, kit_name: str | None = None) -> None:
     """Write the PlatformIO project for a REAL board (one with a [platformio] table in its
     board file: `kit boards`) running LAB's model, without building it. Open the folder in VS Code, or
     run `pio run -t upload` in it; README.txt inside says how."""
@@ -49,7 +52,8 @@ def project_command(board: str, lab: str, out_dir: Path, engine: str, model: Pat
 
     open_target(board).check("project")
     result = project_for_lab(board, lab, out_dir=out_dir, engine=engine, model=model,
-                             log=None if as_json else err_console.print, model_id=model_id)
+                             log=None if as_json else err_console.print, model_id=model_id, revision=revision,
+                             kit=kit_name)
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2))
         return

@@ -36,6 +36,14 @@ class StubSerial {
 
 extern StubSerial Serial;
 
+/* The part of the Arduino Stream class kit's drivers call (ESP_I2S's I2SClass is a Stream). */
+class Stream {
+ public:
+  void setTimeout(unsigned long timeout) { _timeout = timeout; }
+ protected:
+  unsigned long _timeout = 1000;
+};
+
 unsigned long millis(void);
 unsigned long micros(void);
 void delay(unsigned long ms);

@@ -22,5 +22,7 @@ class StubWire {
 };
 
 extern StubWire Wire;
+/* The cores' I2C class name (Arduino's sensor libraries take a TwoWire&). */
+typedef StubWire TwoWire;
 
 #endif

@@ -74,10 +74,13 @@ unsigned long millis(void) { return (unsigned long)(now_ns() / 1000000u); }
 
 unsigned long micros(void) { return (unsigned long)(uint32_t)(now_ns() / 1000u); }
 
+static void sensor_tick(void);
+
 void delay(unsigned long ms)
 {
   struct timespec pause = {(time_t)(ms / 1000u), (long)(ms % 1000u) * 1000000L};
   nanosleep(&pause, NULL);
+  sensor_tick(); /* a stand-in interrupt (the PDM microphone's) fires while the sketch waits */
 }
 
 void pinMode(uint8_t pin, uint8_t mode) { fprintf(stderr, "pinMode %u %u\n", pin, mode); }
@@ -252,6 +255,8 @@ uint8_t *pxTaskGetStackStart(TaskHandle_t task)
   return loop_task_stack;
 }
 #endif
+
+#include "sensor_stub.inc"
 
 int main(void)
 {
