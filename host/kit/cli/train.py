@@ -34,7 +34,7 @@ def warn_unmet_targets(card: dict) -> None:
 @click.option("--force", is_flag=True, help="Retrain even if a cached model exists.")
 @click.option("--json", "as_json", is_flag=True, help="Print only the model card as JSON on stdout.")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
-              help="Also copy model.tflite, card.json and card.md to this folder (e.g. models/LAB).")
+              help="Also copy model.tflite, model.keras (the float model), card.json and card.md to this folder (e.g. models/LAB).")
 def train_command(lab: str, seed: int, source: Path | None, size: str | None, force: bool, as_json: bool,
                   out: Path | None) -> None:
     """Train LAB's model, quantize it to int8, evaluate it and print its model card."""

@@ -207,6 +207,8 @@ def _adopt_reference(lab_name: str, inputs_hash: str, folder: Path) -> TrainResu
         return None
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(tflite, folder / TFLITE_NAME)
+    if (tflite.parent / KERAS_NAME).is_file():
+        shutil.copyfile(tflite.parent / KERAS_NAME, folder / KERAS_NAME)
     card = {**card, "source": "reference", "artifacts": _artifacts(folder)}
     card_path, _ = write_card(card, folder)
     return TrainResult(folder / TFLITE_NAME, card_path, card, cached=True)
@@ -262,6 +264,10 @@ def export_model(tflite_path: Path, card: dict[str, Any], out: Path,
     out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(tflite_path, out / TFLITE_NAME)
+    keras_source = Path(tflite_path).parent / KERAS_NAME
+    has_keras = keras_source.is_file()
+    if has_keras and keras_source.resolve() != (out / KERAS_NAME).resolve():
+        shutil.copyfile(keras_source, out / KERAS_NAME)  # the float model: the base of transfer learning
 
     def shown(path: Path) -> str:
         return str(path.relative_to(REPO_ROOT)) if path.is_relative_to(REPO_ROOT) else str(path)
@@ -269,6 +275,8 @@ def export_model(tflite_path: Path, card: dict[str, Any], out: Path,
     kept = {key: value for key, value in card.get("artifacts", {}).items() if key in keep}
     artifacts = {"tflite": shown(out / TFLITE_NAME), "card_json": shown(out / "card.json"),
                  "card_md": shown(out / "card.md"), **kept}
+    if has_keras:
+        artifacts["keras"] = shown(out / KERAS_NAME)
     card = {**card, "artifacts": artifacts}
     card_path, _ = write_card(card, out)
     return out / TFLITE_NAME, card_path, card
