@@ -225,8 +225,8 @@ def train_on_dataset(
         found = diagnose(card, dataset.metadata)
         if found is not None:
             card["diagnosis"] = found
-    targets = targets_check(card.get("accuracy_float"), card.get("accuracy_int8"), lab.targets)
-    if targets is not None:
+    targets = None if own is not None else targets_check(card.get("accuracy_float"), card.get("accuracy_int8"), lab.targets)
+    if targets is not None:  # the lab's targets are for its own classes, not the user's
         card["targets"] = targets
     card_path, _ = write_card(card, folder)
     seconds["card"] = time.perf_counter() - start
