@@ -145,7 +145,7 @@ def _artifacts(folder: Path) -> dict[str, str]:
 def own_classes(lab: LabTraining, dataset) -> LabTraining | None:
     """The lab with the user's classes when the dataset is their own folder (classifiers: the
     folders name the classes; an anomaly lab keeps normal/anomaly and trains as usual)."""
-    if dataset.metadata.get("generator") != "user-folder" or lab.task != "classification":
+    if getattr(dataset, "metadata", {}).get("generator") != "user-folder" or lab.task != "classification":
         return None
     return replace(lab, labels=list(dataset.labels), output_shape=[1, len(dataset.labels)])
 
