@@ -58,6 +58,7 @@ def test_own_words_train_flash_and_validate_on_the_twin(tmp_path):
     assert code == 0, err
     try:
         code, out, err = kit("validate", "emu-cortex-m4", "kws", "--model", str(model), "--source", str(folder), "--json")
+        lab_code, _, lab_err = kit("validate", "emu-cortex-m4", "kws", "--model", str(model))
     finally:
         kit("stop", "emu-cortex-m4")
     assert code == 0, err
@@ -65,6 +66,9 @@ def test_own_words_train_flash_and_validate_on_the_twin(tmp_path):
     assert report["test_set"] == "own-held-out" and "18 held-out files" in report["test_set_text"]
     assert report["samples"] == 18 and report["bit_exact"]
     assert report["accuracy"] == pytest.approx(card["accuracy_int8"])
+    # the lab's generated test set has other classes: kit says to use the folder instead
+    assert lab_code == 2 and "trained on your own classes (apple, banana, cherry)" in lab_err
+    assert f"--source {folder}" in lab_err
 
 
 def write_motion_folder(root: Path, modes: dict[str, str], recordings: int = 8) -> Path:

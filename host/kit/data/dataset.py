@@ -20,7 +20,7 @@ from kit.features import extract
 from kit.features.image import SCALES, scale_pixels
 from kit.paths import cache_dir
 
-GENERATOR_VERSION = 2  # 2: user folders name their classes, training clips augmented
+GENERATOR_VERSION = 1
 SIZES = {"tiny": 0.03, "small": 0.15, "medium": 0.5, "full": 1.0}
 PREVIEW_PER_CLASS = 3
 Progress = Callable[[int, int], None]

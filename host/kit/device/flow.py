@@ -314,6 +314,12 @@ def validate_lab(
                 if note is not None:
                     note(f"test set: {described}")
             else:
+                own = (_model_card(model_path) or {}).get("own_data")
+                if own:
+                    raise KitError(f"{model_path} was trained on your own classes "
+                                   f"({', '.join(own.get('labels', []))}), not on the {lab} lab's",
+                                   hint=f"test it on your folder: kit validate {board} {lab} --model {model_path} "
+                                        f"--source {own.get('source') or 'DIR'}")
                 inputs, scorer, reference = test_inputs(lab, model_path, limit, size, note, data_progress)
             if progress:
                 progress(0, len(inputs))
