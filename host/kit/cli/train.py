@@ -30,7 +30,7 @@ def warn_unmet_targets(card: dict) -> None:
 @click.argument("lab")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for data, weights and shuffling.")
 @click.option("--source", type=click.Path(path_type=Path), default=None,
-              help="Your own data: a folder with one sub-folder per class.")
+              help="Your own data: a folder with one sub-folder per class (the folder names are the classes).")
 @click.option("--size", default=None, help="Shrink the generated dataset: tiny, small, medium, full or a fraction.")
 @click.option("--force", is_flag=True, help="Retrain even if a cached model exists.")
 @click.option("--json", "as_json", is_flag=True, help="Print only the model card as JSON on stdout.")
