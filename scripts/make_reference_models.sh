@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerate the committed reference models models/<lab>/{model.tflite,card.json,card.md}:
+# Regenerate the committed reference models models/<lab>/{model.tflite,model.keras,card.json,card.md}:
 # each lab trained by `kit train` with the default seed, exactly as a student's laptop would.
 # Usage: scripts/make_reference_models.sh [LAB ...]   (default: every lab in labs/)
 set -euo pipefail

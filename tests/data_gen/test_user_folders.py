@@ -23,8 +23,8 @@ def write_wav(path: Path, audio: np.ndarray, rate: int) -> None:
         handle.writeframes((np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes())
 
 
-def make_kws_folder(root: Path, files_per_class: int = 3) -> Path:
-    for index, label in enumerate(KWS_LABELS):
+def make_kws_folder(root: Path, files_per_class: int = 5, labels: list[str] = KWS_LABELS) -> Path:
+    for index, label in enumerate(labels):
         (root / label).mkdir(parents=True)
         for number in range(files_per_class):
             rate = 22050 if number % 2 else 8000     # resampled to 16 kHz
@@ -36,8 +36,9 @@ def make_kws_folder(root: Path, files_per_class: int = 3) -> Path:
 
 def test_wav_folder_becomes_mfcc_features(tmp_path):
     dataset = load_dataset("kws", seed=0, source=make_kws_folder(tmp_path / "kws"))
-    total = sum(len(x) for x in (dataset.x_train, dataset.x_val, dataset.x_test))
-    assert total == 3 * len(KWS_LABELS)
+    copies = dataset.metadata["augmented_copies"]
+    assert copies >= 1 and len(dataset.x_val) + len(dataset.x_test) + len(dataset.x_train) // (copies + 1) == 5 * 12
+    assert dataset.labels == KWS_LABELS  # folders named exactly like the lab's classes keep its order
     assert dataset.x_train.shape[1:] == (49, 10, 1) and dataset.x_train.dtype == np.float32
     assert dataset.metadata["generator"] == "user-folder"
     assert all(g.endswith(".wav") for g in dataset.test_groups)
@@ -56,7 +57,7 @@ def test_png_and_jpeg_folder_is_resized_to_96(tmp_path):
     rng = np.random.default_rng(0)
     for label in ("no_person", "person"):
         (root / label).mkdir(parents=True)
-        for number in range(4):
+        for number in range(5):
             pixels = rng.integers(0, 255, (60 + number * 20, 80, 3), dtype=np.uint8)
             suffix = "png" if number % 2 else "jpg"
             Image.fromarray(pixels).save(root / label / f"frame{number}.{suffix}")
@@ -64,7 +65,9 @@ def test_png_and_jpeg_folder_is_resized_to_96(tmp_path):
     dataset = load_dataset("visual-wake-words", seed=0, source=root)
     assert dataset.x_train.shape[1:] == (96, 96, 3)
     assert 0.0 <= dataset.x_train.min() and dataset.x_train.max() <= 1.0
-    assert sum(len(y) for y in (dataset.y_train, dataset.y_val, dataset.y_test)) == 8
+    copies = dataset.metadata["augmented_copies"]
+    assert len(dataset.y_val) + len(dataset.y_test) + len(dataset.y_train) // (copies + 1) == 10
+    assert dataset.x_train.dtype == np.float32 and dataset.x_train.shape[0] == dataset.y_train.shape[0]
 
 
 def write_csv(path: Path, signal: np.ndarray, header: str | None) -> None:
@@ -78,7 +81,7 @@ def test_csv_recordings_are_cut_into_windows(tmp_path):
     rng = np.random.default_rng(1)
     for index, label in enumerate(("idle", "lift", "maritime", "terrestrial")):
         (root / label).mkdir(parents=True)
-        for number in range(3):
+        for number in range(4):
             samples = 250 if number == 0 else 100      # 5 s -> 2 windows (rest dropped), 2 s -> 1 window
             signal = rng.normal(0, 0.01 * (index + 1), (samples, 3)) + [0, 0, 1]
             if number == 2:    # a time column and the axes in another order
@@ -88,9 +91,10 @@ def test_csv_recordings_are_cut_into_windows(tmp_path):
                 write_csv(root / label / f"rec{number}.csv", signal, "ax,ay,az" if number else None)
     dataset = load_dataset("motion", seed=0, source=root)
     assert dataset.x_train.shape[1:] == (57,)
-    counts = [int(sum(dataset.metadata["counts"][s][label] for s in ("train", "val", "test")))
-              for label in dataset.labels]
-    assert counts == [4, 4, 4, 4]
+    copies = dataset.metadata["augmented_copies"]
+    counts = [int(dataset.metadata["counts"]["train"][label] // (copies + 1)
+                  + sum(dataset.metadata["counts"][s][label] for s in ("val", "test"))) for label in dataset.labels]
+    assert counts == [5, 5, 5, 5]
     # whole recordings stay in one split
     names = dataset.test_groups.tolist()
     assert len(names) == len(set(names)) or all(n.endswith("rec0.csv") for n in names if names.count(n) > 1)
@@ -101,34 +105,33 @@ def test_anomaly_folder_trains_on_normal_only(tmp_path):
     rng = np.random.default_rng(2)
     for label in ("normal", "anomaly"):
         (root / label).mkdir(parents=True)
-        for number in range(4):
+        for number in range(5):
             write_csv(root / label / f"w{number}.csv", rng.normal(0, 0.1, (256, 3)), "ax,ay,az")
     dataset = load_dataset("anomaly", seed=0, source=root)
     assert (dataset.y_train == 0).all() and (dataset.y_val == 0).all()
-    assert (dataset.y_test == 1).sum() == 4
+    assert (dataset.y_test == 1).sum() == 5 and dataset.labels == ["normal", "anomaly"]
     assert dataset.x_test.shape[1:] == (96,)
 
 
-def test_unknown_class_folder_names_the_folder_and_the_expected_names(tmp_path):
-    root = make_kws_folder(tmp_path / "kws", files_per_class=1)
-    (root / "maybe").mkdir()
+def test_folder_names_are_the_classes_in_sorted_order(tmp_path):
+    root = make_kws_folder(tmp_path / "own", labels=["wheel", "box", "_silence_"])
+    dataset = load_dataset("kws", source=root)
+    assert dataset.labels == ["_silence_", "box", "wheel"]
+    assert set(dataset.y_test.tolist()) == {0, 1, 2}
+
+
+def test_class_with_too_few_files_names_the_folder(tmp_path):
+    root = make_kws_folder(tmp_path / "own", labels=["box", "wheel"])
+    (root / "wheel" / "clip4.wav").unlink()
     with pytest.raises(DataError) as caught:
         load_dataset("kws", source=root)
-    assert "maybe" in caught.value.message and "_silence_" in caught.value.hint
-
-
-def test_missing_class_folder_is_named(tmp_path):
-    root = make_kws_folder(tmp_path / "kws", files_per_class=1)
-    for path in (root / "stop").iterdir():
-        path.unlink()
-    (root / "stop").rmdir()
-    with pytest.raises(DataError, match="stop"):
-        load_dataset("kws", source=root)
+    assert "wheel" in caught.value.message and "4 clips" in caught.value.message and "at least 5" in caught.value.message
 
 
 def test_empty_class_folder_is_an_error(tmp_path):
-    root = make_kws_folder(tmp_path / "kws", files_per_class=1)
-    (root / "go" / "clip0.wav").unlink()
+    root = make_kws_folder(tmp_path / "kws", files_per_class=5, labels=["box", "wheel"])
+    for path in (root / "wheel").iterdir():
+        path.unlink()
     with pytest.raises(DataError, match="no .wav files"):
         load_dataset("kws", source=root)
 
@@ -142,14 +145,15 @@ def test_unreadable_file_is_named(tmp_path, lab, label, name, content):
     root = tmp_path / "data"
     labels = {"kws": KWS_LABELS, "visual-wake-words": ["no_person", "person"],
               "motion": ["idle", "lift", "maritime", "terrestrial"]}[lab]
-    for other in labels:  # every class gets one good file, so only the broken one is at fault
+    for other in labels:  # every class gets enough good files, so only the broken one is at fault
         (root / other).mkdir(parents=True)
-        if lab == "kws":
-            write_wav(root / other / "good.wav", np.zeros(8000), 16000)
-        elif lab == "motion":
-            write_csv(root / other / "good.csv", np.zeros((100, 3)), "ax,ay,az")
-        else:
-            Image.fromarray(np.zeros((20, 20, 3), np.uint8)).save(root / other / "good.png")
+        for number in range(5):
+            if lab == "kws":
+                write_wav(root / other / f"good{number}.wav", np.zeros(8000), 16000)
+            elif lab == "motion":
+                write_csv(root / other / f"good{number}.csv", np.zeros((100, 3)), "ax,ay,az")
+            else:
+                Image.fromarray(np.zeros((20, 20, 3), np.uint8)).save(root / other / f"good{number}.png")
     (root / label / name).write_bytes(content)
     with pytest.raises(DataError) as caught:
         load_dataset(lab, source=root)
@@ -168,6 +172,17 @@ def test_short_csv_names_the_file_and_the_window(tmp_path):
 def test_missing_source_folder(tmp_path):
     with pytest.raises(DataError, match="does not exist"):
         load_dataset("motion", source=tmp_path / "nowhere")
+
+
+def test_validation_reads_only_the_named_held_out_files(tmp_path):
+    from kit.data.dataset import load_source_examples
+
+    root = make_kws_folder(tmp_path / "own", labels=["box", "wheel"])
+    x, y, files = load_source_examples("kws", root, ["box", "wheel"], ["wheel/clip1.wav", "box/clip3.wav"])
+    assert x.shape == (2, 49, 10, 1) and sorted(files.tolist()) == ["box/clip3.wav", "wheel/clip1.wav"]
+    assert {(f, int(label)) for f, label in zip(files, y)} == {("box/clip3.wav", 0), ("wheel/clip1.wav", 1)}
+    with pytest.raises(DataError, match="not classes of this model"):
+        load_source_examples("kws", root, ["box", "lid"])
 
 
 @pytest.mark.parametrize(("encoding", "channels"), [

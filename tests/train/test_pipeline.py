@@ -67,6 +67,9 @@ def test_reference_model_is_adopted_when_inputs_match(stand_in_data, tmp_path, m
     monkeypatch.setattr(reference, "MODELS_DIR", tmp_path)
     exported = export_result(trained, tmp_path / "motion")
     assert reference.reference_model("motion") == exported.tflite_path
+    # the float Keras model travels with it (the base of transfer learning on the user's classes)
+    assert (tmp_path / "motion" / "model.keras").is_file()
+    assert exported.card["artifacts"]["keras"].endswith("motion/model.keras")
     # empty the cache: train_lab must now take the committed model instead of training
     import shutil
 
@@ -74,6 +77,7 @@ def test_reference_model_is_adopted_when_inputs_match(stand_in_data, tmp_path, m
     adopted = train_lab("motion", seed=104, progress=False)
     assert adopted.cached and adopted.card["source"] == "reference"
     assert adopted.card["sha256"] == trained.card["sha256"] and len(stand_in_data) == 1
+    assert (adopted.tflite_path.parent / "model.keras").is_file() and "keras" in adopted.card["artifacts"]
     # a different seed does not match the reference's recorded inputs: it trains
     other_hash = training_inputs_hash(load_lab("motion"), 105, None, None)
     assert pipeline._adopt_reference("motion", other_hash, tmp_path / "cache-105") is None

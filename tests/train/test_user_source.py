@@ -30,7 +30,10 @@ def test_train_on_user_folder_and_cache_follows_its_content(tmp_path):
     result = train_lab("motion", seed=0, source=folder, progress=False)
     card = result.card
     assert not result.cached and card["lab"] == "motion" and card["labels"] == list(LABELS)
-    assert card["train_samples"] + card["test_samples"] <= 24 and card["test_samples"] > 0
+    own = card["own_data"]
+    originals = card["train_samples"] // (own["augmented_copies"] + 1)
+    assert originals + card["test_samples"] <= 24 and card["test_samples"] > 0
+    assert own["base"] and len(own["test_files"]) == card["test_samples"]  # one window per recording
     assert np.array(card["confusion_matrix"]).sum() == card["test_samples"]
     assert train_lab("motion", seed=0, source=folder, progress=False).cached
     lab = load_lab("motion")

@@ -250,12 +250,19 @@ def _bench_linux_board(board: str, runs: int, warmup: int, as_json: bool, csv_pa
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 @click.option("--data-size", help="Generate a smaller dataset (tiny, small, medium or a fraction) for a quick check.")
 @click.option("--force", is_flag=True, help="Real boards: accept a --port whose USB id belongs to another board.")
+@click.option("--model", "model", type=click.Path(dir_okay=False, path_type=Path),
+              help="The .tflite the board runs (e.g. the one `kit train --source` wrote); its card gives the classes.")
+@click.option("--source", type=click.Path(file_okay=False, path_type=Path),
+              help="Your own folder (one sub-folder per class): score the held-out files kit train recorded "
+                   "in the model's card, else every file in it.")
 def validate_command(board: str, lab: str, limit: int | None, emulate: bool, port: str | None, as_json: bool,
-                     data_size: str | None, force: bool = False) -> None:
+                     data_size: str | None, force: bool = False, model: Path | None = None,
+                     source: Path | None = None) -> None:
     """Run LAB's held-out test set on BOARD: on-device accuracy and bit-exactness against TFLM.
 
-    Uses the board kit flashed (it must run LAB's model); an emulated board that is not
-    running is flashed and started for this command and stopped at its end.
+    Uses the board kit flashed (it must run LAB's model, or --model); an emulated board that is
+    not running is flashed and started for this command and stopped at its end. With --source DIR
+    the test set is your own folder: the held-out files the model's card lists, else all of DIR.
     """
     from contextlib import nullcontext
 
@@ -265,6 +272,7 @@ def validate_command(board: str, lab: str, limit: int | None, emulate: bool, por
     with live if live is not None else nullcontext():
         report = validate_lab(
             board, lab, limit=limit, emulate=emulate, port=port, size=data_size, force=force, note=note,
+            model=model, source=source,
             progress=lambda done, total=None: update(f"validate {board} {lab} (samples)", done, total),
             data_progress=lambda done, total: update(f"generating {lab} data", done, total),
         )

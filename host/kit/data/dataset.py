@@ -6,12 +6,13 @@ import hashlib
 import io
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 
+from kit.data.augment import DEFAULT_COPIES
 from kit.data.raw import SPLITS, RawData
 from kit.data.spec import LabSpec, lab_spec
 from kit.errors import DataError
@@ -196,18 +197,26 @@ def load_dataset(lab: Any, seed: int = 0, source: Path | str | None = None, size
     spec = lab_spec(lab)
     fraction = size_fraction(size)
     source_path = Path(source).expanduser() if source is not None else None
-    if source_path is not None and not source_path.is_dir():
-        raise DataError(f"data folder {source_path} does not exist",
-                        hint="pass a folder with one sub-folder per class: " + ", ".join(spec.labels))
-    path = cache_dir("datasets") / f"{spec.name}-{cache_key(spec, seed, fraction, source_path)}.npz"
+    layout = None
+    key = cache_key(spec, seed, fraction, source_path)
+    if source_path is not None:
+        from kit.data.layout import check_source
+
+        layout = check_source(spec, source_path)  # the classes are the folders: checked before any reading
+        spec = replace(spec, labels=layout.labels)
+    path = cache_dir("datasets") / f"{spec.name}-{key}.npz"
     if use_cache and path.is_file():
         cached = _load(path)
         if cached is not None:
             cached.metadata["cache"] = str(path)
             return cached
     if source_path is not None:
+        from kit.data.augment import augment_training
         from kit.data.user import read_user_folder
-        raw = read_user_folder(spec, source_path, seed, progress)
+
+        raw = read_user_folder(spec, source_path, seed, progress, layout)
+        raw = augment_training(raw, layout.modality, int(spec.dataset.get("sample_rate_hz", 16000)), seed,
+                               int(spec.dataset.get("own_augment_copies", DEFAULT_COPIES)))
     else:
         raw = _generate_raw(spec, seed, fraction, progress)
     dataset = build_dataset(spec, raw, seed, fraction, source_path)
@@ -215,3 +224,20 @@ def load_dataset(lab: Any, seed: int = 0, source: Path | str | None = None, size
         _save(path, dataset)
         dataset.metadata["cache"] = str(path)
     return dataset
+
+
+def load_source_examples(lab: Any, source: Path | str, labels: list[str],
+                         files: list[str] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(features, label index in `labels`, file per example) of a user folder, or of the named
+    files in it: what `kit validate --source` runs on a board. Folders must be `labels` classes."""
+    from kit.data.layout import check_source
+    from kit.data.user import read_files
+
+    spec = lab_spec(lab)
+    layout = check_source(spec, Path(source).expanduser())
+    unknown = [label for label in layout.labels if label not in labels]
+    if unknown:
+        raise DataError(f"{source}: folder(s) {', '.join(unknown)} are not classes of this model "
+                        f"({', '.join(labels)})", hint="validate with the model trained on this folder (its card names its classes)")
+    x, y, names = read_files(spec, layout, labels, only=set(files) if files is not None else None)
+    return _features(replace(spec, labels=list(labels)), x), y, names

@@ -1,6 +1,7 @@
 """The user's own examples: a folder with one sub-folder per class (WAV, PNG/JPEG or CSV).
 
-Files are brought to what the lab's feature pipeline expects (16 kHz 1 s audio, 96x96 RGB,
+The classes are the folder names (kit.data.layout checks the layout first and fixes their
+order). Files are brought to what the lab's feature pipeline expects (16 kHz 1 s audio, 96x96 RGB,
 fixed-length IMU windows) so user data and generated data share one code path.
 """
 
@@ -13,41 +14,13 @@ from typing import Callable
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from kit.data.audio import fit_length, read_wav, resample
+from kit.data.audio import fit_length, read_wav, resample, rms
+from kit.data.layout import SourceLayout, check_source
 from kit.data.raw import RawData, stratified_splits
 from kit.data.spec import LabSpec
 from kit.errors import DataError
 
-EXTENSIONS = {"audio": (".wav",), "image": (".png", ".jpg", ".jpeg"), "imu": (".csv",)}
 TIME_COLUMNS = ("t", "time", "timestamp", "ms", "time_ms", "seconds")
-
-
-def modality(spec: LabSpec) -> str:
-    kind = spec.features.get("type")
-    if kind == "mfcc":
-        return "audio"
-    if kind == "image":
-        return "image"
-    if kind in ("imu-spectral", "vibration-spectrum"):
-        return "imu"
-    raise DataError(f"lab {spec.name} has feature type '{kind}', which kit cannot read user files for",
-                    hint="use a lab whose [features] type is mfcc, image, imu-spectral or vibration-spectrum")
-
-
-def class_folders(spec: LabSpec, source: Path) -> dict[str, Path]:
-    """Map each label to its folder; unknown or missing folders are errors naming the expected ones."""
-    folders = {p.name: p for p in sorted(source.iterdir()) if p.is_dir() and not p.name.startswith(".")}
-    expected = ", ".join(spec.labels)
-    unknown = [name for name in folders if name not in spec.labels]
-    if unknown:
-        raise DataError(f"{source}: folder(s) {', '.join(unknown)} are not classes of lab {spec.name}",
-                        hint=f"name the class folders exactly: {expected}")
-    optional = {"anomaly"} if spec.task == "anomaly" else set()
-    missing = [label for label in spec.labels if label not in folders and label not in optional]
-    if missing:
-        raise DataError(f"{source}: no folder for class(es) {', '.join(missing)} of lab {spec.name}",
-                        hint=f"create one sub-folder per class: {expected}")
-    return {label: folders[label] for label in spec.labels if label in folders}
 
 
 def read_audio(path: Path, spec: LabSpec) -> np.ndarray:
@@ -128,41 +101,62 @@ def _split_by_file(labels: np.ndarray, files: np.ndarray, rng: np.random.Generat
     return stratified_splits(labels, rng, val, test)
 
 
+def class_levels(x: np.ndarray, y: np.ndarray, labels: list[str], kind: str) -> dict[str, float]:
+    """Median level per class, to explain a model stuck at chance: audio RMS in dBFS,
+    IMU standard deviation around the mean, image pixel standard deviation."""
+    levels = {}
+    for index, label in enumerate(labels):
+        picked = x[y == index]
+        if not len(picked):
+            continue
+        if kind == "audio":
+            values = [20 * np.log10(rms(clip)) for clip in picked]
+        elif kind == "imu":
+            values = [float(np.std(w - w.mean(axis=0))) for w in picked]
+        else:
+            values = [float(np.std(image.astype(np.float32))) for image in picked]
+        levels[label] = round(float(np.median(values)), 4)
+    return levels
+
+
+def read_examples(spec: LabSpec, kind: str, path: Path) -> list[np.ndarray]:
+    """The examples one file gives: one clip or image, or the CSV's windows."""
+    if kind == "audio":
+        return [read_audio(path, spec)]
+    if kind == "image":
+        return [read_image(path, spec)]
+    return csv_windows(path, spec)
+
+
+def read_files(spec: LabSpec, layout: SourceLayout, labels: list[str], only: set[str] | None = None,
+               progress: Callable[[int, int], None] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(raw samples, label index in `labels`, file path relative to the source) of every file,
+    or of the files named in `only`."""
+    chosen = [(folder.label, path) for folder in layout.classes for path in folder.files
+              if only is None or str(path.relative_to(layout.source)) in only]
+    samples, y, files = [], [], []
+    for done, (label, path) in enumerate(chosen, start=1):
+        for piece in read_examples(spec, layout.modality, path):
+            samples.append(piece)
+            y.append(labels.index(label))
+            files.append(str(path.relative_to(layout.source)))
+        if progress:
+            progress(done, len(chosen))
+    if not samples:
+        raise DataError(f"no examples to read in {layout.source}", hint="check the folder holds your class folders")
+    return np.stack(samples), np.asarray(y, np.int64), np.asarray(files, dtype=str)
+
+
 def read_user_folder(spec: LabSpec, source: Path, seed: int,
-                     progress: Callable[[int, int], None] | None = None) -> RawData:
-    kind = modality(spec)
-    folders = class_folders(spec, source)
-    listing = {}
-    for label, folder in folders.items():
-        paths = [p for p in sorted(folder.rglob("*")) if p.is_file() and p.suffix.lower() in EXTENSIONS[kind]
-                 and not p.name.startswith(".")]
-        if not paths:
-            raise DataError(f"class folder {folder} has no {'/'.join(EXTENSIONS[kind])} files",
-                            hint=f"put some examples of '{label}' in it")
-        listing[label] = paths
-    total = sum(len(paths) for paths in listing.values())
-    samples, labels, files, done = [], [], [], 0
-    for label, paths in listing.items():
-        for path in paths:
-            if kind == "audio":
-                pieces = [read_audio(path, spec)]
-            elif kind == "image":
-                pieces = [read_image(path, spec)]
-            else:
-                pieces = csv_windows(path, spec)
-            for piece in pieces:
-                samples.append(piece)
-                labels.append(spec.labels.index(label))
-                files.append(str(path.relative_to(source)))
-            done += 1
-            if progress:
-                progress(done, total)
-    y = np.asarray(labels, np.int64)
-    names = np.asarray(files, dtype=str)
+                     progress: Callable[[int, int], None] | None = None,
+                     layout: SourceLayout | None = None) -> RawData:
+    """Every example of the folder with a per-file train/val/test split (labels: the layout's)."""
+    layout = layout or check_source(spec, source)
+    x, y, names = read_files(spec, layout, layout.labels, progress=progress)
     rng = np.random.default_rng([seed, 40])
+    split = _split_by_file(y, names, rng, spec)
     if spec.task == "anomaly":
-        split = _split_by_file(y, names, rng, spec)
         split[y != 0] = "test"  # an autoencoder only ever trains on normal data
-    else:
-        split = _split_by_file(y, names, rng, spec)
-    return RawData(x=np.stack(samples), y=y, split=split, group=names, info={"files": int(len(set(files)))})
+    info = {"files": int(len(set(names.tolist()))), "class_levels": class_levels(x, y, layout.labels, layout.modality),
+            "layout": layout.summary()}
+    return RawData(x=x, y=y, split=split, group=names, info=info)

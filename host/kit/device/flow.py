@@ -107,11 +107,14 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _model_for(session: Session, lab: str) -> Path:
-    """The .tflite the board runs: recorded by `kit flash`, else the lab's model (hash-checked)."""
-    from kit.train.reference import choose_model
+def _model_for(session: Session, lab: str, model: Path | None = None) -> Path:
+    """The .tflite the board runs: `model`, else recorded by `kit flash`, else the lab's model
+    (hash-checked against what the board reports)."""
+    from kit.train.reference import choose_model, model_file
 
-    if session.state is not None and Path(session.state.model_path).is_file():
+    if model is not None:
+        path = model_file(model)
+    elif session.state is not None and Path(session.state.model_path).is_file():
         path = Path(session.state.model_path)
     else:
         path = choose_model(lab, None, log=None)
@@ -120,7 +123,8 @@ def _model_for(session: Session, lab: str) -> Path:
         raise DeviceError(
             f"{session.board.name} runs model {info.model} (sha256 {info.sha256[:12]}), not {path} "
             f"(sha256 {_sha256(path)[:12]})",
-            hint=f"flash the lab's model first: `kit flash {session.reference.name} {lab}`",
+            hint=f"flash it first: `kit flash {session.reference.name} {lab}"
+                 f"{f' --model {path}' if model is not None else ''}`",
         )
     return path
 
@@ -132,7 +136,14 @@ def test_inputs(lab_name: str, model_path: Path, limit: int | None, size: str | 
 
     lab = get_lab(lab_name)
     dataset = _test_dataset(lab, limit, size, note, data_progress)
-    x_test, y_test = np.asarray(dataset.x_test), np.asarray(dataset.y_test)
+    return board_inputs(lab_name, model_path, np.asarray(dataset.x_test), np.asarray(dataset.y_test), limit)
+
+
+def board_inputs(lab_name: str, model_path: Path, x_test: np.ndarray, y_test: np.ndarray, limit: int | None):
+    """Float test features -> (the model's int8 inputs, scorer, TFLM reference outputs)."""
+    from kit.tflm import TflmInterpreter
+
+    lab = get_lab(lab_name)
     if limit is not None:
         x_test, y_test = x_test[:limit], y_test[:limit]
     if len(x_test) == 0:
@@ -150,6 +161,45 @@ def test_inputs(lab_name: str, model_path: Path, limit: int | None, size: str | 
     reference = interpreter.run(inputs)
     scorer = _scorer(lab, model_path, x_test, y_test, interpreter.output)
     return inputs, scorer, reference
+
+
+def _model_card(model_path: Path) -> dict | None:
+    """The card beside a model when it describes exactly this model (sha256), else None."""
+    import json
+
+    try:
+        card = json.loads((model_path.parent / "card.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return card if isinstance(card, dict) and card.get("sha256") == _sha256(model_path) else None
+
+
+def own_test_inputs(lab_name: str, model_path: Path, source: Path, limit: int | None):
+    """The student's folder as a test set: the held-out files `kit train` recorded in the card
+    (own_data.test_files) when they are in `source`, else every example in it.
+    Returns (inputs, scorer, reference, test set name, what it is in words)."""
+    from kit.data.dataset import load_source_examples
+
+    card = _model_card(model_path)
+    if card is None or not card.get("labels"):
+        raise KitError(f"no model card beside {model_path} describes it, so its classes are unknown",
+                       hint="validate the model.tflite kit train wrote (its card.json is beside it)")
+    labels = [str(label) for label in card["labels"]]
+    held_out = [str(name) for name in (card.get("own_data") or {}).get("test_files", [])]
+    present = [name for name in held_out if (source / name).is_file()]
+    if present:
+        x, y, files = load_source_examples(lab_name, source, labels, present)
+        missing = len(held_out) - len(present)
+        text = (f"the {len(present)} held-out files of {source} that kit train kept out of training "
+                f"(listed in the card){f'; {missing} of them are no longer there' if missing else ''}")
+        test_set = "own-held-out"
+    else:
+        x, y, files = load_source_examples(lab_name, source, labels, None)
+        text = (f"all {len(set(files.tolist()))} files of {source}: the card lists no held-out files in it, "
+                "so the model may have trained on some of them")
+        test_set = "own-folder"
+    inputs, scorer, reference = board_inputs(lab_name, model_path, x, y, limit)
+    return inputs, scorer, reference, test_set, text
 
 
 def _dataset_cached(lab, size: str | float | None) -> bool:
@@ -235,28 +285,50 @@ def validate_lab(
     force: bool = False,
     note: Callable[[str], None] | None = None,
     data_progress: Callable[[int, int], None] | None = None,
+    model: Path | None = None,
+    source: Path | None = None,
 ) -> ValidateReport:
     """Held-out test set on the board vs TFLM. Starts (and then stops) an emulated board that
     is not running. `note` gets what is being done (generating data), `data_progress` the
-    dataset generator's (done, total), `progress` (samples done, total)."""
+    dataset generator's (done, total), `progress` (samples done, total). `model`: the .tflite the
+    board must run; `source`: the student's folder to test on (see `own_test_inputs`)."""
     from kit.targets import flash, stop
 
     get_lab(lab)
+    if source is not None:
+        from kit.data.layout import check_source
+        from kit.data.spec import lab_spec
+
+        source = Path(source).expanduser()
+        check_source(lab_spec(lab), source)  # a bad folder fails before a board is started
     started: str | None = None
     if port is None and find_running(board) is None:
         if open_target(board, emulate).emulated:
-            started = flash(board, lab, emulate=emulate).target.run_on.name
+            started = flash(board, lab, emulate=emulate, model=model).target.run_on.name
     try:
         with connect(board, port, force=force) as session:
-            model_path = _model_for(session, lab)
-            inputs, scorer, reference = test_inputs(lab, model_path, limit, size, note, data_progress)
+            model_path = _model_for(session, lab, model)
+            described = ""
+            if source is not None:
+                inputs, scorer, reference, test_set, described = own_test_inputs(lab, model_path, source, limit)
+                if note is not None:
+                    note(f"test set: {described}")
+            else:
+                own = (_model_card(model_path) or {}).get("own_data")
+                if own:
+                    raise KitError(f"{model_path} was trained on your own classes "
+                                   f"({', '.join(own.get('labels', []))}), not on the {lab} lab's",
+                                   hint=f"test it on your folder: kit validate {board} {lab} --model {model_path} "
+                                        f"--source {own.get('source') or 'DIR'}")
+                inputs, scorer, reference = test_inputs(lab, model_path, limit, size, note, data_progress)
             if progress:
                 progress(0, len(inputs))
             header = _session_header(session, {"lab": lab, "model_path": str(model_path), "samples": len(inputs)})
             with ResultsFile.create("validate", header) as results:
                 report = validate(session.client, session.board.name, lab, inputs, scorer, reference, results,
                                   progress=(lambda done: progress(done, len(inputs))) if progress else None)
-            report.test_set = _test_set_used(get_lab(lab), size)
+            report.test_set = test_set if source is not None else _test_set_used(get_lab(lab), size)
+            report.test_set_text = described
             report.card_accuracy = _card_number(model_path, "accuracy_int8")
             return report
     finally:

@@ -44,6 +44,7 @@ class ValidateReport:
     class_correct: dict[int, int] = field(default_factory=dict)
     test_set: str = ""                  # which samples: "full", or the smaller generated set used
     card_accuracy: float | None = None  # the model card's int8 figure (its full test split)
+    test_set_text: str = ""             # --source: which of the student's files were used, in words
 
     @property
     def accuracy(self) -> float | None:
@@ -74,6 +75,7 @@ class ValidateReport:
             "first_mismatch": vars(self.first_mismatch) if self.first_mismatch else None,
             "results_file": str(self.results_file) if self.results_file else None,
             "test_set": self.test_set,
+            "test_set_text": self.test_set_text,
             "card_accuracy": self.card_accuracy,
         }
 

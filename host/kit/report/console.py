@@ -80,7 +80,11 @@ def render_validate(report, console: Console) -> None:
     accuracy = "n/a (no labels to score against)" if report.accuracy is None else f"{100 * report.accuracy:.1f}%"
     console.print(f"[bold]{report.board}[/] {report.lab}: {report.samples} test samples, "
                   f"on-device {report.accuracy_kind} {accuracy}")
-    if report.card_accuracy is not None and report.accuracy is not None:
+    if getattr(report, "test_set_text", ""):
+        console.print(f"test set: {report.test_set_text}")
+        if report.card_accuracy is not None and report.test_set == "own-held-out":
+            console.print(f"model card: int8 {100 * report.card_accuracy:.1f}% on the same held-out files (TFLM on this machine)")
+    elif report.card_accuracy is not None and report.accuracy is not None:
         where = "the same full test split" if report.test_set == "full" else \
             f"the full test split; this run used the {report.test_set} generated set, other speakers or scenes, " \
             "so expect another figure (`--data-size full` for the card's set)"

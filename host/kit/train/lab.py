@@ -80,7 +80,7 @@ def folder_content_hash(folder: Path) -> str:
     return digest.hexdigest()
 
 
-def training_inputs_hash(lab: LabTraining, seed: int, source: Path | None, size: Any) -> str:
+def training_inputs_hash(lab: LabTraining, seed: int, source: Path | None, size: Any, base: str | None = None) -> str:
     """The cache key: lab file bytes, seed, user data, dataset size, the identity of the data
     kit.data would produce (its generator code included) and the training code version."""
     from kit.data import dataset_key
@@ -93,4 +93,6 @@ def training_inputs_hash(lab: LabTraining, seed: int, source: Path | None, size:
         "size": size,
         "code": TRAIN_CODE_VERSION,
     }
+    if base is not None:
+        key["base"] = base  # own classes: the model whose layers transfer learning starts from
     return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()

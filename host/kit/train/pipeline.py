@@ -10,7 +10,7 @@ import json
 import os
 import shutil
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,10 @@ from kit.train.models import build_model
 from kit.train.progress import dataset_progress, keras_progress, stage_console
 from kit.train.quantize import check_supported_ops, import_tensorflow, quantize_int8, representative_samples
 from kit.train.reference import reference_card
+from kit.train.transfer import BaseModel, base_identity, base_model, fit_transfer
+from kit.train.diagnose import diagnose
+from kit.data.layout import check_source
+from kit.data.spec import lab_spec
 
 TFLITE_NAME, KERAS_NAME = "model.tflite", "model.keras"
 # TensorFlow's C++ start-up chatter (CUDA probes, oneDNN notes) is noise for kit users.
@@ -138,6 +142,37 @@ def _artifacts(folder: Path) -> dict[str, str]:
     return {key: str(Path(folder) / name) for key, name in names.items() if key != "keras" or (Path(folder) / name).exists()}
 
 
+def own_classes(lab: LabTraining, dataset) -> LabTraining | None:
+    """The lab with the user's classes when the dataset is their own folder (classifiers: the
+    folders name the classes; an anomaly lab keeps normal/anomaly and trains as usual)."""
+    if getattr(dataset, "metadata", {}).get("generator") != "user-folder" or lab.task != "classification":
+        return None
+    return replace(lab, labels=list(dataset.labels), output_shape=[1, len(dataset.labels)])
+
+
+def fit_own(lab: LabTraining, dataset, seed: int, base_path: Path, progress: bool = True):
+    """Transfer learning from the base model's layers onto the user's classes."""
+    import_tensorflow()
+    configure_determinism(seed)
+    x_train, y_train, x_val, y_val = _training_arrays(lab, dataset)
+    batch_size = int(lab.training.get("batch_size", 32))
+
+    def callbacks(stage: str, epochs: int, steps: int) -> list:
+        return [keras_progress(f"{lab.name} {stage}", epochs, steps)] if progress and stage != "head" else []
+
+    return fit_transfer(base_path, x_train, y_train, x_val, y_val, len(lab.labels), batch_size, callbacks)
+
+
+def own_data_record(dataset, base: BaseModel | None) -> dict[str, Any]:
+    """What the card keeps about the user's folder: classes, counts, the held-out files
+    (`kit validate --source` runs exactly those), augmentation and the base model."""
+    meta = dataset.metadata
+    return {"source": meta.get("source"), "labels": list(dataset.labels),
+            "test_files": sorted(set(np.asarray(dataset.test_groups).tolist())),
+            "counts": meta.get("counts"), "augmented_copies": meta.get("augmented_copies", 0),
+            "class_levels": meta.get("class_levels"), "base": base.description if base else None}
+
+
 def train_on_dataset(
     lab: LabTraining, dataset, seed: int, folder: Path, inputs_hash: str, progress: bool = True
 ) -> TrainResult:
@@ -147,8 +182,18 @@ def train_on_dataset(
     seconds: dict[str, float] = {}
     console = stage_console(progress)
 
+    own = own_classes(lab, dataset)
+    if own is not None:
+        lab = own
     start = time.perf_counter()
-    model = fit_model(lab, dataset, seed, progress)
+    base = None
+    if own is not None:
+        base = base_model(lab.name, console.print, progress)
+        console.print(f"[bold]{lab.name}[/]: training a new head for your {len(lab.labels)} classes "
+                      f"({', '.join(lab.labels)}) on frozen features, then fine-tuning")
+        model = fit_own(lab, dataset, seed, base.path, progress)
+    else:
+        model = fit_model(lab, dataset, seed, progress)
     seconds["train"] = time.perf_counter() - start
     model.save(folder / KERAS_NAME)
 
@@ -173,10 +218,15 @@ def train_on_dataset(
             "training_inputs_hash": inputs_hash,
             "test_samples": int(len(dataset.x_test)),
             "train_samples": int(len(dataset.x_train)),
+            **({"own_data": own_data_record(dataset, base)} if own is not None else {}),
         },
     )
-    targets = targets_check(card.get("accuracy_float"), card.get("accuracy_int8"), lab.targets)
-    if targets is not None:
+    if own is not None:
+        found = diagnose(card, dataset.metadata)
+        if found is not None:
+            card["diagnosis"] = found
+    targets = None if own is not None else targets_check(card.get("accuracy_float"), card.get("accuracy_int8"), lab.targets)
+    if targets is not None:  # the lab's targets are for its own classes, not the user's
         card["targets"] = targets
     card_path, _ = write_card(card, folder)
     seconds["card"] = time.perf_counter() - start
@@ -207,6 +257,8 @@ def _adopt_reference(lab_name: str, inputs_hash: str, folder: Path) -> TrainResu
         return None
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(tflite, folder / TFLITE_NAME)
+    if (tflite.parent / KERAS_NAME).is_file():
+        shutil.copyfile(tflite.parent / KERAS_NAME, folder / KERAS_NAME)
     card = {**card, "source": "reference", "artifacts": _artifacts(folder)}
     card_path, _ = write_card(card, folder)
     return TrainResult(folder / TFLITE_NAME, card_path, card, cached=True)
@@ -226,8 +278,13 @@ def train_lab(
 ) -> TrainResult:
     """Train the lab's model (or return the cached one) and write its int8 .tflite and card."""
     lab = load_lab(lab_name)
-    source = Path(source) if source is not None else None
-    inputs_hash = training_inputs_hash(lab, seed, source, size)
+    source = Path(source).expanduser() if source is not None else None
+    base = None
+    if source is not None:
+        layout = check_source(lab_spec(lab.catalog_lab), source)  # seconds before any heavy work
+        stage_console(progress).print(f"[bold]{lab.name}[/]: {layout.summary()}")
+        base = base_identity(lab.name) if lab.task == "classification" else None
+    inputs_hash = training_inputs_hash(lab, seed, source, size, base)
     folder = cache_folder(lab.name, inputs_hash)
     if not force:
         cached = _load_cached(folder) or (_adopt_reference(lab.name, inputs_hash, folder) if source is None else None)
@@ -262,6 +319,10 @@ def export_model(tflite_path: Path, card: dict[str, Any], out: Path,
     out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(tflite_path, out / TFLITE_NAME)
+    keras_source = Path(tflite_path).parent / KERAS_NAME
+    has_keras = keras_source.is_file()
+    if has_keras and keras_source.resolve() != (out / KERAS_NAME).resolve():
+        shutil.copyfile(keras_source, out / KERAS_NAME)  # the float model: the base of transfer learning
 
     def shown(path: Path) -> str:
         return str(path.relative_to(REPO_ROOT)) if path.is_relative_to(REPO_ROOT) else str(path)
@@ -269,6 +330,8 @@ def export_model(tflite_path: Path, card: dict[str, Any], out: Path,
     kept = {key: value for key, value in card.get("artifacts", {}).items() if key in keep}
     artifacts = {"tflite": shown(out / TFLITE_NAME), "card_json": shown(out / "card.json"),
                  "card_md": shown(out / "card.md"), **kept}
+    if has_keras:
+        artifacts["keras"] = shown(out / KERAS_NAME)
     card = {**card, "artifacts": artifacts}
     card_path, _ = write_card(card, out)
     return out / TFLITE_NAME, card_path, card
