@@ -109,6 +109,12 @@ def _generate_raw(spec: LabSpec, seed: int, fraction: float, progress: Progress 
                     hint="use speech-espeak, scenes-rendered, imu-motion or imu-vibration in [dataset] generator")
 
 
+def load_raw(lab: Any, seed: int = 0, size: str | float | None = None, progress: Progress | None = None) -> RawData:
+    """The lab's generated raw samples (audio clips, IMU windows, uint8 images) before features:
+    what a board's sensor would deliver (tests feed them to boards and compare the features)."""
+    return _generate_raw(lab_spec(lab), seed, size_fraction(size), progress)
+
+
 def _features(spec: LabSpec, raw: np.ndarray) -> np.ndarray:
     shape = spec.sample_shape
     if raw.shape[0] == 0:
