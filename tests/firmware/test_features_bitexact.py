@@ -141,3 +141,14 @@ def test_kit_lab_header_follows_the_lab_and_the_card(tmp_path):
     assert "KIT_FEATURE_IMU_SPECTRAL" in text_one and "-DKIT_HAVE_LAB" in (one / "platformio.ini").read_text()
     assert text_one != (two / "src" / "model" / "kit_lab.h").read_text()
     assert (one / "src" / "model" / "kit_build_info.h").read_text() != (two / "src" / "model" / "kit_build_info.h").read_text()
+
+
+def test_a_real_board_project_gets_kit_lab_h_and_the_feature_c(tmp_path):
+    from kit.build import realboard
+
+    compiled = convert(MODELS_DIR / "kws" / "model.tflite")
+    project = realboard.write_project("nicla-vision", compiled, tmp_path / "p")
+    ini = (tmp_path / "p" / "platformio.ini").read_text()
+    assert "-DKIT_HAVE_LAB" in ini and "-ffp-contract=off" in ini and "-Isrc/features" in ini
+    assert '#define KIT_LAB_NAME "kws"' in (tmp_path / "p" / "src" / "model" / "kit_lab.h").read_text()
+    assert "src/features/kit_features.c" in project.files
