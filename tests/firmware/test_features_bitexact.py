@@ -152,3 +152,35 @@ def test_a_real_board_project_gets_kit_lab_h_and_the_feature_c(tmp_path):
     assert "-DKIT_HAVE_LAB" in ini and "-ffp-contract=off" in ini and "-Isrc/features" in ini
     assert '#define KIT_LAB_NAME "kws"' in (tmp_path / "p" / "src" / "model" / "kit_lab.h").read_text()
     assert "src/features/kit_features.c" in project.files
+
+
+def test_the_native_harness_answers_kit_features_like_the_twins(tmp_path):
+    """The host build of the harness (host HAL: files by fopen) speaks kit-features too."""
+    import subprocess
+
+    from firmware_helpers import TEST_MODEL, HostHarness
+
+    from kit.build.lab import lab_files
+    from kit.paths import FIRMWARE_DIR
+
+    (tmp_path / "kit_lab.h").write_text(lab_files(MODELS_DIR / "anomaly" / "card.json")["kit_lab.h"])
+    sources = [*sorted((FIRMWARE_DIR / "harness").glob("*.c")), FIRMWARE_DIR / "hal" / "host" / "kit_hal_host.c",
+               FIRMWARE_DIR / "features" / "kit_features.c", *sorted(TEST_MODEL.glob("*.c"))]
+    binary = tmp_path / "harness"
+    subprocess.run(["gcc", "-std=c99", "-O2", "-ffp-contract=off", "-Wall", "-Wextra", "-Werror", "-DKIT_HAVE_LAB",
+                    f"-I{tmp_path}", f"-I{TEST_MODEL}", f"-I{FIRMWARE_DIR / 'harness'}", f"-I{FIRMWARE_DIR / 'hal'}",
+                    f"-I{FIRMWARE_DIR / 'features'}", *map(str, sources), "-o", str(binary)], check=True)
+    window = np.random.default_rng(7).standard_normal((1, 256, 3)).astype(np.float32)
+    (tmp_path / "w.bin").write_bytes(window.tobytes())
+    expected = host_inputs("anomaly", window)[0]
+    harness = HostHarness(binary)
+    try:
+        lines = harness.command(f"kit-features {tmp_path / 'w.bin'}")
+        data = bytes.fromhex("".join(line[len("m-kit-features-data-["):-1] for line in lines[1:]))
+        assert lines[0].startswith("m-kit-features-[values=96,crc=") and len(lines) == 1 + 2
+        assert np.array_equal(np.frombuffer(data, np.int8), expected)
+        summary_only = harness.command(f"kit-features {tmp_path / 'w.bin'} crc")
+        assert len(summary_only) == 1 and summary_only[0].split(",ticks=")[0] == lines[0].split(",ticks=")[0]
+        assert harness.command("kit-features") == ["e-[kit-features: expected PATH [crc]]"]
+    finally:
+        harness.close()
