@@ -56,7 +56,7 @@ def upward_imports() -> dict[tuple[str, str], list[str]]:
     found: dict[tuple[str, str], list[str]] = {}
     for path in sorted(KIT.rglob("*.py")):
         importer = package_of(path)
-        if importer == "__init__":
+        if importer in ("__init__", "__main__"):  # the package itself (`python -m kit`)
             continue
         for imported in imported_packages(path) - {importer}:
             if LAYERS[imported] > LAYERS[importer]:
@@ -65,7 +65,7 @@ def upward_imports() -> dict[tuple[str, str], list[str]]:
 
 
 def test_every_package_has_a_layer():
-    packages = {package_of(path) for path in KIT.rglob("*.py")} - {"__init__"}
+    packages = {package_of(path) for path in KIT.rglob("*.py")} - {"__init__", "__main__"}
     assert packages == set(LAYERS), "add the new package to LAYERS (and docs/ARCHITECTURE.md)"
 
 

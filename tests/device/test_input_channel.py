@@ -35,15 +35,16 @@ def test_vision_inputs_reach_the_m4_twin_through_a_file(mlperf_models):
         stop(None)
 
 
-def test_a_real_board_or_the_rv32_twin_keeps_the_uart(mlperf_models):
-    """emu-rv32 has no host file channel (host_files=0): the same load goes through kit-load."""
+def test_the_rv32_twin_reads_inputs_through_riscv_semihosting(mlperf_models):
+    """emu-rv32 reads its inputs with RISC-V semihosting too (host_files=1, input.bin)."""
     model = mlperf_models["ad01_int8"]
     try:
         flash("emu-rv32", None, model=model)
         sample = np.random.default_rng(4).integers(-128, 128, size=(1, 640), dtype=np.int8)
         with connect("emu-rv32") as session:
-            assert session.client.info.fields["host_files"] == "0"
+            assert session.client.info.fields["host_files"] == "1"
             session.client.load(sample.tobytes())
+            assert (input_folder("emu-rv32") / "input.bin").read_bytes() == sample.tobytes()
             output = np.frombuffer(session.client.kit_infer(1).output, dtype=np.int8)
         assert np.array_equal(output, TflmInterpreter(model).run(sample).reshape(-1))
     finally:

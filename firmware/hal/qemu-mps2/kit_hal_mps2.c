@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "kit_hal.h"
+#include "kit_semihost.h"
 #include "kit_virtual_ina.h"
 
 #define REG32(address) (*(volatile uint32_t *)(address))
@@ -177,7 +178,7 @@ void kit_hal_exit(int code)
 }
 
 /* One Arm semihosting call: operation in r0, parameter block in r1, result in r0. */
-static int32_t semihost(uint32_t operation, volatile uint32_t *block)
+int32_t kit_semihost_call(uint32_t operation, volatile uint32_t *block)
 {
     register uint32_t r0 __asm__("r0") = operation;
     register volatile uint32_t *r1 __asm__("r1") = block;
@@ -185,36 +186,9 @@ static int32_t semihost(uint32_t operation, volatile uint32_t *block)
     return (int32_t)r0;
 }
 
-#define SEMIHOST_OPEN 0x01u
-#define SEMIHOST_CLOSE 0x02u
-#define SEMIHOST_READ 0x06u
-#define SEMIHOST_MODE_RB 1u
-
 int32_t kit_hal_host_read(const char *path, uint8_t *buffer, uint32_t length)
 {
-    static volatile uint32_t block[3];
-    int32_t handle;
-    int32_t left;
-    if (path == 0) {
-        return 0;
-    }
-    block[0] = (uint32_t)(uintptr_t)path;
-    block[1] = SEMIHOST_MODE_RB;
-    block[2] = (uint32_t)strlen(path);
-    handle = semihost(SEMIHOST_OPEN, block);
-    if (handle < 0) {
-        return -1;
-    }
-    block[0] = (uint32_t)handle;
-    block[1] = (uint32_t)(uintptr_t)buffer;
-    block[2] = length;
-    left = semihost(SEMIHOST_READ, block); /* the bytes NOT read */
-    block[0] = (uint32_t)handle;
-    (void)semihost(SEMIHOST_CLOSE, block);
-    if (left < 0 || (uint32_t)left > length) {
-        return -1;
-    }
-    return (int32_t)(length - (uint32_t)left);
+    return kit_semihost_host_read(path, buffer, length);
 }
 
 /* No pin to pulse on the emulator: the pulses are counted (the modelled meter draws the

@@ -1,11 +1,13 @@
 /*
  * HAL for QEMU's riscv32 virt machine (bare metal, -bios none): ns16550a UART console,
  * mcycle as the tick counter (under -icount shift=0 it counts retired instructions, one per
- * ns of virtual time) and the sifive_test device to end QEMU with an exit code.
+ * ns of virtual time), the sifive_test device to end QEMU with an exit code, and semihosting
+ * (-semihosting-config enable=on) for files on the host.
  */
 #include <stdint.h>
 
 #include "kit_hal.h"
+#include "kit_semihost.h"
 #include "kit_virtual_ina.h"
 
 #define REG8(address) (*(volatile uint8_t *)(address))
@@ -105,15 +107,26 @@ void kit_hal_exit(int code)
     }
 }
 
-/* No host file channel here yet: Debian's QEMU 7.2 riscv32 virt machine traps the RISC-V
- * semihosting sequence (slli/ebreak/srai) as a plain breakpoint even with
- * -semihosting-config, so inputs come over the UART (kit-load). */
+/* RISC-V semihosting: a0 = operation, a1 = parameter block, result in a0. QEMU (>= 7, with
+ * -semihosting-config enable=on) treats an ebreak as a semihosting call only between
+ * `slli x0,x0,0x1f` and `srai x0,x0,7`, all three UNCOMPRESSED (an rv32imc build would
+ * otherwise emit c.ebreak, a plain breakpoint) and in one page (16-byte alignment). */
+__asm__(".section .text.kit_semihost, \"ax\"\n"
+        ".global kit_semihost_call\n"
+        ".balign 16\n"
+        "kit_semihost_call:\n"
+        ".option push\n"
+        ".option norvc\n"
+        "    slli x0, x0, 0x1f\n"
+        "    ebreak\n"
+        "    srai x0, x0, 7\n"
+        ".option pop\n"
+        "    ret\n"
+        ".text\n");
+
 int32_t kit_hal_host_read(const char *path, uint8_t *buffer, uint32_t length)
 {
-    (void)path;
-    (void)buffer;
-    (void)length;
-    return -1;
+    return kit_semihost_host_read(path, buffer, length);
 }
 
 /* No pin to pulse on the emulator: the pulses are counted (the modelled meter draws the

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Callable, Literal
 
 from kit import catalog
+from kit.build.lab import lab_files, lab_flags
 from kit.build.power import power_flags
 from kit.build.project import copy_sources
 from kit.build.sensors import build_revision, build_sensors, sensor_defines, sensor_lib_deps
@@ -40,6 +41,7 @@ Log = Callable[[str], None] | None
 HAL_DIR = FIRMWARE_DIR / "hal"
 ARDUINO_DIR = HAL_DIR / "arduino"
 HARNESS_DIR = FIRMWARE_DIR / "harness"
+FEATURES_DIR = FIRMWARE_DIR / "features"
 RUNTIME_DIR = FIRMWARE_DIR / "runtime"
 TFLM_ENGINE_DIR = FIRMWARE_DIR / "engines" / "tflm"
 TFLM_LIBRARY_FILE = TFLM_ENGINE_DIR / "libraries.toml"
@@ -296,6 +298,8 @@ def source_map(firmware: Firmware, engine: str, converted: CompiledModel) -> dic
         files[f"src/hal/{firmware.hal}/{path.name}"] = path
     for path in _files_in(HARNESS_DIR, HARNESS_SKIP):
         files[f"src/harness/{path.name}"] = path
+    for path in _files_in(FEATURES_DIR):  # the lab's feature pipelines (kit_features.h)
+        files[f"src/features/{path.name}"] = path
     if engine == "kit":
         if converted.refusal is not None:
             raise ModelError("kit's compiler refused an op of this model, so the kit engine cannot run it: "
@@ -316,16 +320,19 @@ def source_map(firmware: Firmware, engine: str, converted: CompiledModel) -> dic
 
 
 def include_dirs(firmware: Firmware, engine: str) -> list[str]:
-    dirs = ["src/model", "src/harness", "src/hal", "src/hal/arduino", f"src/hal/{firmware.hal}", "src/runtime/include"]
+    dirs = ["src/model", "src/harness", "src/hal", "src/hal/arduino", f"src/hal/{firmware.hal}", "src/runtime/include",
+            "src/features"]
     if engine == "kit":
         dirs += ["src/runtime/src", "src/runtime/kernels"]
     return dirs
 
 
 def generated_files(firmware: Firmware, engine: str, facts: ModelFacts | None, board: Board,
-                    build_id: str) -> dict[str, str]:
-    """Files written from text (not copied): build info and, for TFLM, the model headers."""
+                    build_id: str, lab: dict[str, str] | None = None) -> dict[str, str]:
+    """Files written from text (not copied): build info, kit_lab.h (when the model card names a
+    lab) and, for TFLM, the model headers."""
     files = {"src/model/kit_build_info.h": build_info_header(board, firmware, engine, build_id)}
+    files.update({f"src/model/{name}": text for name, text in (lab or {}).items()})
     if engine == "tflm":
         assert facts is not None
         files["src/model/kit_model.h"] = tflm_model_header(facts)
@@ -352,9 +359,9 @@ def build_info_header(board: Board, firmware: Firmware, engine: str, build_id: s
 
 
 def build_flags(board: Board, firmware: Firmware, engine: str, revision: str | None = None,
-                kit: str | None = None) -> list[str]:
+                kit: str | None = None, lab: dict[str, str] | None = None) -> list[str]:
     """The board file's flags, then kit's own defines (baud, LED, kernels, sensors of the
-    board revision / kit) and include folders."""
+    board revision / kit, KIT_HAVE_LAB) and include folders."""
     assert board.platformio is not None and firmware.led is not None
     flags = list(board.platformio.build_flags)
     flags += ["-DKIT_HAVE_BUILD_INFO", f"-DKIT_SERIAL_BAUD={board.baud}", f"-DKIT_LED_PIN={firmware.led.pin}",
@@ -363,6 +370,7 @@ def build_flags(board: Board, firmware: Firmware, engine: str, revision: str | N
         flags += kernel_flags(firmware)
     flags += power_flags(board)
     flags += sensor_defines(board, revision, kit)
+    flags += lab_flags(lab or {})
     flags += [f"-I{folder}" for folder in include_dirs(firmware, engine)]
     return flags
 
@@ -386,7 +394,7 @@ def lib_deps(board: Board, firmware: Firmware, engine: str, revision: str | None
 
 
 def platformio_ini(board: Board, firmware: Firmware, engine: str, facts_id: str, revision: str | None = None,
-                   kit: str | None = None) -> str:
+                   kit: str | None = None, lab: dict[str, str] | None = None) -> str:
     """One environment named after the board, every value taken from the catalog."""
     pio = board.platformio
     assert pio is not None
@@ -406,7 +414,7 @@ def platformio_ini(board: Board, firmware: Firmware, engine: str, facts_id: str,
         lines.append(f"upload_protocol = {pio.upload_protocol}")
     lines.append(f"monitor_speed = {board.baud}")
     lines.append("build_flags =")
-    lines += [f"    {flag}" for flag in build_flags(board, firmware, engine, revision, kit)]
+    lines += [f"    {flag}" for flag in build_flags(board, firmware, engine, revision, kit, lab)]
     deps = lib_deps(board, firmware, engine, revision, kit)
     if deps:
         lines.append("lib_deps =")
@@ -472,12 +480,12 @@ def _sensor_text(board: Board, revision: str | None = None, kit: str | None = No
 
 
 def _digest(board: Board, engine: str, sources: dict[str, Path], facts: ModelFacts | None,
-            sensor_flags: list[str] | None = None) -> str:
+            sensor_flags: list[str] | None = None, lab: dict[str, str] | None = None) -> str:
     """Everything the project is made of: the whole board file (firmware facts included),
-    the engine, the model's facts, every copied source and the TFLM library table."""
+    the engine, the model's facts, kit_lab.h, every copied source and the TFLM library table."""
     digest = hashlib.sha256()
     digest.update(json.dumps([board.model_dump(mode="json"), engine,
-                              facts.__dict__ if facts else None, sensor_flags or []], sort_keys=True,
+                              facts.__dict__ if facts else None, sensor_flags or [], lab or {}], sort_keys=True,
                              default=str).encode())
     for name, path in sorted(sources.items()):
         digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
@@ -502,16 +510,17 @@ def write_project(board: str | Board, converted: CompiledModel, out_dir: Path, e
         facts = model_facts(Path(model_path), converted)
         _check_tflm_kernels(facts)
     sources = source_map(firmware, engine, converted)
-    digest = _digest(board_obj, engine, sources, facts, sensor_defines(board_obj, revision, kit))
+    lab = lab_files(converted.card_path)
+    digest = _digest(board_obj, engine, sources, facts, sensor_defines(board_obj, revision, kit), lab)
     build_id = f"{firmware.hal}-{engine}-{digest[:12]}"
     out_dir = Path(out_dir)
     _check_out_dir(out_dir)
     copy_sources(sources, out_dir)
-    generated = generated_files(firmware, engine, facts, board_obj, build_id)
+    generated = generated_files(firmware, engine, facts, board_obj, build_id, lab)
     for relative, text in generated.items():
         (out_dir / relative).write_text(text)
     (out_dir / "platformio.ini").write_text(platformio_ini(board_obj, firmware, engine, converted.model_id,
-                                                          revision, kit))
+                                                          revision, kit, lab))
     library = tflm_library(firmware.hal) if engine == "tflm" else None
     (out_dir / "README.txt").write_text(readme_text(board_obj, engine, converted.model_id, library, revision, kit))
     return RealProject(board=board_obj.name, engine=engine, hal=firmware.hal, env=board_obj.name, project_dir=out_dir,
