@@ -26,7 +26,7 @@ LAYERS: dict[str, int] = {
     "targets": 8,
     "device": 9, "farm": 9,
     "report": 10,
-    "doctor": 11, "cli": 11, "__main__": 11,
+    "doctor": 11, "cli": 11,
 }
 
 
