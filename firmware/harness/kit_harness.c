@@ -928,6 +928,98 @@ static void command_kit_exit(char **tokens, int count)
     kit_hal_exit((int)code);
 }
 
+/* ------------------------------------------------------------------ kit-features (kit_lab.h) */
+#ifdef KIT_HAVE_LAB
+#include "kit_features.h"
+#include "kit_lab.h"
+
+#define KIT_FEATURES_HEX_BYTES 64u
+
+static uint8_t feature_raw[KIT_LAB_RAW_BYTES] __attribute__((aligned(4)));
+static int8_t feature_out[KIT_LAB_INPUT_VALUES];
+
+/* kit-features PATH [crc]: one raw sensor window (KIT_LAB_RAW_BYTES) from a file on the
+ * computer that runs the board -> the lab's int8 model input, computed by kit_features.c.
+ * Replies m-kit-features-[values=N,crc=C,ticks=T,timer_hz=H] (ticks: the feature extraction
+ * alone; the tables are prepared by an untimed first call), then, without `crc`, the values
+ * as hex in m-kit-features-data-[HEX] lines of 64 bytes (docs/PROTOCOL.md, kit-features). */
+static void command_kit_features(char **tokens, int count)
+{
+    uint64_t started;
+    uint64_t elapsed;
+    int32_t got;
+    int32_t values;
+    uint32_t i;
+    if (count < 2 || count > 3 || (count == 3 && strcmp(tokens[2], "crc") != 0)) {
+        reply_error("kit-features: expected PATH [crc]");
+        return;
+    }
+    got = kit_hal_host_read(tokens[1], feature_raw, (uint32_t)sizeof feature_raw);
+    if (got < 0) {
+        reply_error("kit-features: cannot read the file");
+        return;
+    }
+    if ((uint32_t)got != kit_features_raw_bytes(&kit_lab_features) || (uint32_t)got != (uint32_t)sizeof feature_raw) {
+        kit_out_str("e-[kit-features: file has ");
+        kit_out_u64((uint32_t)got);
+        kit_out_str(" bytes, one window is ");
+        kit_out_u64(KIT_LAB_RAW_BYTES);
+        kit_out_str("]");
+        kit_out_end();
+        reply_ready();
+        return;
+    }
+    (void)kit_features_int8(&kit_lab_features, feature_raw, feature_out, KIT_LAB_INPUT_VALUES); /* tables */
+    kit_hal_timer_sync();
+    started = kit_hal_ticks();
+    values = kit_features_int8(&kit_lab_features, feature_raw, feature_out, KIT_LAB_INPUT_VALUES);
+    elapsed = kit_hal_ticks() - started;
+    if (values != (int32_t)KIT_LAB_INPUT_VALUES) {
+        reply_error("kit-features: the lab's feature configuration is invalid");
+        return;
+    }
+    kit_out_str("m-kit-features-[values=");
+    kit_out_u64((uint32_t)values);
+    kit_out_str(",crc=");
+    kit_out_hex32(kit_crc32_update(0u, (const uint8_t *)feature_out, (uint32_t)values));
+    kit_out_str(",ticks=");
+    kit_out_u64(elapsed);
+    kit_out_str(",timer_hz=");
+    kit_out_u64(kit_hal_timer_hz());
+    kit_out_str("]");
+    kit_out_end();
+    for (i = 0; count == 2 && i < (uint32_t)values; i++) {
+        if (i % KIT_FEATURES_HEX_BYTES == 0u) {
+            kit_out_str("m-kit-features-data-[");
+        }
+        kit_out_hex_byte((uint8_t)feature_out[i]);
+        if (i % KIT_FEATURES_HEX_BYTES == KIT_FEATURES_HEX_BYTES - 1u || i + 1u == (uint32_t)values) {
+            kit_out_str("]");
+            kit_out_end();
+        }
+    }
+    reply_ready();
+}
+
+/* The commands only a build with kit_lab.h has: 1 when `word` was one of them. */
+static int lab_command(const char *word, char **tokens, int count)
+{
+    if (strcmp(word, "kit-features") == 0) {
+        command_kit_features(tokens, count);
+        return 1;
+    }
+    return 0;
+}
+#else
+static int lab_command(const char *word, char **tokens, int count)
+{
+    (void)word;
+    (void)tokens;
+    (void)count;
+    return 0;
+}
+#endif
+
 /* ------------------------------------------------------------------ dispatch */
 
 static void unknown_command(const char *word)
@@ -995,6 +1087,8 @@ static void run_command(char *line)
         reply_ready(); /* nothing is running: nothing to cancel */
     } else if (sensing_command(tokens, count)) {
         /* kit-capture, kit-run: kit_sensing.c */
+    } else if (lab_command(word, tokens, count)) {
+        /* kit-features: builds with kit_lab.h */
     } else {
         unknown_command(word);
     }

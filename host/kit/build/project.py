@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from kit import catalog
+from kit.build.lab import lab_files, lab_flags
 from kit.build.linker import MemoryLayout, layout_of, overflow_error, overflows, render_linker_script
 from kit.build.offline import ensure_offline_platformio, pio_executable, platformio_env
 from kit.build.power import power_flags
@@ -27,6 +28,7 @@ from kit.paths import FIRMWARE_DIR, cache_dir
 PLATFORM_DIR = FIRMWARE_DIR / "platformio"
 HARNESS_DIR = FIRMWARE_DIR / "harness"
 HAL_DIR = FIRMWARE_DIR / "hal"
+FEATURES_DIR = FIRMWARE_DIR / "features"
 RUNTIME_DIR = FIRMWARE_DIR / "runtime"
 RUNTIME_PARTS = ("include", "src", "kernels")
 
@@ -151,6 +153,8 @@ def _source_map(target: Board, model_dir: Path) -> dict[str, Path]:
         files[f"src/hal/{path.name}"] = path
     for path in sorted((HAL_DIR / hal).glob("*.c")):
         files[f"src/hal/{hal}/{path.name}"] = path
+    for path in sorted(FEATURES_DIR.glob("*.[ch]")):  # the lab's feature pipelines (kit_features.h)
+        files[f"src/features/{path.name}"] = path
     if _needs_runtime(model_dir):
         for part in RUNTIME_PARTS:
             for path in sorted((RUNTIME_DIR / part).glob("*.[ch]")):
@@ -161,7 +165,7 @@ def _source_map(target: Board, model_dir: Path) -> dict[str, Path]:
 
 
 def _include_dirs(model_dir: Path) -> list[str]:
-    dirs = ["src/model", "src/harness", "src/hal"]
+    dirs = ["src/model", "src/harness", "src/hal", "src/features"]
     if _needs_runtime(model_dir):
         dirs += [f"src/runtime/{part}" for part in RUNTIME_PARTS]
     return dirs
@@ -193,10 +197,11 @@ def board_manifest(target: Board) -> dict:
     }
 
 
-def _build_hash(board: Board, target: Board, layout: MemoryLayout, sources: dict[str, Path]) -> str:
+def _build_hash(board: Board, target: Board, layout: MemoryLayout, sources: dict[str, Path],
+                generated: dict[str, str]) -> str:
     digest = hashlib.sha256()
     digest.update(json.dumps([board.name, target.name, asdict(layout), board_manifest(target), kernel_flags(board, target),
-                              power_flags(board), hal_defines(target)], sort_keys=True).encode())
+                              power_flags(board), hal_defines(target), generated], sort_keys=True).encode())
     hal = hal_of(target)
     for name, path in sorted(sources.items()) + [(f"ld/{hal}", HAL_DIR / hal / "kit_link.ld.in")] + \
             [(f"platform/{p.relative_to(PLATFORM_DIR)}", p) for p in _platform_files()]:
@@ -216,9 +221,10 @@ def _build_info_header(board: Board, build_id: str) -> str:
     ])
 
 
-def _platformio_ini(board: Board, target: Board, layout: MemoryLayout, model_dir: Path) -> str:
+def _platformio_ini(board: Board, target: Board, layout: MemoryLayout, model_dir: Path,
+                    generated: dict[str, str]) -> str:
     flags = ["-DKIT_HAVE_BUILD_INFO", "-ffp-contract=off", *kernel_flags(board, target), *hal_defines(target),
-             *power_flags(board)]
+             *power_flags(board), *lab_flags(generated)]
     flags += [f"-I{d}" for d in _include_dirs(model_dir)]
     return "\n".join([
         "; Written by kit.build: the kit firmware (harness + HAL + runtime + model) for one board.",
@@ -239,12 +245,14 @@ def _platformio_ini(board: Board, target: Board, layout: MemoryLayout, model_dir
     ])
 
 
-def write_project(board: str | Board, model_dir: Path, out_dir: Path) -> Path:
-    """Write the PlatformIO project for `board` and the compiled model in `model_dir`."""
+def write_project(board: str | Board, model_dir: Path, out_dir: Path, card_path: Path | None = None) -> Path:
+    """Write the PlatformIO project for `board` and the compiled model in `model_dir` (with
+    kit_lab.h when the model card `card_path` names a lab)."""
     board_obj, target, layout = resolve_target(board)
     sources = _source_map(target, Path(model_dir))
-    build_id = f"{hal_of(target)}-{_build_hash(board_obj, target, layout, sources)[:12]}"
-    return _write_project(board_obj, target, layout, sources, build_id, Path(out_dir))
+    generated = lab_files(card_path)
+    build_id = f"{hal_of(target)}-{_build_hash(board_obj, target, layout, sources, generated)[:12]}"
+    return _write_project(board_obj, target, layout, sources, generated, build_id, Path(out_dir))
 
 
 def copy_sources(sources: dict[str, Path], out_dir: Path) -> None:
@@ -260,14 +268,16 @@ def copy_sources(sources: dict[str, Path], out_dir: Path) -> None:
 
 
 def _write_project(board: Board, target: Board, layout: MemoryLayout, sources: dict[str, Path],
-                   build_id: str, out_dir: Path) -> Path:
+                   generated: dict[str, str], build_id: str, out_dir: Path) -> Path:
     copy_sources(sources, out_dir)
     (out_dir / "src" / "model" / "kit_build_info.h").write_text(_build_info_header(board, build_id))
+    for name, text in generated.items():  # kit_lab.h
+        (out_dir / "src" / "model" / name).write_text(text)
     (out_dir / "kit_link.ld").write_text(render_linker_script(hal_of(target), layout))
     (out_dir / "boards").mkdir(exist_ok=True)
     (out_dir / "boards" / f"{target.name}.json").write_text(json.dumps(board_manifest(target), indent=2) + "\n")
     model_dir = out_dir / "src" / "model"
-    (out_dir / "platformio.ini").write_text(_platformio_ini(board, target, layout, model_dir))
+    (out_dir / "platformio.ini").write_text(_platformio_ini(board, target, layout, model_dir, generated))
     return out_dir
 
 
@@ -321,19 +331,22 @@ def _build_failure(result: subprocess.CompletedProcess[str], board: Board, targe
     )
 
 
-def build_firmware(board: str | Board, model_dir: Path, force: bool = False) -> BuildResult:
-    """Build (or reuse) the firmware for `board` running the compiled model in `model_dir`."""
+def build_firmware(board: str | Board, model_dir: Path, force: bool = False,
+                   card_path: Path | None = None) -> BuildResult:
+    """Build (or reuse) the firmware for `board` running the compiled model in `model_dir`;
+    a model card `card_path` that names a lab adds kit_lab.h (and -DKIT_HAVE_LAB)."""
     board_obj, target, layout = resolve_target(board)
     _check_toolchain(target)
     sources = _source_map(target, Path(model_dir))
-    digest = _build_hash(board_obj, target, layout, sources)
+    generated = lab_files(card_path)
+    digest = _build_hash(board_obj, target, layout, sources, generated)
     build_id = f"{hal_of(target)}-{digest[:12]}"
     project_dir = cache_dir("builds") / f"{board_obj.name}-{digest[:16]}"
     elf_path = project_dir / ".pio" / "build" / "kit" / "firmware.elf"
     done_marker = project_dir / "kit-build.json"
     cached = elf_path.is_file() and done_marker.is_file() and not force
     if not cached:
-        _write_project(board_obj, target, layout, sources, build_id, project_dir)
+        _write_project(board_obj, target, layout, sources, generated, build_id, project_dir)
         done_marker.unlink(missing_ok=True)
         result = _run_pio(project_dir, target)
         if result.returncode != 0 or not elf_path.is_file():
@@ -353,15 +366,19 @@ def model_dir_of(model: str | Path | CompiledModel) -> Path:
     return model.require_kit()
 
 
-def build(board: str, model: str | Path | CompiledModel, limits_board: str | None = None, force: bool = False) -> BuildResult:
+def build(board: str, model: str | Path | CompiledModel, limits_board: str | None = None, force: bool = False,
+          card_path: Path | None = None) -> BuildResult:
     """Firmware for `board` (an emulated board) with `limits_board`'s memory limits when given
-    (the real board it stands in for); `model` is a compiled-model folder or convert result."""
+    (the real board it stands in for); `model` is a compiled-model folder or convert result
+    (whose card, or `card_path`, names the lab that kit_lab.h describes)."""
     reference = limits_board or board
     _, target, _ = resolve_target(reference)
     if target.name != board:
         raise KitError(f"board {reference} is emulated by {target.name}, not by {board}",
                        hint=f"build for {target.name}, or pass the real board whose twin {board} is")
-    return build_firmware(reference, model_dir_of(model), force=force)
+    if card_path is None and isinstance(model, CompiledModel):
+        card_path = model.card_path
+    return build_firmware(reference, model_dir_of(model), force=force, card_path=card_path)
 
 
 __all__ = ["build", "model_dir_of", "BuildResult", "FirmwareSizes", "board_manifest", "build_firmware", "hal_defines", "hal_of", "kernel_flags",

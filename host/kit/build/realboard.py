@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Callable, Literal
 
 from kit import catalog
+from kit.build.lab import lab_files, lab_flags
 from kit.build.power import power_flags
 from kit.build.project import copy_sources
 from kit.catalog.models import Board, Firmware
@@ -39,6 +40,7 @@ Log = Callable[[str], None] | None
 HAL_DIR = FIRMWARE_DIR / "hal"
 ARDUINO_DIR = HAL_DIR / "arduino"
 HARNESS_DIR = FIRMWARE_DIR / "harness"
+FEATURES_DIR = FIRMWARE_DIR / "features"
 RUNTIME_DIR = FIRMWARE_DIR / "runtime"
 TFLM_ENGINE_DIR = FIRMWARE_DIR / "engines" / "tflm"
 TFLM_LIBRARY_FILE = TFLM_ENGINE_DIR / "libraries.toml"
@@ -295,6 +297,8 @@ def source_map(firmware: Firmware, engine: str, converted: CompiledModel) -> dic
         files[f"src/hal/{firmware.hal}/{path.name}"] = path
     for path in _files_in(HARNESS_DIR, HARNESS_SKIP):
         files[f"src/harness/{path.name}"] = path
+    for path in _files_in(FEATURES_DIR):  # the lab's feature pipelines (kit_features.h)
+        files[f"src/features/{path.name}"] = path
     if engine == "kit":
         if converted.refusal is not None:
             raise ModelError("kit's compiler refused an op of this model, so the kit engine cannot run it: "
@@ -315,16 +319,19 @@ def source_map(firmware: Firmware, engine: str, converted: CompiledModel) -> dic
 
 
 def include_dirs(firmware: Firmware, engine: str) -> list[str]:
-    dirs = ["src/model", "src/harness", "src/hal", "src/hal/arduino", f"src/hal/{firmware.hal}", "src/runtime/include"]
+    dirs = ["src/model", "src/harness", "src/hal", "src/hal/arduino", f"src/hal/{firmware.hal}", "src/runtime/include",
+            "src/features"]
     if engine == "kit":
         dirs += ["src/runtime/src", "src/runtime/kernels"]
     return dirs
 
 
 def generated_files(firmware: Firmware, engine: str, facts: ModelFacts | None, board: Board,
-                    build_id: str) -> dict[str, str]:
-    """Files written from text (not copied): build info and, for TFLM, the model headers."""
+                    build_id: str, lab: dict[str, str] | None = None) -> dict[str, str]:
+    """Files written from text (not copied): build info, kit_lab.h (when the model card names a
+    lab) and, for TFLM, the model headers."""
     files = {"src/model/kit_build_info.h": build_info_header(board, firmware, engine, build_id)}
+    files.update({f"src/model/{name}": text for name, text in (lab or {}).items()})
     if engine == "tflm":
         assert facts is not None
         files["src/model/kit_model.h"] = tflm_model_header(facts)
@@ -350,8 +357,9 @@ def build_info_header(board: Board, firmware: Firmware, engine: str, build_id: s
 # ----------------------------------------------------------------------------- platformio.ini
 
 
-def build_flags(board: Board, firmware: Firmware, engine: str) -> list[str]:
-    """The board file's flags, then kit's own defines (baud, LED, kernels) and include folders."""
+def build_flags(board: Board, firmware: Firmware, engine: str, lab: dict[str, str] | None = None) -> list[str]:
+    """The board file's flags, then kit's own defines (baud, LED, kernels, KIT_HAVE_LAB) and
+    include folders."""
     assert board.platformio is not None and firmware.led is not None
     flags = list(board.platformio.build_flags)
     flags += ["-DKIT_HAVE_BUILD_INFO", f"-DKIT_SERIAL_BAUD={board.baud}", f"-DKIT_LED_PIN={firmware.led.pin}",
@@ -359,6 +367,7 @@ def build_flags(board: Board, firmware: Firmware, engine: str) -> list[str]:
     if engine == "kit":
         flags += kernel_flags(firmware)
     flags += power_flags(board)
+    flags += lab_flags(lab or {})
     flags += [f"-I{folder}" for folder in include_dirs(firmware, engine)]
     return flags
 
@@ -380,7 +389,8 @@ def lib_deps(board: Board, firmware: Firmware, engine: str) -> tuple[str, ...]:
     return tuple(deps)
 
 
-def platformio_ini(board: Board, firmware: Firmware, engine: str, facts_id: str) -> str:
+def platformio_ini(board: Board, firmware: Firmware, engine: str, facts_id: str,
+                   lab: dict[str, str] | None = None) -> str:
     """One environment named after the board, every value taken from the catalog."""
     pio = board.platformio
     assert pio is not None
@@ -400,7 +410,7 @@ def platformio_ini(board: Board, firmware: Firmware, engine: str, facts_id: str)
         lines.append(f"upload_protocol = {pio.upload_protocol}")
     lines.append(f"monitor_speed = {board.baud}")
     lines.append("build_flags =")
-    lines += [f"    {flag}" for flag in build_flags(board, firmware, engine)]
+    lines += [f"    {flag}" for flag in build_flags(board, firmware, engine, lab)]
     deps = lib_deps(board, firmware, engine)
     if deps:
         lines.append("lib_deps =")
@@ -456,12 +466,13 @@ def _sensor_text(board: Board) -> str:
 # ----------------------------------------------------------------------------- writing
 
 
-def _digest(board: Board, engine: str, sources: dict[str, Path], facts: ModelFacts | None) -> str:
+def _digest(board: Board, engine: str, sources: dict[str, Path], facts: ModelFacts | None,
+            lab: dict[str, str] | None = None) -> str:
     """Everything the project is made of: the whole board file (firmware facts included),
-    the engine, the model's facts, every copied source and the TFLM library table."""
+    the engine, the model's facts, kit_lab.h, every copied source and the TFLM library table."""
     digest = hashlib.sha256()
     digest.update(json.dumps([board.model_dump(mode="json"), engine,
-                              facts.__dict__ if facts else None], sort_keys=True, default=str).encode())
+                              facts.__dict__ if facts else None, lab or {}], sort_keys=True, default=str).encode())
     for name, path in sorted(sources.items()):
         digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
     digest.update(TFLM_LIBRARY_FILE.read_bytes())
@@ -483,15 +494,16 @@ def write_project(board: str | Board, converted: CompiledModel, out_dir: Path, e
         facts = model_facts(Path(model_path), converted)
         _check_tflm_kernels(facts)
     sources = source_map(firmware, engine, converted)
-    digest = _digest(board_obj, engine, sources, facts)
+    lab = lab_files(converted.card_path)
+    digest = _digest(board_obj, engine, sources, facts, lab)
     build_id = f"{firmware.hal}-{engine}-{digest[:12]}"
     out_dir = Path(out_dir)
     _check_out_dir(out_dir)
     copy_sources(sources, out_dir)
-    generated = generated_files(firmware, engine, facts, board_obj, build_id)
+    generated = generated_files(firmware, engine, facts, board_obj, build_id, lab)
     for relative, text in generated.items():
         (out_dir / relative).write_text(text)
-    (out_dir / "platformio.ini").write_text(platformio_ini(board_obj, firmware, engine, converted.model_id))
+    (out_dir / "platformio.ini").write_text(platformio_ini(board_obj, firmware, engine, converted.model_id, lab))
     library = tflm_library(firmware.hal) if engine == "tflm" else None
     (out_dir / "README.txt").write_text(readme_text(board_obj, engine, converted.model_id, library))
     return RealProject(board=board_obj.name, engine=engine, hal=firmware.hal, env=board_obj.name, project_dir=out_dir,

@@ -436,6 +436,18 @@ class LabTargets(Strict):
     max_float_int8_gap: float = Field(ge=0, le=1)
 
 
+class LabRun(Strict):
+    """How a board runs the model on its live sensor (optional; kit.build.lab writes kit_lab.h
+    from it). Defaults: audio slides by half a window and averages 3 windows' scores; IMU and
+    camera labs take whole windows one at a time; no LED; the camera frame is the model's size."""
+
+    stride_ms: float | None = Field(default=None, gt=0)
+    average_windows: int | None = Field(default=None, ge=1)
+    led_label: str | None = None
+    frame_size: list[int] | None = Field(default=None, min_length=2, max_length=2)  # [width, height]
+    frame_channels: Literal[1, 3] | None = None
+
+
 class Lab(Strict):
     """A lab file `labs/<name>/lab.toml`."""
 
@@ -452,6 +464,7 @@ class Lab(Strict):
     training: LabTraining
     io: LabIO
     targets: LabTargets
+    run: LabRun = LabRun()
 
     @model_validator(mode="after")
     def _labels_match_output(self) -> "Lab":
@@ -461,6 +474,8 @@ class Lab(Strict):
             raise ValueError(
                 f"io.output_shape ends in {self.io.output_shape[-1]} but there are {len(self.labels)} labels"
             )
+        if self.run.led_label is not None and self.run.led_label not in self.labels:
+            raise ValueError(f"run.led_label '{self.run.led_label}' is not one of the labels")
         return self
 
 

@@ -4,7 +4,7 @@ and motor vibration, or the user's own folder of examples, turned into model fea
 Nothing is downloaded: every generator runs on this machine and is deterministic per seed.
 """
 
-from kit.data.dataset import SIZES, Dataset, dataset_key, load_dataset, size_fraction
+from kit.data.dataset import SIZES, Dataset, dataset_key, load_dataset, load_raw, size_fraction
 from kit.data.spec import LabSpec, lab_spec
 
-__all__ = ["Dataset", "LabSpec", "SIZES", "dataset_key", "lab_spec", "load_dataset", "size_fraction"]
+__all__ = ["Dataset", "LabSpec", "SIZES", "dataset_key", "lab_spec", "load_dataset", "load_raw", "size_fraction"]

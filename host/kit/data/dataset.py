@@ -15,8 +15,9 @@ import numpy as np
 from kit.data.raw import SPLITS, RawData
 from kit.data.spec import LabSpec, lab_spec
 from kit.errors import DataError
-from kit.features import extract
-from kit.features.image import SCALES, scale_pixels
+from kit.features import extract, scale_pixels
+from kit.features.image import SCALES
+from kit.features.native import source_files as feature_c_sources
 from kit.paths import cache_dir
 
 GENERATOR_VERSION = 1
@@ -61,12 +62,14 @@ def size_fraction(size: str | float | None) -> float:
 
 
 def _code_fingerprint() -> str:
-    """Hash of the generator and feature sources: editing them invalidates cached datasets."""
+    """Hash of the generator and feature sources (Python and C): editing them invalidates cached datasets."""
     digest = hashlib.sha256(str(GENERATOR_VERSION).encode())
     root = Path(__file__).resolve().parents[1]
     for folder in ("data", "features"):
         for path in sorted((root / folder).glob("*.py")):
             digest.update(path.name.encode() + path.read_bytes())
+    for path in feature_c_sources():  # the C every pipeline runs (kit.features.native)
+        digest.update(path.name.encode() + path.read_bytes())
     return digest.hexdigest()
 
 
@@ -104,6 +107,12 @@ def _generate_raw(spec: LabSpec, seed: int, fraction: float, progress: Progress 
         return vibration_raw(spec, seed, fraction, progress)
     raise DataError(f"lab {spec.name} names an unknown dataset generator '{generator}'",
                     hint="use speech-espeak, scenes-rendered, imu-motion or imu-vibration in [dataset] generator")
+
+
+def load_raw(lab: Any, seed: int = 0, size: str | float | None = None, progress: Progress | None = None) -> RawData:
+    """The lab's generated raw samples (audio clips, IMU windows, uint8 images) before features:
+    what a board's sensor would deliver (tests feed them to boards and compare the features)."""
+    return _generate_raw(lab_spec(lab), seed, size_fraction(size), progress)
 
 
 def _features(spec: LabSpec, raw: np.ndarray) -> np.ndarray:

@@ -55,6 +55,9 @@ MEM_RE = re.compile(
     r"^m-kit-mem-\[arena=([0-9]+),arena_capacity=([0-9]+),stack_used=([0-9]+),stack_size=([0-9]+)\]$"
 )
 EXIT_RE = re.compile(r"^m-kit-exit-\[([0-9]+)\]$")
+FEATURES_RE = re.compile(r"^m-kit-features-\[values=([0-9]+),crc=([0-9a-f]{8}),ticks=([0-9]+),timer_hz=([0-9]+)\]$")
+FEATURES_DATA_RE = re.compile(r"^m-kit-features-data-\[([0-9a-f]{2,128})\]$")
+MAX_FEATURE_VALUES = 1 << 20
 
 # Input sizes of the MLPerf Tiny reference models, for boards that do not report them.
 MLPERF_INPUT_BYTES = {"kws01": 490, "vww01": 27648, "ic01": 3072, "ad01": 640}
@@ -133,6 +136,18 @@ class Memory:
 
 
 @dataclass
+@dataclass(frozen=True)
+class FeaturesReply:
+    """kit-features: the int8 model input the board computed from one raw window (None when
+    only its CRC was asked for), the CRC-32 of it, and the ticks the extraction took."""
+
+    values: bytes | None
+    count: int
+    crc: int
+    ticks: int
+    timer_hz: int
+
+
 class KitInferReply:
     """`kit-infer N`: ticks per run, the raw int8 output of the last run, dequantised results."""
 
@@ -388,6 +403,29 @@ class DeviceClient(MlperfClient):
                 f"CRC {crc:08x}, expected {len(sent)} bytes with CRC {expected:08x}",
                 hint="bytes were corrupted on the serial link; check the cable and run again",
             )
+
+    # --- features (kit_lab.h builds) ---------------------------------------------------------
+    def kit_features(self, path: Path | str, values: bool = True, timeout: float | None = 30.0) -> FeaturesReply:
+        """kit-features: the board reads one raw sensor window from `path` (a file on the
+        computer that runs it: twins), computes the lab's int8 model input with kit_features.c
+        and sends it back (with `values=False` only its CRC-32, for big camera inputs)."""
+        command = f"kit-features {path}" + ("" if values else " crc")
+        if " " in str(path) or len(command) > MAX_FILE_COMMAND:
+            raise ProtocolError(f"the file path {str(path)[:60]}... is too long or has a space for kit-features",
+                                hint="use a short path without spaces (e.g. under /tmp)")
+        reply = self.command(command, line_timeout=timeout, deadline_s=None if timeout is None else 4 * timeout)
+        match = reply.match_one(FEATURES_RE, "feature summary (m-kit-features-[values=..,crc=..,ticks=..])")
+        count = device_number(match.group(1), "the feature count", 1, MAX_FEATURE_VALUES)
+        crc = int(match.group(2), 16)
+        ticks = device_number(match.group(3), "the feature ticks")
+        timer_hz = device_number(match.group(4), "the feature timer rate", 1, MAX_U32)
+        data = None
+        if values:
+            data = b"".join(bytes.fromhex(m.group(1)) for m in reply.match_all(FEATURES_DATA_RE))
+            if len(data) != count or zlib.crc32(data) & 0xFFFFFFFF != crc:
+                raise ProtocolError(f"the board sent {len(data)} feature bytes for {count} values, or their CRC "
+                                    f"is not {crc:08x}", hint="lines were lost or garbled on the link; run again")
+        return FeaturesReply(values=data, count=count, crc=crc, ticks=ticks, timer_hz=timer_hz)
 
     # --- running -------------------------------------------------------------------------
     def kit_infer(
