@@ -8,7 +8,10 @@
  * of a sensor started at virtual time T exists from T + k / rate_hz on; a read blocks until
  * the samples it returns would have been captured, and samples the firmware did not read in
  * time fall out of the driver buffer (KIT_VIRTUAL_SENSOR_BUFFER_BYTES, a camera keeps only
- * the newest frame) and are counted as dropped, as on a board.
+ * the newest frame) and are counted as dropped, as on a board. Like a PDM/I2S DMA ring or an
+ * IMU FIFO, samples arrive in blocks of about 16 ms (the largest power of two <= rate / 62,
+ * at least one sample): a 16 kHz microphone hands over 256 samples every 16 ms, so a twin
+ * wakes 62 times a second instead of 16,000.
  *
  * The includer defines, before including this header:
  *   kit_vs_open(path) -> handle >= 0 or -1, kit_vs_read(handle, buffer, n) -> bytes or -1,
@@ -37,6 +40,7 @@ typedef struct kit_vs_state {
     uint32_t sample_bytes;  /* a camera: one frame */
     uint32_t rate_hz;       /* a camera: frames per second */
     uint32_t capacity;      /* samples the driver buffer holds */
+    uint32_t block;         /* samples delivered at once (the DMA block) */
     uint64_t start_ns;
     uint64_t consumed;      /* samples read or dropped since start */
     uint64_t available;     /* samples in the recording */
@@ -100,7 +104,21 @@ static uint64_t kit_vs_produced(const kit_vs_state *state, uint64_t now)
     uint64_t elapsed = now > state->start_ns ? now - state->start_ns : 0u;
     uint64_t seconds = elapsed / KIT_VS_NS_PER_S;
     uint64_t rest = elapsed % KIT_VS_NS_PER_S;
-    return seconds * state->rate_hz + rest * state->rate_hz / KIT_VS_NS_PER_S;
+    uint64_t samples = seconds * state->rate_hz + rest * state->rate_hz / KIT_VS_NS_PER_S;
+    if (samples >= state->available) {
+        return state->available; /* the recording's last block may be partial */
+    }
+    return samples / state->block * state->block;
+}
+
+/* The DMA block: the largest power of two <= rate / 62 (about 16 ms), at least 1. */
+static uint32_t kit_vs_block(uint32_t rate_hz, uint32_t capacity)
+{
+    uint32_t block = 1u;
+    while (block * 2u <= rate_hz / 62u && block * 2u <= capacity) {
+        block *= 2u;
+    }
+    return block;
 }
 
 /* When sample number `count` (from 1) has been captured: start + ceil(count / rate). */
@@ -145,6 +163,7 @@ int kit_hal_sensor_start(int sensor, const kit_sensor_format *format, const char
     if (state->capacity == 0u) {
         state->capacity = 1u;
     }
+    state->block = sensor == KIT_SENSOR_CAMERA ? 1u : kit_vs_block(format->rate_hz, state->capacity);
     state->available = (uint32_t)length / sample_bytes;
     state->consumed = 0u;
     state->position = 0u;
@@ -191,7 +210,11 @@ int32_t kit_hal_sensor_read(int sensor, uint8_t *buffer, uint32_t max_bytes)
     }
     pending = kit_vs_pending(state, kit_vs_now_ns());
     while (pending == 0u) {
-        kit_vs_wait_until_ns(kit_vs_ready_ns(state, state->consumed + 1u));
+        uint64_t next_block = (state->consumed / state->block + 1u) * state->block;
+        if (next_block > state->available) {
+            next_block = state->available;
+        }
+        kit_vs_wait_until_ns(kit_vs_ready_ns(state, next_block));
         pending = kit_vs_pending(state, kit_vs_now_ns());
     }
     if (sensor == KIT_SENSOR_CAMERA && pending > 1u) { /* a camera delivers its newest frame */

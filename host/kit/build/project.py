@@ -140,7 +140,20 @@ def hal_defines(target: Board) -> list[str]:
         defines.append(f"-DKIT_HAL_UART_BASE=0x{emulator.uart_base:08x}u")
     if emulator.systick_hz is not None:
         defines.append(f"-DKIT_HAL_SYSTICK_HZ={emulator.systick_hz}u")
+    if emulator.wake_timer_base is not None:
+        defines.append(f"-DKIT_HAL_WAKE_TIMER_BASE=0x{emulator.wake_timer_base:08x}u")
     return defines
+
+
+HAL_SENSOR_KINDS = {"microphone": "MICROPHONE", "imu": "IMU", "camera": "CAMERA"}
+
+
+def twin_sensor_flags(board: Board) -> list[str]:
+    """-DKIT_HAVE_<KIND> for each sensor kind kit_hal.h has calls for that the board carries
+    (the REAL board's when a twin stands in for it): the twin's virtual sensors answer for
+    exactly those, so `kit capture` on a twin refuses what the real board would refuse."""
+    kinds = {sensor.kind for sensor in board.sensors}
+    return [f"-DKIT_HAVE_{define}" for kind, define in HAL_SENSOR_KINDS.items() if kind in kinds]
 
 
 def _source_map(target: Board, model_dir: Path) -> dict[str, Path]:
@@ -201,7 +214,7 @@ def _build_hash(board: Board, target: Board, layout: MemoryLayout, sources: dict
                 generated: dict[str, str]) -> str:
     digest = hashlib.sha256()
     digest.update(json.dumps([board.name, target.name, asdict(layout), board_manifest(target), kernel_flags(board, target),
-                              power_flags(board), hal_defines(target), generated], sort_keys=True).encode())
+                              power_flags(board), hal_defines(target), generated, twin_sensor_flags(board)], sort_keys=True).encode())
     hal = hal_of(target)
     for name, path in sorted(sources.items()) + [(f"ld/{hal}", HAL_DIR / hal / "kit_link.ld.in")] + \
             [(f"platform/{p.relative_to(PLATFORM_DIR)}", p) for p in _platform_files()]:
@@ -224,7 +237,7 @@ def _build_info_header(board: Board, build_id: str) -> str:
 def _platformio_ini(board: Board, target: Board, layout: MemoryLayout, model_dir: Path,
                     generated: dict[str, str]) -> str:
     flags = ["-DKIT_HAVE_BUILD_INFO", "-ffp-contract=off", *kernel_flags(board, target), *hal_defines(target),
-             *power_flags(board), *lab_flags(generated)]
+             *power_flags(board), *lab_flags(generated), *twin_sensor_flags(board)]
     flags += [f"-I{d}" for d in _include_dirs(model_dir)]
     return "\n".join([
         "; Written by kit.build: the kit firmware (harness + HAL + runtime + model) for one board.",
