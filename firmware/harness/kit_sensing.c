@@ -146,12 +146,6 @@ static uint32_t sample_bytes(int sensor, const kit_sensor_format *format)
     return (uint32_t)format->width * format->height * format->channels;
 }
 
-/* The bytes a binary frame's payload holds: whole samples (a camera: whole pixels). */
-static uint32_t payload_unit(int sensor, const kit_sensor_format *format)
-{
-    return sensor == KIT_SENSOR_CAMERA ? format->channels : sample_bytes(sensor, format);
-}
-
 static void put_u16(uint8_t *out, uint32_t value)
 {
     out[0] = (uint8_t)value;
@@ -172,8 +166,9 @@ static void put_bytes(const uint8_t *data, uint32_t length)
     }
 }
 
-/* One binary frame: magic, type, flags, sequence, stream offset, length, payload, CRC-32 of
- * everything after the magic. */
+/* One binary frame: magic, type (the sensor), flags (0), sequence, stream offset (bytes),
+ * samples the driver dropped so far, payload length, payload, CRC-32 of everything between
+ * the magic and the CRC. */
 static void send_frame(int sensor, uint32_t offset, const uint8_t *data, uint32_t length)
 {
     uint8_t header[KIT_FRAME_HEADER_BYTES];
@@ -185,7 +180,8 @@ static void send_frame(int sensor, uint32_t offset, const uint8_t *data, uint32_
     header[3] = 0u;
     put_u32(header + 4, frame_sequence++);
     put_u32(header + 8, offset);
-    put_u16(header + 12, length);
+    put_u32(header + 12, kit_hal_sensor_dropped(sensor));
+    put_u16(header + 16, length);
     crc = kit_crc32_update(0u, header + 2, KIT_FRAME_HEADER_BYTES - 2u);
     crc = kit_crc32_update(crc, data, length);
     put_u32(crc_bytes, crc);
@@ -340,7 +336,7 @@ static void capture_frames(int sensor, const kit_sensor_format *format, uint32_t
 {
 #if KIT_CAPTURE_FRAME_BYTES > 0
     uint32_t frame_bytes = sample_bytes(sensor, format);
-    uint32_t chunk = KIT_FRAME_PAYLOAD_MAX / payload_unit(sensor, format) * payload_unit(sensor, format);
+    uint32_t chunk = KIT_FRAME_PAYLOAD_MAX / format->channels * format->channels; /* whole pixels */
     while (totals->samples < count) {
         uint32_t sent;
         int32_t got = kit_hal_sensor_read(sensor, capture_frame, frame_bytes);

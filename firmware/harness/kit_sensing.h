@@ -21,7 +21,7 @@ typedef struct kit_sensing_context {
 /* Binary frame layout (little-endian), see docs/PROTOCOL.md "Binary frames". */
 #define KIT_FRAME_MAGIC0 0xA5u
 #define KIT_FRAME_MAGIC1 0x4Bu
-#define KIT_FRAME_HEADER_BYTES 14u
+#define KIT_FRAME_HEADER_BYTES 18u
 #define KIT_FRAME_PAYLOAD_MAX 512u
 
 /* Runs `tokens[0]` when it is a sensing command (kit-capture, kit-run) and returns 1; 0 when
