@@ -646,7 +646,7 @@ static void command_kit_run(char **tokens, int count, const kit_sensing_context 
         uint64_t feature_ticks;
         uint64_t infer_ticks;
         uint32_t label;
-        int8_t *output;
+        const int8_t *output;
         int ready = next_window(windows == 0u);
         if (ready < 0) {
             status = "error";
