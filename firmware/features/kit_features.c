@@ -666,22 +666,31 @@ static float scale_pixel(const kit_feature_config *c, uint32_t value)
     return v;
 }
 
-/* Every model input value of an image in order [y][x][channel], each passed to `emit`. */
+/* Every model input value of an image in order [y][x][channel]: floats into out_float, or
+ * (out_float NULL) int8 into out_int8 through a table of the 256 possible pixel values (the
+ * int8 input depends on the value alone, so the table gives exactly the per-pixel result). */
 static void image_features(const kit_feature_config *c, const uint8_t *frame, float *out_float, int8_t *out_int8)
 {
+    int8_t table[256];
     kit_crop crop = centre_crop(c);
     uint32_t index = 0;
     uint32_t x;
     uint32_t y;
     uint32_t ch;
+    if (out_float == 0) {
+        for (x = 0; x < 256u; x++) {
+            float value = scale_pixel(c, x);
+            kit_features_quantize(c, &value, &table[x], 1u);
+        }
+    }
     for (y = 0; y < c->height; y++) {
         for (x = 0; x < c->width; x++) {
             for (ch = 0; ch < c->channels; ch++) {
-                float value = scale_pixel(c, image_pixel(c, frame, &crop, x, y, ch));
+                uint32_t pixel = image_pixel(c, frame, &crop, x, y, ch);
                 if (out_float != 0) {
-                    out_float[index] = value;
+                    out_float[index] = scale_pixel(c, pixel);
                 } else {
-                    kit_features_quantize(c, &value, &out_int8[index], 1u);
+                    out_int8[index] = table[pixel];
                 }
                 index++;
             }

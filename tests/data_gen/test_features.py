@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from kit.features import extract
-from kit.features.imu import imu_spectral, vibration_spectrum
-from kit.features.image import scale_pixels
-from kit.features.mfcc import MfccConfig, hz_to_mel, log_mel, mel_matrix, mfcc
+from kit.features import extract, imu_spectral, mfcc, scale_pixels, vibration_spectrum
+from kit.features.mfcc import MfccConfig, hz_to_mel, log_mel, mel_matrix
 
 CONFIG = MfccConfig()
 

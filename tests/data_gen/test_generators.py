@@ -11,7 +11,7 @@ from kit.data.scenes import render_scene
 from kit.data.spec import lab_spec
 from kit.data.vibration import motor_window
 from kit.errors import DataError
-from kit.features.imu import vibration_spectrum
+from kit.features import vibration_spectrum
 
 
 @pytest.mark.parametrize("fixture, lab", [("fruit_tiny", "image-classification"), ("vww_tiny", "visual-wake-words"),

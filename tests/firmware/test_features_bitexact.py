@@ -28,7 +28,7 @@ from kit.upload import qemu
 
 pytestmark = pytest.mark.slow
 
-TWINS = ["emu-cortex-m4", "emu-cortex-m7", "emu-rv32"]
+TWINS = ["emu-cortex-m4", "emu-cortex-m7", "emu-cortex-m55", "emu-rv32"]
 LABS = ["kws", "motion", "anomaly", "image-classification", "visual-wake-words"]
 SAMPLES = 50
 WHOLE_CAMERA_INPUTS = 3  # the rest of a camera lab's inputs are compared by CRC-32

@@ -1,4 +1,4 @@
-"""All firmware C (harness, each HAL, the test model) compiles warning-free with -Wall -Wextra
+"""All firmware C (harness, each HAL, the feature pipelines, the test model) compiles warning-free with -Wall -Wextra
 -Werror under host gcc, arm-none-eabi-gcc (Cortex-M4F, Cortex-M7) and riscv64-unknown-elf-gcc
 (rv32imc)."""
 
@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from firmware_helpers import TEST_MODEL
 
-from kit.paths import FIRMWARE_DIR
+from kit.build.lab import lab_files
+from kit.paths import FIRMWARE_DIR, MODELS_DIR
 
 WARNINGS = ["-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-ffunction-sections", "-fdata-sections"]
 TARGETS = {
@@ -31,10 +32,26 @@ def test_firmware_compiles_warning_free(target, tmp_path):
     if shutil.which(compiler) is None:
         pytest.fail(f"{compiler} is missing: install it with scripts/setup.sh")
     sources = [*sorted((FIRMWARE_DIR / "harness").glob("*.c")), *sorted((FIRMWARE_DIR / "hal" / hal).glob("*.c")),
-               TEST_MODEL / "kit_model.c"]
+               *sorted((FIRMWARE_DIR / "features").glob("*.c")), TEST_MODEL / "kit_model.c"]
     for source in sources:
-        result = subprocess.run([compiler, *WARNINGS, *flags, f"-I{TEST_MODEL}", f"-I{FIRMWARE_DIR / 'harness'}",
-                                 f"-I{FIRMWARE_DIR / 'hal'}", "-c", str(source), "-o", str(tmp_path / "out.o")],
-                                capture_output=True, text=True)
-        assert result.returncode == 0 and result.stderr == "", f"{source.name} on {target}:\n{result.stderr}"
-        assert Path(tmp_path / "out.o").stat().st_size > 0
+        compile_warning_free(compiler, flags, source, tmp_path, target)
+
+
+def compile_warning_free(compiler: str, flags: list[str], source: Path, tmp_path: Path, target: str,
+                         extra: tuple[str, ...] = ()) -> None:
+    result = subprocess.run([compiler, *WARNINGS, "-ffp-contract=off", *flags, *extra, f"-I{TEST_MODEL}",
+                             f"-I{FIRMWARE_DIR / 'harness'}", f"-I{FIRMWARE_DIR / 'hal'}",
+                             f"-I{FIRMWARE_DIR / 'features'}", "-c", str(source), "-o", str(tmp_path / "out.o")],
+                            capture_output=True, text=True)
+    assert result.returncode == 0 and result.stderr == "", f"{source.name} on {target}:\n{result.stderr}"
+    assert Path(tmp_path / "out.o").stat().st_size > 0
+
+
+@pytest.mark.parametrize("lab", ["kws", "visual-wake-words"])
+@pytest.mark.parametrize("target", sorted(TARGETS))
+def test_the_harness_with_a_lab_compiles_warning_free(target, lab, tmp_path):
+    """-DKIT_HAVE_LAB and a kit_lab.h as kit.build writes it (kit-features)."""
+    compiler, flags, _ = TARGETS[target]
+    (tmp_path / "kit_lab.h").write_text(lab_files(MODELS_DIR / lab / "card.json")["kit_lab.h"])
+    compile_warning_free(compiler, flags, FIRMWARE_DIR / "harness" / "kit_harness.c", tmp_path, target,
+                         ("-DKIT_HAVE_LAB", f"-I{tmp_path}"))

@@ -62,20 +62,14 @@ class FeatureConfig:
 
     @property
     def raw_shape(self) -> tuple[int, ...]:
-        if self.kind == KIND_MFCC:
-            return (self.samples,)
-        if self.kind == KIND_IMAGE:
-            return (self.frame_height, self.frame_width, self.frame_channels)
-        return (self.samples, self.axes)
+        shapes = {KIND_MFCC: (self.samples,), KIND_IMAGE: (self.frame_height, self.frame_width, self.frame_channels)}
+        return shapes.get(self.kind, (self.samples, self.axes))
 
     @property
     def out_shape(self) -> tuple[int, ...]:
         """The float features' shape as kit.data lays them out (MFCC gets a channel axis)."""
-        if self.kind == KIND_MFCC:
-            return (self.frames, self.coefficients, 1)
-        if self.kind == KIND_IMAGE:
-            return (self.height, self.width, self.channels)
-        return (self.out_values,)
+        shapes = {KIND_MFCC: (self.frames, self.coefficients, 1), KIND_IMAGE: (self.height, self.width, self.channels)}
+        return shapes.get(self.kind, (self.out_values,))
 
 
 def field_names() -> list[str]:

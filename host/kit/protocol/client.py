@@ -135,7 +135,6 @@ class Memory:
     stack_size: int
 
 
-@dataclass
 @dataclass(frozen=True)
 class FeaturesReply:
     """kit-features: the int8 model input the board computed from one raw window (None when
@@ -148,6 +147,7 @@ class FeaturesReply:
     timer_hz: int
 
 
+@dataclass
 class KitInferReply:
     """`kit-infer N`: ticks per run, the raw int8 output of the last run, dequantised results."""
 
