@@ -78,7 +78,7 @@ def test_camera_frames_become_pngs(twins, tmp_path):
     frames = [rng.integers(0, 256, size=(32, 48, 3), dtype=np.uint8) for _ in range(3)]
     for index, frame in enumerate(frames):
         Image.fromarray(frame, "RGB").save(images / f"f{index}.png")
-    with connect("emu-cortex-m4") as session:
+    with connect("emu-rv32") as session:
         summary = capture(session, "camera", "person", tmp_path / "out", 3,
                           SensorShape("camera", 5, 3, width=48, height=32), source=images)
     assert summary.samples == 3 and summary.dropped == 0

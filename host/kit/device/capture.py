@@ -233,10 +233,16 @@ def _board_source(session, sensor: str, shape: SensorShape, source: Path | None,
     data = raw_recording(Path(source), shape, axes)
     if not data:
         raise KitError(f"the recording {source} holds no samples", hint="pass a longer recording")
-    path = Path(folder) / f"sensor-{sensor}.raw"
+    path = recordings_folder(Path(folder)) / f"capture-{sensor}.raw"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
     return str(path)
+
+
+def recordings_folder(input_folder: Path) -> Path:
+    """Where the recordings a twin's virtual sensors play go: beside the board's input folder
+    ($KIT_HOME/cache/recordings/<board>), which holds only kit-load-file's input.bin."""
+    return input_folder.parent.parent / "recordings" / input_folder.name
 
 
 def _too_slow(shape: SensorShape, received: int, dropped: int, files: list[Path]) -> CaptureStopped:
@@ -273,4 +279,4 @@ def _explain_refusal(error: ProtocolError, session) -> None:
 
 
 __all__ = ["CaptureStopped", "CaptureSummary", "ClipWriter", "DEFAULT_CLIP_SECONDS", "atomic_write", "capture",
-           "next_index", "preview_text", "shape_for"]
+           "next_index", "preview_text", "recordings_folder", "shape_for"]

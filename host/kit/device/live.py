@@ -15,6 +15,7 @@ from typing import Callable
 
 from kit.bench.results import ResultsFile
 from kit.catalog.models import Lab
+from kit.device.capture import recordings_folder
 from kit.device.recordings import IMAGE_SUFFIXES, SensorShape, raw_recording
 from kit.errors import DeviceError, KitError
 from kit.link.base import LinkTimeout
@@ -132,7 +133,7 @@ def run_live(session, lab: Lab, source: Path | None = None, seconds: float | Non
 def _feed(client, shape: SensorShape, path: Path, lab: Lab) -> str:
     axes = [str(a) for a in (lab.dataset.model_dump().get("axes") or [])] or None
     data = raw_recording(path, shape, axes)
-    target = Path(client.host_file_dir) / f"run-{shape.sensor}.raw"
+    target = recordings_folder(Path(client.host_file_dir)) / f"run-{shape.sensor}.raw"
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(data)
     return str(target)
