@@ -18,6 +18,10 @@
 #include "kit_lab.h"
 #endif
 
+#if defined(KIT_HAVE_MICROPHONE) || defined(KIT_HAVE_IMU) || defined(KIT_HAVE_CAMERA)
+#define KIT_HAVE_SENSORS 1 /* the HAL implements the sensor calls; without it they are not linked */
+#endif
+
 #define KIT_SENSOR_SLOTS 4
 #define KIT_ECHO_CHARS 20u
 
@@ -32,11 +36,13 @@
 
 static const char *const sensor_names[KIT_SENSOR_SLOTS] = {"", "microphone", "imu", "camera"};
 
+#ifdef KIT_HAVE_SENSORS
 static uint8_t payload[KIT_FRAME_PAYLOAD_MAX];
 #if KIT_CAPTURE_FRAME_BYTES > 0
 static uint8_t capture_frame[KIT_CAPTURE_FRAME_BYTES];
 #endif
 static uint32_t frame_sequence;
+#endif
 
 /* ------------------------------------------------------------------ helpers */
 
@@ -121,6 +127,7 @@ static void reply_no_sensor(const char *command, int sensor)
     reply_ready();
 }
 
+#ifdef KIT_HAVE_SENSORS
 static void reply_sensor_error(const char *command, const char *what)
 {
     kit_out_str("e-[");
@@ -369,16 +376,16 @@ static void capture_frames(int sensor, const kit_sensor_format *format, uint32_t
 #endif
 }
 
+#endif /* KIT_HAVE_SENSORS */
+
+#ifdef KIT_HAVE_SENSORS
+static void capture_with(char **tokens, int count, const kit_sensing_context *context, int sensor);
+#endif
+
 /* kit-capture SENSOR COUNT [SOURCE|-] [rate=N] [channels=N] [width=N] [height=N] */
 static void command_kit_capture(char **tokens, int count, const kit_sensing_context *context)
 {
-    kit_sensor_format format;
-    capture_totals totals = {0u, 0u, 0u, "done"};
-    const char *source = 0;
-    uint32_t samples;
-    uint64_t started;
     int sensor;
-    int i;
     if (count < 3) {
         reply_error("kit-capture: expected SENSOR COUNT [SOURCE] [rate=N] [channels=N] [width=N] [height=N]");
         return;
@@ -396,6 +403,23 @@ static void command_kit_capture(char **tokens, int count, const kit_sensing_cont
         reply_no_sensor("kit-capture", sensor);
         return;
     }
+#ifdef KIT_HAVE_SENSORS
+    capture_with(tokens, count, context, sensor);
+#else
+    (void)context;
+#endif
+}
+
+#ifdef KIT_HAVE_SENSORS
+/* kit-capture once the sensor is known to exist: the format, the stream, the totals. */
+static void capture_with(char **tokens, int count, const kit_sensing_context *context, int sensor)
+{
+    kit_sensor_format format;
+    capture_totals totals = {0u, 0u, 0u, "done"};
+    const char *source = 0;
+    uint32_t samples;
+    uint64_t started;
+    int i;
     if (kit_parse_u32(tokens[2], &samples) != 0 || samples == 0u) {
         reply_error("kit-capture: COUNT must be a number from 1");
         return;
@@ -458,10 +482,11 @@ static void command_kit_capture(char **tokens, int count, const kit_sensing_cont
     kit_hal_sensor_stop(sensor);
     reply_ready();
 }
+#endif
 
 /* ------------------------------------------------------------------ kit-run */
 
-#ifdef KIT_HAVE_LAB
+#if defined(KIT_HAVE_LAB) && defined(KIT_HAVE_SENSORS)
 
 #if KIT_LAB_SENSOR == KIT_SENSOR_MICROPHONE
 #define KIT_LAB_SAMPLE_BYTES 2u
@@ -691,6 +716,16 @@ static void command_kit_run(char **tokens, int count, const kit_sensing_context 
     }
     kit_hal_sensor_stop(sensor);
     reply_ready();
+}
+
+#elif defined(KIT_HAVE_LAB)
+
+static void command_kit_run(char **tokens, int count, const kit_sensing_context *context)
+{
+    (void)tokens;
+    (void)count;
+    (void)context;
+    reply_no_sensor("kit-run", KIT_LAB_SENSOR);
 }
 
 #else

@@ -124,3 +124,37 @@ def test_lost_and_corrupted_frames_are_counted_never_glued(tmp_path):
     stats = reader.stats
     assert stats.crc_failures == 1 and stats.lost_frames == 2 and stats.missing_bytes == 16
     assert stats.junk_bytes == 6 and not stats.clean
+
+
+COMPILERS = {
+    "gcc": ([], "host/kit_hal_host.c"),
+    "arm-none-eabi-gcc": (["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"],
+                          "qemu-mps2/kit_hal_mps2.c"),
+    "riscv64-unknown-elf-gcc": (["--specs=picolibc.specs", "-march=rv32imc", "-misa-spec=2.2", "-mabi=ilp32"],
+                                "qemu-riscv-virt/kit_hal_riscv_virt.c"),
+}
+SENSOR_SETS = [(), ("-DKIT_HAVE_MICROPHONE",), ("-DKIT_HAVE_MICROPHONE", "-DKIT_HAVE_IMU", "-DKIT_HAVE_CAMERA")]
+
+
+@pytest.mark.parametrize("sensors", SENSOR_SETS, ids=["none", "mic", "all"])
+@pytest.mark.parametrize("compiler", list(COMPILERS))
+def test_sensing_and_virtual_sensors_compile_warning_free(compiler, sensors, tmp_path):
+    """kit_sensing.c and the HAL's virtual sensors for every set of sensors a board file can give
+    (with none, kit_sensing.c calls no sensor function: a HAL without sensors still links)."""
+    import subprocess
+
+    from kit.paths import FIRMWARE_DIR
+
+    flags, hal = COMPILERS[compiler]
+    for source in (FIRMWARE_DIR / "harness" / "kit_sensing.c", FIRMWARE_DIR / "hal" / hal):
+        subprocess.run([compiler, "-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", *flags, *sensors,
+                        f"-I{FIRMWARE_DIR.parent / 'tests' / 'firmware' / 'testmodel'}", f"-I{FIRMWARE_DIR / 'harness'}",
+                        f"-I{FIRMWARE_DIR / 'hal'}", "-c", str(source), "-o", str(tmp_path / "out.o")], check=True)
+    if not sensors:
+        symbols = subprocess.run(["nm", "-u", str(tmp_path / "out.o")], capture_output=True, text=True).stdout
+        subprocess.run([compiler, *flags, "-std=c99", "-O2", "-Wall", "-Wextra", "-Werror",
+                        f"-I{FIRMWARE_DIR.parent / 'tests' / 'firmware' / 'testmodel'}", f"-I{FIRMWARE_DIR / 'harness'}",
+                        f"-I{FIRMWARE_DIR / 'hal'}", "-c", str(FIRMWARE_DIR / "harness" / "kit_sensing.c"), "-o",
+                        str(tmp_path / "sensing.o")], check=True)
+        undefined = subprocess.run(["nm", "-u", str(tmp_path / "sensing.o")], capture_output=True, text=True).stdout
+        assert "kit_hal_sensor_start" not in undefined and "kit_hal_sensor_read" not in undefined, symbols
