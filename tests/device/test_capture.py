@@ -154,3 +154,26 @@ def test_a_sensor_the_board_lacks_is_named_with_the_ones_it_has(mlperf_models, t
                 capture(session, "microphone", "yes", tmp_path / "out", 10, SensorShape("microphone", 16000))
     finally:
         stop("nano33-ble-sense")
+
+
+def test_the_cli_captures_a_motion_recording_in_the_labs_format(twins, tmp_path):
+    """`kit capture BOARD --sensor imu --lab motion`: the lab's 50 Hz and axes, a preview, and a
+    file `kit train motion --source DIR` reads (time column + ax, ay, az)."""
+    from click.testing import CliRunner
+
+    from kit.cli import main
+
+    signal = np.random.default_rng(5).normal(size=(300, 3)).astype(np.float32)
+    source = tmp_path / "walk.csv"
+    source.write_text("ax,ay,az\n" + "".join(",".join(repr(float(v)) for v in row) + "\n" for row in signal))
+    result = CliRunner().invoke(main, ["capture", "emu-rv32", "--sensor", "imu", "--label", "terrestrial", "--lab",
+                                       "motion", "--seconds", "4", "--source", str(source), "--out",
+                                       str(tmp_path / "mine"), "--preview"])
+    assert result.exit_code == 0, result.output
+    assert "200 samples at 50 samples/s, 0 dropped, 0 frames lost" in result.output
+    written = tmp_path / "mine" / "terrestrial" / "terrestrial-1.csv"
+    assert written.read_text().splitlines()[0] == "time,ax,ay,az"
+    assert written.read_text().splitlines()[2].startswith("0.020000,")
+    assert np.array_equal(read_csv_signal(written, ["ax", "ay", "az"]), signal[:200])
+    again = CliRunner().invoke(main, ["capture", "emu-rv32", "--sensor", "camera", "--label", "x", "--count", "1"])
+    assert again.exit_code != 0 and "needs a recording" in again.output
