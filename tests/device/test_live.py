@@ -59,6 +59,14 @@ def test_kws_on_the_m4_twin_matches_the_host_window_by_window(tmp_path):
         flash("emu-cortex-m4", "kws")
         with connect("emu-cortex-m4") as session:
             summary = run_live(session, get_lab("kws"), source=source, results_dir=tmp_path)
+
+            def ctrl_c_at_the_third(record) -> None:
+                if record.index == 2:
+                    raise KeyboardInterrupt
+
+            stopped = run_live(session, get_lab("kws"), source=source, results_dir=tmp_path / "stopped",
+                               on_record=ctrl_c_at_the_third)
+            assert session.client.command("name").lines == ["m-name-dut-[kit-emu-cortex-m4]"]  # kit-cancel took
     finally:
         stop("emu-cortex-m4")
     starts = range(0, len(audio) - 16000 + 1, 8000)  # 1 s windows, half a window apart
@@ -72,6 +80,8 @@ def test_kws_on_the_m4_twin_matches_the_host_window_by_window(tmp_path):
     written = list(read_records(summary.results_path))
     assert written[0]["type"] == "header" and written[0]["lab"] == "kws" and written[-1]["status"] == "ended"
     assert [w["label"] for w in written if w["type"] == "live"] == [r.label for r in records]
+    assert stopped.status == "cancelled" and len(stopped.records) == 3
+    assert list(read_records(stopped.results_path))[-1]["status"] == "cancelled"
 
 
 def test_motion_on_the_rv32_twin_from_a_folder_of_csvs_through_the_cli(tmp_path):

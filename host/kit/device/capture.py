@@ -181,8 +181,7 @@ def capture(session, sensor: str, label: str, out_dir: Path, count: int, shape: 
         progress.received = frame.offset + len(frame.payload)
         writer.add(frame.payload)
         if on_progress is not None:
-            on_progress(progress.received // shape.sample_bytes if sensor != "camera" else
-                        progress.received // shape.sample_bytes, count, preview_text(shape, frame.payload))
+            on_progress(progress.received // shape.sample_bytes, count, preview_text(shape, frame.payload))
 
     deadline = 30.0 + 3.0 * count / shape.rate_hz
     try:

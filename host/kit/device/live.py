@@ -25,6 +25,8 @@ from kit.protocol.sensing import LIVE_RE, RUN_END_RE, RUN_START_RE
 LINE_TIMEOUT_S = 30.0
 SOURCE_SUFFIXES = {"microphone": (".wav",), "imu": (".csv",), "camera": IMAGE_SUFFIXES}
 MAX_SCORE = 1e6
+RUN_BUDGET_S = 60.0          # a twin's kit-run must end within this plus ...
+RUN_BUDGET_PER_SECOND = 10.0  # ... this many wall seconds per second of recording
 
 
 @dataclass(frozen=True)
@@ -121,8 +123,9 @@ def run_live(session, lab: Lab, source: Path | None = None, seconds: float | Non
         summary.results_path = results.path
         deadline = None if seconds is None else time.monotonic() + seconds
         for path in files:
-            board_path = _feed(client, shape, path, lab) if path is not None else None
-            status = _one_run(client, lab, board_path, str(path or ""), deadline, results, summary, on_record)
+            board_path, budget = _feed(client, shape, path, lab) if path is not None else (None, None)
+            status = _one_run(client, lab, board_path, str(path or ""), deadline, results, summary, on_record,
+                              budget)
             summary.status = status
             if status != "ended":
                 break
@@ -130,19 +133,24 @@ def run_live(session, lab: Lab, source: Path | None = None, seconds: float | Non
     return summary
 
 
-def _feed(client, shape: SensorShape, path: Path, lab: Lab) -> str:
+def _feed(client, shape: SensorShape, path: Path, lab: Lab) -> tuple[str, float]:
+    """The recording written where the twin reads it, and the wall-time budget for playing it
+    (a twin runs faster than real time; a generous multiple of the recording's length)."""
     axes = [str(a) for a in (lab.dataset.model_dump().get("axes") or [])] or None
     data = raw_recording(path, shape, axes)
     target = recordings_folder(Path(client.host_file_dir)) / f"run-{shape.sensor}.raw"
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(data)
-    return str(target)
+    seconds = len(data) / max(1, shape.sample_bytes) / max(1, shape.rate_hz)
+    return str(target), RUN_BUDGET_S + RUN_BUDGET_PER_SECOND * seconds
 
 
 def _one_run(client, lab: Lab, board_path: str | None, source: str, deadline: float | None,
-             results: ResultsFile, summary: LiveSummary, on_record) -> str:
-    """One kit-run to its end (the recording ran out, the deadline, Ctrl-C, an error)."""
+             results: ResultsFile, summary: LiveSummary, on_record, budget: float | None = None) -> str:
+    """One kit-run to its end (the recording ran out, the deadline, Ctrl-C, an error); a twin's
+    run that outlasts `budget` s is cancelled and reported."""
     labels = len(lab.labels)
+    overall = None if budget is None else time.monotonic() + budget
     client.send("kit-run" + (f" {board_path}" if board_path else ""))
     cancelled = False
     status = "ended"
@@ -151,6 +159,11 @@ def _one_run(client, lab: Lab, board_path: str | None, source: str, deadline: fl
             if deadline is not None and time.monotonic() > deadline and not cancelled:
                 client.link.write("kit-cancel%")
                 cancelled = True
+            if overall is not None and time.monotonic() > overall:
+                client.link.write("kit-cancel%")
+                _read_to_ready(client, twice=True)
+                raise DeviceError(f"kit-run on {source} did not end within {budget:.0f} s",
+                                  hint="the twin is stuck or far too slow: `kit stop`, then `kit flash ... --emulate`")
             line = client.link.read_line(LINE_TIMEOUT_S)
             if is_ready(line):
                 break
