@@ -33,14 +33,14 @@ def write_wav(path: Path, samples: np.ndarray, rate: int = 16000) -> Path:
 
 @pytest.fixture(scope="module")
 def twins(mlperf_models):
-    """The M4 and rv32 twins running a small model (capture does not need the model)."""
-    for board in ("emu-cortex-m4", "emu-rv32"):
+    """The M4, M55 and rv32 twins running a small model (capture does not need the model)."""
+    for board in ("emu-cortex-m4", "emu-cortex-m55", "emu-rv32"):
         flash(board, None, model=mlperf_models["ad01_int8"])
     yield
     stop(None)
 
 
-@pytest.mark.parametrize("board", ["emu-cortex-m4", "emu-rv32"])
+@pytest.mark.parametrize("board", ["emu-cortex-m4", "emu-cortex-m55", "emu-rv32"])
 def test_ten_seconds_of_16khz_audio_arrive_sample_exact(twins, board, tmp_path):
     audio = np.random.default_rng(1).integers(-32768, 32768, size=160_000).astype(np.int16)
     source = write_wav(tmp_path / "speech.wav", audio)

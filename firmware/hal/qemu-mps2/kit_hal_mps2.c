@@ -218,6 +218,9 @@ int kit_hal_i2c_transfer(uint8_t address, const uint8_t *tx, uint32_t tx_length,
 #ifndef KIT_HAL_WAKE_TIMER_IRQ
 #define KIT_HAL_WAKE_TIMER_IRQ 8u
 #endif
+#ifndef KIT_HAL_WAKE_TIMER_HZ
+#define KIT_HAL_WAKE_TIMER_HZ KIT_HAL_SYSTICK_HZ /* mps2: the APB clock is the system clock */
+#endif
 #define WAKE_TIMER_CTRL REG32(KIT_HAL_WAKE_TIMER_BASE + 0x0u)
 #define WAKE_TIMER_VALUE REG32(KIT_HAL_WAKE_TIMER_BASE + 0x4u)
 #define WAKE_TIMER_RELOAD REG32(KIT_HAL_WAKE_TIMER_BASE + 0x8u)
@@ -247,7 +250,7 @@ static void kit_vs_wait_until_ns(uint64_t deadline)
 {
     uint64_t now;
     while ((now = kit_vs_now_ns()) < deadline) {
-        uint64_t ticks = ((deadline - now) * KIT_HAL_SYSTICK_HZ + NS_PER_S - 1u) / NS_PER_S;
+        uint64_t ticks = ((deadline - now) * KIT_HAL_WAKE_TIMER_HZ + NS_PER_S - 1u) / NS_PER_S;
         uint32_t primask = interrupts_off();
         wake_timer_disarm();
         WAKE_TIMER_RELOAD = ticks > 0xFFFFFFF0u ? 0xFFFFFFF0u : (uint32_t)ticks + 1u;
