@@ -11,6 +11,7 @@
 #include "kit_line.h"
 #include "kit_out.h"
 #include "kit_power.h"
+#include "kit_sensing.h"
 #include "kit_stack.h"
 
 #define KIT_PROTOCOL_VERSION 1
@@ -1030,6 +1031,17 @@ static void unknown_command(const char *word)
     reply_ready();
 }
 
+/* kit_sensing.c's commands, with the harness state they borrow. */
+static int sensing_command(char **tokens, int count)
+{
+    kit_sensing_context context;
+    context.arena = arena;
+    context.arena_capacity = KIT_ARENA_CAPACITY;
+    context.model_problem = model_problem;
+    context.cancel_requested = cancel_requested;
+    return kit_sensing_command(tokens, count, &context);
+}
+
 static void run_command(char *line)
 {
     char *tokens[KIT_MAX_TOKENS];
@@ -1073,6 +1085,8 @@ static void run_command(char *line)
         command_kit_exit(tokens, count);
     } else if (strcmp(word, "kit-cancel") == 0) {
         reply_ready(); /* nothing is running: nothing to cancel */
+    } else if (sensing_command(tokens, count)) {
+        /* kit-capture, kit-run: kit_sensing.c */
     } else if (lab_command(word, tokens, count)) {
         /* kit-features: builds with kit_lab.h */
     } else {

@@ -109,3 +109,60 @@ int kit_hal_i2c_transfer(uint8_t address, const uint8_t *tx, uint32_t tx_length,
     (void)rx_length;
     return -1;
 }
+
+/* ---- Virtual sensors (kit_virtual_sensor.h) on the host's own files. The host build has no
+ * emulator clock, so the sensors run on a simulated one that only a wait moves forward:
+ * every sample is read in time (nothing is dropped) and a capture takes no real time. */
+static FILE *host_files[4];
+static uint64_t host_sensor_ns;
+
+static int32_t kit_vs_open(const char *path)
+{
+    int32_t handle;
+    for (handle = 0; handle < 4; handle++) {
+        if (host_files[handle] == 0) {
+            host_files[handle] = fopen(path, "rb");
+            return host_files[handle] != 0 ? handle : -1;
+        }
+    }
+    return -1;
+}
+
+static int32_t kit_vs_read(int32_t handle, uint8_t *buffer, uint32_t length)
+{
+    return (int32_t)fread(buffer, 1u, length, host_files[handle]);
+}
+
+static int32_t kit_vs_seek(int32_t handle, uint32_t position)
+{
+    return fseek(host_files[handle], (long)position, SEEK_SET) == 0 ? 0 : -1;
+}
+
+static int32_t kit_vs_length(int32_t handle)
+{
+    long length;
+    if (fseek(host_files[handle], 0L, SEEK_END) != 0 || (length = ftell(host_files[handle])) < 0) {
+        return -1;
+    }
+    return fseek(host_files[handle], 0L, SEEK_SET) == 0 ? (int32_t)length : -1;
+}
+
+static void kit_vs_close(int32_t handle)
+{
+    fclose(host_files[handle]);
+    host_files[handle] = 0;
+}
+
+static uint64_t kit_vs_now_ns(void)
+{
+    return host_sensor_ns;
+}
+
+static void kit_vs_wait_until_ns(uint64_t deadline)
+{
+    if (deadline > host_sensor_ns) {
+        host_sensor_ns = deadline;
+    }
+}
+
+#include "kit_virtual_sensor.h"

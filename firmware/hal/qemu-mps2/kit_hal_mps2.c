@@ -206,3 +206,73 @@ int kit_hal_i2c_transfer(uint8_t address, const uint8_t *tx, uint32_t tx_length,
 {
     return kit_virtual_ina_transfer(address, tx, tx_length, rx, rx_length);
 }
+
+/* ---- Virtual sensors (kit_virtual_sensor.h): recordings read with semihosting, paced in
+ * virtual time. A wait arms a CMSDK APB timer (mps2: timer0 at 0x40000000, IRQ 8) and sleeps
+ * in WFI with interrupts masked (a pending interrupt wakes the core without being taken), so
+ * QEMU with -icount sleep=off skips the idle time instead of executing a spin loop. A machine
+ * without that timer (KIT_HAL_WAKE_TIMER_BASE 0, e.g. mps3-an547) polls the tick counter. */
+#ifndef KIT_HAL_WAKE_TIMER_BASE
+#define KIT_HAL_WAKE_TIMER_BASE 0x40000000u
+#endif
+#ifndef KIT_HAL_WAKE_TIMER_IRQ
+#define KIT_HAL_WAKE_TIMER_IRQ 8u
+#endif
+#ifndef KIT_HAL_WAKE_TIMER_HZ
+#define KIT_HAL_WAKE_TIMER_HZ KIT_HAL_SYSTICK_HZ /* mps2: the APB clock is the system clock */
+#endif
+#define WAKE_TIMER_CTRL REG32(KIT_HAL_WAKE_TIMER_BASE + 0x0u)
+#define WAKE_TIMER_VALUE REG32(KIT_HAL_WAKE_TIMER_BASE + 0x4u)
+#define WAKE_TIMER_RELOAD REG32(KIT_HAL_WAKE_TIMER_BASE + 0x8u)
+#define WAKE_TIMER_INTCLEAR REG32(KIT_HAL_WAKE_TIMER_BASE + 0xCu)
+#define WAKE_TIMER_ENABLE_IRQ 0x9u
+#define NVIC_ISER0 REG32(0xE000E100u)
+#define NVIC_ICER0 REG32(0xE000E180u)
+#define NVIC_ICPR0 REG32(0xE000E280u)
+#define NS_PER_S 1000000000ull
+
+static uint64_t kit_vs_now_ns(void)
+{
+    uint64_t ticks = kit_hal_ticks();
+    return ticks / KIT_HAL_SYSTICK_HZ * NS_PER_S + ticks % KIT_HAL_SYSTICK_HZ * NS_PER_S / KIT_HAL_SYSTICK_HZ;
+}
+
+#if KIT_HAL_WAKE_TIMER_BASE != 0
+static void wake_timer_disarm(void)
+{
+    WAKE_TIMER_CTRL = 0u;
+    WAKE_TIMER_INTCLEAR = 1u;
+    NVIC_ICER0 = 1u << KIT_HAL_WAKE_TIMER_IRQ;
+    NVIC_ICPR0 = 1u << KIT_HAL_WAKE_TIMER_IRQ;
+}
+
+static void kit_vs_wait_until_ns(uint64_t deadline)
+{
+    uint64_t now;
+    while ((now = kit_vs_now_ns()) < deadline) {
+        uint64_t ticks = ((deadline - now) * KIT_HAL_WAKE_TIMER_HZ + NS_PER_S - 1u) / NS_PER_S;
+        uint32_t primask = interrupts_off();
+        wake_timer_disarm();
+        WAKE_TIMER_RELOAD = ticks > 0xFFFFFFF0u ? 0xFFFFFFF0u : (uint32_t)ticks + 1u;
+        WAKE_TIMER_VALUE = WAKE_TIMER_RELOAD;
+        NVIC_ISER0 = 1u << KIT_HAL_WAKE_TIMER_IRQ;
+        WAKE_TIMER_CTRL = WAKE_TIMER_ENABLE_IRQ;
+        __asm__ volatile("dsb\n\twfi" ::: "memory");
+        wake_timer_disarm();
+        interrupts_restore(primask); /* a SysTick wrap that woke us is counted now */
+    }
+}
+#else
+static void kit_vs_wait_until_ns(uint64_t deadline)
+{
+    while (kit_vs_now_ns() < deadline) {
+    }
+}
+#endif
+
+#define kit_vs_open kit_semihost_open
+#define kit_vs_read kit_semihost_read
+#define kit_vs_seek kit_semihost_seek
+#define kit_vs_length kit_semihost_flen
+#define kit_vs_close kit_semihost_close
+#include "kit_virtual_sensor.h"

@@ -144,3 +144,55 @@ int kit_hal_i2c_transfer(uint8_t address, const uint8_t *tx, uint32_t tx_length,
 {
     return kit_virtual_ina_transfer(address, tx, tx_length, rx, rx_length);
 }
+
+/* ---- Virtual sensors (kit_virtual_sensor.h): recordings read with semihosting, paced in
+ * virtual time. A wait arms the CLINT timer and sleeps in WFI (mie.MTIE set, mstatus.MIE
+ * clear: the pending timer wakes the hart without a trap), so QEMU with -icount sleep=off
+ * skips the idle time instead of executing a spin loop. */
+#define REG32(address) (*(volatile uint32_t *)(address))
+#define CLINT_MTIMECMP_LOW REG32(0x02004000u)
+#define CLINT_MTIMECMP_HIGH REG32(0x02004004u)
+#define CLINT_MTIME_LOW REG32(0x0200BFF8u)
+#define CLINT_MTIME_HIGH REG32(0x0200BFFCu)
+#define CLINT_NS_PER_TICK 100u /* mtime runs at 10 MHz */
+#define MIE_MTIE 0x80u
+
+static uint64_t clint_mtime(void)
+{
+    uint32_t high;
+    uint32_t low;
+    do {
+        high = CLINT_MTIME_HIGH;
+        low = CLINT_MTIME_LOW;
+    } while (high != CLINT_MTIME_HIGH);
+    return ((uint64_t)high << 32) | low;
+}
+
+static void clint_compare(uint64_t when)
+{
+    CLINT_MTIMECMP_HIGH = 0xFFFFFFFFu; /* never a spurious match while the halves change */
+    CLINT_MTIMECMP_LOW = (uint32_t)when;
+    CLINT_MTIMECMP_HIGH = (uint32_t)(when >> 32);
+}
+
+static uint64_t kit_vs_now_ns(void)
+{
+    return kit_hal_ticks(); /* mcycle: one instruction = one ns under -icount shift=0 */
+}
+
+static void kit_vs_wait_until_ns(uint64_t deadline)
+{
+    uint64_t now;
+    while ((now = kit_vs_now_ns()) < deadline) {
+        clint_compare(clint_mtime() + (deadline - now + CLINT_NS_PER_TICK - 1u) / CLINT_NS_PER_TICK);
+        __asm__ volatile("csrs mie, %0\n\twfi\n\tcsrc mie, %0" ::"r"(MIE_MTIE) : "memory");
+    }
+    clint_compare(UINT64_MAX);
+}
+
+#define kit_vs_open kit_semihost_open
+#define kit_vs_read kit_semihost_read
+#define kit_vs_seek kit_semihost_seek
+#define kit_vs_length kit_semihost_flen
+#define kit_vs_close kit_semihost_close
+#include "kit_virtual_sensor.h"

@@ -141,6 +141,12 @@ def hal_defines(target: Board) -> list[str]:
         defines.append(f"-DKIT_HAL_UART_BASE=0x{emulator.uart_base:08x}u")
     if emulator.systick_hz is not None:
         defines.append(f"-DKIT_HAL_SYSTICK_HZ={emulator.systick_hz}u")
+    if emulator.wake_timer_base is not None:
+        defines.append(f"-DKIT_HAL_WAKE_TIMER_BASE=0x{emulator.wake_timer_base:08x}u")
+    if emulator.wake_timer_irq is not None:
+        defines.append(f"-DKIT_HAL_WAKE_TIMER_IRQ={emulator.wake_timer_irq}u")
+    if emulator.wake_timer_hz is not None:
+        defines.append(f"-DKIT_HAL_WAKE_TIMER_HZ={emulator.wake_timer_hz}u")
     return defines
 
 

@@ -236,7 +236,9 @@ class Emulator(Strict):
     `vector_origin`, where the core reads its reset vector when code lives elsewhere
     (mps3-an547 boots from ITCM at 0x0 while code runs from DDR); `uart_base`, the console
     UART's address (-DKIT_HAL_UART_BASE); `systick_hz`, the SysTick clock
-    (-DKIT_HAL_SYSTICK_HZ)."""
+    (-DKIT_HAL_SYSTICK_HZ); `wake_timer_base`, the timer a virtual sensor's wait sleeps on
+    (-DKIT_HAL_WAKE_TIMER_BASE, a CMSDK APB timer; 0 = none, the wait polls the tick counter),
+    its interrupt line `wake_timer_irq` and clock `wake_timer_hz`."""
 
     qemu: str
     apt: list[str] = []              # the Debian/Ubuntu package(s) that install `qemu`
@@ -250,6 +252,9 @@ class Emulator(Strict):
     vector_origin: int | None = Field(default=None, ge=0)
     uart_base: int | None = Field(default=None, gt=0)
     systick_hz: int | None = Field(default=None, gt=0)
+    wake_timer_base: int | None = Field(default=None, ge=0)
+    wake_timer_irq: int | None = Field(default=None, ge=0, le=31)
+    wake_timer_hz: int | None = Field(default=None, gt=0)
     uart: str
     exit: str
     timer: str

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from abc import ABC, abstractmethod
 from collections import deque
+from typing import Callable
 
 from kit.errors import DeviceError
 
@@ -37,6 +38,10 @@ class Link(ABC):
         self._pending = bytearray()
         self._lines: deque[str] = deque()
         self._closed = False
+        # Binary frames (kit-capture): after a line `_binary_after` accepts, bytes stay raw in
+        # `_pending` (read_bytes) until text_mode() splits lines again.
+        self._binary_after: Callable[[str], bool] | None = None
+        self._binary = False
 
     # --- what a transport implements -------------------------------------------------
     @abstractmethod
@@ -71,6 +76,30 @@ class Link(ABC):
         self.last_line = line
         return line
 
+    def binary_after(self, accept: Callable[[str], bool]) -> None:
+        """After the next line `accept` returns True for, keep the bytes that follow raw
+        (binary frames) for read_bytes, until text_mode(). Call it before sending the command."""
+        self._binary_after = accept  # set before the command is sent: no queued line can match yet
+
+    def read_bytes(self, count: int, timeout: float) -> bytes:
+        """Exactly `count` raw bytes (binary mode), or LinkTimeout."""
+        deadline = time.monotonic() + timeout
+        while len(self._pending) < count:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise LinkTimeout(f"{self.description} sent {len(self._pending)} of {count} bytes of a binary "
+                                  f"frame within {timeout:g} s",
+                                  hint="the link stalled or dropped; check the cable or the emulator and run again")
+            self._feed(self._read_some(min(remaining, 0.2)))
+        data = bytes(self._pending[:count])
+        del self._pending[:count]
+        return data
+
+    def text_mode(self) -> None:
+        """Back to lines: whatever raw bytes wait are split into lines again."""
+        self._binary, self._binary_after = False, None
+        self._feed(b"")
+
     def drain(self, quiet: float = 0.05) -> list[str]:
         """Discard whatever the device already sent (e.g. boot lines) and return it."""
         dropped = list(self._lines)
@@ -102,10 +131,8 @@ class Link(ABC):
     # --- helpers --------------------------------------------------------------------------
     def _feed(self, chunk: bytes) -> None:
         """Split received bytes into lines; a line longer than MAX_LINE_BYTES is cut into pieces."""
-        if not chunk:
-            return
         self._pending.extend(chunk)
-        while True:
+        while not self._binary:
             newline = self._pending.find(b"\n", 0, MAX_LINE_BYTES + 1)
             if newline >= 0:
                 raw = bytes(self._pending[:newline])
@@ -116,6 +143,8 @@ class Link(ABC):
             else:
                 break
             self._lines.append(_decode(raw))
+            if self._binary_after is not None and self._binary_after(self._lines[-1]):
+                self._binary, self._binary_after = True, None
 
     def _timeout_error(self, timeout: float) -> LinkTimeout:
         last = "nothing at all" if self.last_line is None else repr(_shorten(self.last_line))

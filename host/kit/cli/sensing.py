@@ -1,0 +1,134 @@
+"""`kit capture` and `kit run`: the student's loop on a running board (thin: the work is in
+kit.device.capture and kit.device.live)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.console import Console, Group
+from rich.live import Live
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from kit.errors import KitError
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _lab(name: str | None):
+    if name is None:
+        return None
+    from kit.catalog import get_lab
+
+    return get_lab(name)
+
+
+@click.command("capture")
+@click.argument("board")
+@click.option("--sensor", type=click.Choice(["mic", "microphone", "imu", "camera"]), required=True,
+              help="Which of the board's sensors to record.")
+@click.option("--label", required=True, help="The class the recording shows: files go to DIR/LABEL/.")
+@click.option("--seconds", type=click.FloatRange(min=0, min_open=True), help="How long to record (default 10 s).")
+@click.option("--count", type=click.IntRange(1), help="How many samples (camera: frames) to record instead.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("captures"),
+              show_default=True, help="The dataset folder (`kit train LAB --source DIR` reads it).")
+@click.option("--source", type=click.Path(exists=True, path_type=Path),
+              help="Twins: the recording the virtual sensor plays (WAV, CSV, or an image folder).")
+@click.option("--lab", "lab_name", help="Record in this lab's format (rate, axes, frame size).")
+@click.option("--rate", type=click.IntRange(1, 4_000_000), help="Samples (camera: frames) a second.")
+@click.option("--clip-seconds", type=click.FloatRange(min=0, min_open=True),
+              help="Seconds per file (default: 1 s audio, 10 s IMU; a camera writes one file per frame).")
+@click.option("--name", help="File name prefix (default: the label).")
+@click.option("--preview", is_flag=True, help="Show a level meter / sample values / frame size while recording.")
+@click.option("--port", help="The board's serial port or URL (default: the board kit flashed).")
+def capture_command(board: str, sensor: str, label: str, seconds: float | None, count: int | None, out_dir: Path,
+                    source: Path | None, lab_name: str | None, rate: int | None, clip_seconds: float | None,
+                    name: str | None, preview: bool, port: str | None) -> None:
+    """Record BOARD's sensor into class folders for `kit train LAB --source DIR`."""
+    from kit.device.capture import CaptureStopped, capture, shape_for
+    from kit.targets import connect
+
+    sensor = "microphone" if sensor == "mic" else sensor
+    if seconds is not None and count is not None:
+        raise KitError("--seconds and --count both say how long to record", hint="pass one of them")
+    lab = _lab(lab_name)
+    shape = shape_for(sensor, lab, rate)
+    total = count or max(1, int(round((seconds or 10.0) * shape.rate_hz)))
+    clip = None if clip_seconds is None else max(1, int(round(clip_seconds * shape.rate_hz)))
+    axes = [str(a) for a in (lab.dataset.model_dump().get("axes") or [])] if lab is not None else None
+    unit = "frames" if sensor == "camera" else "samples"
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total} " + unit),
+                        TimeElapsedColumn(), TextColumn("{task.fields[preview]}"), console=err_console)
+    task = progress.add_task(f"{sensor} -> {out_dir / label}", total=total, preview="")
+
+    def on_progress(done: int, _total: int, text: str | None) -> None:
+        progress.update(task, completed=done, preview=text if preview and text else "")
+
+    with connect(board, port=port) as session:
+        try:
+            with progress:
+                summary = capture(session, sensor, label, out_dir, total, shape, source=source, clip_samples=clip,
+                                  name=name, axes=axes, on_progress=on_progress)
+        except CaptureStopped as stopped:
+            for path in stopped.files[-3:]:
+                err_console.print(f"kept {path}", highlight=False)
+            raise
+    console.print(f"{len(summary.files)} file(s) in {out_dir / label}: {summary.samples} {unit} at "
+                  f"{shape.rate_hz} {unit}/s, {summary.dropped} dropped, {summary.lost_frames} frames lost on the link "
+                  f"({summary.wall_s:.1f} s)", highlight=False)
+
+
+def _live_view(labels: list[str], record, timer_hz: int) -> Table:
+    table = Table(title=f"top: {labels[record.label]}  (window {record.index})", show_header=False, expand=False)
+    table.add_column("label")
+    table.add_column("score", justify="right")
+    table.add_column("bar", min_width=30)
+    for index, (name, score) in enumerate(zip(labels, record.scores)):
+        bar = "#" * int(max(0.0, min(1.0, score)) * 30)
+        style = "bold green" if index == record.label else ""
+        table.add_row(name, f"{score:.3f}", bar, style=style)
+    hz = max(1, timer_hz)
+    table.caption = (f"features {record.feature_ticks * 1000 / hz:.2f} ms, inference {record.infer_ticks * 1000 / hz:.2f} ms"
+                     f", dropped {record.dropped}")
+    return table
+
+
+@click.command("run")
+@click.argument("board")
+@click.argument("lab", required=False)
+@click.option("--source", type=click.Path(exists=True, path_type=Path),
+              help="Twins: a WAV (continuous audio) or a folder of WAVs / CSVs / images, each fed in turn.")
+@click.option("--seconds", type=click.FloatRange(min=0, min_open=True), help="Stop after this long (real boards).")
+@click.option("--results-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Where the run's JSONL goes (default: kit's results folder).")
+@click.option("--plain", is_flag=True, help="One line per window instead of the live view.")
+@click.option("--port", help="The board's serial port or URL (default: the board kit flashed).")
+def run_command(board: str, lab: str | None, source: Path | None, seconds: float | None, results_dir: Path | None,
+                plain: bool, port: str | None) -> None:
+    """Classify BOARD's sensor live with the lab it was flashed with (Ctrl-C stops it)."""
+    from kit.device.live import run_live
+    from kit.targets import connect
+
+    with connect(board, port=port) as session:
+        lab_name = lab or (session.state.lab if session.state is not None else None)
+        if not lab_name:
+            raise KitError(f"which lab runs on {board}?", hint=f"pass it: `kit run {board} LAB`")
+        spec = _lab(lab_name)
+        labels = [str(label) for label in spec.labels]
+        timer_hz = session.client.info.timer_hz if session.client.info is not None else 1
+        if plain or not console.is_terminal:
+            def show(record) -> None:
+                console.print(f"{record.index:5d} {labels[record.label]:12s} "
+                              + " ".join(f"{s:.2f}" for s in record.scores), highlight=False)
+
+            summary = run_live(session, spec, source=source, seconds=seconds, on_record=show, results_dir=results_dir)
+        else:
+            with Live(Group(), console=console, refresh_per_second=8) as live:
+                summary = run_live(session, spec, source=source, seconds=seconds, results_dir=results_dir,
+                                   on_record=lambda r: live.update(_live_view(labels, r, timer_hz)))
+    console.print(f"{len(summary.records)} windows ({summary.status}); results: {summary.results_path}", highlight=False)
+
+
+commands = [capture_command, run_command]

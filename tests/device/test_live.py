@@ -1,0 +1,110 @@
+"""`kit run` on real QEMU twins fed a lab's recordings: the board slides its windows over the
+virtual sensor, computes the features itself, runs the model and prints a record per window.
+Every window's raw output must equal the host pipeline's (kit.features int8 input + the TFLM
+interpreter), and every label the host's average of the same windows."""
+
+from __future__ import annotations
+
+import json
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from kit.bench.results import read_records
+from kit.catalog import get_lab
+from kit.cli import main as cli_main  # noqa: E402
+from kit.data import load_raw
+from kit.device.live import run_live
+from kit.features import audio_to_pcm16, extract_int8
+from kit.paths import MODELS_DIR
+from kit.targets import connect, flash, stop
+from kit.tflm import TflmInterpreter
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+
+
+def host_outputs(lab: str, windows: np.ndarray) -> np.ndarray:
+    """The int8 model outputs the host computes for raw windows (int16 PCM or float32 IMU)."""
+    spec, card = get_lab(lab), json.loads((MODELS_DIR / lab / "card.json").read_text())
+    raw = windows.astype(np.float32) / 32768.0 if windows.dtype == np.int16 else windows.astype(np.float32)
+    inputs = extract_int8(spec.features.model_dump(), spec.dataset.model_dump(), raw, card["input"]["scale"],
+                          card["input"]["zero_point"])
+    return TflmInterpreter(MODELS_DIR / lab / "model.tflite").run(inputs).reshape(len(windows), -1)
+
+
+def averaged_labels(outputs: np.ndarray, average: int) -> list[int]:
+    """The board's rule: argmax of the mean of the last `average` outputs (first of ties)."""
+    sums = np.cumsum(outputs.astype(np.int64), axis=0)
+    labels = []
+    for index in range(len(outputs)):
+        low = index - average
+        window_sum = sums[index] - (sums[low] if low >= 0 else 0)
+        labels.append(int(np.argmax(window_sum)))
+    return labels
+
+
+def test_kws_on_the_m4_twin_matches_the_host_window_by_window(tmp_path):
+    clips = load_raw("kws", seed=0, size="tiny")
+    audio = np.concatenate([audio_to_pcm16(clip) for clip in clips.x[clips.split == "test"][:4]])
+    source = tmp_path / "stream.wav"
+    with wave.open(str(source), "wb") as handle:
+        handle.setnchannels(1)
+        handle.setsampwidth(2)
+        handle.setframerate(16000)
+        handle.writeframes(audio.astype("<i2").tobytes())
+    try:
+        flash("emu-cortex-m4", "kws")
+        with connect("emu-cortex-m4") as session:
+            summary = run_live(session, get_lab("kws"), source=source, results_dir=tmp_path)
+
+            def ctrl_c_at_the_third(record) -> None:
+                if record.index == 2:
+                    raise KeyboardInterrupt
+
+            stopped = run_live(session, get_lab("kws"), source=source, results_dir=tmp_path / "stopped",
+                               on_record=ctrl_c_at_the_third)
+            assert session.client.command("name").lines == ["m-name-dut-[kit-emu-cortex-m4]"]  # kit-cancel took
+    finally:
+        stop("emu-cortex-m4")
+    starts = range(0, len(audio) - 16000 + 1, 8000)  # 1 s windows, half a window apart
+    expected = host_outputs("kws", np.stack([audio[s:s + 16000] for s in starts]))
+    records = summary.records
+    assert len(records) == len(starts) == 7 and summary.status == "ended"
+    assert [r.end_sample for r in records] == [s + 16000 for s in starts]
+    assert np.array_equal(np.array([np.frombuffer(r.output, np.int8) for r in records]), expected)
+    assert [r.label for r in records] == averaged_labels(expected, 3)
+    assert all(r.dropped == 0 and r.infer_ticks > 0 and r.feature_ticks > 0 for r in records)
+    written = list(read_records(summary.results_path))
+    assert written[0]["type"] == "header" and written[0]["lab"] == "kws" and written[-1]["status"] == "ended"
+    assert [w["label"] for w in written if w["type"] == "live"] == [r.label for r in records]
+    assert stopped.status == "cancelled" and len(stopped.records) == 3
+    assert list(read_records(stopped.results_path))[-1]["status"] == "cancelled"
+
+
+def test_motion_on_the_rv32_twin_from_a_folder_of_csvs_through_the_cli(tmp_path):
+    spec = get_lab("motion")
+    raw = load_raw("motion", seed=0, size="tiny")
+    windows = raw.x[raw.split == "test"][:6].astype(np.float32)
+    folder = tmp_path / "recordings"
+    folder.mkdir()
+    for index, window in enumerate(windows):  # one 2 s window per file, each fed in turn
+        rows = "".join(",".join(repr(float(v)) for v in sample) + "\n" for sample in window)
+        (folder / f"take-{index}.csv").write_text("ax,ay,az\n" + rows)
+    try:
+        flash("emu-rv32", "motion")
+        result = CliRunner().invoke(cli_main, ["run", "emu-rv32", "motion", "--source", str(folder),
+                                               "--results-dir", str(tmp_path / "results"), "--plain"])
+    finally:
+        stop("emu-rv32")
+    assert result.exit_code == 0, result.output
+    files = list((tmp_path / "results").glob("run-*.jsonl"))
+    assert len(files) == 1
+    live = [r for r in read_records(files[0]) if r["type"] == "live"]
+    expected = host_outputs("motion", windows)
+    assert [bytes.fromhex(r["output"]) for r in live] == [row.tobytes() for row in expected]
+    assert [r["label_name"] for r in live] == [spec.labels[i] for i in averaged_labels(expected, 1)]
+    assert [Path(r["source"]).name for r in live] == [f"take-{i}.csv" for i in range(6)]
+    assert "windows" in result.output
