@@ -108,7 +108,7 @@ def _live_view(labels: list[str], record, timer_hz: int) -> Table:
 def run_command(board: str, lab: str | None, source: Path | None, seconds: float | None, results_dir: Path | None,
                 plain: bool, port: str | None) -> None:
     """Classify BOARD's sensor live with the lab it was flashed with (Ctrl-C stops it)."""
-    from kit.device.live import run_live
+    from kit.device.live import run_live, running_labels
     from kit.targets import connect
 
     with connect(board, port=port) as session:
@@ -116,7 +116,7 @@ def run_command(board: str, lab: str | None, source: Path | None, seconds: float
         if not lab_name:
             raise KitError(f"which lab runs on {board}?", hint=f"pass it: `kit run {board} LAB`")
         spec = _lab(lab_name)
-        labels = [str(label) for label in spec.labels]
+        labels = running_labels(session, spec)
         timer_hz = session.client.info.timer_hz if session.client.info is not None else 1
         if plain or not console.is_terminal:
             def show(record) -> None:

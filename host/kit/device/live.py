@@ -8,6 +8,7 @@ the board's own sensor until `--seconds` have passed or Ctrl-C (then kit-cancel 
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -101,9 +102,26 @@ def source_files(source: Path, shape: SensorShape) -> list[Path]:
     return [source]
 
 
+def running_labels(session, lab: Lab) -> list[str]:
+    """The labels of the model the board runs, in output order: its card's (a student's own
+    classes come from their folder names), else the lab's."""
+    state = getattr(session, "state", None)
+    model_path = getattr(state, "model_path", None) if state is not None else None
+    if model_path:
+        card_path = Path(model_path).with_name("card.json")
+        try:
+            labels = json.loads(card_path.read_text()).get("labels") if card_path.is_file() else None
+        except (OSError, json.JSONDecodeError, AttributeError):
+            labels = None
+        if isinstance(labels, list) and labels:
+            return [str(label) for label in labels]
+    return [str(label) for label in lab.labels]
+
+
 def run_live(session, lab: Lab, source: Path | None = None, seconds: float | None = None,
              on_record: Callable[[LiveRecord], None] | None = None, results_dir: Path | None = None) -> LiveSummary:
     """Run kit-run on the board of `session`; every record goes to `on_record` and the results file."""
+    labels = running_labels(session, lab)
     client = session.client
     if client.info is None:
         raise DeviceError("this board runs MLPerf Tiny firmware without kit-run", hint="flash it with `kit flash BOARD LAB`")
@@ -117,15 +135,15 @@ def run_live(session, lab: Lab, source: Path | None = None, seconds: float | Non
                        hint="leave --source out")
     files: list[Path | None] = list(source_files(source, shape)) if source is not None else [None]
     summary = LiveSummary()
-    header = {"board": session.board.name if session.board else "", "lab": lab.name, "labels": list(lab.labels),
+    header = {"board": session.board.name if session.board else "", "lab": lab.name, "labels": labels,
               "protocol": "kit", "info": dict(client.info.fields), "source": str(source) if source else None}
     with ResultsFile.create("run", header, directory=results_dir) as results:
         summary.results_path = results.path
         deadline = None if seconds is None else time.monotonic() + seconds
         for path in files:
             board_path, budget = _feed(client, shape, path, lab) if path is not None else (None, None)
-            status = _one_run(client, lab, board_path, str(path or ""), deadline, results, summary, on_record,
-                              budget)
+            status = _one_run(client, lab, labels, board_path, str(path or ""), deadline, results, summary,
+                              on_record, budget)
             summary.status = status
             if status != "ended":
                 break
@@ -145,11 +163,12 @@ def _feed(client, shape: SensorShape, path: Path, lab: Lab) -> tuple[str, float]
     return str(target), RUN_BUDGET_S + RUN_BUDGET_PER_SECOND * seconds
 
 
-def _one_run(client, lab: Lab, board_path: str | None, source: str, deadline: float | None,
-             results: ResultsFile, summary: LiveSummary, on_record, budget: float | None = None) -> str:
+def _one_run(client, lab: Lab, label_names: list[str], board_path: str | None, source: str,
+             deadline: float | None, results: ResultsFile, summary: LiveSummary, on_record,
+             budget: float | None = None) -> str:
     """One kit-run to its end (the recording ran out, the deadline, Ctrl-C, an error); a twin's
     run that outlasts `budget` s is cancelled and reported."""
-    labels = len(lab.labels)
+    labels = len(label_names)
     overall = None if budget is None else time.monotonic() + budget
     client.send("kit-run" + (f" {board_path}" if board_path else ""))
     cancelled = False
@@ -188,7 +207,7 @@ def _one_run(client, lab: Lab, board_path: str | None, source: str, deadline: fl
                 record = LiveRecord(**{**record.__dict__, "source": source})
                 summary.records.append(record)
                 results.append({"type": "live", "index": record.index, "label": record.label,
-                                "label_name": lab.labels[record.label], "scores": record.scores,
+                                "label_name": label_names[record.label], "scores": record.scores,
                                 "output": record.output.hex(), "feature_ticks": record.feature_ticks,
                                 "infer_ticks": record.infer_ticks, "dropped": record.dropped,
                                 "end_sample": record.end_sample, "source": source})
