@@ -96,6 +96,9 @@ def _generate_raw(spec: LabSpec, seed: int, fraction: float, progress: Progress 
     if generator == "scenes-rendered":
         from kit.data.scenes import scenes_raw
         return scenes_raw(spec, seed, fraction, progress)
+    if generator == "scenes-detection":
+        from kit.data.detection import detection_raw
+        return detection_raw(spec, seed, fraction, progress)
     if generator == "imu-motion":
         from kit.data.motion import motion_raw
         return motion_raw(spec, seed, fraction, progress)
@@ -103,7 +106,7 @@ def _generate_raw(spec: LabSpec, seed: int, fraction: float, progress: Progress 
         from kit.data.vibration import vibration_raw
         return vibration_raw(spec, seed, fraction, progress)
     raise DataError(f"lab {spec.name} names an unknown dataset generator '{generator}'",
-                    hint="use speech-espeak, scenes-rendered, imu-motion or imu-vibration in [dataset] generator")
+                    hint="use speech-espeak, scenes-rendered, scenes-detection, imu-motion or imu-vibration in [dataset] generator")
 
 
 def _features(spec: LabSpec, raw: np.ndarray) -> np.ndarray:
@@ -117,18 +120,24 @@ def _features(spec: LabSpec, raw: np.ndarray) -> np.ndarray:
     return feats.astype(np.float32)
 
 
+def _holds(y: np.ndarray, index: int) -> np.ndarray:
+    """Per sample: is it of class `index`? (a detection grid: does any cell hold the class?)"""
+    hits = y == index
+    return hits.reshape(len(y), -1).any(axis=1) if y.ndim > 1 else hits
+
+
 def _previews(raw: RawData, labels: list[str]) -> dict[str, np.ndarray]:
     out = {}
     for index, label in enumerate(labels):
-        picks = np.flatnonzero(raw.y == index)[:PREVIEW_PER_CLASS]
+        picks = np.flatnonzero(_holds(raw.y, index))[:PREVIEW_PER_CLASS]
         if picks.size:
             out[label] = raw.x[picks]
     return out
 
 
 def _metadata(spec: LabSpec, raw: RawData, seed: int, fraction: float, source: Path | None) -> dict[str, Any]:
-    counts = {name: {label: int(np.sum((raw.split == name) & (raw.y == i))) for i, label in enumerate(spec.labels)}
-              for name in SPLITS}
+    counts = {name: {label: int(np.sum(raw.y[raw.split == name] == i)) for i, label in enumerate(spec.labels)}
+              for name in SPLITS}  # a detection grid counts cells: objects, and background cells
     groups = {name: sorted(set(raw.group[raw.split == name].tolist())) for name in SPLITS}
     return {"lab": spec.name, "generator": "user-folder" if source else spec.generator, "seed": seed,
             "feature_type": spec.features.get("type"), "pixel_scale": spec.features.get("scale", "unit"),
