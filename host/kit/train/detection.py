@@ -80,9 +80,9 @@ def match_counts(found: list[Detection], truth: list[Detection], classes: int,
 
 
 def precision_recall_f1(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
-    """With nothing to find and nothing found, all three are 1 (nothing went wrong)."""
-    precision = tp / (tp + fp) if tp + fp else 1.0 if fn == 0 else 0.0
-    recall = tp / (tp + fn) if tp + fn else 1.0 if fp == 0 else 0.0
+    """Vacuous cases count as perfect: nothing claimed -> precision 1, nothing to find -> recall 1."""
+    precision = tp / (tp + fp) if tp + fp else 1.0
+    recall = tp / (tp + fn) if tp + fn else 1.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     return float(precision), float(recall), float(f1)
 
