@@ -207,14 +207,18 @@ def load_dataset(lab: Any, seed: int = 0, source: Path | str | None = None, size
     source_path = Path(source).expanduser() if source is not None else None
     if source_path is not None and not source_path.is_dir():
         raise DataError(f"data folder {source_path} does not exist",
-                        hint="pass a folder with one sub-folder per class: " + ", ".join(spec.labels))
+                        hint="pass a folder of images with boxes (bounding_boxes.labels, COCO .json or YOLO .txt)"
+                        if spec.task == "detection" else "pass a folder with one sub-folder per class: " + ", ".join(spec.labels))
     path = cache_dir("datasets") / f"{spec.name}-{cache_key(spec, seed, fraction, source_path)}.npz"
     if use_cache and path.is_file():
         cached = _load(path)
         if cached is not None:
             cached.metadata["cache"] = str(path)
             return cached
-    if source_path is not None:
+    if source_path is not None and spec.task == "detection":
+        from kit.data.detection_user import read_detection_folder
+        raw = read_detection_folder(spec, source_path, seed, progress)
+    elif source_path is not None:
         from kit.data.user import read_user_folder
         raw = read_user_folder(spec, source_path, seed, progress)
     else:

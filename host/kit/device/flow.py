@@ -185,6 +185,10 @@ def _scorer(lab, model_path: Path, x_test: np.ndarray, y_test: np.ndarray, outpu
     """Classifiers score by argmax; anomaly labs by the threshold on the model's own card."""
     if lab.task == "classification":
         return Scorer(labels=y_test)
+    if lab.task == "detection":
+        settings = lab.detection.model_dump() if lab.detection is not None else {}
+        return Scorer(labels=y_test, output_scale=output.scale, output_zero_point=output.zero_point,
+                      detection_labels=list(lab.labels), detection_settings=settings)
     if lab.task != "anomaly":
         return None
     threshold = _card_threshold(model_path)
