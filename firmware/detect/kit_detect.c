@@ -38,15 +38,14 @@ static kit_detection fill_blob(int32_t start, int32_t rows, int32_t cols) {
     while (top > 0) {
         int32_t at = fill_stack[--top];
         int32_t r = at / cols, c = at % cols;
-        const int32_t next[4][2] = {{r - 1, c}, {r + 1, c}, {r, c - 1}, {r, c + 1}};
         row_sum += (float)r;
         col_sum += (float)c;
         ++count;
         if (cell_score[at] > best) {
             best = cell_score[at];
         }
-        for (int32_t n = 0; n < 4; ++n) {
-            int32_t nr = next[n][0], nc = next[n][1];
+        for (int32_t n = 0; n < 9; ++n) { /* the 8 neighbours (n == 4 is the cell itself, seen) */
+            int32_t nr = r + n / 3 - 1, nc = c + n % 3 - 1;
             if (nr < 0 || nr >= rows || nc < 0 || nc >= cols) {
                 continue;
             }

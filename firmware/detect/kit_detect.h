@@ -2,7 +2,7 @@
  *
  * The same rule as the host's kit.train.detection.decode_grid: a cell is active when its best
  * class (first maximum) is an object class (index >= 1) and its score is above the threshold;
- * active 4-neighbours of the same class form one object at the mean of their cell centres
+ * active neighbours (8-connected) of the same class form one object at the mean of their cell centres
  * (cell centres at .5), scored by its best cell. Objects come in row-major order of their first
  * cell. C99, no dynamic allocation; uses a static work buffer, so it is not reentrant. */
 #ifndef KIT_DETECT_H

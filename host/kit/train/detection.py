@@ -1,8 +1,9 @@
 """FOMO detection on the host: decode a model's per-cell class scores into objects and score them.
 
 A grid (rows, cols, classes) of softmax scores becomes objects: the cells whose best class is an
-object class (index >= 1) with a score above the threshold, joined with their 4-neighbours of the
-same class; each blob is one object at the mean of its cell centres, scored by its best cell.
+object class (index >= 1) with a score above the threshold, joined with their 8 neighbours of
+the same class (a diagonal neighbour joins too); each blob is one object at the mean of its cell
+centres, scored by its best cell.
 Detections are matched to true centroids of the same class within a distance, greedily nearest
 first; precision, recall and F1 follow, per class and over all classes, as the book's FOMO labs
 report them. firmware/detect/kit_detect.c implements the same decoder for the boards.
@@ -15,6 +16,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from kit.train.evaluate import Evaluation, confusion_matrix
+
+
+NEIGHBOURS = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if dy or dx]  # 8-connected
 
 
 @dataclass(frozen=True)
@@ -45,7 +49,7 @@ def decode_grid(scores: np.ndarray, threshold: float = 0.5) -> list[Detection]:
             while stack:
                 y, x = stack.pop()
                 cells.append((y, x))
-                for ny, nx in ((y - 1, x), (y + 1, x), (y, x - 1), (y, x + 1)):
+                for ny, nx in ((y + dy, x + dx) for dy, dx in NEIGHBOURS):
                     if 0 <= ny < rows and 0 <= nx < cols and not seen[ny, nx] and active[ny, nx] and best[ny, nx] == label:
                         seen[ny, nx] = True
                         stack.append((ny, nx))
