@@ -92,8 +92,9 @@ def test_c_decoder_hand_case_and_limits(decoder):
     q[..., 0] = 127
     q[0, 0], q[0, 1], q[3, 3] = (-100, 100, -128), (-100, 90, -128), (-128, -100, 120)
     q[2, 0] = (10, 20, -128)  # an apple cell whose score is below the threshold
+    q[2, 2] = (-128, -100, 60)  # a diagonal neighbour of the banana at (3, 3): the same object
     count, found = c_decode(decoder, q, threshold_q=50)
-    assert (count, found) == (2, [(1, 0.5, 1.0, 100), (2, 3.5, 3.5, 120)])
+    assert (count, found) == (2, [(1, 0.5, 1.0, 100), (2, 3.0, 3.0, 120)])
     assert c_decode(decoder, q, threshold_q=50, max_out=1) == (2, [(1, 0.5, 1.0, 100)])
     big = np.zeros((40, 40, 2), np.int8)
     assert c_decode(decoder, big, 0)[0] == -1

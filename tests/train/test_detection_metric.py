@@ -26,10 +26,13 @@ def test_decoder_joins_neighbour_cells_of_one_class_into_one_centroid():
     assert [(d.label, d.row, d.col, round(d.score, 2)) for d in found] == [(1, 3.0, 4.0, 0.9), (2, 8.5, 8.5, 0.95)]
 
 
-def test_decoder_keeps_classes_apart_drops_weak_cells_and_diagonals():
-    scores = scores_from({(0, 0): (1, 0.9), (0, 1): (2, 0.9), (5, 5): (1, 0.4), (7, 7): (1, 0.9), (8, 8): (1, 0.9)})
+def test_decoder_keeps_classes_apart_drops_weak_cells_and_joins_diagonals():
+    scores = scores_from({(0, 0): (1, 0.9), (0, 1): (2, 0.9), (5, 5): (1, 0.4), (7, 7): (1, 0.9), (8, 8): (1, 0.6),
+                          (10, 1): (2, 0.9), (10, 3): (2, 0.9)})
     found = decode_grid(scores, 0.5)
-    assert [(d.label, d.row, d.col) for d in found] == [(1, 0.5, 0.5), (2, 0.5, 1.5), (1, 7.5, 7.5), (1, 8.5, 8.5)]
+    assert [(d.label, d.row, d.col, d.score) for d in found] == [
+        (1, 0.5, 0.5, pytest.approx(0.9)), (2, 0.5, 1.5, pytest.approx(0.9)), (1, 8.0, 8.0, pytest.approx(0.9)),
+        (2, 10.5, 1.5, pytest.approx(0.9)), (2, 10.5, 3.5, pytest.approx(0.9))]
 
 
 def test_match_counts_within_distance_only_and_one_to_one():
@@ -40,8 +43,9 @@ def test_match_counts_within_distance_only_and_one_to_one():
     counts = match_counts(found, truth, 3, 1.5)
     assert counts[1].tolist() == [1, 1, 1] and counts[2].tolist() == [1, 0, 0]
     assert match_counts(found, truth, 3, 0.5)[2].tolist() == [0, 1, 1]
-    twice = decode_grid(scores_from({(0, 1): (1, 0.9), (1, 0): (1, 0.9)}, shape=(4, 4)), 0.5)
-    assert match_counts(twice, truth_objects(np.array([[1, 0, 0, 0]] + [[0] * 4] * 3)), 3, 1.5)[1].tolist() == [1, 1, 0]
+    twice = decode_grid(scores_from({(0, 1): (1, 0.9), (2, 0): (1, 0.9)}, shape=(4, 4)), 0.5)
+    assert len(twice) == 2  # both within 2.5 cells of the one true apple: one matches, one is a FP
+    assert match_counts(twice, truth_objects(np.array([[1, 0, 0, 0]] + [[0] * 4] * 3)), 3, 2.5)[1].tolist() == [1, 1, 0]
 
 
 def test_precision_recall_f1_hand_values():
