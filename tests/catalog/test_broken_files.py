@@ -187,3 +187,9 @@ def test_kit_lab_needs_a_sensor_the_kit_has(copy: Catalog) -> None:
     edit(copy.kits_dir / "grove-vision-ai-v2-kit.toml", 'labs = ["image-classification"', 'labs = ["motion", "image-classification"')
     error = error_of(lambda: copy.get_kit("grove-vision-ai-v2-kit"))
     assert "field 'labs[0]': lab 'motion' needs an imu" in error.message
+
+
+def test_lab_targets_need_exactly_one_minimum(copy: Catalog) -> None:
+    edit(copy.labs_dir / "kws" / "lab.toml", "min_int8_accuracy = 0.85", "min_int8_accuracy = 0.85\nmin_int8_f1 = 0.8")
+    error = error_of(lambda: copy.get_lab("kws"))
+    assert "exactly one of min_int8_accuracy" in error.message and "min_int8_f1 (detection)" in error.message

@@ -22,7 +22,7 @@ def test_every_required_board_is_shipped() -> None:
 
 def test_labs_and_kits_load() -> None:
     assert {lab.name for lab in catalog.list_labs()} == {
-        "kws", "image-classification", "visual-wake-words", "motion", "anomaly",
+        "kws", "image-classification", "visual-wake-words", "object-detection", "motion", "anomaly",
     }
     assert {kit.name for kit in catalog.list_kits()} == {
         "xiaoml-kit", "nicla-vision-kit", "grove-vision-ai-v2-kit", "raspberry-pi-kit",

@@ -91,5 +91,5 @@ def test_reference_model_scores_its_card_on_todays_data(lab):
     percentile = float(training.training.get("threshold_percentile", 99.0))
     model = reference_model(lab)
     scored = evaluate_predictor(training.task, lambda x: predict_int8(model, x), x_test, y_test, training.labels,
-                                x_val_normal, percentile)
+                                x_val_normal, percentile, training.detection)
     assert abs(scored.accuracy - card["accuracy_int8"]) <= 0.01, (lab, scored.accuracy, card["accuracy_int8"])

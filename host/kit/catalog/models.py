@@ -457,10 +457,24 @@ class LabIO(Strict):
 
 
 class LabTargets(Strict):
-    """Accuracy targets the trained int8 model must meet."""
+    """Accuracy targets the trained int8 model must meet (a detection lab sets its F1 instead)."""
 
-    min_int8_accuracy: float = Field(gt=0, le=1)
+    min_int8_accuracy: float | None = Field(default=None, gt=0, le=1)
+    min_int8_f1: float | None = Field(default=None, gt=0, le=1)
     max_float_int8_gap: float = Field(ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _one_minimum(self) -> "LabTargets":
+        if (self.min_int8_accuracy is None) == (self.min_int8_f1 is None):
+            raise ValueError("set exactly one of min_int8_accuracy (classification, anomaly) and min_int8_f1 (detection)")
+        return self
+
+
+class LabDetection(Strict):
+    """How a detection lab's output grid is decoded and scored (kit.train.detection)."""
+
+    score_threshold: float = Field(default=0.5, gt=0, lt=1)
+    match_distance_cells: float = Field(default=1.5, gt=0)
 
 
 class LabRun(Strict):
@@ -481,7 +495,7 @@ class Lab(Strict):
     name: str
     title: str
     description: str
-    task: Literal["classification", "anomaly"]
+    task: Literal["classification", "anomaly", "detection"]
     mlperf_model_id: str | None = None
     sensors: list[SensorKind] = Field(min_length=1)
     labels: list[str] = Field(min_length=2)
@@ -492,12 +506,13 @@ class Lab(Strict):
     io: LabIO
     targets: LabTargets
     run: LabRun = LabRun()
+    detection: LabDetection | None = None
 
     @model_validator(mode="after")
     def _labels_match_output(self) -> "Lab":
         if len(set(self.labels)) != len(self.labels):
             raise ValueError("labels must be unique")
-        if self.task == "classification" and self.io.output_shape[-1] != len(self.labels):
+        if self.task in ("classification", "detection") and self.io.output_shape[-1] != len(self.labels):
             raise ValueError(
                 f"io.output_shape ends in {self.io.output_shape[-1]} but there are {len(self.labels)} labels"
             )

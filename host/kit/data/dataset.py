@@ -100,6 +100,9 @@ def _generate_raw(spec: LabSpec, seed: int, fraction: float, progress: Progress 
     if generator == "scenes-rendered":
         from kit.data.scenes import scenes_raw
         return scenes_raw(spec, seed, fraction, progress)
+    if generator == "scenes-detection":
+        from kit.data.detection import detection_raw
+        return detection_raw(spec, seed, fraction, progress)
     if generator == "imu-motion":
         from kit.data.motion import motion_raw
         return motion_raw(spec, seed, fraction, progress)
@@ -107,7 +110,7 @@ def _generate_raw(spec: LabSpec, seed: int, fraction: float, progress: Progress 
         from kit.data.vibration import vibration_raw
         return vibration_raw(spec, seed, fraction, progress)
     raise DataError(f"lab {spec.name} names an unknown dataset generator '{generator}'",
-                    hint="use speech-espeak, scenes-rendered, imu-motion or imu-vibration in [dataset] generator")
+                    hint="use speech-espeak, scenes-rendered, scenes-detection, imu-motion or imu-vibration in [dataset] generator")
 
 
 def load_raw(lab: Any, seed: int = 0, size: str | float | None = None, progress: Progress | None = None) -> RawData:
@@ -127,18 +130,24 @@ def _features(spec: LabSpec, raw: np.ndarray) -> np.ndarray:
     return feats.astype(np.float32)
 
 
+def _holds(y: np.ndarray, index: int) -> np.ndarray:
+    """Per sample: is it of class `index`? (a detection grid: does any cell hold the class?)"""
+    hits = y == index
+    return hits.reshape(len(y), -1).any(axis=1) if y.ndim > 1 else hits
+
+
 def _previews(raw: RawData, labels: list[str]) -> dict[str, np.ndarray]:
     out = {}
     for index, label in enumerate(labels):
-        picks = np.flatnonzero(raw.y == index)[:PREVIEW_PER_CLASS]
+        picks = np.flatnonzero(_holds(raw.y, index))[:PREVIEW_PER_CLASS]
         if picks.size:
             out[label] = raw.x[picks]
     return out
 
 
 def _metadata(spec: LabSpec, raw: RawData, seed: int, fraction: float, source: Path | None) -> dict[str, Any]:
-    counts = {name: {label: int(np.sum((raw.split == name) & (raw.y == i))) for i, label in enumerate(spec.labels)}
-              for name in SPLITS}
+    counts = {name: {label: int(np.sum(raw.y[raw.split == name] == i)) for i, label in enumerate(spec.labels)}
+              for name in SPLITS}  # a detection grid counts cells: objects, and background cells
     groups = {name: sorted(set(raw.group[raw.split == name].tolist())) for name in SPLITS}
     return {"lab": spec.name, "generator": "user-folder" if source else spec.generator, "seed": seed,
             "feature_type": spec.features.get("type"), "pixel_scale": spec.features.get("scale", "unit"),
@@ -208,7 +217,11 @@ def load_dataset(lab: Any, seed: int = 0, source: Path | str | None = None, size
     source_path = Path(source).expanduser() if source is not None else None
     layout = None
     key = cache_key(spec, seed, fraction, source_path)
-    if source_path is not None:
+    if source_path is not None and spec.task == "detection":
+        if not source_path.is_dir():
+            raise DataError(f"data folder {source_path} does not exist",
+                            hint="pass a folder of images with boxes (bounding_boxes.labels, COCO .json or YOLO .txt)")
+    elif source_path is not None:
         from kit.data.layout import check_source
 
         layout = check_source(spec, source_path)  # the classes are the folders: checked before any reading
@@ -219,7 +232,10 @@ def load_dataset(lab: Any, seed: int = 0, source: Path | str | None = None, size
         if cached is not None:
             cached.metadata["cache"] = str(path)
             return cached
-    if source_path is not None:
+    if source_path is not None and spec.task == "detection":
+        from kit.data.detection_user import read_detection_folder
+        raw = read_detection_folder(spec, source_path, seed, progress)
+    elif source_path is not None:
         from kit.data.augment import augment_training
         from kit.data.user import read_user_folder
 

@@ -242,13 +242,18 @@ def _paste(canvas: Image.Image, sprite: Image.Image, rng: np.random.Generator, s
     lo_y, hi_y = -int(h * allow_cut), size - h + int(h * allow_cut)
     x = int(rng.integers(min(lo_x, hi_x), max(lo_x, hi_x) + 1))
     y = int(rng.integers(min(lo_y, hi_y), max(lo_y, hi_y) + 1))
-    if rng.random() < 0.7:  # a soft contact shadow below and behind the object
+    _paste_shadow(canvas, sprite, rng, side, x, y)
+    canvas.paste(sprite, (x, y), sprite)
+
+
+def _paste_shadow(canvas: Image.Image, sprite: Image.Image, rng: np.random.Generator, side: int, x: int, y: int) -> None:
+    """Sometimes a soft contact shadow below and behind a sprite about to be pasted at (x, y)."""
+    if rng.random() < 0.7:
         alpha = sprite.getchannel("A").point(lambda v: int(v * rng.uniform(0.35, 0.6)))
         shadow = Image.new("RGBA", sprite.size, (0, 0, 0, 0))
         shadow.putalpha(alpha.filter(ImageFilter.GaussianBlur(max(1.0, side / 30))))
         offset = int(side * rng.uniform(0.02, 0.07))
         canvas.paste(shadow, (x + offset, y + offset), shadow)
-    canvas.paste(sprite, (x, y), sprite)
 
 
 def _finish(canvas: Image.Image, rng: np.random.Generator, out_size: int) -> np.ndarray:

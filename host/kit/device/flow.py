@@ -235,6 +235,10 @@ def _scorer(lab, model_path: Path, x_test: np.ndarray, y_test: np.ndarray, outpu
     """Classifiers score by argmax; anomaly labs by the threshold on the model's own card."""
     if lab.task == "classification":
         return Scorer(labels=y_test)
+    if lab.task == "detection":
+        settings = lab.detection.model_dump() if lab.detection is not None else {}
+        return Scorer(labels=y_test, output_scale=output.scale, output_zero_point=output.zero_point,
+                      detection_labels=list(lab.labels), detection_settings=settings)
     if lab.task != "anomaly":
         return None
     threshold = _card_threshold(model_path)
@@ -300,7 +304,9 @@ def validate_lab(
         from kit.data.spec import lab_spec
 
         source = Path(source).expanduser()
-        check_source(lab_spec(lab), source)  # a bad folder fails before a board is started
+        spec = lab_spec(lab)
+        if spec.task != "detection":  # a detection folder holds images + boxes, read by its own reader
+            check_source(spec, source)  # a bad folder fails before a board is started
     started: str | None = None
     if port is None and find_running(board) is None:
         if open_target(board, emulate).emulated:

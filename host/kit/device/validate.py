@@ -45,9 +45,12 @@ class ValidateReport:
     test_set: str = ""                  # which samples: "full", or the smaller generated set used
     card_accuracy: float | None = None  # the model card's int8 figure (its full test split)
     test_set_text: str = ""             # --source: which of the student's files were used, in words
+    detection: dict[str, float] | None = None  # detection labs: centroid precision / recall / f1 on the board
 
     @property
     def accuracy(self) -> float | None:
+        if self.detection is not None:
+            return self.detection["f1"]
         if self.correct is None or self.samples == 0:
             return None
         if self.balanced:
@@ -57,6 +60,8 @@ class ValidateReport:
 
     @property
     def accuracy_kind(self) -> str:
+        if self.detection is not None:
+            return "centroid F1"
         return "balanced accuracy" if self.balanced else "accuracy"
 
     @property
@@ -77,6 +82,7 @@ class ValidateReport:
             "test_set": self.test_set,
             "test_set_text": self.test_set_text,
             "card_accuracy": self.card_accuracy,
+            "detection": self.detection,
         }
 
 
@@ -99,6 +105,20 @@ class Scorer:
     output_scale: float = 0.0
     output_zero_point: int = 0
     threshold: float = 0.0
+    # detection labs: labels are FOMO target grids; the board's output grids are decoded on the host
+    detection_labels: list[str] | None = None
+    detection_settings: dict[str, Any] = field(default_factory=dict)
+
+    def detection_figures(self, outputs: list[np.ndarray]) -> dict[str, float]:
+        """Centroid precision / recall / F1 (overall and per class) of the board's output grids."""
+        from kit.train.detection import detection_evaluation
+
+        assert self.detection_labels is not None
+        scores = (np.stack(outputs).astype(np.float32) - self.output_zero_point) * self.output_scale
+        evaluation = detection_evaluation(scores, self.labels[:len(outputs)], self.detection_labels,
+                                          float(self.detection_settings.get("score_threshold", 0.5)),
+                                          float(self.detection_settings.get("match_distance_cells", 1.5)))
+        return {key: round(value, 6) for key, value in evaluation.extra.items()}
 
     def predict(self, index: int, output: np.ndarray) -> int:
         if not self.anomaly:
@@ -145,12 +165,16 @@ def validate(
     """Run quantized `inputs` on the board, compare with TFLM's `reference` outputs, score."""
     report = ValidateReport(board=board, lab=lab_name, samples=0, correct=0 if scorer is not None else None, matches=0,
                             results_file=results.path, balanced=bool(scorer and scorer.anomaly))
+    detecting = scorer is not None and scorer.detection_labels is not None
+    grids: list[np.ndarray] = []
 
     def record(index: int, output: np.ndarray) -> None:
         expected = np.asarray(reference[index], dtype=np.int8).reshape(-1)
         same = bool(np.array_equal(output, expected))
         entry: dict[str, Any] = {"type": "sample", "index": index, "bit_exact": same, "output": output.tolist()}
-        if scorer is not None:
+        if detecting:
+            grids.append(output)
+        elif scorer is not None:
             label, predicted = int(scorer.labels[index]), scorer.predict(index, output)
             entry.update(label=label, predicted=predicted)
             report.correct = (report.correct or 0) + int(predicted == label)
@@ -174,4 +198,8 @@ def validate(
             f"those results are saved in {results.path}",
             hint=error.hint,
         ) from None
+    if detecting and grids:
+        assert scorer is not None
+        report.correct = None
+        report.detection = scorer.detection_figures(grids)
     return report

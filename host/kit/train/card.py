@@ -131,13 +131,14 @@ def targets_check(accuracy_float: float | None, accuracy_int8: float | None,
     """
     if not targets:
         return None
-    min_int8, max_gap = targets.get("min_int8_accuracy"), targets.get("max_float_int8_gap")
+    min_int8, max_gap = targets.get("min_int8_accuracy", targets.get("min_int8_f1")), targets.get("max_float_int8_gap")
     met = accuracy_int8 is not None
     if met and min_int8 is not None:
         met = accuracy_int8 >= min_int8
     if met and max_gap is not None:
         met = accuracy_float is not None and abs(accuracy_float - accuracy_int8) <= max_gap + 1e-9
-    return {"min_int8_accuracy": min_int8, "max_float_int8_gap": max_gap, "met": bool(met)}
+    key = "min_int8_accuracy" if "min_int8_accuracy" in targets or "min_int8_f1" not in targets else "min_int8_f1"
+    return {key: min_int8, "max_float_int8_gap": max_gap, "met": bool(met)}
 
 
 def targets_text(block: dict[str, Any]) -> str:
@@ -145,6 +146,8 @@ def targets_text(block: dict[str, Any]) -> str:
     parts = []
     if block.get("min_int8_accuracy") is not None:
         parts.append(f"int8 >= {_percent(block['min_int8_accuracy'])}")
+    if block.get("min_int8_f1") is not None:
+        parts.append(f"int8 F1 >= {_percent(block['min_int8_f1'])}")
     if block.get("max_float_int8_gap") is not None:
         parts.append(f"float/int8 gap <= {100 * block['max_float_int8_gap']:.1f} pts")
     return ("met" if block.get("met") else "NOT met") + (f" ({', '.join(parts)})" if parts else "")
@@ -186,6 +189,13 @@ def summary_rows(card: dict[str, Any]) -> list[tuple[str, str]]:
         ("accuracy float", _percent(card.get("accuracy_float"))),
         ("accuracy int8 (TFLM)", _percent(card.get("accuracy_int8"))),
     ]
+    if card.get("f1_int8") is not None:  # detection: accuracy above is the centroid F1
+        rows.append(("F1 float / int8", f"{_percent(card.get('f1_float'))} / {_percent(card['f1_int8'])}"))
+        rows.append(("precision / recall int8", f"{_percent(card.get('precision_int8'))} / {_percent(card.get('recall_int8'))}"))
+        for label in (card.get("labels") or [])[1:]:
+            if card.get(f"f1_{label}_int8") is not None:
+                rows.append((f"F1 {label} float / int8",
+                             f"{_percent(card.get(f'f1_{label}_float'))} / {_percent(card[f'f1_{label}_int8'])}"))
     if card.get("auc_int8") is not None:
         rows.append(("AUC float / int8", f"{card.get('auc_float') or 0:.3f} / {card['auc_int8']:.3f}"))
     if card.get("targets"):

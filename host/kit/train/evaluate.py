@@ -91,13 +91,21 @@ def evaluate_predictor(
     labels: list[str],
     x_val_normal: np.ndarray | None = None,
     percentile: float = 99.0,
+    detection: dict | None = None,
 ) -> Evaluation:
     """One model's figures on the test split, whatever runs it (Keras, TFLM, onnxruntime).
 
     Classification: argmax of the outputs. Anomaly: reconstruction error, thresholded at
-    `percentile` of the errors on normal validation samples `x_val_normal`.
+    `percentile` of the errors on normal validation samples `x_val_normal`. Detection: centroid
+    F1 of the decoded output grids against the target grids `y_test` (lab's [detection] settings).
     """
     outputs = np.asarray(predict(x_test))
+    if task == "detection":
+        from kit.train.detection import detection_evaluation
+
+        settings = detection or {}
+        return detection_evaluation(outputs, y_test, labels, float(settings.get("score_threshold", 0.5)),
+                                    float(settings.get("match_distance_cells", 1.5)))
     if task == "anomaly":
         if x_val_normal is None or len(x_val_normal) == 0:
             raise DataError("an anomaly model needs normal validation samples for its threshold",

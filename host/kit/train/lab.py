@@ -31,7 +31,8 @@ class LabTraining:
     training: dict[str, Any]
     toml_path: Path
     catalog_lab: Any  # the kit.catalog Lab (or the name when the catalog is not installed)
-    targets: dict[str, float] = field(default_factory=dict)  # [targets]: min_int8_accuracy, max_float_int8_gap
+    targets: dict[str, float] = field(default_factory=dict)  # [targets]: min_int8_accuracy (or _f1), max_float_int8_gap
+    detection: dict[str, Any] = field(default_factory=dict)  # [detection]: score_threshold, match_distance_cells
 
     @property
     def arch(self) -> str:
@@ -63,6 +64,7 @@ def load_lab(name: str) -> LabTraining:
         toml_path=path,
         catalog_lab=catalog_lab,
         targets={str(k): float(v) for k, v in (raw.get("targets") or {}).items()},
+        detection=dict(raw.get("detection") or {}),
     )
 
 

@@ -108,7 +108,56 @@ def build_autoencoder(input_shape: Sequence[int], classes: int, model: dict, tra
     return keras.Model(inputs, outputs, name="autoencoder")
 
 
+def _divisible(value: float, divisor: int = 8) -> int:
+    """MobileNetV2's channel rounding: to a multiple of 8, never below 90% of the exact width."""
+    rounded = max(divisor, int(value + divisor / 2) // divisor * divisor)
+    return rounded + divisor if rounded < 0.9 * value else rounded
+
+
+def _inverted_residual(x, expansion: int, filters: int, stride: int, momentum: float, name: str):
+    """MobileNetV2 block: 1x1 expand + ReLU6, 3x3 depthwise + ReLU6, 1x1 linear project (+ ADD)."""
+    layers = _keras().layers
+    inputs, channels = x, int(x.shape[-1])
+    if expansion != 1:
+        x = layers.Conv2D(channels * expansion, 1, use_bias=False, name=f"{name}_expand")(x)
+        x = layers.BatchNormalization(momentum=momentum, name=f"{name}_expand_bn")(x)
+        x = layers.ReLU(6.0, name=f"{name}_expand_relu")(x)
+    x = layers.DepthwiseConv2D(3, strides=stride, padding="same", use_bias=False, name=f"{name}_dw")(x)
+    x = layers.BatchNormalization(momentum=momentum, name=f"{name}_dw_bn")(x)
+    x = layers.ReLU(6.0, name=f"{name}_dw_relu")(x)
+    x = layers.Conv2D(filters, 1, use_bias=False, name=f"{name}_project")(x)
+    x = layers.BatchNormalization(momentum=momentum, name=f"{name}_project_bn")(x)
+    if stride == 1 and channels == filters:
+        x = layers.Add(name=f"{name}_add")([inputs, x])
+    return x
+
+
+# MobileNetV2 up to 1/8 of the input (expansion, filters at alpha=1, repeats, first stride): FOMO's cut
+_MOBILENET_V2_TO_STRIDE_8 = [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2)]
+
+
+def build_fomo_mobilenet_v2(input_shape: Sequence[int], classes: int, model: dict, training: dict):
+    """FOMO: a MobileNetV2 trunk (width `alpha`) cut at 1/8 of the input, then 1x1 convolutions
+    to a per-cell softmax over background + classes (a 96x96 input gives a 12x12 grid)."""
+    keras = _keras()
+    layers = keras.layers
+    alpha = float(model.get("alpha", 0.35))
+    momentum = float(training.get("batchnorm_momentum", DEFAULT_BATCHNORM_MOMENTUM))
+    inputs = keras.Input(shape=tuple(input_shape), name="input")
+    x = layers.Conv2D(_divisible(32 * alpha), 3, strides=2, padding="same", use_bias=False, name="stem_conv")(inputs)
+    x = layers.BatchNormalization(momentum=momentum, name="stem_bn")(x)
+    x = layers.ReLU(6.0, name="stem_relu")(x)
+    for stage, (expansion, width, repeats, stride) in enumerate(_MOBILENET_V2_TO_STRIDE_8):
+        for repeat in range(repeats):
+            x = _inverted_residual(x, expansion, _divisible(width * alpha), stride if repeat == 0 else 1, momentum,
+                                   f"block{stage + 1}_{repeat + 1}")
+    x = layers.Conv2D(int(model.get("head_filters", 32)), 1, activation="relu", name="head_conv")(x)
+    outputs = layers.Conv2D(classes, 1, activation="softmax", name="cell_classes")(x)
+    return keras.Model(inputs, outputs, name="fomo_mobilenet_v2")
+
+
 BUILDERS: dict[str, Callable[..., Any]] = {
+    "fomo_mobilenet_v2": build_fomo_mobilenet_v2,
     "ds_cnn": build_ds_cnn,
     "mobilenet_v1": build_mobilenet_v1,
     "dense": build_dense,

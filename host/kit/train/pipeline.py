@@ -105,9 +105,12 @@ def fit_model(lab: LabTraining, dataset, seed: int, progress: bool = True):
         model.compile(optimizer=keras.optimizers.Adam(schedule), loss="mse")
     else:
         model.compile(optimizer=keras.optimizers.Adam(schedule), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    weights = None
+    if lab.task == "detection":  # FOMO: object cells are rare, weigh them up against the background
+        weights = np.where(y_train > 0, float(lab.training.get("object_weight", 10.0)), 1.0).astype(np.float32)
     callbacks = [keras_progress(lab.name, epochs, int(np.ceil(len(x_train) / batch_size)))] if progress else []
     model.fit(
-        x_train, y_train, batch_size=batch_size, epochs=epochs, shuffle=True, verbose=0, callbacks=callbacks,
+        x_train, y_train, sample_weight=weights, batch_size=batch_size, epochs=epochs, shuffle=True, verbose=0, callbacks=callbacks,
         validation_data=(x_val, y_val) if len(x_val) else None,
     )
     return model
@@ -131,7 +134,7 @@ def evaluate_models(lab: LabTraining, model, tflite_path: Path, dataset) -> tupl
         x_val_normal = _features(dataset.x_val, lab)[np.asarray(dataset.y_val) == 0]
     percentile = float(lab.training.get("threshold_percentile", 99.0))
     float_eval, int8_eval = (
-        evaluate_predictor(lab.task, predict, x_test, y_test, lab.labels, x_val_normal, percentile)
+        evaluate_predictor(lab.task, predict, x_test, y_test, lab.labels, x_val_normal, percentile, lab.detection)
         for predict in (lambda x: predict_float(model, x), lambda x: predict_int8(tflite_path, x))
     )
     return float_eval, int8_eval
@@ -280,7 +283,7 @@ def train_lab(
     lab = load_lab(lab_name)
     source = Path(source).expanduser() if source is not None else None
     base = None
-    if source is not None:
+    if source is not None and lab.task != "detection":  # detection: images + boxes, its own reader
         layout = check_source(lab_spec(lab.catalog_lab), source)  # seconds before any heavy work
         stage_console(progress).print(f"[bold]{lab.name}[/]: {layout.summary()}")
         base = base_identity(lab.name) if lab.task == "classification" else None
