@@ -104,8 +104,8 @@ def source_files(source: Path, shape: SensorShape) -> list[Path]:
 
 
 def output_values(lab: Lab) -> int:
-    """Values of the model's output on each record: one per label, or an autoencoder's
-    whole reconstruction."""
+    """Values of the lab model's output on each record: one per lab label, or an autoencoder's
+    whole reconstruction (a student's own classifier has one per label of its card instead)."""
     if lab.task != "anomaly":
         return len(lab.labels)
     values = 1
@@ -233,7 +233,7 @@ def _one_run(client, lab: Lab, label_names: list[str], board_path: str | None, s
                 status = end.group(4)
                 continue
             anomaly = lab.task == "anomaly"
-            record = parse_live(line, labels, output_values(lab), 1 if anomaly else labels)
+            record = parse_live(line, labels, output_values(lab) if anomaly else labels, 1 if anomaly else labels)
             if record is not None:
                 record = LiveRecord(**{**record.__dict__, "source": source})
                 summary.records.append(record)
