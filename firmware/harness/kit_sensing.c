@@ -503,10 +503,23 @@ static void capture_with(char **tokens, int count, const kit_sensing_context *co
 #define KIT_LAB_STRIDE_BYTES ((uint32_t)KIT_LAB_STRIDE_SAMPLES * KIT_LAB_SAMPLE_BYTES)
 #endif
 #define KIT_LAB_AVERAGE_MAX 16u
+#ifndef KIT_LAB_OUTPUT_VALUES /* kit_lab.h written before outputs and anomaly labs were told apart */
+#define KIT_LAB_OUTPUT_VALUES KIT_LAB_LABEL_COUNT
+#endif
+#ifndef KIT_LAB_ANOMALY
+#define KIT_LAB_ANOMALY 0
+#endif
+#if KIT_LAB_ANOMALY && (KIT_LAB_OUTPUT_VALUES != KIT_LAB_INPUT_VALUES)
+#error "an anomaly lab's autoencoder must reconstruct its whole input (kit_lab.h)"
+#endif
 #define KIT_LAB_AVERAGE (KIT_LAB_AVERAGE_WINDOWS < 1 ? 1u : KIT_LAB_AVERAGE_WINDOWS > 16 ? 16u : (uint32_t)KIT_LAB_AVERAGE_WINDOWS)
 
 static uint8_t lab_window[KIT_LAB_WINDOW_BYTES] __attribute__((aligned(4)));
+#if KIT_LAB_ANOMALY
+static float lab_features[KIT_LAB_INPUT_VALUES];
+#else
 static int8_t lab_outputs[KIT_LAB_AVERAGE_MAX][KIT_LAB_LABEL_COUNT];
+#endif
 
 static float output_scale(void)
 {
@@ -518,6 +531,7 @@ static int32_t output_zero_point(void)
     return (KIT_OUTPUT_SCALE) > 0.0f ? (int32_t)(KIT_OUTPUT_ZERO_POINT) : -128;
 }
 
+#if !KIT_LAB_ANOMALY
 /* The mean of the last `have` outputs, dequantised, and the label with the highest. */
 static uint32_t average_scores(uint32_t have, float *scores)
 {
@@ -536,11 +550,43 @@ static uint32_t average_scores(uint32_t have, float *scores)
     }
     return best;
 }
+#endif
 
+#if KIT_LAB_ANOMALY
+/* An autoencoder's anomaly score: the mean squared error between the window's float features
+ * and the dequantised reconstruction (the card's threshold_int8 was set on this score). */
+static float anomaly_score(const int8_t *output)
+{
+    float sum = 0.0f;
+    uint32_t i;
+    for (i = 0; i < KIT_LAB_INPUT_VALUES; i++) {
+        float error = lab_features[i] - (float)((int32_t)output[i] - output_zero_point()) * output_scale();
+        sum += error * error;
+    }
+    return sum / (float)KIT_LAB_INPUT_VALUES;
+}
+#endif
+
+/* The int8 model input of the window in lab_window; anomaly labs keep its float features. */
+static int lab_input(int8_t *input, uint32_t capacity)
+{
+#if KIT_LAB_ANOMALY
+    if (kit_features_float(&kit_lab_features, lab_window, lab_features, KIT_LAB_INPUT_VALUES) !=
+        (int32_t)KIT_LAB_INPUT_VALUES || capacity < KIT_LAB_INPUT_VALUES) {
+        return -1;
+    }
+    return kit_features_quantize(&kit_lab_features, lab_features, input, KIT_LAB_INPUT_VALUES);
+#else
+    return kit_features_int8(&kit_lab_features, lab_window, input, capacity);
+#endif
+}
+
+/* scores= holds one dequantised mean per label, or for an anomaly lab the one anomaly score. */
 static void print_record(uint32_t index, uint32_t label, const float *scores, const int8_t *output,
                          uint64_t feature_ticks, uint64_t infer_ticks, uint64_t end_sample, int sensor)
 {
     uint32_t i;
+    const uint32_t score_count = KIT_LAB_ANOMALY ? 1u : KIT_LAB_LABEL_COUNT;
     kit_out_str("m-kit-live-[n=");
     kit_out_u64(index);
     kit_out_str(",label=");
@@ -554,11 +600,11 @@ static void print_record(uint32_t index, uint32_t label, const float *scores, co
     kit_out_str(",end=");
     kit_out_u64(end_sample);
     kit_out_str(",out=");
-    for (i = 0; i < KIT_LAB_LABEL_COUNT; i++) {
+    for (i = 0; i < KIT_LAB_OUTPUT_VALUES; i++) {
         kit_out_hex_byte((uint8_t)output[i]);
     }
     kit_out_str(",scores=");
-    for (i = 0; i < KIT_LAB_LABEL_COUNT; i++) {
+    for (i = 0; i < score_count; i++) {
         if (i > 0) {
             kit_hal_putc(';');
         }
@@ -621,7 +667,7 @@ static int lab_model_fits(const kit_sensing_context *context)
         return 0;
     }
     if (kit_model_input_bytes(&kit_model) != kit_lab_features.out_values ||
-        kit_model_output_bytes(&kit_model) != KIT_LAB_LABEL_COUNT) {
+        kit_model_output_bytes(&kit_model) != KIT_LAB_OUTPUT_VALUES) {
         reply_error("kit-run: the model's input or output does not match the lab (kit_lab.h)");
         return 0;
     }
@@ -682,8 +728,7 @@ static void command_kit_run(char **tokens, int count, const kit_sensing_context 
         }
         samples += windows == 0u ? KIT_LAB_WINDOW_BYTES / KIT_LAB_SAMPLE_BYTES : KIT_LAB_STRIDE_BYTES / KIT_LAB_SAMPLE_BYTES;
         started = kit_hal_ticks();
-        if (kit_features_int8(&kit_lab_features, lab_window, kit_model_input(&kit_model, context->arena),
-                              kit_model_input_bytes(&kit_model)) < 0) {
+        if (lab_input(kit_model_input(&kit_model, context->arena), kit_model_input_bytes(&kit_model)) < 0) {
             status = "error";
             break;
         }
@@ -695,9 +740,14 @@ static void command_kit_run(char **tokens, int count, const kit_sensing_context 
         }
         infer_ticks = kit_hal_ticks() - started;
         output = kit_model_output(&kit_model, context->arena);
+#if KIT_LAB_ANOMALY
+        scores[0] = anomaly_score(output);
+        label = scores[0] > (float)(KIT_LAB_ANOMALY_THRESHOLD) ? 1u : 0u; /* labels: normal, anomaly */
+#else
         memmove(lab_outputs[1], lab_outputs[0], (KIT_LAB_AVERAGE - 1u) * KIT_LAB_LABEL_COUNT);
         memcpy(lab_outputs[0], output, KIT_LAB_LABEL_COUNT);
         label = average_scores(windows + 1u < KIT_LAB_AVERAGE ? windows + 1u : KIT_LAB_AVERAGE, scores);
+#endif
         kit_hal_led((int)label == (int)(KIT_LAB_LED_LABEL));
         print_record(windows, label, scores, output, feature_ticks, infer_ticks, samples, sensor);
         windows++;

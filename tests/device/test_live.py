@@ -18,10 +18,11 @@ from kit.catalog import get_lab
 from kit.cli import main as cli_main  # noqa: E402
 from kit.data import load_raw
 from kit.device.live import run_live
-from kit.features import audio_to_pcm16, extract_int8
+from kit.features import audio_to_pcm16, extract, extract_int8
 from kit.paths import MODELS_DIR
 from kit.targets import connect, flash, stop
 from kit.tflm import TflmInterpreter
+from kit.train.evaluate import reconstruction_errors
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
@@ -108,3 +109,76 @@ def test_motion_on_the_rv32_twin_from_a_folder_of_csvs_through_the_cli(tmp_path)
     assert [r["label_name"] for r in live] == [spec.labels[i] for i in averaged_labels(expected, 1)]
     assert [Path(r["source"]).name for r in live] == [f"take-{i}.csv" for i in range(6)]
     assert "windows" in result.output
+
+
+def host_anomaly(windows: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """The anomaly lab on the host: (TFLM reconstructions, reconstruction errors, the card's
+    int8 threshold); the error is the card's own (float features vs dequantised output)."""
+    spec, card = get_lab("anomaly"), json.loads((MODELS_DIR / "anomaly" / "card.json").read_text())
+    features = extract(spec.features.model_dump(), spec.dataset.model_dump(), windows).reshape(len(windows), -1)
+    outputs = host_outputs("anomaly", windows)
+    reconstruction = (outputs.astype(np.float64) - card["output"]["zero_point"]) * card["output"]["scale"]
+    return outputs, reconstruction_errors(features, reconstruction), float(card["threshold_int8"])
+
+
+def write_csvs(folder: Path, windows: np.ndarray, axes: list[str]) -> None:
+    folder.mkdir()
+    for index, window in enumerate(windows):  # one window per file, each fed in turn
+        rows = "".join(",".join(repr(float(v)) for v in sample) + "\n" for sample in window)
+        (folder / f"take-{index}.csv").write_text(",".join(axes) + "\n" + rows)
+
+
+@pytest.mark.parametrize("board", ["emu-cortex-m4", "emu-cortex-m7"])
+def test_anomaly_on_a_twin_reports_the_score_and_the_cards_decision(tmp_path, board):
+    spec = get_lab("anomaly")
+    raw = load_raw("anomaly", seed=0, size="tiny")
+    test_x, test_y = raw.x[raw.split == "test"], raw.y[raw.split == "test"]
+    windows = np.concatenate([test_x[test_y == 0][:3], test_x[test_y == 1][:3]]).astype(np.float32)
+    write_csvs(tmp_path / "recordings", windows, [str(a) for a in spec.dataset.axes])
+    try:
+        flash(board, "anomaly")
+        result = CliRunner().invoke(cli_main, ["run", board, "anomaly", "--source", str(tmp_path / "recordings"),
+                                               "--results-dir", str(tmp_path / "results"), "--plain"])
+    finally:
+        stop(board)
+    assert result.exit_code == 0, result.output
+    records = list(read_records(next((tmp_path / "results").glob("run-*.jsonl"))))
+    live = [r for r in records if r["type"] == "live"]
+    outputs, errors, threshold = host_anomaly(windows)
+    assert records[0]["task"] == "anomaly" and records[0]["threshold"] == threshold
+    assert [bytes.fromhex(r["output"]) for r in live] == [row.tobytes() for row in outputs]  # 96 values each
+    assert np.allclose([r["anomaly_score"] for r in live], errors, atol=2e-3, rtol=0)
+    host_decisions = [int(e > threshold) for e in errors]
+    assert [r["label"] for r in live] == host_decisions
+    assert [r["label_name"] for r in live] == [spec.labels[d] for d in host_decisions]
+    assert 0 in host_decisions and 1 in host_decisions  # both verdicts exercised
+    assert f"threshold {threshold:.3f}" in result.output
+
+
+@pytest.mark.parametrize(("lab", "board"), [("image-classification", "emu-cortex-m7"),
+                                            ("visual-wake-words", "emu-rv32")])
+def test_camera_labs_on_a_twin_from_pngs_match_the_host(tmp_path, lab, board):
+    from PIL import Image
+
+    spec = get_lab(lab)
+    raw = load_raw(lab, seed=0, size="tiny")
+    test_x, test_y = raw.x[raw.split == "test"], raw.y[raw.split == "test"]
+    images = np.stack([test_x[test_y == label][0] for label in sorted(set(test_y.tolist()))[:3]]).astype(np.uint8)
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for index, image in enumerate(images):
+        Image.fromarray(image).save(folder / f"frame-{index}.png")
+    try:
+        flash(board, lab)
+        with connect(board) as session:
+            summary = run_live(session, spec, source=folder, results_dir=tmp_path)
+    finally:
+        stop(board)
+    card = json.loads((MODELS_DIR / lab / "card.json").read_text())
+    inputs = extract_int8(spec.features.model_dump(), spec.dataset.model_dump(), images, card["input"]["scale"],
+                          card["input"]["zero_point"])
+    expected = TflmInterpreter(MODELS_DIR / lab / "model.tflite").run(inputs).reshape(len(images), -1)
+    assert summary.status == "ended" and len(summary.records) == len(images)
+    assert [r.output for r in summary.records] == [row.tobytes() for row in expected]
+    assert [r.label for r in summary.records] == averaged_labels(expected, 1)
+    assert [Path(r.source).name for r in summary.records] == [f"frame-{i}.png" for i in range(len(images))]

@@ -158,3 +158,26 @@ def test_sensing_and_virtual_sensors_compile_warning_free(compiler, sensors, tmp
                         str(tmp_path / "sensing.o")], check=True)
         undefined = subprocess.run(["nm", "-u", str(tmp_path / "sensing.o")], capture_output=True, text=True).stdout
         assert "kit_hal_sensor_start" not in undefined and "kit_hal_sensor_read" not in undefined, symbols
+
+
+@pytest.mark.parametrize("lab", ["anomaly", "kws"])
+@pytest.mark.parametrize("compiler", list(COMPILERS))
+def test_kit_run_compiles_warning_free_for_a_classifier_and_an_anomaly_lab(compiler, lab, tmp_path):
+    """kit-run's two paths (averaged label scores; an autoencoder's reconstruction error against
+    the card's threshold) with the kit_lab.h a flash writes."""
+    import subprocess
+
+    from kit import build as kit_build
+    from kit.compile import convert
+    from kit.paths import MODELS_DIR
+
+    compiled = convert(MODELS_DIR / lab / "model.tflite").require_kit()
+    project = kit_build.write_project("emu-cortex-m4", compiled, tmp_path / "p", card_path=MODELS_DIR / lab / "card.json")
+    header = (project / "src" / "model" / "kit_lab.h").read_text()
+    assert f"#define KIT_LAB_ANOMALY {int(lab == 'anomaly')}" in header
+    src = project / "src"
+    includes = [f"-I{src / part}" for part in ("model", "harness", "hal", "features", "runtime/include", "runtime/src")]
+    flags, _hal = COMPILERS[compiler]
+    subprocess.run([compiler, "-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-ffp-contract=off", *flags,
+                    "-DKIT_HAVE_LAB", "-DKIT_HAVE_MICROPHONE", "-DKIT_HAVE_IMU", *includes, "-c",
+                    str(src / "harness" / "kit_sensing.c"), "-o", str(tmp_path / "sensing.o")], check=True)

@@ -174,6 +174,8 @@ def lab_header(card: dict[str, Any], lab: Lab) -> str:
         f"#define KIT_LAB_LED_LABEL {run.led_label}",
         f"#define KIT_LAB_RAW_BYTES {_raw_bytes(config)}u",
         f"#define KIT_LAB_INPUT_VALUES {config.out_values}u",
+        f"#define KIT_LAB_OUTPUT_VALUES {_output_values(card, lab, labels)}u",
+        *_anomaly_lines(card, lab),
         "",
         "#if defined(__GNUC__)",
         "#define KIT_LAB_UNUSED __attribute__((unused))",
@@ -188,6 +190,29 @@ def lab_header(card: dict[str, Any], lab: Lab) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _output_values(card: dict[str, Any], lab: Lab, labels: list[str]) -> int:
+    """Values of the model output: one score per label, or an autoencoder's reconstruction."""
+    if lab.task != "anomaly":
+        return len(labels)
+    shape = (card.get("output") or {}).get("shape") or lab.io.output_shape
+    values = 1
+    for size in shape[1:]:
+        values *= int(size)
+    return values
+
+
+def _anomaly_lines(card: dict[str, Any], lab: Lab) -> list[str]:
+    """An anomaly lab's board scores each window itself (reconstruction error against the card's
+    int8 threshold), so a real board with no host-side copy of its input still decides."""
+    if lab.task != "anomaly":
+        return ["#define KIT_LAB_ANOMALY 0"]
+    threshold = card.get("threshold_int8")
+    if not isinstance(threshold, (int, float)) or isinstance(threshold, bool) or not 0 < float(threshold) < 1e6:
+        raise ModelError(f"the {lab.name} model's card has no anomaly threshold (threshold_int8)",
+                         hint=f"retrain it: `kit train {lab.name}`")
+    return ["#define KIT_LAB_ANOMALY 1", f"#define KIT_LAB_ANOMALY_THRESHOLD {_c_float(float(threshold))}"]
 
 
 def _raw_bytes(config: FeatureConfig) -> int:

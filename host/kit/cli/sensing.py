@@ -80,12 +80,17 @@ def capture_command(board: str, sensor: str, label: str, seconds: float | None, 
                   f"({summary.wall_s:.1f} s)", highlight=False)
 
 
-def _live_view(labels: list[str], record, timer_hz: int) -> Table:
+def _live_view(labels: list[str], record, timer_hz: int, threshold: float | None = None) -> Table:
     table = Table(title=f"top: {labels[record.label]}  (window {record.index})", show_header=False, expand=False)
     table.add_column("label")
     table.add_column("score", justify="right")
     table.add_column("bar", min_width=30)
-    for index, (name, score) in enumerate(zip(labels, record.scores)):
+    if threshold is not None:  # an anomaly lab: one reconstruction error against the card's threshold
+        score = record.scores[0]
+        bar = "#" * int(max(0.0, min(1.0, score / (2 * threshold))) * 30)
+        table.add_row("anomaly score", f"{score:.3f}", bar, style="bold red" if record.label else "bold green")
+        table.add_row("threshold", f"{threshold:.3f}", "#" * 15)
+    for index, (name, score) in enumerate(zip(labels, record.scores) if threshold is None else ()):
         bar = "#" * int(max(0.0, min(1.0, score)) * 30)
         style = "bold green" if index == record.label else ""
         table.add_row(name, f"{score:.3f}", bar, style=style)
@@ -108,7 +113,7 @@ def _live_view(labels: list[str], record, timer_hz: int) -> Table:
 def run_command(board: str, lab: str | None, source: Path | None, seconds: float | None, results_dir: Path | None,
                 plain: bool, port: str | None) -> None:
     """Classify BOARD's sensor live with the lab it was flashed with (Ctrl-C stops it)."""
-    from kit.device.live import run_live, running_labels
+    from kit.device.live import run_live, running_labels, running_threshold
     from kit.targets import connect
 
     with connect(board, port=port) as session:
@@ -118,16 +123,19 @@ def run_command(board: str, lab: str | None, source: Path | None, seconds: float
         spec = _lab(lab_name)
         labels = running_labels(session, spec)
         timer_hz = session.client.info.timer_hz if session.client.info is not None else 1
+        threshold = running_threshold(session) if spec.task == "anomaly" else None
         if plain or not console.is_terminal:
             def show(record) -> None:
-                console.print(f"{record.index:5d} {labels[record.label]:12s} "
-                              + " ".join(f"{s:.2f}" for s in record.scores), highlight=False)
+                scores = " ".join(f"{s:.2f}" for s in record.scores)
+                if threshold is not None:
+                    scores = f"score {record.scores[0]:.3f} (threshold {threshold:.3f})"
+                console.print(f"{record.index:5d} {labels[record.label]:12s} {scores}", highlight=False)
 
             summary = run_live(session, spec, source=source, seconds=seconds, on_record=show, results_dir=results_dir)
         else:
             with Live(Group(), console=console, refresh_per_second=8) as live:
                 summary = run_live(session, spec, source=source, seconds=seconds, results_dir=results_dir,
-                                   on_record=lambda r: live.update(_live_view(labels, r, timer_hz)))
+                                   on_record=lambda r: live.update(_live_view(labels, r, timer_hz, threshold)))
     console.print(f"{len(summary.records)} windows ({summary.status}); results: {summary.results_path}", highlight=False)
 
 

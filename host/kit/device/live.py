@@ -41,8 +41,8 @@ class LiveRecord:
     dropped: int
     end_sample: int
     output: bytes             # the model's raw int8 output of this window
-    scores: list[float]       # dequantised, averaged over the lab's average_windows
-    source: str = ""
+    scores: list[float]       # dequantised, averaged over the lab's average_windows; anomaly labs:
+    source: str = ""          # [the board's reconstruction error] (label 1 = above the card's threshold)
 
 
 @dataclass
@@ -53,8 +53,9 @@ class LiveSummary:
     timer_hz: int = 0
 
 
-def parse_live(line: str, labels: int) -> LiveRecord | None:
-    """An m-kit-live-[...] line, every number range-checked; None for other lines."""
+def parse_live(line: str, labels: int, outputs: int | None = None, score_count: int | None = None) -> LiveRecord | None:
+    """An m-kit-live-[...] line, every number range-checked; None for other lines. A classifier
+    prints one output and one score per label; an anomaly lab `outputs` values and one score."""
     match = LIVE_RE.match(line)
     if match is None:
         return None
@@ -65,7 +66,7 @@ def parse_live(line: str, labels: int) -> LiveRecord | None:
         scores = [float(value) for value in match.group(8).split(";")]
     except ValueError:
         scores = []
-    if label >= labels or len(output) != labels or len(scores) != labels or \
+    if label >= labels or len(output) != (outputs or labels) or len(scores) != (score_count or labels) or \
             not all(-MAX_SCORE <= s <= MAX_SCORE for s in scores) or max(index, dropped) > MAX_U32:
         raise ProtocolError(f"a kit-run record does not fit the lab's {labels} labels: {line[:120]!r}",
                             hint="the line was garbled or the firmware runs another lab; flash it again")
@@ -102,6 +103,34 @@ def source_files(source: Path, shape: SensorShape) -> list[Path]:
     return [source]
 
 
+def output_values(lab: Lab) -> int:
+    """Values of the lab model's output on each record: one per lab label, or an autoencoder's
+    whole reconstruction (a student's own classifier has one per label of its card instead)."""
+    if lab.task != "anomaly":
+        return len(lab.labels)
+    values = 1
+    for size in lab.io.output_shape[1:]:
+        values *= int(size)
+    return values
+
+
+def running_threshold(session) -> float | None:
+    """The anomaly threshold (threshold_int8) on the card of the model the board runs."""
+    return _running_card(session).get("threshold_int8")
+
+
+def _running_card(session) -> dict:
+    state = getattr(session, "state", None)
+    model_path = getattr(state, "model_path", None) if state is not None else None
+    if not model_path:
+        return {}
+    try:
+        card = json.loads(Path(model_path).with_name("card.json").read_text())
+    except (OSError, json.JSONDecodeError):
+        return {}
+    return card if isinstance(card, dict) else {}
+
+
 def running_labels(session, lab: Lab) -> list[str]:
     """The labels of the model the board runs, in output order: its card's (a student's own
     classes come from their folder names), else the lab's."""
@@ -136,6 +165,7 @@ def run_live(session, lab: Lab, source: Path | None = None, seconds: float | Non
     files: list[Path | None] = list(source_files(source, shape)) if source is not None else [None]
     summary = LiveSummary()
     header = {"board": session.board.name if session.board else "", "lab": lab.name, "labels": labels,
+              "task": lab.task, "threshold": running_threshold(session) if lab.task == "anomaly" else None,
               "protocol": "kit", "info": dict(client.info.fields), "source": str(source) if source else None}
     with ResultsFile.create("run", header, directory=results_dir) as results:
         summary.results_path = results.path
@@ -202,12 +232,14 @@ def _one_run(client, lab: Lab, label_names: list[str], board_path: str | None, s
             if end:
                 status = end.group(4)
                 continue
-            record = parse_live(line, labels)
+            anomaly = lab.task == "anomaly"
+            record = parse_live(line, labels, output_values(lab) if anomaly else labels, 1 if anomaly else labels)
             if record is not None:
                 record = LiveRecord(**{**record.__dict__, "source": source})
                 summary.records.append(record)
                 results.append({"type": "live", "index": record.index, "label": record.label,
                                 "label_name": label_names[record.label], "scores": record.scores,
+                                **({"anomaly_score": record.scores[0]} if anomaly else {}),
                                 "output": record.output.hex(), "feature_ticks": record.feature_ticks,
                                 "infer_ticks": record.infer_ticks, "dropped": record.dropped,
                                 "end_sample": record.end_sample, "source": source})
@@ -232,4 +264,5 @@ def _read_to_ready(client, twice: bool = False) -> None:
             return
 
 
-__all__ = ["LiveRecord", "LiveSummary", "lab_shape", "parse_live", "run_live", "source_files"]
+__all__ = ["LiveRecord", "LiveSummary", "lab_shape", "output_values", "parse_live", "run_live", "running_labels",
+           "running_threshold", "source_files"]
