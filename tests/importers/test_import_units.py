@@ -40,6 +40,9 @@ def test_export_model_points_the_card_at_the_out_folder(tmp_path):
                                                keep=("onnx",))
     out = (tmp_path / "out").resolve()
     assert tflite == out / "model.tflite" and tflite.is_file() and card_path == out / "card.json"
+    # the float Keras model beside the reference (models/motion/model.keras) goes along
     assert exported["artifacts"] == {"tflite": str(out / "model.tflite"), "card_json": str(out / "card.json"),
-                                     "card_md": str(out / "card.md"), "onnx": "/somewhere/model.onnx"}
+                                     "card_md": str(out / "card.md"), "onnx": "/somewhere/model.onnx",
+                                     "keras": str(out / "model.keras")}
+    assert (out / "model.keras").is_file()
     assert json.loads(card_path.read_text()) == exported and (out / "card.md").is_file()
