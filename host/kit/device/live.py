@@ -134,16 +134,9 @@ def _running_card(session) -> dict:
 def running_labels(session, lab: Lab) -> list[str]:
     """The labels of the model the board runs, in output order: its card's (a student's own
     classes come from their folder names), else the lab's."""
-    state = getattr(session, "state", None)
-    model_path = getattr(state, "model_path", None) if state is not None else None
-    if model_path:
-        card_path = Path(model_path).with_name("card.json")
-        try:
-            labels = json.loads(card_path.read_text()).get("labels") if card_path.is_file() else None
-        except (OSError, json.JSONDecodeError, AttributeError):
-            labels = None
-        if isinstance(labels, list) and labels:
-            return [str(label) for label in labels]
+    labels = _running_card(session).get("labels")
+    if isinstance(labels, list) and labels:
+        return [str(label) for label in labels]
     return [str(label) for label in lab.labels]
 
 
