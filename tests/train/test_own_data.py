@@ -1,7 +1,6 @@
-"""The student's own classes end to end: new words (not the kws lab's labels) said by espeak-ng
-voices, `kit train kws --source DIR` (transfer learning from the lab's trained layers), then
-`kit flash` + `kit validate --source` on the Cortex-M4 twin, scored on the held-out clips; an
-IMU lab with its own classes; and the near-chance diagnosis with its exit code."""
+"""The student's own classes: an IMU lab with its own classes, and the near-chance diagnosis with
+its exit code. Own words (kws transfer learning, flash, validate --source on the twin) are tested
+once, in the student's whole loop (test_student_loop.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +13,6 @@ from click.testing import CliRunner
 
 from kit.cli import main
 from kit.train.diagnose import diagnose, diagnosis_text, near_chance
-from own_helpers import OWN_WORDS, make_word_folder
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -30,45 +28,6 @@ def card_json(out: str) -> dict:
     """The card `--json` printed: in-process, TensorFlow's converter also prints to sys.stdout
     (a subprocess's stdout is kept clean by kit.train.quantize at the file-descriptor level)."""
     return json.loads(out[out.index('{\n  "'):])
-
-
-@pytest.mark.slow
-def test_own_words_train_flash_and_validate_on_the_twin(tmp_path):
-    folder = make_word_folder(tmp_path / "words", OWN_WORDS, clips=30)
-    code, out, err = kit("train", "kws", "--source", str(folder), "--json")
-    assert code == 0, err
-    card = card_json(out)
-    own = card["own_data"]
-    assert card["labels"] == own["labels"] == sorted(OWN_WORDS) and card["output"]["shape"] == [1, 3]
-    assert len(own["test_files"]) == card["test_samples"] == 18  # 20% of each class's 30 clips
-    assert own["augmented_copies"] >= 1 and own["base"]
-    assert "diagnosis" not in card and "targets" not in card  # the lab's targets are for its classes
-    print(f"own words: float {card['accuracy_float']:.3f}, int8 {card['accuracy_int8']:.3f} on 18 held-out clips")
-    assert card["accuracy_int8"] >= 0.6  # chance is 1/3
-    model = Path(card["artifacts"]["tflite"])
-    assert Path(card["artifacts"]["keras"]).is_file()
-
-    code, out, err = kit("train", "kws", "--source", str(folder))  # cached: prints the next steps
-    assert code == 0, err
-    flat = " ".join(out.split())
-    assert f"kit flash BOARD kws --model {model}" in flat
-    assert f"kit validate BOARD kws --model {model} --source {folder.resolve()}" in flat
-
-    code, _, err = kit("flash", "emu-cortex-m4", "kws", "--model", str(model))
-    assert code == 0, err
-    try:
-        code, out, err = kit("validate", "emu-cortex-m4", "kws", "--model", str(model), "--source", str(folder), "--json")
-        lab_code, _, lab_err = kit("validate", "emu-cortex-m4", "kws", "--model", str(model))
-    finally:
-        kit("stop", "emu-cortex-m4")
-    assert code == 0, err
-    report = json.loads(out)
-    assert report["test_set"] == "own-held-out" and "18 held-out files" in report["test_set_text"]
-    assert report["samples"] == 18 and report["bit_exact"]
-    assert report["accuracy"] == pytest.approx(card["accuracy_int8"])
-    # the lab's generated test set has other classes: kit says to use the folder instead
-    assert lab_code == 2 and "trained on your own classes (apple, banana, cherry)" in lab_err
-    assert f"--source {folder}" in lab_err
 
 
 def write_motion_folder(root: Path, modes: dict[str, str], recordings: int = 8) -> Path:

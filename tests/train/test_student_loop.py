@@ -3,7 +3,9 @@ classes: `kit capture` records three new words (not the lab's labels) from the t
 microphone, fed with recordings of 30 speakers; `kit train kws --source` learns them; `kit flash`
 puts the model on the twin; `kit run` classifies the held-out clips with the board computing its
 own MFCCs; `kit validate --source` scores the same clips with the host's features. Both must beat
-chance (1/3) clearly and agree exactly, since the board's features are the host's bit for bit."""
+chance (1/3) clearly and agree exactly, since the board's features are the host's bit for bit.
+It also holds the checks of training on an own folder: the card's own-data record, the cached
+retrain's next steps, and the lab's own test set refused for a model of other classes."""
 
 from __future__ import annotations
 
@@ -79,10 +81,21 @@ def test_capture_train_flash_run_validate_own_words_on_the_twin(tmp_path):
     card = card_json(out)
     assert card["labels"] == sorted(OWN_WORDS)
     model = Path(card["artifacts"]["tflite"])
-    held_out = card["own_data"]["test_files"]
+    own = card["own_data"]
+    held_out = own["test_files"]
+    assert card["output"]["shape"] == [1, 3] and len(held_out) == card["test_samples"] == 18  # 20% of 3 x 30
+    assert own["labels"] == sorted(OWN_WORDS) and own["augmented_copies"] >= 1 and own["base"]
+    assert "diagnosis" not in card and "targets" not in card  # the lab's targets are for its classes
+    assert Path(card["artifacts"]["keras"]).is_file()
     print(f"own words captured on {BOARD}: float {card['accuracy_float']:.3f}, "
           f"int8 {card['accuracy_int8']:.3f} on {len(held_out)} held-out clips (chance 0.333)")
     assert card["accuracy_int8"] >= 0.6
+
+    code, out, err = kit("train", "kws", "--source", str(captured))  # cached: prints the next steps
+    assert code == 0, err
+    flat = " ".join(out.split())
+    assert f"kit flash BOARD kws --model {model}" in flat
+    assert f"kit validate BOARD kws --model {model} --source {captured.resolve()}" in flat
 
     clips = tmp_path / "held-out"
     clips.mkdir()
@@ -98,6 +111,7 @@ def test_capture_train_flash_run_validate_own_words_on_the_twin(tmp_path):
         assert code == 0, err + out
         code, report_text, err = kit("validate", BOARD, "kws", "--model", str(model), "--source", str(captured), "--json")
         assert code == 0, err
+        lab_code, _, lab_err = kit("validate", BOARD, "kws", "--model", str(model))
     finally:
         kit("stop", BOARD)
     records = [r for r in read_records(next((tmp_path / "runs").glob("run-*.jsonl"))) if r["type"] == "live"]
@@ -109,3 +123,7 @@ def test_capture_train_flash_run_validate_own_words_on_the_twin(tmp_path):
     assert report["test_set"] == "own-held-out" and report["samples"] == len(held_out) and report["bit_exact"]
     assert report["accuracy"] == pytest.approx(card["accuracy_int8"])
     assert run_accuracy == pytest.approx(report["accuracy"])
+    assert "18 held-out files" in report["test_set_text"]
+    # the lab's generated test set has other classes: kit says to use the folder instead
+    assert lab_code == 2 and "trained on your own classes (apple, banana, cherry)" in lab_err
+    assert f"--source {captured}" in lab_err
