@@ -37,7 +37,9 @@ stamp=.venv/.kit-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   echo "setup: installing Python packages into .venv (pinned in pyproject.toml)"
   .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e ".[onnx,test]"
+  # llama-cpp-python is built from source: portable code (no -march=native), no CURL, no examples
+  CMAKE_ARGS="-DGGML_NATIVE=OFF -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=OFF" \
+    CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" .venv/bin/python -m pip install -q -e ".[onnx,test]"
   touch "$stamp"
 fi
 # PlatformIO must work offline: give it the local SCons package it would otherwise download.

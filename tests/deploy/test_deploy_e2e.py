@@ -148,3 +148,57 @@ def test_kit_bench_routes_a_raspberry_pi_to_the_ssh_bench(sshd, mlperf_models, l
         assert ignored.exit_code == 2 and "benched over SSH" in ignored.output
     refused = runner.invoke(main, ["bench", "emu-cortex-m4", "--host", "pi@example"])
     assert refused.exit_code == 2 and "only for Raspberry Pi boards" in refused.output
+
+
+def test_validate_on_the_pi_scores_the_test_set_and_compares_outputs(sshd, laptop_python, remote_root, clean_env, tmp_path):
+    """`kit validate PI LAB`: the lab's int8 test inputs run on the "Pi", scored as on any board;
+    outputs identical to LiteRT on the laptop; agreement with TFLM counted."""
+    from kit.cli import main
+    from kit.device.pi_validate import validate_pi
+
+    python = RemotePython(laptop_python, use_venv=False)
+    deploy_lab("raspberry-pi-5", "anomaly", sshd.target(), layout=RemoteLayout(remote_root), python=python)
+    report = validate_pi("raspberry-pi-5", sshd.target(), "anomaly", size="tiny")
+    assert report.samples >= 20 and report.bit_exact and report.accuracy_kind == "balanced accuracy"
+    assert report.accuracy is not None and report.accuracy >= 0.6
+    records = list(read_records(report.results_file))
+    assert sum(r["type"] == "sample" for r in records) == report.samples
+    agreement = next(r for r in records if r["type"] == "tflm-agreement")
+    assert f"with TFLM's reference kernels {agreement['matching_samples']}/{report.samples} identical" in report.test_set_text
+    runner = CliRunner()
+    result = runner.invoke(main, ["validate", "raspberry-pi-5", "anomaly", *sshd.cli_args(), "--limit", "10", "--data-size", "tiny", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["samples"] == 10
+    other = runner.invoke(main, ["validate", "raspberry-pi-5", "kws", *sshd.cli_args(), "--limit", "5"])
+    assert other.exit_code != 0 and "lab kws is not what this laptop last deployed" in " ".join(other.output.split())
+
+
+def test_thread_scaling_sweep(sshd, mlperf_models, laptop_python, remote_root, clean_env):
+    """`--threads-sweep 1,2`: one bench per count, a row each with the speed-up against the first."""
+    runner = CliRunner()
+    common = [*sshd.cli_args(), "--remote-dir", remote_root, "--remote-python", laptop_python, "--no-venv"]
+    deployed = runner.invoke(deploy_command, ["raspberry-pi-5", "kws", *common, "--model", str(mlperf_models["kws_ref_model"])])
+    assert deployed.exit_code == 0, deployed.output
+    swept = runner.invoke(bench_pi_command, ["raspberry-pi-5", *common, "--lab", "kws", "--runs", "5", "--warmup", "1",
+                                             "--threads-sweep", "1,2", "--json"])
+    assert swept.exit_code == 0, swept.output
+    rows = json.loads(swept.output)["sweep"]
+    assert [row["threads"] for row in rows] == [1, 2] and rows[0]["speedup"] == 1.0 and rows[1]["speedup"] > 0
+    headers = [next(read_records(Path(row["results_file"]))) for row in rows]
+    assert [header["threads"] for header in headers] == [1, 2]
+    bad = runner.invoke(bench_pi_command, ["raspberry-pi-5", *common, "--threads-sweep", "1,x"])
+    assert bad.exit_code != 0 and "not a list of thread counts" in bad.output
+
+
+@pytest.mark.slow
+def test_the_object_detection_lab_on_the_pi(sshd, laptop_python, remote_root, clean_env):
+    """The detection lab's model with LiteRT on the "Pi": deployed, validated with the centroid F1
+    of kit's decoder on the Pi's output grids, each grid identical to LiteRT's on the laptop."""
+    from kit.device.pi_validate import validate_pi
+
+    python = RemotePython(laptop_python, use_venv=False)
+    result = deploy_lab("raspberry-pi-5", "object-detection", sshd.target(), layout=RemoteLayout(remote_root), python=python)
+    assert result.smoke["runtime"] == "ai_edge_litert" and result.smoke["top_label"] is None
+    report = validate_pi("raspberry-pi-5", sshd.target(), "object-detection", limit=12, size="tiny")
+    assert report.samples == 12 and report.bit_exact and report.accuracy_kind == "centroid F1"
+    assert report.detection is not None and report.detection["f1"] >= 0.6  # the card: 0.851 on the full held-out set

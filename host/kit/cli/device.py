@@ -190,7 +190,11 @@ def bench_command(ctx: click.Context, board: str | None, runs: int, warmup: int,
         if port is not None or input_bytes is not None or force or meter is not None:
             raise click.UsageError(f"{board} is benched over SSH: --port, --input-bytes, --force and --meter "
                                    "are for microcontroller boards (use --host USER@HOST and --ssh-port)")
-        _bench_linux_board(board, runs, warmup, as_json, csv_path, ctx.args, no_plot)
+        from click.core import ParameterSource
+
+        given = {name: ctx.get_parameter_source(name) != ParameterSource.DEFAULT for name in ("runs", "warmup")}
+        _bench_linux_board(board, runs if given["runs"] else None, warmup if given["warmup"] else None, as_json,
+                           csv_path, ctx.args, no_plot)
         return
     if ctx.args:
         raise click.UsageError(f"unknown option(s) {' '.join(ctx.args)} (SSH options are only for Raspberry Pi boards)")
@@ -226,12 +230,14 @@ def _is_linux_board(board: str) -> bool:
     return open_target(board).benched_over_ssh
 
 
-def _bench_linux_board(board: str, runs: int, warmup: int, as_json: bool, csv_path: Path | None,
+def _bench_linux_board(board: str, runs: int | None, warmup: int | None, as_json: bool, csv_path: Path | None,
                        ssh_args: list[str], no_plot: bool = False) -> None:
-    """`kit bench LINUX-BOARD --host ...` is `kit bench-pi` with the shared options."""
+    """`kit bench LINUX-BOARD --host ...` is `kit bench-pi` with the shared options; --runs and
+    --warmup only when given, so bench-pi's defaults apply (100 inferences, or 3 SLM generations)."""
     from kit.cli.deploy import bench_pi_command
 
-    args = [board, "--runs", str(runs), "--warmup", str(warmup), *ssh_args]
+    args = [board, *(["--runs", str(runs)] if runs is not None else []),
+            *(["--warmup", str(warmup)] if warmup is not None else []), *ssh_args]
     if as_json:
         args.append("--json")
     if csv_path is not None:
@@ -241,7 +247,7 @@ def _bench_linux_board(board: str, runs: int, warmup: int, as_json: bool, csv_pa
     bench_pi_command.main(args=args, prog_name="kit bench", standalone_mode=False)
 
 
-@click.command("validate")
+@click.command("validate", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
 @click.argument("board")
 @click.argument("lab")
 @click.option("--limit", type=click.IntRange(1), help="Use only the first N test samples (faster).")
@@ -255,16 +261,33 @@ def _bench_linux_board(board: str, runs: int, warmup: int, as_json: bool, csv_pa
 @click.option("--source", type=click.Path(file_okay=False, path_type=Path),
               help="Your own folder (one sub-folder per class): score the held-out files kit train recorded "
                    "in the model's card, else every file in it.")
-def validate_command(board: str, lab: str, limit: int | None, emulate: bool, port: str | None, as_json: bool,
-                     data_size: str | None, force: bool = False, model: Path | None = None,
+@click.pass_context
+def validate_command(ctx: click.Context, board: str, lab: str, limit: int | None, emulate: bool, port: str | None,
+                     as_json: bool, data_size: str | None, force: bool = False, model: Path | None = None,
                      source: Path | None = None) -> None:
     """Run LAB's held-out test set on BOARD: on-device accuracy and bit-exactness against TFLM.
 
     Uses the board kit flashed (it must run LAB's model, or --model); an emulated board that is
     not running is flashed and started for this command and stopped at its end. With --source DIR
     the test set is your own folder: the held-out files the model's card lists, else all of DIR.
+
+    A Raspberry Pi runs the test set with LiteRT over SSH: add `--host USER@HOST` and the ssh
+    options of `kit deploy` (and `--threads N`); outputs are compared with LiteRT on the laptop.
     """
     from contextlib import nullcontext
+
+    if _is_linux_board(board):
+        if emulate or port is not None or force or source is not None:
+            raise click.UsageError(f"{board} is validated over SSH: --emulate, --port, --force and --source are for "
+                                   "microcontroller boards")
+        from kit.cli.deploy import validate_pi_command
+
+        args = [board, lab, *(["--limit", str(limit)] if limit else []), *(["--data-size", data_size] if data_size else []),
+                *(["--model", str(model)] if model else []), *(["--json"] if as_json else []), *ctx.args]
+        validate_pi_command.main(args=args, prog_name="kit validate", standalone_mode=False)
+        return
+    if ctx.args:
+        raise click.UsageError(f"unknown option(s) {' '.join(ctx.args)} (SSH options are only for Raspberry Pi boards)")
 
     from kit.device.flow import validate_lab
 

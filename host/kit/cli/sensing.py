@@ -25,7 +25,19 @@ def _lab(name: str | None):
     return get_lab(name)
 
 
-@click.command("capture")
+def _over_ssh(board: str) -> bool:
+    """A Linux board (Raspberry Pi): its sensors are read over SSH, with the ssh options."""
+    from kit.targets import open_target
+
+    return open_target(board).benched_over_ssh
+
+
+def _refuse_extra(ctx: click.Context, board: str) -> None:
+    if ctx.args:
+        raise click.UsageError(f"unknown option(s) {' '.join(ctx.args)} for {board} (SSH options are only for Raspberry Pi boards)")
+
+
+@click.command("capture", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
 @click.argument("board")
 @click.option("--sensor", type=click.Choice(["mic", "microphone", "imu", "camera"]), required=True,
               help="Which of the board's sensors to record.")
@@ -43,16 +55,24 @@ def _lab(name: str | None):
 @click.option("--name", help="File name prefix (default: the label).")
 @click.option("--preview", is_flag=True, help="Show a level meter / sample values / frame size while recording.")
 @click.option("--port", help="The board's serial port or URL (default: the board kit flashed).")
-def capture_command(board: str, sensor: str, label: str, seconds: float | None, count: int | None, out_dir: Path,
-                    source: Path | None, lab_name: str | None, rate: int | None, clip_seconds: float | None,
+@click.pass_context
+def capture_command(ctx: click.Context, board: str, sensor: str, label: str, seconds: float | None, count: int | None,
+                    out_dir: Path, source: Path | None, lab_name: str | None, rate: int | None, clip_seconds: float | None,
                     name: str | None, preview: bool, port: str | None) -> None:
-    """Record BOARD's sensor into class folders for `kit train LAB --source DIR`."""
+    """Record BOARD's sensor into class folders for `kit train LAB --source DIR`.
+
+    A Raspberry Pi records its camera (Picamera2) over SSH: add `--host USER@HOST` and the ssh
+    options of `kit deploy`, and `--frame-size WxH` (default 320x240)."""
     from kit.device.capture import CaptureStopped, capture, shape_for
     from kit.targets import connect
 
     sensor = "microphone" if sensor == "mic" else sensor
     if seconds is not None and count is not None:
         raise KitError("--seconds and --count both say how long to record", hint="pass one of them")
+    if _over_ssh(board):
+        _capture_on_pi(board, sensor, label, seconds, count, out_dir, rate, name, source, port, ctx.args)
+        return
+    _refuse_extra(ctx, board)
     lab = _lab(lab_name)
     shape = shape_for(sensor, lab, rate)
     total = count or max(1, int(round((seconds or 10.0) * shape.rate_hz)))
@@ -80,6 +100,22 @@ def capture_command(board: str, sensor: str, label: str, seconds: float | None, 
                   f"({summary.wall_s:.1f} s)", highlight=False)
 
 
+def _capture_on_pi(board: str, sensor: str, label: str, seconds: float | None, count: int | None, out_dir: Path,
+                   rate: int | None, name: str | None, source: Path | None, port: str | None, ssh_args: list[str]) -> None:
+    """`kit capture PI --sensor camera ...` is `kit capture-pi` with the ssh options."""
+    from kit.cli.deploy import capture_pi_command
+
+    if sensor != "camera":
+        raise KitError(f"{board} records its camera only (--sensor camera)", hint="record sound and motion on a microcontroller board")
+    if source is not None or port is not None:
+        raise click.UsageError(f"{board} is reached over SSH: --source and --port are for microcontroller boards")
+    per_second = rate or 1
+    frames = count or max(1, int(round((seconds or 10.0) * per_second)))
+    args = [board, "--label", label, "--count", str(frames), "--out", str(out_dir),
+            "--interval-ms", str(int(1000 / per_second) if rate else 0), *(["--name", name] if name else []), *ssh_args]
+    capture_pi_command.main(args=args, prog_name="kit capture", standalone_mode=False)
+
+
 def _live_view(labels: list[str], record, timer_hz: int, threshold: float | None = None) -> Table:
     table = Table(title=f"top: {labels[record.label]}  (window {record.index})", show_header=False, expand=False)
     table.add_column("label")
@@ -100,7 +136,7 @@ def _live_view(labels: list[str], record, timer_hz: int, threshold: float | None
     return table
 
 
-@click.command("run")
+@click.command("run", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
 @click.argument("board")
 @click.argument("lab", required=False)
 @click.option("--source", type=click.Path(exists=True, path_type=Path),
@@ -110,11 +146,26 @@ def _live_view(labels: list[str], record, timer_hz: int, threshold: float | None
               help="Where the run's JSONL goes (default: kit's results folder).")
 @click.option("--plain", is_flag=True, help="One line per window instead of the live view.")
 @click.option("--port", help="The board's serial port or URL (default: the board kit flashed).")
-def run_command(board: str, lab: str | None, source: Path | None, seconds: float | None, results_dir: Path | None,
-                plain: bool, port: str | None) -> None:
-    """Classify BOARD's sensor live with the lab it was flashed with (Ctrl-C stops it)."""
+@click.pass_context
+def run_command(ctx: click.Context, board: str, lab: str | None, source: Path | None, seconds: float | None,
+                results_dir: Path | None, plain: bool, port: str | None) -> None:
+    """Classify BOARD's sensor live with the lab it was flashed with (Ctrl-C stops it).
+
+    A Raspberry Pi classifies its camera's frames with the lab `kit deploy` put there: add
+    `--host USER@HOST` (and the ssh options of `kit deploy`), `--frames N`, `--frame-size WxH`."""
     from kit.device.live import run_live, running_labels, running_threshold
     from kit.targets import connect
+
+    if _over_ssh(board):
+        if lab is None or source is not None or port is not None or seconds is not None:
+            raise click.UsageError(f"`kit run {board} LAB --host USER@HOST [--frames N]`: name the lab; "
+                                   "--source, --port and --seconds are for microcontroller boards")
+        from kit.cli.deploy import run_pi_command
+
+        extra = [*(["--results-dir", str(results_dir)] if results_dir else []), *(["--plain"] if plain else [])]
+        run_pi_command.main(args=[board, lab, *extra, *ctx.args], prog_name="kit run", standalone_mode=False)
+        return
+    _refuse_extra(ctx, board)
 
     with connect(board, port=port) as session:
         lab_name = lab or (session.state.lab if session.state is not None else None)

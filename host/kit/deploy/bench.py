@@ -36,7 +36,7 @@ LINE_SILENCE_S = 120.0                # no line for this long: the runner hangs
 DEADLINE_BASE_S, DEADLINE_PER_RUN_S = 600.0, 60.0
 
 
-def _number_in(value: Any, bounds: tuple[float, float]) -> bool:
+def number_in(value: Any, bounds: tuple[float, float]) -> bool:
     """A real number (not a bool, not NaN/inf) within `bounds`."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return False
@@ -57,11 +57,11 @@ class SystemSummary:
     def add(self, record: dict[str, Any]) -> None:
         self.samples += 1
         temp, freq, throttled = record.get("temp_c"), record.get("freq_mhz"), record.get("throttled")
-        if _number_in(temp, TEMP_RANGE_C):
+        if number_in(temp, TEMP_RANGE_C):
             self.temps_c.append(float(temp))  # type: ignore[arg-type]
         elif temp is not None:
             self.rejected += 1
-        if _number_in(freq, FREQ_RANGE_MHZ):
+        if number_in(freq, FREQ_RANGE_MHZ):
             self.freqs_mhz.append(float(freq))  # type: ignore[arg-type]
         elif freq is not None:
             self.rejected += 1
@@ -174,7 +174,7 @@ def run_record(inference: dict[str, Any], runs: int) -> dict[str, Any]:
     if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < runs:
         raise DeviceError(f"the board sent a measurement with index {index!r} (expected 0..{runs - 1}): {inference}",
                           hint="the runner on the board is not kit's: run `kit deploy` again")
-    if not _number_in(latency, LATENCY_RANGE_US) or float(latency) <= 0:
+    if not number_in(latency, LATENCY_RANGE_US) or float(latency) <= 0:
         raise DeviceError(f"the board sent an impossible latency {latency!r} µs (run {index})",
                           hint="the runner on the board is not kit's or its clock is broken: run `kit deploy` again")
     return {"type": "run", "index": index, "latency_us": float(latency)}

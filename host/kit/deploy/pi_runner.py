@@ -10,6 +10,7 @@ and store measurements while they stream over the SSH channel.
     python3 pi_runner.py info
     python3 pi_runner.py smoke --model model.tflite [--labels labels.txt] [--threads T]
     python3 pi_runner.py bench --model model.tflite --runs N --warmup W [--threads T]
+    python3 pi_runner.py validate --model model.tflite --inputs inputs.npy [--threads T]
 """
 
 from __future__ import annotations
@@ -194,16 +195,40 @@ def command_bench(args):
     emit({"type": "done", "runs": args.runs})
 
 
+def command_validate(args):
+    """One inference per input of an .npy batch (the lab's int8 test inputs made on the laptop)."""
+    import numpy as np
+
+    interpreter, runtime = load_interpreter(args.model, args.threads)
+    detail, output = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
+    inputs = np.load(args.inputs, allow_pickle=False)
+    shape = tuple(int(v) for v in detail["shape"])
+    if inputs.dtype != np.dtype(detail["dtype"]) or tuple(inputs.shape[1:]) != shape[1:]:
+        raise RunnerError("bad-inputs", "the inputs are %s %s, the model takes %s %s"
+                          % (inputs.dtype, tuple(inputs.shape[1:]), np.dtype(detail["dtype"]), shape[1:]))
+    start = {"type": "start", "samples": int(inputs.shape[0])}
+    start.update(runtime_record(runtime, args.threads))
+    emit(start)
+    for index in range(inputs.shape[0]):
+        interpreter.set_tensor(detail["index"], inputs[index:index + 1])
+        latency_us = timed_invoke(interpreter)
+        values = interpreter.get_tensor(output["index"]).reshape(-1)
+        emit({"type": "sample", "index": index, "output": [int(v) for v in values], "latency_us": latency_us})
+    emit({"type": "done", "samples": int(inputs.shape[0])})
+
+
 def parse_args(argv):
     parser = argparse.ArgumentParser(description="kit runner for Linux boards")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("info")
-    for name in ("smoke", "bench"):
+    for name in ("smoke", "bench", "validate"):
         sub = commands.add_parser(name)
         sub.add_argument("--model", required=True)
         sub.add_argument("--threads", type=int, default=1)
         if name == "smoke":
             sub.add_argument("--labels")
+        elif name == "validate":
+            sub.add_argument("--inputs", required=True)
         else:
             sub.add_argument("--runs", type=int, default=100)
             sub.add_argument("--warmup", type=int, default=10)
@@ -212,7 +237,7 @@ def parse_args(argv):
 
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    handlers = {"info": command_info, "smoke": command_smoke, "bench": command_bench}
+    handlers = {"info": command_info, "smoke": command_smoke, "bench": command_bench, "validate": command_validate}
     try:
         if args.command != "info" and importlib.util.find_spec("numpy") is None:
             raise RunnerError("no-numpy", "numpy is not installed for " + sys.executable)

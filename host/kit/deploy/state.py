@@ -19,6 +19,8 @@ class DeployedLab:
     interpreter: str
     use_venv: bool
     model_sha256: str
+    engine: str = "litert"          # what runs it: litert (labs), llama-cpp or ollama (the slm workload)
+    model_name: str | None = None   # the SLM's file name, or the Ollama model's name
 
 
 def _state_file():

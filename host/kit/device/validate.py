@@ -153,7 +153,7 @@ def run_on_device(client: DeviceClient, inputs: np.ndarray, on_output: Callable[
 
 
 def validate(
-    client: DeviceClient,
+    client: DeviceClient | None,
     board: str,
     lab_name: str,
     inputs: np.ndarray,
@@ -161,8 +161,10 @@ def validate(
     reference: np.ndarray,
     results: ResultsFile,
     progress: Progress | None = None,
+    runner: Callable[[np.ndarray, Callable[[int, np.ndarray], None]], None] | None = None,
 ) -> ValidateReport:
-    """Run quantized `inputs` on the board, compare with TFLM's `reference` outputs, score."""
+    """Run quantized `inputs` on the board, compare with the `reference` outputs (TFLM's), score.
+    `runner(inputs, on_output)` replaces the serial client for boards reached otherwise (a Pi)."""
     report = ValidateReport(board=board, lab=lab_name, samples=0, correct=0 if scorer is not None else None, matches=0,
                             results_file=results.path, balanced=bool(scorer and scorer.anomaly))
     detecting = scorer is not None and scorer.detection_labels is not None
@@ -191,7 +193,11 @@ def validate(
             progress(report.samples)
 
     try:
-        run_on_device(client, inputs, record)
+        if runner is not None:
+            runner(inputs, record)
+        else:
+            assert client is not None
+            run_on_device(client, inputs, record)
     except DeviceError as error:
         raise DeviceError(
             f"{error.message}\n  validation stopped after {report.samples} of {len(inputs)} samples; "

@@ -97,6 +97,35 @@ def plot_pi_bench(result: Any) -> Path:
     return plot_bench(result.latencies_us, "latency µs", [], title, Path(result.results_path).with_suffix(".png"))
 
 
+def plot_slm_bench(result: Any) -> Path:
+    """Tokens/s per generation of a small-language-model bench (kit.deploy.slm.SlmBenchResult),
+    prompt evaluation and generation side by side, with the book's Pi 5 figures as lines."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    from kit.deploy.slm import BOOK_FIGURES
+
+    figure, axes = plt.subplots(1, 2, figsize=(11, 4), squeeze=False)
+    runs = [int(record["index"]) for record in result.generations]
+    for axis, key, name, colour in ((axes[0][0], "generation_tokens_per_s", "generation", "#3b7dd8"),
+                                    (axes[0][1], "prompt_tokens_per_s", "prompt evaluation", "#e07b39")):
+        axis.bar([str(run) for run in runs], [float(record[key]) for record in result.generations], color=colour)
+        axis.axhline(BOOK_FIGURES[key], color="#555555", linestyle="--", linewidth=1,
+                     label=f"book: {BOOK_FIGURES['model']} on a {BOOK_FIGURES['board']}")
+        axis.set_xlabel("run")
+        axis.set_ylabel("tokens / s")
+        axis.set_title(name)
+        axis.legend(fontsize=7)
+    figure.suptitle(f"{result.board} ({result.host}) slm {result.model}, {result.runtime}")
+    figure.tight_layout()
+    path = Path(result.results_path).with_suffix(".png")
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path
+
+
 def plot_power_trace(report: Any) -> Path:
     """The meter's current trace of a bench with the inference windows shaded, beside its
     results file (`<results>.power.png`). Reads the samples and windows back from disk."""
