@@ -89,3 +89,38 @@ def test_validate_refuses_a_board_running_another_model(grove, tmp_path, monkeyp
     with pytest.raises(DeviceError, match="does not run a visual-wake-words model kit flashed") as caught:
         validate_lab(GROVE, LAB, limit=3, port=path)
     assert "kit flash grove-vision-ai-v2 visual-wake-words" in caught.value.hint
+
+
+def test_run_streams_one_record_per_invoke_event(grove, tmp_path, monkeypatch):
+    from kit.catalog import get_lab
+    from kit.device.sscma_live import run_sscma_live
+    from kit.targets import connect
+
+    monkeypatch.setenv("KIT_HOME", str(tmp_path))
+    path, board = grove(perf=(7, 30, 2))
+    seen = []
+    with connect(GROVE, port=path) as session:
+        summary = run_sscma_live(session, get_lab(LAB), None, seen.append, max_events=12)
+    assert len(summary.records) == 12 == len(seen) and summary.status == "ended"
+    assert [r.index for r in seen] == list(range(12)) and {r.feature_ticks for r in seen} == {7}
+    assert all(c.endswith(",0,1") for c in board.commands if "INVOKE" in c)  # results only, no frames
+    records = [r for r in read_records(summary.results_path) if r["type"] == "live"]
+    assert len(records) == 12 and all(r["label_name"] in ("no_person", "person") for r in records)
+    assert all(abs(sum(r["scores"]) - 1) < 0.05 for r in records)  # the board's two softmax scores
+
+
+def test_run_cli_on_a_grove_that_stops_answering(grove, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from kit.cli import main
+
+    from kit.targets.sscma import SscmaTarget
+
+    monkeypatch.setenv("KIT_HOME", str(tmp_path))
+    monkeypatch.setattr(SscmaTarget, "run_timeout", 1.0)
+    path, board = grove(silent_after_events=25)
+    result = CliRunner().invoke(main, ["run", GROVE, LAB, "--port", path, "--seconds", "30", "--plain"])
+    # the peer goes silent after 25 events: a clear error, the 25 records kept on disk
+    assert result.exit_code != 0 and "stopped answering" in result.output, result.output
+    files = list((tmp_path / "results").glob("run-*.jsonl"))
+    assert len(files) == 1 and len([r for r in read_records(files[0]) if r["type"] == "live"]) == 25

@@ -155,6 +155,7 @@ class SscmaTarget(McuTarget):
                 "model": f"sscma model {boot.model_id} ({request.lab or 'model'})"}
 
     confirm_timeout = 10.0
+    run_timeout = 30.0   # the longest one INVOKE event may take (camera + model); tests shorten it
 
     def stop(self, entry: DeviceState) -> bool:
         device_state.remove(entry.board)
@@ -166,7 +167,8 @@ class SscmaTarget(McuTarget):
 
         link = open_link(url, baudrate=self.reference.baud)
         try:
-            client = SscmaClient.connect(link, reply_timeout=max(line_timeout, boot_timeout))
+            client = SscmaClient.connect(link, reply_timeout=max(line_timeout, boot_timeout),
+                                         run_timeout=self.run_timeout)
         except BaseException:
             link.close()
             raise
