@@ -120,3 +120,15 @@ def test_boards_listing_no_longer_says_unsupported():
     assert result.exit_code == 0
     line = next(line for line in result.output.splitlines() if "grove" in line.lower())
     assert "unsupported" not in line.lower() and "model flash + bench" in line, line
+
+
+def test_bench_table_shows_the_three_stages_as_columns(peer, tmp_path, monkeypatch):
+    monkeypatch.setenv("KIT_HOME", str(tmp_path))
+    path, _ = peer(perf=(8, 36, 1), perf_step=0)
+    result = CliRunner().invoke(main, ["bench", GROVE, "--port", path, "--runs", "5", "--warmup", "0", "--no-plot",
+                                       "--force"], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    header = next(line for line in result.output.splitlines() if "latency" in line and "pre-process" in line)
+    assert header.index("pre-process µs") < header.index("inference µs") < header.index("post-process µs")
+    row = next(line for line in result.output.splitlines() if line.strip("│┃ ").startswith("mean"))
+    assert [cell.strip() for cell in row.strip("│ ").split("│")][1:] == ["8,000", "36,000", "1,000"], row
