@@ -122,3 +122,22 @@ def _target(confirm_timeout: float = 5.0) -> SscmaTarget:
     target.burn_timeouts = FAST
     target.confirm_timeout = confirm_timeout
     return target
+
+
+def test_flash_then_validate_end_to_end_on_the_cli(board, tmp_path, monkeypatch):
+    """`kit flash grove-vision-ai-v2 LAB --port P` then `kit validate` on what it recorded."""
+    from click.testing import CliRunner
+
+    from kit.cli import main
+    from tests.device.test_grove_validate import camera_frames
+
+    monkeypatch.setenv("KIT_HOME", str(tmp_path))
+    path, peer = board(factory_model_bytes=0, model=MODEL, frames=camera_frames(4))
+    flashed = CliRunner().invoke(main, ["flash", GROVE, "visual-wake-words", "--model", str(MODEL), "--port", path])
+    assert flashed.exit_code == 0 and "flashed grove-vision-ai-v2" in flashed.output, flashed.output
+    checked = CliRunner().invoke(main, ["validate", GROVE, "visual-wake-words", "--limit", "4", "--json"])
+    assert checked.exit_code == 0, checked.output
+    import json
+
+    report = json.loads(checked.output[checked.output.index("{"):])
+    assert report["frames"] == 4 and report["protocol"] == "sscma" and 0 <= report["agreement"] <= 1
