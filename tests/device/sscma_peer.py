@@ -72,6 +72,7 @@ class SscmaBehaviour:
     stop_acking_after_blocks: int | None = None  # go silent after ACKing this many blocks
     silent_after_reboot: bool = False           # the rebooted firmware never answers
     factory_model_bytes: int = 31376            # a packed model at 0x400000 from the factory
+    model_loaded_at_boot: bool = True           # False: no current model until AT+MODEL=ID (as 1.0.x)
 
 
 class GroveBoard:
@@ -87,7 +88,7 @@ class GroveBoard:
         self.mode = "app"
         self.line = b""
         self.info = ""
-        self.current_model = 1
+        self.current_model = 1 if behaviour.model_loaded_at_boot else 0
         self.boots = 0
         self.blocks_acked = 0
         self.files: list[tuple[int, bytes]] = []   # (address, bytes) of every file burned
@@ -219,6 +220,8 @@ class GroveBoard:
     # --- firmware --------------------------------------------------------------------------
     def _start_app(self) -> None:
         self.mode = "app"
+        if not self.behaviour.model_loaded_at_boot:
+            self.current_model = 0
         self.line = b""
         if self.behaviour.silent_after_reboot and self.boots:
             self.silent = True
@@ -274,6 +277,9 @@ class GroveBoard:
         name = tag + "INVOKE"
         if len(parts) != 3 or not all(p.lstrip("-").isdigit() for p in parts):
             self._json(2, "AT", 5, f"Command {name} got wrong arguements.")
+            return
+        if not self._model()["id"]:  # check_model_status: no model -> EL_EINVAL in the operation reply
+            self._json(0, name, 5, {"model": self._model(), "algorithm": {}, "sensor": {"id": 1, "type": 1, "state": 1}})
             return
         times, results_only = int(parts[0]), parts[2] != "0"
         self._json(0, name, 0, {"model": self._model(), "algorithm": {"type": 4, "category": 3, "input_from": 1,

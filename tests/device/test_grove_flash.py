@@ -132,12 +132,15 @@ def test_flash_then_validate_end_to_end_on_the_cli(board, tmp_path, monkeypatch)
     from tests.device.test_grove_validate import camera_frames
 
     monkeypatch.setenv("KIT_HOME", str(tmp_path))
-    path, peer = board(factory_model_bytes=0, model=MODEL, frames=camera_frames(4))
+    path, peer = board(factory_model_bytes=0, model=MODEL, frames=camera_frames(4), model_loaded_at_boot=False)
     flashed = CliRunner().invoke(main, ["flash", GROVE, "visual-wake-words", "--model", str(MODEL), "--port", path])
     assert flashed.exit_code == 0 and "flashed grove-vision-ai-v2" in flashed.output, flashed.output
+    peer.current_model = 0  # power-cycled: SSCMA-Micro 1.0.x loads no model at boot
+    loads = sum(c.endswith("MODEL=1") for c in peer.commands)
     checked = CliRunner().invoke(main, ["validate", GROVE, "visual-wake-words", "--limit", "4", "--json"])
     assert checked.exit_code == 0, checked.output
     import json
 
     report = json.loads(checked.output[checked.output.index("{"):])
     assert report["frames"] == 4 and report["protocol"] == "sscma" and 0 <= report["agreement"] <= 1
+    assert sum(c.endswith("MODEL=1") for c in peer.commands) == loads + 1  # kit loaded the model it flashed

@@ -169,11 +169,23 @@ class SscmaTarget(McuTarget):
         try:
             client = SscmaClient.connect(link, reply_timeout=max(line_timeout, boot_timeout),
                                          run_timeout=self.run_timeout)
+            self._load_recorded_model(client, entry)
         except BaseException:
             link.close()
             raise
         return Session(client=client, link=link, board=self.run_on, reference=self.reference,  # type: ignore[arg-type]
                        state=entry, target=self)
+
+
+    @staticmethod
+    def _load_recorded_model(client, entry: DeviceState | None) -> None:
+        """SSCMA-Micro 1.0.x does not load a model at boot (its init_model_hook is commented
+        out): when the board reports no current model, load the one kit flashed."""
+        if entry is None or (client.identity and client.identity.model.get("id")):
+            return
+        reply = client.command(f"MODEL={int(entry.extra.get('model_id', 1))}")
+        if client.identity is not None and isinstance(reply.data, dict) and isinstance(reply.data.get("model"), dict):
+            client.identity.model = reply.data["model"]
 
 
 def _algorithm(lab: str | None) -> str:

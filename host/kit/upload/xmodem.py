@@ -146,7 +146,7 @@ def _send_block(channel: ByteChannel, reader: _Reader, frame: bytes, index: int,
             _cancel(channel)
             raise XmodemError(f"the board cancelled the XMODEM transfer of {what} at block {index + 1} of {blocks} "
                               f"({acked:,} bytes confirmed)",
-                              hint="the upload is incomplete and the board must not be used with it: "
+                              hint="the model in the board's flash is incomplete: "
                                    "press RESET and flash again", acked_bytes=acked)
         # NAK, noise or silence: send the block again
     _cancel(channel)
