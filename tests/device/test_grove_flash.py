@@ -7,6 +7,7 @@ nothing recorded), and a firmware that does not answer after the reboot."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -53,6 +54,39 @@ def test_crc_and_packets_are_the_xmodem_ones():
     head = preamble(0x400000, 0, 128)
     assert head[:12] == bytes.fromhex("c05a 00004000 00000000 5ac0") and head[12:] == b"\xff" * 116
     assert head[2:6] == (0x400000).to_bytes(4, "little") and head[10:12] == b"\x5a\xc0" and len(head) == 128
+
+
+class _Naks:
+    """A receiver that asks for CRC, then NAKs every block (a line too noisy to get through)."""
+
+    def __init__(self, answer: bool = True) -> None:
+        self.written: list[bytes] = []
+        self.asked = False
+        self.answer = answer  # False: never answers a block (each try waits its block timeout)
+
+    def write(self, data: bytes) -> None:
+        self.written.append(bytes(data))
+
+    def read_raw(self, timeout: float) -> bytes:
+        if not self.asked:
+            self.asked = True
+            return b"C"
+        if not self.answer:
+            time.sleep(min(timeout, 0.01))
+            return b""
+        return bytes([xmodem.NAK]) if self.written and self.written[-1][0] in (xmodem.SOH, xmodem.STX) else b""
+
+
+def test_retries_then_cancel_and_the_overall_deadline():
+    channel = _Naks()
+    with pytest.raises(xmodem.XmodemError, match=r"block 1 of 2 \(0 bytes confirmed, 3 tries") as caught:
+        xmodem.send(channel, b"x" * 200, xmodem.XmodemSettings(retries=3, block_timeout=0.05), "blob")
+    assert caught.value.acked_bytes == 0 and len(channel.written) == 4 and channel.written[-1] == b"\x18" * 3
+    channel = _Naks(answer=False)
+    with pytest.raises(xmodem.XmodemError, match="stopped acknowledging"):
+        xmodem.send(channel, b"x" * 200, xmodem.XmodemSettings(retries=10**6, block_timeout=0.05, deadline=0.3), "blob")
+    # each try waits its 0.05 s block timeout: the 0.3 s deadline, not a million tries, ends it
+    assert 1 <= len(channel.written) - 1 <= 7 and channel.written[-1] == b"\x18" * 3
 
 
 @pytest.mark.parametrize("protocol,crc", [("xmodem", True), ("xmodem1k", False)])
