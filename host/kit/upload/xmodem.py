@@ -150,8 +150,10 @@ def _send_block(channel: ByteChannel, reader: _Reader, frame: bytes, index: int,
                                    "press RESET and flash again", acked_bytes=acked)
         # NAK, noise or silence: send the block again
     _cancel(channel)
+    spent = (f"the overall deadline of {settings.deadline:g} s passed" if time.monotonic() > overall
+             else f"{settings.retries} tries of {settings.block_timeout:g} s")
     raise XmodemError(f"the board stopped acknowledging {what} at block {index + 1} of {blocks} "
-                      f"({acked:,} bytes confirmed, {settings.retries} tries of {settings.block_timeout:g} s)",
+                      f"({acked:,} bytes confirmed, {spent})",
                       hint="the upload is incomplete: check the cable, press RESET and flash again", acked_bytes=acked)
 
 
