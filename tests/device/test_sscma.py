@@ -38,14 +38,16 @@ def peer():
 
 
 def _client(path: str, **timeouts) -> SscmaClient:
+    """A client on the peer (tags are echoed upper-cased, as SSCMA-Micro does)."""
     return SscmaClient.connect(open_link(path, baudrate=921600), **timeouts)
 
 
 def test_grove_is_driven_by_the_sscma_target():
     assert target_class(get_board(GROVE)).__name__ == "SscmaTarget"
-    with pytest.raises(KitError, match="does not write models") as caught:
-        open_target(GROVE).check("flash")
-    assert "--target grove-vision-ai-v2" in caught.value.hint and "SenseCraft" in caught.value.hint
+    open_target(GROVE).check("flash")  # kit writes models to it now
+    with pytest.raises(KitError, match="does not build firmware") as caught:
+        open_target(GROVE).check("project")
+    assert "--emulate" in caught.value.hint
 
 
 @pytest.mark.parametrize("pretty", [False, True])
@@ -55,6 +57,7 @@ def test_identity_and_tagged_replies(peer, pretty):
     assert client.identity.device_id == "7e2d02cf" and client.identity.name == "Grove Vision AI V2"
     assert client.identity.version["at_api"] == "v0" and client.identity.model["id"] == 1
     assert state.commands[0].startswith("AT+k1@BREAK") and all("@" in c for c in state.commands)
+    assert client.command("ID?").name == "K6@ID?"  # the firmware's echo: upper case, matched anyway
     client.link.close()
 
 
@@ -82,8 +85,12 @@ def test_error_code_is_named(peer):
     with pytest.raises(SscmaError, match=r"code 7 \(busy\)") as caught:
         client.invoke(1, lambda _i, _p: None)
     assert "busy" in caught.value.hint
-    with pytest.raises(SscmaError, match=r"code 8 \(not supported\)"):
+    # SSCMA-Micro answers an unknown command and a wrong argument count with a logging reply
+    # named "AT", code 5 (EL_EINVAL), the message as data: kit matches it by the tag inside
+    with pytest.raises(SscmaError, match=r"code 5 \(invalid argument\).*Unknown command: AT\+k\d+@NOSUCH\?"):
         client.command("NOSUCH?")
+    with pytest.raises(SscmaError, match=r"code 5 \(invalid argument\).*got wrong arguements"):
+        client.command("MODEL=")
 
 
 def test_board_that_stops_answering_keeps_the_runs_measured(peer, tmp_path):
@@ -112,4 +119,16 @@ def test_boards_listing_no_longer_says_unsupported():
     result = CliRunner().invoke(main, ["boards"])
     assert result.exit_code == 0
     line = next(line for line in result.output.splitlines() if "grove" in line.lower())
-    assert "unsupported" not in line.lower() and "convert + bench" in line, line
+    assert "unsupported" not in line.lower() and "model flash + bench" in line, line
+
+
+def test_bench_table_shows_the_three_stages_as_columns(peer, tmp_path, monkeypatch):
+    monkeypatch.setenv("KIT_HOME", str(tmp_path))
+    path, _ = peer(perf=(8, 36, 1), perf_step=0)
+    result = CliRunner().invoke(main, ["bench", GROVE, "--port", path, "--runs", "5", "--warmup", "0", "--no-plot",
+                                       "--force"], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    header = next(line for line in result.output.splitlines() if "latency" in line and "pre-process" in line)
+    assert header.index("pre-process µs") < header.index("inference µs") < header.index("post-process µs")
+    row = next(line for line in result.output.splitlines() if line.strip("│┃ ").startswith("mean"))
+    assert [cell.strip() for cell in row.strip("│ ").split("│")][1:] == ["8,000", "36,000", "1,000"], row

@@ -48,11 +48,10 @@ def test_an_esptool_board_is_uploaded_by_esptool_not_pio():
     assert type(open_target("nicla-vision")) is PlatformioTarget
 
 
-def test_a_board_without_platformio_is_refused_with_the_vendor_path():
-    with pytest.raises(KitError) as caught:  # the Grove runs Seeed's SSCMA firmware, flashed by Seeed's tools
-        open_target("grove-vision-ai-v2").check("flash")
-    assert "Seeed's tools" in caught.value.message and "kit convert" in caught.value.hint
-    assert "SenseCraft" in caught.value.hint
+def test_a_board_kit_cannot_build_firmware_for_says_what_it_can_do():
+    with pytest.raises(KitError) as caught:  # the Grove runs Seeed's SSCMA firmware: kit writes models only
+        open_target("grove-vision-ai-v2").check("project")
+    assert "SSCMA-Micro" in caught.value.message and "kit flash grove-vision-ai-v2 LAB" in caught.value.hint
 
 
 @pytest.mark.parametrize("board, action, expected", [

@@ -137,11 +137,33 @@ class EsptoolSettings(Strict):
     app_offset: int = Field(ge=0)
 
 
+class XmodemBootloader(Strict):
+    """A bootloader that burns files sent with XMODEM (the Himax WiseEye2's): the text it
+    prints and the key that starts a burn, where the model goes in flash, and the firmware
+    (name, version, AT API) kit has checked it talks to after the reboot."""
+
+    baud: int = Field(gt=0)
+    protocol: Literal["xmodem", "xmodem1k"]
+    enter_prompt: str          # printed after reset; any key within `enter_window_s` opens the menu
+    enter_window_s: float = Field(gt=0)
+    menu_text: str             # the menu line of the burn entry
+    burn_key: str = Field(min_length=1, max_length=1)
+    send_prompt: str           # printed when the receiver starts
+    end_prompt: str            # printed after each file; `n` takes another file, `y` reboots
+    model_address: int = Field(ge=0)
+    model_partition_bytes: int = Field(gt=0)
+    model_id: int = Field(ge=1, le=15)
+    firmware: str              # the application firmware kit supports on the board
+    firmware_at_api: str
+    sources: list[str] = Field(min_length=1)
+
+
 class Upload(Strict):
     """How firmware (or, for Linux boards, the model) reaches the board."""
 
     method: UploadMethod
     esptool: EsptoolSettings | None = None
+    xmodem: XmodemBootloader | None = None
     notes: str = ""
 
     @model_validator(mode="after")

@@ -54,7 +54,8 @@ def boards_command(as_json: bool) -> None:
     for board in boards:
         limits = board.memory_limits()
         support = "full" if board.support.build and board.support.upload else (
-            "deploy" if board.support.upload else "convert + bench" if board.support.bench else "convert only")
+            "deploy" if board.support.upload and board.upload.method == "ssh" else
+            "model flash + bench" if board.support.upload else "convert + bench" if board.support.bench else "convert only")
         rows.append([
             board.name, board.kind, board.core, human_hz(board.clock_hz), human_bytes(limits.flash_bytes),
             human_bytes(limits.ram_bytes), human_bytes(board.external_ram_bytes), board.upload.method,

@@ -273,6 +273,9 @@ def validate_command(ctx: click.Context, board: str, lab: str, limit: int | None
 
     A Raspberry Pi runs the test set with LiteRT over SSH: add `--host USER@HOST` and the ssh
     options of `kit deploy` (and `--threads N`); outputs are compared with LiteRT on the laptop.
+    A camera board on Seeed's SSCMA firmware (the Grove Vision AI V2) classifies --limit
+    frames (default 20) from its own camera and sends each frame back; kit scores the same
+    frames with TFLM and reports top-1 agreement and score differences (not bit-exact: JPEG).
     """
     from contextlib import nullcontext
 
@@ -299,6 +302,11 @@ def validate_command(ctx: click.Context, board: str, lab: str, limit: int | None
             progress=lambda done, total=None: update(f"validate {board} {lab} (samples)", done, total),
             data_progress=lambda done, total: update(f"generating {lab} data", done, total),
         )
+    from kit.device.sscma_validate import FrameValidateReport
+
+    if isinstance(report, FrameValidateReport):
+        click.echo(json.dumps(report.as_dict(), indent=2)) if as_json else _render_frames(report)
+        return
     if as_json:
         click.echo(json.dumps(report.as_dict(), indent=2))
     else:
@@ -307,6 +315,22 @@ def validate_command(ctx: click.Context, board: str, lab: str, limit: int | None
         render_validate(report, console)
     if not report.bit_exact:
         raise SystemExit(1)
+
+
+def _render_frames(report) -> None:
+    """A camera board's validate: agreement with TFLM on the board's own frames."""
+    from rich.table import Table
+
+    table = Table(title=f"{report.board} {report.lab}: board vs TFLM on the board's {report.frames} camera frames")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    table.add_row("top-1 agreement", f"{report.agreement:.1%} ({report.agreed} of {report.frames})")
+    table.add_row("frames without a class above the board's threshold", str(report.board_without_class))
+    table.add_row("|board - host| score of the board's class (0-100)",
+                  f"mean {report.mean_abs_score_diff:.2f}, max {report.max_abs_score_diff}")
+    console.print(table)
+    console.print(f"{report.note}; {report.preprocessing_note}")
+    console.print(f"results: {report.results_file}; frames: {report.frames_dir}")
 
 
 @click.command("stop")

@@ -173,7 +173,8 @@ def run_command(ctx: click.Context, board: str, lab: str | None, source: Path | 
             raise KitError(f"which lab runs on {board}?", hint=f"pass it: `kit run {board} LAB`")
         spec = _lab(lab_name)
         labels = running_labels(session, spec)
-        timer_hz = session.client.info.timer_hz if session.client.info is not None else 1
+        timer_hz = session.client.info.timer_hz if session.client.info is not None else (
+            1000 if getattr(session.client, "protocol", "kit") == "sscma" else 1)  # SSCMA reports ms
         threshold = running_threshold(session) if spec.task == "anomaly" else None
         if plain or not console.is_terminal:
             def show(record) -> None:

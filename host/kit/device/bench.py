@@ -66,6 +66,7 @@ class BenchReport:
     results_file: Path | None = None
     plot: Path | None = None
     power_plot: Path | None = None
+    stages: dict[str, LatencyStats] = field(default_factory=dict)  # a board's own stage times (SSCMA)
 
     @property
     def per_second(self) -> float:
@@ -90,6 +91,7 @@ class BenchReport:
             "results_file": str(self.results_file) if self.results_file else None,
             "plot": str(self.plot) if self.plot else None,
             "power_plot": str(self.power_plot) if self.power_plot else None,
+            "stages_us": {stage: stats.as_dict() for stage, stats in self.stages.items()} or None,
         }
 
 

@@ -103,6 +103,50 @@ def _bench_sscma(session: Session, runs: int, warmup: int, csv_path: Path | None
     return measured
 
 
+SSCMA_FRAMES = 20  # frames `kit validate` asks a camera board for without --limit
+
+
+def _validate_sscma(session: Session, lab: str, model: Path | None, limit: int | None,
+                    progress: Callable[..., None] | None):
+    """A board on Seeed's SSCMA firmware: its camera's frames, scored on the board and by TFLM."""
+    from kit.device.sscma_bench import sscma_header
+    from kit.device.sscma_validate import run_sscma_validate
+
+    assert session.board is not None
+    model_path = _sscma_model(session, lab, model)
+    frames = limit or SSCMA_FRAMES
+    header = sscma_header(session.client, session.board, session.link.description,
+                          {"lab": lab, "model_path": str(model_path), "frames": frames})
+    if progress:
+        progress(0, frames)
+    with ResultsFile.create("validate", header) as results:
+        return run_sscma_validate(session.client, session.board.name, lab, model_path, frames, results,
+                                  list(get_lab(lab).labels or []),
+                                  progress=(lambda done: progress(done, frames)) if progress else None)
+
+
+def _sscma_model(session: Session, lab: str, model: Path | None) -> Path:
+    """The int8 model kit flashed (before Vela), checked against the record kit left in the
+    board's info string (AT+INFO) when it flashed it."""
+    from kit.targets.sscma import INFO_PREFIX
+    from kit.train.reference import choose_model, model_file
+
+    info = session.client.read_info()
+    parts = info.split()
+    if len(parts) != 3 or parts[0] != INFO_PREFIX or parts[1] != lab:
+        raise DeviceError(f"{session.board.name} does not run a {lab} model kit flashed (its AT+INFO record is {info!r})",
+                          hint=f"flash it first: `kit flash {session.board.name} {lab}`")
+    state = session.state
+    if model is not None:
+        return Path(model_file(model))
+    if state is not None and Path(state.model_path).is_file():
+        if not state.sha256.startswith(parts[2]):
+            raise DeviceError(f"{session.board.name} runs model {parts[2]}, kit flashed {state.sha256[:16]} last",
+                              hint=f"flash it again: `kit flash {session.board.name} {lab}`, or name it with --model")
+        return Path(state.model_path)
+    return choose_model(lab, None, log=None)
+
+
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -313,6 +357,11 @@ def validate_lab(
             started = flash(board, lab, emulate=emulate, model=model).target.run_on.name
     try:
         with connect(board, port, force=force) as session:
+            if getattr(session.client, "protocol", "kit") == "sscma":
+                if source is not None:
+                    raise KitError(f"{board} classifies frames from its own camera: --source cannot feed it",
+                                   hint=f"`kit validate {board} {lab}` compares the board's answers on its frames")
+                return _validate_sscma(session, lab, model, limit, progress)
             model_path = _model_for(session, lab, model)
             described = ""
             if source is not None:

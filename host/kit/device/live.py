@@ -143,6 +143,13 @@ def running_labels(session, lab: Lab) -> list[str]:
 def run_live(session, lab: Lab, source: Path | None = None, seconds: float | None = None,
              on_record: Callable[[LiveRecord], None] | None = None, results_dir: Path | None = None) -> LiveSummary:
     """Run kit-run on the board of `session`; every record goes to `on_record` and the results file."""
+    if getattr(session.client, "protocol", "kit") == "sscma":
+        from kit.device.sscma_live import run_sscma_live
+
+        if source is not None:
+            raise KitError("--source feeds a twin's virtual sensor; this board reads its own camera",
+                           hint="leave --source out")
+        return run_sscma_live(session, lab, seconds, on_record, results_dir)
     labels = running_labels(session, lab)
     client = session.client
     if client.info is None:

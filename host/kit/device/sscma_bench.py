@@ -63,9 +63,9 @@ def run_sscma_bench(client: SscmaClient, board: Board, runs: int, warmup: int, r
         board=board.name, reference_board=board.name, protocol="sscma",
         model=f"sscma model id {model.get('id', '?')}", sha256="", runs=runs, warmup=warmup,
         latency_us=stages["inference"],
-        time_label=f"{TIME_LABEL}: inference stage; pre-process mean {stages['preprocess'].mean / 1000:.1f} ms, "
+        time_label=f"{TIME_LABEL}: latency is the inference stage; pre-process mean {stages['preprocess'].mean / 1000:.1f} ms, "
                    f"post-process mean {stages['postprocess'].mean / 1000:.1f} ms",
-        energy=modelled_energy(board, stages["inference"].mean), results_file=results.path,
+        energy=modelled_energy(board, stages["inference"].mean), results_file=results.path, stages=stages,
     )
     return SscmaBench(report=report, stages=stages)
 

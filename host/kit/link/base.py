@@ -95,6 +95,17 @@ class Link(ABC):
         del self._pending[:count]
         return data
 
+    def read_raw(self, timeout: float) -> bytes:
+        """Whatever bytes arrive within `timeout` s, unsplit (b"" when none): for byte
+        protocols such as XMODEM. Bytes not yet split into a line come first; lines already
+        split (text the caller has read past) are dropped."""
+        self._lines.clear()
+        if self._pending:
+            data = bytes(self._pending)
+            self._pending.clear()
+            return data
+        return self._read_some(timeout)
+
     def text_mode(self) -> None:
         """Back to lines: whatever raw bytes wait are split into lines again."""
         self._binary, self._binary_after = False, None

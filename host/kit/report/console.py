@@ -10,6 +10,9 @@ def _fmt(value: float) -> str:
     return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.2f}"
 
 
+STAGE_NAMES = {"preprocess": "pre-process", "inference": "inference", "postprocess": "post-process"}
+
+
 def render_bench(report, console: Console) -> None:
     """Latency statistics, throughput, energy and per-layer breakdown of a BenchReport."""
     title = f"{report.board}" + (f" as {report.reference_board}"
@@ -22,7 +25,11 @@ def render_bench(report, console: Console) -> None:
     columns = []
     if report.counts is not None:
         columns.append((report.count_unit, report.counts))
-    columns.append(("µs (estimate)" if "estimate" in report.time_label else "µs", report.latency_us))
+    stages = getattr(report, "stages", None) or {}
+    if stages:  # the board timed each stage itself (SSCMA): one column each, as measured
+        columns += [(f"{STAGE_NAMES.get(name, name)} µs", stats) for name, stats in stages.items()]
+    else:
+        columns.append(("µs (estimate)" if "estimate" in report.time_label else "µs", report.latency_us))
     table.add_column("latency")
     for label, _ in columns:
         table.add_column(label, justify="right")
