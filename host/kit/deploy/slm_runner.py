@@ -112,38 +112,39 @@ def mask_end_of_text(model):
 
 
 def generate(model, prompt, max_tokens, index):
-    """One generation from an empty cache: its timing record."""
+    """One generation of exactly `max_tokens` tokens from an empty cache: its timing record.
+
+    Token by token through `Llama.generate` (greedy), not `create_completion`: the latter keeps
+    generating past max_tokens until the text is whole UTF-8, so its token count varies."""
     model.reset()
     reset_counters(model)
-    prompt_tokens = len(model.tokenize(prompt.encode("utf-8"), add_bos=True))
-    if prompt_tokens + max_tokens > model.n_ctx():
-        raise RunnerError("context-too-small", f"the prompt ({prompt_tokens} tokens) plus {max_tokens} new tokens "
+    tokens = model.tokenize(prompt.encode("utf-8"), add_bos=True)
+    if len(tokens) + max_tokens > model.n_ctx():
+        raise RunnerError("context-too-small", f"the prompt ({len(tokens)} tokens) plus {max_tokens} new tokens "
                                                f"do not fit the {model.n_ctx()}-token context")
     start = time.perf_counter()
     first = None
-    pieces = []
-    count = 0
-    for chunk in model.create_completion(prompt, max_tokens=max_tokens, temperature=0.0, stream=True,
-                                         logits_processor=mask_end_of_text(model)):
+    generated = []
+    for token in model.generate(tokens, temp=0.0, logits_processor=mask_end_of_text(model)):
         if first is None:
             first = time.perf_counter()
-        pieces.append(chunk["choices"][0]["text"])
-        count += 1
+        generated.append(token)
+        if len(generated) >= max_tokens:
+            break
     end = time.perf_counter()
     first = first if first is not None else end
-    record = {"type": "generation", "index": index, "prompt_tokens": prompt_tokens,
+    text = model.detokenize(generated).decode("utf-8", errors="replace")
+    record = {"type": "generation", "index": index, "prompt_tokens": len(tokens), "generated_tokens": len(generated),
               "ttft_ms": (first - start) * 1000.0, "total_ms": (end - start) * 1000.0,
-              "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
-              "text": "".join(pieces)[:400]}
+              "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, "text": text[:400]}
     counters = perf_counters(model)
     if counters and counters["generation_tokens"] > 0 and counters["prompt_ms"] > 0 and counters["generation_ms"] > 0:
-        record.update(timing="llama.cpp perf counters", generated_tokens=counters["generation_tokens"] + 1,
+        record.update(timing="llama.cpp perf counters",
                       prompt_tokens_per_s=counters["prompt_tokens"] / counters["prompt_ms"] * 1000.0,
                       generation_tokens_per_s=counters["generation_tokens"] / counters["generation_ms"] * 1000.0)
     else:  # the first token closes the prompt's evaluation; the rest are generation
-        record.update(timing="wall clock", generated_tokens=count,
-                      prompt_tokens_per_s=prompt_tokens / max(first - start, 1e-9),
-                      generation_tokens_per_s=(count - 1) / max(end - first, 1e-9) if count > 1 else 0.0)
+        record.update(timing="wall clock", prompt_tokens_per_s=len(tokens) / max(first - start, 1e-9),
+                      generation_tokens_per_s=(len(generated) - 1) / max(end - first, 1e-9) if len(generated) > 1 else 0.0)
     return record
 
 
@@ -167,6 +168,7 @@ def command_bench(args):
     start.update(runs=args.runs, max_tokens=args.max_tokens)
     emit(start)
     emit(system_sample())
+    generate(model, args.prompt, min(8, args.max_tokens), -1)  # warm-up, as llama-bench does: not recorded
     for index in range(args.runs):
         emit(generate(model, args.prompt, args.max_tokens, index))
         emit(system_sample())
