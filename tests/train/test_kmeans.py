@@ -101,3 +101,14 @@ def test_the_motion_header_carries_the_cards_detector_as_exact_floats():
     assert "#define KIT_LAB_KMEANS 0" in lab_header(without, get_lab("motion"))
     assert "#define KIT_LAB_KMEANS 0" in lab_header(json.loads((MODELS_DIR / "kws" / "card.json").read_text()),
                                                    get_lab("kws"))
+
+
+def test_a_kit_run_record_carries_the_boards_kmeans_score_and_verdict():
+    from kit.device.live import parse_live
+
+    base = "m-kit-live-[n=3,label=1,feature_ticks=10,infer_ticks=20,dropped=0,end=100,out=80ff0000,scores=0.000;1.000;0.000;0.000"
+    record = parse_live(base + ",anomaly=7.125,anomalous=1]", 4)
+    assert record.label == 1 and record.kmeans_score == 7.125 and record.anomalous is True
+    plain = parse_live(base + "]", 4)
+    assert plain.kmeans_score is None and plain.anomalous is None
+    assert parse_live(base + ",anomaly=7.125,anomalous=2]", 4) is None  # not a kit-run record
