@@ -112,3 +112,14 @@ def test_a_kit_run_record_carries_the_boards_kmeans_score_and_verdict():
     plain = parse_live(base + "]", 4)
     assert plain.kmeans_score is None and plain.anomalous is None
     assert parse_live(base + ",anomaly=7.125,anomalous=2]", 4) is None  # not a kit-run record
+
+
+def test_kit_train_warns_when_the_detector_misses_its_target(capsys):
+    from kit.cli.train import warn_unmet_targets
+
+    card = json.loads((MODELS_DIR / "motion" / "card.json").read_text())
+    warn_unmet_targets(card)
+    assert capsys.readouterr().err == ""
+    missed = {**card["anomaly"], "targets": {"min_balanced_accuracy": 0.99, "met": False}}
+    warn_unmet_targets({**card, "anomaly": missed})
+    assert "K-means anomaly detector misses the lab's target" in " ".join(capsys.readouterr().err.split())
