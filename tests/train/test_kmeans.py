@@ -123,3 +123,18 @@ def test_kit_train_warns_when_the_detector_misses_its_target(capsys):
     missed = {**card["anomaly"], "targets": {"min_balanced_accuracy": 0.99, "met": False}}
     warn_unmet_targets({**card, "anomaly": missed})
     assert "K-means anomaly detector misses the lab's target" in " ".join(capsys.readouterr().err.split())
+
+
+def test_the_motion_cards_detector_is_what_todays_code_fits():
+    """K-means is numpy float64 Lloyd from a seeded start on today's features: refitting gives the
+    committed card's block (centroids to float32 rounding, the same threshold and figures)."""
+    from kit.data import load_dataset
+    from kit.train.lab import load_lab
+    from kit.train.pipeline import kmeans_block
+
+    lab = load_lab("motion")
+    block = kmeans_block(lab, load_dataset(lab.catalog_lab, seed=0), seed=0)
+    card = json.loads((MODELS_DIR / "motion" / "card.json").read_text())["anomaly"]
+    assert np.allclose(block["centroids"], card["centroids"], atol=1e-5, rtol=0)
+    assert block["threshold"] == pytest.approx(card["threshold"], abs=1e-5)
+    assert block["unseen"]["balanced_accuracy"] == pytest.approx(card["unseen"]["balanced_accuracy"], abs=0.01)

@@ -170,14 +170,10 @@ def unseen_figures(model: KMeans, catalog_lab: Any, known_scores: np.ndarray, se
     features = extract(catalog_lab.features.model_dump(), dataset, windows).reshape(len(windows), -1)
     scores = kmeans_scores(model, features)
     figures = balanced_accuracy(known_scores, scores, model.threshold)
-    per_kind = {name: float(np.mean(scores[kinds == index] > model.threshold)) for index, name in enumerate(names)}
-    return {"kinds": names, "windows_per_kind": per_kind_count(kinds), "known_windows": int(len(known_scores)),
+    recalls = {name: float(np.mean(scores[kinds == index] > model.threshold)) for index, name in enumerate(names)}
+    return {"kinds": names, "windows_per_kind": int(per_kind), "known_windows": int(len(known_scores)),
             **{key: round(float(value), 6) for key, value in figures.items()},
-            "per_kind_recall": {key: round(value, 6) for key, value in per_kind.items()}}
-
-
-def per_kind_count(kinds: np.ndarray) -> int:
-    return int(np.bincount(kinds).min()) if len(kinds) else 0
+            "per_kind_recall": {key: round(value, 6) for key, value in recalls.items()}}
 
 
 def detector_card(settings: dict[str, Any], catalog_lab: Any, x_train: np.ndarray, x_val: np.ndarray,

@@ -145,9 +145,9 @@ def kmeans_block(lab: LabTraining, dataset, seed: int) -> dict[str, Any]:
     scored on known test windows against unseen motions) for the card."""
     from kit.train.kmeans import detector_card
 
-    flat = lambda x: np.asarray(x, np.float32).reshape(len(x), -1)  # noqa: E731
-    return detector_card(lab.anomaly, lab.catalog_lab, flat(dataset.x_train), flat(dataset.x_val),
-                         flat(dataset.x_test), seed)
+    x_train, x_val, x_test = (np.asarray(x, np.float32).reshape(len(x), -1)
+                              for x in (dataset.x_train, dataset.x_val, dataset.x_test))
+    return detector_card(lab.anomaly, lab.catalog_lab, x_train, x_val, x_test, seed)
 
 
 def _artifacts(folder: Path) -> dict[str, str]:
