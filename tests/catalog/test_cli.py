@@ -59,6 +59,8 @@ def test_details_of_one_board_lab_and_kit() -> None:
     lab = run("lab", "kws")
     assert lab.exit_code == 0 and "ds_cnn" in lab.output and "book chapter: Keyword Spotting (KWS)" in lab.output
     assert json.loads(run("lab", "motion", "--json").output)["io"]["input_shape"] == [1, 57]
+    motion = run("lab", "motion").output
+    assert "anomaly" in motion and "kmeans" in motion and "clusters" in motion
     kit = run("kit", "nicla-vision-kit")
     assert kit.exit_code == 0 and "nicla-vision" in kit.output
 

@@ -163,7 +163,9 @@ def lab_command(name: str, as_json: bool) -> None:
         return
     console.print(f"[bold]{lab.title}[/] ({lab.name}): {lab.description}")
     console.print(f"book chapter: {lab.chapter}")
-    for section in ("dataset", "features", "model", "training", "io", "targets"):
+    for section in ("dataset", "features", "model", "training", "io", "targets", "anomaly"):
+        if not data.get(section):
+            continue
         table = Table(title=section, show_header=False)
         table.add_column("key", style="bold")
         table.add_column("value")
