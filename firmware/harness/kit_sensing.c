@@ -512,12 +512,20 @@ static void capture_with(char **tokens, int count, const kit_sensing_context *co
 #if KIT_LAB_ANOMALY && (KIT_LAB_OUTPUT_VALUES != KIT_LAB_INPUT_VALUES)
 #error "an anomaly lab's autoencoder must reconstruct its whole input (kit_lab.h)"
 #endif
+#ifndef KIT_LAB_KMEANS /* kit_lab.h written before the K-means anomaly block existed */
+#define KIT_LAB_KMEANS 0
+#endif
+#if KIT_LAB_KMEANS && (KIT_LAB_ANOMALY || KIT_LAB_KMEANS_FEATURES != KIT_LAB_INPUT_VALUES)
+#error "the K-means anomaly block scores a classifier's whole float feature vector (kit_lab.h)"
+#endif
+#define KIT_LAB_FLOAT_FEATURES (KIT_LAB_ANOMALY || KIT_LAB_KMEANS)
 #define KIT_LAB_AVERAGE (KIT_LAB_AVERAGE_WINDOWS < 1 ? 1u : KIT_LAB_AVERAGE_WINDOWS > 16 ? 16u : (uint32_t)KIT_LAB_AVERAGE_WINDOWS)
 
 static uint8_t lab_window[KIT_LAB_WINDOW_BYTES] __attribute__((aligned(4)));
-#if KIT_LAB_ANOMALY
+#if KIT_LAB_FLOAT_FEATURES
 static float lab_features[KIT_LAB_INPUT_VALUES];
-#else
+#endif
+#if !KIT_LAB_ANOMALY
 static int8_t lab_outputs[KIT_LAB_AVERAGE_MAX][KIT_LAB_LABEL_COUNT];
 #endif
 
@@ -567,10 +575,58 @@ static float anomaly_score(const int8_t *output)
 }
 #endif
 
-/* The int8 model input of the window in lab_window; anomaly labs keep its float features. */
+#if KIT_LAB_KMEANS
+/* Square root without libm (kit links none): Newton's method from a bit-level first guess,
+ * five steps, + * / only; kit.train.kmeans.newton_sqrt is the same in numpy float32. */
+static float kmeans_sqrt(float x)
+{
+    union {
+        float f;
+        uint32_t u;
+    } guess;
+    float y;
+    int i;
+    if (!(x > 0.0f)) {
+        return 0.0f;
+    }
+    guess.f = x;
+    guess.u = 0x1fbd1df5u + (guess.u >> 1);
+    y = guess.f;
+    for (i = 0; i < 5; i++) {
+        y = 0.5f * (y + x / y);
+    }
+    return y;
+}
+
+/* The K-means anomaly score of the window's float features (kit.train.kmeans, same float32
+ * order): standardise each feature, squared distance to each centroid in order, the smallest
+ * (strictly smaller wins), then its square root. */
+static float kmeans_score(void)
+{
+    float best = 0.0f;
+    uint32_t k;
+    uint32_t i;
+    for (k = 0; k < KIT_LAB_KMEANS_CLUSTERS; k++) {
+        const float *centroid = &kit_lab_kmeans_centroids[k * KIT_LAB_KMEANS_FEATURES];
+        float acc = 0.0f;
+        for (i = 0; i < KIT_LAB_KMEANS_FEATURES; i++) {
+            float z = (lab_features[i] - kit_lab_kmeans_mean[i]) * kit_lab_kmeans_inv_std[i];
+            float d = z - centroid[i];
+            acc = acc + d * d;
+        }
+        if (k == 0u || acc < best) {
+            best = acc;
+        }
+    }
+    return kmeans_sqrt(best);
+}
+#endif
+
+/* The int8 model input of the window in lab_window; anomaly and K-means labs keep its float
+ * features. */
 static int lab_input(int8_t *input, uint32_t capacity)
 {
-#if KIT_LAB_ANOMALY
+#if KIT_LAB_FLOAT_FEATURES
     if (kit_features_float(&kit_lab_features, lab_window, lab_features, KIT_LAB_INPUT_VALUES) !=
         (int32_t)KIT_LAB_INPUT_VALUES || capacity < KIT_LAB_INPUT_VALUES) {
         return -1;
@@ -581,9 +637,11 @@ static int lab_input(int8_t *input, uint32_t capacity)
 #endif
 }
 
-/* scores= holds one dequantised mean per label, or for an anomaly lab the one anomaly score. */
+/* scores= holds one dequantised mean per label, or for an anomaly lab the one anomaly score;
+ * a lab with K-means adds anomaly= (its score) and anomalous= (above its threshold). */
 static void print_record(uint32_t index, uint32_t label, const float *scores, const int8_t *output,
-                         uint64_t feature_ticks, uint64_t infer_ticks, uint64_t end_sample, int sensor)
+                         uint64_t feature_ticks, uint64_t infer_ticks, uint64_t end_sample, int sensor,
+                         float kmeans)
 {
     uint32_t i;
     const uint32_t score_count = KIT_LAB_ANOMALY ? 1u : KIT_LAB_LABEL_COUNT;
@@ -610,6 +668,13 @@ static void print_record(uint32_t index, uint32_t label, const float *scores, co
         }
         kit_out_fixed3(scores[i]);
     }
+#if KIT_LAB_KMEANS
+    kit_out_str(",anomaly=");
+    kit_out_fixed3(kmeans);
+    kit_out_str(kmeans > (float)(KIT_LAB_KMEANS_THRESHOLD) ? ",anomalous=1" : ",anomalous=0");
+#else
+    (void)kmeans;
+#endif
     kit_out_str("]");
     kit_out_end();
 }
@@ -717,6 +782,7 @@ static void command_kit_run(char **tokens, int count, const kit_sensing_context 
         uint64_t feature_ticks;
         uint64_t infer_ticks;
         uint32_t label;
+        float kmeans = 0.0f;
         const int8_t *output;
         int ready = next_window(windows == 0u);
         if (ready < 0) {
@@ -748,8 +814,11 @@ static void command_kit_run(char **tokens, int count, const kit_sensing_context 
         memcpy(lab_outputs[0], output, KIT_LAB_LABEL_COUNT);
         label = average_scores(windows + 1u < KIT_LAB_AVERAGE ? windows + 1u : KIT_LAB_AVERAGE, scores);
 #endif
+#if KIT_LAB_KMEANS
+        kmeans = kmeans_score();
+#endif
         kit_hal_led((int)label == (int)(KIT_LAB_LED_LABEL));
-        print_record(windows, label, scores, output, feature_ticks, infer_ticks, samples, sensor);
+        print_record(windows, label, scores, output, feature_ticks, infer_ticks, samples, sensor, kmeans);
         windows++;
         if (context->cancel_requested()) {
             status = "cancelled";

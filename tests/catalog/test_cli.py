@@ -47,6 +47,7 @@ def test_labs_and_kits_json() -> None:
 def test_tables_for_labs_and_kits() -> None:
     labs = run("labs").output
     assert all(name in labs for name in ("kws", "image-classification", "visual-wake-words", "motion", "anomaly"))
+    assert "Keyword Spotting (KWS)" in labs and "Object Detection" in labs
     kits = run("kits").output
     assert all(name in kits for name in ("xiaoml-kit", "nicla-vision-kit", "grove-vision-ai-v2-kit", "raspberry-pi-kit"))
 
@@ -56,8 +57,10 @@ def test_details_of_one_board_lab_and_kit() -> None:
     assert board.exit_code == 0 and "esp32s3-pie" in board.output and "303a:1001" in board.output
     assert json.loads(run("board", "host", "--json").output)["kind"] == "host"
     lab = run("lab", "kws")
-    assert lab.exit_code == 0 and "ds_cnn" in lab.output
+    assert lab.exit_code == 0 and "ds_cnn" in lab.output and "book chapter: Keyword Spotting (KWS)" in lab.output
     assert json.loads(run("lab", "motion", "--json").output)["io"]["input_shape"] == [1, 57]
+    motion = run("lab", "motion").output
+    assert "anomaly" in motion and "kmeans" in motion and "clusters" in motion
     kit = run("kit", "nicla-vision-kit")
     assert kit.exit_code == 0 and "nicla-vision" in kit.output
 

@@ -22,7 +22,7 @@ def test_every_required_board_is_shipped() -> None:
 
 def test_labs_and_kits_load() -> None:
     assert {lab.name for lab in catalog.list_labs()} == {
-        "kws", "image-classification", "visual-wake-words", "object-detection", "motion", "anomaly",
+        "kws", "kws-yesno", "image-classification", "visual-wake-words", "object-detection", "motion", "anomaly",
     }
     assert {kit.name for kit in catalog.list_kits()} == {
         "xiaoml-kit", "nicla-vision-kit", "grove-vision-ai-v2-kit", "raspberry-pi-kit",
@@ -128,3 +128,10 @@ def test_every_apt_package_a_board_file_names_is_installed_by_setup():
     named = {package for board in list_boards() for part in (board.toolchain, board.emulator) if part is not None
              for package in part.apt}
     assert named and named <= listed, sorted(named - listed)
+
+
+def test_every_lab_names_the_book_chapter_it_follows() -> None:
+    chapters = {"Keyword Spotting (KWS)", "Image Classification", "Object Detection",
+                "Motion Classification and Anomaly Detection"}  # the MLSysBook hardware labs' chapters
+    assert {lab.name: lab.chapter in chapters for lab in catalog.list_labs()} == {
+        lab.name: True for lab in catalog.list_labs()}

@@ -68,6 +68,11 @@ def test_validate_detects_one_wrong_output_and_exits_1():
     mismatch = report["first_mismatch"]
     assert mismatch["index"] == 2 and mismatch["device"][0] == (mismatch["reference"][0] + 129) % 256 - 128
     assert mismatch["device"][1:] == mismatch["reference"][1:]
+    # the card's K-means: the 4 known test windows against 4 windows of each unseen motion
+    anomaly = report["anomaly"]
+    assert anomaly["known_windows"] == 4 and anomaly["windows_per_kind"] == 4
+    assert anomaly["kinds"] == ["shake", "drop", "tumble", "walk"] and anomaly["known_recall"] == 1.0
+    assert anomaly["balanced_accuracy"] == (anomaly["known_recall"] + anomaly["unseen_recall"]) / 2 >= 0.9
 
 
 def test_validate_table_of_a_bit_exact_board_exits_0():
@@ -75,6 +80,7 @@ def test_validate_table_of_a_bit_exact_board_exits_0():
     assert code == 0, err
     flat = " ".join(out.split())
     assert "4 test samples" in flat and "bit-exact: all 4 outputs identical to the TFLM host interpreter" in flat
+    assert "anomaly (K-means, host float32 twin of the board's C): balanced accuracy" in flat
     assert "results:" in flat
 
 

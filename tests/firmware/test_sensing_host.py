@@ -160,11 +160,12 @@ def test_sensing_and_virtual_sensors_compile_warning_free(compiler, sensors, tmp
         assert "kit_hal_sensor_start" not in undefined and "kit_hal_sensor_read" not in undefined, symbols
 
 
-@pytest.mark.parametrize("lab", ["anomaly", "kws"])
+@pytest.mark.parametrize("lab", ["anomaly", "kws", "motion"])
 @pytest.mark.parametrize("compiler", list(COMPILERS))
 def test_kit_run_compiles_warning_free_for_a_classifier_and_an_anomaly_lab(compiler, lab, tmp_path):
-    """kit-run's two paths (averaged label scores; an autoencoder's reconstruction error against
-    the card's threshold) with the kit_lab.h a flash writes."""
+    """kit-run's three paths (averaged label scores; an autoencoder's reconstruction error against
+    the card's threshold; a classifier with the card's K-means anomaly score after it) with the
+    kit_lab.h a flash writes."""
     import subprocess
 
     from kit import build as kit_build
@@ -175,6 +176,7 @@ def test_kit_run_compiles_warning_free_for_a_classifier_and_an_anomaly_lab(compi
     project = kit_build.write_project("emu-cortex-m4", compiled, tmp_path / "p", card_path=MODELS_DIR / lab / "card.json")
     header = (project / "src" / "model" / "kit_lab.h").read_text()
     assert f"#define KIT_LAB_ANOMALY {int(lab == 'anomaly')}" in header
+    assert f"#define KIT_LAB_KMEANS {int(lab == 'motion')}" in header
     src = project / "src"
     includes = [f"-I{src / part}" for part in ("model", "harness", "hal", "features", "runtime/include", "runtime/src")]
     flags, _hal = COMPILERS[compiler]

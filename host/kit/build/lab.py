@@ -185,6 +185,7 @@ def lab_header(card: dict[str, Any], lab: Lab) -> str:
         "static const kit_feature_config kit_lab_features KIT_LAB_UNUSED = {",
         *_struct_initializer(config),
         "};",
+        *_kmeans_lines(card, lab, config),
         "",
         "#endif",
         "",
@@ -213,6 +214,39 @@ def _anomaly_lines(card: dict[str, Any], lab: Lab) -> list[str]:
         raise ModelError(f"the {lab.name} model's card has no anomaly threshold (threshold_int8)",
                          hint=f"retrain it: `kit train {lab.name}`")
     return ["#define KIT_LAB_ANOMALY 1", f"#define KIT_LAB_ANOMALY_THRESHOLD {_c_float(float(threshold))}"]
+
+
+def _float_array(name: str, values: list[float]) -> list[str]:
+    """A static const float array as exact hex-float literals, eight a line."""
+    lines = [f"static const float {name}[{len(values)}] KIT_LAB_UNUSED = {{"]
+    for start in range(0, len(values), 8):
+        lines.append("    " + ", ".join(_c_float(v) for v in values[start:start + 8]) + ",")
+    return lines + ["};"]
+
+
+def _kmeans_lines(card: dict[str, Any], lab: Lab, config: FeatureConfig) -> list[str]:
+    """A classifier lab with an [anomaly] K-means: its standardisation, centroids and threshold
+    from the card (kit.train.kmeans), so the board scores each window after the classifier. A
+    card without the block (a model trained before it existed, a student's own classes) builds
+    without it."""
+    block = card.get("anomaly")
+    if lab.anomaly is None or not isinstance(block, dict) or block.get("method") != "kmeans":
+        return ["", "#define KIT_LAB_KMEANS 0"]
+    from kit.train.kmeans import KMeans
+
+    model = KMeans.from_card(block)
+    if model.mean.size != config.out_values:
+        raise ModelError(f"the card's K-means scores {model.mean.size} features, the lab's pipeline gives "
+                         f"{config.out_values}", hint=f"retrain it: `kit train {lab.name}`")
+    clusters, features = model.centroids.shape
+    return ["", "/* K-means anomaly detection after the classifier (kit.train.kmeans): z = (x - mean) * inv_std,",
+            " * score = distance to the nearest centroid, anomalous above the threshold. */",
+            "#define KIT_LAB_KMEANS 1", f"#define KIT_LAB_KMEANS_CLUSTERS {clusters}u",
+            f"#define KIT_LAB_KMEANS_FEATURES {features}u",
+            f"#define KIT_LAB_KMEANS_THRESHOLD {_c_float(model.threshold)}",
+            *_float_array("kit_lab_kmeans_mean", [float(v) for v in model.mean]),
+            *_float_array("kit_lab_kmeans_inv_std", [float(v) for v in model.inv_std]),
+            *_float_array("kit_lab_kmeans_centroids", [float(v) for v in model.centroids.reshape(-1)])]
 
 
 def _raw_bytes(config: FeatureConfig) -> int:

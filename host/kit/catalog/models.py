@@ -499,6 +499,20 @@ class LabDetection(Strict):
     match_distance_cells: float = Field(default=1.5, gt=0)
 
 
+class LabAnomaly(Strict):
+    """A classifier lab's anomaly detector beside its model (the book's motion lab: K-means on the
+    features, score = distance to the nearest centroid; kit.train.kmeans fits it, kit_lab.h
+    carries it to the board). The threshold is this percentile of the scores of the known
+    classes' validation windows."""
+
+    method: Literal["kmeans"]
+    clusters: int = Field(ge=1, le=64)
+    threshold_percentile: float = Field(default=99.0, gt=50, lt=100)
+    # targets on windows of motions never seen in training (kit.train.unseen_motion)
+    min_balanced_accuracy: float | None = Field(default=None, gt=0, le=1)
+    unseen_windows_per_kind: int = Field(default=100, ge=4)
+
+
 class LabRun(Strict):
     """How a board runs the model on its live sensor (optional; kit.build.lab writes kit_lab.h
     from it). Defaults: audio slides by half a window and averages 3 windows' scores; IMU and
@@ -517,6 +531,8 @@ class Lab(Strict):
     name: str
     title: str
     description: str
+    # the MLSysBook hardware-lab chapter the lab follows (display only: not part of the training hash)
+    chapter: str = Field(min_length=1)
     task: Literal["classification", "anomaly", "detection"]
     mlperf_model_id: str | None = None
     sensors: list[SensorKind] = Field(min_length=1)
@@ -529,9 +545,13 @@ class Lab(Strict):
     targets: LabTargets
     run: LabRun = LabRun()
     detection: LabDetection | None = None
+    anomaly: LabAnomaly | None = None
 
     @model_validator(mode="after")
     def _labels_match_output(self) -> "Lab":
+        if self.anomaly is not None and self.task != "classification":
+            raise ValueError("[anomaly] (K-means beside the classifier) is for classification labs; "
+                             "an anomaly lab scores with its autoencoder")
         if len(set(self.labels)) != len(self.labels):
             raise ValueError("labels must be unique")
         if self.task in ("classification", "detection") and self.io.output_shape[-1] != len(self.labels):

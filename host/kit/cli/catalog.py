@@ -130,20 +130,20 @@ def _firmware_line(board: Board) -> str:
 @click.command("labs")
 @click.option("--json", "as_json", is_flag=True, help="Print every lab's full record as JSON.")
 def labs_command(as_json: bool) -> None:
-    """List the labs: task, sensors, input/output and labels."""
+    """List the labs: the book chapter each follows, sensors, input/output, model and labels."""
     from kit.catalog import list_labs
 
     labs = list_labs()
     if as_json:
         _echo_json([lab.model_dump(mode="json") for lab in labs])
         return
-    columns = [Column("name"), Column("title", 4), Column("sensors", 1), Column("input", 2), Column("output", 3),
-               Column("model", 2), Column("labels", 5), Column("MLPerf", 3)]
+    columns = [Column("name"), Column("book chapter", 1), Column("title", 4), Column("sensors", 1), Column("input", 2),
+               Column("output", 3), Column("model", 2), Column("labels", 5), Column("MLPerf", 3)]
     rows = []
     for lab in labs:
         labels = ", ".join(lab.labels)
         rows.append([
-            lab.name, lab.title, ", ".join(lab.sensors), "x".join(map(str, lab.io.input_shape)),
+            lab.name, lab.chapter, lab.title, ", ".join(lab.sensors), "x".join(map(str, lab.io.input_shape)),
             "x".join(map(str, lab.io.output_shape)), lab.model.arch,
             labels if len(labels) < 40 else f"{len(lab.labels)} classes", lab.mlperf_model_id or "-",
         ])
@@ -163,7 +163,10 @@ def lab_command(name: str, as_json: bool) -> None:
         _echo_json(data)
         return
     console.print(f"[bold]{lab.title}[/] ({lab.name}): {lab.description}")
-    for section in ("dataset", "features", "model", "training", "io", "targets"):
+    console.print(f"book chapter: {lab.chapter}")
+    for section in ("dataset", "features", "model", "training", "io", "targets", "anomaly"):
+        if not data.get(section):
+            continue
         table = Table(title=section, show_header=False)
         table.add_column("key", style="bold")
         table.add_column("value")

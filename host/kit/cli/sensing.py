@@ -130,6 +130,9 @@ def _live_view(labels: list[str], record, timer_hz: int, threshold: float | None
         bar = "#" * int(max(0.0, min(1.0, score)) * 30)
         style = "bold green" if index == record.label else ""
         table.add_row(name, f"{score:.3f}", bar, style=style)
+    if record.kmeans_score is not None:  # a classifier with K-means: distance to the nearest centroid
+        table.add_row("anomaly (K-means)", f"{record.kmeans_score:.3f}", "ANOMALY" if record.anomalous else "known motion",
+                      style="bold red" if record.anomalous else "")
     hz = max(1, timer_hz)
     table.caption = (f"features {record.feature_ticks * 1000 / hz:.2f} ms, inference {record.infer_ticks * 1000 / hz:.2f} ms"
                      f", dropped {record.dropped}")
@@ -181,6 +184,8 @@ def run_command(ctx: click.Context, board: str, lab: str | None, source: Path | 
                 scores = " ".join(f"{s:.2f}" for s in record.scores)
                 if threshold is not None:
                     scores = f"score {record.scores[0]:.3f} (threshold {threshold:.3f})"
+                if record.kmeans_score is not None:
+                    scores += f"  anomaly {record.kmeans_score:.3f}{' ANOMALY' if record.anomalous else ''}"
                 console.print(f"{record.index:5d} {labels[record.label]:12s} {scores}", highlight=False)
 
             summary = run_live(session, spec, source=source, seconds=seconds, on_record=show, results_dir=results_dir)

@@ -24,6 +24,12 @@ def warn_unmet_targets(card: dict) -> None:
         error_console.print(f"[yellow]warning: {card.get('lab')} model misses the lab's accuracy targets: "
                             f"{targets_text(targets)}; int8 accuracy {card.get('accuracy_int8')}, "
                             f"float {card.get('accuracy_float')}[/]")
+    anomaly = card.get("anomaly") if isinstance(card.get("anomaly"), dict) else {}
+    if anomaly.get("targets") and not anomaly["targets"].get("met", True):
+        unseen = anomaly.get("unseen") or {}
+        error_console.print(f"[yellow]warning: {card.get('lab')} K-means anomaly detector misses the lab's target: "
+                            f"balanced accuracy {unseen.get('balanced_accuracy')} on unseen motions, "
+                            f"[anomaly] min_balanced_accuracy {anomaly['targets'].get('min_balanced_accuracy')}[/]")
 
 
 @click.command("train")

@@ -312,6 +312,31 @@ def _card_number(model_path: Path, key: str) -> float | None:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
+def kmeans_figures(lab_name: str, model_path: Path, limit: int | None, size: str | float | None) -> dict | None:
+    """A lab with K-means beside its classifier: balanced accuracy of the card's detector on the
+    known test windows (the ones the board just classified) against windows of motions never
+    seen in training (kit.train.unseen_motion). The score is computed here by the float32 twin
+    of the board's C (kit validate feeds the board int8 features; the score needs the float
+    ones); `kit run` scores on the board, and the tests hold the two to the same figures."""
+    from kit.train.kmeans import KMeans, kmeans_scores, unseen_figures
+
+    lab = get_lab(lab_name)
+    block = (_model_card(model_path) or {}).get("anomaly")
+    if lab.anomaly is None or not isinstance(block, dict) or block.get("method") != "kmeans":
+        return None
+    model = KMeans.from_card(block)
+    dataset = _test_dataset(lab, limit, size, None, None)
+    x_test = np.asarray(dataset.x_test, np.float32)
+    x_test = (x_test if limit is None else x_test[:limit]).reshape(-1, model.mean.size)
+    per_kind = lab.anomaly.unseen_windows_per_kind
+    if limit is not None:
+        per_kind = max(4, min(per_kind, limit // 4))
+    figures = unseen_figures(model, lab, kmeans_scores(model, x_test), 0, per_kind)
+    if figures is not None and lab.anomaly.min_balanced_accuracy is not None:
+        figures["target_met"] = figures["balanced_accuracy"] >= lab.anomaly.min_balanced_accuracy
+    return figures
+
+
 def _test_set_used(lab, size: str | float | None) -> str:
     """"full" when the samples came from the lab's full test split (as on the model card),
     else the smaller generated set `--limit` picked (its speakers and scenes differ)."""
@@ -385,6 +410,8 @@ def validate_lab(
             report.test_set = test_set if source is not None else _test_set_used(get_lab(lab), size)
             report.test_set_text = described
             report.card_accuracy = _card_number(model_path, "accuracy_int8")
+            if source is None:
+                report.anomaly = kmeans_figures(lab, model_path, limit, size)
             return report
     finally:
         if started is not None:

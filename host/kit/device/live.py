@@ -43,6 +43,8 @@ class LiveRecord:
     output: bytes             # the model's raw int8 output of this window
     scores: list[float]       # dequantised, averaged over the lab's average_windows; anomaly labs:
     source: str = ""          # [the board's reconstruction error] (label 1 = above the card's threshold)
+    kmeans_score: float | None = None  # a lab with K-means: the board's distance to the nearest centroid
+    anomalous: bool | None = None      # ... and whether it is above the card's K-means threshold
 
 
 @dataclass
@@ -70,7 +72,12 @@ def parse_live(line: str, labels: int, outputs: int | None = None, score_count: 
             not all(-MAX_SCORE <= s <= MAX_SCORE for s in scores) or max(index, dropped) > MAX_U32:
         raise ProtocolError(f"a kit-run record does not fit the lab's {labels} labels: {line[:120]!r}",
                             hint="the line was garbled or the firmware runs another lab; flash it again")
-    return LiveRecord(index, label, feature, infer, dropped, end, output, scores)
+    kmeans = None if match.group(9) is None else float(match.group(9))
+    if kmeans is not None and not kmeans <= MAX_SCORE:
+        raise ProtocolError(f"a kit-run record's K-means score is out of range: {line[:120]!r}",
+                            hint="the line was garbled; run again")
+    anomalous = None if match.group(10) is None else match.group(10) == "1"
+    return LiveRecord(index, label, feature, infer, dropped, end, output, scores, kmeans_score=kmeans, anomalous=anomalous)
 
 
 def lab_shape(lab: Lab) -> SensorShape:
@@ -240,6 +247,8 @@ def _one_run(client, lab: Lab, label_names: list[str], board_path: str | None, s
                 results.append({"type": "live", "index": record.index, "label": record.label,
                                 "label_name": label_names[record.label], "scores": record.scores,
                                 **({"anomaly_score": record.scores[0]} if anomaly else {}),
+                                **({"kmeans_score": record.kmeans_score, "anomalous": record.anomalous}
+                                   if record.kmeans_score is not None else {}),
                                 "output": record.output.hex(), "feature_ticks": record.feature_ticks,
                                 "infer_ticks": record.infer_ticks, "dropped": record.dropped,
                                 "end_sample": record.end_sample, "source": source})

@@ -46,6 +46,8 @@ class ValidateReport:
     card_accuracy: float | None = None  # the model card's int8 figure (its full test split)
     test_set_text: str = ""             # --source: which of the student's files were used, in words
     detection: dict[str, float] | None = None  # detection labs: centroid precision / recall / f1 on the board
+    # labs with K-means beside the classifier: known test windows vs motions never seen in training
+    anomaly: dict[str, Any] | None = None
 
     @property
     def accuracy(self) -> float | None:
@@ -83,6 +85,7 @@ class ValidateReport:
             "test_set_text": self.test_set_text,
             "card_accuracy": self.card_accuracy,
             "detection": self.detection,
+            "anomaly": self.anomaly,
         }
 
 

@@ -104,5 +104,12 @@ def render_validate(report, console: Console) -> None:
             f"[red]NOT bit-exact[/]: {report.samples - report.matches} of {report.samples} outputs differ from TFLM; "
             f"first at sample {mismatch.index}\n  board: {mismatch.device}\n  TFLM:  {mismatch.reference}"
         )
+    anomaly = getattr(report, "anomaly", None)
+    if anomaly:
+        kinds = ", ".join(f"{kind} {100 * value:.0f}%" for kind, value in anomaly["per_kind_recall"].items())
+        console.print(f"anomaly (K-means, host float32 twin of the board's C): balanced accuracy "
+                      f"{100 * anomaly['balanced_accuracy']:.1f}% on {anomaly['known_windows']} known test windows vs "
+                      f"{anomaly['windows_per_kind'] * len(anomaly['kinds'])} of motions never seen in training "
+                      f"(known kept {100 * anomaly['known_recall']:.1f}%; flagged: {kinds})")
     if report.results_file:
         console.print(f"results: {report.results_file}")

@@ -200,6 +200,10 @@ def summary_rows(card: dict[str, Any]) -> list[tuple[str, str]]:
         rows.append(("AUC float / int8", f"{card.get('auc_float') or 0:.3f} / {card['auc_int8']:.3f}"))
     if card.get("targets"):
         rows.append(("lab targets", targets_text(card["targets"])))
+    if isinstance(card.get("anomaly"), dict) and card["anomaly"].get("method") == "kmeans":
+        from kit.train.kmeans import anomaly_rows
+
+        rows += anomaly_rows(card["anomaly"])
     if card.get("training_seconds") is not None:
         rows.append(("training time", f"{card['training_seconds']:.1f} s"))
     rows.append(("sha256", card["sha256"]))

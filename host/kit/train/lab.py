@@ -33,6 +33,7 @@ class LabTraining:
     catalog_lab: Any  # the kit.catalog Lab (or the name when the catalog is not installed)
     targets: dict[str, float] = field(default_factory=dict)  # [targets]: min_int8_accuracy (or _f1), max_float_int8_gap
     detection: dict[str, Any] = field(default_factory=dict)  # [detection]: score_threshold, match_distance_cells
+    anomaly: dict[str, Any] = field(default_factory=dict)  # [anomaly]: K-means beside a classifier (method, clusters)
 
     @property
     def arch(self) -> str:
@@ -65,6 +66,7 @@ def load_lab(name: str) -> LabTraining:
         catalog_lab=catalog_lab,
         targets={str(k): float(v) for k, v in (raw.get("targets") or {}).items()},
         detection=dict(raw.get("detection") or {}),
+        anomaly=dict(raw.get("anomaly") or {}),
     )
 
 
@@ -82,6 +84,21 @@ def folder_content_hash(folder: Path) -> str:
     return digest.hexdigest()
 
 
+# Top-level lab keys that only describe the lab to people (`kit labs`): a line setting one is left
+# out of the lab file's hash, so adding or rewording it keeps the committed reference models.
+DISPLAY_ONLY_KEYS = ("chapter",)
+
+
+def lab_toml_digest(path: Path) -> str:
+    """sha256 of the lab file without its display-only lines (a file without them hashes as
+    its plain bytes, so labs written before a display key existed keep their hash)."""
+    lines = Path(path).read_bytes().splitlines(keepends=True)
+    kept = [line for line in lines if not any(line.lstrip().startswith(key.encode()) and
+                                              line.split(b"=", 1)[0].strip() == key.encode()
+                                              for key in DISPLAY_ONLY_KEYS)]
+    return hashlib.sha256(b"".join(kept)).hexdigest()
+
+
 def training_inputs_hash(lab: LabTraining, seed: int, source: Path | None, size: Any, base: str | None = None) -> str:
     """The cache key: lab file bytes, seed, user data, dataset size, the identity of the data
     kit.data would produce (its generator code included) and the training code version."""
@@ -89,7 +106,7 @@ def training_inputs_hash(lab: LabTraining, seed: int, source: Path | None, size:
 
     key = {
         "data": dataset_key(lab.catalog_lab, seed, source, size),
-        "lab_toml_sha256": hashlib.sha256(lab.toml_path.read_bytes()).hexdigest(),
+        "lab_toml_sha256": lab_toml_digest(lab.toml_path),
         "seed": int(seed),
         "source": folder_content_hash(source) if source is not None else None,
         "size": size,

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
+
 from kit.errors import CatalogError
 
 DEFAULT_BATCHNORM_MOMENTUM = 0.9
@@ -97,6 +99,29 @@ def build_dense(input_shape: Sequence[int], classes: int, model: dict, training:
     return keras.Model(inputs, outputs, name="dense")
 
 
+def build_conv1d(input_shape: Sequence[int], classes: int, model: dict, training: dict):
+    """The book's KWS model (Edge Impulse's 1-D CNN): convolutions over time with the MFCC
+    coefficients as channels, each followed by max pooling by 2 and dropout, then a softmax.
+    Conv1D itself converts to EXPAND_DIMS / SQUEEZE around CONV_2D; the same maths as CONV_2D
+    with a (kernel, 1) window on the features reshaped to time x 1 x coefficients (a RESHAPE
+    that moves no byte) converts to ops every kit target runs."""
+    keras = _keras()
+    layers = keras.layers
+    frames, coefficients = int(input_shape[0]), int(np.prod(input_shape[1:]))
+    kernel = int(model.get("kernel", 3))
+    dropout = float(model.get("dropout", 0.25))
+    inputs = keras.Input(shape=tuple(input_shape), name="input")
+    x = layers.Reshape((frames, 1, coefficients), name="time_by_coefficients")(inputs)
+    for index, filters in enumerate(model.get("filters", [8, 16])):
+        x = layers.Conv2D(int(filters), (kernel, 1), padding="same", activation="relu", name=f"conv1d_{index + 1}")(x)
+        x = layers.MaxPooling2D((2, 1), padding="same", name=f"pool{index + 1}")(x)
+        if dropout > 0:
+            x = layers.Dropout(dropout, name=f"dropout{index + 1}")(x)
+    x = layers.Flatten(name="flatten")(x)
+    outputs = layers.Dense(classes, activation="softmax", name="classifier")(x)
+    return keras.Model(inputs, outputs, name="conv1d")
+
+
 def build_autoencoder(input_shape: Sequence[int], classes: int, model: dict, training: dict):
     """Fully connected autoencoder like MLPerf Tiny ad01; its output reconstructs its input."""
     keras = _keras()
@@ -161,6 +186,7 @@ BUILDERS: dict[str, Callable[..., Any]] = {
     "ds_cnn": build_ds_cnn,
     "mobilenet_v1": build_mobilenet_v1,
     "dense": build_dense,
+    "conv1d": build_conv1d,
     "autoencoder": build_autoencoder,
 }
 

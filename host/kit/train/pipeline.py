@@ -140,6 +140,16 @@ def evaluate_models(lab: LabTraining, model, tflite_path: Path, dataset) -> tupl
     return float_eval, int8_eval
 
 
+def kmeans_block(lab: LabTraining, dataset, seed: int) -> dict[str, Any]:
+    """The lab's [anomaly] K-means (fitted on the training features, threshold on validation,
+    scored on known test windows against unseen motions) for the card."""
+    from kit.train.kmeans import detector_card
+
+    x_train, x_val, x_test = (np.asarray(x, np.float32).reshape(len(x), -1)
+                              for x in (dataset.x_train, dataset.x_val, dataset.x_test))
+    return detector_card(lab.anomaly, lab.catalog_lab, x_train, x_val, x_test, seed)
+
+
 def _artifacts(folder: Path) -> dict[str, str]:
     names = {"tflite": TFLITE_NAME, "card_json": "card.json", "card_md": "card.md", "keras": KERAS_NAME}
     return {key: str(Path(folder) / name) for key, name in names.items() if key != "keras" or (Path(folder) / name).exists()}
@@ -224,6 +234,8 @@ def train_on_dataset(
             **({"own_data": own_data_record(dataset, base)} if own is not None else {}),
         },
     )
+    if lab.anomaly and own is None:
+        card["anomaly"] = kmeans_block(lab, dataset, seed)
     if own is not None:
         found = diagnose(card, dataset.metadata)
         if found is not None:
