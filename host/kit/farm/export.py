@@ -210,7 +210,8 @@ def start_twins(chosen: list[tuple[str, str]], lab: str, log: Log = None,
             group = safe_group(f"twin{index}-{board}")
             twin = qemu.start(target.run_on.name, firmware, log_path=twin_log_path(exporter, group), with_parent=True)
             running.append(twin)
-            record_pids(exporter, [t.pid for t in running])
+            if exporter:
+                record_pids(exporter, [t.pid for t in running])
             handshake(twin.port, sha256, line_timeout=HANDSHAKE_TIMEOUT_S)
             _say(log, f"twin {place!r}: {target.label} in QEMU (pid {twin.pid}) on {twin.port}")
             resource = {"NetworkSerialPort": {"host": "127.0.0.1", "port": twin.tcp_port, "speed": SERIAL_SPEED,
