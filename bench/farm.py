@@ -84,6 +84,10 @@ def main() -> int:
         print(f"time per board: coordination (acquire + release) {coordination / len(outcomes):.3f} s, "
               f"benching (connect, check, bench, validate) {benching / len(outcomes):.1f} s "
               f"({100 * coordination / (coordination + benching):.1f}% in coordination)")
+        flashed = [o for o in outcomes if o.flashed]
+        if flashed:
+            print(f"flashed {len(flashed)} board(s) through their exporter's host: "
+                  f"{sum(o.flash_s for o in flashed) / len(flashed):.1f} s each")
         for outcome in outcomes:
             if outcome.status != "complete":
                 print(f"  {outcome.place}: {outcome.status} {outcome.error}")

@@ -60,7 +60,8 @@ def _stop_on_sigterm() -> None:
 @coordinator_option
 @click.option("--name", default=None, help="This exporter's name on the coordinator (default: the host name).")
 @click.option("--hostname", default=None,
-              help="The address clients reach this machine's serial ports at (default: the host name).")
+              help="The address clients reach this machine at: its serial ports, and SSH for flashing "
+                   "(default: the host name; with --no-usb, 127.0.0.1).")
 @click.option("--emulate", "twins", multiple=True, metavar="BOARD[,BOARD...]|BOARD=PLACE",
               help="Export emulated twins of these boards too (one QEMU each); BOARD=PLACE names the place.")
 @click.option("--lab", default="kws", show_default=True, help="The lab the twins run.")
@@ -73,12 +74,13 @@ def export_command(coordinator: str, name: str | None, hostname: str | None, twi
     _stop_on_sigterm()
     name = name or export.default_name()
     log = lambda message: console.print(message, highlight=False)  # noqa: E731
+    export.reap_stale(name, log)
     exports = [] if no_usb else export.usb_exports(name)
     running: list = []
     exporter = None
     try:
         if twins:
-            twin_exports, running = export.start_twins(export.parse_twins(list(twins), name), lab, log)
+            twin_exports, running = export.start_twins(export.parse_twins(list(twins), name), lab, log, exporter=name)
             exports += twin_exports
         exporter = export.start_exporter(name, coordinator, exports,
                                          hostname or ("127.0.0.1" if no_usb else export.default_name()), log)
@@ -91,6 +93,7 @@ def export_command(coordinator: str, name: str | None, hostname: str | None, twi
         if exporter is None:
             for twin in running:
                 twin.stop()
+            export.pid_file(name).unlink(missing_ok=True)
 
 
 @farm_group.command("list")
@@ -122,10 +125,34 @@ def list_command(coordinator: str, probe: bool, as_json: bool) -> None:
     console.print(table)
 
 
+@farm_group.command("reflash", hidden=True)
+@click.option("--exporter", "exporter_name", required=True, help="The `kit farm export --name` running here.")
+@click.option("--group", required=True, help="The twin's resource group on that exporter.")
+@click.option("--model-sha256", required=True, help="The model the new firmware must report (kit-info).")
+@click.option("--firmware-sha256", required=True, help="sha256 of the firmware bytes on stdin.")
+@click.option("--lab", default="", help="The lab the firmware runs (for the record).")
+def reflash_command(exporter_name: str, group: str, model_sha256: str, firmware_sha256: str, lab: str) -> None:
+    """Run by `kit farm bench` over SSH on the exporter's machine: take the twin firmware on
+    stdin and have the running exporter restart that twin on it (then check its model)."""
+    from kit.farm.flash import reflash_here
+
+    pid = reflash_here(exporter_name, group, model_sha256, firmware_sha256, lab, sys.stdin.buffer)
+    console.print(f"twin {group} of {exporter_name} restarted (pid {pid}), handshake ok", highlight=False)
+
+
+def split_boards(values: tuple[str, ...]) -> list[str] | None:
+    """--boards given once or many times; each value a name, or a comma-separated list of them.
+    Which it is is decided against the places (kit.farm.bench.select_places), so a place whose
+    name holds a comma is still one name."""
+    return [v for v in values if v.strip()] or None
+
+
 @farm_group.command("bench")
 @click.argument("lab")
 @coordinator_option
-@click.option("--boards", default=None, help="Comma-separated places or board names.")
+@click.option("--boards", multiple=True, metavar="NAME[,NAME...]",
+              help="Places or board names: repeat the option, or separate with commas (a place whose "
+                   "name holds a comma matches as a whole).")
 @click.option("--all", "all_places", is_flag=True, help="Every kit place on the coordinator.")
 @click.option("--runs", type=click.IntRange(min=1), default=20, show_default=True)
 @click.option("--warmup", type=click.IntRange(min=0), default=2, show_default=True)
@@ -135,22 +162,41 @@ def list_command(coordinator: str, probe: bool, as_json: bool) -> None:
               help="Wait for a place another client holds instead of skipping it.")
 @click.option("--wait-timeout", type=float, default=300.0, show_default=True)
 @click.option("--jobs", type=click.IntRange(min=1), default=4, show_default=True, help="Places benched at once.")
+@click.option("--flash", "flash_mode", type=click.Choice(["auto", "always", "never"]), default="auto",
+              show_default=True,
+              help="Flash each board through its exporter's host over SSH: when it does not run the lab's "
+                   "model (auto), every time, or never (only check).")
+@click.option("--ssh-config", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="An ssh_config for the exporter hosts (User, Port, IdentityFile per host).")
+@click.option("--identity", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="The SSH private key for the exporter hosts.")
+@click.option("--known-hosts", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="known_hosts file for the exporter hosts (default ~/.ssh/known_hosts).")
+@click.option("--accept-new-host-key", is_flag=True, help="Trust an exporter host's key on first contact (a changed key is still refused).")
+@click.option("--remote-kit", default=None,
+              help="The kit command on the exporter hosts (default: what each exporter publishes in its kit_cmd tag).")
 @click.option("--json", "as_json", is_flag=True, help="Print the outcomes as JSON.")
-def bench_command(lab: str, coordinator: str, boards: str | None, all_places: bool, runs: int, warmup: int,
-                  validate_limit: int, wait: bool, wait_timeout: float, jobs: int, as_json: bool) -> None:
-    """Acquire, check, bench, validate and release every matching place (in parallel)."""
+def bench_command(lab: str, coordinator: str, boards: tuple[str, ...], all_places: bool, runs: int, warmup: int,
+                  validate_limit: int, wait: bool, wait_timeout: float, jobs: int, flash_mode: str,
+                  ssh_config: Path | None, identity: Path | None, known_hosts: Path | None,
+                  accept_new_host_key: bool, remote_kit: str | None, as_json: bool) -> None:
+    """Acquire, flash (through the exporter's host, when needed), bench, validate and release
+    every matching place (in parallel)."""
     from kit.catalog import get_lab
     from kit.errors import KitError
     from kit.farm.bench import FarmRequest, bench_farm
     from kit.farm.coordinator import FarmClient
+    from kit.farm.flash import SshOptions
 
-    if bool(boards) == all_places:
+    chosen = split_boards(boards)
+    if bool(chosen) == all_places:
         raise KitError("name the boards or pass --all", hint=f"`kit farm bench {lab} --all` or --boards PLACE,...")
     get_lab(lab)
     _stop_on_sigterm()
-    request = FarmRequest(lab=lab, boards=[b.strip() for b in boards.split(",") if b.strip()] if boards else None,
-                          runs=runs, warmup=warmup, validate_limit=validate_limit, wait=wait,
-                          wait_timeout=wait_timeout, jobs=jobs)
+    ssh = SshOptions(ssh_config=ssh_config, identity=identity, known_hosts=known_hosts,
+                     accept_new_host_key=accept_new_host_key, remote_kit=remote_kit)
+    request = FarmRequest(lab=lab, boards=chosen, runs=runs, warmup=warmup, validate_limit=validate_limit, wait=wait,
+                          wait_timeout=wait_timeout, jobs=jobs, flash=flash_mode, ssh=ssh)
 
     with FarmClient(coordinator) as client, _FarmProgress() as shown:
         outcomes, _ = bench_farm(client, request, shown.on_event, shown.on_prepared)

@@ -1,11 +1,12 @@
 """`kit farm bench LAB`: bench and validate many boards of a labgrid farm from one command.
 
 Per place, in a bounded pool of worker threads: acquire it through the coordinator (a place
-another client holds is skipped, waited for, or - when named - refused), check that the board
-runs the lab's model (its kit-info sha256: boards are flashed on the host that exports them),
-bench it and validate it with kit's own flows, each record written to disk as it arrives with
-the place, host and board in the header, and release the place whatever happened (a failed
-board, a vanished exporter, Ctrl-C). Only a place this client acquired is ever opened.
+another client holds is skipped, waited for, or - when named - refused), flash it through its
+exporter's host over SSH when it does not run the lab's model (kit.farm.flash), check its
+kit-info sha256, bench it and validate it with kit's own flows, each record written to disk as
+it arrives with the place, host and board in the header, and release the place whatever
+happened (a failed flash, a vanished exporter, Ctrl-C). Only a place this client acquired is
+ever opened or flashed.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from kit.bench.results import ResultsFile
 from kit.catalog import get_board
 from kit.errors import KitError
 from kit.farm.coordinator import KIT_TAG, FarmClient, FarmError, Place
+from kit.farm.flash import SshOptions
 
 Event = Callable[[str, str, dict[str, Any]], None]  # (place, phase, details)
 LINE_TIMEOUT_S = 20.0
@@ -41,7 +43,9 @@ class Outcome:
     p50_us: float | None = None
     accuracy: float | None = None
     runs_done: int = 0
+    flashed: bool = False
     coordination_s: float = 0.0
+    flash_s: float = 0.0
     bench_s: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
@@ -58,21 +62,30 @@ class FarmRequest:
     wait: bool = False         # wait for a held place instead of skipping it
     wait_timeout: float = 300.0
     jobs: int = 4
+    flash: str = "auto"        # auto: when the board runs another model | always | never
+    ssh: SshOptions = field(default_factory=SshOptions)
+
+
+def _matching(places: list[Place], name: str) -> list[Place]:
+    return [p for p in places if name in (p.name, p.board, p.tags.get("runs_on"))]
 
 
 def select_places(places: list[Place], boards: list[str] | None) -> tuple[list[Place], list[str]]:
     """(places to bench, names that matched nothing). A name matches a place's name, its
-    catalog board or the twin it runs on."""
+    catalog board or the twin it runs on. Each value is first taken whole (a place named
+    with a comma), and only if nothing has that name, as a comma-separated list."""
     kit_places = [p for p in places if p.tags.get(KIT_TAG) == "1"]
     if boards is None:
         return kit_places, []
     chosen: list[Place] = []
     unknown = []
-    for name in boards:
-        matched = [p for p in kit_places if name in (p.name, p.board, p.tags.get("runs_on"))]
-        if not matched:
-            unknown.append(name)
-        chosen.extend(p for p in matched if p not in chosen)
+    for value in boards:
+        names = [value] if _matching(kit_places, value) else [n.strip() for n in value.split(",") if n.strip()]
+        for name in names:
+            matched = _matching(kit_places, name)
+            if not matched:
+                unknown.append(name)
+            chosen.extend(p for p in matched if p not in chosen)
     return chosen, unknown
 
 
@@ -100,6 +113,8 @@ class FarmBench:
         self.released: list[str] = []
         self._inputs: tuple[Any, Any, Any] | None = None
         self.model_path: Path | None = None
+        self._firmware: dict[str, Path] = {}
+        self._build_lock = threading.Lock()
 
     # --- the model every board must run, and the samples to validate on -------------------
 
@@ -223,8 +238,6 @@ class FarmBench:
     def _measure(self, place: Place, outcome: Outcome) -> None:
         from kit.device.bench import run_bench
         from kit.device.validate import validate
-        from kit.link import open_link
-        from kit.protocol import DeviceClient
         from kit.targets import open_target
 
         held = self.client.place(place.name)
@@ -235,12 +248,12 @@ class FarmBench:
         runs_on = get_board(held.tags.get("runs_on") or held.board)
         target = open_target(reference, emulate=runs_on.name != reference.name)
         started = time.monotonic()
-        link = open_link(url)
-        with self._lock:
-            self._links[place.name] = link
+        link, device = self._connect(place, outcome, url)
         try:
-            self._event(outcome, "connecting", url=url)
-            device = DeviceClient.connect(link, line_timeout=LINE_TIMEOUT_S, boot_timeout=BOOT_TIMEOUT_S)
+            if self._needs_flash(device):
+                self._close(place, link)
+                self._flash(held, outcome)
+                link, device = self._connect(place, outcome, url)
             target.prepare_client(device, None)
             self._check_model(place, device)
             farm = {"place": place.name, "host": held.host, "board": held.board, "coordinator": self.client.address,
@@ -253,19 +266,74 @@ class FarmBench:
             if self._inputs is not None:
                 self._validate(device, runs_on, header, outcome, validate)
         finally:
-            with self._lock:
-                self._links.pop(place.name, None)
-            link.close()
-            outcome.bench_s += time.monotonic() - started
+            self._close(place, link)
+            outcome.bench_s += time.monotonic() - started - outcome.flash_s
+
+    def _connect(self, place: Place, outcome: Outcome, url: str) -> tuple[Any, Any]:
+        from kit.link import open_link
+        from kit.protocol import DeviceClient
+
+        if self.stopping.is_set():
+            raise FarmError("interrupted", hint="")
+        link = open_link(url)
+        with self._lock:
+            self._links[place.name] = link
+        try:
+            self._event(outcome, "connecting", url=url)
+            return link, DeviceClient.connect(link, line_timeout=LINE_TIMEOUT_S, boot_timeout=BOOT_TIMEOUT_S)
+        except BaseException:
+            self._close(place, link)
+            raise
+
+    def _close(self, place: Place, link: Any) -> None:
+        with self._lock:
+            self._links.pop(place.name, None)
+        link.close()
+
+    def _needs_flash(self, device: Any) -> bool:
+        if self.request.flash == "never":
+            return False
+        return self.request.flash == "always" or device.info is None or device.info.sha256 != self.model_sha256
+
+    def _twin_firmware(self, board: str) -> Path:
+        """The lab's twin firmware for `board`, built here once per run (kit's build cache)."""
+        from kit.farm.export import build_twin_firmware
+
+        with self._build_lock:
+            if board not in self._firmware:
+                self._firmware[board] = build_twin_firmware(board, self.request.lab)[0]
+            return self._firmware[board]
+
+    def _flash(self, place: Place, outcome: Outcome) -> None:
+        """Flash through the exporter's host (kit.farm.flash); a failure fails this board only."""
+        from kit.farm.flash import flash_place
+
+        started = time.monotonic()
+        host = place.tags.get("ssh_host", "?")
+        self._event(outcome, "flashing", host=host)
+        try:
+            firmware = self._twin_firmware(place.board) if place.tags.get("runs_on") else None
+            flash_place(place, self.request.lab, self.model_sha256, firmware, self.request.ssh)
+        except KitError as error:
+            raise FarmError(f"flashing place {place.name!r} through {host} failed: {error.message}",
+                            hint=error.hint) from None
+        finally:
+            outcome.flash_s += time.monotonic() - started
+        outcome.flashed = True
+        try:
+            self.client.set_tags(place.name, {"lab": self.request.lab})
+        except KitError:
+            pass  # the tag is a label for `kit farm list`; the board itself was checked
+        self._event(outcome, "flashed", host=host)
 
     def _check_model(self, place: Place, device: Any) -> None:
-        """The "flash" step of a farm: the board must already run this lab's model."""
+        """After the flash step the board must run this lab's model (its kit-info sha256)."""
         if device.info is None or device.info.sha256 != self.model_sha256:
             runs = device.info.model if device.info else "an MLPerf-only firmware"
             raise FarmError(
                 f"place {place.name!r} runs {runs}, not the {self.request.lab} model (sha256 {self.model_sha256[:12]})",
-                hint=f"on its host: `kit flash {place.board} {self.request.lab}` before `kit farm export`, or "
-                     f"`kit farm export --lab {self.request.lab} --emulate ...` for twins")
+                hint=f"bench with --flash auto (flashes through its exporter's host), or on its host: "
+                     f"`kit flash {place.board} {self.request.lab}`")
 
     def _bench(self, device, runs_on, reference, header, outcome, run_bench) -> None:
         request = self.request

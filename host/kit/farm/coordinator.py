@@ -186,6 +186,16 @@ class FarmClient:
 
         self._call(go())
 
+    def set_tags(self, name: str, tags: dict[str, str]) -> None:
+        """Update some of a place's tags (an empty value removes one)."""
+        from labgrid.remote.generated import labgrid_coordinator_pb2 as pb
+
+        async def go() -> None:
+            await self._session.stub.SetPlaceTags(pb.SetPlaceTagsRequest(placename=name, tags=tags))
+            await self._sync()
+
+        self._call(go())
+
     def acquire(self, name: str) -> None:
         """Acquire place `name` for this host/user. The coordinator refuses a place that is
         held (one atomic check on its side), and then records us as the holder."""

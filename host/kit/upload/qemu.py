@@ -23,7 +23,7 @@ from kit import catalog
 from kit.catalog.models import Board
 from kit.errors import DeviceError, KitError, ToolMissingError
 from kit.paths import home_dir
-from kit.procs import pid_alive
+from kit.procs import die_with_parent, pid_alive
 
 LOCALHOST = "127.0.0.1"
 START_TIMEOUT_S = 10.0
@@ -113,7 +113,10 @@ def free_tcp_port() -> int:
 
 
 def port_in_use(tcp_port: int) -> bool:
+    """Someone listens on it. SO_REUSEADDR as QEMU sets it: a port whose last connection is
+    only in TIME_WAIT (a twin just restarted on it) counts as free, as it is for QEMU."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((LOCALHOST, tcp_port))
         except OSError as error:
@@ -164,22 +167,25 @@ def _wait_listening(process: subprocess.Popen[bytes], tcp_port: int, log_path: P
                       hint=f"see its log: {log_path}")
 
 
-def _launch(target: Board, firmware: Path, tcp_port: int) -> RunningEmulator:
-    log_path = log_path_for(target.name)
+def _launch(target: Board, firmware: Path, tcp_port: int, log_path: Path, with_parent: bool) -> RunningEmulator:
     command = qemu_command(target, firmware, tcp_serial(tcp_port))
     with open(log_path, "wb") as log, open(os.devnull, "rb") as no_input:
         process = subprocess.Popen(command, stdin=no_input, stdout=log, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
+                                   start_new_session=True, preexec_fn=die_with_parent() if with_parent else None)
     _wait_listening(process, tcp_port, log_path)
     return RunningEmulator(board=target.name, pid=process.pid, tcp_port=tcp_port, firmware=str(firmware),
                            log_path=str(log_path), started=time.time())
 
 
-def start(board: str | Board, firmware: Path, tcp_port: int | None = None) -> RunningEmulator:
+def start(board: str | Board, firmware: Path, tcp_port: int | None = None, log_path: Path | None = None,
+          with_parent: bool = False) -> RunningEmulator:
     """Boot `firmware` on `board`'s emulator in the background. The console waits on
     `link_url(tcp_port)` for its client. Without `tcp_port` a free port is picked (again, if
-    another program takes it first). The caller records it and stops it (`RunningEmulator.stop`)."""
+    another program takes it first). The caller records it and stops it (`RunningEmulator.stop`).
+    `log_path` (default: the board's log) lets several emulators of one board keep their own
+    log; `with_parent` ends QEMU when the calling process dies (kit.procs.die_with_parent)."""
     target = emulated_board(board)
+    log_path = Path(log_path) if log_path is not None else log_path_for(target.name)
     firmware = Path(firmware)
     if not firmware.is_file():
         raise KitError(f"firmware file not found: {firmware}", hint="build it first (`kit flash BOARD LAB`)")
@@ -188,7 +194,8 @@ def start(board: str | Board, firmware: Path, tcp_port: int | None = None) -> Ru
     attempts = 1 if tcp_port is not None else PORT_ATTEMPTS
     for attempt in range(attempts):
         try:
-            running = _launch(target, firmware, tcp_port if tcp_port is not None else free_tcp_port())
+            running = _launch(target, firmware, tcp_port if tcp_port is not None else free_tcp_port(), log_path,
+                              with_parent)
             break
         except PortBusyError:
             if attempt + 1 == attempts:
