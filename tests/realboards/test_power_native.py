@@ -25,8 +25,14 @@ SENSOR_BOARDS = [b for b in REAL_BOARDS if catalog.get_board(b).power.sensor is 
 STUB_MW = 20.0 * 3.3  # stubs/arduino_stub.cpp: 20 mA at 3.3 V
 
 
-def test_some_real_boards_wire_a_sensor():
-    assert {"nano33-ble-sense", "nano-esp32", "xiao-esp32s3"} <= set(SENSOR_BOARDS)
+def test_every_real_board_wires_a_sensor_and_a_timestamp_pin():
+    """Every board kit writes a PlatformIO project for names its INA219/INA226 wiring, so
+    SENSOR_BOARDS (each compiled and run below) is every real board, not a sample."""
+    assert set(SENSOR_BOARDS) == set(REAL_BOARDS)
+    assert {"nano33-ble-sense", "nano-esp32", "xiao-esp32s3", "nicla-vision", "portenta-h7"} <= set(SENSOR_BOARDS)
+    for board in SENSOR_BOARDS:
+        power = catalog.get_board(board).power
+        assert power.timestamp_pin and power.i2c_sda and power.i2c_scl, board
 
 
 @pytest.mark.parametrize("board", SENSOR_BOARDS)

@@ -17,6 +17,7 @@
 #define LED_BUILTIN 13
 /* Header pin names the board files' [power] tables use (the cores define them per variant). */
 #define D2 2
+#define D3 3
 #define D4 4
 #define D5 5
 #define D7 7
