@@ -21,7 +21,8 @@
 #include "xtensa/hal.h"
 #endif
 
-StubSerial Serial;
+StubSerial Serial("serial");
+StubSerial Serial1("serial1");
 
 static uint64_t now_ns(void)
 {
@@ -30,7 +31,13 @@ static uint64_t now_ns(void)
   return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
 }
 
-void StubSerial::begin(unsigned long baud) { (void)baud; }
+void StubSerial::begin(unsigned long baud) { fprintf(stderr, "%s begin baud=%lu\n", _name, baud); }
+
+void StubSerial::begin(unsigned long baud, uint32_t config, int8_t rx, int8_t tx)
+{
+  (void)config;
+  fprintf(stderr, "%s begin baud=%lu rx=%d tx=%d\n", _name, baud, rx, tx);
+}
 
 StubSerial::operator bool() const { return true; }
 
