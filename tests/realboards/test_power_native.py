@@ -70,6 +70,33 @@ def test_kit_power_on_the_stand_in_sensor(projects, board: str, tmp_path: Path) 
         assert any(line.startswith("wire begin sda=") for line in log)  # the ESP32 core takes the pins
 
 
+def test_a_sensor_that_is_absent_or_goes_silent_mid_run(projects, tmp_path: Path, monkeypatch) -> None:
+    """The stand-in INA219 absent (no answer at all), and answering for one whole `kit-power 1`
+    (1 config read + 8 idle readings x 2 registers + 28 samples x 2 = 73 reads) and 20 more of
+    the next (17 before its run, 3 into it): a clear error each time, the first run's samples kept."""
+    from kit.device.meters import MeterError
+
+    board = "nano33-ble-sense"
+    binary = build_native(projects[(board, "kit")].project_dir, board, tmp_path / "build")
+    entry = catalog.get_board(board)
+    for answers, expected in (("0", "cannot read its INA219"), ("93", "stopped answering during run 1")):
+        monkeypatch.setenv("KIT_STUB_INA_ANSWERS", answers)
+        device = NativeBoard(binary)
+        try:
+            device.client.load(_input(490))
+            meter = OnBoardMeter(entry.power.sensor, entry.power.supply_v, board, virtual=False)
+            meter.start(lambda _samples: None)
+            with pytest.raises(MeterError, match=expected) as caught:
+                for index in range(2):
+                    meter.measure_run(device.client, index)
+            if answers == "93":
+                assert len(meter.samples) == 2 * 13 + 2 and "28 samples" in caught.value.message
+            else:
+                assert "does not answer at I2C address 64" in caught.value.message and not meter.samples
+        finally:
+            device.close()
+
+
 @pytest.mark.parametrize("board", SENSOR_BOARDS)
 def test_sensor_driver_cross_compiles_warning_free(projects, board: str, tmp_path: Path) -> None:
     entry = catalog.get_board(board)

@@ -190,9 +190,28 @@ uint8_t StubWire::endTransmission(bool stop)
   return 0;
 }
 
+/* KIT_STUB_INA_ANSWERS=N in the environment: the sensor answers N reads, then goes silent
+ * (a wire that came loose); 0 = not there at all. Unset: it always answers. */
+static bool stub_ina_answers(void)
+{
+  static long left = -2;
+  if (left == -2) {
+    const char *text = getenv("KIT_STUB_INA_ANSWERS");
+    left = text != NULL ? strtol(text, NULL, 10) : -1;
+  }
+  if (left < 0) {
+    return true;
+  }
+  if (left == 0) {
+    return false;
+  }
+  left--;
+  return true;
+}
+
 uint8_t StubWire::requestFrom(uint8_t address, uint8_t count)
 {
-  if (address != KIT_POWER_I2C_ADDR || count > sizeof wire_rx) {
+  if (address != KIT_POWER_I2C_ADDR || count > sizeof wire_rx || !stub_ina_answers()) {
     return 0;
   }
   uint16_t value = stub_ina_register(wire_pointer);
