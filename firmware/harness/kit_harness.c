@@ -329,6 +329,18 @@ static void command_profile(void)
     reply_ready();
 }
 
+/* MLPerf Tiny's `timestamp` (internally_implemented.cpp): one timestamp of the framework's
+ * kind: in energy mode a pulse on the timestamp pin, in performance mode an m-lap-us line. */
+static void command_timestamp(void)
+{
+#if defined(KIT_ENERGY_MODE) && KIT_ENERGY_MODE
+    kit_hal_timestamp();
+#else
+    print_lap(ticks_to_us(kit_hal_ticks()));
+#endif
+    reply_ready();
+}
+
 static void command_db_load(char **tokens, int count)
 {
     uint32_t bytes;
@@ -1065,6 +1077,8 @@ static void run_command(char *line)
         command_infer(tokens, count);
     } else if (strcmp(word, "results") == 0) {
         command_results();
+    } else if (strcmp(word, "timestamp") == 0) {
+        command_timestamp();
     } else if (strcmp(word, "kit-info") == 0) {
         command_kit_info();
     } else if (strcmp(word, "kit-load") == 0) {

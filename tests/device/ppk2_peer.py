@@ -2,8 +2,9 @@
 `ppk2-api` sends (GET_META_DATA 0x19 -> calibration text + `END`, SET_POWER_MODE 0x11,
 REGULATOR_SET 0x0d a b, DEVICE_RUNNING_SET 0x0c, AVERAGE_START 0x06 / AVERAGE_STOP 0x07)
 and streaming 4-byte little-endian sample words at 100 kHz of wall time while measuring:
-ADC bits 0..13 in range 2, logic port bits 24..31 (D0 low for 20 us after each timestamp
-edge of the coupled DUT peer, as a wired timestamp pin). No PPK2 exists here.
+ADC bits 0..13 in range 2 (or auto-ranged, with the spikes a range switch makes: see
+RangeSwitcher), logic port bits 24..31 (D0 low for 20 us after each timestamp edge of the
+coupled DUT peer, as a wired timestamp pin). No PPK2 exists here.
 """
 
 from __future__ import annotations
@@ -31,9 +32,38 @@ def metadata() -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
-def word(current_a: float, d0: int) -> bytes:
-    adc = round(current_a * R[RANGE] / (1.8 / 163840) / 4)
-    return (adc | (RANGE << 14) | ((0xFE | d0) << 24)).to_bytes(4, "little")
+def word(current_a: float, d0: int, measuring_range: int = RANGE) -> bytes:
+    adc = min(round(current_a * R[measuring_range] / (1.8 / 163840) / 4), 0x3FFF)
+    return (adc | (measuring_range << 14) | ((0xFE | d0) << 24)).to_bytes(4, "little")
+
+
+def auto_range(current_a: float) -> int:
+    """The lowest range whose full scale (0x3FFF * 4 ADC counts) holds the current with 10 %
+    to spare, as the PPK2 switches ranges by itself."""
+    for index, ohms in enumerate(R):
+        if current_a * 1.1 <= 0x3FFF * 4 * (1.8 / 163840) / ohms:
+            return index
+    return len(R) - 1
+
+
+class RangeSwitcher:
+    """What a PPK2's automatic ranging does to the trace: each sample is in the range its
+    current needs, and the first `spike_samples` samples after a range switch read
+    `spike_factor` times the true current (the switching transient the PPK2 software smooths)."""
+
+    def __init__(self, spike_factor: float = 4.0, spike_samples: int = 2) -> None:
+        self.spike_factor, self.spike_samples = spike_factor, spike_samples
+        self.range: int | None = None
+        self.since_switch = spike_samples
+
+    def word(self, current_a: float, d0: int) -> bytes:
+        wanted = auto_range(current_a)
+        if self.range is not None and wanted != self.range:
+            self.since_switch = 0
+        self.range = wanted
+        spiking = self.since_switch < self.spike_samples
+        self.since_switch += 1
+        return word(current_a * (self.spike_factor if spiking else 1.0), d0, wanted)
 
 
 @dataclass
@@ -43,6 +73,7 @@ class Ppk2Behaviour:
     die_after_samples: int | None = None
     wire_connected: bool = True
     no_metadata: bool = False
+    range_switching: bool = False  # auto-range (idle and active in different ranges) with switch spikes
 
 
 @dataclass
@@ -52,6 +83,7 @@ class Ppk2Peer:
     edges: list[float] = field(default_factory=list)
     active: list[tuple[float, float]] = field(default_factory=list)
     sent_samples: int = 0
+    switcher: RangeSwitcher = field(default_factory=RangeSwitcher)
 
     def dut_edge(self, phase: str) -> None:
         now = time.monotonic()
@@ -66,7 +98,7 @@ class Ppk2Peer:
         current = self.behaviour.active_a if any(a <= t < b for a, b in self.active) else self.behaviour.idle_a
         at = bisect.bisect_right(self.edges, t)  # the stream may lag the wall clock: look the edge up
         d0 = 0 if at and t < self.edges[at - 1] + PULSE_S else 1
-        return word(current, d0)
+        return self.switcher.word(current, d0) if self.behaviour.range_switching else word(current, d0)
 
 
 COMMAND_LENGTHS = {0x19: 1, 0x11: 2, 0x0D: 3, 0x0C: 2, 0x06: 1, 0x07: 1}

@@ -133,3 +133,14 @@ def test_a_missing_meter_port_is_an_error_not_a_traceback(tmp_path):
                                        "--meter-port", str(tmp_path / "no-such-port")])
     assert result.exit_code == 2
     assert "cannot open the LPM01A" in result.output and "fix:" in result.output and "Traceback" not in result.output
+
+
+def test_the_peer_gives_energy_readings_when_asked_as_the_mlperf_runner_asks():
+    """`output energy` + `volt 3300m` + `freq 1k` (the runner's power_manager_lpm setup): each
+    reading is one millisecond's energy, current x volts / freq (used by the hand check of the
+    unmodified runner against kit's energy-mode firmware, docs/PROTOCOL.md)."""
+    _, peer = serve_lpm(LpmBehaviour())
+    peer.settings.update(output="energy", volt="3300m")
+    assert parse_reading(_reading(peer.value_at(0.0, 1000))) == pytest.approx(1.0e-3 * 3.3 / 1000, rel=1e-3)
+    peer.settings["output"] = "current"
+    assert peer.value_at(0.0, 1000) == 1.0e-3

@@ -106,7 +106,7 @@ def test_sync_follows_the_board_file_and_the_meter():
     nano, twin = get_board("nano33-ble-sense"), get_board("emu-cortex-m4")
     lpm = open_meter("lpm01a", nano, nano, "/dev/null")  # not opened: only configured
     assert choose_sync(lpm, nano) == "trigger"            # the board file wires D7
-    assert choose_sync(lpm, get_board("nicla-vision")) == "serial"  # no timestamp pin there
+    assert choose_sync(lpm, get_board("grove-vision-ai-v2")) == "serial"  # no timestamp pin there
     assert choose_sync(lpm, nano, "serial") == "serial"
     modelled = open_meter("modelled", twin, twin, None)
     assert choose_sync(modelled, twin) == "trigger"

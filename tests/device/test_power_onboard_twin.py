@@ -63,3 +63,26 @@ def test_a_board_file_without_the_sensor_is_refused():
 
     with pytest.raises(KitError, match="names an INA219, not an INA226"):
         open_meter("ina226", get_board("emu-cortex-m4"), get_board("emu-cortex-m4"), None)
+
+
+def test_a_real_boards_twin_reads_its_sensor_at_the_boards_supply():
+    """`kit flash nicla-vision kws --emulate`: the twin's virtual sensor answers as the Nicla's
+    INA219 at the Nicla's 5 V supply (its board file puts the shunt in USB VBUS), so voltage
+    and energy follow the board file, not the emulator's 3.3 V default."""
+    code, _, err = kit("flash", "nicla-vision", "kws", "--emulate")
+    assert code == 0, err
+    try:
+        code, out, err = kit("bench", "nicla-vision", "--runs", "2", "--warmup", "0", "--meter", "ina219", "--json",
+                             "--no-plot")
+        assert code == 0, err
+        energy = json.loads(out)["energy"]
+        report = json.loads(out)
+        samples = list(read_samples(Path(energy["samples_file"])))
+        assert samples and all(s.voltage_v == pytest.approx(5.0, abs=0.005) for s in samples)
+        windows = [r for r in read_records(Path(report["results_file"])) if r["type"] == "board_window"]
+        for window, uj in zip(windows, energy["per_inference_uj"]):
+            start = window["start_tick"] / window["timer_hz"]
+            end = (window["start_tick"] + window["ticks"]) / window["timer_hz"]
+            assert uj == pytest.approx(virtual_profile_uj(start, end, bus_v=5.0), rel=0.01)
+    finally:
+        stop("nicla-vision")

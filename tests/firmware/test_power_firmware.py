@@ -23,6 +23,24 @@ def test_energy_mode_boots_as_the_mlperf_runner_expects(tmp_path):
         harness.close()
 
 
+def test_the_timestamp_command_as_the_mlperf_api_defines_it(tmp_path):
+    """`timestamp` (internally_implemented.cpp): energy mode pulses the pin and prints nothing
+    but m-ready; performance mode prints the time as m-lap-us."""
+    import re
+
+    for defines, expected in ((("-DKIT_ENERGY_MODE=1",), None), ((), r"^m-lap-us-[0-9]+$")):
+        (tmp_path / str(bool(defines))).mkdir()
+        harness = _harness(tmp_path / str(bool(defines)), *defines)
+        try:
+            reply = harness.command("timestamp")
+            if expected is None:
+                assert reply == []
+            else:
+                assert len(reply) == 1 and re.match(expected, reply[0]), reply
+        finally:
+            harness.close()
+
+
 def test_without_a_sensor_kit_power_says_so(tmp_path):
     harness = _harness(tmp_path)
     try:
@@ -42,7 +60,9 @@ def test_without_a_sensor_kit_power_says_so(tmp_path):
 def test_board_files_become_defines():
     nano = power_flags(get_board("nano33-ble-sense"))
     assert nano == ["-DKIT_POWER_SENSOR=1", "-DKIT_POWER_I2C_ADDR=0x40", "-DKIT_POWER_SHUNT_MOHM=100",
-                    "-DKIT_I2C_SDA=A4", "-DKIT_I2C_SCL=A5", "-DKIT_TIMESTAMP_PIN=D7", "-DKIT_TIMESTAMP_US=2"]
+                    "-DKIT_VIRTUAL_BUS_MV=3300", "-DKIT_I2C_SDA=A4", "-DKIT_I2C_SCL=A5", "-DKIT_TIMESTAMP_PIN=D7",
+                    "-DKIT_TIMESTAMP_US=2"]
+    assert "-DKIT_VIRTUAL_BUS_MV=5000" in power_flags(get_board("nicla-vision"))  # its twin reports the 5 V supply
     assert power_flags(get_board("emu-cortex-m7"))[:1] == ["-DKIT_POWER_SENSOR=2"]
     assert power_flags(get_board("host")) == ["-DKIT_POWER_SENSOR=0"]
     energy = get_board("nano33-ble-sense").power.model_copy(update={"energy_mode": True})

@@ -17,6 +17,9 @@ void kit_hal_arduino_timer_init(void);
 /* Status LED: on while the board works on a command (inference dominates). */
 void kit_hal_arduino_busy(int busy);
 
+/* Drive the [power] timestamp pin to its idle level, high (a no-op without one). */
+void kit_hal_arduino_timestamp_init(void);
+
 /* ---- Sensor drivers: each core's part (arduino-mbed, arduino-esp32) implements those of
  * the sensors its board file names (kit.build passes -DKIT_HAVE_<KIND> and the part);
  * kit_hal_arduino_sensors.cpp implements kit_hal.h's sensor calls on top of them. Every

@@ -15,7 +15,9 @@
 static int wire_started;
 #endif
 
-/* Both outputs are set up on first use, so kit_hal_init stays the same for every core. */
+/* The I2C bus is set up on first use; the timestamp pin at boot (kit_hal_init calls
+ * kit_hal_arduino_timestamp_init), so the line idles high before the meter looks and the
+ * first falling edge it sees is the first timestamp. */
 #ifdef KIT_TIMESTAMP_PIN
 static int timestamp_ready;
 #ifndef KIT_TIMESTAMP_US
@@ -23,7 +25,7 @@ static int timestamp_ready;
 #endif
 #endif
 
-extern "C" void kit_hal_timestamp(void)
+extern "C" void kit_hal_arduino_timestamp_init(void)
 {
 #ifdef KIT_TIMESTAMP_PIN
     if (!timestamp_ready) {
@@ -31,6 +33,13 @@ extern "C" void kit_hal_timestamp(void)
         digitalWrite(KIT_TIMESTAMP_PIN, HIGH);
         timestamp_ready = 1;
     }
+#endif
+}
+
+extern "C" void kit_hal_timestamp(void)
+{
+#ifdef KIT_TIMESTAMP_PIN
+    kit_hal_arduino_timestamp_init();
     digitalWrite(KIT_TIMESTAMP_PIN, LOW);
     delayMicroseconds(KIT_TIMESTAMP_US); /* low long enough for the meter to see the edge */
     digitalWrite(KIT_TIMESTAMP_PIN, HIGH);

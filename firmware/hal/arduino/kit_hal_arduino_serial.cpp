@@ -3,11 +3,28 @@
  * serial over the board's USB CDC port, output gathered into packets because every
  * Serial.write on USB CDC costs a USB transfer, and a wait for the host to open the port so
  * the boot banner is not lost.
+ * MLPerf Tiny energy mode (-DKIT_ENERGY_MODE=1): the board is powered by the meter, not USB,
+ * and its console goes through the runner's IO manager, wired to the board's UART TX/RX pins:
+ * the console is then KIT_ENERGY_SERIAL (default Serial1: the TX/RX header pins of the mbed
+ * boards; on ESP32 given the variant's TX/RX pins) at KIT_ENERGY_BAUD, with no wait for a USB
+ * host that never comes.
  */
 #include <Arduino.h>
 
 #include "kit_hal.h"
 #include "kit_hal_arduino.h"
+
+#if defined(KIT_ENERGY_MODE) && KIT_ENERGY_MODE
+#ifndef KIT_ENERGY_SERIAL
+#define KIT_ENERGY_SERIAL Serial1
+#endif
+#ifndef KIT_ENERGY_BAUD
+#define KIT_ENERGY_BAUD 9600
+#endif
+#define KIT_CONSOLE KIT_ENERGY_SERIAL
+#else
+#define KIT_CONSOLE Serial
+#endif
 
 #define KIT_TX_BUFFER_BYTES 64u
 
@@ -17,7 +34,7 @@ static size_t tx_length;
 static void send_buffer(void)
 {
     if (tx_length > 0u) {
-        Serial.write(tx_buffer, tx_length);
+        KIT_CONSOLE.write(tx_buffer, tx_length);
         tx_length = 0u;
     }
 }
@@ -39,14 +56,19 @@ extern "C" void kit_hal_init(void)
     pinMode(KIT_LED_PIN, OUTPUT);
 #endif
     kit_hal_arduino_busy(1); /* lit until the host opens the port: the board is alive */
-#if defined(KIT_ENERGY_MODE) && KIT_ENERGY_MODE && defined(KIT_ENERGY_BAUD)
-    Serial.begin(KIT_ENERGY_BAUD); /* energy mode: the runner's interface board talks at this rate */
+    kit_hal_arduino_timestamp_init(); /* idle high before the meter looks, as th_timestamp_initialize */
+#if defined(KIT_ENERGY_MODE) && KIT_ENERGY_MODE
+#if defined(ARDUINO_ARCH_ESP32)
+    KIT_CONSOLE.begin(KIT_ENERGY_BAUD, SERIAL_8N1, RX, TX); /* UART on the header's RX/TX pins */
+#else
+    KIT_CONSOLE.begin(KIT_ENERGY_BAUD); /* the IO manager talks at this rate */
+#endif
 #else
     Serial.begin(KIT_SERIAL_BAUD);
-#endif
     while (!Serial) {
         delay(10);
     }
+#endif
     kit_hal_arduino_busy(0);
     tx_length = 0u;
     kit_hal_arduino_timer_init();
@@ -63,13 +85,13 @@ extern "C" void kit_hal_putc(char c)
 extern "C" void kit_hal_flush(void)
 {
     send_buffer();
-    Serial.flush();
+    KIT_CONSOLE.flush();
 }
 
 extern "C" int kit_hal_getc(void)
 {
-    if (Serial.available() > 0) {
-        return Serial.read() & 0xFF;
+    if (KIT_CONSOLE.available() > 0) {
+        return KIT_CONSOLE.read() & 0xFF;
     }
     return -1;
 }

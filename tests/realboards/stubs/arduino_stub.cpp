@@ -21,7 +21,8 @@
 #include "xtensa/hal.h"
 #endif
 
-StubSerial Serial;
+StubSerial Serial("serial");
+StubSerial Serial1("serial1");
 
 static uint64_t now_ns(void)
 {
@@ -30,7 +31,13 @@ static uint64_t now_ns(void)
   return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
 }
 
-void StubSerial::begin(unsigned long baud) { (void)baud; }
+void StubSerial::begin(unsigned long baud) { fprintf(stderr, "%s begin baud=%lu\n", _name, baud); }
+
+void StubSerial::begin(unsigned long baud, uint32_t config, int8_t rx, int8_t tx)
+{
+  (void)config;
+  fprintf(stderr, "%s begin baud=%lu rx=%d tx=%d\n", _name, baud, rx, tx);
+}
 
 StubSerial::operator bool() const { return true; }
 
@@ -183,9 +190,28 @@ uint8_t StubWire::endTransmission(bool stop)
   return 0;
 }
 
+/* KIT_STUB_INA_ANSWERS=N in the environment: the sensor answers N reads, then goes silent
+ * (a wire that came loose); 0 = not there at all. Unset: it always answers. */
+static bool stub_ina_answers(void)
+{
+  static long left = -2;
+  if (left == -2) {
+    const char *text = getenv("KIT_STUB_INA_ANSWERS");
+    left = text != NULL ? strtol(text, NULL, 10) : -1;
+  }
+  if (left < 0) {
+    return true;
+  }
+  if (left == 0) {
+    return false;
+  }
+  left--;
+  return true;
+}
+
 uint8_t StubWire::requestFrom(uint8_t address, uint8_t count)
 {
-  if (address != KIT_POWER_I2C_ADDR || count > sizeof wire_rx) {
+  if (address != KIT_POWER_I2C_ADDR || count > sizeof wire_rx || !stub_ina_answers()) {
     return 0;
   }
   uint16_t value = stub_ina_register(wire_pointer);

@@ -75,6 +75,11 @@ class OnBoardMeter(Meter):
                 raise MeterError(f"the board cannot read its {self.name.upper()}: {error.message}",
                                  hint="check the sensor's wiring against the board file's [power] table "
                                       "(address, SDA/SCL pins) and that kit flashed this firmware") from None
+            if "stopped answering" in error.message:
+                raise MeterError(f"the board's {self.name.upper()} stopped answering during run {index} "
+                                 f"(after {len(self.samples):,} samples of the runs before it, which are kept)",
+                                 hint="check the sensor's wiring and supply (a loose SDA/SCL wire), then run "
+                                      "`kit bench` again") from None
             raise
         return self._parse(lines, index)
 
