@@ -103,7 +103,8 @@ def test_cli_bench_slm_json_csv_and_plot(sshd, tiny_model, laptop_python, remote
     assert code == 0, output
     assert "deployed slm kit-tiny.gguf" in output and "tokens/s" in output
     csv_path = tmp_path / "slm.csv"
-    result = CliRunner().invoke(main, ["bench", "raspberry-pi-5", *common, "--lab", "slm", "--prompt", "hello world",
+    # no --lab: the deploy state says slm is on that Pi
+    result = CliRunner().invoke(main, ["bench", "raspberry-pi-5", *common, "--prompt", "hello world",
                                        "--runs", "2", "--max-tokens", "6", "--context", "256", "--threads", "2",
                                        "--json", "--csv", str(csv_path)])
     assert result.exit_code == 0, result.output

@@ -154,6 +154,11 @@ def bench_pi_command(board: str, host: str, ssh_port: int | None, identity: Path
     python = None
     if remote_python is not None or no_venv is not None:
         python = RemotePython(remote_python or "python3", use_venv=not no_venv)
+    if lab is None and prompt is not None:  # what `kit deploy` last put there decides
+        from kit.deploy.state import recall
+
+        deployed = recall(board, target.host, target.port)
+        lab = deployed.lab if deployed is not None else None
     if lab == SLM_WORKLOAD:
         if prompt is None:
             raise click.UsageError('--lab slm needs --prompt TEXT (e.g. --prompt "What is a microcontroller?")')
@@ -335,7 +340,8 @@ def capture_pi_command(board: str, host: str, ssh_port: int | None, identity: Pa
     from kit.device.pi_camera import capture_pi
 
     target = make_target(host, ssh_port, identity, known_hosts, ssh_config, accept_new_host_key)
-    python = RemotePython(remote_python or "python3", use_venv=not no_venv) if remote_python or no_venv is not None else None
+    # capture runs Picamera2 with the Pi's system python3 (or --remote-python), never inside kit's venv
+    python = RemotePython(remote_python, use_venv=False) if remote_python else None
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=err_console, transient=True) as progress:
         task = progress.add_task(f"camera of {host} -> {out_dir / label}", total=count)
         summary = capture_pi(board, target, label, out_dir, count, frame=parse_frame_size(frame_size), name=name,

@@ -33,6 +33,9 @@ from kit.errors import DeviceError, KitError
 CAMERA_RUNNER = "pi_camera.py"
 CAMERA_SOURCE = Path(__file__).resolve().parent.parent / "deploy" / CAMERA_RUNNER
 CAPTURE_FOLDER = "camera"
+# Capturing needs no model runtime, only Picamera2 and numpy, which Raspberry Pi OS installs
+# system-wide (python3-picamera2): the system Python, before anything was deployed.
+CAPTURE_PYTHON = RemotePython("python3", use_venv=False)
 TABLE_NAME = "pixels.bin"
 MAX_PNG_BYTES = 64 * 1024 * 1024
 MS_RANGE = (0.0, 600_000.0)
@@ -82,7 +85,7 @@ def capture_pi(board_name: str, target: SshTarget, label: str, out_dir: Path, co
     if count < 1 or not label.strip() or "/" in label:
         raise KitError("--count must be at least 1 and --label a plain folder name", hint="e.g. --label apple --count 20")
     layout = layout or remote.RemoteLayout()
-    python = python or _deployed_python(board.name, target)
+    python = python or CAPTURE_PYTHON
     folder = layout.lab_dir(CAPTURE_FOLDER)
     push_files(target, folder, {RUNNER_NAME: RUNNER_SOURCE.read_bytes(), CAMERA_RUNNER: CAMERA_SOURCE.read_bytes()})
     destination = Path(out_dir) / label
@@ -143,11 +146,6 @@ def _ms(value: Any, key: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not MS_RANGE[0] <= float(value) <= MS_RANGE[1]:
         raise DeviceError(f"the Pi sent an impossible {key} {value!r}", hint="the runner on the Pi is not kit's: run again")
     return float(value)
-
-
-def _deployed_python(board: str, target: SshTarget) -> RemotePython:
-    deployed = recall(board, target.host, target.port)
-    return RemotePython(deployed.interpreter, deployed.use_venv) if deployed else RemotePython()
 
 
 def pixel_table(lab: Lab, scale: float, zero_point: int) -> bytes:
