@@ -28,7 +28,7 @@ import sys
 import time
 import zlib
 
-from pi_runner import RunnerError, emit, load_interpreter, runtime_record, system_sample
+from pi_runner import RunnerError, emit, load_interpreter, run_handler, runtime_record, system_sample
 
 PART_CHARS = 32 * 1024
 MAX_FRAME_SIDE = 4096
@@ -178,15 +178,7 @@ def parse_args(argv):
 
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    try:
-        {"capture": command_capture, "live": command_live}[args.command](args)
-    except RunnerError as error:
-        emit({"type": "error", "code": error.code, "message": error.message})
-        return 3
-    except OSError as error:
-        emit({"type": "error", "code": "os-error", "message": str(error)})
-        return 3
-    return 0
+    return run_handler({"capture": command_capture, "live": command_live}[args.command], args)
 
 
 if __name__ == "__main__":

@@ -235,20 +235,37 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
-def main(argv=None):
-    args = parse_args(sys.argv[1:] if argv is None else argv)
-    handlers = {"info": command_info, "smoke": command_smoke, "bench": command_bench, "validate": command_validate}
+def run_handler(handler, args):
+    """Run one command; a problem becomes an `error` line (and status 3) the laptop turns into advice.
+    Shared by the runners copied beside this one (pi_camera.py, slm_runner.py)."""
     try:
-        if args.command != "info" and importlib.util.find_spec("numpy") is None:
-            raise RunnerError("no-numpy", "numpy is not installed for " + sys.executable)
-        handlers[args.command](args)
+        handler(args)
     except RunnerError as error:
         emit({"type": "error", "code": error.code, "message": error.message})
+        return 3
+    except MemoryError:
+        emit({"type": "error", "code": "out-of-memory", "message": "the board ran out of memory"})
         return 3
     except OSError as error:
         emit({"type": "error", "code": "os-error", "message": str(error)})
         return 3
     return 0
+
+
+def require_numpy(args):
+    if args.command != "info" and importlib.util.find_spec("numpy") is None:
+        raise RunnerError("no-numpy", "numpy is not installed for " + sys.executable)
+
+
+def main(argv=None):
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    handlers = {"info": command_info, "smoke": command_smoke, "bench": command_bench, "validate": command_validate}
+
+    def checked(parsed):
+        require_numpy(parsed)
+        handlers[parsed.command](parsed)
+
+    return run_handler(checked, args)
 
 
 if __name__ == "__main__":

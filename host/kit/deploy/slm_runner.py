@@ -25,7 +25,7 @@ import resource
 import sys
 import time
 
-from pi_runner import RunnerError, emit, system_sample
+from pi_runner import RunnerError, emit, run_handler, system_sample
 
 DEFAULT_PROMPT = "Explain in one sentence what a microcontroller is."
 
@@ -194,18 +194,7 @@ def parse_args(argv):
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     handlers = {"info": command_info, "smoke": command_smoke, "bench": command_bench}
-    try:
-        handlers[args.command](args)
-    except RunnerError as error:
-        emit({"type": "error", "code": error.code, "message": error.message})
-        return 3
-    except MemoryError:
-        emit({"type": "error", "code": "out-of-memory", "message": "the board ran out of memory running the model"})
-        return 3
-    except OSError as error:
-        emit({"type": "error", "code": "os-error", "message": str(error)})
-        return 3
-    return 0
+    return run_handler(handlers[args.command], args)
 
 
 if __name__ == "__main__":
