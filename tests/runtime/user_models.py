@@ -105,6 +105,23 @@ def _clip(layers, x):
     return layers.Dense(3)(layers.Flatten()(layers.Conv2D(4, 1)(x)))
 
 
+# (kind, pool size, strides, padding) on a 7x6 input: SAME on odd and even sizes, asymmetric
+# SAME padding, strides larger than the window, a window larger than the input (SAME), VALID.
+_POOLINGS = (("max", (2, 2), (2, 2), "same"), ("avg", (3, 3), (2, 2), "same"), ("avg", (2, 3), (3, 1), "same"),
+             ("max", (1, 1), (3, 3), "same"), ("avg", (8, 8), (1, 1), "same"), ("max", (9, 7), (2, 3), "same"),
+             ("avg", (3, 2), (4, 5), "valid"), ("max", (3, 3), (1, 1), "valid"), ("avg", (4, 4), (2, 2), "same"))
+
+
+def _poolings(layers, x):
+    """Every padding case of MAX_POOL_2D / AVERAGE_POOL_2D side by side on one activation."""
+    x = layers.Conv2D(3, 1)(x)
+    branches = []
+    for kind, size, strides, padding in _POOLINGS:
+        pool = layers.MaxPooling2D if kind == "max" else layers.AveragePooling2D
+        branches.append(layers.Flatten()(pool(size, strides=strides, padding=padding)(x)))
+    return layers.Dense(4)(layers.Concatenate()(branches))
+
+
 def _permute(layers, x):
     x = layers.Conv2D(4, 3)(x)
     x = layers.Permute((2, 1, 3))(x)
@@ -157,6 +174,7 @@ _RECIPES: dict[str, _Recipe] = {
     "fomo_upsample": _Recipe((12, 12, 3), _fomo_upsample, ()),
     "prelu": _Recipe((9, 8, 3), _prelu, ("SHAPE", "STRIDED_SLICE", "PACK")),
     "clip": _Recipe((7, 6, 3), _clip, ("SHAPE", "STRIDED_SLICE", "PACK")),
+    "poolings": _Recipe((7, 6, 2), _poolings, ("SHAPE", "STRIDED_SLICE", "PACK")),
     "decoder": _Recipe((10, 8, 2), _decoder, ("SHAPE", "STRIDED_SLICE", "PACK")),
     # open batch would give TILE outputs whose file shapes are placeholders (see the report of
     # kit.compile.fold's limits): batch 1, as kit train exports
