@@ -1072,9 +1072,9 @@ def _elements_bound(shape: tuple[int, ...]) -> int:
 
 _INT16_HINT = (
     "quantize the model to int8 instead: `kit train` does (kit.train.quantize); with TensorFlow's "
-    "converter set target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8] and "
-    "inference_input_type / inference_output_type = tf.int8 (not "
-    "EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8); `kit import MODEL.onnx` writes int8 too"
+    "converter, give target_spec.supported_ops only tf.lite.OpsSet.TFLITE_BUILTINS_INT8 (not "
+    "EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8) and set inference_input_type and "
+    "inference_output_type to tf.int8; `kit import MODEL.onnx` writes int8 too"
 )
 
 
