@@ -57,10 +57,18 @@ def test_float_model_is_refused_at_its_first_op(converted):
 
 @pytest.mark.slow
 def test_int16_model_is_refused_naming_the_node(converted):
+    """16x8 quantization: the FIRST op touching an int16 activation and that tensor are named,
+    and the hint says how to get int8 (kit train, or the converter's int8 options)."""
     model = load_model(converted["int16"])
     error = _refusal(converted["int16"])
-    assert "int16" in error.message
-    assert any(f"node {op.index} ({op.op})" in error.message for op in model.operators)
+    first = next(op for op in model.operators
+                 if any(model.tensors[t].dtype == "int16" and not model.tensors[t].is_constant
+                        for t in (*op.inputs, *op.outputs) if t >= 0))
+    tensor = next(model.tensors[t] for t in (*first.inputs, *first.outputs)
+                  if t >= 0 and model.tensors[t].dtype == "int16")
+    assert f"node {first.index} ({first.op}): tensor '{tensor.name}' is an int16 activation" in error.message
+    assert "16x8" in error.message
+    assert "kit train" in error.hint and "TFLITE_BUILTINS_INT8" in error.hint and "tf.int8" in error.hint
 
 
 @pytest.mark.slow

@@ -5,9 +5,10 @@ block is in the first len(BLOCKS) seeds) and a head, so that over a few dozen
 seeds every kernel meets its awkward cases: strides with SAME padding (asymmetric pads),
 dilations, depth multipliers, fused relu/relu6/none, per-tensor and per-channel weights,
 broadcast ADD, SUB and MUL, MAXIMUM / MINIMUM, concatenation, requantizing QUANTIZE, PAD, MEAN, SUM, LOGISTIC, SOFTMAX,
-standalone RELU / RELU6 / LEAKY_RELU / HARD_SWISH / TANH, TRANSPOSE, STRIDED_SLICE / SLICE of activations, RESIZE_*, TILE, TRANSPOSE_CONV and a
+standalone RELU / RELU6 / LEAKY_RELU / HARD_SWISH / TANH, PRELU, RELU_N1_TO_1, TRANSPOSE, STRIDED_SLICE / SLICE of activations, RESIZE_*, TILE, TRANSPOSE_CONV and a
 DEQUANTIZE to float outputs. TFLM has no TILE: a model with UpSampling2D also gets a TFLM twin
-(ZooModel.reference) that TFLM runs for the expected outputs.
+(ZooModel.reference) that TFLM runs for the expected outputs. TFLM has no RELU_N1_TO_1 either:
+a model with it is compared with TensorFlow Lite's reference kernels (tests/runtime/references.py).
 """
 
 from __future__ import annotations
@@ -132,6 +133,24 @@ def _slices(tf, x, rng: random.Random, notes: list[str]):
     return tf.keras.layers.Concatenate()([strided, sliced])
 
 
+def _prelu(tf, x, rng: random.Random, notes: list[str]):
+    """Keras PReLU after a conv: alpha per channel (shared_axes=[1, 2], as MobileNet-style
+    nets write it), one alpha for all, or one per element; alphas drawn to be non-trivial."""
+    shared = rng.choice(([1, 2], [1, 2, 3], None))
+    notes.append(f"prelu shared {shared}")
+    x = tf.keras.layers.Conv2D(rng.choice((3, 4)), 1, bias_initializer="random_normal")(x)
+    return tf.keras.layers.PReLU(alpha_initializer=tf.keras.initializers.RandomUniform(-0.5, 1.5),
+                                 shared_axes=shared)(x)
+
+
+def _clip(tf, x, rng: random.Random, notes: list[str]):
+    """tf.clip_by_value(x, -1, 1) after a concatenation: a standalone RELU_N1_TO_1 (TFLM has no
+    kernel; the zoo tests compare such a model with TensorFlow Lite's reference kernels)."""
+    notes.append("concat clip -1..1")
+    x = tf.keras.layers.Concatenate(axis=-1)([x, tf.keras.layers.Conv2D(rng.choice((2, 3)), 1)(x)])
+    return tf.keras.layers.Lambda(lambda t: tf.clip_by_value(t, -1.0, 1.0))(x)
+
+
 def _gate(tf, x, rng: random.Random, notes: list[str]):
     notes.append("mul sigmoid gate")
     gate = tf.keras.layers.Activation("sigmoid")(tf.keras.layers.Conv2D(x.shape[-1], 1)(x))
@@ -227,7 +246,7 @@ def _transpose_conv(tf, x, rng: random.Random, notes: list[str]):
 BLOCKS = (_conv, _conv, _depthwise, _pool, _residual_add, _broadcast_add, _gate, _concat, _requantized_concat,
           _channel_softmax, _pad, *(_standalone_activation(kind) for kind in ("relu", "relu6", "leaky_relu",
           "hard_swish", "tanh")), _permute, _resize("bilinear"), _resize("nearest"), _upsample,
-          _transpose_conv, _subtract, _maximum_minimum, _reduce_sum, _slices)
+          _transpose_conv, _subtract, _maximum_minimum, _reduce_sum, _slices, _prelu, _clip)
 # Seed s < len(BLOCKS) starts with BLOCKS[s], so every block (and so every op) is in the zoo.
 
 

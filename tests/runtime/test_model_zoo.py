@@ -9,8 +9,8 @@ import pytest
 
 from kit.compile.ops import OP_NAMES
 from kit.runtime_host import compile_model, invoke
-from kit.tflm import TflmInterpreter
 from tests.runtime.conftest import random_inputs
+from tests.runtime.references import reference_engine, reference_outputs
 
 SEEDS = range(32)
 SAMPLES = 100
@@ -24,12 +24,13 @@ def test_generated_model_matches_tflm(seed, zoo_model):
     compiled = compile_model(model.path)
     _ops_seen.update(compiled.op_names)
     inputs = random_inputs(compiled.input_shape, SAMPLES, seed=seed)
-    expected = TflmInterpreter(model.reference).run(inputs)
+    expected = reference_outputs(model.reference, inputs)
     actual = invoke(compiled, inputs)
     differing = np.flatnonzero((actual != expected).reshape(SAMPLES, -1).any(axis=1))
     assert differing.size == 0, (
-        f"seed {seed} ({model.description}; ops {compiled.op_names}): {differing.size} samples differ, "
-        f"first kit {actual[differing[0]].tolist()} tflm {expected[differing[0]].tolist()}"
+        f"seed {seed} ({model.description}; ops {compiled.op_names}): {differing.size} samples differ from "
+        f"{reference_engine(model.reference)}, first kit {actual[differing[0]].tolist()} "
+        f"reference {expected[differing[0]].tolist()}"
     )
 
 

@@ -16,8 +16,8 @@ import pytest
 from kit.compile.macs import total_macs
 from kit.compile.tflite import load_model
 from kit.runtime_host import compile_model
-from kit.tflm import TflmInterpreter
 from tests.runtime.conftest import random_inputs
+from tests.runtime.references import reference_engine, reference_outputs
 from tests.runtime.test_model_zoo import SEEDS
 from tests.runtime.test_user_models import edge_inputs
 from tests.runtime.twin_runner import Twin, output_bytes
@@ -54,10 +54,11 @@ _references: dict[tuple[str, int], np.ndarray] = {}
 
 
 def _tflm_bytes(path, inputs: np.ndarray) -> np.ndarray:
-    """TFLM's outputs as raw bytes, computed once per model and batch (both boards share it)."""
+    """The reference's outputs as raw bytes (TFLM; TensorFlow Lite's reference kernels for a
+    model with an op TFLM lacks: tests/runtime/references.py), once per model and batch."""
     key = (str(path), hash(inputs.tobytes()))
     if key not in _references:
-        _references[key] = output_bytes(TflmInterpreter(path).run(inputs))
+        _references[key] = output_bytes(reference_outputs(path, inputs))
     return _references[key]
 
 
@@ -113,7 +114,7 @@ def test_zoo_model_on_twin_matches_tflm(board, seed, twins, zoo_model):
     randoms = random_inputs(compiled.input_shape, ZOO_SAMPLES, seed=seed)
     inputs = np.concatenate([randoms, _edge_inputs(compiled.input_shape), randoms[:1]])
     run = twin.run(compiled.directory, inputs, f"zoo_{seed:03d}")
-    what = f"zoo seed {seed} on {board} ({model.description})"
+    what = f"zoo seed {seed} on {board} ({model.description}; reference {reference_engine(model.reference)})"
     _assert_same_bytes(run.outputs, _tflm_bytes(model.reference, inputs), what)
     _assert_counts_consistent(run, board, len(compiled.op_names), what)
 
@@ -130,6 +131,6 @@ def test_user_model_on_twin_matches_tflm(board, name, twins, user_model):
     randoms = random_inputs(compiled.input_shape, ZOO_SAMPLES, seed=11)
     inputs = np.concatenate([randoms, edge_inputs(compiled.input_shape), randoms[:1]])  # input 0 again: same count
     run = twin.run(compiled.directory, inputs, f"user_{name}")
-    what = f"user model {name} on {board} (ops {compiled.op_names})"
+    what = f"user model {name} on {board} (ops {compiled.op_names}; reference {reference_engine(model.reference)})"
     _assert_same_bytes(run.outputs, _tflm_bytes(model.reference, inputs), what)
     _assert_counts_consistent(run, board, len(compiled.op_names), what)

@@ -8,15 +8,18 @@ import numpy as np
 import pytest
 
 from kit.compile.tflite import load_model
+from kit.errors import ModelError
 from kit.runtime_host import compile_model, invoke
 from kit.tflm import TflmInterpreter
 from tests.runtime.conftest import random_inputs
+from tests.runtime.references import LITERT_REF, TFLM, reference_engine, reference_outputs
 from tests.runtime.user_models import USER_MODELS
 
 SAMPLES = 100
 # The ops these models exist to cover: each must come out of at least one of them as a kernel.
 COVERED_KERNELS = {"RELU", "RELU6", "LEAKY_RELU", "HARD_SWISH", "TRANSPOSE", "TANH", "RESIZE_BILINEAR",
-                   "RESIZE_NEAREST_NEIGHBOR", "TILE", "TRANSPOSE_CONV"}
+                   "RESIZE_NEAREST_NEIGHBOR", "TILE", "TRANSPOSE_CONV", "PRELU",
+                   "RELU_N1_TO_1"}
 
 
 def edge_inputs(shape: tuple[int, ...]) -> np.ndarray:
@@ -35,12 +38,13 @@ def test_user_model_matches_tflm_on_the_host(name, user_model):
     compiled = compile_model(model.path)
     assert not set(compiled.op_names) & set(model.folded_ops), f"{name}: not folded: {compiled.op_names}"
     inputs = np.concatenate([random_inputs(compiled.input_shape, SAMPLES, seed=3), edge_inputs(compiled.input_shape)])
-    expected = TflmInterpreter(model.reference).run(inputs)
+    expected = reference_outputs(model.reference, inputs)
     actual = invoke(compiled, inputs)
     differing = np.flatnonzero((actual != expected).reshape(len(inputs), -1).any(axis=1))
     assert differing.size == 0, (
-        f"{name} (ops {compiled.op_names}): {differing.size} of {len(inputs)} inputs differ from TFLM; "
-        f"first kit {actual[differing[0]].tolist()} tflm {expected[differing[0]].tolist()}"
+        f"{name} (ops {compiled.op_names}): {differing.size} of {len(inputs)} inputs differ from "
+        f"{reference_engine(model.reference)}; first kit {actual[differing[0]].tolist()} "
+        f"reference {expected[differing[0]].tolist()}"
     )
 
 
@@ -57,3 +61,15 @@ def test_tflm_miscomputes_the_open_batch_dilated_file(user_model):
     model = user_model("dilated")
     inputs = random_inputs(compile_model(model.path).input_shape, 20, seed=5)
     assert not np.array_equal(TflmInterpreter(model.path).run(inputs), TflmInterpreter(model.reference).run(inputs))
+
+
+def test_relu_n1_to_1_is_checked_against_tflite_reference_kernels(user_model):
+    """TFLM has no RELU_N1_TO_1 kernel (it refuses the file), so kit's is bit-exact with
+    TensorFlow Lite's reference kernel (LiteRT BUILTIN_REF) instead, which the other tests
+    then use for this model; every other model stays checked against TFLM."""
+    model = user_model("clip")
+    assert "RELU_N1_TO_1" in compile_model(model.path).op_names
+    assert reference_engine(model.reference) == LITERT_REF
+    assert reference_engine(user_model("prelu").reference) == TFLM
+    with pytest.raises(ModelError, match="RELU_N1_TO_1|cannot load"):
+        TflmInterpreter(model.reference)

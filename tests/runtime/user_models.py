@@ -5,7 +5,8 @@ with an open batch size, as tutorials and Edge Impulse-style notebooks do, so th
 emits what users' files hold: SHAPE -> STRIDED_SLICE -> PACK before a Flatten's RESHAPE,
 EXPAND_DIMS / SQUEEZE around Conv1D, SPACE_TO_BATCH_ND / BATCH_TO_SPACE_ND around a dilated
 convolution, TRANSPOSE for Permute, standalone RELU / RELU6 / LEAKY_RELU / TANH, HARD_SWISH and
-RESIZE_BILINEAR / RESIZE_NEAREST_NEIGHBOR, TRANSPOSE_CONV.
+RESIZE_BILINEAR / RESIZE_NEAREST_NEIGHBOR, TRANSPOSE_CONV, PRELU, RELU_N1_TO_1 (checked against TensorFlow Lite's reference
+kernels: TFLM has none, see tests/runtime/references.py).
 
 Each model is quantized to full int8 with a representative dataset. Two files TFLM cannot
 run right get a twin (same weights) that TFLM runs instead: the dilated network with batch 1,
@@ -83,6 +84,44 @@ def _mobilenet_v3_block(layers, x):
     return layers.Dense(4)(layers.Flatten()(x))
 
 
+def _prelu(layers, x):
+    """PReLU as Keras users write it: per channel after a conv, then one alpha per element."""
+    x = layers.Conv2D(6, 3, padding="same")(x)
+    x = layers.PReLU(shared_axes=[1, 2], alpha_initializer="random_uniform")(x)
+    x = layers.DepthwiseConv2D(3, strides=2, padding="same")(x)
+    x = layers.PReLU(alpha_initializer="random_uniform")(x)
+    return layers.Dense(3)(layers.Flatten()(x))
+
+
+def _clip(layers, x):
+    """Clipping to [-1, 1] as users write it (tf.clip_by_value, or minimum(maximum(.))):
+    after a concatenation the converter emits standalone RELU_N1_TO_1 ops."""
+    import tensorflow as tf
+
+    x = layers.Concatenate()([x, layers.Conv2D(3, 1)(x)])
+    x = layers.Lambda(lambda t: tf.clip_by_value(t, -1.0, 1.0))(x)
+    x = layers.Concatenate()([x, layers.Conv2D(2, 3, padding="same")(x)])
+    x = layers.Lambda(lambda t: tf.minimum(tf.maximum(t, -1.0), 1.0))(x)
+    return layers.Dense(3)(layers.Flatten()(layers.Conv2D(4, 1)(x)))
+
+
+# (kind, pool size, strides, padding) on a 7x6 input: SAME on odd and even sizes, asymmetric
+# SAME padding, strides larger than the window, a window larger than the input (SAME), VALID.
+_POOLINGS = (("max", (2, 2), (2, 2), "same"), ("avg", (3, 3), (2, 2), "same"), ("avg", (2, 3), (3, 1), "same"),
+             ("max", (1, 1), (3, 3), "same"), ("avg", (8, 8), (1, 1), "same"), ("max", (9, 7), (2, 3), "same"),
+             ("avg", (3, 2), (4, 5), "valid"), ("max", (3, 3), (1, 1), "valid"), ("avg", (4, 4), (2, 2), "same"))
+
+
+def _poolings(layers, x):
+    """Every padding case of MAX_POOL_2D / AVERAGE_POOL_2D side by side on one activation."""
+    x = layers.Conv2D(3, 1)(x)
+    branches = []
+    for kind, size, strides, padding in _POOLINGS:
+        pool = layers.MaxPooling2D if kind == "max" else layers.AveragePooling2D
+        branches.append(layers.Flatten()(pool(size, strides=strides, padding=padding)(x)))
+    return layers.Dense(4)(layers.Concatenate()(branches))
+
+
 def _permute(layers, x):
     x = layers.Conv2D(4, 3)(x)
     x = layers.Permute((2, 1, 3))(x)
@@ -133,6 +172,9 @@ _RECIPES: dict[str, _Recipe] = {
     "mobilenet_v3_block": _Recipe((12, 12, 3), _mobilenet_v3_block, ("SHAPE", "STRIDED_SLICE", "PACK")),
     "permute": _Recipe((8, 6, 3), _permute, ("SHAPE", "STRIDED_SLICE", "PACK")),
     "fomo_upsample": _Recipe((12, 12, 3), _fomo_upsample, ()),
+    "prelu": _Recipe((9, 8, 3), _prelu, ("SHAPE", "STRIDED_SLICE", "PACK")),
+    "clip": _Recipe((7, 6, 3), _clip, ("SHAPE", "STRIDED_SLICE", "PACK")),
+    "poolings": _Recipe((7, 6, 2), _poolings, ("SHAPE", "STRIDED_SLICE", "PACK")),
     "decoder": _Recipe((10, 8, 2), _decoder, ("SHAPE", "STRIDED_SLICE", "PACK")),
     # open batch would give TILE outputs whose file shapes are placeholders (see the report of
     # kit.compile.fold's limits): batch 1, as kit train exports

@@ -63,7 +63,9 @@ extern "C" {
     X(MINIMUM, minimum)                     \
     X(SUM, sum)                             \
     X(STRIDED_SLICE, strided_slice)         \
-    X(SLICE, slice)
+    X(SLICE, slice)                         \
+    X(PRELU, prelu)                         \
+    X(RELU_N1_TO_1, relu_n1_to_1)
 
 #define KIT_OP_ENUM_ENTRY(NAME, name) KIT_OP_##NAME,
 typedef enum {
@@ -185,7 +187,8 @@ typedef struct {
 
 /* RELU (TFLM ReluQuantized: requantize, then clamp to [activation_min, 127]) and LEAKY_RELU
  * (TFLM QuantizeLeakyRelu: the identity multiplier for x >= 0, the alpha one below). RELU
- * uses only the identity multiplier. */
+ * and RELU_N1_TO_1 (TensorFlow Lite's QuantizedReluX: bounds at the quantized -1 and 1) use
+ * only the identity multiplier. */
 typedef struct {
     int32_t input_zero_point, output_zero_point, size;
     int32_t identity_multiplier, identity_shift, alpha_multiplier, alpha_shift;

@@ -1,5 +1,7 @@
 /* Standalone int8 activations, as TFLM's reference kernels compute them:
  * RELU (ReluQuantized: requantize to the output scale, clamp at the output's quantized 0),
+ * RELU_N1_TO_1 (TFLM has no kernel: TensorFlow Lite's QuantizedReluX, the same requantize
+ * and clamp, to the output's quantized -1 and 1),
  * RELU6 (Relu6Quantized: clamp in the input's quantization, no rescaling) and LEAKY_RELU
  * (QuantizeLeakyRelu: one multiplier for x >= 0, another carrying alpha for x < 0). */
 #include "kit_fixedpoint.h"
@@ -21,6 +23,10 @@ static int kit_relu_family(const kit_op_t *op, const kit_model_t *m, uint8_t *ar
 }
 
 int kit_op_relu(const kit_op_t *op, const kit_model_t *m, uint8_t *arena) {
+    return kit_relu_family(op, m, arena, 0);
+}
+
+int kit_op_relu_n1_to_1(const kit_op_t *op, const kit_model_t *m, uint8_t *arena) {
     return kit_relu_family(op, m, arena, 0);
 }
 

@@ -93,6 +93,8 @@ OPS: tuple[OpSpec, ...] = (
     OpSpec("STRIDED_SLICE", 45, "transpose.c", "_resolve_strided_slice", "op_transpose", (4, 4), kernel_inputs=1,
            options="StridedSliceOptionsT"),
     OpSpec("SLICE", 65, "transpose.c", "_resolve_slice", "op_transpose", (3, 3), kernel_inputs=1),
+    OpSpec("PRELU", 54, "prelu.c", "_resolve_prelu", "op_binary", (2, 2)),
+    OpSpec("RELU_N1_TO_1", 20, "activations.c", "_resolve_relu_n1_to_1", "op_relu", (1, 1)),
 )
 
 OP_NAMES: tuple[str, ...] = tuple(spec.name for spec in OPS)

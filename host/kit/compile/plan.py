@@ -113,6 +113,13 @@ SUM                inputs (input, axis const)   (TFLM int8 SUM: MEAN's integer p
 MAXIMUM / MINIMUM  inputs (input1, input2)   (TFLM MaximumMinimumBroadcastSlow)
     the broadcast shapes only (input1_shape4, input2_shape4, output_shape4,
     requires_broadcast): raw int8 values are compared, no rescaling.
+PRELU              inputs (input, alpha)   (TFLM CalculatePreluParams, BroadcastPrelu4DSlow)
+    the binary keys: input1_offset / input2_offset = -zero points of input and alpha,
+    input1_multiplier/shift = in / out (x >= 0), input2_multiplier/shift = in * alpha / out
+    (x < 0, times the offset alpha), broadcast shapes; alpha is one per channel or per element.
+RELU_N1_TO_1       inputs (input)   (no TFLM kernel: TensorFlow Lite's ReluPrepare + QuantizedReluX)
+    the RELU keys: identity multiplier of the float32 quotient in / out, activation_min / max
+    = out_zp + roundf(-1 / out_scale) / roundf(1 / out_scale), clamped to int8.
 
 Folded before planning (kit.compile.fold, never in a plan): SHAPE, STRIDED_SLICE, PACK and
 CONCATENATION / TRANSPOSE / RESHAPE of constants become constant tensors; EXPAND_DIMS and

@@ -427,6 +427,27 @@ def _resolve_maximum_minimum(model: Model, operator: Operator) -> dict[str, Any]
     }
 
 
+def _resolve_prelu(model: Model, operator: Operator) -> dict[str, Any]:
+    """TFLM CalculatePreluParams: multiplier 1 = in / out for x >= 0, multiplier 2 =
+    in * alpha / out for x < 0 (both in double); alpha broadcasts (Keras PReLU gives one per
+    channel, or one per element without shared_axes). ADD's params struct carries them:
+    input2 is alpha."""
+    source, alpha, output = _binary_tensors(model, operator)
+    identity = quant.quantize_multiplier(float(quant.f32(_scale(source))) / float(quant.f32(_scale(output))))
+    negative = quant.quantize_multiplier(
+        float(quant.f32(_scale(source))) * float(quant.f32(_scale(alpha))) / float(quant.f32(_scale(output))))
+    return {
+        "input1_offset": -_zero_point(source), "input2_offset": -_zero_point(alpha),
+        "output_offset": _zero_point(output),
+        "input1_multiplier": identity[0], "input1_shift": identity[1],
+        "input2_multiplier": negative[0], "input2_shift": negative[1],
+        "output_multiplier": 0, "output_shift": 0,
+        "activation_min": quant.INT8_MIN, "activation_max": quant.INT8_MAX,
+        "requires_broadcast": _requires_broadcast(source, alpha),
+        **_broadcast_shapes(source, alpha, output),
+    }
+
+
 def _resolve_reshape(model: Model, operator: Operator) -> dict[str, Any]:
     source, output = _input(model, operator, 0), _output(model, operator)
     _require_int8_activation(source, "input")
@@ -644,6 +665,28 @@ def _resolve_relu(model: Model, operator: Operator) -> dict[str, Any]:
         "identity_shift": rescale["output_shift"],
         "activation_min": low,
         "activation_max": high,
+        "size": source.num_elements,
+    }
+
+
+def _int8_bound(output: Tensor, value: float) -> int:
+    """`value` in the output's quantization (float32 quotient, round half away), clamped to int8."""
+    return max(quant.INT8_MIN, min(quant.INT8_MAX, quant.quantize_value(_scale(output), _zero_point(output), value)))
+
+
+def _resolve_relu_n1_to_1(model: Model, operator: Operator) -> dict[str, Any]:
+    """TFLM has no RELU_N1_TO_1 kernel: this is TensorFlow Lite's (ReluPrepare + QuantizedReluX),
+    which differs from TFLM's RELU in two roundings: the multiplier is the float32 quotient
+    in / out, and the bounds are out_zp + roundf(-+1.0f / out_scale), clamped to int8."""
+    source, output = _unary_int8(model, operator)
+    multiplier, shift = quant.quantize_multiplier(_float32_quotient(_scale(source), _scale(output)))
+    return {
+        "input_zero_point": _zero_point(source),
+        "output_zero_point": _zero_point(output),
+        "identity_multiplier": multiplier,
+        "identity_shift": shift,
+        "activation_min": _int8_bound(output, -1.0),
+        "activation_max": _int8_bound(output, 1.0),
         "size": source.num_elements,
     }
 
@@ -1027,9 +1070,34 @@ def _elements_bound(shape: tuple[int, ...]) -> int:
     return count
 
 
+_INT16_HINT = (
+    "quantize the model to int8 instead: `kit train` does (kit.train.quantize); with TensorFlow's "
+    "converter, give target_spec.supported_ops only tf.lite.OpsSet.TFLITE_BUILTINS_INT8 (not "
+    "EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8) and set inference_input_type and "
+    "inference_output_type to tf.int8; `kit import MODEL.onnx` writes int8 too"
+)
+
+
+def _check_no_int16_activations(model: Model) -> None:
+    """16x8 quantization (int16 activations, int8 weights, picked for audio) is refused at the
+    first op that reads or writes an int16 activation, before folding, so the node index and
+    tensor are the file's own."""
+    for operator in model.operators:
+        for index in (*operator.inputs, *operator.outputs):
+            tensor = model.tensors[index] if 0 <= index < len(model.tensors) else None
+            if tensor is not None and tensor.dtype == "int16" and not tensor.is_constant:
+                raise ModelError(
+                    f"node {operator.index} ({operator.op}): tensor '{tensor.name}' is an int16 activation: the "
+                    "model uses 16x8 quantization (int16 activations, int8 weights), which kit does not run "
+                    "(kit runs int8 activations only)",
+                    _INT16_HINT,
+                )
+
+
 def resolve_params(model: Model) -> list[dict[str, Any]]:
     """Check every op and resolve its parameters; ModelError names the first refused node.
     The params belong to the folded graph (kit.compile.fold), one per op of fold_model(model)."""
+    _check_no_int16_activations(model)
     return _resolve_folded(fold_model(model))
 
 
@@ -1120,6 +1188,7 @@ def _tensor_plan(tensor: Tensor, offset: int | None) -> TensorPlan:
 def build_plan(model: Model, model_id: str = "model") -> Plan:
     """The whole static plan: checked ops with resolved params, tensors with arena offsets.
     Constant shape arithmetic is folded first (kit.compile.fold), so every op is a kernel op."""
+    _check_no_int16_activations(model)
     model = fold_model(model)
     params = _resolve_folded(model)
     input_tensor = model.tensors[model.inputs[0]]
