@@ -6,7 +6,8 @@
  * Depth multiplier 1 (every MobileNet / DS-CNN layer): four channels at a time, since the
  * channels of one tap are contiguous in both the input and the [1, kh, kw, c] filter. With
  * the Arm DSP extension, SXTAB16 widens two input bytes and adds the input offset in one
- * instruction and SMLABB / SMLATT multiply-accumulate one channel each. */
+ * instruction and SMLABB / SMLATT multiply-accumulate one channel each. With Helium
+ * (-DKIT_HELIUM_KERNELS on a Cortex-M55) 8 channels per vector (helium_pixel). */
 #include "kit_dot.h"
 #include "kit_fixedpoint.h"
 #include "kit_kernels.h"
@@ -23,6 +24,12 @@ static inline int8_t requantize_fast(int32_t acc, int32_t multiplier, int32_t sh
     return (int8_t)kit_clamp_i32(acc, lo, hi);
 }
 
+#if defined(KIT_HELIUM_KERNELS) && defined(__ARM_FEATURE_MVE) && !defined(KIT_PORTABLE_KERNELS)
+#define KIT_HELIUM_DW 1 /* kit_dot.h has included <arm_mve.h> */
+#else
+#define KIT_HELIUM_DW 0
+#endif
+
 #if KIT_DSP_KERNELS
 #define KIT_DW_UNROLL3 1
 #else
@@ -34,6 +41,98 @@ static inline uint32_t sxtab16_odd(uint32_t offsets, uint32_t v) {
     uint32_t r;
     __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(offsets), "r"(v));
     return r;
+}
+#endif
+
+#if KIT_HELIUM_DW
+/* TFLM's requantization (kit_requantize) on four lanes whose channels are `lanes` (gathered
+ * per-channel constants, scattered bytes). VQRDMULH is SRDHM exactly (both round
+ * (a * b + 2^30) >> 31, both saturate only INT32_MIN * INT32_MIN); VRSHL rounds half up, so a
+ * negative value is first moved down by one when it shifts right, which makes the rounding
+ * half away from zero as RoundingDivideByPOT's is. */
+static inline void requantize_store(int32x4_t acc, const kit_conv_params_t *p, int32_t c, uint32x4_t lanes,
+                                    mve_pred16_t pr, int8_t *out_px) {
+    const int32x4_t zero = vdupq_n_s32(0);
+    const int32x4_t s = vldrwq_gather_shifted_offset_z_s32(p->output_shift + c, lanes, pr);
+    const int32x4_t m = vldrwq_gather_shifted_offset_z_s32(p->output_multiplier + c, lanes, pr);
+    const int32x4_t right = vminq_s32(s, zero); /* <= 0: VRSHL shifts right by -right */
+    int32x4_t x = vqrdmulhq_s32(vshlq_s32(acc, vmaxq_s32(s, zero)), m);
+    x = vqaddq_s32(x, vshrq_n_s32(vandq_s32(x, right), 31));
+    x = vaddq_n_s32(vrshlq_s32(x, right), p->output_offset);
+    x = vminq_s32(vmaxq_s32(x, vdupq_n_s32(p->activation_min)), vdupq_n_s32(p->activation_max));
+    vstrbq_scatter_offset_p_s32(out_px + c, lanes, x, pr);
+}
+
+/* The sums of 8 channels (even ones in *even, odd ones in *odd) over the window's taps.
+ * Each tap's 8 input and 8 filter bytes load widened to int16 (input + offset fits:
+ * [-255, 255]); VMULLB / VMULLT give the int32 products of the even and odd channels. Two
+ * accumulators and one predicate, so nothing spills. `add_offset` and `tail` are constants
+ * where it is inlined: the folded (unclipped) windows skip the add, full vectors the
+ * predicate. */
+static inline void helium_taps(const int8_t *x_row, const int8_t *f_row, int32_t taps_h, int32_t taps_w,
+                               size_t x_y_step, size_t x_x_step, size_t f_y_step, size_t f_x_step, int16_t offset,
+                               const int add_offset, const int tail, mve_pred16_t pr, int32x4_t *even,
+                               int32x4_t *odd) {
+    int32x4_t a0 = *even, a1 = *odd;
+    int32_t fy, fx;
+    for (fy = 0; fy < taps_h; ++fy) {
+        const int8_t *x = x_row, *w = f_row;
+        for (fx = 0; fx < taps_w; ++fx) {
+            int16x8_t xv = tail ? vldrbq_z_s16(x, pr) : vldrbq_s16(x);
+            const int16x8_t wv = tail ? vldrbq_z_s16(w, pr) : vldrbq_s16(w);
+            if (add_offset) {
+                xv = vaddq_n_s16(xv, offset);
+            }
+            a0 = vaddq_s32(a0, vmullbq_int_s16(xv, wv));
+            a1 = vaddq_s32(a1, vmulltq_int_s16(xv, wv));
+            x += x_x_step;
+            w += f_x_step;
+        }
+        x_row += x_y_step;
+        f_row += f_y_step;
+    }
+    *even = a0;
+    *odd = a1;
+}
+
+/* Depth multiplier 1, one output pixel, channels in vectors of 8 int16 lanes (the last one
+ * tail-predicated: inactive lanes load 0 and store nothing). A window the input does not
+ * clip starts from kernel_bias (bias + input_offset * sum of the channel's taps, folded by
+ * the compiler) and adds raw products: the same int32 sum as TFLM's. A clipped window adds
+ * the offset to every visited input tap, as TFLM does. */
+static void helium_pixel(const kit_conv_params_t *p, const int8_t *window, const int8_t *f_window,
+                         int32_t taps_h, int32_t taps_w, size_t x_y_step, size_t x_x_step, const int32_t *bias,
+                         int8_t *out_px) {
+    const int32_t channels = p->output.c;
+    const size_t f_x_step = (size_t)channels, f_y_step = (size_t)p->filter.w * channels;
+    const int folded = p->kernel_bias != NULL && taps_h == p->filter.h && taps_w == p->filter.w;
+    const int32_t *start = folded ? p->kernel_bias : bias;
+    const uint32x4_t even_lanes = vidupq_n_u32(0, 2), odd_lanes = vaddq_n_u32(even_lanes, 1);
+    int32_t c;
+    for (c = 0; c < channels; c += 8) {
+        const uint32_t n = (uint32_t)(channels - c);
+        const mve_pred16_t pr = vctp16q(n), pe = vctp32q((n + 1) / 2), po = vctp32q(n / 2);
+        int32x4_t even = vdupq_n_s32(0), odd = even;
+        if (start != NULL) {
+            even = vldrwq_gather_shifted_offset_z_s32(start + c, even_lanes, pe);
+            odd = vldrwq_gather_shifted_offset_z_s32(start + c, odd_lanes, po);
+        }
+        if (folded) {
+            const int tail = n < 8;
+            if (tail) {
+                helium_taps(window + c, f_window + c, taps_h, taps_w, x_y_step, x_x_step, f_y_step, f_x_step, 0, 0, 1,
+                            pr, &even, &odd);
+            } else {
+                helium_taps(window + c, f_window + c, taps_h, taps_w, x_y_step, x_x_step, f_y_step, f_x_step, 0, 0, 0,
+                            pr, &even, &odd);
+            }
+        } else {  /* clipped windows are the image's border: one loop for both */
+            helium_taps(window + c, f_window + c, taps_h, taps_w, x_y_step, x_x_step, f_y_step, f_x_step,
+                        (int16_t)p->input_offset, 1, 1, pr, &even, &odd);
+        }
+        requantize_store(even, p, c, even_lanes, pe, out_px);
+        requantize_store(odd, p, c, odd_lanes, po, out_px);
+    }
 }
 #endif
 
@@ -133,6 +232,13 @@ int kit_op_depthwise_conv_2d(const kit_op_t *op, const kit_model_t *m, uint8_t *
                 window = input + (((size_t)b * in_h + in_y_origin + p->dilation_h * fy_start) * in_w +
                                   in_x_origin + p->dilation_w * fx_start) * in_c;
                 f_window = filter + ((size_t)fy_start * filter_w + fx_start) * out_c;
+#if KIT_HELIUM_DW
+                if (depth_multiplier == 1) {
+                    helium_pixel(p, window, f_window, fy_end - fy_start, fx_end - fx_start, in_y_step, in_x_step,
+                                 bias, out_px);
+                    continue;
+                }
+#endif
                 for (ic = 0; ic < vector_channels; ic += 4) {
                     four_channels(p, window, f_window, fy_end - fy_start, fx_end - fx_start, in_y_step, in_x_step,
                                   bias, ic, out_px);

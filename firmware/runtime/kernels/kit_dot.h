@@ -10,7 +10,8 @@
  * With the Arm DSP extension (Cortex-M4/M7) two int8 pairs go through one SMLAD after
  * SXTB16 widening: bytes 0,2 and (rotated by 8) 1,3 of both operands, so the pairs match
  * without reordering either operand. With Helium (Cortex-M55, -DKIT_HELIUM_KERNELS from the
- * board file's kernels = "helium") 16 int8 products per VMLADAVA. tests/runtime/ checks every
+ * board file's kernels = "helium") 16 int8 products per VMLADAVA (DEPTHWISE_CONV_2D has its
+ * own MVE loop in depthwise_conv_2d.c). tests/runtime/ checks every
  * path against TFLM.
  */
 #ifndef KIT_DOT_H
