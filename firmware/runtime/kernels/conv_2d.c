@@ -47,11 +47,10 @@ static void im2col(const kit_conv_params_t *p, const int8_t *input, int32_t pixe
     }
 }
 
-/* TFLM's requantization (kit_mbqm + offset + clamp), branch-free (kit_requantize) */
+/* TFLM's requantization (kit_mbqm + offset + clamp): kit_requantize_s8 */
 static inline int8_t requantize(int32_t acc, int32_t multiplier, int32_t shift, int32_t offset, int32_t lo,
                                 int32_t hi) {
-    acc = kit_requantize(acc, multiplier, shift) + offset;
-    return (int8_t)kit_clamp_i32(acc, lo, hi);
+    return (int8_t)kit_requantize_s8(acc, multiplier, shift, offset, lo, hi);
 }
 
 static void conv_im2col(const kit_conv_params_t *p, const int8_t *input, const int8_t *filter, int8_t *output) {

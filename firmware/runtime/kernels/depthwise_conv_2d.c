@@ -13,15 +13,14 @@
 #include "kit_kernels.h"
 
 static inline int8_t requantize(const kit_conv_params_t *p, int32_t acc, int32_t oc) {
-    acc = kit_requantize(acc, p->output_multiplier[oc], p->output_shift[oc]) + p->output_offset;
-    return (int8_t)kit_clamp_i32(acc, p->activation_min, p->activation_max);
+    return (int8_t)kit_requantize_s8(acc, p->output_multiplier[oc], p->output_shift[oc], p->output_offset,
+                                     p->activation_min, p->activation_max);
 }
 
 /* requantize with the per-op constants already in registers */
 static inline int8_t requantize_fast(int32_t acc, int32_t multiplier, int32_t shift, int32_t offset, int32_t lo,
                                      int32_t hi) {
-    acc = kit_requantize(acc, multiplier, shift) + offset;
-    return (int8_t)kit_clamp_i32(acc, lo, hi);
+    return (int8_t)kit_requantize_s8(acc, multiplier, shift, offset, lo, hi);
 }
 
 #if defined(KIT_HELIUM_KERNELS) && defined(__ARM_FEATURE_MVE) && !defined(KIT_PORTABLE_KERNELS)
@@ -136,6 +135,83 @@ static void helium_pixel(const kit_conv_params_t *p, const int8_t *window, const
 }
 #endif
 
+#if KIT_DSP_KERNELS
+/* Channels [0, channels) (a multiple of 4), four at a time, of a 3x3 window whose first
+ * taps are at x (taps x_x_step apart in a row, rows x_y_step apart) and w (the filter's 9
+ * taps are 9 equal steps of out_c bytes). kernel_bias already holds bias + input_offset *
+ * the taps' sum, so the taps are raw SXTB16 products (no offset register). The window is
+ * the input itself (unclipped) or dsp_3x3_border's copy; `first` is the channel of x[0]
+ * (the index of the per-channel constants and of the output byte). */
+static void dsp_3x3(const kit_conv_params_t *p, const int8_t *x, const int8_t *w, size_t x_x_step,
+                    size_t x_y_step, int32_t first, int32_t channels, int8_t *out_px) {
+    const size_t f_step = (size_t)p->output.c, x_row_skip = x_y_step - 3 * x_x_step;
+    const int32_t offset = p->output_offset, lo = p->activation_min, hi = p->activation_max;
+    const int32_t *kb = p->kernel_bias + first, *mult = p->output_multiplier + first, *shift = p->output_shift + first;
+    const int8_t *const end = x + channels;
+    out_px += first;
+    for (; x != end; x += 4, w += 4, kb += 4, mult += 4, shift += 4, out_px += 4) {
+        const int8_t *xp = x, *wp = w;
+        int32_t a0 = kb[0], a1 = kb[1], a2 = kb[2], a3 = kb[3], row;
+#define KIT_DW_RAW_TAP                                                       \
+    do {                                                                     \
+        const uint32_t xv = kit_read_u32(xp), wv = kit_read_u32(wp);         \
+        const uint32_t xe = __sxtb16(xv), xo = kit_sxtb16_odd(xv);           \
+        const uint32_t we = __sxtb16(wv), wo = kit_sxtb16_odd(wv);           \
+        a0 = __smlabb((int32_t)xe, (int32_t)we, a0);                         \
+        a2 = __smlatt((int32_t)xe, (int32_t)we, a2);                         \
+        a1 = __smlabb((int32_t)xo, (int32_t)wo, a1);                         \
+        a3 = __smlatt((int32_t)xo, (int32_t)wo, a3);                         \
+        xp += x_x_step;                                                      \
+        wp += f_step;                                                        \
+    } while (0)
+        for (row = 0; row < 3; ++row) {
+            KIT_DW_RAW_TAP;
+            KIT_DW_RAW_TAP;
+            KIT_DW_RAW_TAP;
+            xp += x_row_skip;
+        }
+#undef KIT_DW_RAW_TAP
+        out_px[0] = requantize_fast(a0, mult[0], shift[0], offset, lo, hi);
+        out_px[1] = requantize_fast(a1, mult[1], shift[1], offset, lo, hi);
+        out_px[2] = requantize_fast(a2, mult[2], shift[2], offset, lo, hi);
+        out_px[3] = requantize_fast(a3, mult[3], shift[3], offset, lo, hi);
+    }
+}
+
+#ifndef KIT_DW_BORDER_CHANNELS
+#define KIT_DW_BORDER_CHANNELS 64 /* channels per border copy: 9 x 64 bytes on the stack */
+#endif
+
+/* A 3x3 window the input clips (SAME padding's border): channels [c0, c0 + n) of its 9 taps
+ * copied to `buf` (tap-major, n bytes per tap, n a multiple of 4), out-of-image taps set to the input zero
+ * point, whose raw products cancel their share of kernel_bias (zero point * w + input_offset
+ * * w = 0), as TFLM's skipped taps add nothing. Then the same kernel as unclipped windows. */
+static void dsp_3x3_border(const kit_conv_params_t *p, const int8_t *input, int32_t y0, int32_t x0,
+                           const int8_t *filter, int32_t channels, int8_t *out_px) {
+    uint32_t buf[9 * KIT_DW_BORDER_CHANNELS / 4];
+    const uint32_t pad = ((uint32_t)(-p->input_offset) & 0xFFu) * 0x01010101u;
+    int32_t c0, t, i;
+    for (c0 = 0; c0 < channels; c0 += KIT_DW_BORDER_CHANNELS) {
+        const int32_t n = channels - c0 < KIT_DW_BORDER_CHANNELS ? channels - c0 : KIT_DW_BORDER_CHANNELS;
+        uint32_t *dst = buf;
+        for (t = 0; t < 9; ++t) {  /* word copies: newlib-nano's memcpy goes byte by byte */
+            const int32_t y = y0 + (t / 3) * p->dilation_h, x = x0 + (t % 3) * p->dilation_w;
+            if (y < 0 || y >= p->input.h || x < 0 || x >= p->input.w) {
+                for (i = 0; i < n; i += 4) {
+                    *dst++ = pad;
+                }
+            } else {
+                const int8_t *src = input + ((size_t)y * p->input.w + x) * p->input.c + c0;
+                for (i = 0; i < n; i += 4) {
+                    *dst++ = kit_read_u32(src + i);
+                }
+            }
+        }
+        dsp_3x3(p, (const int8_t *)buf, filter + c0, (size_t)n, 3 * (size_t)n, c0, n, out_px);
+    }
+}
+#endif
+
 /* Channels [c, c + 4) of one output pixel over a clipped window of taps_h x taps_w taps. */
 static inline void four_channels(const kit_conv_params_t *p, const int8_t *x_row, const int8_t *f_row,
                                  int32_t taps_h, int32_t taps_w, size_t x_y_step, size_t x_x_step,
@@ -217,6 +293,10 @@ int kit_op_depthwise_conv_2d(const kit_op_t *op, const kit_model_t *m, uint8_t *
     const size_t in_x_step = (size_t)p->dilation_w * in_c;
     const size_t f_y_step = (size_t)filter_w * out_c;
     const int32_t vector_channels = depth_multiplier == 1 ? in_c & ~3 : 0;
+#if KIT_DSP_KERNELS
+    /* every 3x3 window through dsp_3x3_folded (the border ones copied by dsp_3x3_border) */
+    const int fast_3x3 = vector_channels > 0 && p->kernel_bias != NULL && filter_h == 3 && filter_w == 3;
+#endif
     int32_t b, oy, ox, ic, dm;
     for (b = 0; b < p->output.n; ++b) {
         for (oy = 0; oy < out_h; ++oy) {
@@ -238,6 +318,14 @@ int kit_op_depthwise_conv_2d(const kit_op_t *op, const kit_model_t *m, uint8_t *
                                  bias, out_px);
                     continue;
                 }
+#endif
+#if KIT_DSP_KERNELS
+                if (fast_3x3 && fy_end - fy_start == 3 && fx_end - fx_start == 3) {
+                    dsp_3x3(p, window, f_window, in_x_step, in_y_step, 0, vector_channels, out_px);
+                } else if (fast_3x3) {
+                    dsp_3x3_border(p, input + (size_t)b * in_h * in_w * in_c, in_y_origin, in_x_origin, filter,
+                                   vector_channels, out_px);
+                } else
 #endif
                 for (ic = 0; ic < vector_channels; ic += 4) {
                     four_channels(p, window, f_window, fy_end - fy_start, fx_end - fx_start, in_y_step, in_x_step,
