@@ -136,65 +136,81 @@ static void helium_pixel(const kit_conv_params_t *p, const int8_t *window, const
 #endif
 
 #if KIT_DSP_KERNELS
-/* Channels [0, channels) (a multiple of 4), four at a time, of a 3x3 window whose first
- * taps are at x (taps x_x_step apart in a row, rows x_y_step apart) and w (the filter's 9
- * taps are 9 equal steps of out_c bytes). kernel_bias already holds bias + input_offset *
- * the taps' sum, so the taps are raw SXTB16 products (no offset register). The window is
- * the input itself (unclipped) or dsp_3x3_border's copy; `first` is the channel of x[0]
- * (the index of the per-channel constants and of the output byte). */
-static void dsp_3x3(const kit_conv_params_t *p, const int8_t *x, const int8_t *w, size_t x_x_step,
-                    size_t x_y_step, int32_t first, int32_t channels, int8_t *out_px) {
-    const size_t f_step = (size_t)p->output.c, x_row_skip = x_y_step - 3 * x_x_step;
-    const int32_t offset = p->output_offset, lo = p->activation_min, hi = p->activation_max;
+/* One tap of channels [c, c + 4): a word of 4 input and 4 filter bytes, SXTB16 /
+ * SXTB16 ROR #8 widen bytes 0,2 and 1,3 of both, SMLABB / SMLATT accumulate one channel
+ * each (a0: c, a1: c + 1, a2: c + 2, a3: c + 3); both pointers move one step. */
+#define KIT_DW_ASM_TAP                         \
+    "ldr %[xv], [%[xp]]\n\t"                  \
+    "ldr %[wv], [%[wp]]\n\t"                  \
+    "add %[xp], %[xp], %[step]\n\t"           \
+    "add %[wp], %[wp], %[step]\n\t"           \
+    "sxtb16 %[t], %[xv]\n\t"                  \
+    "sxtb16 %[u], %[wv]\n\t"                  \
+    "smlabb %[a0], %[t], %[u], %[a0]\n\t"     \
+    "smlatt %[a2], %[t], %[u], %[a2]\n\t"     \
+    "sxtb16 %[t], %[xv], ror #8\n\t"          \
+    "sxtb16 %[u], %[wv], ror #8\n\t"          \
+    "smlabb %[a1], %[t], %[u], %[a1]\n\t"     \
+    "smlatt %[a3], %[t], %[u], %[a3]\n\t"
+#define KIT_DW_ASM_ROW                               \
+    KIT_DW_ASM_TAP KIT_DW_ASM_TAP KIT_DW_ASM_TAP     \
+    "ldr %[t], %[skip]\n\t"                          \
+    "add %[xp], %[xp], %[t]\n\t"
+
+/* Channels [0, channels) (a multiple of 4), four at a time, of a 3x3 window: its taps are
+ * `step` bytes apart in a row of x (rows x_row_skip further apart) and in w (the filter's
+ * 9 taps, or dsp_3x3_border's copy of them). kernel_bias already holds bias + input_offset
+ * * the taps' sum, so the taps are raw SXTB16 products (no offset register). The window is
+ * the input itself (unclipped, no dilation: step = out_c) or dsp_3x3_border's copy;
+ * `first` is the channel of x[0] (the index of the per-channel constants and of the output
+ * byte). The 9 taps are inline assembly with 11 registers (x_row_skip read from memory, so
+ * it also builds at -O0): in C, GCC spills the sums and steps and spends a third more. */
+static void dsp_3x3(const kit_conv_params_t *p, const int8_t *x, const int8_t *w, size_t step, size_t x_row_skip,
+                    int32_t first, int32_t channels, int8_t *out_px) {
+    const int32_t offset = p->output_offset;
+    const uint32_t lo4 = ((uint32_t)p->activation_min & 0xFFu) * 0x01010101u;
+    const uint32_t hi4 = ((uint32_t)p->activation_max & 0xFFu) * 0x01010101u;
     const int32_t *kb = p->kernel_bias + first, *mult = p->output_multiplier + first, *shift = p->output_shift + first;
     const int8_t *const end = x + channels;
     out_px += first;
     for (; x != end; x += 4, w += 4, kb += 4, mult += 4, shift += 4, out_px += 4) {
         const int8_t *xp = x, *wp = w;
-        int32_t a0 = kb[0], a1 = kb[1], a2 = kb[2], a3 = kb[3], row;
-#define KIT_DW_RAW_TAP                                                       \
-    do {                                                                     \
-        const uint32_t xv = kit_read_u32(xp), wv = kit_read_u32(wp);         \
-        const uint32_t xe = __sxtb16(xv), xo = kit_sxtb16_odd(xv);           \
-        const uint32_t we = __sxtb16(wv), wo = kit_sxtb16_odd(wv);           \
-        a0 = __smlabb((int32_t)xe, (int32_t)we, a0);                         \
-        a2 = __smlatt((int32_t)xe, (int32_t)we, a2);                         \
-        a1 = __smlabb((int32_t)xo, (int32_t)wo, a1);                         \
-        a3 = __smlatt((int32_t)xo, (int32_t)wo, a3);                         \
-        xp += x_x_step;                                                      \
-        wp += f_step;                                                        \
-    } while (0)
-        for (row = 0; row < 3; ++row) {
-            KIT_DW_RAW_TAP;
-            KIT_DW_RAW_TAP;
-            KIT_DW_RAW_TAP;
-            xp += x_row_skip;
-        }
-#undef KIT_DW_RAW_TAP
-        out_px[0] = requantize_fast(a0, mult[0], shift[0], offset, lo, hi);
-        out_px[1] = requantize_fast(a1, mult[1], shift[1], offset, lo, hi);
-        out_px[2] = requantize_fast(a2, mult[2], shift[2], offset, lo, hi);
-        out_px[3] = requantize_fast(a3, mult[3], shift[3], offset, lo, hi);
+        int32_t a0 = kb[0], a1 = kb[1], a2 = kb[2], a3 = kb[3];
+        uint32_t xv, wv, t, u;
+        __asm__(KIT_DW_ASM_ROW KIT_DW_ASM_ROW KIT_DW_ASM_ROW
+                : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [xp] "+r"(xp), [wp] "+r"(wp),
+                  [xv] "=&r"(xv), [wv] "=&r"(wv), [t] "=&r"(t), [u] "=&r"(u)
+                : [step] "r"(step), [skip] "m"(x_row_skip)
+                : "memory");
+        kit_store4_s8(out_px, kit_requantize_raw(a0, mult[0], shift[0], offset),
+                      kit_requantize_raw(a1, mult[1], shift[1], offset), kit_requantize_raw(a2, mult[2], shift[2], offset),
+                      kit_requantize_raw(a3, mult[3], shift[3], offset), lo4, hi4);
     }
 }
+#undef KIT_DW_ASM_ROW
+#undef KIT_DW_ASM_TAP
 
 #ifndef KIT_DW_BORDER_CHANNELS
 #define KIT_DW_BORDER_CHANNELS 64 /* channels per border copy: 9 x 64 bytes on the stack */
 #endif
 
-/* A 3x3 window the input clips (SAME padding's border): channels [c0, c0 + n) of its 9 taps
- * copied to `buf` (tap-major, n bytes per tap, n a multiple of 4), out-of-image taps set to the input zero
- * point, whose raw products cancel their share of kernel_bias (zero point * w + input_offset
- * * w = 0), as TFLM's skipped taps add nothing. Then the same kernel as unclipped windows. */
-static void dsp_3x3_border(const kit_conv_params_t *p, const int8_t *input, int32_t y0, int32_t x0,
-                           const int8_t *filter, int32_t channels, int8_t *out_px) {
-    uint32_t buf[9 * KIT_DW_BORDER_CHANNELS / 4];
+/* A 3x3 window the input clips (SAME padding's border) or a dilated one: channels
+ * [c0, c0 + n) of its 9 taps copied to `buf` (tap-major, n bytes per tap, n a multiple of
+ * 4), out-of-image taps set to the input zero point, whose raw products cancel their share
+ * of kernel_bias (zero point * w + input_offset * w = 0), as TFLM's skipped taps add
+ * nothing. The filter's taps are read in place when one chunk holds every channel (their
+ * step is then n too), else copied beside. Then the same kernel as unclipped windows. */
+static KIT_COPY_LOOPS void dsp_3x3_border(const kit_conv_params_t *p, const int8_t *input, int32_t y0, int32_t x0,
+                                          const int8_t *filter, int32_t channels, int8_t *out_px) {
+    uint32_t buf[9 * KIT_DW_BORDER_CHANNELS / 4], wbuf[9 * KIT_DW_BORDER_CHANNELS / 4];
     const uint32_t pad = ((uint32_t)(-p->input_offset) & 0xFFu) * 0x01010101u;
+    const int32_t out_c = p->output.c;
     int32_t c0, t, i;
     for (c0 = 0; c0 < channels; c0 += KIT_DW_BORDER_CHANNELS) {
         const int32_t n = channels - c0 < KIT_DW_BORDER_CHANNELS ? channels - c0 : KIT_DW_BORDER_CHANNELS;
+        const int8_t *w = filter + c0;
         uint32_t *dst = buf;
-        for (t = 0; t < 9; ++t) {  /* word copies: newlib-nano's memcpy goes byte by byte */
+        for (t = 0; t < 9; ++t) { /* word copies (KIT_COPY_LOOPS) */
             const int32_t y = y0 + (t / 3) * p->dilation_h, x = x0 + (t % 3) * p->dilation_w;
             if (y < 0 || y >= p->input.h || x < 0 || x >= p->input.w) {
                 for (i = 0; i < n; i += 4) {
@@ -207,7 +223,15 @@ static void dsp_3x3_border(const kit_conv_params_t *p, const int8_t *input, int3
                 }
             }
         }
-        dsp_3x3(p, (const int8_t *)buf, filter + c0, (size_t)n, 3 * (size_t)n, c0, n, out_px);
+        if (n != out_c) {
+            for (t = 0, dst = wbuf; t < 9; ++t) {
+                for (i = 0; i < n; i += 4) {
+                    *dst++ = kit_read_u32(filter + (size_t)t * out_c + c0 + i);
+                }
+            }
+            w = (const int8_t *)wbuf;
+        }
+        dsp_3x3(p, (const int8_t *)buf, w, (size_t)n, 0, c0, n, out_px);
     }
 }
 #endif
@@ -294,8 +318,9 @@ int kit_op_depthwise_conv_2d(const kit_op_t *op, const kit_model_t *m, uint8_t *
     const size_t f_y_step = (size_t)filter_w * out_c;
     const int32_t vector_channels = depth_multiplier == 1 ? in_c & ~3 : 0;
 #if KIT_DSP_KERNELS
-    /* every 3x3 window through dsp_3x3_folded (the border ones copied by dsp_3x3_border) */
+    /* every 3x3 window through dsp_3x3 (clipped or dilated ones copied by dsp_3x3_border) */
     const int fast_3x3 = vector_channels > 0 && p->kernel_bias != NULL && filter_h == 3 && filter_w == 3;
+    const int in_place = fast_3x3 && p->dilation_w == 1; /* unclipped windows: taps out_c apart */
 #endif
     int32_t b, oy, ox, ic, dm;
     for (b = 0; b < p->output.n; ++b) {
@@ -320,8 +345,8 @@ int kit_op_depthwise_conv_2d(const kit_op_t *op, const kit_model_t *m, uint8_t *
                 }
 #endif
 #if KIT_DSP_KERNELS
-                if (fast_3x3 && fy_end - fy_start == 3 && fx_end - fx_start == 3) {
-                    dsp_3x3(p, window, f_window, in_x_step, in_y_step, 0, vector_channels, out_px);
+                if (in_place && fy_end - fy_start == 3 && fx_end - fx_start == 3) {
+                    dsp_3x3(p, window, f_window, in_x_step, in_y_step - 3 * in_x_step, 0, vector_channels, out_px);
                 } else if (fast_3x3) {
                     dsp_3x3_border(p, input + (size_t)b * in_h * in_w * in_c, in_y_origin, in_x_origin, filter,
                                    vector_channels, out_px);

@@ -20,6 +20,39 @@
 #include <stdint.h>
 #include <string.h>
 
+/* On functions whose short copy loops must stay loops: GCC's -O2 turns them into calls of
+ * memcpy / memset, which newlib-nano (optimised for size) runs a byte at a time. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define KIT_COPY_LOOPS __attribute__((optimize("no-tree-loop-distribute-patterns")))
+#else
+#define KIT_COPY_LOOPS
+#endif
+
+/* dst[0, n) = src[0, n): words, then the n % 4 tail bytes (any alignment). */
+static inline void kit_copy_s8(int8_t *dst, const int8_t *src, int32_t n) {
+    int32_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        uint32_t v;
+        memcpy(&v, src + i, sizeof v);
+        memcpy(dst + i, &v, sizeof v);
+    }
+    for (; i < n; ++i) {
+        dst[i] = src[i];
+    }
+}
+
+/* dst[0, n) = value */
+static inline void kit_fill_s8(int8_t *dst, int value, int32_t n) {
+    const uint32_t v = ((uint32_t)value & 0xFFu) * 0x01010101u;
+    int32_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        memcpy(dst + i, &v, sizeof v);
+    }
+    for (; i < n; ++i) {
+        dst[i] = (int8_t)value;
+    }
+}
+
 /* TFLM's requantization of a CONV / DEPTHWISE / FC sum (MultiplyByQuantizedMultiplier,
  * double rounding) in straight-line code: the same SRDHM and rounding shift as
  * kit_fixedpoint.h, without branches. It omits SRDHM's INT32_MIN * INT32_MIN saturation:
@@ -491,5 +524,38 @@ static inline int32_t kit_requantize_s8(int32_t acc, int32_t multiplier, int32_t
     r += offset;
     return r < lo ? lo : (r > hi ? hi : r);
 }
+
+#if KIT_DSP_KERNELS
+/* TFLM's sum -> int32 before the clamp (kit_requantize_s8 less the clamp; the short path's
+ * saturation is harmless for the same reason: it is followed by kit_clamp4_s8). */
+static inline int32_t kit_requantize_raw(int32_t acc, int32_t multiplier, int32_t shift, int32_t offset) {
+    const uint32_t e1 = (uint32_t)(-shift - 1);
+    int32_t r;
+    if (e1 < 23u) {
+        const int32_t y = (int32_t)(((int64_t)acc * multiplier + ((int64_t)1 << 30)) >> 31);
+        r = __qadd(y, (int32_t)(1u << e1) + (y >> 31)) >> (e1 + 1u);
+    } else {
+        r = kit_requantize(acc, multiplier, shift);
+    }
+    return r + offset;
+}
+
+/* Four requantized channels c..c+3 to four int8 bytes at out, clamped to [lo, hi]: SSAT
+ * saturates each to int8 (the clamp to [-128, 127] that [lo, hi] lies in), PKHBT + UXTB16 +
+ * ORR pack the bytes, and SSUB8 / SEL take the bytewise max with lo and min with hi (lo4,
+ * hi4: lo and hi in every byte). One word store. */
+static inline void kit_store4_s8(int8_t *out, int32_t r0, int32_t r1, int32_t r2, int32_t r3, uint32_t lo4,
+                                 uint32_t hi4) {
+    const uint32_t p02 = ((uint32_t)__ssat(r0, 8) & 0xFFFFu) | ((uint32_t)__ssat(r2, 8) << 16); /* PKHBT */
+    const uint32_t p13 = ((uint32_t)__ssat(r1, 8) & 0xFFFFu) | ((uint32_t)__ssat(r3, 8) << 16);
+    const uint32_t even = __uxtb16(p02), odd = __uxtb16(p13);
+    uint32_t v = even | (odd << 8);
+    (void)__ssub8((int8x4_t)v, (int8x4_t)lo4); /* GE where v >= lo */
+    v = (uint32_t)__sel((uint8x4_t)v, (uint8x4_t)lo4);
+    (void)__ssub8((int8x4_t)v, (int8x4_t)hi4); /* GE where v >= hi */
+    v = (uint32_t)__sel((uint8x4_t)hi4, (uint8x4_t)v);
+    memcpy(out, &v, sizeof v);
+}
+#endif
 
 #endif /* KIT_DOT_H */
