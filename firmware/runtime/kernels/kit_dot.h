@@ -500,27 +500,27 @@ static inline void kit_mat_1x4_blocked(const int8_t *a, const int8_t *w, int32_t
 #endif
 
 /* kit_requantize + output offset + clamp to [lo, hi] (int8: -128 <= lo <= hi <= 127), with a
- * short path for right shifts of 1..23 (every TFLM conv / depthwise / FC multiplier seen):
+ * short path on the DSP cores for right shifts of 1..23 (every TFLM conv / depthwise / FC
+ * multiplier seen):
  * the rounding division of the SRDHM result y by 2^e is (y + 2^(e-1) - (y < 0)) >> e, which
  * is RoundingDivideByPOT's round half away from zero exactly while the add does not
- * overflow. The add saturates (QADD on the DSP cores) instead: that happens only for
+ * overflow. The add saturates (QADD) instead: that happens only for
  * y > INT32_MAX - 2^(e-1), whose quotient is then 2^(31-e) - 1 instead of 2^(31-e); both are
  * >= 255 for e <= 23, so after adding an int8 zero point both clamp to hi: the same byte. */
 static inline int32_t kit_requantize_s8(int32_t acc, int32_t multiplier, int32_t shift, int32_t offset, int32_t lo,
                                         int32_t hi) {
-    const uint32_t e1 = (uint32_t)(-shift - 1); /* right shift - 1 */
     int32_t r;
+#if KIT_DSP_KERNELS
+    const uint32_t e1 = (uint32_t)(-shift - 1); /* right shift - 1 */
     if (e1 < 23u) {
         const int32_t y = (int32_t)(((int64_t)acc * multiplier + ((int64_t)1 << 30)) >> 31);
-        const int32_t round = (int32_t)(1u << e1) + (y >> 31);
-#if KIT_DSP_KERNELS
-        r = __qadd(y, round) >> (e1 + 1u);
-#else
-        r = (y > INT32_MAX - round ? INT32_MAX : y + round) >> (e1 + 1u);
-#endif
+        r = __qadd(y, (int32_t)(1u << e1) + (y >> 31)) >> (e1 + 1u);
     } else {
         r = kit_requantize(acc, multiplier, shift);
     }
+#else /* without QADD the saturation test costs more than it saves (rv32, Helium builds) */
+    r = kit_requantize(acc, multiplier, shift);
+#endif
     r += offset;
     return r < lo ? lo : (r > hi ? hi : r);
 }
