@@ -295,10 +295,17 @@ static inline void four_channels(const kit_conv_params_t *p, const int8_t *x_row
     {
         const int32_t *mult = p->output_multiplier + c, *shift = p->output_shift + c;
         const int32_t offset = p->output_offset, lo = p->activation_min, hi = p->activation_max;
+#if KIT_DSP_KERNELS
+        kit_store4_s8(out_px + c, kit_requantize_raw(a0, mult[0], shift[0], offset),
+                      kit_requantize_raw(a1, mult[1], shift[1], offset), kit_requantize_raw(a2, mult[2], shift[2], offset),
+                      kit_requantize_raw(a3, mult[3], shift[3], offset), ((uint32_t)lo & 0xFFu) * 0x01010101u,
+                      ((uint32_t)hi & 0xFFu) * 0x01010101u);
+#else
         out_px[c] = requantize_fast(a0, mult[0], shift[0], offset, lo, hi);
         out_px[c + 1] = requantize_fast(a1, mult[1], shift[1], offset, lo, hi);
         out_px[c + 2] = requantize_fast(a2, mult[2], shift[2], offset, lo, hi);
         out_px[c + 3] = requantize_fast(a3, mult[3], shift[3], offset, lo, hi);
+#endif
     }
 }
 
