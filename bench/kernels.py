@@ -298,7 +298,8 @@ def print_helium_speedup(info: ModelInfo, results: dict[tuple[str, str], Run], k
         print(f"  {target} instr/MAC portable / arm-dsp / helium (helium's speed-up):")
         for kind in kinds:
             per_mac = {v: s[kind][0] / s[kind][1] for v, s in sums.items()}
-            cells = " / ".join(f"{per_mac[v]:.2f}" if v in per_mac else "-" for v in ("portable", "optimised", "helium"))
+            order = ("portable", "optimised", "helium")
+            cells = " / ".join(f"{per_mac[v]:.2f}" if v in per_mac else "-" for v in order)
             gains = ", ".join(f"{per_mac[v] / per_mac['helium']:.1f}x vs {'arm-dsp' if v == 'optimised' else v}"
                               for v in ("portable", "optimised") if v in per_mac)
             print(f"    {kind:<10} {cells}  ({gains})")
