@@ -5,11 +5,13 @@
 
 For every MLPerf Tiny model, target and kernel variant (`portable`: -DKIT_PORTABLE_KERNELS,
 the C loops every core runs; `optimised`: the default build, which on Cortex-M4/M7/M55 uses
-the DSP-extension kernels; `helium`: -DKIT_HELIUM_KERNELS, the MVE loops for CONV_2D and
-FULLY_CONNECTED, on cores with Helium only: the Cortex-M55 on QEMU mps3-an547) a bare-metal program runs one invoke under QEMU `-icount shift=0`
+the DSP-extension kernels; `helium`: -DKIT_HELIUM_KERNELS, the MVE loops for CONV_2D,
+DEPTHWISE_CONV_2D (depth multiplier 1) and FULLY_CONNECTED, on cores with Helium only: the
+Cortex-M55 on QEMU mps3-an547) a bare-metal program runs one invoke under QEMU `-icount shift=0`
 (one instruction per virtual ns) with an op hook that reads the tick counter around every
 op. It prints instructions per MAC per layer type, the whole invoke, whether the output
-equals TFLM's bytes, the published anchors from issue 13 beside them, and the runtime's
+equals TFLM's bytes, per layer type on a Helium core portable vs Arm DSP vs Helium side by
+side with Helium's speed-up, the published anchors from issue 13 beside them, and the runtime's
 .text per target and variant. QEMU counts instructions, not cycles (it models no pipeline:
 loads, taken branches and 64-bit multiplies cost more than one cycle on a real Cortex-M4),
 so the anchors measured in cycles on a board are another unit; no cycle estimate is made
@@ -56,6 +58,9 @@ QEMU_TIMEOUT_S = 300
 ANCHORS: dict[str, dict[str, float]] = {
     "kit before (M4 instr)": {"kws_ref_model": 8.60, "vww_96_int8": 8.30, "pretrainedResnet_quant": 4.90,
                               "ad01_int8": 4.02},
+    "kit at 1270b68, before the kern branch (M4 instr)": {"kws_ref_model": 2.90, "vww_96_int8": 3.14,
+                                                         "pretrainedResnet_quant": 2.03, "ad01_int8": 1.99,
+                                                         "str_ww_ref_model": 2.49},
     "TFLM+CMSIS-NN (M4 twin instr)": {"kws_ref_model": 2.90, "vww_96_int8": 3.22, "pretrainedResnet_quant": 2.39,
                                       "ad01_int8": 2.21, "str_ww_ref_model": 2.70},
     "TFLM reference (M4 twin instr)": {"kws_ref_model": 16.2, "vww_96_int8": 13.4, "pretrainedResnet_quant": 8.6,
@@ -282,6 +287,24 @@ def by_kind(info: ModelInfo, result: Run) -> dict[str, tuple[float, int]]:
     return {kind: (v[0], int(v[1])) for kind, v in sums.items()}
 
 
+def print_helium_speedup(info: ModelInfo, results: dict[tuple[str, str], Run], kinds: list[str]) -> None:
+    """Per layer type on each Helium core: portable vs Arm DSP (`optimised`) vs Helium
+    instructions per MAC, and how many times fewer instructions Helium needs than each."""
+    for target in sorted({t for t, _ in results if t in HELIUM_TARGETS}):
+        runs = {v: results[(target, v)] for v in ("portable", "optimised", "helium") if (target, v) in results}
+        if "helium" not in runs or len(runs) < 2:
+            continue
+        sums = {v: by_kind(info, r) for v, r in runs.items()}
+        print(f"  {target} instr/MAC portable / arm-dsp / helium (helium's speed-up):")
+        for kind in kinds:
+            per_mac = {v: s[kind][0] / s[kind][1] for v, s in sums.items()}
+            order = ("portable", "optimised", "helium")
+            cells = " / ".join(f"{per_mac[v]:.2f}" if v in per_mac else "-" for v in order)
+            gains = ", ".join(f"{per_mac[v] / per_mac['helium']:.1f}x vs {'arm-dsp' if v == 'optimised' else v}"
+                              for v in ("portable", "optimised") if v in per_mac)
+            print(f"    {kind:<10} {cells}  ({gains})")
+
+
 def print_model(info: ModelInfo, results: dict[tuple[str, str], Run]) -> None:
     kinds = sorted({k for k, m in zip(info.kinds, info.macs) if m > 0})
     print(f"\n== {info.name}: {info.total_macs:,} MACs ==")
@@ -294,9 +317,10 @@ def print_model(info: ModelInfo, results: dict[tuple[str, str], Run]) -> None:
         print(f"{target:<10} {variant:<10} {result.total_instructions / info.total_macs:>9.2f} "
               f"{result.total_instructions:>13,.0f} {'exact' if result.exact else 'DIFF':>6}{cells} {other:>11,.0f}")
     print(f"{'MACs':<21} {'':>9} {'':>13} {'':>6}" + "".join(f" {sum(info.macs[i] for i, k in enumerate(info.kinds) if k == kind):>10,}" for kind in kinds))
+    print_helium_speedup(info, results, kinds)
     for label, values in ANCHORS.items():
         if info.name in values:
-            print(f"  anchor {label:<32} {values[info.name]:.2f}")
+            print(f"  anchor {label:<50} {values[info.name]:.2f}")
 
 
 def main() -> int:

@@ -37,6 +37,22 @@ def zoo_model(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def depthwise_stack(tmp_path_factory):
+    """`depthwise_stack(name)`: one of model_zoo.DEPTHWISE_STACKS, built once per session."""
+    from tests.runtime.model_zoo import build_depthwise_stack
+
+    folder = tmp_path_factory.mktemp("dw_stacks")
+    built: dict = {}
+
+    def get(name: str):
+        if name not in built:
+            built[name] = build_depthwise_stack(name, folder)
+        return built[name]
+
+    return get
+
+
+@pytest.fixture(scope="session")
 def user_model(tmp_path_factory):
     """`user_model(name)`: a model of tests/runtime/user_models.py, built once per session and
     shared by the host and the emulated-board tests."""

@@ -324,3 +324,32 @@ def build_model(seed: int, out_dir: Path) -> ZooModel:
         reference = Path(out_dir) / f"zoo_{seed:03d}_tflm_twin.tflite"
         reference.write_bytes(_quantized(tf, twin, shape, seed, per_tensor, float_output))
     return ZooModel(seed=seed, path=path, description="; ".join(notes), reference=reference)
+
+
+# Wide depthwise stacks for the vector depthwise kernels (Helium: 8 channels per vector, the
+# last one tail-predicated; Arm DSP: 4 per pass): channel counts with full vectors and a
+# tail (12, 20), the border windows of SAME padding with strides 1 and 2, a dilation and a
+# depth multiplier of 2 (which stays on the general path). Per-tensor and per-channel.
+DEPTHWISE_STACKS = ("dw_stack_per_channel", "dw_stack_per_tensor")
+
+
+def build_depthwise_stack(name: str, out_dir: Path) -> ZooModel:
+    """One of DEPTHWISE_STACKS, quantized full int8."""
+    import tensorflow as tf
+
+    seed = DEPTHWISE_STACKS.index(name) + 101
+    tf.keras.utils.set_random_seed(seed)
+    shape = (9, 10, 20)
+    layers = tf.keras.layers
+    inputs = tf.keras.Input(shape=shape, batch_size=1)
+    x = layers.DepthwiseConv2D(3, padding="same", activation="relu", bias_initializer="random_normal")(inputs)
+    x = layers.DepthwiseConv2D(3, strides=2, padding="same", bias_initializer="random_normal")(x)
+    x = layers.Conv2D(12, 1, activation="relu6", bias_initializer="random_normal")(x)
+    x = layers.DepthwiseConv2D(3, padding="same", dilation_rate=2, bias_initializer="random_normal")(x)
+    x = layers.DepthwiseConv2D(3, padding="valid", depth_multiplier=2, bias_initializer="random_normal")(x)
+    x = layers.GlobalAveragePooling2D()(x)
+    outputs = layers.Dense(5, activation="softmax", bias_initializer="random_normal")(x)
+    model = tf.keras.Model(inputs, outputs)
+    path = Path(out_dir) / f"{name}.tflite"
+    path.write_bytes(_quantized(tf, model, shape, seed, name.endswith("per_tensor"), False))
+    return ZooModel(seed=seed, path=path, description=name, reference=path)

@@ -18,6 +18,7 @@ from kit.compile.tflite import load_model
 from kit.runtime_host import compile_model
 from tests.runtime.conftest import random_inputs
 from tests.runtime.references import reference_engine, reference_outputs
+from tests.runtime.model_zoo import BLOCKS, DEPTHWISE_STACKS, _depthwise
 from tests.runtime.test_model_zoo import SEEDS
 from tests.runtime.test_user_models import edge_inputs
 from tests.runtime.twin_runner import Twin, output_bytes
@@ -25,8 +26,9 @@ from tests.runtime.user_models import USER_MODELS
 
 BOARDS = ("emu-cortex-m4", "emu-cortex-m55", "emu-rv32")
 USER_MODEL_BOARDS = ("emu-cortex-m4", "emu-cortex-m7", "emu-rv32")  # the user-built models run on all three
-# The zoo on the M55 twin: a few seeds (its kernels are the M4's C; the MLPerf models run whole).
-M55_ZOO_SEEDS = 4
+# The zoo on the M55 twin: a few seeds, and the seeds whose first block is a depthwise one (the
+# Helium depthwise kernel; conv and FC share the M4's coverage of shapes); the MLPerf models run whole.
+M55_ZOO_SEEDS = sorted({*SEEDS[:4], *(s for s in SEEDS if BLOCKS[s % len(BLOCKS)] is _depthwise)})
 MLPERF = ("kws_ref_model", "vww_96_int8", "pretrainedResnet_quant", "ad01_int8", "str_ww_ref_model")
 MLPERF_SAMPLES = 24
 ZOO_SAMPLES = 40
@@ -102,7 +104,7 @@ def test_mlperf_model_on_twin_matches_tflm(board, name, twins, mlperf_models):
 
 
 ZOO_CASES = [(board, seed) for board in BOARDS
-             for seed in (SEEDS[:M55_ZOO_SEEDS] if board == "emu-cortex-m55" else SEEDS)]
+             for seed in (M55_ZOO_SEEDS if board == "emu-cortex-m55" else SEEDS)]
 
 
 @pytest.mark.slow
@@ -115,6 +117,23 @@ def test_zoo_model_on_twin_matches_tflm(board, seed, twins, zoo_model):
     inputs = np.concatenate([randoms, _edge_inputs(compiled.input_shape), randoms[:1]])
     run = twin.run(compiled.directory, inputs, f"zoo_{seed:03d}")
     what = f"zoo seed {seed} on {board} ({model.description}; reference {reference_engine(model.reference)})"
+    _assert_same_bytes(run.outputs, _tflm_bytes(model.reference, inputs), what)
+    _assert_counts_consistent(run, board, len(compiled.op_names), what)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", DEPTHWISE_STACKS)
+@pytest.mark.parametrize("board", ("emu-cortex-m4", "emu-cortex-m55"))
+def test_depthwise_stack_on_twin_matches_tflm(board, name, twins, depthwise_stack):
+    """Wide depthwise layers (full vectors plus a tail, SAME borders, stride 2, dilation,
+    depth multiplier 2) through the Helium and the Arm DSP depthwise kernels."""
+    twin = _twin(twins, board)
+    model = depthwise_stack(name)
+    compiled = compile_model(model.path)
+    randoms = random_inputs(compiled.input_shape, ZOO_SAMPLES, seed=5)
+    inputs = np.concatenate([randoms, _edge_inputs(compiled.input_shape), randoms[:1]])
+    run = twin.run(compiled.directory, inputs, name)
+    what = f"{name} on {board} (ops {compiled.op_names})"
     _assert_same_bytes(run.outputs, _tflm_bytes(model.reference, inputs), what)
     _assert_counts_consistent(run, board, len(compiled.op_names), what)
 

@@ -21,37 +21,40 @@
 #define KIT_IM2COL_MAX 576 /* bytes per column: a 3x3 window of 64 channels */
 #endif
 
-/* The input window of output pixel `pixel` as one column of `k` bytes. */
-static void im2col(const kit_conv_params_t *p, const int8_t *input, int32_t pixel, int8_t *col) {
+/* The input window of output pixel `pixel` as one column of `k` bytes. A filter row wholly
+ * inside the image without dilation is one run of filter.w * in_c input bytes. */
+static KIT_COPY_LOOPS void im2col(const kit_conv_params_t *p, const int8_t *input, int32_t pixel, int8_t *col) {
     const int32_t in_h = p->input.h, in_w = p->input.w, in_c = p->input.c;
     const int32_t oy = pixel / p->output.w, ox = pixel % p->output.w;
     const int32_t y0 = oy * p->stride_h - p->pad_h, x0 = ox * p->stride_w - p->pad_w;
+    const int32_t row_bytes = p->filter.w * in_c;
+    const int whole_rows = p->dilation_w == 1 && x0 >= 0 && x0 + p->filter.w <= in_w;
     const int pad = (int)(int8_t)(-p->input_offset);
     int32_t fy, fx;
     for (fy = 0; fy < p->filter.h; ++fy) {
         const int32_t y = y0 + fy * p->dilation_h;
         if (y < 0 || y >= in_h) {
-            memset(col, pad, (size_t)p->filter.w * in_c);
-            col += p->filter.w * in_c;
-            continue;
-        }
-        for (fx = 0; fx < p->filter.w; ++fx) {
-            const int32_t x = x0 + fx * p->dilation_w;
-            if (x < 0 || x >= in_w) {
-                memset(col, pad, (size_t)in_c);
-            } else {
-                memcpy(col, input + ((size_t)y * in_w + x) * in_c, (size_t)in_c);
+            kit_fill_s8(col, pad, row_bytes);
+        } else if (whole_rows) {
+            kit_copy_s8(col, input + ((size_t)y * in_w + x0) * in_c, row_bytes);
+        } else {
+            for (fx = 0; fx < p->filter.w; ++fx) {
+                const int32_t x = x0 + fx * p->dilation_w;
+                if (x < 0 || x >= in_w) {
+                    kit_fill_s8(col + fx * in_c, pad, in_c);
+                } else {
+                    kit_copy_s8(col + fx * in_c, input + ((size_t)y * in_w + x) * in_c, in_c);
+                }
             }
-            col += in_c;
         }
+        col += row_bytes;
     }
 }
 
-/* TFLM's requantization (kit_mbqm + offset + clamp), branch-free (kit_requantize) */
+/* TFLM's requantization (kit_mbqm + offset + clamp): kit_requantize_s8 */
 static inline int8_t requantize(int32_t acc, int32_t multiplier, int32_t shift, int32_t offset, int32_t lo,
                                 int32_t hi) {
-    acc = kit_requantize(acc, multiplier, shift) + offset;
-    return (int8_t)kit_clamp_i32(acc, lo, hi);
+    return (int8_t)kit_requantize_s8(acc, multiplier, shift, offset, lo, hi);
 }
 
 static void conv_im2col(const kit_conv_params_t *p, const int8_t *input, const int8_t *filter, int8_t *output) {

@@ -6,22 +6,28 @@
  * Depth multiplier 1 (every MobileNet / DS-CNN layer): four channels at a time, since the
  * channels of one tap are contiguous in both the input and the [1, kh, kw, c] filter. With
  * the Arm DSP extension, SXTAB16 widens two input bytes and adds the input offset in one
- * instruction and SMLABB / SMLATT multiply-accumulate one channel each. */
+ * instruction and SMLABB / SMLATT multiply-accumulate one channel each. With Helium
+ * (-DKIT_HELIUM_KERNELS on a Cortex-M55) 8 channels per vector (helium_pixel). */
 #include "kit_dot.h"
 #include "kit_fixedpoint.h"
 #include "kit_kernels.h"
 
 static inline int8_t requantize(const kit_conv_params_t *p, int32_t acc, int32_t oc) {
-    acc = kit_requantize(acc, p->output_multiplier[oc], p->output_shift[oc]) + p->output_offset;
-    return (int8_t)kit_clamp_i32(acc, p->activation_min, p->activation_max);
+    return (int8_t)kit_requantize_s8(acc, p->output_multiplier[oc], p->output_shift[oc], p->output_offset,
+                                     p->activation_min, p->activation_max);
 }
 
 /* requantize with the per-op constants already in registers */
 static inline int8_t requantize_fast(int32_t acc, int32_t multiplier, int32_t shift, int32_t offset, int32_t lo,
                                      int32_t hi) {
-    acc = kit_requantize(acc, multiplier, shift) + offset;
-    return (int8_t)kit_clamp_i32(acc, lo, hi);
+    return (int8_t)kit_requantize_s8(acc, multiplier, shift, offset, lo, hi);
 }
+
+#if defined(KIT_HELIUM_KERNELS) && defined(__ARM_FEATURE_MVE) && !defined(KIT_PORTABLE_KERNELS)
+#define KIT_HELIUM_DW 1 /* kit_dot.h has included <arm_mve.h> */
+#else
+#define KIT_HELIUM_DW 0
+#endif
 
 #if KIT_DSP_KERNELS
 #define KIT_DW_UNROLL3 1
@@ -34,6 +40,199 @@ static inline uint32_t sxtab16_odd(uint32_t offsets, uint32_t v) {
     uint32_t r;
     __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(offsets), "r"(v));
     return r;
+}
+#endif
+
+#if KIT_HELIUM_DW
+/* TFLM's requantization (kit_requantize) on four lanes whose channels are `lanes` (gathered
+ * per-channel constants, scattered bytes). VQRDMULH is SRDHM exactly (both round
+ * (a * b + 2^30) >> 31, both saturate only INT32_MIN * INT32_MIN); VRSHL rounds half up, so a
+ * negative value is first moved down by one when it shifts right, which makes the rounding
+ * half away from zero as RoundingDivideByPOT's is. */
+static inline void requantize_store(int32x4_t acc, const kit_conv_params_t *p, int32_t c, uint32x4_t lanes,
+                                    mve_pred16_t pr, int8_t *out_px) {
+    const int32x4_t zero = vdupq_n_s32(0);
+    const int32x4_t s = vldrwq_gather_shifted_offset_z_s32(p->output_shift + c, lanes, pr);
+    const int32x4_t m = vldrwq_gather_shifted_offset_z_s32(p->output_multiplier + c, lanes, pr);
+    const int32x4_t right = vminq_s32(s, zero); /* <= 0: VRSHL shifts right by -right */
+    int32x4_t x = vqrdmulhq_s32(vshlq_s32(acc, vmaxq_s32(s, zero)), m);
+    x = vqaddq_s32(x, vshrq_n_s32(vandq_s32(x, right), 31));
+    x = vaddq_n_s32(vrshlq_s32(x, right), p->output_offset);
+    x = vminq_s32(vmaxq_s32(x, vdupq_n_s32(p->activation_min)), vdupq_n_s32(p->activation_max));
+    vstrbq_scatter_offset_p_s32(out_px + c, lanes, x, pr);
+}
+
+/* The sums of 8 channels (even ones in *even, odd ones in *odd) over the window's taps.
+ * Each tap's 8 input and 8 filter bytes load widened to int16 (input + offset fits:
+ * [-255, 255]); VMULLB / VMULLT give the int32 products of the even and odd channels. Two
+ * accumulators and one predicate, so nothing spills. `add_offset` and `tail` are constants
+ * where it is inlined: the folded (unclipped) windows skip the add, full vectors the
+ * predicate. */
+static inline void helium_taps(const int8_t *x_row, const int8_t *f_row, int32_t taps_h, int32_t taps_w,
+                               size_t x_y_step, size_t x_x_step, size_t f_y_step, size_t f_x_step, int16_t offset,
+                               const int add_offset, const int tail, mve_pred16_t pr, int32x4_t *even,
+                               int32x4_t *odd) {
+    int32x4_t a0 = *even, a1 = *odd;
+    int32_t fy, fx;
+    for (fy = 0; fy < taps_h; ++fy) {
+        const int8_t *x = x_row, *w = f_row;
+        for (fx = 0; fx < taps_w; ++fx) {
+            int16x8_t xv = tail ? vldrbq_z_s16(x, pr) : vldrbq_s16(x);
+            const int16x8_t wv = tail ? vldrbq_z_s16(w, pr) : vldrbq_s16(w);
+            if (add_offset) {
+                xv = vaddq_n_s16(xv, offset);
+            }
+            a0 = vaddq_s32(a0, vmullbq_int_s16(xv, wv));
+            a1 = vaddq_s32(a1, vmulltq_int_s16(xv, wv));
+            x += x_x_step;
+            w += f_x_step;
+        }
+        x_row += x_y_step;
+        f_row += f_y_step;
+    }
+    *even = a0;
+    *odd = a1;
+}
+
+/* Depth multiplier 1, one output pixel, channels in vectors of 8 int16 lanes (the last one
+ * tail-predicated: inactive lanes load 0 and store nothing). A window the input does not
+ * clip starts from kernel_bias (bias + input_offset * sum of the channel's taps, folded by
+ * the compiler) and adds raw products: the same int32 sum as TFLM's. A clipped window adds
+ * the offset to every visited input tap, as TFLM does. */
+static void helium_pixel(const kit_conv_params_t *p, const int8_t *window, const int8_t *f_window,
+                         int32_t taps_h, int32_t taps_w, size_t x_y_step, size_t x_x_step, const int32_t *bias,
+                         int8_t *out_px) {
+    const int32_t channels = p->output.c;
+    const size_t f_x_step = (size_t)channels, f_y_step = (size_t)p->filter.w * channels;
+    const int folded = p->kernel_bias != NULL && taps_h == p->filter.h && taps_w == p->filter.w;
+    const int32_t *start = folded ? p->kernel_bias : bias;
+    const uint32x4_t even_lanes = vidupq_n_u32(0, 2), odd_lanes = vaddq_n_u32(even_lanes, 1);
+    int32_t c;
+    for (c = 0; c < channels; c += 8) {
+        const uint32_t n = (uint32_t)(channels - c);
+        const mve_pred16_t pr = vctp16q(n), pe = vctp32q((n + 1) / 2), po = vctp32q(n / 2);
+        int32x4_t even = vdupq_n_s32(0), odd = even;
+        if (start != NULL) {
+            even = vldrwq_gather_shifted_offset_z_s32(start + c, even_lanes, pe);
+            odd = vldrwq_gather_shifted_offset_z_s32(start + c, odd_lanes, po);
+        }
+        if (folded) {
+            const int tail = n < 8;
+            if (tail) {
+                helium_taps(window + c, f_window + c, taps_h, taps_w, x_y_step, x_x_step, f_y_step, f_x_step, 0, 0, 1,
+                            pr, &even, &odd);
+            } else {
+                helium_taps(window + c, f_window + c, taps_h, taps_w, x_y_step, x_x_step, f_y_step, f_x_step, 0, 0, 0,
+                            pr, &even, &odd);
+            }
+        } else {  /* clipped windows are the image's border: one loop for both */
+            helium_taps(window + c, f_window + c, taps_h, taps_w, x_y_step, x_x_step, f_y_step, f_x_step,
+                        (int16_t)p->input_offset, 1, 1, pr, &even, &odd);
+        }
+        requantize_store(even, p, c, even_lanes, pe, out_px);
+        requantize_store(odd, p, c, odd_lanes, po, out_px);
+    }
+}
+#endif
+
+#if KIT_DSP_KERNELS
+/* One tap of channels [c, c + 4): a word of 4 input and 4 filter bytes, SXTB16 /
+ * SXTB16 ROR #8 widen bytes 0,2 and 1,3 of both, SMLABB / SMLATT accumulate one channel
+ * each (a0: c, a1: c + 1, a2: c + 2, a3: c + 3); both pointers move one step. */
+#define KIT_DW_ASM_TAP                         \
+    "ldr %[xv], [%[xp]]\n\t"                  \
+    "ldr %[wv], [%[wp]]\n\t"                  \
+    "add %[xp], %[xp], %[step]\n\t"           \
+    "add %[wp], %[wp], %[step]\n\t"           \
+    "sxtb16 %[t], %[xv]\n\t"                  \
+    "sxtb16 %[u], %[wv]\n\t"                  \
+    "smlabb %[a0], %[t], %[u], %[a0]\n\t"     \
+    "smlatt %[a2], %[t], %[u], %[a2]\n\t"     \
+    "sxtb16 %[t], %[xv], ror #8\n\t"          \
+    "sxtb16 %[u], %[wv], ror #8\n\t"          \
+    "smlabb %[a1], %[t], %[u], %[a1]\n\t"     \
+    "smlatt %[a3], %[t], %[u], %[a3]\n\t"
+#define KIT_DW_ASM_ROW                               \
+    KIT_DW_ASM_TAP KIT_DW_ASM_TAP KIT_DW_ASM_TAP     \
+    "ldr %[t], %[skip]\n\t"                          \
+    "add %[xp], %[xp], %[t]\n\t"
+
+/* Channels [0, channels) (a multiple of 4), four at a time, of a 3x3 window: its taps are
+ * `step` bytes apart in a row of x (rows x_row_skip further apart) and in w (the filter's
+ * 9 taps, or dsp_3x3_border's copy of them). kernel_bias already holds bias + input_offset
+ * * the taps' sum, so the taps are raw SXTB16 products (no offset register). The window is
+ * the input itself (unclipped, no dilation: step = out_c) or dsp_3x3_border's copy;
+ * `first` is the channel of x[0] (the index of the per-channel constants and of the output
+ * byte). The 9 taps are inline assembly with 11 registers (x_row_skip read from memory, so
+ * it also builds at -O0): in C, GCC spills the sums and steps and spends a third more. */
+static void dsp_3x3(const kit_conv_params_t *p, const int8_t *x, const int8_t *w, size_t step, size_t x_row_skip,
+                    int32_t first, int32_t channels, int8_t *out_px) {
+    const int32_t offset = p->output_offset;
+    const uint32_t lo4 = ((uint32_t)p->activation_min & 0xFFu) * 0x01010101u;
+    const uint32_t hi4 = ((uint32_t)p->activation_max & 0xFFu) * 0x01010101u;
+    const int32_t *kb = p->kernel_bias + first, *mult = p->output_multiplier + first, *shift = p->output_shift + first;
+    const int8_t *const end = x + channels;
+    out_px += first;
+    for (; x != end; x += 4, w += 4, kb += 4, mult += 4, shift += 4, out_px += 4) {
+        const int8_t *xp = x, *wp = w;
+        int32_t a0 = kb[0], a1 = kb[1], a2 = kb[2], a3 = kb[3];
+        uint32_t xv, wv, t, u;
+        __asm__(KIT_DW_ASM_ROW KIT_DW_ASM_ROW KIT_DW_ASM_ROW
+                : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [xp] "+r"(xp), [wp] "+r"(wp),
+                  [xv] "=&r"(xv), [wv] "=&r"(wv), [t] "=&r"(t), [u] "=&r"(u)
+                : [step] "r"(step), [skip] "m"(x_row_skip)
+                : "memory");
+        kit_store4_s8(out_px, kit_requantize_raw(a0, mult[0], shift[0], offset),
+                      kit_requantize_raw(a1, mult[1], shift[1], offset), kit_requantize_raw(a2, mult[2], shift[2], offset),
+                      kit_requantize_raw(a3, mult[3], shift[3], offset), lo4, hi4);
+    }
+}
+#undef KIT_DW_ASM_ROW
+#undef KIT_DW_ASM_TAP
+
+#ifndef KIT_DW_BORDER_CHANNELS
+#define KIT_DW_BORDER_CHANNELS 64 /* channels per border copy: 9 x 64 bytes on the stack */
+#endif
+
+/* A 3x3 window the input clips (SAME padding's border) or a dilated one: channels
+ * [c0, c0 + n) of its 9 taps copied to `buf` (tap-major, n bytes per tap, n a multiple of
+ * 4), out-of-image taps set to the input zero point, whose raw products cancel their share
+ * of kernel_bias (zero point * w + input_offset * w = 0), as TFLM's skipped taps add
+ * nothing. The filter's taps are read in place when one chunk holds every channel (their
+ * step is then n too), else copied beside. Then the same kernel as unclipped windows. */
+static KIT_COPY_LOOPS void dsp_3x3_border(const kit_conv_params_t *p, const int8_t *input, int32_t y0, int32_t x0,
+                                          const int8_t *filter, int32_t channels, int8_t *out_px) {
+    uint32_t buf[9 * KIT_DW_BORDER_CHANNELS / 4], wbuf[9 * KIT_DW_BORDER_CHANNELS / 4];
+    const uint32_t pad = ((uint32_t)(-p->input_offset) & 0xFFu) * 0x01010101u;
+    const int32_t out_c = p->output.c;
+    int32_t c0, t, i;
+    for (c0 = 0; c0 < channels; c0 += KIT_DW_BORDER_CHANNELS) {
+        const int32_t n = channels - c0 < KIT_DW_BORDER_CHANNELS ? channels - c0 : KIT_DW_BORDER_CHANNELS;
+        const int8_t *w = filter + c0;
+        uint32_t *dst = buf;
+        for (t = 0; t < 9; ++t) { /* word copies (KIT_COPY_LOOPS) */
+            const int32_t y = y0 + (t / 3) * p->dilation_h, x = x0 + (t % 3) * p->dilation_w;
+            if (y < 0 || y >= p->input.h || x < 0 || x >= p->input.w) {
+                for (i = 0; i < n; i += 4) {
+                    *dst++ = pad;
+                }
+            } else {
+                const int8_t *src = input + ((size_t)y * p->input.w + x) * p->input.c + c0;
+                for (i = 0; i < n; i += 4) {
+                    *dst++ = kit_read_u32(src + i);
+                }
+            }
+        }
+        if (n != out_c) {
+            for (t = 0, dst = wbuf; t < 9; ++t) {
+                for (i = 0; i < n; i += 4) {
+                    *dst++ = kit_read_u32(filter + (size_t)t * out_c + c0 + i);
+                }
+            }
+            w = (const int8_t *)wbuf;
+        }
+        dsp_3x3(p, (const int8_t *)buf, w, (size_t)n, 0, c0, n, out_px);
+    }
 }
 #endif
 
@@ -96,10 +295,17 @@ static inline void four_channels(const kit_conv_params_t *p, const int8_t *x_row
     {
         const int32_t *mult = p->output_multiplier + c, *shift = p->output_shift + c;
         const int32_t offset = p->output_offset, lo = p->activation_min, hi = p->activation_max;
+#if KIT_DSP_KERNELS
+        kit_store4_s8(out_px + c, kit_requantize_raw(a0, mult[0], shift[0], offset),
+                      kit_requantize_raw(a1, mult[1], shift[1], offset), kit_requantize_raw(a2, mult[2], shift[2], offset),
+                      kit_requantize_raw(a3, mult[3], shift[3], offset), ((uint32_t)lo & 0xFFu) * 0x01010101u,
+                      ((uint32_t)hi & 0xFFu) * 0x01010101u);
+#else
         out_px[c] = requantize_fast(a0, mult[0], shift[0], offset, lo, hi);
         out_px[c + 1] = requantize_fast(a1, mult[1], shift[1], offset, lo, hi);
         out_px[c + 2] = requantize_fast(a2, mult[2], shift[2], offset, lo, hi);
         out_px[c + 3] = requantize_fast(a3, mult[3], shift[3], offset, lo, hi);
+#endif
     }
 }
 
@@ -118,6 +324,11 @@ int kit_op_depthwise_conv_2d(const kit_op_t *op, const kit_model_t *m, uint8_t *
     const size_t in_x_step = (size_t)p->dilation_w * in_c;
     const size_t f_y_step = (size_t)filter_w * out_c;
     const int32_t vector_channels = depth_multiplier == 1 ? in_c & ~3 : 0;
+#if KIT_DSP_KERNELS
+    /* every 3x3 window through dsp_3x3 (clipped or dilated ones copied by dsp_3x3_border) */
+    const int fast_3x3 = vector_channels > 0 && p->kernel_bias != NULL && filter_h == 3 && filter_w == 3;
+    const int in_place = fast_3x3 && p->dilation_w == 1; /* unclipped windows: taps out_c apart */
+#endif
     int32_t b, oy, ox, ic, dm;
     for (b = 0; b < p->output.n; ++b) {
         for (oy = 0; oy < out_h; ++oy) {
@@ -133,6 +344,21 @@ int kit_op_depthwise_conv_2d(const kit_op_t *op, const kit_model_t *m, uint8_t *
                 window = input + (((size_t)b * in_h + in_y_origin + p->dilation_h * fy_start) * in_w +
                                   in_x_origin + p->dilation_w * fx_start) * in_c;
                 f_window = filter + ((size_t)fy_start * filter_w + fx_start) * out_c;
+#if KIT_HELIUM_DW
+                if (depth_multiplier == 1) {
+                    helium_pixel(p, window, f_window, fy_end - fy_start, fx_end - fx_start, in_y_step, in_x_step,
+                                 bias, out_px);
+                    continue;
+                }
+#endif
+#if KIT_DSP_KERNELS
+                if (in_place && fy_end - fy_start == 3 && fx_end - fx_start == 3) {
+                    dsp_3x3(p, window, f_window, in_x_step, in_y_step - 3 * in_x_step, 0, vector_channels, out_px);
+                } else if (fast_3x3) {
+                    dsp_3x3_border(p, input + (size_t)b * in_h * in_w * in_c, in_y_origin, in_x_origin, filter,
+                                   vector_channels, out_px);
+                } else
+#endif
                 for (ic = 0; ic < vector_channels; ic += 4) {
                     four_channels(p, window, f_window, fy_end - fy_start, fx_end - fx_start, in_y_step, in_x_step,
                                   bias, ic, out_px);

@@ -10,7 +10,8 @@
  * With the Arm DSP extension (Cortex-M4/M7) two int8 pairs go through one SMLAD after
  * SXTB16 widening: bytes 0,2 and (rotated by 8) 1,3 of both operands, so the pairs match
  * without reordering either operand. With Helium (Cortex-M55, -DKIT_HELIUM_KERNELS from the
- * board file's kernels = "helium") 16 int8 products per VMLADAVA. tests/runtime/ checks every
+ * board file's kernels = "helium") 16 int8 products per VMLADAVA (DEPTHWISE_CONV_2D has its
+ * own MVE loop in depthwise_conv_2d.c). tests/runtime/ checks every
  * path against TFLM.
  */
 #ifndef KIT_DOT_H
@@ -18,6 +19,39 @@
 
 #include <stdint.h>
 #include <string.h>
+
+/* On functions whose short copy loops must stay loops: GCC's -O2 turns them into calls of
+ * memcpy / memset, which newlib-nano (optimised for size) runs a byte at a time. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define KIT_COPY_LOOPS __attribute__((optimize("no-tree-loop-distribute-patterns")))
+#else
+#define KIT_COPY_LOOPS
+#endif
+
+/* dst[0, n) = src[0, n): words, then the n % 4 tail bytes (any alignment). */
+static inline void kit_copy_s8(int8_t *dst, const int8_t *src, int32_t n) {
+    int32_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        uint32_t v;
+        memcpy(&v, src + i, sizeof v);
+        memcpy(dst + i, &v, sizeof v);
+    }
+    for (; i < n; ++i) {
+        dst[i] = src[i];
+    }
+}
+
+/* dst[0, n) = value */
+static inline void kit_fill_s8(int8_t *dst, int value, int32_t n) {
+    const uint32_t v = ((uint32_t)value & 0xFFu) * 0x01010101u;
+    int32_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        memcpy(dst + i, &v, sizeof v);
+    }
+    for (; i < n; ++i) {
+        dst[i] = (int8_t)value;
+    }
+}
 
 /* TFLM's requantization of a CONV / DEPTHWISE / FC sum (MultiplyByQuantizedMultiplier,
  * double rounding) in straight-line code: the same SRDHM and rounding shift as
@@ -182,34 +216,57 @@ static inline void kit_widen_pair(const int8_t *a0, const int8_t *a1, int32_t n,
 }
 
 /* kit_mat_2x2 over n (a multiple of 4) taps, the columns given widened by kit_widen_pair:
- * per 4 taps two double-word loads, two weight words widened, eight SMLADs. */
+ * per 4 taps two double-word loads, two weight words widened, eight SMLADs; 8 taps per
+ * loop pass. In assembly: in C, GCC spills and spends 21 instructions per 4 taps; this
+ * loop spends 17.5 with 13 registers (so it also builds where r7 is the frame pointer). */
+#define KIT_MAT_2X2_Q15_TAPS                              \
+    "ldrd %[x0e], %[x0o], [%[a]], #16\n\t"               \
+    "ldrd %[x1e], %[x1o], [%[a], #-8]\n\t"               \
+    "ldr %[w], [%[w0]], #4\n\t"                          \
+    "sxtb16 %[t], %[w]\n\t"                              \
+    "sxtb16 %[w], %[w], ror #8\n\t"                      \
+    "smlad %[s00], %[x0e], %[t], %[s00]\n\t"             \
+    "smlad %[s00], %[x0o], %[w], %[s00]\n\t"             \
+    "smlad %[s10], %[x1e], %[t], %[s10]\n\t"             \
+    "smlad %[s10], %[x1o], %[w], %[s10]\n\t"             \
+    "ldr %[w], [%[w1]], #4\n\t"                          \
+    "sxtb16 %[t], %[w]\n\t"                              \
+    "sxtb16 %[w], %[w], ror #8\n\t"                      \
+    "smlad %[s01], %[x0e], %[t], %[s01]\n\t"             \
+    "smlad %[s01], %[x0o], %[w], %[s01]\n\t"             \
+    "smlad %[s11], %[x1e], %[t], %[s11]\n\t"             \
+    "smlad %[s11], %[x1o], %[w], %[s11]\n\t"
+
 static inline void kit_mat_2x2_q15(const uint32_t *a, const int8_t *w0, const int8_t *w1, int32_t n,
                                    int32_t acc[4]) {
     int32_t s00 = acc[0], s01 = acc[1], s10 = acc[2], s11 = acc[3];
-    const uint32_t *const end = a + n;
-    while (a != end) {
-        const uint32_t x0e = a[0], x0o = a[1], x1e = a[2], x1o = a[3];
-        uint32_t w = kit_read_u32(w0), we = __sxtb16(w), wo = kit_sxtb16_odd(w);
-        s00 = __smlad(x0e, we, s00);
-        s00 = __smlad(x0o, wo, s00);
-        s10 = __smlad(x1e, we, s10);
-        s10 = __smlad(x1o, wo, s10);
-        w = kit_read_u32(w1);
-        we = __sxtb16(w);
-        wo = kit_sxtb16_odd(w);
-        s01 = __smlad(x0e, we, s01);
-        s01 = __smlad(x0o, wo, s01);
-        s11 = __smlad(x1e, we, s11);
-        s11 = __smlad(x1o, wo, s11);
-        a += 4;
-        w0 += 4;
-        w1 += 4;
+    uint32_t x0e, x0o, x1e, x1o, w, t;
+    const uint32_t *const end = a + (n & ~7); /* in memory: 13 registers are live without it */
+    if (a != end) {
+        __asm__("1:\n\t" KIT_MAT_2X2_Q15_TAPS KIT_MAT_2X2_Q15_TAPS
+                "ldr %[t], %[end]\n\t"
+                "cmp %[a], %[t]\n\t"
+                "bne 1b\n\t"
+                : [s00] "+r"(s00), [s01] "+r"(s01), [s10] "+r"(s10), [s11] "+r"(s11), [a] "+r"(a), [w0] "+r"(w0),
+                  [w1] "+r"(w1), [x0e] "=&r"(x0e), [x0o] "=&r"(x0o), [x1e] "=&r"(x1e), [x1o] "=&r"(x1o),
+                  [w] "=&r"(w), [t] "=&r"(t)
+                : [end] "m"(end)
+                : "cc", "memory");
+    }
+    if (n & 4) {
+        __asm__(KIT_MAT_2X2_Q15_TAPS
+                : [s00] "+r"(s00), [s01] "+r"(s01), [s10] "+r"(s10), [s11] "+r"(s11), [a] "+r"(a), [w0] "+r"(w0),
+                  [w1] "+r"(w1), [x0e] "=&r"(x0e), [x0o] "=&r"(x0o), [x1e] "=&r"(x1e), [x1o] "=&r"(x1o),
+                  [w] "=&r"(w), [t] "=&r"(t)
+                :
+                : "memory");
     }
     acc[0] = s00;
     acc[1] = s01;
     acc[2] = s10;
     acc[3] = s11;
 }
+#undef KIT_MAT_2X2_Q15_TAPS
 
 static inline int32_t kit_dot_s8(const int8_t *x, const int8_t *w, int32_t n, int32_t input_offset) {
     int32_t xw = 0, wsum = 0, i = 0;
@@ -440,6 +497,65 @@ static inline void kit_mat_1x4_blocked(const int8_t *a, const int8_t *w, int32_t
     acc[3] = s3;
 }
 
+#endif
+
+/* kit_requantize + output offset + clamp to [lo, hi] (int8: -128 <= lo <= hi <= 127), with a
+ * short path on the DSP cores for right shifts of 1..23 (every TFLM conv / depthwise / FC
+ * multiplier seen):
+ * the rounding division of the SRDHM result y by 2^e is (y + 2^(e-1) - (y < 0)) >> e, which
+ * is RoundingDivideByPOT's round half away from zero exactly while the add does not
+ * overflow. The add saturates (QADD) instead: that happens only for
+ * y > INT32_MAX - 2^(e-1), whose quotient is then 2^(31-e) - 1 instead of 2^(31-e); both are
+ * >= 255 for e <= 23, so after adding an int8 zero point both clamp to hi: the same byte. */
+static inline int32_t kit_requantize_s8(int32_t acc, int32_t multiplier, int32_t shift, int32_t offset, int32_t lo,
+                                        int32_t hi) {
+    int32_t r;
+#if KIT_DSP_KERNELS
+    const uint32_t e1 = (uint32_t)(-shift - 1); /* right shift - 1 */
+    if (e1 < 23u) {
+        const int32_t y = (int32_t)(((int64_t)acc * multiplier + ((int64_t)1 << 30)) >> 31);
+        r = __qadd(y, (int32_t)(1u << e1) + (y >> 31)) >> (e1 + 1u);
+    } else {
+        r = kit_requantize(acc, multiplier, shift);
+    }
+#else /* without QADD the saturation test costs more than it saves (rv32, Helium builds) */
+    r = kit_requantize(acc, multiplier, shift);
+#endif
+    r += offset;
+    return r < lo ? lo : (r > hi ? hi : r);
+}
+
+#if KIT_DSP_KERNELS
+/* TFLM's sum -> int32 before the clamp (kit_requantize_s8 less the clamp; the short path's
+ * saturation is harmless for the same reason: it is followed by kit_clamp4_s8). */
+static inline int32_t kit_requantize_raw(int32_t acc, int32_t multiplier, int32_t shift, int32_t offset) {
+    const uint32_t e1 = (uint32_t)(-shift - 1);
+    int32_t r;
+    if (e1 < 23u) {
+        const int32_t y = (int32_t)(((int64_t)acc * multiplier + ((int64_t)1 << 30)) >> 31);
+        r = __qadd(y, (int32_t)(1u << e1) + (y >> 31)) >> (e1 + 1u);
+    } else {
+        r = kit_requantize(acc, multiplier, shift);
+    }
+    return r + offset;
+}
+
+/* Four requantized channels c..c+3 to four int8 bytes at out, clamped to [lo, hi]: SSAT
+ * saturates each to int8 (the clamp to [-128, 127] that [lo, hi] lies in), PKHBT + UXTB16 +
+ * ORR pack the bytes, and SSUB8 / SEL take the bytewise max with lo and min with hi (lo4,
+ * hi4: lo and hi in every byte). One word store. */
+static inline void kit_store4_s8(int8_t *out, int32_t r0, int32_t r1, int32_t r2, int32_t r3, uint32_t lo4,
+                                 uint32_t hi4) {
+    const uint32_t p02 = ((uint32_t)__ssat(r0, 8) & 0xFFFFu) | ((uint32_t)__ssat(r2, 8) << 16); /* PKHBT */
+    const uint32_t p13 = ((uint32_t)__ssat(r1, 8) & 0xFFFFu) | ((uint32_t)__ssat(r3, 8) << 16);
+    const uint32_t even = __uxtb16(p02), odd = __uxtb16(p13);
+    uint32_t v = even | (odd << 8);
+    (void)__ssub8((int8x4_t)v, (int8x4_t)lo4); /* GE where v >= lo */
+    v = (uint32_t)__sel((uint8x4_t)v, (uint8x4_t)lo4);
+    (void)__ssub8((int8x4_t)v, (int8x4_t)hi4); /* GE where v >= hi */
+    v = (uint32_t)__sel((uint8x4_t)hi4, (uint8x4_t)v);
+    memcpy(out, &v, sizeof v);
+}
 #endif
 
 #endif /* KIT_DOT_H */
