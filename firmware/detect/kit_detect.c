@@ -1,15 +1,24 @@
 /* FOMO grid decoder (see kit_detect.h). */
 #include "kit_detect.h"
 
-#include <math.h>
-
 static int16_t cell_label[KIT_DETECT_MAX_CELLS]; /* best class of an active cell, else 0 */
 static int8_t cell_score[KIT_DETECT_MAX_CELLS];
 static uint8_t cell_seen[KIT_DETECT_MAX_CELLS];
 static uint16_t fill_stack[KIT_DETECT_MAX_CELLS];
 
+/* floor(threshold / scale + zero_point) without libm (the firmware links none): truncate, then
+ * step down for a negative fraction. The value is a few hundred at most for any int8 grid. */
 int32_t kit_detect_threshold_q(float threshold, float scale, int32_t zero_point) {
-    return (int32_t)floorf(threshold / scale + (float)zero_point);
+    const float q = threshold / scale + (float)zero_point;
+    int32_t whole;
+    if (!(q > -1.0e6f)) { /* also NaN */
+        return -1000000;
+    }
+    if (q > 1.0e6f) {
+        return 1000000;
+    }
+    whole = (int32_t)q;
+    return (float)whole > q ? whole - 1 : whole;
 }
 
 static void classify_cells(const int8_t *scores, int32_t cells, int32_t classes, int32_t threshold_q) {

@@ -525,8 +525,18 @@ static uint8_t lab_window[KIT_LAB_WINDOW_BYTES] __attribute__((aligned(4)));
 #if KIT_LAB_FLOAT_FEATURES
 static float lab_features[KIT_LAB_INPUT_VALUES];
 #endif
-#if !KIT_LAB_ANOMALY
+#ifndef KIT_LAB_DETECTION /* kit_lab.h written before detection labs ran on the board */
+#define KIT_LAB_DETECTION 0
+#endif
+#if KIT_LAB_DETECTION && (KIT_LAB_OUTPUT_VALUES != KIT_LAB_GRID_ROWS * KIT_LAB_GRID_COLS * KIT_LAB_LABEL_COUNT)
+#error "kit_lab.h: a detection lab's output is its (rows, cols, labels) grid"
+#endif
+#if !KIT_LAB_ANOMALY && !KIT_LAB_DETECTION
 static int8_t lab_outputs[KIT_LAB_AVERAGE_MAX][KIT_LAB_LABEL_COUNT];
+#endif
+#if KIT_LAB_DETECTION
+static kit_detection lab_objects[KIT_LAB_MAX_OBJECTS];
+static int32_t lab_object_count;
 #endif
 
 static float output_scale(void)
@@ -539,7 +549,57 @@ static int32_t output_zero_point(void)
     return (KIT_OUTPUT_SCALE) > 0.0f ? (int32_t)(KIT_OUTPUT_ZERO_POINT) : -128;
 }
 
-#if !KIT_LAB_ANOMALY
+#if KIT_LAB_DETECTION
+/* A detector's window: its grid decoded into objects (kit_detect.c, the host's decode_grid rule);
+ * the label is the best object's class (0, background, when there is none) and each label's
+ * score its highest dequantised cell score. */
+static uint32_t detect_objects(const int8_t *grid, float *scores)
+{
+    uint32_t label;
+    uint32_t cell;
+    uint32_t best = 0;
+    int32_t i;
+    for (label = 0; label < KIT_LAB_LABEL_COUNT; label++) {
+        int32_t top = -128;
+        for (cell = 0; cell < (uint32_t)(KIT_LAB_GRID_ROWS * KIT_LAB_GRID_COLS); cell++) {
+            const int32_t value = grid[cell * KIT_LAB_LABEL_COUNT + label];
+            top = value > top ? value : top;
+        }
+        scores[label] = (float)(top - output_zero_point()) * output_scale();
+    }
+    lab_object_count = kit_detect_decode(grid, KIT_LAB_GRID_ROWS, KIT_LAB_GRID_COLS, (int32_t)KIT_LAB_LABEL_COUNT,
+                                         KIT_LAB_DETECT_THRESHOLD_Q, lab_objects, KIT_LAB_MAX_OBJECTS);
+    for (i = 0; i < lab_object_count && i < KIT_LAB_MAX_OBJECTS; i++) {
+        if (best == 0u || lab_objects[i].score > lab_objects[best - 1u].score) {
+            best = (uint32_t)i + 1u;
+        }
+    }
+    return best == 0u ? 0u : (uint32_t)lab_objects[best - 1u].label;
+}
+
+/* ,objects=N,found=L:ROW:COL:S;... (centroids in grid cells, S the best cell's dequantised score) */
+static void print_objects(void)
+{
+    int32_t i;
+    kit_out_str(",objects=");
+    kit_out_u64(lab_object_count < 0 ? 0u : (uint64_t)lab_object_count);
+    kit_out_str(",found=");
+    for (i = 0; i < lab_object_count && i < KIT_LAB_MAX_OBJECTS; i++) {
+        if (i > 0) {
+            kit_hal_putc(';');
+        }
+        kit_out_u64((uint64_t)lab_objects[i].label);
+        kit_hal_putc(':');
+        kit_out_fixed3(lab_objects[i].row);
+        kit_hal_putc(':');
+        kit_out_fixed3(lab_objects[i].col);
+        kit_hal_putc(':');
+        kit_out_fixed3((float)((int32_t)lab_objects[i].score - output_zero_point()) * output_scale());
+    }
+}
+#endif
+
+#if !KIT_LAB_ANOMALY && !KIT_LAB_DETECTION
 /* The mean of the last `have` outputs, dequantised, and the label with the highest. */
 static uint32_t average_scores(uint32_t have, float *scores)
 {
@@ -675,6 +735,9 @@ static void print_record(uint32_t index, uint32_t label, const float *scores, co
 #else
     (void)kmeans;
 #endif
+#if KIT_LAB_DETECTION
+    print_objects();
+#endif
     kit_out_str("]");
     kit_out_end();
 }
@@ -809,6 +872,8 @@ static void command_kit_run(char **tokens, int count, const kit_sensing_context 
 #if KIT_LAB_ANOMALY
         scores[0] = anomaly_score(output);
         label = scores[0] > (float)(KIT_LAB_ANOMALY_THRESHOLD) ? 1u : 0u; /* labels: normal, anomaly */
+#elif KIT_LAB_DETECTION
+        label = detect_objects(output, scores);
 #else
         memmove(lab_outputs[1], lab_outputs[0], (KIT_LAB_AVERAGE - 1u) * KIT_LAB_LABEL_COUNT);
         memcpy(lab_outputs[0], output, KIT_LAB_LABEL_COUNT);

@@ -44,7 +44,7 @@ def test_decoder_compiles_warning_free(target, tmp_path):
 @pytest.fixture(scope="module")
 def decoder(tmp_path_factory) -> ctypes.CDLL:
     out = tmp_path_factory.mktemp("detect") / "libkit_detect.so"
-    subprocess.run(["gcc", *WARNINGS, "-shared", "-fPIC", str(DETECT / "kit_detect.c"), "-o", str(out), "-lm"], check=True)
+    subprocess.run(["gcc", *WARNINGS, "-shared", "-fPIC", str(DETECT / "kit_detect.c"), "-o", str(out)], check=True)
     library = ctypes.CDLL(str(out))
     library.kit_detect_decode.restype = ctypes.c_int32
     library.kit_detect_threshold_q.restype = ctypes.c_int32

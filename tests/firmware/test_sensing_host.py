@@ -160,12 +160,13 @@ def test_sensing_and_virtual_sensors_compile_warning_free(compiler, sensors, tmp
         assert "kit_hal_sensor_start" not in undefined and "kit_hal_sensor_read" not in undefined, symbols
 
 
-@pytest.mark.parametrize("lab", ["anomaly", "kws", "motion"])
+@pytest.mark.parametrize("lab", ["anomaly", "kws", "motion", "object-detection"])
 @pytest.mark.parametrize("compiler", list(COMPILERS))
 def test_kit_run_compiles_warning_free_for_a_classifier_and_an_anomaly_lab(compiler, lab, tmp_path):
-    """kit-run's three paths (averaged label scores; an autoencoder's reconstruction error against
-    the card's threshold; a classifier with the card's K-means anomaly score after it) with the
-    kit_lab.h a flash writes."""
+    """kit-run's four paths (averaged label scores; an autoencoder's reconstruction error against
+    the card's threshold; a classifier with the card's K-means anomaly score after it; a
+    detector's grid decoded by kit_detect.c, built in beside kit_lab.h) with the kit_lab.h a
+    flash writes."""
     import subprocess
 
     from kit import build as kit_build
@@ -177,9 +178,13 @@ def test_kit_run_compiles_warning_free_for_a_classifier_and_an_anomaly_lab(compi
     header = (project / "src" / "model" / "kit_lab.h").read_text()
     assert f"#define KIT_LAB_ANOMALY {int(lab == 'anomaly')}" in header
     assert f"#define KIT_LAB_KMEANS {int(lab == 'motion')}" in header
+    assert f"#define KIT_LAB_DETECTION {int(lab == 'object-detection')}" in header
+    assert (project / "src" / "model" / "kit_detect.c").is_file() == (lab == "object-detection")
     src = project / "src"
     includes = [f"-I{src / part}" for part in ("model", "harness", "hal", "features", "runtime/include", "runtime/src")]
     flags, _hal = COMPILERS[compiler]
-    subprocess.run([compiler, "-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-ffp-contract=off", *flags,
-                    "-DKIT_HAVE_LAB", "-DKIT_HAVE_MICROPHONE", "-DKIT_HAVE_IMU", *includes, "-c",
-                    str(src / "harness" / "kit_sensing.c"), "-o", str(tmp_path / "sensing.o")], check=True)
+    sources = [src / "harness" / "kit_sensing.c", *([src / "model" / "kit_detect.c"] if lab == "object-detection" else [])]
+    for source in sources:
+        subprocess.run([compiler, "-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-ffp-contract=off", *flags,
+                        "-DKIT_HAVE_LAB", "-DKIT_HAVE_MICROPHONE", "-DKIT_HAVE_IMU", "-DKIT_HAVE_CAMERA", *includes, "-c",
+                        str(source), "-o", str(tmp_path / f"{source.stem}.o")], check=True)

@@ -19,8 +19,12 @@ from kit import catalog
 from kit.catalog.models import Lab
 from kit.errors import ModelError
 from kit.features.config import FLOAT_FIELDS, KIND_NAMES, FeatureConfig, lab_config
+from kit.paths import FIRMWARE_DIR
 
 HEADER_NAME = "kit_lab.h"
+DETECT_DIR = FIRMWARE_DIR / "detect"
+DETECT_MAX_CELLS = 1024  # KIT_DETECT_MAX_CELLS
+MAX_OBJECTS = 16         # objects a kit-run record lists (it also says how many there were)
 LAB_FLAGS = ("-DKIT_HAVE_LAB",)
 SENSOR_MACROS = {"microphone": "KIT_SENSOR_MICROPHONE", "imu": "KIT_SENSOR_IMU", "camera": "KIT_SENSOR_CAMERA"}
 
@@ -176,6 +180,7 @@ def lab_header(card: dict[str, Any], lab: Lab) -> str:
         f"#define KIT_LAB_INPUT_VALUES {config.out_values}u",
         f"#define KIT_LAB_OUTPUT_VALUES {_output_values(card, lab, labels)}u",
         *_anomaly_lines(card, lab),
+        *_detection_lines(card, lab, labels),
         "",
         "#if defined(__GNUC__)",
         "#define KIT_LAB_UNUSED __attribute__((unused))",
@@ -194,8 +199,9 @@ def lab_header(card: dict[str, Any], lab: Lab) -> str:
 
 
 def _output_values(card: dict[str, Any], lab: Lab, labels: list[str]) -> int:
-    """Values of the model output: one score per label, or an autoencoder's reconstruction."""
-    if lab.task != "anomaly":
+    """Values of the model output: one score per label, or an autoencoder's reconstruction, or
+    a detector's whole (rows, cols, classes) grid."""
+    if lab.task not in ("anomaly", "detection"):
         return len(labels)
     shape = (card.get("output") or {}).get("shape") or lab.io.output_shape
     values = 1
@@ -214,6 +220,39 @@ def _anomaly_lines(card: dict[str, Any], lab: Lab) -> list[str]:
         raise ModelError(f"the {lab.name} model's card has no anomaly threshold (threshold_int8)",
                          hint=f"retrain it: `kit train {lab.name}`")
     return ["#define KIT_LAB_ANOMALY 1", f"#define KIT_LAB_ANOMALY_THRESHOLD {_c_float(float(threshold))}"]
+
+
+def _grid(card: dict[str, Any], lab: Lab, labels: list[str]) -> tuple[int, int]:
+    shape = (card.get("output") or {}).get("shape") or lab.io.output_shape
+    if len(shape) != 4 or int(shape[3]) != len(labels) or int(shape[1]) * int(shape[2]) > DETECT_MAX_CELLS:
+        raise ModelError(f"the {lab.name} model's output {shape} is not a grid of {len(labels)} class scores "
+                         f"(at most {DETECT_MAX_CELLS} cells)", hint=f"retrain it: `kit train {lab.name}`")
+    return int(shape[1]), int(shape[2])
+
+
+def detect_threshold_q(threshold: float, scale: float, zero_point: int) -> int:
+    """kit_detect_threshold_q in float32, as the board would compute it: a cell is active when its
+    quantized score is above this."""
+    import numpy as np
+
+    value = np.float32(threshold) / np.float32(scale) + np.float32(zero_point)
+    return int(np.floor(value))
+
+
+def _detection_lines(card: dict[str, Any], lab: Lab, labels: list[str]) -> list[str]:
+    """A detection lab's board decodes its grid into objects (firmware/detect, kit_detect.c, built
+    in beside kit_lab.h) with the lab's score threshold quantized to the model's output."""
+    if lab.task != "detection":
+        return ["#define KIT_LAB_DETECTION 0"]
+    rows, cols = _grid(card, lab, labels)
+    output = card.get("output") or {}
+    scale, zero_point = output.get("scale"), output.get("zero_point")
+    if not isinstance(scale, (int, float)) or not scale > 0 or not isinstance(zero_point, int):
+        raise ModelError(f"the {lab.name} model's card has no output quantisation", hint=f"retrain it: `kit train {lab.name}`")
+    threshold = lab.detection.score_threshold if lab.detection is not None else 0.5
+    return ["#define KIT_LAB_DETECTION 1", '#include "kit_detect.h"', f"#define KIT_LAB_GRID_ROWS {rows}",
+            f"#define KIT_LAB_GRID_COLS {cols}", f"#define KIT_LAB_DETECT_THRESHOLD_Q {detect_threshold_q(threshold, scale, zero_point)}",
+            f"#define KIT_LAB_MAX_OBJECTS {MAX_OBJECTS}"]
 
 
 def _float_array(name: str, values: list[float]) -> list[str]:
@@ -255,12 +294,16 @@ def _raw_bytes(config: FeatureConfig) -> int:
 
 
 def lab_files(card_path: Path | None) -> dict[str, str]:
-    """{"kit_lab.h": text} for a build whose card names a lab; {} otherwise."""
+    """{"kit_lab.h": text} for a build whose card names a lab, with the grid decoder's
+    kit_detect.c/.h for a detection lab; {} otherwise."""
     card = read_card(card_path)
     lab = card_lab(card)
     if card is None or lab is None:
         return {}
-    return {HEADER_NAME: lab_header(card, lab)}
+    files = {HEADER_NAME: lab_header(card, lab)}
+    if lab.task == "detection":
+        files.update({path.name: path.read_text() for path in sorted(DETECT_DIR.glob("kit_detect.[ch]"))})
+    return files
 
 
 def lab_flags(files: dict[str, str]) -> list[str]:

@@ -126,6 +126,9 @@ def _live_view(labels: list[str], record, timer_hz: int, threshold: float | None
         bar = "#" * int(max(0.0, min(1.0, score / (2 * threshold))) * 30)
         table.add_row("anomaly score", f"{score:.3f}", bar, style="bold red" if record.label else "bold green")
         table.add_row("threshold", f"{threshold:.3f}", "#" * 15)
+    for found in record.objects or []:  # a detector: each object it found
+        table.add_row(f"{labels[found.label]} at ({found.row:.1f}, {found.col:.1f})", f"{found.score:.3f}",
+                      "#" * int(max(0.0, min(1.0, found.score)) * 30), style="bold yellow")
     for index, (name, score) in enumerate(zip(labels, record.scores) if threshold is None else ()):
         bar = "#" * int(max(0.0, min(1.0, score)) * 30)
         style = "bold green" if index == record.label else ""
@@ -186,6 +189,9 @@ def run_command(ctx: click.Context, board: str, lab: str | None, source: Path | 
                     scores = f"score {record.scores[0]:.3f} (threshold {threshold:.3f})"
                 if record.kmeans_score is not None:
                     scores += f"  anomaly {record.kmeans_score:.3f}{' ANOMALY' if record.anomalous else ''}"
+                if record.objects is not None:  # a detector: what it found, centroids in grid cells
+                    scores = f"{record.object_count} object(s): " + ", ".join(
+                        f"{labels[o.label]} at ({o.row:.1f}, {o.col:.1f}) {o.score:.2f}" for o in record.objects)
                 console.print(f"{record.index:5d} {labels[record.label]:12s} {scores}", highlight=False)
 
             summary = run_live(session, spec, source=source, seconds=seconds, on_record=show, results_dir=results_dir)

@@ -26,6 +26,7 @@ from kit.protocol.sensing import LIVE_RE, RUN_END_RE, RUN_START_RE
 LINE_TIMEOUT_S = 30.0
 SOURCE_SUFFIXES = {"microphone": (".wav",), "imu": (".csv",), "camera": IMAGE_SUFFIXES}
 MAX_SCORE = 1e6
+MAX_GRID = 32                 # a detection grid's rows or columns at most (kit_detect.h's 1024 cells)
 RUN_BUDGET_S = 60.0          # a twin's kit-run must end within this plus ...
 RUN_BUDGET_PER_SECOND = 10.0  # ... this many wall seconds per second of recording
 
@@ -45,6 +46,18 @@ class LiveRecord:
     source: str = ""          # [the board's reconstruction error] (label 1 = above the card's threshold)
     kmeans_score: float | None = None  # a lab with K-means: the board's distance to the nearest centroid
     anomalous: bool | None = None      # ... and whether it is above the card's K-means threshold
+    objects: list[DetectedObject] | None = None  # a detection lab: what the board decoded from its grid
+    object_count: int = 0                        # ... how many there were (at most MAX_LISTED are listed)
+
+
+@dataclass(frozen=True)
+class DetectedObject:
+    """One object a detector's board found: class, centroid in grid cells, best cell's score."""
+
+    label: int
+    row: float
+    col: float
+    score: float
 
 
 @dataclass
@@ -77,7 +90,33 @@ def parse_live(line: str, labels: int, outputs: int | None = None, score_count: 
         raise ProtocolError(f"a kit-run record's K-means score is out of range: {line[:120]!r}",
                             hint="the line was garbled; run again")
     anomalous = None if match.group(10) is None else match.group(10) == "1"
-    return LiveRecord(index, label, feature, infer, dropped, end, output, scores, kmeans_score=kmeans, anomalous=anomalous)
+    objects, count = _objects(match.group(11), match.group(12), labels, line)
+    return LiveRecord(index, label, feature, infer, dropped, end, output, scores, kmeans_score=kmeans, anomalous=anomalous,
+                      objects=objects, object_count=count)
+
+
+def _objects(count_text: str | None, found: str | None, labels: int, line: str) -> tuple[list[DetectedObject] | None, int]:
+    """The objects=N,found=L:ROW:COL:S;... fields, each range-checked (classes >= 1, centroids on
+    the grid, scores in 0..1)."""
+    if count_text is None:
+        return None, 0
+    count = device_number(count_text, "kit-run objects")
+    objects = []
+    for item in filter(None, (found or "").split(";")):
+        try:
+            label_text, row, col, score = item.split(":")
+            detected = DetectedObject(int(label_text), float(row), float(col), float(score))
+        except ValueError:
+            detected = None
+        if detected is None or not 1 <= detected.label < labels or not 0 <= detected.row <= MAX_GRID \
+                or not 0 <= detected.col <= MAX_GRID or not 0 <= detected.score <= 1.0:
+            raise ProtocolError(f"a kit-run record has an object that cannot be: {item!r} in {line[:120]!r}",
+                                hint="the line was garbled or the firmware runs another lab; flash it again")
+        objects.append(detected)
+    if len(objects) > count or count > MAX_GRID * MAX_GRID:
+        raise ProtocolError(f"a kit-run record lists {len(objects)} of {count} objects: {line[:120]!r}",
+                            hint="the line was garbled; run again")
+    return objects, count
 
 
 def lab_shape(lab: Lab) -> SensorShape:
@@ -112,13 +151,47 @@ def source_files(source: Path, shape: SensorShape) -> list[Path]:
 
 def output_values(lab: Lab) -> int:
     """Values of the lab model's output on each record: one per lab label, or an autoencoder's
-    whole reconstruction (a student's own classifier has one per label of its card instead)."""
-    if lab.task != "anomaly":
+    whole reconstruction or a detector's whole grid (a student's own classifier has one per
+    label of its card instead)."""
+    if lab.task not in ("anomaly", "detection"):
         return len(lab.labels)
     values = 1
     for size in lab.io.output_shape[1:]:
         values *= int(size)
     return values
+
+
+def _detection_fields(record: LiveRecord, label_names: list[str], lab: Lab, source: str, results_path: Path) -> dict:
+    """A detection record's objects, and for an image source the frame with them drawn on it
+    (beside the results file: <results>.frames/<n>.png)."""
+    objects = [{"label": o.label, "label_name": label_names[o.label], "row": o.row, "col": o.col, "score": o.score}
+               for o in record.objects or []]
+    fields: dict = {"objects": objects, "object_count": record.object_count}
+    if source and Path(source).suffix.lower() in IMAGE_SUFFIXES and Path(source).is_file():
+        rows, cols = (int(v) for v in lab.io.output_shape[1:3])
+        out = Path(results_path).with_suffix(".frames") / f"{Path(source).stem}-{record.index}.png"
+        fields["annotated"] = str(draw_detections(Path(source), record.objects or [], label_names, (rows, cols), out))
+    return fields
+
+
+def draw_detections(frame: Path, objects: list[DetectedObject], label_names: list[str], grid: tuple[int, int],
+                    out: Path) -> Path:
+    """The frame with a ring and the class name at each object's centroid (grid cells mapped
+    onto the frame), written as PNG to `out`."""
+    from PIL import Image, ImageDraw
+
+    image = Image.open(frame).convert("RGB")
+    scale = max(1, 384 // max(image.size))  # small model frames are enlarged to be seen
+    image = image.resize((image.width * scale, image.height * scale), Image.NEAREST)
+    draw = ImageDraw.Draw(image)
+    radius = max(4, image.width // (2 * grid[1]))
+    for found in objects:
+        x, y = found.col * image.width / grid[1], found.row * image.height / grid[0]
+        draw.ellipse((x - radius, y - radius, x + radius, y + radius), outline=(255, 40, 40), width=2)
+        draw.text((x + radius + 2, y - radius), f"{label_names[found.label]} {found.score:.2f}", fill=(255, 255, 0))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    image.save(out)
+    return out
 
 
 def running_threshold(session) -> float | None:
@@ -240,7 +313,8 @@ def _one_run(client, lab: Lab, label_names: list[str], board_path: str | None, s
                 status = end.group(4)
                 continue
             anomaly = lab.task == "anomaly"
-            record = parse_live(line, labels, output_values(lab) if anomaly else labels, 1 if anomaly else labels)
+            whole_output = lab.task in ("anomaly", "detection")
+            record = parse_live(line, labels, output_values(lab) if whole_output else labels, 1 if anomaly else labels)
             if record is not None:
                 record = LiveRecord(**{**record.__dict__, "source": source})
                 summary.records.append(record)
@@ -249,6 +323,8 @@ def _one_run(client, lab: Lab, label_names: list[str], board_path: str | None, s
                                 **({"anomaly_score": record.scores[0]} if anomaly else {}),
                                 **({"kmeans_score": record.kmeans_score, "anomalous": record.anomalous}
                                    if record.kmeans_score is not None else {}),
+                                **(_detection_fields(record, label_names, lab, source, results.path)
+                                   if record.objects is not None else {}),
                                 "output": record.output.hex(), "feature_ticks": record.feature_ticks,
                                 "infer_ticks": record.infer_ticks, "dropped": record.dropped,
                                 "end_sample": record.end_sample, "source": source})

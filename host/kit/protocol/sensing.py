@@ -39,7 +39,8 @@ RUN_START_RE = re.compile(
     r"timer_hz=([0-9]+)\]$")
 LIVE_RE = re.compile(
     r"^m-kit-live-\[n=([0-9]+),label=([0-9]+),feature_ticks=([0-9]+),infer_ticks=([0-9]+),dropped=([0-9]+),"
-    r"end=([0-9]+),out=([0-9a-f]*),scores=([-0-9.;]*)(?:,anomaly=([0-9]+\.[0-9]{3}),anomalous=([01]))?\]$")
+    r"end=([0-9]+),out=([0-9a-f]*),scores=([-0-9.;]*)(?:,anomaly=([0-9]+\.[0-9]{3}),anomalous=([01]))?"
+    r"(?:,objects=([0-9]+),found=([-0-9.:;]*))?\]$")
 RUN_END_RE = re.compile(r"^m-kit-run-end-\[windows=([0-9]+),samples=([0-9]+),dropped=([0-9]+),"
                         r"status=(ended|cancelled|error)\]$")
 
