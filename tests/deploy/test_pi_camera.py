@@ -159,3 +159,30 @@ def test_the_pis_pixels_are_kit_features_pixels():
         expected = native.features_int8(config, frame[None]).reshape(model)
         assert np.array_equal(got, expected), (height, width, model)
     assert json.dumps(table.tolist())  # 256 plain ints
+
+
+@pytest.mark.slow
+def test_run_the_detection_lab_on_the_camera(sshd, remote_root, clean_env, tmp_path):
+    """The object-detection lab (a gray 96x96 model: the Pi takes the gray formula's path) on the
+    camera: each frame's grid equals the laptop's, and its objects are decode_grid's."""
+    from kit.data import load_raw
+    from kit.train.detection import decode_grid
+
+    scenes = load_raw("object-detection", seed=0, size="tiny").x[:4, :, :, 0]
+    frames = np.zeros((4, FRAME[1], FRAME[0], 3), np.uint8)
+    picked = (np.arange(240) * 96) // 240
+    frames[:, :, 40:280] = np.repeat(scenes[:, picked][:, :, picked][..., None], 3, axis=-1)
+    python = RemotePython(camera_python(tmp_path / "pi", frames), use_venv=False)
+    deploy_lab("raspberry-pi-5", "object-detection", sshd.target(), layout=RemoteLayout(remote_root), python=python)
+    lab = get_lab("object-detection")
+    summary = run_pi("raspberry-pi-5", sshd.target(), lab, 4, frame=FRAME, results_dir=tmp_path / "runs")
+    expected = host_outputs("object-detection", frames)
+    assert np.array_equal(np.array([r["output"] for r in summary.records]), expected)
+    card = json.loads((MODELS_DIR / "object-detection" / "card.json").read_text())
+    total = 0
+    for record, grid in zip(summary.records, expected):
+        scores = (grid.reshape(12, 12, 3).astype(np.float32) - card["output"]["zero_point"]) * card["output"]["scale"]
+        want = decode_grid(scores, lab.detection.score_threshold)
+        assert [(o["label"], o["row"], o["col"]) for o in record["objects"]] == [(w.label, w.row, w.col) for w in want]
+        total += len(want)
+    assert total > 0

@@ -373,6 +373,9 @@ def run_pi_command(board: str, lab: str, host: str, ssh_port: int | None, identi
 
     def show(record: dict[str, Any]) -> None:
         scores = " ".join(f"{value:.2f}" for value in record["scores"])
+        if "objects" in record:  # a detector: what it found, centroids in grid cells
+            scores = f"{record['object_count']} object(s): " + ", ".join(
+                f"{o['label_name']} at ({o['row']:.1f}, {o['col']:.1f}) {o['score']:.2f}" for o in record["objects"])
         console.print(f"{record['index']:5d} {record['label_name']:12s} {scores}  capture {record['capture_ms']:.1f} ms, "
                       f"pre-processing {record['preprocess_ms']:.1f} ms, inference {record['inference_ms']:.1f} ms", highlight=False)
 

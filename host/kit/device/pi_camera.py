@@ -157,6 +157,13 @@ def pixel_table(lab: Lab, scale: float, zero_point: int) -> bytes:
     return native.features_int8(config, np.arange(256, dtype=np.uint8).reshape(1, 1, 256, 1)).tobytes()
 
 
+def output_quantization(model: Path) -> tuple[float, int]:
+    from ai_edge_litert.interpreter import Interpreter
+
+    scale, zero_point = Interpreter(model_path=str(model)).get_output_details()[0]["quantization"]
+    return float(scale), int(zero_point)
+
+
 def input_quantization(model: Path) -> tuple[float, int]:
     from ai_edge_litert.interpreter import Interpreter
 
@@ -189,14 +196,15 @@ def run_pi(board_name: str, target: SshTarget, lab: Lab, frames: int, *, model: 
     if lab.features.type != "image":
         raise KitError(f"`kit run` on {board.name} reads the camera: lab {lab.name} needs a {', '.join(lab.sensors)}",
                        hint="run a camera lab (image-classification, visual-wake-words), or this lab on a microcontroller board")
-    if lab.task != "classification":
-        raise KitError(f"`kit run` on {board.name} classifies frames; lab {lab.name} is a {lab.task} lab",
-                       hint="run image-classification or visual-wake-words on the Pi")
+    if lab.task not in ("classification", "detection"):
+        raise KitError(f"`kit run` on {board.name} classifies or detects in frames; lab {lab.name} is a {lab.task} lab",
+                       hint="run image-classification, visual-wake-words or object-detection on the Pi")
     deployed, model_path = deployed_lab(board.name, target, lab, model)
     layout = remote.RemoteLayout(deployed.remote_root)
     python = RemotePython(deployed.interpreter, deployed.use_venv)
     folder = layout.lab_dir(lab.name)
     push_files(target, folder, {CAMERA_RUNNER: CAMERA_SOURCE.read_bytes(), TABLE_NAME: pixel_table(lab, *input_quantization(model_path))})
+    quant = output_quantization(model_path)
     header = {"board": board.name, "lab": lab.name, "host": target.host, "source": "camera", "frames": frames,
               "frame_width": frame[0], "frame_height": frame[1], "model_sha256": deployed.model_sha256}
     arguments = ["live", "--model", "model.tflite", "--table", TABLE_NAME, "--frames", str(frames), "--threads", str(threads),
@@ -206,7 +214,7 @@ def run_pi(board_name: str, target: SshTarget, lab: Lab, frames: int, *, model: 
     try:
         for record in _lines(target, folder, python.runner_python(layout), arguments, deadline_s=120.0 + 30.0 * frames):
             if record.get("type") == "live":
-                record = _live_record(record, lab, len(records))
+                record = _live_record(record, lab, len(records), quant)
                 results.append(record)
                 records.append(record)
                 on_record(record)
@@ -222,17 +230,46 @@ def run_pi(board_name: str, target: SshTarget, lab: Lab, frames: int, *, model: 
     return PiRunSummary(records, results.path, status)
 
 
-def _live_record(record: dict[str, Any], lab: Lab, expected_index: int) -> dict[str, Any]:
-    """A `live` line checked (index in order, one output per label, times in range) and named."""
+def _output_size(lab: Lab) -> int:
+    size = 1
+    for value in lab.io.output_shape[1:]:
+        size *= int(value)
+    return size
+
+
+def _live_record(record: dict[str, Any], lab: Lab, expected_index: int, output_quant: tuple[float, int]) -> dict[str, Any]:
+    """A `live` line checked (index in order, the model's output size, times in range) and named.
+    A detector's grid is decoded here, with the same rule as every board (decode_grid)."""
     output, label = record.get("output"), record.get("label")
-    if (record.get("index") != expected_index or not isinstance(output, list) or len(output) != len(lab.labels)
+    detecting = lab.task == "detection"
+    if (record.get("index") != expected_index or not isinstance(output, list)
+            or len(output) != (_output_size(lab) if detecting else len(lab.labels))
             or not all(isinstance(v, int) and -128 <= v <= 127 for v in output)
-            or not isinstance(label, int) or not 0 <= label < len(lab.labels)):
+            or not isinstance(label, int) or not (detecting or 0 <= label < len(lab.labels))):
         raise DeviceError(f"the Pi sent a result that does not fit lab {lab.name}: {str(record)[:160]}",
                           hint=f"redeploy the lab: `kit deploy BOARD {lab.name}`")
     scores = record.get("scores")
     if not isinstance(scores, list) or len(scores) != len(output):
         raise DeviceError(f"the Pi sent {scores!r} as scores", hint="run the command again (it copies the runner)")
     times = {key: _ms(record.get(key), key) for key in ("capture_ms", "preprocess_ms", "inference_ms")}
-    return {"type": "live", "index": expected_index, "label": label, "label_name": lab.labels[label], "output": output,
-            "scores": [float(s) for s in scores], **times}
+    entry: dict[str, Any] = {"type": "live", "index": expected_index, "output": output, **times}
+    if not detecting:
+        return {**entry, "label": label, "label_name": lab.labels[label], "scores": [float(s) for s in scores]}
+    return {**entry, **_detections(lab, np.array(output, np.int8), output_quant)}
+
+
+def _detections(lab: Lab, output: np.ndarray, quant: tuple[float, int]) -> dict[str, Any]:
+    """Objects in a detector's int8 grid: the best object's class as the label (0 when none),
+    each label's highest cell score, and every object (centroid in grid cells)."""
+    from kit.train.detection import decode_grid
+
+    rows, cols, classes = (int(v) for v in lab.io.output_shape[1:])
+    scores = (output.reshape(rows, cols, classes).astype(np.float32) - quant[1]) * quant[0]
+    threshold = lab.detection.score_threshold if lab.detection is not None else 0.5
+    objects = decode_grid(scores, threshold)
+    best = max(objects, key=lambda found: found.score, default=None)
+    label = best.label if best is not None else 0
+    return {"label": label, "label_name": lab.labels[label],
+            "scores": [float(v) for v in scores.reshape(-1, classes).max(axis=0)], "object_count": len(objects),
+            "objects": [{"label": o.label, "label_name": lab.labels[o.label], "row": o.row, "col": o.col, "score": o.score}
+                        for o in objects]}
