@@ -273,9 +273,10 @@ def test_emulator_killed_mid_bench_keeps_partial_results(mlperf_models):
 
 def test_validate_anomaly_lab_scores_with_the_cards_threshold():
     """The anomaly lab's on-device figure is the card's balanced accuracy: same threshold, same
-    int8 outputs (bit-exact), so the board must reproduce the card's number exactly."""
+    int8 outputs (bit-exact), so the board must reproduce the card's number exactly. On the M4
+    twin: the whole test split over the soft-float rv32's UART took a minute of CI."""
     card = json.loads((MODELS_DIR / "anomaly" / "card.json").read_text())
-    report = validate_lab("emu-rv32", "anomaly")
+    report = validate_lab("emu-cortex-m4", "anomaly")
     assert report.bit_exact, report.first_mismatch
     assert report.accuracy_kind == "balanced accuracy"
     assert set(report.class_total) == {0, 1}
