@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
+from kit.errors import KitError
 from kit.paths import results_dir
 
 
@@ -63,6 +64,13 @@ class ResultsFile:
         self._write({"type": "end", "status": status, "t": time.time(), **extra})
         self._handle.close()
         self._handle = None
+
+    def close_interrupted(self, error: BaseException, measured: int, what: str) -> None:
+        """End a session an error cut short; a KitError's message then says how many `what` were
+        kept and where (once)."""
+        self.close("interrupted", error=str(error) or type(error).__name__, measured=measured)
+        if isinstance(error, KitError) and str(self.path) not in error.message:
+            error.message += f" ({measured} {what} kept in {self.path})"
 
     def __enter__(self) -> "ResultsFile":
         return self

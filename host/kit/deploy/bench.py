@@ -217,9 +217,7 @@ def _collect(board: str, lab: str, target: SshTarget, lines, header: dict[str, A
             )
     except BaseException as error:
         if results is not None:
-            results.close("interrupted", error=str(error) or type(error).__name__, measured=len(latencies))
-            if isinstance(error, KitError) and str(results.path) not in error.message:
-                error.message += f" ({len(latencies)} measurement(s) kept in {results.path})"
+            results.close_interrupted(error, len(latencies), "measurement(s)")
         raise
     assert results is not None
     stats = summarize(latencies)

@@ -468,9 +468,7 @@ def _collect(board: str, target: SshTarget, engine: str, model: str, records: It
                 hint="check the Pi (memory, temperature: `dmesg`, `free -h`), then run the bench again")
     except BaseException as error:
         if results is not None:
-            results.close("interrupted", error=str(error) or type(error).__name__, measured=len(generations))
-            if isinstance(error, KitError) and str(results.path) not in error.message:
-                error.message += f" ({len(generations)} generation(s) kept in {results.path})"
+            results.close_interrupted(error, len(generations), "generation(s)")
         raise
     assert results is not None
     result = SlmBenchResult(board=board, host=target.host, engine=engine, model=model,

@@ -157,21 +157,17 @@ def pixel_table(lab: Lab, scale: float, zero_point: int) -> bytes:
     return native.features_int8(config, np.arange(256, dtype=np.uint8).reshape(1, 1, 256, 1)).tobytes()
 
 
-def output_quantization(model: Path) -> tuple[float, int]:
+def quantization(model: Path) -> tuple[tuple[float, int], tuple[float, int]]:
+    """(input, output) scale and zero point of an int8 model, from one load of it."""
     from ai_edge_litert.interpreter import Interpreter
 
-    scale, zero_point = Interpreter(model_path=str(model)).get_output_details()[0]["quantization"]
-    return float(scale), int(zero_point)
-
-
-def input_quantization(model: Path) -> tuple[float, int]:
-    from ai_edge_litert.interpreter import Interpreter
-
-    detail = Interpreter(model_path=str(model)).get_input_details()[0]
+    interpreter = Interpreter(model_path=str(model))
+    detail, output = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
     scale, zero_point = detail["quantization"]
     if np.dtype(detail["dtype"]) != np.int8 or not scale > 0:
         raise KitError(f"{model} does not take an int8 input", hint="use the int8 .tflite `kit train` wrote")
-    return float(scale), int(zero_point)
+    out_scale, out_zero_point = output["quantization"]
+    return (float(scale), int(zero_point)), (float(out_scale), int(out_zero_point))
 
 
 def deployed_lab(board: str, target: SshTarget, lab: Lab, model: Path | None) -> tuple[DeployedLab, Path]:
@@ -203,8 +199,8 @@ def run_pi(board_name: str, target: SshTarget, lab: Lab, frames: int, *, model: 
     layout = remote.RemoteLayout(deployed.remote_root)
     python = RemotePython(deployed.interpreter, deployed.use_venv)
     folder = layout.lab_dir(lab.name)
-    push_files(target, folder, {CAMERA_RUNNER: CAMERA_SOURCE.read_bytes(), TABLE_NAME: pixel_table(lab, *input_quantization(model_path))})
-    quant = output_quantization(model_path)
+    input_quant, quant = quantization(model_path)
+    push_files(target, folder, {CAMERA_RUNNER: CAMERA_SOURCE.read_bytes(), TABLE_NAME: pixel_table(lab, *input_quant)})
     header = {"board": board.name, "lab": lab.name, "host": target.host, "source": "camera", "frames": frames,
               "frame_width": frame[0], "frame_height": frame[1], "model_sha256": deployed.model_sha256}
     arguments = ["live", "--model", "model.tflite", "--table", TABLE_NAME, "--frames", str(frames), "--threads", str(threads),
@@ -221,9 +217,7 @@ def run_pi(board_name: str, target: SshTarget, lab: Lab, frames: int, *, model: 
             elif record.get("type") == "system":
                 results.append(record)
     except BaseException as error:
-        results.close("interrupted", error=str(error) or type(error).__name__, measured=len(records))
-        if isinstance(error, KitError):
-            error.message += f" ({len(records)} frame(s) kept in {results.path})"
+        results.close_interrupted(error, len(records), "frame(s)")
         raise
     status = "complete" if len(records) == frames else "incomplete"
     results.close(status, measured=len(records))
