@@ -110,3 +110,26 @@ def test_progress_reports_absolute_counts_up_to_the_total():
     load_dataset("motion", seed=2, size="tiny", use_cache=False, progress=lambda done, total: calls.append((done, total)))
     assert calls and calls[-1][0] == calls[-1][1]
     assert [done for done, _ in calls] == sorted(done for done, _ in calls)
+
+
+@pytest.mark.parametrize("lab", ["image-classification", "object-detection", "kws", "motion", "anomaly"])
+def test_one_split_alone_is_sample_for_sample_the_whole_sets_split(lab):
+    """Validation and the reference-model check generate only the test split: it must be the
+    very samples (and order) the whole dataset's test split holds, or the card's figure moves."""
+    from kit.data import load_raw
+
+    whole = load_raw(lab, seed=3, size=0.02)
+    alone = load_raw(lab, seed=3, size=0.02, splits=("test",))
+    x, y, group = whole.part("test")
+    assert len(alone.x) == len(x) > 0
+    assert set(alone.split.tolist()) == {"test"}
+    np.testing.assert_array_equal(alone.x, x)
+    np.testing.assert_array_equal(alone.y, y)
+    assert alone.group.tolist() == group.tolist()
+
+
+def test_an_unknown_split_is_refused():
+    from kit.data import load_raw
+
+    with pytest.raises(DataError, match="unknown split"):
+        load_raw("motion", splits=("testing",))

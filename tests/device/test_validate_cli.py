@@ -242,10 +242,11 @@ def test_validate_limit_generates_only_a_small_dataset_when_the_full_one_is_not_
     monkeypatch.setenv("KIT_HOME", str(tmp_path))
     code, out, err = validate(motion_board())
     assert code == 0, err
-    assert "generating the tiny motion dataset for --limit 4" in err and "tiny generated dataset" in err
+    assert "generating the test split of the tiny motion dataset for --limit 4" in err
+    assert "spread over the tiny generated dataset" in err
     spec = lab_spec(get_lab("motion"))
     cached = {path.name for path in cache_dir("datasets").glob("*.npz")}
-    assert cached == {f"motion-{cache_key(spec, 0, 0.03, None)}.npz"}  # the tiny one only
+    assert cached == {f"motion-{cache_key(spec, 0, 0.03, None, ('test',))}.npz"}  # the tiny test split only
     # The figure is put beside the card's, and the different test set is said
     assert "model card: accuracy 99.5% on the full test split; this run used the tiny generated set" in " ".join(out.split())
     code, out, _ = validate(motion_board(), "--json")

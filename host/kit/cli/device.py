@@ -250,7 +250,7 @@ def _bench_linux_board(board: str, runs: int | None, warmup: int | None, as_json
 @click.command("validate", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
 @click.argument("board")
 @click.argument("lab")
-@click.option("--limit", type=click.IntRange(1), help="Use only the first N test samples (faster).")
+@click.option("--limit", type=click.IntRange(1), help="Use only N test samples, spread evenly over the test split (faster).")
 @click.option("--emulate", is_flag=True, help="BOARD is a real board: validate on its emulated twin.")
 @click.option("--port", help="Serial port or URL of a board running kit firmware.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")

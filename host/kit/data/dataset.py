@@ -79,8 +79,9 @@ def _source_fingerprint(source: Path) -> list[tuple[str, int, int]]:
             for p in sorted(source.rglob("*")) if p.is_file()]
 
 
-def cache_key(spec: LabSpec, seed: int, fraction: float, source: Path | None) -> str:
-    payload = {"lab": spec.name, "labels": spec.labels, "dataset": spec.dataset, "features": spec.features,
+def cache_key(spec: LabSpec, seed: int, fraction: float, source: Path | None,
+              splits: tuple[str, ...] = SPLITS) -> str:
+    payload = {**({"splits": list(splits)} if tuple(splits) != SPLITS else {}),"lab": spec.name, "labels": spec.labels, "dataset": spec.dataset, "features": spec.features,
                "input_shape": spec.input_shape, "seed": seed, "fraction": fraction, "code": _code_fingerprint(),
                "source": None if source is None else [str(source.resolve()), _source_fingerprint(source)]}
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:24]
@@ -92,31 +93,39 @@ def dataset_key(lab: Any, seed: int = 0, source: Path | str | None = None, size:
     return cache_key(lab_spec(lab), seed, size_fraction(size), Path(source).expanduser() if source is not None else None)
 
 
-def _generate_raw(spec: LabSpec, seed: int, fraction: float, progress: Progress | None) -> RawData:
+def _generate_raw(spec: LabSpec, seed: int, fraction: float, progress: Progress | None,
+                  splits: tuple[str, ...] = SPLITS) -> RawData:
+    """The generated samples of `splits` only: the speech, scene and detection generators skip the
+    other splits' work (a test split costs a fifth of the whole), with the samples unchanged."""
     generator = spec.generator
     if generator == "speech-espeak":
         from kit.data.kws import kws_raw
-        return kws_raw(spec, seed, fraction, progress)
+        return kws_raw(spec, seed, fraction, progress, splits)
     if generator == "scenes-rendered":
         from kit.data.scenes import scenes_raw
-        return scenes_raw(spec, seed, fraction, progress)
+        return scenes_raw(spec, seed, fraction, progress, splits)
     if generator == "scenes-detection":
         from kit.data.detection import detection_raw
-        return detection_raw(spec, seed, fraction, progress)
+        return detection_raw(spec, seed, fraction, progress, splits)
     if generator == "imu-motion":
         from kit.data.motion import motion_raw
-        return motion_raw(spec, seed, fraction, progress)
+        return motion_raw(spec, seed, fraction, progress).only(splits)
     if generator == "imu-vibration":
         from kit.data.vibration import vibration_raw
-        return vibration_raw(spec, seed, fraction, progress)
+        return vibration_raw(spec, seed, fraction, progress).only(splits)
     raise DataError(f"lab {spec.name} names an unknown dataset generator '{generator}'",
                     hint="use speech-espeak, scenes-rendered, scenes-detection, imu-motion or imu-vibration in [dataset] generator")
 
 
-def load_raw(lab: Any, seed: int = 0, size: str | float | None = None, progress: Progress | None = None) -> RawData:
+def load_raw(lab: Any, seed: int = 0, size: str | float | None = None, progress: Progress | None = None,
+             splits: tuple[str, ...] = SPLITS) -> RawData:
     """The lab's generated raw samples (audio clips, IMU windows, uint8 images) before features:
-    what a board's sensor would deliver (tests feed them to boards and compare the features)."""
-    return _generate_raw(lab_spec(lab), seed, size_fraction(size), progress)
+    what a board's sensor would deliver (tests feed them to boards and compare the features).
+    `splits=("test",)` generates the held-out split alone, sample for sample the same."""
+    unknown = [name for name in splits if name not in SPLITS]
+    if unknown:
+        raise DataError(f"unknown split(s) {', '.join(unknown)}", hint=f"use {', '.join(SPLITS)}")
+    return _generate_raw(lab_spec(lab), seed, size_fraction(size), progress, tuple(splits))
 
 
 def _features(spec: LabSpec, raw: np.ndarray) -> np.ndarray:
@@ -205,18 +214,25 @@ def _load(path: Path) -> Dataset | None:
 
 
 def load_dataset(lab: Any, seed: int = 0, source: Path | str | None = None, size: str | float | None = None,
-                 progress: Progress | None = None, use_cache: bool = True) -> Dataset:
+                 progress: Progress | None = None, use_cache: bool = True,
+                 splits: tuple[str, ...] = SPLITS) -> Dataset:
     """Generate (or read from `source`) the lab's dataset and its features; cached per inputs.
 
     `lab` is a kit.catalog Lab (or a lab name / dict); `size` shrinks the generated data for quick
     runs ('tiny', 'small', a fraction); `progress(done, total)` is called with absolute counts
-    (speakers, frames, windows or files) as generation advances.
+    (speakers, frames, windows or files) as generation advances. `splits=("test",)` generates only
+    the held-out split (the others come back empty): what validation and scoring need. A cached
+    full dataset serves it too.
     """
     spec = lab_spec(lab)
     fraction = size_fraction(size)
     source_path = Path(source).expanduser() if source is not None else None
     layout = None
-    key = cache_key(spec, seed, fraction, source_path)
+    splits = tuple(splits)
+    if splits != SPLITS and source_path is not None:
+        raise DataError("a user folder is read whole: generating only some splits is for generated data",
+                        hint="leave out splits when passing a data folder")
+    key = cache_key(spec, seed, fraction, source_path, splits)
     if source_path is not None and spec.task == "detection":
         if not source_path.is_dir():
             raise DataError(f"data folder {source_path} does not exist",
@@ -227,6 +243,9 @@ def load_dataset(lab: Any, seed: int = 0, source: Path | str | None = None, size
         layout = check_source(spec, source_path)  # the classes are the folders: checked before any reading
         spec = replace(spec, labels=layout.labels)
     path = cache_dir("datasets") / f"{spec.name}-{key}.npz"
+    whole = cache_dir("datasets") / f"{spec.name}-{cache_key(spec, seed, fraction, source_path)}.npz"
+    if use_cache and splits != SPLITS and whole.is_file():
+        path = whole  # the full dataset holds every split
     if use_cache and path.is_file():
         cached = _load(path)
         if cached is not None:
@@ -243,7 +262,7 @@ def load_dataset(lab: Any, seed: int = 0, source: Path | str | None = None, size
         raw = augment_training(raw, layout.modality, int(spec.dataset.get("sample_rate_hz", 16000)), seed,
                                int(spec.dataset.get("own_augment_copies", DEFAULT_COPIES)))
     else:
-        raw = _generate_raw(spec, seed, fraction, progress)
+        raw = _generate_raw(spec, seed, fraction, progress, splits)
     dataset = build_dataset(spec, raw, seed, fraction, source_path)
     if use_cache:
         _save(path, dataset)

@@ -14,7 +14,7 @@ from typing import Callable
 import numpy as np
 from PIL import Image, ImageDraw
 
-from kit.data.raw import RawData
+from kit.data.raw import SPLITS, RawData
 from kit.data.scenes import DRAWERS, RENDER, _finish, _paste_shadow, _random_colour, draw_distractor, render_background
 from kit.data.spec import LabSpec
 from kit.errors import DataError
@@ -127,16 +127,20 @@ def _split_names(count: int, rng: np.random.Generator, val_fraction: float, test
     return split.astype(str)
 
 
-def detection_raw(spec: LabSpec, seed: int, fraction: float, progress: Callable[[int, int], None] | None) -> RawData:
-    """Render `images` frames (scaled by `fraction`) with their FOMO grids as y."""
+def detection_raw(spec: LabSpec, seed: int, fraction: float, progress: Callable[[int, int], None] | None,
+                  splits: tuple[str, ...] = SPLITS) -> RawData:
+    """Render `images` frames (scaled by `fraction`) with their FOMO grids as y: only those of `splits`."""
     detection_labels_ok(spec)
     ds = spec.dataset
     count = max(10, int(round(int(ds.get("images", 2000)) * fraction)))
     height, width = [int(v) for v in ds.get("image_size", [96, 96])]
     grayscale = int(spec.features.get("channels", 1)) == 1
     max_objects, min_distance = int(ds.get("max_objects", 4)), float(ds.get("min_center_distance", 16))
+    split_all = _split_names(count, np.random.default_rng([seed, 21]), float(ds.get("validation_fraction", 0.1)),
+                             float(ds.get("test_fraction", 0.2)))
+    numbers = [number for number in range(count) if split_all[number] in splits]
     images, grids, kinds, all_boxes = [], [], [], []
-    for number in range(count):
+    for done, number in enumerate(numbers, start=1):
         rng = np.random.default_rng([seed, 20, number])
         image, boxes, kind = render_detection_scene(spec.labels, rng, height, max_objects, min_distance, grayscale)
         if width != height:
@@ -145,10 +149,9 @@ def detection_raw(spec: LabSpec, seed: int, fraction: float, progress: Callable[
         grids.append(boxes_to_grid(boxes, (height, width)))
         kinds.append(kind)
         all_boxes.append([[b.label, round(b.x0, 1), round(b.y0, 1), round(b.x1, 1), round(b.y1, 1)] for b in boxes])
-        if progress and (number % 50 == 49 or number == count - 1):
-            progress(number + 1, count)
-    split = _split_names(count, np.random.default_rng([seed, 21]), float(ds.get("validation_fraction", 0.1)),
-                         float(ds.get("test_fraction", 0.2)))
+        if progress and (done % 50 == 0 or done == len(numbers)):
+            progress(done, len(numbers))
+    split = split_all[numbers]
     objects = int(sum(len(b) for b in all_boxes))
     return RawData(x=np.stack(images), y=np.stack(grids), split=split, group=np.asarray(kinds, dtype=str),
                    info={"image_size": [height, width], "grid": list(grid_shape((height, width))), "objects": objects})

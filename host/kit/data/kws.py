@@ -6,13 +6,14 @@ from typing import Callable
 
 import numpy as np
 
-from kit.data.raw import RawData
+from kit.data.raw import SPLITS, RawData
 from kit.data.spec import LabSpec
 from kit.data.speech import generate_speech
 
 
-def kws_raw(spec: LabSpec, seed: int, fraction: float, progress: Callable[[int, int], None] | None) -> RawData:
-    clips = generate_speech(spec, seed, fraction, progress)
+def kws_raw(spec: LabSpec, seed: int, fraction: float, progress: Callable[[int, int], None] | None,
+            splits: tuple[str, ...] = SPLITS) -> RawData:
+    clips = generate_speech(spec, seed, fraction, progress, splits)
     split = np.asarray(clips.splits, dtype=str)
     noise = {kind: clips.noise_kinds.count(kind) for kind in sorted(set(clips.noise_kinds))}
     info = {"speakers": {name: len(set(np.asarray(clips.speakers)[split == name].tolist()))

@@ -24,6 +24,13 @@ class RawData:
         mask = self.split == name
         return self.x[mask], self.y[mask], self.group[mask]
 
+    def only(self, splits: tuple[str, ...]) -> "RawData":
+        """The samples of these splits (generators that cannot skip the others' work end with this)."""
+        if tuple(splits) == SPLITS:
+            return self
+        mask = np.isin(self.split, list(splits))
+        return RawData(self.x[mask], self.y[mask], self.split[mask], self.group[mask], dict(self.info))
+
 
 def stratified_splits(labels: np.ndarray, rng: np.random.Generator, val_fraction: float,
                       test_fraction: float) -> np.ndarray:

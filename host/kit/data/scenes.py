@@ -18,7 +18,7 @@ from typing import Callable
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from kit.data.raw import RawData, stratified_splits
+from kit.data.raw import SPLITS, RawData, stratified_splits
 from kit.data.spec import LabSpec
 from kit.errors import DataError
 
@@ -347,8 +347,10 @@ def _worker_main() -> None:
     sys.stdout.buffer.write(buffer.getvalue())
 
 
-def scenes_raw(spec: LabSpec, seed: int, fraction: float, progress: Callable[[int, int], None] | None) -> RawData:
-    """Render `samples_per_class` frames per label, split by class with the lab's fractions."""
+def scenes_raw(spec: LabSpec, seed: int, fraction: float, progress: Callable[[int, int], None] | None,
+               splits: tuple[str, ...] = SPLITS) -> RawData:
+    """Render `samples_per_class` frames per label, split by class with the lab's fractions; only
+    the frames of `splits` are rendered (the split is drawn from the labels alone)."""
     ds = spec.dataset
     for label in spec.labels:
         if label not in DRAWERS and label not in NEGATIVE_LABELS:
@@ -358,14 +360,16 @@ def scenes_raw(spec: LabSpec, seed: int, fraction: float, progress: Callable[[in
     height, width = [int(v) for v in ds.get("image_size", [96, 96])]
     jobs = [(seed, class_index, label, number, height) for class_index, label in enumerate(spec.labels)
             for number in range(per_class)]
-    rendered = _render_all(jobs, progress)
+    y_all = np.asarray([job[1] for job in jobs], np.int64)
+    split_all = stratified_splits(y_all, np.random.default_rng([seed, 11]), float(ds.get("validation_fraction", 0.1)),
+                                  float(ds.get("test_fraction", 0.2)))
+    kept = np.flatnonzero(np.isin(split_all, list(splits)))
+    rendered = _render_all([jobs[i] for i in kept], progress)
     images = [image if width == height else np.asarray(Image.fromarray(image).resize((width, height)))
               for image, _ in rendered]
-    y = np.asarray([job[1] for job in jobs], np.int64)
-    split = stratified_splits(y, np.random.default_rng([seed, 11]), float(ds.get("validation_fraction", 0.1)),
-                              float(ds.get("test_fraction", 0.2)))
-    return RawData(x=np.stack(images), y=y, split=split, group=np.asarray([kind for _, kind in rendered], dtype=str),
-                   info={"image_size": [height, width]})
+    x = np.stack(images) if images else np.zeros((0, height, width, 3), np.uint8)
+    return RawData(x=x, y=y_all[kept], split=split_all[kept],
+                   group=np.asarray([kind for _, kind in rendered], dtype=str), info={"image_size": [height, width]})
 
 
 if __name__ == "__main__":

@@ -200,8 +200,10 @@ def _augment(word: np.ndarray | None, length: int, rate: int, rng: np.random.Gen
     return np.clip(clip, -1, 1).astype(np.float32), kind
 
 
-def generate_speech(spec: LabSpec, seed: int, fraction: float, progress=None) -> SpeechClips:
-    """Synthesise the kws clips: keywords, unknown words and silence, split by speaker."""
+def generate_speech(spec: LabSpec, seed: int, fraction: float, progress=None,
+                    keep: tuple[str, ...] = ("train", "val", "test")) -> SpeechClips:
+    """Synthesise the kws clips: keywords, unknown words and silence, split by speaker; only the
+    speakers of the `keep` splits are synthesised (each speaker's clips are drawn from its own seed)."""
     ds = spec.dataset
     rate = int(ds.get("sample_rate_hz", 16000))
     length = int(round(float(ds.get("clip_seconds", 1.0)) * rate))
@@ -228,23 +230,26 @@ def generate_speech(spec: LabSpec, seed: int, fraction: float, progress=None) ->
         extra = pick.choice(unknown_words, size=unknown_per_speaker, replace=False).tolist() if unknown_per_speaker else []
         word_lists.append(keywords + extra)
 
+    chosen = [number for number, speaker in enumerate(speakers) if splits[speaker.id] in keep]
+
     def synthesise(number: int) -> list[np.ndarray]:
         return speaker_words(speakers[number], word_lists[number], rate)
 
-    recorded: list[list[np.ndarray]] = []
+    recorded: dict[int, list[np.ndarray]] = {}
     with ThreadPoolExecutor(max_workers=4) as pool:
-        for words in pool.map(synthesise, range(len(speakers))):
-            recorded.append(words)
+        for number, words in zip(chosen, pool.map(synthesise, chosen)):
+            recorded[number] = words
             if progress:
-                progress(len(recorded), len(speakers))
+                progress(len(recorded), len(chosen))
     pools: dict[str, list[np.ndarray]] = {"train": [], "val": [], "test": []}
-    for number, speaker in enumerate(speakers):
-        pools[splits[speaker.id]].extend(recorded[number][len(keywords):])
+    for number in chosen:
+        pools[splits[speakers[number].id]].extend(recorded[number][len(keywords):])
     copies = int(ds.get("augment_copies", 1))
     per_speaker = (len(keywords) + unknown_per_speaker + (1 if SILENCE in spec.labels else 0)) * copies
-    audio = np.empty((len(speakers) * per_speaker, length), np.float32)  # filled in place: no stacking copy
+    audio = np.empty((len(chosen) * per_speaker, length), np.float32)  # filled in place: no stacking copy
     labels, owners, split_names, kinds = [], [], [], []
-    for number, speaker in enumerate(speakers):
+    for number in chosen:
+        speaker = speakers[number]
         rng = np.random.default_rng([seed, 4, number])
         split = splits[speaker.id]
         items: list[tuple[np.ndarray | None, str]] = list(zip(recorded[number], word_lists[number][:len(keywords)]

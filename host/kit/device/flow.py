@@ -183,13 +183,22 @@ def test_inputs(lab_name: str, model_path: Path, limit: int | None, size: str | 
     return board_inputs(lab_name, model_path, np.asarray(dataset.x_test), np.asarray(dataset.y_test), limit)
 
 
+def spread_subset(count: int, limit: int | None) -> np.ndarray:
+    """Indices of `limit` samples spread evenly over a split of `count`: a test split is ordered
+    (by speaker, by class, the anomaly lab's normal windows before its faults), so its first
+    `limit` would be one speaker or one class."""
+    if limit is None or limit >= count:
+        return np.arange(count)
+    return np.unique(np.linspace(0, count - 1, max(limit, 1)).round().astype(np.int64))
+
+
 def board_inputs(lab_name: str, model_path: Path, x_test: np.ndarray, y_test: np.ndarray, limit: int | None):
     """Float test features -> (the model's int8 inputs, scorer, TFLM reference outputs)."""
     from kit.tflm import TflmInterpreter
 
     lab = get_lab(lab_name)
-    if limit is not None:
-        x_test, y_test = x_test[:limit], y_test[:limit]
+    picked = spread_subset(len(x_test), limit)
+    x_test, y_test = x_test[picked], y_test[picked]
     if len(x_test) == 0:
         raise KitError(f"lab {lab_name} has no test samples", hint="check the lab's dataset settings")
     interpreter = TflmInterpreter(model_path)
@@ -247,32 +256,37 @@ def own_test_inputs(lab_name: str, model_path: Path, source: Path, limit: int | 
 
 
 def _dataset_cached(lab, size: str | float | None) -> bool:
+    """Is this size's test split on disk (from the whole dataset or from the test split alone)?"""
     from kit.data.dataset import cache_key, size_fraction
     from kit.data.spec import lab_spec
     from kit.paths import cache_dir
 
     spec = lab_spec(lab)
-    return (cache_dir("datasets") / f"{spec.name}-{cache_key(spec, 0, size_fraction(size), None)}.npz").is_file()
+    fraction = size_fraction(size)
+    keys = (cache_key(spec, 0, fraction, None), cache_key(spec, 0, fraction, None, ("test",)))
+    return any((cache_dir("datasets") / f"{spec.name}-{key}.npz").is_file() for key in keys)
 
 
 def _test_dataset(lab, limit: int | None, size: str | float | None, note, data_progress):
-    """The lab's dataset for validation. With --limit and no cached full dataset, the smallest
-    generated size holding `limit` test samples: the full set can take minutes to generate
-    (6.5 min for kws) when --limit needs a few dozen samples."""
+    """The lab's held-out split for validation, generated alone (a fifth of the whole dataset's
+    cost) unless the full dataset is cached. With --limit, the smallest generated size holding
+    `limit` test samples: the full test split of kws still takes a while to synthesise."""
     from kit.data import load_dataset
 
+    test_only = ("test",)
     if size is not None or limit is None or _dataset_cached(lab, None):
-        return load_dataset(lab, size=size, progress=data_progress)
+        return load_dataset(lab, size=size, progress=data_progress, splits=test_only)
     for smaller in ("tiny", "small", "medium"):
         if note is not None and not _dataset_cached(lab, smaller):
-            note(f"generating the {smaller} {lab.name} dataset for --limit {limit} (the full one is not cached)")
-        dataset = load_dataset(lab, size=smaller, progress=data_progress)
+            note(f"generating the test split of the {smaller} {lab.name} dataset for --limit {limit} "
+                 "(the full one is not cached)")
+        dataset = load_dataset(lab, size=smaller, progress=data_progress, splits=test_only)
         if len(dataset.x_test) >= limit:
             if note is not None:
-                note(f"validating on the first {limit} test samples of the {smaller} generated dataset "
+                note(f"validating on {limit} test samples spread over the {smaller} generated dataset "
                      f"(held-out like the full one; `--data-size full` uses the full test set)")
             return dataset
-    return load_dataset(lab, progress=data_progress)
+    return load_dataset(lab, progress=data_progress, splits=test_only)
 
 
 def _scorer(lab, model_path: Path, x_test: np.ndarray, y_test: np.ndarray, output) -> Scorer | None:
@@ -327,7 +341,7 @@ def kmeans_figures(lab_name: str, model_path: Path, limit: int | None, size: str
     model = KMeans.from_card(block)
     dataset = _test_dataset(lab, limit, size, None, None)
     x_test = np.asarray(dataset.x_test, np.float32)
-    x_test = (x_test if limit is None else x_test[:limit]).reshape(-1, model.mean.size)
+    x_test = x_test[spread_subset(len(x_test), limit)].reshape(-1, model.mean.size)
     per_kind = lab.anomaly.unseen_windows_per_kind
     if limit is not None:
         per_kind = max(4, min(per_kind, limit // 4))
