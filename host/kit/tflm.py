@@ -101,6 +101,11 @@ it.print_allocations()
 """
 
 
+class TflmAllocationError(ModelError):
+    """TFLM itself cannot allocate the model (an op it has no kernel for, say): kit's own engine
+    may still run it, so `kit convert` writes kit's C and says why the TFLM arrays are missing."""
+
+
 def measure_arena_bytes(model: bytes | Path, arena_bytes: int = DEFAULT_ARENA_BYTES) -> int:
     """Arena bytes TFLM allocates for the model on this 64-bit host (a child process probes it)."""
     data = Path(model).read_bytes() if isinstance(model, (str, Path)) else bytes(model)
@@ -121,7 +126,7 @@ def measure_arena_bytes(model: bytes | Path, arena_bytes: int = DEFAULT_ARENA_BY
         reason = tflm_reason(output)
         if completed.returncode < 0 and reason == _NO_REASON:
             reason = f"the TFLM process was killed by signal {-completed.returncode} before it said why"
-        raise ModelError(
+        raise TflmAllocationError(
             f"TensorFlow Lite Micro could not allocate this model: {reason}",
             "check that the model is a valid full-integer .tflite using ops TFLM supports",
         )

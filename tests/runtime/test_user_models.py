@@ -73,3 +73,29 @@ def test_relu_n1_to_1_is_checked_against_tflite_reference_kernels(user_model):
     assert reference_engine(user_model("prelu").reference) == TFLM
     with pytest.raises(ModelError, match="RELU_N1_TO_1|cannot load"):
         TflmInterpreter(model.reference)
+
+
+def test_kit_convert_writes_kits_c_for_a_model_tflm_cannot_allocate(user_model, tmp_path):
+    """`kit convert` on a RELU_N1_TO_1 model: TFLM refuses it, kit's engine runs it. The command
+    writes kit's C and says, with TFLM's own reason, why there are no TFLM arrays (it used to
+    stop with the TFLM error and write nothing)."""
+    import json
+
+    from click.testing import CliRunner
+
+    from kit.cli import main
+
+    model = user_model("clip")
+    result = CliRunner().invoke(main, ["convert", str(model.path), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "TFLM arrays: not written: TensorFlow Lite Micro could not allocate this model:" in text
+    reason = text.split("could not allocate this model:")[1].split(". kit's own engine")[0].strip()
+    assert reason, text  # TFLM's reason is said, not an empty colon
+    assert (tmp_path / "out" / "kit" / "kit_model.c").is_file()
+    assert not (tmp_path / "out" / "tflm").exists()
+    assert "- (TFLM cannot run it)" in text
+    listed = CliRunner().invoke(main, ["convert", str(model.path), "--json"])
+    assert listed.exit_code == 0, listed.output
+    summary = json.loads(listed.output)
+    assert summary["tflm_dir"] is None and summary["kit_dir"] and "could not allocate" in summary["tflm_refusal"]

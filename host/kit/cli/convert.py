@@ -47,12 +47,28 @@ def _numbers_table(result) -> Table:
     table.add_column("figure")
     table.add_column("kit", justify="right")
     table.add_column("TFLM", justify="right")
-    table.add_row("arena bytes", f"{result.arena_bytes_kit:,}", f"{result.arena_bytes_tflm:,} measured")
-    table.add_row("declared arena (kTensorArenaSize)", "-", f"{result.tensor_arena_size:,}")
+    tflm_arena = f"{result.arena_bytes_tflm:,} measured" if result.tflm is not None else "- (TFLM cannot run it)"
+    table.add_row("arena bytes", f"{result.arena_bytes_kit:,}", tflm_arena)
+    if result.tflm is not None:
+        table.add_row("declared arena (kTensorArenaSize)", "-", f"{result.tensor_arena_size:,}")
     table.add_row("weight bytes (flash)", f"{result.weight_bytes:,}", f"{result.model_bytes:,} (whole .tflite)")
     table.add_row("ops / tensors", f"{len(result.ops)} / {result.tensors}", "")
     table.add_row("MACs per inference", f"{result.macs:,}", "")
     return table
+
+
+def _convert_both(convert, model: Path, out_dir: Path | None, labels, model_id, card_path):
+    """kit's C and TFLM's arrays; when TFLM alone cannot allocate the model (no TFLM kernel for
+    an op kit has, e.g. RELU_N1_TO_1), kit's C with TFLM's reason instead of no output at all."""
+    from kit.tflm import TflmAllocationError
+
+    try:
+        return convert(model, out_dir, labels=labels, model_id=model_id, card_path=card_path, tflm=True), None
+    except TflmAllocationError as refusal:
+        result = convert(model, out_dir, labels=labels, model_id=model_id, card_path=card_path, tflm=False)
+        if result.refusal is not None:
+            raise refusal from None  # neither engine runs it: TFLM's reason is the first to fix
+        return result, refusal
 
 
 @click.command("convert")
@@ -80,7 +96,7 @@ def convert_command(
     npu_board = _npu_board(target_board) if target_board else None
     with warnings.catch_warnings(record=True) as caught:  # a card kit could not update: said below
         warnings.simplefilter("always")
-        result = convert(model, out_dir, labels=labels, model_id=model_id, card_path=card_path, tflm=True)
+        result, tflm_refusal = _convert_both(convert, model, out_dir, labels, model_id, card_path)
         if result.card_path is not None and result.refusal is None:
             from kit.train.card import update_card
 
@@ -88,12 +104,17 @@ def convert_command(
         npu = _npu_compile(model, result, npu_board) if npu_board else None
     card_problems = [str(w.message) for w in caught if str(w.message).startswith("model card")]
     if as_json:
-        click.echo(json.dumps(result.to_dict() | ({"npu": npu.to_dict()} if npu else {}), indent=2))
+        refused = {"tflm_refusal": tflm_refusal.message if tflm_refusal is not None else None}
+        click.echo(json.dumps(result.to_dict() | refused | ({"npu": npu.to_dict()} if npu else {}), indent=2))
     else:
         console.print(_summary_table(result))
         if result.refusal is None:
             console.print(_numbers_table(result))
-        console.print(f"TFLM arrays: {result.tflm_dir}")
+        if tflm_refusal is None:
+            console.print(f"TFLM arrays: {result.tflm_dir}")
+        else:
+            console.print(f"TFLM arrays: not written: {tflm_refusal.message}. kit's own engine runs the model "
+                          "(kit flash BOARD LAB --model FILE); a TFLM build of it cannot.", markup=False)
         console.print(f"kit model:   {result.kit_dir or 'not emitted (kit refused the model, see below)'}")
         if npu is not None:
             for table in _npu_tables(npu):
