@@ -13,10 +13,12 @@ it (a named pipe: the log of a large model is hundreds of MB and is never stored
   rewound execution of TB to ADDR` (an MMIO access in icount mode: only the instructions before
   ADDR ran, then QEMU runs the access alone in a block flagged CF_LAST_IO). So the mix is the
   exact instruction count QEMU's virtual clock advances by.
-- Blocks are attributed to functions by address (`nm -S` of the ELF). A conditional branch that
-  ends a block was taken when the next executed block does not start right after it.
-- Segments: every MMIO read that follows an entry into the timer function (`kit_hal_ticks`, whose
-  first MMIO read is SysTick's counter) closes a segment, so segment k holds exactly the
+- Blocks are attributed to functions by address (`nm -S` of the ELF). A branch that ends a block
+  was taken when the next executed block does not start right after it (only a taken conditional
+  branch costs more than its table entry: B/BL/BX are priced as always taken).
+- Segments: the first timer read after an entry into the timer function (`kit_hal_ticks`) closes
+  a segment (Arm: its first MMIO read, SysTick's counter; rv32: `csrr mcycle`), so segment k
+  holds exactly the
   instructions between the firmware's k-th and (k+1)-th timer reads: what its tick differences
   measure. bench/kernels.py's traced program reads the timer once before its one invoke, twice
   per op (its op hook) and once after, so op i is segment 2i+2.
@@ -275,7 +277,8 @@ class Block:
     function: str
     mix: Counter[str]
     cost: BlockCost | None
-    ends_in_conditional: bool
+    ends_in_branch: bool
+    reads_cycle_csr: bool  # rv32: ends with a read of mcycle (the timer), which ends QEMU's block
 
     @property
     def pc(self) -> int:
@@ -342,7 +345,7 @@ class LogParser:
 
     def __init__(self, symbols: Symbols, isa: str, model: CycleModel | None, timer_entry: int | None) -> None:
         self.symbols, self.model, self.timer_entry = symbols, model, timer_entry
-        self.classify = CLASSIFIERS[isa]
+        self.isa, self.classify = isa, CLASSIFIERS[isa]
         self.blocks: dict[str, Block] = {}  # by QEMU's host pointer of the translated block
         self.fresh: list[Insn] | None = None  # the block in_asm just printed, until its first Trace
         self.listing: list[Insn] | None = None
@@ -354,10 +357,9 @@ class LogParser:
     def make_block(self, insns: list[Insn], function: str) -> Block:
         mix = Counter(self.classify(insn) for insn in insns)
         cost = self.model.block_cost(insns) if self.model else None
-        conditional = False
-        if insns and self.classify(insns[-1]) == BRANCH:
-            conditional = cost.taken_extra > 0 if cost else True
-        return Block(insns, function, mix, cost, conditional)
+        branch = bool(insns) and self.classify(insns[-1]) == BRANCH
+        reads_cycle = bool(insns) and self.isa == "riscv" and "mcycle" in insns[-1].operands.split(",")
+        return Block(insns, function, mix, cost, branch, reads_cycle)
 
     def feed(self, line: str) -> None:
         if line.startswith("Trace "):
@@ -390,14 +392,15 @@ class LogParser:
             raise ValueError(f"QEMU log: the block executed at {pc:#x} was never listed (is -d in_asm on?)")
         if self.pending is not None:
             previous = self.blocks[self.pending]
-            if previous.ends_in_conditional and pc != previous.fallthrough:
+            if previous.ends_in_branch and pc != previous.fallthrough:
                 self.taken[-1][self.pending] += 1
         if pc == self.timer_entry:
             self.armed = True
         self.counts[-1][host] += 1
         self.pending = host
-        if self.armed and cflags & CF_LAST_IO:
-            # The timer's counter read ran alone in this block: the segment ends with it.
+        if self.armed and (cflags & CF_LAST_IO or block.reads_cycle_csr):
+            # The timer's read (Arm: SysTick's counter, an MMIO access QEMU runs alone in a block
+            # flagged CF_LAST_IO; rv32: csrr mcycle, which ends its block) closes the segment.
             self.armed, self.pending = False, None
             self.counts.append(Counter())
             self.taken.append(Counter())
@@ -490,7 +493,12 @@ def trace_run(qemu: list[str], elf: Path, symbols: Symbols, isa: str, model: Cyc
 def mix_text(segment: Segment, classes: Iterable[str] = MIX_CLASSES) -> str:
     """`alu 41% mul 20% ...`: the mix as shares of the segment's instructions."""
     total = segment.instructions or 1
-    return " ".join(f"{cls} {100 * segment.mix[cls] / total:.0f}%" for cls in classes if segment.mix[cls])
+
+    def share(count: int) -> str:
+        percent = 100 * count / total
+        return f"{percent:.0f}%" if percent >= 0.5 else "<1%"
+
+    return " ".join(f"{cls} {share(segment.mix[cls])}" for cls in classes if segment.mix[cls])
 
 
 def main() -> int:

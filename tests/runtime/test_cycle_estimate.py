@@ -123,16 +123,17 @@ def test_log_parser_on_a_synthetic_log():
     symbols = cycles.Symbols([0x100, 0x200], [0x180, 0x240], ["kernel", "kit_hal_ticks"])
     first, second = cycles.parse_log(SYNTHETIC_LOG.splitlines(keepends=True), symbols, "arm", cycles.M4_MODEL,
                                      timer_entry=0x200)
-    # Segment 0, up to and including the timer's MMIO read: the loop block 3x (taken twice: the next
-    # block started at 0x100, then fell through to 0x106), bl, the rewound block's one instruction
+    # Segment 0, up to and including the timer's MMIO read: the loop block 3x (bne taken twice: the
+    # next block started at 0x100, then fell through to 0x106), bl, the rewound block's one instruction
     # before the MMIO access, and the access alone.
     assert first.instructions == 3 * 3 + 1 + 1 + 1
-    assert first.taken_branches == 2
+    assert first.taken_branches == 2 + 1  # and bl
     assert first.cycles == 3 * (2 + 1 + 1) + 2 * 2 + 3 + 1 + 2
     assert dict(first.mix) == {"load": 3 + 1, "alu": 3 + 1, "branch": 3 + 1}
     assert dict(first.by_function) == {"kernel": 10, "kit_hal_ticks": 2}
-    # Segment 1: bx lr; the last block never started (icount budget), so it does not count.
-    assert (second.instructions, second.cycles, dict(second.mix)) == (1, 3, {"branch": 1})
+    # Segment 1: bx lr (taken: the next block is elsewhere); the last block never started (icount
+    # budget ran out), so it does not count.
+    assert (second.instructions, second.cycles, dict(second.mix), second.taken_branches) == (1, 3, {"branch": 1}, 1)
 
 
 def test_log_parser_refuses_a_block_it_never_saw_listed():
@@ -142,31 +143,41 @@ def test_log_parser_refuses_a_block_it_never_saw_listed():
                          None)
 
 
-needs_m4_twin = pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None
-                                   or shutil.which("qemu-system-arm") is None,
-                                   reason="arm-none-eabi-gcc / qemu-system-arm not installed")
+TWINS = {"cortex-m4": ("arm-none-eabi-gcc", "qemu-system-arm"),
+         "rv32imc": ("riscv64-unknown-elf-gcc", "qemu-system-riscv32")}
 
 
-@needs_m4_twin
-def test_traced_small_model_mix_adds_up_to_qemus_count(tmp_path):
+@pytest.fixture(scope="module")
+def small_conv_info(tmp_path_factory):
+    """tiny_models.small_conv (CONV 3x3 + FC) compiled by kit, with TFLM's output for the bench input."""
     from tests.compile import tiny_models
 
     kernels = _load("kernels")
     model, shape = tiny_models.small_conv()
-    path = tmp_path / "small_conv.tflite"
+    path = tmp_path_factory.mktemp("cycles") / "small_conv.tflite"
     path.write_bytes(tiny_models.convert(model, shape, "int8"))
-    info = kernels.load_info("small_conv", path)
-    work = tmp_path / "work"
-    work.mkdir()
-    traced = kernels.trace("cortex-m4", "optimised", info, work)
+    return kernels.load_info("small_conv", path)
+
+
+@pytest.mark.parametrize("target", sorted(TWINS))
+def test_traced_small_model_mix_adds_up_to_qemus_count(target, small_conv_info, tmp_path):
+    if any(shutil.which(tool) is None for tool in TWINS[target]):
+        pytest.skip(f"{' / '.join(TWINS[target])} not installed")
+    kernels = _load("kernels")
+    traced = kernels.trace(target, "optimised", small_conv_info, tmp_path)
     assert traced.run.exact
-    # QEMU's count is the firmware's 25 MHz SysTick under -icount shift=0: one tick = 40 instructions.
-    assert traced.tick_instructions == 40
+    # QEMU's count under -icount shift=0: the M4's 25 MHz SysTick (one tick = 40 instructions),
+    # rv32's mcycle (one instruction): the mix must land within one tick, i.e. exactly on rv32.
+    assert traced.tick_instructions == {"cortex-m4": 40, "rv32imc": 1}[target]
     for segment, counted in zip(traced.ops, traced.run.op_instructions):
         assert abs(segment.instructions - counted) < traced.tick_instructions
         assert sum(segment.mix.values()) == segment.instructions == sum(segment.by_function.values())
     assert abs(traced.whole.instructions - traced.run.total_instructions) < traced.tick_instructions
-    assert traced.whole.cycles >= traced.whole.instructions  # every M4 instruction takes at least a cycle
-    kinds = kernels.trace_by_kind(info, traced)
+    kinds = kernels.trace_by_kind(small_conv_info, traced)
     assert {"CONV 3x3", "FC"} <= set(kinds)
     assert kinds["CONV 3x3"][0].mix["mul"] > 0
+    if target == "cortex-m4":
+        assert traced.model is not None
+        assert traced.whole.cycles >= traced.whole.instructions  # every M4 instruction takes a cycle or more
+    else:
+        assert traced.model is None and traced.whole.cycles == 0  # no cycle model for rv32
