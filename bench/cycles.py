@@ -17,21 +17,22 @@ it (a named pipe: the log of a large model is hundreds of MB and is never stored
   was taken when the next executed block does not start right after it (only a taken conditional
   branch costs more than its table entry: B/BL/BX are priced as always taken).
 - Segments: the first timer read after an entry into the timer function (`kit_hal_ticks`) closes
-  a segment (Arm: its first MMIO read, SysTick's counter; rv32: `csrr mcycle`), so segment k
-  holds exactly the
-  instructions between the firmware's k-th and (k+1)-th timer reads: what its tick differences
-  measure. bench/kernels.py's traced program reads the timer once before its one invoke, twice
-  per op (its op hook) and once after, so op i is segment 2i+2.
+  a segment (Arm: its first MMIO read, SysTick's counter; rv32: `csrr mcycle`), so segment k holds
+  exactly the instructions between the firmware's k-th and (k+1)-th timer reads: what its tick
+  differences measure. bench/kernels.py's traced program reads the timer once before its one
+  invoke, twice per op (its op hook) and once after, so op i is segment 2i+2.
 
 The cycle model (`M4_MODEL`) prices each instruction from Arm's public timing table: "Arm
 Cortex-M4 Processor Technical Reference Manual" (Arm DDI 0439 / 100166_0001_00), section 3.3.1
 "Table of processor instructions" (Table 3-1) and the FPU instruction table, zero wait states.
 It is an ESTIMATE: it ignores flash wait states and caches (a real L4R5 at 120 MHz runs from
 flash through its ART accelerator), register-dependency stalls (a load whose address was computed
-by the previous instruction waits a cycle), IT folding, interrupt entry, bus contention. Assumed
-where the table gives a range: pipeline refill P = 2 (taken branches cost 1+P = 3), SDIV/UDIV 7
-(of 2-12), barriers B = 0. No cycle model is made for the Cortex-M7 (dual issue) or rv32: for them
-only the instruction mix is reported.
+by the previous instruction waits a cycle; a load after a load that feeds it does not pipeline),
+IT folding onto the previous instruction, interrupt entry, bus contention. Assumed where the
+table gives a range or a note: pipeline refill P = 2 (of 1-3: taken branches cost 1+P = 3),
+LDR 2 and 1 when it follows another single load/store (pipelined), STR 1 (its data phase
+overlaps the next instruction), SDIV/UDIV 7 (of 2-12), barriers B = 0, IT 1. No cycle model is
+made for the Cortex-M7 (dual issue, caches) or rv32: for them only the instruction mix is reported.
 """
 
 from __future__ import annotations
@@ -304,6 +305,7 @@ class Segment:
     cycles: int = 0
     by_function: Counter[str] = field(default_factory=Counter)  # instructions per function
     cycles_by_function: Counter[str] = field(default_factory=Counter)
+    mix_by_function: dict[str, Counter[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -435,8 +437,10 @@ class LogParser:
             instructions = block.instructions * count
             segment.instructions += instructions
             segment.by_function[block.function] += instructions
+            function_mix = segment.mix_by_function.setdefault(block.function, Counter())
             for cls, n in block.mix.items():
                 segment.mix[cls] += n * count
+                function_mix[cls] += n * count
             if block.cost is not None:
                 cycles = block.cost.cycles * count + block.cost.taken_extra * taken.get(host, 0)
                 segment.cycles += cycles
@@ -477,17 +481,34 @@ def trace_run(qemu: list[str], elf: Path, symbols: Symbols, isa: str, model: Cyc
         command = [*qemu, str(elf), "-d", "in_asm,exec,nochain", "-D", str(fifo)]
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         output: list[str] = []
-        reader = threading.Thread(target=lambda: output.append(process.stdout.read()), daemon=True)  # type: ignore[union-attr]
-        reader.start()
+        stdout = process.stdout
+        assert stdout is not None
+        reader = threading.Thread(target=lambda: output.append(stdout.read()), daemon=True)
+        watcher = threading.Thread(target=_release_reader, args=(process, fifo), daemon=True)
         timer = threading.Timer(timeout_s, process.kill)
-        timer.start()
+        for thread in (reader, watcher, timer):
+            thread.start()
         try:
             segments = parse_log(_lines(fifo), symbols, isa, model, timer_entry)
+        except BaseException:
+            process.kill()
+            raise
         finally:
             timer.cancel()
             returncode = process.wait()
             reader.join()
+            watcher.join()
     return TracedRun("".join(output), returncode, segments)
+
+
+def _release_reader(process: subprocess.Popen[str], fifo: Path) -> None:
+    """Once QEMU has exited, open and close the pipe's write end: a reader still blocked in open()
+    (QEMU died before opening its log) then sees the end of the log instead of waiting forever."""
+    process.wait()
+    try:
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+    except OSError:  # no reader left (ENXIO): the log was read to its end
+        pass
 
 
 def mix_text(segment: Segment, classes: Iterable[str] = MIX_CLASSES) -> str:

@@ -35,7 +35,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -390,6 +390,8 @@ def merged(segments: list[cycles.Segment]) -> cycles.Segment:
         total.mix.update(segment.mix)
         total.by_function.update(segment.by_function)
         total.cycles_by_function.update(segment.cycles_by_function)
+        for function, mix in segment.mix_by_function.items():
+            total.mix_by_function.setdefault(function, Counter()).update(mix)
     return total
 
 
@@ -476,7 +478,8 @@ def trace_record(info: ModelInfo, traced: Traced) -> dict[str, object]:
               "worst_difference_vs_ticks": traced.worst_difference,
               "invoke": one(traced.whole, info.total_macs),
               "by_kind": {kind: one(seg, macs) for kind, (seg, macs) in trace_by_kind(info, traced).items()},
-              "by_function": dict(traced.whole.by_function)}
+              "by_function": dict(traced.whole.by_function),
+              "mix_by_function": {fn: dict(mix) for fn, mix in traced.whole.mix_by_function.items()}}
     if traced.model:
         record["est_cycles_by_function"] = dict(traced.whole.cycles_by_function)
     return record
