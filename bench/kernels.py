@@ -14,16 +14,17 @@ op. It prints instructions per MAC per layer type, the whole invoke, whether the
 equals TFLM's bytes, per layer type on a Helium core portable vs Arm DSP vs Helium side by
 side with Helium's speed-up, the published anchors from issue 13 beside them, and the runtime's
 .text per target and variant. QEMU counts instructions, not cycles (it models no pipeline:
-loads, taken branches and 64-bit multiplies cost more than one cycle on a real Cortex-M4),
+loads, load/store multiples and taken branches cost more than one cycle on a real Cortex-M4),
 so the anchors measured in cycles on a board are another unit. For the --trace-targets
 (default cortex-m4) a second program runs one hooked invoke under QEMU's block log
 (bench/cycles.py): the dynamic instruction mix per layer type and, on the Cortex-M4, an
 ESTIMATE of cycles from that mix with the Cortex-M4 TRM's instruction timings (labelled
 "est."; bench/cycles.py says what it assumes and ignores), beside the anchors measured in
-cycles. The mix is checked against the same run's tick counts (within one 25 MHz tick, 40
-instructions, per op). "other ops" are the instructions of the ops without MACs (pooling, ADD, SOFTMAX,
-RESHAPE); per-op figures include the op hook's timer reads (tens of instructions per op),
-the whole-invoke figure does not.
+cycles. The mix is checked against the same run's tick counts (within one tick per op: 40
+instructions on the M4's 25 MHz SysTick, exactly on rv32's mcycle); the traced "invoke" row
+is the hooked invoke, so it includes the hook's timer reads. "other ops" are the instructions
+of the ops without MACs (pooling, ADD, SOFTMAX, RESHAPE); per-op figures include the op hook's
+timer reads (tens of instructions per op), the whole-invoke figure does not.
 """
 
 from __future__ import annotations
