@@ -1,7 +1,8 @@
 """Instructions per MAC of kit's int8 kernels, by layer type, on the emulated cores.
 
     .venv/bin/python bench/kernels.py [--models kws_ref_model,...] [--targets cortex-m4,cortex-m55,rv32imc]
-                                      [--variants portable,optimised,helium] [--json FILE]
+                                      [--variants portable,optimised,helium] [--trace-targets cortex-m4]
+                                      [--json FILE]
 
 For every MLPerf Tiny model, target and kernel variant (`portable`: -DKIT_PORTABLE_KERNELS,
 the C loops every core runs; `optimised`: the default build, which on Cortex-M4/M7/M55 uses
@@ -13,11 +14,17 @@ op. It prints instructions per MAC per layer type, the whole invoke, whether the
 equals TFLM's bytes, per layer type on a Helium core portable vs Arm DSP vs Helium side by
 side with Helium's speed-up, the published anchors from issue 13 beside them, and the runtime's
 .text per target and variant. QEMU counts instructions, not cycles (it models no pipeline:
-loads, taken branches and 64-bit multiplies cost more than one cycle on a real Cortex-M4),
-so the anchors measured in cycles on a board are another unit; no cycle estimate is made
-here yet. "other ops" are the instructions of the ops without MACs (pooling, ADD, SOFTMAX,
-RESHAPE); per-op figures include the op hook's timer reads (tens of instructions per op),
-the whole-invoke figure does not.
+loads, load/store multiples and taken branches cost more than one cycle on a real Cortex-M4),
+so the anchors measured in cycles on a board are another unit. For the --trace-targets
+(default cortex-m4) a second program runs one hooked invoke under QEMU's block log
+(bench/cycles.py): the dynamic instruction mix per layer type and, on the Cortex-M4, an
+ESTIMATE of cycles from that mix with the Cortex-M4 TRM's instruction timings (labelled
+"est."; bench/cycles.py says what it assumes and ignores), beside the anchors measured in
+cycles. The mix is checked against the same run's tick counts (within one tick per op: 40
+instructions on the M4's 25 MHz SysTick, exactly on rv32's mcycle); the traced "invoke" row
+is the hooked invoke, so it includes the hook's timer reads. "other ops" are the instructions
+of the ops without MACs (pooling, ADD, SOFTMAX, RESHAPE); per-op figures include the op hook's
+timer reads (tens of instructions per op), the whole-invoke figure does not.
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,6 +56,9 @@ from kit.compile.tflite import load_model  # noqa: E402
 from kit.paths import FIRMWARE_DIR  # noqa: E402
 from kit.runtime_host.build import COMMON_FLAGS, include_flags, runtime_sources, warning_flags  # noqa: E402
 from kit.tflm import TflmInterpreter  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import cycles  # noqa: E402  (bench/cycles.py: the block-log tracer and the cycle model)
 
 MLPERF_DIR = REPO / "tests" / "data" / "mlperf-tiny"
 MODELS = ["kws_ref_model", "vww_96_int8", "pretrainedResnet_quant", "ad01_int8", "str_ww_ref_model"]
@@ -176,6 +186,37 @@ int main(void) {
 """
 
 
+# One hooked invoke only, for the block log: timer reads before it, around every op, after it.
+TRACE_MAIN_C = MAIN_C[: MAIN_C.index("int main(void)")] + r"""
+int main(void) {
+    uint32_t i;
+    uint64_t start, total;
+    const uint8_t *out;
+    kit_hal_init();
+    memcpy(kit_model_input(&kit_model, arena), bench_input, KIT_MODEL_INPUT_BYTES);
+    kit_hal_timer_sync();
+    start = kit_hal_ticks();
+    if (kit_model_invoke(&kit_model, arena, hook, 0) != 0) {
+        return 3;
+    }
+    total = kit_hal_ticks() - start;
+    put_line("total ", (uint32_t)total, kit_hal_timer_hz());
+    out = (const uint8_t *)kit_model_output(&kit_model, arena);
+    kit_hal_putc('o');
+    kit_hal_putc(' ');
+    for (i = 0; i < KIT_MODEL_OUTPUT_BYTES; ++i) {
+        put_hex(out[i], 2);
+    }
+    kit_hal_putc('\n');
+    for (i = 0; i < KIT_MODEL_OP_COUNT; ++i) {
+        put_line("op ", i, (uint32_t)op_ticks[i]);
+    }
+    kit_hal_flush();
+    return 0;
+}
+"""
+
+
 @dataclass
 class Run:
     """What one (model, target, variant) measured."""
@@ -211,8 +252,9 @@ def layer_kind(plan: Plan, op: OpPlan) -> str:
     return op.op
 
 
-def load_info(name: str) -> ModelInfo:
-    path = MLPERF_DIR / f"{name}.tflite"
+def load_info(name: str, path: Path | None = None) -> ModelInfo:
+    """Compile an MLPerf model (or the .tflite at `path`) and take TFLM's output for the bench input."""
+    path = path or MLPERF_DIR / f"{name}.tflite"
     result = convert(path)
     plan = result.plan
     costs = count_macs(load_model(path))
@@ -229,10 +271,10 @@ def _input_header(sample: np.ndarray) -> str:
     return f"#include <stdint.h>\nstatic const int8_t bench_input[{sample.size}] = {{{values}}};\n"
 
 
-def build(target: Target, variant: str, info: ModelInfo, work: Path) -> Path:
+def build(target: Target, variant: str, info: ModelInfo, work: Path, main_source: str = MAIN_C) -> Path:
     hal_dir = FIRMWARE_DIR / "hal" / target.hal
     (work / "link.ld").write_text(render_linker_script(target.hal, target.layout))
-    (work / "main.c").write_text(MAIN_C)
+    (work / "main.c").write_text(main_source)
     (work / "bench_input.h").write_text(_input_header(info.input))
     sources = [*runtime_sources(), info.kit_dir / "kit_model.c", *sorted(hal_dir.glob("*.c")), work / "main.c"]
     elf = work / "bench.elf"
@@ -249,8 +291,13 @@ def build(target: Target, variant: str, info: ModelInfo, work: Path) -> Path:
 
 def run(target: Target, elf: Path, info: ModelInfo) -> Run:
     completed = subprocess.run([*target.qemu, str(elf)], capture_output=True, text=True, timeout=QEMU_TIMEOUT_S)
+    return parse_run(completed.stdout, completed.returncode, elf, info)
+
+
+def parse_run(stdout: str, returncode: int, elf: Path, info: ModelInfo) -> Run:
+    """The bench program's `total`, `op` and `o` lines -> instruction counts and TFLM equality."""
     total, hz, ops, out = 0, 1, [0.0] * len(info.plan.ops), ""
-    for line in completed.stdout.splitlines():
+    for line in stdout.splitlines():
         parts = line.split()
         if parts[:1] == ["total"]:
             total, hz = int(parts[1], 16), int(parts[2], 16)
@@ -258,8 +305,8 @@ def run(target: Target, elf: Path, info: ModelInfo) -> Run:
             ops[int(parts[1], 16)] = int(parts[2], 16)
         elif parts[:1] == ["o"] and len(parts) == 2:
             out = parts[1]
-    if completed.returncode != 0 or not out:
-        raise SystemExit(f"{info.name} on {elf}: exit {completed.returncode}\n{completed.stdout[-2000:]}")
+    if returncode != 0 or not out:
+        raise SystemExit(f"{info.name} on {elf}: exit {returncode}\n{stdout[-2000:]}")
     scale = 1e9 / hz  # ticks -> instructions (1 ns per instruction)
     exact = bytes.fromhex(out) == info.expected.tobytes()
     return Run(total * scale, [t * scale for t in ops], exact)
@@ -323,14 +370,133 @@ def print_model(info: ModelInfo, results: dict[tuple[str, str], Run]) -> None:
             print(f"  anchor {label:<50} {values[info.name]:.2f}")
 
 
+@dataclass
+class Traced:
+    """One traced run (one hooked invoke): its tick counts and the block log's segment per op."""
+
+    run: Run
+    ops: list[cycles.Segment]
+    whole: cycles.Segment
+    model: cycles.CycleModel | None
+    tick_instructions: float  # instructions per timer tick: the tick counts' resolution
+    worst_difference: float  # largest |mix - tick count| over the ops and the whole invoke
+
+
+def merged(segments: list[cycles.Segment]) -> cycles.Segment:
+    total = cycles.Segment()
+    for segment in segments:
+        total.instructions += segment.instructions
+        total.cycles += segment.cycles
+        total.taken_branches += segment.taken_branches
+        total.mix.update(segment.mix)
+        total.by_function.update(segment.by_function)
+        total.cycles_by_function.update(segment.cycles_by_function)
+        for function, mix in segment.mix_by_function.items():
+            total.mix_by_function.setdefault(function, Counter()).update(mix)
+    return total
+
+
+def trace(name: str, variant: str, info: ModelInfo, work: Path) -> Traced:
+    """Build TRACE_MAIN_C, run it once under the block log, and check the mix against its ticks.
+
+    Timer reads: r0 before the invoke, r(2i+1) / r(2i+2) around op i, r(2n+1) after; segment k
+    holds what ran between r(k-1) and r(k), so op i is segment 2i+2 and the invoke segments 1..2n+1."""
+    target = TARGETS[name]
+    elf = build(target, variant, info, work, TRACE_MAIN_C)
+    symbols = cycles.read_symbols(re.sub(r"gcc$", "nm", target.cc[0]), elf)
+    model = cycles.CYCLE_MODELS.get(name)
+    traced = cycles.trace_run(list(target.qemu), elf, symbols, "riscv" if name.startswith("rv") else "arm", model,
+                              timeout_s=QEMU_TIMEOUT_S * 10)
+    result = parse_run(traced.stdout, traced.returncode, elf, info)
+    count = len(info.plan.ops)
+    if len(traced.segments) != 2 * count + 3:
+        raise SystemExit(f"{info.name} on {name}: {len(traced.segments)} timer segments in the block log, "
+                         f"expected {2 * count + 3}")
+    ops = [traced.segments[2 * i + 2] for i in range(count)]
+    whole = merged(traced.segments[1: 2 * count + 2])
+    hz = int(re.search(r"^total \S+ (\S+)$", traced.stdout, re.M).group(1), 16)  # type: ignore[union-attr]
+    tick = 1e9 / hz
+    pairs = [(s.instructions, r) for s, r in zip(ops, result.op_instructions)]
+    pairs.append((whole.instructions, result.total_instructions))
+    worst = max(abs(mix - ticks) for mix, ticks in pairs)
+    if worst >= tick:
+        raise SystemExit(f"{info.name} on {name}/{variant}: the block log's mix differs from QEMU's tick count by "
+                         f"{worst:.0f} instructions (more than one tick, {tick:.0f})")
+    return Traced(result, ops, whole, model, tick, worst)
+
+
+def trace_by_kind(info: ModelInfo, traced: Traced) -> dict[str, tuple[cycles.Segment, int]]:
+    """(merged segment, MACs) per layer type."""
+    kinds: dict[str, list[cycles.Segment]] = defaultdict(list)
+    for kind, segment in zip(info.kinds, traced.ops):
+        kinds[kind].append(segment)
+    return {kind: (merged(parts), sum(m for k, m in zip(info.kinds, info.macs) if k == kind))
+            for kind, parts in kinds.items()}
+
+
+def cycle_anchors(name: str) -> str:
+    """The anchors measured in cycles on a board, for the estimate's line."""
+    return ", ".join(f"{label} {values[name]:.2f}" for label, values in ANCHORS.items()
+                     if "cycles" in label and name in values)
+
+
+def print_trace(info: ModelInfo, name: str, variant: str, traced: Traced) -> None:
+    """Per layer type: instr/MAC, est. cycles/MAC and the mix; then the whole invoke beside the anchors."""
+    model = traced.model
+    unit = f"{cycles.ESTIMATE_LABEL} cycles/MAC" if model else "(no cycle model)"
+    print(f"  {name} {variant}: instruction mix from QEMU's block log (matches its tick counts within "
+          f"{traced.worst_difference:.0f} instructions, < 1 tick of {traced.tick_instructions:.0f})"
+          + (f"; cycles are an ESTIMATE from the {model.name} TRM timings ({model.assumptions})" if model else
+             "; no cycle model for this core: instructions only"))
+    print(f"    {'layer':<10} {'instr/MAC':>9} {unit:>17} {'est. cyc/instr':>14}  mix (% of instructions)")
+    rows = [(kind, seg, macs) for kind, (seg, macs) in sorted(trace_by_kind(info, traced).items()) if macs > 0]
+    rows.append(("invoke", traced.whole, info.total_macs))
+    for kind, segment, macs in rows:
+        estimate = f"{segment.cycles / macs:>17.2f}" if model else f"{'-':>17}"
+        per_instr = f"{segment.cycles / max(segment.instructions, 1):>14.2f}" if model else f"{'-':>14}"
+        print(f"    {kind:<10} {segment.instructions / macs:>9.2f} {estimate} {per_instr}  {cycles.mix_text(segment)}"
+              f", taken br {100 * segment.taken_branches / max(segment.instructions, 1):.0f}%")
+    if model and cycle_anchors(info.name):
+        print(f"    anchors measured in cycles/MAC beside the {cycles.ESTIMATE_LABEL} "
+              f"{traced.whole.cycles / info.total_macs:.2f}: {cycle_anchors(info.name)}")
+    top = traced.whole.by_function.most_common(6)
+    print("    functions (instructions" + (f", {cycles.ESTIMATE_LABEL} cycles" if model else "") + "): " + ", ".join(
+        f"{fn} {n:,}" + (f"/{traced.whole.cycles_by_function[fn]:,}" if model else "") for fn, n in top))
+
+
+def trace_record(info: ModelInfo, traced: Traced) -> dict[str, object]:
+    """The --json form: cycles are estimates (the key says so) or absent without a cycle model."""
+    def one(segment: cycles.Segment, macs: int) -> dict[str, object]:
+        entry: dict[str, object] = {"instructions": segment.instructions, "macs": macs, "mix": dict(segment.mix),
+                                    "taken_branches": segment.taken_branches}
+        if traced.model:
+            entry["est_cycles"] = segment.cycles
+        return entry
+
+    record = {"cycle_model": ({"core": traced.model.name, "source": traced.model.source,
+                               "assumptions": traced.model.assumptions, "note": "an ESTIMATE, not a measurement"}
+                              if traced.model else None),
+              "worst_difference_vs_ticks": traced.worst_difference,
+              "invoke": one(traced.whole, info.total_macs),
+              "by_kind": {kind: one(seg, macs) for kind, (seg, macs) in trace_by_kind(info, traced).items()},
+              "by_function": dict(traced.whole.by_function),
+              "mix_by_function": {fn: dict(mix) for fn, mix in traced.whole.mix_by_function.items()}}
+    if traced.model:
+        record["est_cycles_by_function"] = dict(traced.whole.cycles_by_function)
+    return record
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", default=",".join(MODELS))
     parser.add_argument("--targets", default="cortex-m4,cortex-m55,rv32imc")
     parser.add_argument("--variants", default="portable,optimised,helium")
+    parser.add_argument("--trace-targets", default="cortex-m4",
+                        help="targets (of --targets) whose instruction mix and cycle estimate are traced; '' for none")
     parser.add_argument("--json", type=Path, help="also write the numbers to this file")
     args = parser.parse_args()
     targets, variants = args.targets.split(","), args.variants.split(",")
+    traced_targets = [t for t in args.trace_targets.split(",") if t in targets]
     for name in targets:
         for tool in (TARGETS[name].cc[0], TARGETS[name].qemu[0]):
             if shutil.which(tool) is None:
@@ -345,9 +511,14 @@ def main() -> int:
                 for variant in variants_for(target, variants):
                     results[(target, variant)] = run(TARGETS[target], build(TARGETS[target], variant, info, work), info)
             print_model(info, results)
-            record["models"][name] = {f"{t}/{v}": {"instructions": r.total_instructions, "macs": info.total_macs,
-                                                    "exact": r.exact, "by_kind": by_kind(info, r)}
-                                      for (t, v), r in results.items()}  # type: ignore[index]
+            entries = {f"{t}/{v}": {"instructions": r.total_instructions, "macs": info.total_macs,
+                                    "exact": r.exact, "by_kind": by_kind(info, r)} for (t, v), r in results.items()}
+            for target in traced_targets:
+                for variant in variants_for(target, variants):
+                    traced = trace(target, variant, info, work)
+                    print_trace(info, target, variant, traced)
+                    entries[f"{target}/{variant}"]["trace"] = trace_record(info, traced)
+            record["models"][name] = entries  # type: ignore[index]
             sys.stdout.flush()
         print("\nruntime .text bytes (executor + all kernels, -O2):")
         for target in targets:
