@@ -120,3 +120,17 @@ def test_warmup_climbs_to_the_peak_then_cosine_decays_to_five_percent():
     plain = pipeline.learning_rate_schedule({"learning_rate": 0.01}, epochs=4, steps_per_epoch=10)
     assert _rates(plain, [0, 40]) == pytest.approx([0.01, 0.0005], rel=1e-3)
 
+
+def test_object_detection_calibrates_on_its_own_sample_count(monkeypatch, tmp_path):
+    """[training] calibration_samples picks how many training samples the int8 PTQ sees."""
+    seen = {}
+
+    def fake_quantize(model, calibration):
+        seen["count"] = len(calibration)
+        return b""
+
+    monkeypatch.setattr(pipeline, "quantize_int8", fake_quantize)
+    monkeypatch.setattr(pipeline, "check_supported_ops", lambda tflite: [])
+    lab = load_lab("object-detection")
+    pipeline.quantize_model(lab, None, synthetic_dataset(lab, 240, 0), 0, tmp_path)
+    assert seen["count"] == int(lab.training["calibration_samples"]) < 240
