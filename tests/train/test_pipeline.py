@@ -102,3 +102,35 @@ def test_unknown_lab_is_a_clean_error():
     with pytest.raises(KitError) as error:
         train_lab("no-such-lab", progress=False)
     assert "no-such-lab" in error.value.message and error.value.hint
+
+
+def _rates(schedule, steps):
+    return [float(schedule(step)) for step in steps]
+
+
+def test_warmup_climbs_to_the_peak_then_cosine_decays_to_five_percent():
+    """[training] warmup_epochs: the rate starts at warmup_start x the peak, reaches the peak
+    after the warm-up steps and ends at 5% of it; without it the schedule is the plain cosine."""
+    training = {"learning_rate": 0.01, "warmup_epochs": 1, "warmup_start": 0.1}
+    schedule = pipeline.learning_rate_schedule(training, epochs=4, steps_per_epoch=10)
+    start, peak, end = _rates(schedule, [0, 10, 40])
+    assert start == pytest.approx(0.001) and peak == pytest.approx(0.01) and end == pytest.approx(0.0005, rel=1e-3)
+    climbing = _rates(schedule, range(11))
+    assert all(a < b for a, b in zip(climbing, climbing[1:]))
+    plain = pipeline.learning_rate_schedule({"learning_rate": 0.01}, epochs=4, steps_per_epoch=10)
+    assert _rates(plain, [0, 40]) == pytest.approx([0.01, 0.0005], rel=1e-3)
+
+
+def test_object_detection_calibrates_on_its_own_sample_count(monkeypatch, tmp_path):
+    """[training] calibration_samples picks how many training samples the int8 PTQ sees."""
+    seen = {}
+
+    def fake_quantize(model, calibration):
+        seen["count"] = len(calibration)
+        return b""
+
+    monkeypatch.setattr(pipeline, "quantize_int8", fake_quantize)
+    monkeypatch.setattr(pipeline, "check_supported_ops", lambda tflite: [])
+    lab = load_lab("object-detection")
+    pipeline.quantize_model(lab, None, synthetic_dataset(lab, 240, 0), 0, tmp_path)
+    assert seen["count"] == int(lab.training["calibration_samples"]) < 240

@@ -23,7 +23,8 @@ from kit.train.evaluate import Evaluation, evaluate_predictor, predict_float, pr
 from kit.train.lab import LabTraining, load_lab, training_inputs_hash
 from kit.train.models import build_model
 from kit.train.progress import dataset_progress, keras_progress, stage_console
-from kit.train.quantize import check_supported_ops, import_tensorflow, quantize_int8, representative_samples
+from kit.train.quantize import (REPRESENTATIVE_SAMPLES, check_supported_ops, import_tensorflow, quantize_int8,
+                                representative_samples)
 from kit.train.reference import reference_card
 from kit.train.transfer import BaseModel, base_identity, base_model, fit_transfer
 from kit.train.diagnose import diagnose
@@ -86,6 +87,22 @@ def _training_arrays(lab: LabTraining, dataset) -> tuple[np.ndarray, np.ndarray,
     return x_train, y_train, x_val, y_val
 
 
+def learning_rate_schedule(training: dict, epochs: int, steps_per_epoch: int):
+    """Cosine decay to 5% of [training] learning_rate over the run; with `warmup_epochs` the rate
+    first climbs linearly from `warmup_start` x the peak, so a high peak rate (what lets a short
+    run converge) does not knock freshly initialised BatchNorm statistics off at the first steps."""
+    import keras
+
+    peak = float(training.get("learning_rate", 0.001))
+    steps = epochs * steps_per_epoch
+    warmup_steps = min(steps - 1, int(round(float(training.get("warmup_epochs", 0)) * steps_per_epoch)))
+    if warmup_steps <= 0:
+        return keras.optimizers.schedules.CosineDecay(peak, steps, alpha=0.05)
+    start = peak * float(training.get("warmup_start", 0.1))
+    return keras.optimizers.schedules.CosineDecay(start, steps - warmup_steps, alpha=0.05,
+                                                  warmup_target=peak, warmup_steps=warmup_steps)
+
+
 def fit_model(lab: LabTraining, dataset, seed: int, progress: bool = True):
     """Build the lab's architecture and train it; returns the Keras model."""
     import_tensorflow()
@@ -99,8 +116,7 @@ def fit_model(lab: LabTraining, dataset, seed: int, progress: bool = True):
     model = build_model(lab.arch, lab.input_shape[1:], classes, lab.model, lab.training)
     epochs = int(lab.training.get("epochs", 10))
     batch_size = int(lab.training.get("batch_size", 32))
-    steps = epochs * int(np.ceil(len(x_train) / batch_size))
-    schedule = keras.optimizers.schedules.CosineDecay(float(lab.training.get("learning_rate", 0.001)), steps, alpha=0.05)
+    schedule = learning_rate_schedule(lab.training, epochs, int(np.ceil(len(x_train) / batch_size)))
     if lab.task == "anomaly":
         model.compile(optimizer=keras.optimizers.Adam(schedule), loss="mse")
     else:
@@ -119,7 +135,8 @@ def fit_model(lab: LabTraining, dataset, seed: int, progress: bool = True):
 def quantize_model(lab: LabTraining, model, dataset, seed: int, folder: Path) -> Path:
     """int8 PTQ calibrated on training data; the graph must stay within the kit runtime's ops."""
     x_train, _, _, _ = _training_arrays(lab, dataset)
-    tflite = quantize_int8(model, representative_samples(x_train, seed))
+    count = int(lab.training.get("calibration_samples", REPRESENTATIVE_SAMPLES))
+    tflite = quantize_int8(model, representative_samples(x_train, seed, count))
     check_supported_ops(tflite)
     path = Path(folder) / TFLITE_NAME
     path.write_bytes(tflite)
