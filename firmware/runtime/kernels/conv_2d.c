@@ -57,6 +57,93 @@ static inline int8_t requantize(int32_t acc, int32_t multiplier, int32_t shift, 
     return (int8_t)kit_requantize_s8(acc, multiplier, shift, offset, lo, hi);
 }
 
+#if KIT_PORTABLE_PATH
+/* One tap of the 4-channel x 3-column block: 3 input and 4 weight loads, 12 products. */
+#define KIT_CONV_TAP(o)                                              \
+    do {                                                             \
+        const int32_t x0 = c0[o], x1 = c1[o], x2 = c2[o];            \
+        int32_t v = w0[o];                                           \
+        a00 += x0 * v; a01 += x1 * v; a02 += x2 * v;                 \
+        v = w1[o];                                                   \
+        a10 += x0 * v; a11 += x1 * v; a12 += x2 * v;                 \
+        v = w2[o];                                                   \
+        a20 += x0 * v; a21 += x1 * v; a22 += x2 * v;                 \
+        v = w3[o];                                                   \
+        a30 += x0 * v; a31 += x1 * v; a32 += x2 * v;                 \
+    } while (0)
+
+/* Output channels oc[0..3] of the three pixels whose k-byte columns are c0, c1, c2 (the
+ * outputs out[0..2]): 12 sums in registers (rv32 has 31 GPRs: 12 sums, 7 pointers, 3
+ * inputs and a weight fit), 4 taps per pass, then TFLM's requantization per channel with
+ * its constants prepared once. A clamped (repeated) channel or pixel just writes the same
+ * byte twice. */
+static KIT_NO_PRESCHED void conv_block_4x3(const kit_conv_params_t *p, const int8_t *c0, const int8_t *c1,
+                                           const int8_t *c2, const int8_t *filter, int32_t k, const int32_t oc[4],
+                                           int8_t *const out[3]) {
+    const int8_t *w0 = filter + (size_t)oc[0] * k, *w1 = filter + (size_t)oc[1] * k;
+    const int8_t *w2 = filter + (size_t)oc[2] * k, *w3 = filter + (size_t)oc[3] * k;
+    const int32_t *kb = p->kernel_bias;
+    int32_t a00 = kb[oc[0]], a10 = kb[oc[1]], a20 = kb[oc[2]], a30 = kb[oc[3]];
+    int32_t a01 = a00, a02 = a00, a11 = a10, a12 = a10, a21 = a20, a22 = a20, a31 = a30, a32 = a30;
+    const int8_t *const end4 = c0 + (k & ~3), *const end = c0 + k;
+    while (c0 != end4) {
+        KIT_CONV_TAP(0);
+        KIT_CONV_TAP(1);
+        KIT_CONV_TAP(2);
+        KIT_CONV_TAP(3);
+        c0 += 4; c1 += 4; c2 += 4; w0 += 4; w1 += 4; w2 += 4; w3 += 4;
+    }
+    while (c0 != end) {
+        KIT_CONV_TAP(0);
+        ++c0; ++c1; ++c2; ++w0; ++w1; ++w2; ++w3;
+    }
+    {
+        const int32_t offset = p->output_offset, lo = p->activation_min, hi = p->activation_max;
+        const int32_t *mult = p->output_multiplier, *shift = p->output_shift;
+        int8_t *const o0 = out[0], *const o1 = out[1], *const o2 = out[2];
+        const int32_t q0 = oc[0], q1 = oc[1], q2 = oc[2], q3 = oc[3];
+        kit_rq_store3(a00, a01, a02, mult[q0], shift[q0], offset, lo, hi, o0 + q0, o1 + q0, o2 + q0);
+        kit_rq_store3(a10, a11, a12, mult[q1], shift[q1], offset, lo, hi, o0 + q1, o1 + q1, o2 + q1);
+        kit_rq_store3(a20, a21, a22, mult[q2], shift[q2], offset, lo, hi, o0 + q2, o1 + q2, o2 + q2);
+        kit_rq_store3(a30, a31, a32, mult[q3], shift[q3], offset, lo, hi, o0 + q3, o1 + q3, o2 + q3);
+    }
+}
+#undef KIT_CONV_TAP
+
+/* The portable fast path: blocks of 3 pixels x 4 channels (conv_block_4x3); a 1x1 window
+ * without padding reads its columns in place, any other is copied by im2col. */
+static void conv_portable(const kit_conv_params_t *p, const int8_t *input, const int8_t *filter, int8_t *output) {
+    const int32_t k = p->filter.h * p->filter.w * p->input.c, out_c = p->output.c;
+    const int32_t pixels = p->output.h * p->output.w;
+    const int direct = p->filter.h == 1 && p->filter.w == 1 && p->pad_h == 0 && p->pad_w == 0;
+    int8_t cols[3][KIT_IM2COL_MAX];
+    int32_t px, oc, j;
+    for (px = 0; px < pixels; px += 3) {
+        const int8_t *col[3];
+        int8_t *out[3];
+        for (j = 0; j < 3; ++j) {
+            const int32_t q = px + j < pixels ? px + j : pixels - 1;  /* a short last group repeats its pixel */
+            out[j] = output + (size_t)q * out_c;
+            if (direct) {
+                const int32_t w = p->output.w;
+                col[j] = input + ((size_t)(q / w) * p->stride_h * p->input.w + (size_t)(q % w) * p->stride_w) *
+                                     p->input.c;
+            } else {
+                im2col(p, input, q, cols[j]);
+                col[j] = cols[j];
+            }
+        }
+        for (oc = 0; oc < out_c; oc += 4) {
+            const int32_t last = out_c - 1;
+            const int32_t ocs[4] = {oc, oc + 1 < out_c ? oc + 1 : last, oc + 2 < out_c ? oc + 2 : last,
+                                    oc + 3 < out_c ? oc + 3 : last};
+            conv_block_4x3(p, col[0], col[1], col[2], filter, k, ocs, out);
+        }
+    }
+}
+#endif
+
+#if !KIT_PORTABLE_PATH
 static void conv_im2col(const kit_conv_params_t *p, const int8_t *input, const int8_t *filter, int8_t *output) {
     const int32_t k = p->filter.h * p->filter.w * p->input.c, out_c = p->output.c;
     const int32_t pixels = p->output.h * p->output.w;
@@ -110,6 +197,7 @@ static void conv_im2col(const kit_conv_params_t *p, const int8_t *input, const i
         }
     }
 }
+#endif
 
 int kit_op_conv_2d(const kit_op_t *op, const kit_model_t *m, uint8_t *arena) {
     const kit_conv_params_t *p = (const kit_conv_params_t *)op->params;
@@ -130,7 +218,11 @@ int kit_op_conv_2d(const kit_op_t *op, const kit_model_t *m, uint8_t *arena) {
                                                           p->pad_w == 0))) {
         const size_t in_batch = (size_t)in_h * in_w * in_c, out_batch = (size_t)out_h * out_w * out_c;
         for (b = 0; b < p->output.n; ++b) {
+#if KIT_PORTABLE_PATH
+            conv_portable(p, input + b * in_batch, filter, output + b * out_batch);
+#else
             conv_im2col(p, input + b * in_batch, filter, output + b * out_batch);
+#endif
         }
         return KIT_OK;
     }
