@@ -136,7 +136,7 @@ static KIT_ALWAYS_INLINE void kit_rq_store3(int32_t s0, int32_t s1, int32_t s2, 
 }
 
 /* kit_requantize_s8 with prepared constants */
-static inline int32_t kit_rq_s8(int32_t acc, const kit_rq_t *q, int32_t offset, int32_t lo, int32_t hi) {
+static KIT_ALWAYS_INLINE int32_t kit_rq_s8(int32_t acc, const kit_rq_t *q, int32_t offset, int32_t lo, int32_t hi) {
     int32_t r = q->fast ? kit_rq_fast(acc, q->m2, q->e, q->round) : kit_requantize(acc, q->multiplier, q->shift);
     r += offset;
     return r < lo ? lo : (r > hi ? hi : r);
