@@ -135,6 +135,30 @@ static KIT_ALWAYS_INLINE void kit_rq_store3(int32_t s0, int32_t s1, int32_t s2, 
     *out2 = kit_clamp_s8(s2 + offset, lo, hi);
 }
 
+/* kit_rq_store3 for four sums */
+static KIT_ALWAYS_INLINE void kit_rq_store4(int32_t s0, int32_t s1, int32_t s2, int32_t s3, int32_t multiplier,
+                                            int32_t shift, int32_t offset, int32_t lo, int32_t hi, int8_t *out0,
+                                            int8_t *out1, int8_t *out2, int8_t *out3) {
+    const kit_rq_t q = kit_rq_prepare(multiplier, shift);
+    if (q.fast) {
+        const uint32_t m2 = q.m2;
+        const int32_t e = q.e, round = q.round;
+        s0 = kit_rq_fast(s0, m2, e, round);
+        s1 = kit_rq_fast(s1, m2, e, round);
+        s2 = kit_rq_fast(s2, m2, e, round);
+        s3 = kit_rq_fast(s3, m2, e, round);
+    } else {
+        s0 = kit_requantize(s0, multiplier, shift);
+        s1 = kit_requantize(s1, multiplier, shift);
+        s2 = kit_requantize(s2, multiplier, shift);
+        s3 = kit_requantize(s3, multiplier, shift);
+    }
+    *out0 = kit_clamp_s8(s0 + offset, lo, hi);
+    *out1 = kit_clamp_s8(s1 + offset, lo, hi);
+    *out2 = kit_clamp_s8(s2 + offset, lo, hi);
+    *out3 = kit_clamp_s8(s3 + offset, lo, hi);
+}
+
 /* kit_requantize_s8 with prepared constants */
 static KIT_ALWAYS_INLINE int32_t kit_rq_s8(int32_t acc, const kit_rq_t *q, int32_t offset, int32_t lo, int32_t hi) {
     int32_t r = q->fast ? kit_rq_fast(acc, q->m2, q->e, q->round) : kit_requantize(acc, q->multiplier, q->shift);
