@@ -280,7 +280,7 @@ typedef struct {
 static KIT_ALWAYS_INLINE void dw_line(const dw_plane_t *pl, const int8_t *l0, const int8_t *l1, const int8_t *l2,
                                       int32_t w00, int32_t w01, int32_t w02, int32_t w10, int32_t w11,
                                       int32_t w12, int32_t w20, int32_t w21, int32_t w22, int32_t start,
-                                      uint32_t m2, int32_t e, int32_t round, int8_t *out) {
+                                      uint32_t m2, int32_t e, int32_t round, int8_t *out, const int same_step) {
     const size_t step = pl->step, out_step = pl->out_step;
     const int32_t n_in = pl->n_in, pad = pl->pad, n_out = pl->n_out, zero_point = pl->zero_point;
     const int32_t offset = pl->offset, lo = pl->lo, hi = pl->hi;
@@ -299,17 +299,41 @@ static KIT_ALWAYS_INLINE void dw_line(const dw_plane_t *pl, const int8_t *l0, co
         q0 = l0 + (size_t)(2 - pad) * step;
         q1 = l1 + (size_t)(2 - pad) * step;
         q2 = l2 + (size_t)(2 - pad) * step;
-        for (; o < loaded; ++o) {
-            x0 = *q0;
-            x1 = *q1;
-            x2 = *q2;
-            q0 += step;
-            q1 += step;
-            q2 += step;
-            a += KIT_DW_DOT(2, x0, x1, x2);
-            KIT_DW_STORE(a);
-            a = b + KIT_DW_DOT(1, x0, x1, x2);
-            b = start + KIT_DW_DOT(0, x0, x1, x2);
+        if (loaded > 0) {
+            /* one lane value at a time into the three running sums (a: finishing, b, c: new),
+             * so 1 input and 3 sums are live rather than 3 inputs and 2 sums; the loop ends
+             * on the output pointer */
+            int8_t *const out_end = out + (size_t)loaded * out_step;
+            const size_t st = same_step ? step : out_step;
+            const uint32_t range = (uint32_t)(hi - lo);
+            while (out != out_end) {
+                int32_t x = *q0, c;
+                q0 += step;
+                a += w20 * x;
+                b += w10 * x;
+                c = start + w00 * x;
+                x = *q1;
+                q1 += step;
+                a += w21 * x;
+                b += w11 * x;
+                c += w01 * x;
+                x = *q2;
+                q2 += step;
+                a += w22 * x;
+                b += w12 * x;
+                c += w02 * x;
+                {
+                    int32_t r_ = kit_rq_fast(a, m2, e, round) + offset;
+                    if ((uint32_t)(r_ - lo) > range) { /* one compare while in [lo, hi] */
+                        r_ = r_ < lo ? lo : hi;
+                    }
+                    *out = (int8_t)r_;
+                    out += st;
+                }
+                a = b;
+                b = c;
+            }
+            o = loaded;
         }
         for (; o < n_out; ++o) {
             KIT_DW_AT(o + 2 - pad, x0, x1, x2);
@@ -378,8 +402,13 @@ static KIT_NO_PRESCHED void dw_channel(const dw_plane_t *pl, int32_t c, const ki
         int8_t *out = pl->output + (size_t)line * pl->line_out_step + c;
         if (first >= 0 && first + 2 < lane_n) {
             const int8_t *l0 = pl->input + (size_t)first * lane_step + c;
-            dw_line(pl, l0, l0 + lane_step, l0 + 2 * lane_step, w[0][0], w[0][1], w[0][2], w[1][0], w[1][1],
-                    w[1][2], w[2][0], w[2][1], w[2][2], kb, q.m2, q.e, q.round, out);
+            if (pl->step == pl->out_step) { /* (SAME, stride 1 along the line: one step register) */
+                dw_line(pl, l0, l0 + lane_step, l0 + 2 * lane_step, w[0][0], w[0][1], w[0][2], w[1][0], w[1][1],
+                        w[1][2], w[2][0], w[2][1], w[2][2], kb, q.m2, q.e, q.round, out, 1);
+            } else {
+                dw_line(pl, l0, l0 + lane_step, l0 + 2 * lane_step, w[0][0], w[0][1], w[0][2], w[1][0], w[1][1],
+                        w[1][2], w[2][0], w[2][1], w[2][2], kb, q.m2, q.e, q.round, out, 0);
+            }
         } else { /* a border line: lanes off the input read a valid one with zero weights */
             const int8_t *lane[3];
             int32_t v[3][3], start = kb, any = first < 0 ? -first : 0;
@@ -391,8 +420,13 @@ static KIT_NO_PRESCHED void dw_channel(const dw_plane_t *pl, int32_t c, const ki
                     start += valid ? 0 : zero_point * w[t][l];
                 }
             }
-            dw_line(pl, lane[0], lane[1], lane[2], v[0][0], v[0][1], v[0][2], v[1][0], v[1][1], v[1][2], v[2][0],
-                    v[2][1], v[2][2], start, q.m2, q.e, q.round, out);
+            if (pl->step == pl->out_step) {
+                dw_line(pl, lane[0], lane[1], lane[2], v[0][0], v[0][1], v[0][2], v[1][0], v[1][1], v[1][2],
+                        v[2][0], v[2][1], v[2][2], start, q.m2, q.e, q.round, out, 1);
+            } else {
+                dw_line(pl, lane[0], lane[1], lane[2], v[0][0], v[0][1], v[0][2], v[1][0], v[1][1], v[1][2],
+                        v[2][0], v[2][1], v[2][2], start, q.m2, q.e, q.round, out, 0);
+            }
         }
     }
 }
