@@ -90,6 +90,15 @@ typedef struct {
     int32_t multiplier, shift;
 } kit_rq_t;
 
+/* kit_requantize out of line, for the channels kit_rq_fast does not take (rare: a left
+ * shift, no right shift, or a multiplier within 2^(e-1) of 2^31): keeps the block kernels small. */
+#if defined(__GNUC__)
+__attribute__((noinline, unused))
+#endif
+static int32_t kit_requantize_cold(int32_t acc, int32_t multiplier, int32_t shift) {
+    return kit_requantize(acc, multiplier, shift);
+}
+
 static KIT_ALWAYS_INLINE kit_rq_t kit_rq_prepare(int32_t multiplier, int32_t shift) {
     kit_rq_t q;
     q.m2 = (uint32_t)multiplier << 1;
@@ -126,9 +135,9 @@ static KIT_ALWAYS_INLINE void kit_rq_store3(int32_t s0, int32_t s1, int32_t s2, 
         s1 = kit_rq_fast(s1, m2, e, round);
         s2 = kit_rq_fast(s2, m2, e, round);
     } else {
-        s0 = kit_requantize(s0, multiplier, shift);
-        s1 = kit_requantize(s1, multiplier, shift);
-        s2 = kit_requantize(s2, multiplier, shift);
+        s0 = kit_requantize_cold(s0, multiplier, shift);
+        s1 = kit_requantize_cold(s1, multiplier, shift);
+        s2 = kit_requantize_cold(s2, multiplier, shift);
     }
     *out0 = kit_clamp_s8(s0 + offset, lo, hi);
     *out1 = kit_clamp_s8(s1 + offset, lo, hi);
@@ -148,10 +157,10 @@ static KIT_ALWAYS_INLINE void kit_rq_store4(int32_t s0, int32_t s1, int32_t s2, 
         s2 = kit_rq_fast(s2, m2, e, round);
         s3 = kit_rq_fast(s3, m2, e, round);
     } else {
-        s0 = kit_requantize(s0, multiplier, shift);
-        s1 = kit_requantize(s1, multiplier, shift);
-        s2 = kit_requantize(s2, multiplier, shift);
-        s3 = kit_requantize(s3, multiplier, shift);
+        s0 = kit_requantize_cold(s0, multiplier, shift);
+        s1 = kit_requantize_cold(s1, multiplier, shift);
+        s2 = kit_requantize_cold(s2, multiplier, shift);
+        s3 = kit_requantize_cold(s3, multiplier, shift);
     }
     *out0 = kit_clamp_s8(s0 + offset, lo, hi);
     *out1 = kit_clamp_s8(s1 + offset, lo, hi);
@@ -161,7 +170,7 @@ static KIT_ALWAYS_INLINE void kit_rq_store4(int32_t s0, int32_t s1, int32_t s2, 
 
 /* kit_requantize_s8 with prepared constants */
 static KIT_ALWAYS_INLINE int32_t kit_rq_s8(int32_t acc, const kit_rq_t *q, int32_t offset, int32_t lo, int32_t hi) {
-    int32_t r = q->fast ? kit_rq_fast(acc, q->m2, q->e, q->round) : kit_requantize(acc, q->multiplier, q->shift);
+    int32_t r = q->fast ? kit_rq_fast(acc, q->m2, q->e, q->round) : kit_requantize_cold(acc, q->multiplier, q->shift);
     r += offset;
     return r < lo ? lo : (r > hi ? hi : r);
 }
