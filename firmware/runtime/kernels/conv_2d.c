@@ -8,6 +8,10 @@
  * zero point (they then add 0, as TFLM's skipped taps do). Windows larger than
  * KIT_IM2COL_MAX bytes take the general path.
  *
+ * Portable builds (no Arm DSP, no Helium: rv32, Xtensa, the host) run conv_swar instead: two
+ * pixels per 32-bit word, so one MUL gives two products (conv_block_swar), or for more than
+ * KIT_SWAR_TAPS taps or a -128 weight 4-channel x 3-pixel blocks (conv_block_4x3).
+ *
  * General path: the filter window is clipped to the input once per output pixel; the sum
  * is the same as TFLM's (int32 adds of the same products), only the skipped out-of-bounds
  * taps are never visited. */

@@ -7,7 +7,8 @@
  * channels of one tap are contiguous in both the input and the [1, kh, kw, c] filter. With
  * the Arm DSP extension, SXTAB16 widens two input bytes and adds the input offset in one
  * instruction and SMLABB / SMLATT multiply-accumulate one channel each. With Helium
- * (-DKIT_HELIUM_KERNELS on a Cortex-M55) 8 channels per vector (helium_pixel). */
+ * (-DKIT_HELIUM_KERNELS on a Cortex-M55) 8 channels per vector (helium_pixel). Portable builds
+ * run 3x3 filters as per-channel sweeps (dw_3x3_portable). */
 #include "kit_dot.h"
 #include "kit_fixedpoint.h"
 #include "kit_kernels.h"

@@ -5,7 +5,8 @@
  * With the compiler's kernel_bias (bias + input_offset * sum of the unit's weights) four
  * units share each input word and the inner loop has no offset to add; the compiler then
  * also stores each block of 4 units' weights interleaved (kit_mat_1x4_blocked), and units
- * past the last block in plain rows (kit_mat_1x4). */
+ * past the last block in plain rows (kit_mat_1x4). Portable builds take two blocks (8 units)
+ * per pass first (fc_block_8). */
 #include "kit_dot.h"
 #include "kit_fixedpoint.h"
 #include "kit_kernels.h"
