@@ -80,6 +80,14 @@ ANCHORS: dict[str, dict[str, float]] = {
     "Plumerai v1.1 (L4R5 cycles)": {"kws_ref_model": 2.16, "vww_96_int8": 1.58, "pretrainedResnet_quant": 1.61,
                                     "ad01_int8": 1.84},
     "goal (M4 instr)": {"kws_ref_model": 1.5, "vww_96_int8": 1.5, "pretrainedResnet_quant": 1.5, "ad01_int8": 2.0},
+    # rv32imc (emu-rv32: the portable C kernels), issue 13's "2x fewer instructions"
+    "kit before (rv32 instr)": {"kws_ref_model": 5.12, "vww_96_int8": 5.39, "pretrainedResnet_quant": 4.26,
+                                "ad01_int8": 4.89, "str_ww_ref_model": 4.74},
+    "kit after the rv32 branch (rv32 instr)": {"kws_ref_model": 3.36, "vww_96_int8": 3.84,
+                                               "pretrainedResnet_quant": 3.21, "ad01_int8": 3.53,
+                                               "str_ww_ref_model": 3.68},
+    "goal: half of before (rv32 instr)": {"kws_ref_model": 2.56, "vww_96_int8": 2.70, "pretrainedResnet_quant": 2.13,
+                                          "ad01_int8": 2.45, "str_ww_ref_model": 2.37},
 }
 
 

@@ -8,6 +8,10 @@
  * zero point (they then add 0, as TFLM's skipped taps do). Windows larger than
  * KIT_IM2COL_MAX bytes take the general path.
  *
+ * Portable builds (no Arm DSP, no Helium: rv32, Xtensa, the host) run conv_swar instead: two
+ * pixels per 32-bit word, so one MUL gives two products (conv_block_swar), or for more than
+ * KIT_SWAR_TAPS taps or a -128 weight 4-channel x 3-pixel blocks (conv_block_4x3).
+ *
  * General path: the filter window is clipped to the input once per output pixel; the sum
  * is the same as TFLM's (int32 adds of the same products), only the skipped out-of-bounds
  * taps are never visited. */
@@ -57,6 +61,231 @@ static inline int8_t requantize(int32_t acc, int32_t multiplier, int32_t shift, 
     return (int8_t)kit_requantize_s8(acc, multiplier, shift, offset, lo, hi);
 }
 
+#if KIT_PORTABLE_PATH
+/* One tap of the 4-channel x 3-column block: 3 input and 4 weight loads, 12 products. */
+#define KIT_CONV_TAP(o)                                              \
+    do {                                                             \
+        const int32_t x0 = c0[o], x1 = c1[o], x2 = c2[o];            \
+        int32_t v = w0[o];                                           \
+        a00 += x0 * v; a01 += x1 * v; a02 += x2 * v;                 \
+        v = w1[o];                                                   \
+        a10 += x0 * v; a11 += x1 * v; a12 += x2 * v;                 \
+        v = w2[o];                                                   \
+        a20 += x0 * v; a21 += x1 * v; a22 += x2 * v;                 \
+        v = w3[o];                                                   \
+        a30 += x0 * v; a31 += x1 * v; a32 += x2 * v;                 \
+    } while (0)
+
+/* Output channels oc[0..3] of the three pixels whose k-byte columns are c0, c1, c2 (the
+ * outputs out[0..2]): 12 sums in registers (rv32 has 31 GPRs: 12 sums, 7 pointers, 3
+ * inputs and a weight fit), 4 taps per pass, then TFLM's requantization per channel with
+ * its constants prepared once. A clamped (repeated) channel or pixel just writes the same
+ * byte twice. */
+static KIT_NO_PRESCHED void conv_block_4x3(const kit_conv_params_t *p, const int8_t *c0, const int8_t *c1,
+                                           const int8_t *c2, const int8_t *filter, int32_t k, const int32_t oc[4],
+                                           int8_t *const out[3]) {
+    const int8_t *w0 = filter + (size_t)oc[0] * k, *w1 = filter + (size_t)oc[1] * k;
+    const int8_t *w2 = filter + (size_t)oc[2] * k, *w3 = filter + (size_t)oc[3] * k;
+    const int32_t *kb = p->kernel_bias;
+    int32_t a00 = kb[oc[0]], a10 = kb[oc[1]], a20 = kb[oc[2]], a30 = kb[oc[3]];
+    int32_t a01 = a00, a02 = a00, a11 = a10, a12 = a10, a21 = a20, a22 = a20, a31 = a30, a32 = a30;
+    const int8_t *const end4 = c0 + (k & ~3), *const end = c0 + k;
+    while (c0 != end4) {
+        KIT_CONV_TAP(0);
+        KIT_CONV_TAP(1);
+        KIT_CONV_TAP(2);
+        KIT_CONV_TAP(3);
+        c0 += 4; c1 += 4; c2 += 4; w0 += 4; w1 += 4; w2 += 4; w3 += 4;
+    }
+    while (c0 != end) {
+        KIT_CONV_TAP(0);
+        ++c0; ++c1; ++c2; ++w0; ++w1; ++w2; ++w3;
+    }
+    {
+        const int32_t offset = p->output_offset, lo = p->activation_min, hi = p->activation_max;
+        const int32_t *mult = p->output_multiplier, *shift = p->output_shift;
+        int8_t *const o0 = out[0], *const o1 = out[1], *const o2 = out[2];
+        const int32_t q0 = oc[0], q1 = oc[1], q2 = oc[2], q3 = oc[3];
+        kit_rq_store3(a00, a01, a02, mult[q0], shift[q0], offset, lo, hi, o0 + q0, o1 + q0, o2 + q0);
+        kit_rq_store3(a10, a11, a12, mult[q1], shift[q1], offset, lo, hi, o0 + q1, o1 + q1, o2 + q1);
+        kit_rq_store3(a20, a21, a22, mult[q2], shift[q2], offset, lo, hi, o0 + q2, o1 + q2, o2 + q2);
+        kit_rq_store3(a30, a31, a32, mult[q3], shift[q3], offset, lo, hi, o0 + q3, o1 + q3, o2 + q3);
+    }
+}
+#undef KIT_CONV_TAP
+
+#ifndef KIT_SWAR_TAPS
+#define KIT_SWAR_TAPS 288 /* taps per column of the two-pixel-lane path: 2 x 288 words on the stack */
+#endif
+
+/* Two pixels in one word: x0 + x1 * 2^16 (x0 sign-extended, so the high half holds x1 - 1
+ * where x0 < 0). Times an int8 weight w it is x0 * w + x1 * w * 2^16, and a sum P of two such
+ * products is exact in int32: |x * w| <= 128 * 127, so each half-sum L (pixel 0) and H
+ * (pixel 1) lies in [-32512, 32512] and P = L + H * 2^16 does not overflow. H is then
+ * (P + 2^15) >> 16 exactly (L + 2^15 lies in [0, 2^16)) and L = P - H * 2^16: one MUL per
+ * two products. A block keeps per pixel pair the sum of the P words (mod 2^32) and the sum of
+ * their H halves; the pixel-0 sum is the first less the second times 2^16, the same int32
+ * (mod 2^32) as summing the products one by one. Needs weights in [-127, 127] (TFLite's
+ * int8 weights; conv_has_min_weight sends any -128 to conv_block_4x3). */
+static KIT_ALWAYS_INLINE uint32_t kit_pack_pair(int32_t x0, int32_t x1) {
+    return ((uint32_t)x1 << 16) + (uint32_t)x0;
+}
+
+/* one channel's two taps into the pair sums (sum of P words, sum of H halves) */
+#define KIT_SWAR_PAIR(xa, xb, wa, wb, sp, sh)                       \
+    do {                                                            \
+        const int32_t pr_ = (int32_t)(xa) * (wa) + (int32_t)(xb) * (wb); \
+        sp += (uint32_t)pr_;                                        \
+        sh += (pr_ + half) >> 16;                                   \
+    } while (0)
+#define KIT_SWAR_TAPS2(o)                                                               \
+    do {                                                                                \
+        const uint32_t x00 = x[4 * (o)], x10 = x[4 * (o) + 1];                          \
+        const uint32_t x01 = x[4 * (o) + 2], x11 = x[4 * (o) + 3];                      \
+        int32_t wa = w0[2 * (o)], wb = w0[2 * (o) + 1];                                 \
+        KIT_SWAR_PAIR(x00, x01, wa, wb, p00, h00);                                      \
+        KIT_SWAR_PAIR(x10, x11, wa, wb, p01, h01);                                      \
+        wa = w1[2 * (o)];                                                               \
+        wb = w1[2 * (o) + 1];                                                           \
+        KIT_SWAR_PAIR(x00, x01, wa, wb, p10, h10);                                      \
+        KIT_SWAR_PAIR(x10, x11, wa, wb, p11, h11);                                      \
+    } while (0)
+
+/* Every output channel of four pixels, two channels at a time (an odd last one runs
+ * twice), given the pixels as two packed pairs interleaved per tap (x[2t + j]: pair j's
+ * word of tap t); out[0..3] are the pixels' output rows. 8 sums, 4 words, 2 weights and 5
+ * pointers stay in registers (3 channels at a time would spill on rv32). */
+static KIT_NO_PRESCHED void conv_block_swar(const kit_conv_params_t *p, const uint32_t *const x_start,
+                                            const int8_t *filter, int32_t k, int8_t *const out[4]) {
+    const int32_t out_c = p->output.c, half = 1 << 15;
+    const int32_t offset = p->output_offset, lo = p->activation_min, hi = p->activation_max;
+    const int32_t *const mult = p->output_multiplier, *const shift = p->output_shift, *const kb = p->kernel_bias;
+    int8_t *const o0 = out[0], *const o1 = out[1], *const o2 = out[2], *const o3 = out[3];
+    const uint32_t *const x_end4 = x_start + 2 * (k & ~3);
+    int32_t oc;
+    for (oc = 0; oc < out_c; oc += 2) {
+        const int32_t q0 = oc, q1 = oc + 1 < out_c ? oc + 1 : oc;
+        const int8_t *w0 = filter + (size_t)q0 * k, *w1 = filter + (size_t)q1 * k;
+        const uint32_t *x = x_start;
+        uint32_t p00 = 0, p01 = 0, p10 = 0, p11 = 0;
+        int32_t h00 = 0, h01 = 0, h10 = 0, h11 = 0;
+        while (x != x_end4) {
+            KIT_SWAR_TAPS2(0);
+            KIT_SWAR_TAPS2(1);
+            x += 8;
+            w0 += 4;
+            w1 += 4;
+        }
+        if (k & 2) {
+            KIT_SWAR_TAPS2(0);
+            x += 4;
+            w0 += 2;
+            w1 += 2;
+        }
+        if (k & 1) { /* the last tap alone: its second word and weight are 0 */
+            const uint32_t x00 = x[0], x10 = x[1];
+            KIT_SWAR_PAIR(x00, 0, w0[0], 0, p00, h00);
+            KIT_SWAR_PAIR(x10, 0, w0[0], 0, p01, h01);
+            KIT_SWAR_PAIR(x00, 0, w1[0], 0, p10, h10);
+            KIT_SWAR_PAIR(x10, 0, w1[0], 0, p11, h11);
+        }
+        {
+            const int32_t b0 = kb[q0], b1 = kb[q1];
+            /* pixel 0 of pair j: kb + (P sum - H sum * 2^16); pixel 1: kb + H sum (mod 2^32) */
+#define KIT_SWAR_LO(b, sp, sh) ((int32_t)((uint32_t)(b) + (sp) - ((uint32_t)(sh) << 16)))
+#define KIT_SWAR_HI(b, sh) ((int32_t)((uint32_t)(b) + (uint32_t)(sh)))
+            kit_rq_store4(KIT_SWAR_LO(b0, p00, h00), KIT_SWAR_HI(b0, h00), KIT_SWAR_LO(b0, p01, h01),
+                          KIT_SWAR_HI(b0, h01), mult[q0], shift[q0], offset, lo, hi, o0 + q0, o1 + q0, o2 + q0,
+                          o3 + q0);
+            kit_rq_store4(KIT_SWAR_LO(b1, p10, h10), KIT_SWAR_HI(b1, h10), KIT_SWAR_LO(b1, p11, h11),
+                          KIT_SWAR_HI(b1, h11), mult[q1], shift[q1], offset, lo, hi, o0 + q1, o1 + q1, o2 + q1,
+                          o3 + q1);
+#undef KIT_SWAR_HI
+#undef KIT_SWAR_LO
+        }
+    }
+}
+#undef KIT_SWAR_TAPS2
+#undef KIT_SWAR_PAIR
+
+/* Does the filter hold an int8 -128 (outside TFLite's symmetric [-127, 127])? */
+static int conv_has_min_weight(const int8_t *filter, size_t n) {
+    size_t i;
+    for (i = 0; i < n; ++i) {
+        if (filter[i] == -128) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The two-pixel-lane path: blocks of 4 pixels (two packed pairs) x 3 channels. */
+static void conv_swar(const kit_conv_params_t *p, const int8_t *input, const int8_t *filter, int8_t *output) {
+    const int32_t k = p->filter.h * p->filter.w * p->input.c, out_c = p->output.c;
+    const int32_t pixels = p->output.h * p->output.w;
+    const int direct = p->filter.h == 1 && p->filter.w == 1 && p->pad_h == 0 && p->pad_w == 0;
+    int8_t cols[2][KIT_SWAR_TAPS];
+    uint32_t packed[2 * KIT_SWAR_TAPS];
+    int32_t px, j, t;
+    for (px = 0; px < pixels; px += 4) {
+        int8_t *out[4];
+        for (j = 0; j < 4; j += 2) {
+            const int8_t *col[2];
+            int32_t i;
+            for (i = 0; i < 2; ++i) {
+                const int32_t q = px + j + i < pixels ? px + j + i : pixels - 1; /* a short group repeats */
+                out[j + i] = output + (size_t)q * out_c;
+                if (direct) {
+                    const int32_t w = p->output.w;
+                    col[i] = input + ((size_t)(q / w) * p->stride_h * p->input.w + (size_t)(q % w) * p->stride_w) *
+                                         p->input.c;
+                } else {
+                    im2col(p, input, q, cols[i]);
+                    col[i] = cols[i];
+                }
+            }
+            for (t = 0; t < k; ++t) {
+                packed[2 * t + (j >> 1)] = kit_pack_pair(col[0][t], col[1][t]);
+            }
+        }
+        conv_block_swar(p, packed, filter, k, out);
+    }
+}
+
+/* The portable fast path: blocks of 3 pixels x 4 channels (conv_block_4x3); a 1x1 window
+ * without padding reads its columns in place, any other is copied by im2col. */
+static void conv_portable(const kit_conv_params_t *p, const int8_t *input, const int8_t *filter, int8_t *output) {
+    const int32_t k = p->filter.h * p->filter.w * p->input.c, out_c = p->output.c;
+    const int32_t pixels = p->output.h * p->output.w;
+    const int direct = p->filter.h == 1 && p->filter.w == 1 && p->pad_h == 0 && p->pad_w == 0;
+    int8_t cols[3][KIT_IM2COL_MAX];
+    int32_t px, oc, j;
+    for (px = 0; px < pixels; px += 3) {
+        const int8_t *col[3];
+        int8_t *out[3];
+        for (j = 0; j < 3; ++j) {
+            const int32_t q = px + j < pixels ? px + j : pixels - 1;  /* a short last group repeats its pixel */
+            out[j] = output + (size_t)q * out_c;
+            if (direct) {
+                const int32_t w = p->output.w;
+                col[j] = input + ((size_t)(q / w) * p->stride_h * p->input.w + (size_t)(q % w) * p->stride_w) *
+                                     p->input.c;
+            } else {
+                im2col(p, input, q, cols[j]);
+                col[j] = cols[j];
+            }
+        }
+        for (oc = 0; oc < out_c; oc += 4) {
+            const int32_t last = out_c - 1;
+            const int32_t ocs[4] = {oc, oc + 1 < out_c ? oc + 1 : last, oc + 2 < out_c ? oc + 2 : last,
+                                    oc + 3 < out_c ? oc + 3 : last};
+            conv_block_4x3(p, col[0], col[1], col[2], filter, k, ocs, out);
+        }
+    }
+}
+#endif
+
+#if !KIT_PORTABLE_PATH
 static void conv_im2col(const kit_conv_params_t *p, const int8_t *input, const int8_t *filter, int8_t *output) {
     const int32_t k = p->filter.h * p->filter.w * p->input.c, out_c = p->output.c;
     const int32_t pixels = p->output.h * p->output.w;
@@ -110,6 +339,7 @@ static void conv_im2col(const kit_conv_params_t *p, const int8_t *input, const i
         }
     }
 }
+#endif
 
 int kit_op_conv_2d(const kit_op_t *op, const kit_model_t *m, uint8_t *arena) {
     const kit_conv_params_t *p = (const kit_conv_params_t *)op->params;
@@ -130,7 +360,16 @@ int kit_op_conv_2d(const kit_op_t *op, const kit_model_t *m, uint8_t *arena) {
                                                           p->pad_w == 0))) {
         const size_t in_batch = (size_t)in_h * in_w * in_c, out_batch = (size_t)out_h * out_w * out_c;
         for (b = 0; b < p->output.n; ++b) {
+#if KIT_PORTABLE_PATH
+            if (filter_h * filter_w * in_c <= KIT_SWAR_TAPS &&
+                !conv_has_min_weight(filter, (size_t)out_c * filter_h * filter_w * in_c)) {
+                conv_swar(p, input + b * in_batch, filter, output + b * out_batch);
+            } else {
+                conv_portable(p, input + b * in_batch, filter, output + b * out_batch);
+            }
+#else
             conv_im2col(p, input + b * in_batch, filter, output + b * out_batch);
+#endif
         }
         return KIT_OK;
     }

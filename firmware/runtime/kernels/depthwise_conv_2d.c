@@ -7,7 +7,8 @@
  * channels of one tap are contiguous in both the input and the [1, kh, kw, c] filter. With
  * the Arm DSP extension, SXTAB16 widens two input bytes and adds the input offset in one
  * instruction and SMLABB / SMLATT multiply-accumulate one channel each. With Helium
- * (-DKIT_HELIUM_KERNELS on a Cortex-M55) 8 channels per vector (helium_pixel). */
+ * (-DKIT_HELIUM_KERNELS on a Cortex-M55) 8 channels per vector (helium_pixel). Portable builds
+ * run 3x3 filters as per-channel sweeps (dw_3x3_portable). */
 #include "kit_dot.h"
 #include "kit_fixedpoint.h"
 #include "kit_kernels.h"
@@ -236,6 +237,248 @@ static KIT_COPY_LOOPS void dsp_3x3_border(const kit_conv_params_t *p, const int8
 }
 #endif
 
+#if KIT_PORTABLE_PATH
+/* The portable 3x3 kernel (depth multiplier 1, no dilation, kernel_bias): one channel at a
+ * time, swept along lines of outputs (rows, or columns when the output is taller than it is
+ * wide) with its 9 weights and requantization constants in registers for the whole plane.
+ * A window's three "lanes" (the input rows of a row sweep, the columns of a column sweep)
+ * are read as the sweep moves on: each new input position is 3 byte loads, and with stride
+ * 1 it goes into the three outputs it belongs to (one finishes, two are running). Padded
+ * positions hold the input zero point, whose raw products cancel their share of
+ * kernel_bias as TFLM's skipped taps add nothing; a lane wholly outside the input has its
+ * weights set to 0 and the zero point's products added to the start value instead. */
+typedef struct {
+    const int8_t *input, *filter;
+    int8_t *output;
+    size_t step, out_step;           /* bytes between positions along a line: input, output */
+    size_t lane_step, line_out_step; /* bytes between lanes (input), between lines (output) */
+    int32_t n_in, pad, n_out, stride; /* along a line */
+    int32_t lines, lane_n, lane_pad, lane_stride;
+    int32_t zero_point, offset, lo, hi, channels, rows;
+} dw_plane_t;
+
+/* the input position j of the three lanes: loaded, or the zero point off the input */
+#define KIT_DW_AT(j, x0, x1, x2)                    \
+    do {                                            \
+        if ((j) < 0 || (j) >= n_in) {               \
+            x0 = x1 = x2 = zero_point;              \
+        } else {                                    \
+            const size_t at_ = (size_t)(j) * step;  \
+            x0 = l0[at_];                           \
+            x1 = l1[at_];                           \
+            x2 = l2[at_];                           \
+        }                                           \
+    } while (0)
+#define KIT_DW_DOT(t, x0, x1, x2) (w##t##0 * (x0) + w##t##1 * (x1) + w##t##2 * (x2))
+#define KIT_DW_STORE(a)                                                       \
+    do {                                                                      \
+        const int32_t r_ = kit_rq_fast(a, m2, e, round) + offset;            \
+        *out = (int8_t)(r_ < lo ? lo : (r_ > hi ? hi : r_));                  \
+        out += out_step;                                                      \
+    } while (0)
+
+/* One line of outputs; w<t><l> is the weight of window position t along the line, lane l. */
+static KIT_ALWAYS_INLINE void dw_line(const dw_plane_t *pl, const int8_t *l0, const int8_t *l1, const int8_t *l2,
+                                      int32_t w00, int32_t w01, int32_t w02, int32_t w10, int32_t w11,
+                                      int32_t w12, int32_t w20, int32_t w21, int32_t w22, int32_t start,
+                                      uint32_t m2, int32_t e, int32_t round, int8_t *out, const int same_step) {
+    const size_t step = pl->step, out_step = pl->out_step;
+    const int32_t n_in = pl->n_in, pad = pl->pad, n_out = pl->n_out, zero_point = pl->zero_point;
+    const int32_t offset = pl->offset, lo = pl->lo, hi = pl->hi;
+    int32_t x0, x1, x2, a, o = 0, loaded;
+    const int8_t *q0, *q1, *q2;
+    if (pl->stride == 1) {
+        /* output o takes positions o - pad + 0, 1, 2: a is output o's sum, b output o + 1's */
+        int32_t b;
+        KIT_DW_AT(-pad, x0, x1, x2);
+        a = start + KIT_DW_DOT(0, x0, x1, x2);
+        KIT_DW_AT(1 - pad, x0, x1, x2);
+        a += KIT_DW_DOT(1, x0, x1, x2);
+        b = start + KIT_DW_DOT(0, x0, x1, x2);
+        loaded = n_in + pad - 2; /* outputs whose last position o + 2 - pad (>= 0) is in the input */
+        loaded = loaded < n_out ? loaded : n_out;
+        q0 = l0 + (size_t)(2 - pad) * step;
+        q1 = l1 + (size_t)(2 - pad) * step;
+        q2 = l2 + (size_t)(2 - pad) * step;
+        if (loaded > 0) {
+            /* one lane value at a time into the three running sums (a: finishing, b, c: new),
+             * so 1 input and 3 sums are live rather than 3 inputs and 2 sums; the loop ends
+             * on the output pointer */
+            int8_t *const out_end = out + (size_t)loaded * out_step;
+            const size_t st = same_step ? step : out_step;
+            const uint32_t range = (uint32_t)(hi - lo);
+            while (out != out_end) {
+                int32_t x = *q0, c;
+                q0 += step;
+                a += w20 * x;
+                b += w10 * x;
+                c = start + w00 * x;
+                x = *q1;
+                q1 += step;
+                a += w21 * x;
+                b += w11 * x;
+                c += w01 * x;
+                x = *q2;
+                q2 += step;
+                a += w22 * x;
+                b += w12 * x;
+                c += w02 * x;
+                {
+                    int32_t r_ = kit_rq_fast(a, m2, e, round) + offset;
+                    if ((uint32_t)(r_ - lo) > range) { /* one compare while in [lo, hi] */
+                        r_ = r_ < lo ? lo : hi;
+                    }
+                    *out = (int8_t)r_;
+                    out += st;
+                }
+                a = b;
+                b = c;
+            }
+            o = loaded;
+        }
+        for (; o < n_out; ++o) {
+            KIT_DW_AT(o + 2 - pad, x0, x1, x2);
+            a += KIT_DW_DOT(2, x0, x1, x2);
+            KIT_DW_STORE(a);
+            a = b + KIT_DW_DOT(1, x0, x1, x2);
+            b = start + KIT_DW_DOT(0, x0, x1, x2);
+        }
+    } else {
+        /* stride 2: output o takes positions 2o - pad + 0, 1, 2; the last is o + 1's first */
+        KIT_DW_AT(-pad, x0, x1, x2);
+        a = start + KIT_DW_DOT(0, x0, x1, x2);
+        loaded = (n_in + pad - 1) / 2; /* outputs whose last position 2o + 2 - pad is in the input */
+        loaded = loaded < n_out ? loaded : n_out;
+        q0 = l0 + (size_t)(1 - pad) * step;
+        q1 = l1 + (size_t)(1 - pad) * step;
+        q2 = l2 + (size_t)(1 - pad) * step;
+        for (; o < loaded; ++o) {
+            x0 = *q0;
+            x1 = *q1;
+            x2 = *q2;
+            q0 += step;
+            q1 += step;
+            q2 += step;
+            a += KIT_DW_DOT(1, x0, x1, x2);
+            x0 = *q0;
+            x1 = *q1;
+            x2 = *q2;
+            q0 += step;
+            q1 += step;
+            q2 += step;
+            a += KIT_DW_DOT(2, x0, x1, x2);
+            KIT_DW_STORE(a);
+            a = start + KIT_DW_DOT(0, x0, x1, x2);
+        }
+        for (; o < n_out; ++o) {
+            KIT_DW_AT(2 * o + 1 - pad, x0, x1, x2);
+            a += KIT_DW_DOT(1, x0, x1, x2);
+            KIT_DW_AT(2 * o + 2 - pad, x0, x1, x2);
+            a += KIT_DW_DOT(2, x0, x1, x2);
+            KIT_DW_STORE(a);
+            a = start + KIT_DW_DOT(0, x0, x1, x2);
+        }
+    }
+}
+#undef KIT_DW_STORE
+#undef KIT_DW_DOT
+#undef KIT_DW_AT
+
+/* Channel c over every line of the plane. */
+static KIT_NO_PRESCHED void dw_channel(const dw_plane_t *pl, int32_t c, const kit_conv_params_t *p) {
+    const size_t cs = (size_t)pl->channels, lane_step = pl->lane_step;
+    const int8_t *f = pl->filter + c;
+    const int32_t zero_point = pl->zero_point, lane_n = pl->lane_n;
+    const kit_rq_t q = kit_rq_prepare(p->output_multiplier[c], p->output_shift[c]);
+    const int32_t kb = p->kernel_bias[c];
+    int32_t w[3][3], line, l, t; /* w[position along the line][lane] */
+    for (l = 0; l < 3; ++l) {
+        for (t = 0; t < 3; ++t) {
+            /* the [1, 3, 3, c] filter's tap (row, column) */
+            w[t][l] = f[(size_t)(pl->rows ? l * 3 + t : t * 3 + l) * cs];
+        }
+    }
+    for (line = 0; line < pl->lines; ++line) {
+        const int32_t first = line * pl->lane_stride - pl->lane_pad;
+        int8_t *out = pl->output + (size_t)line * pl->line_out_step + c;
+        if (first >= 0 && first + 2 < lane_n) {
+            const int8_t *l0 = pl->input + (size_t)first * lane_step + c;
+            if (pl->step == pl->out_step) { /* (SAME, stride 1 along the line: one step register) */
+                dw_line(pl, l0, l0 + lane_step, l0 + 2 * lane_step, w[0][0], w[0][1], w[0][2], w[1][0], w[1][1],
+                        w[1][2], w[2][0], w[2][1], w[2][2], kb, q.m2, q.e, q.round, out, 1);
+            } else {
+                dw_line(pl, l0, l0 + lane_step, l0 + 2 * lane_step, w[0][0], w[0][1], w[0][2], w[1][0], w[1][1],
+                        w[1][2], w[2][0], w[2][1], w[2][2], kb, q.m2, q.e, q.round, out, 0);
+            }
+        } else { /* a border line: lanes off the input read a valid one with zero weights */
+            const int8_t *lane[3];
+            int32_t v[3][3], start = kb, any = first < 0 ? -first : 0;
+            for (l = 0; l < 3; ++l) {
+                const int valid = first + l >= 0 && first + l < lane_n;
+                lane[l] = pl->input + (size_t)(valid ? first + l : first + any) * lane_step + c;
+                for (t = 0; t < 3; ++t) {
+                    v[t][l] = valid ? w[t][l] : 0;
+                    start += valid ? 0 : zero_point * w[t][l];
+                }
+            }
+            if (pl->step == pl->out_step) {
+                dw_line(pl, lane[0], lane[1], lane[2], v[0][0], v[0][1], v[0][2], v[1][0], v[1][1], v[1][2],
+                        v[2][0], v[2][1], v[2][2], start, q.m2, q.e, q.round, out, 1);
+            } else {
+                dw_line(pl, lane[0], lane[1], lane[2], v[0][0], v[0][1], v[0][2], v[1][0], v[1][1], v[1][2],
+                        v[2][0], v[2][1], v[2][2], start, q.m2, q.e, q.round, out, 0);
+            }
+        }
+    }
+}
+
+/* DEPTHWISE_CONV_2D 3x3 through dw_channel, for one batch. Returns 0 (nothing written) when
+ * the op is not of that kind, or a channel's requantization is not kit_rq_fast's. */
+static int dw_3x3_portable(const kit_conv_params_t *p, const int8_t *input, const int8_t *filter, int8_t *output) {
+    const int32_t in_h = p->input.h, in_w = p->input.w, cs = p->output.c;
+    const int32_t out_h = p->output.h, out_w = p->output.w;
+    const int rows = out_w >= out_h; /* sweep along rows: the lanes are input rows */
+    dw_plane_t pl;
+    int32_t c;
+    pl.stride = rows ? p->stride_w : p->stride_h;
+    pl.lane_stride = rows ? p->stride_h : p->stride_w;
+    pl.lane_pad = rows ? p->pad_h : p->pad_w;
+    pl.lane_n = rows ? in_h : in_w;
+    pl.lines = rows ? out_h : out_w;
+    pl.pad = rows ? p->pad_w : p->pad_h;
+    if (p->depth_multiplier != 1 || p->filter.h != 3 || p->filter.w != 3 || p->dilation_h != 1 ||
+        p->dilation_w != 1 || p->kernel_bias == NULL || (pl.stride != 1 && pl.stride != 2) || p->input.c != cs ||
+        pl.lane_pad > 2 || (pl.lines - 1) * pl.lane_stride - pl.lane_pad >= pl.lane_n || pl.pad > 3 - pl.stride) {
+        return 0; /* (the last three: every window has an input lane and starts at most one
+                   * stride before the input, as TFLM's SAME and VALID shapes do) */
+    }
+    for (c = 0; c < cs; ++c) {
+        if (!kit_rq_prepare(p->output_multiplier[c], p->output_shift[c]).fast) {
+            return 0;
+        }
+    }
+    pl.input = input;
+    pl.filter = filter;
+    pl.output = output;
+    pl.step = (size_t)(rows ? 1 : in_w) * cs;
+    pl.out_step = (size_t)(rows ? 1 : out_w) * cs;
+    pl.lane_step = (size_t)(rows ? in_w : 1) * cs;
+    pl.line_out_step = (size_t)(rows ? out_w : 1) * cs;
+    pl.n_in = rows ? in_w : in_h;
+    pl.n_out = rows ? out_w : out_h;
+    pl.zero_point = (int32_t)(int8_t)(-p->input_offset);
+    pl.offset = p->output_offset;
+    pl.lo = p->activation_min;
+    pl.hi = p->activation_max;
+    pl.channels = cs;
+    pl.rows = rows;
+    for (c = 0; c < cs; ++c) {
+        dw_channel(&pl, c, p);
+    }
+    return 1;
+}
+#endif
+
 /* Channels [c, c + 4) of one output pixel over a clipped window of taps_h x taps_w taps. */
 static inline void four_channels(const kit_conv_params_t *p, const int8_t *x_row, const int8_t *f_row,
                                  int32_t taps_h, int32_t taps_w, size_t x_y_step, size_t x_x_step,
@@ -331,6 +574,12 @@ int kit_op_depthwise_conv_2d(const kit_op_t *op, const kit_model_t *m, uint8_t *
 #endif
     int32_t b, oy, ox, ic, dm;
     for (b = 0; b < p->output.n; ++b) {
+#if KIT_PORTABLE_PATH
+        if (dw_3x3_portable(p, input + (size_t)b * in_h * in_w * in_c, filter,
+                            output + (size_t)b * out_h * out_w * out_c)) {
+            continue;
+        }
+#endif
         for (oy = 0; oy < out_h; ++oy) {
             const int32_t in_y_origin = oy * p->stride_h - p->pad_h;
             int32_t fy_start, fy_end;

@@ -28,6 +28,14 @@
 #define KIT_COPY_LOOPS
 #endif
 
+/* for the helpers the KIT_NO_PRESCHED block kernels call: GCC does not inline a plain
+ * inline function into a function with other optimisation options */
+#if defined(__GNUC__) && !defined(__clang__)
+#define KIT_ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define KIT_ALWAYS_INLINE inline
+#endif
+
 /* dst[0, n) = src[0, n): words, then the n % 4 tail bytes (any alignment). */
 static inline void kit_copy_s8(int8_t *dst, const int8_t *src, int32_t n) {
     int32_t i = 0;
@@ -58,7 +66,7 @@ static inline void kit_fill_s8(int8_t *dst, int value, int32_t n) {
  * kit_fixedpoint.h, without branches. It omits SRDHM's INT32_MIN * INT32_MIN saturation:
  * these multipliers are in [2^30, 2^31) or 0 (TFLM's QuantizeMultiplier), and
  * kit.compile.emit_c refuses any other. */
-static inline int32_t kit_requantize(int32_t acc, int32_t multiplier, int32_t shift) {
+static KIT_ALWAYS_INLINE int32_t kit_requantize(int32_t acc, int32_t multiplier, int32_t shift) {
     const int32_t left = shift > 0 ? shift : 0, right = shift > 0 ? 0 : -shift;
     const int32_t x = (int32_t)((uint32_t)acc << left);
     const int32_t y = (int32_t)(((int64_t)x * multiplier + ((int64_t)1 << 30)) >> 31);
@@ -66,6 +74,115 @@ static inline int32_t kit_requantize(int32_t acc, int32_t multiplier, int32_t sh
     const int32_t threshold = (mask >> 1) - (y >> 31); /* + 1 for a negative y */
     return (y >> right) + ((y & mask) > threshold);
 }
+
+/* Portable requantization with the per-channel constants prepared once (kit_rq_prepare),
+ * for loops that requantize many outputs of one channel. TFLM's SRDHM (x * m + 2^30) >> 31
+ * is (x * 2m + 2^31) >> 32: the high word of a 32 x 32 signed-by-unsigned product (2m < 2^32)
+ * plus the low word's top bit (MULHSU + MUL + SRLI + ADD on rv32). Its rounding division by
+ * 2^e (e >= 1) is (y + 2^(e-1) - (y < 0)) >> e, which does not overflow since y <= m and
+ * kit_rq_prepare takes this path only when m + 2^(e-1) <= INT32_MAX; a channel with a left
+ * shift, no right shift or such a multiplier keeps kit_requantize. Same int32 result. */
+typedef struct {
+    uint32_t m2;      /* 2 * multiplier */
+    int32_t e;        /* right shift (-shift) */
+    int32_t round;    /* 2^(e-1); 0 when the channel is not `fast` */
+    int32_t fast;
+    int32_t multiplier, shift;
+} kit_rq_t;
+
+/* kit_requantize out of line, for the channels kit_rq_fast does not take (rare: a left
+ * shift, no right shift, or a multiplier within 2^(e-1) of 2^31): keeps the block kernels small. */
+#if defined(__GNUC__)
+__attribute__((noinline, unused))
+#endif
+static int32_t kit_requantize_cold(int32_t acc, int32_t multiplier, int32_t shift) {
+    return kit_requantize(acc, multiplier, shift);
+}
+
+static KIT_ALWAYS_INLINE kit_rq_t kit_rq_prepare(int32_t multiplier, int32_t shift) {
+    kit_rq_t q;
+    q.m2 = (uint32_t)multiplier << 1;
+    q.e = -shift;
+    q.round = shift < 0 && shift >= -31 ? (int32_t)(1u << (-shift - 1)) : 0;
+    q.fast = q.round != 0 && multiplier >= 0 && multiplier <= INT32_MAX - q.round;
+    q.multiplier = multiplier;
+    q.shift = shift;
+    return q;
+}
+
+/* y = SRDHM(acc, multiplier), then the rounding shift: the fast channels' form */
+static KIT_ALWAYS_INLINE int32_t kit_rq_fast(int32_t acc, uint32_t m2, int32_t e, int32_t round) {
+    const int64_t p = (int64_t)acc * (int64_t)(uint64_t)m2;
+    const int32_t y = (int32_t)(p >> 32) + (int32_t)((uint32_t)p >> 31);
+    return (y + round - (int32_t)((uint32_t)y >> 31)) >> e;
+}
+
+/* r clamped to [lo, hi] */
+static KIT_ALWAYS_INLINE int8_t kit_clamp_s8(int32_t r, int32_t lo, int32_t hi) {
+    return (int8_t)(r < lo ? lo : (r > hi ? hi : r));
+}
+
+/* Three sums of one channel to int8 bytes out0[c], out1[c], out2[c] (kit_requantize_s8),
+ * in straight-line code: the constants are read into registers first, since int8 stores
+ * may alias them and GCC would reload them per byte. */
+static KIT_ALWAYS_INLINE void kit_rq_store3(int32_t s0, int32_t s1, int32_t s2, int32_t multiplier, int32_t shift,
+                                 int32_t offset, int32_t lo, int32_t hi, int8_t *out0, int8_t *out1, int8_t *out2) {
+    const kit_rq_t q = kit_rq_prepare(multiplier, shift);
+    if (q.fast) {
+        const uint32_t m2 = q.m2;
+        const int32_t e = q.e, round = q.round;
+        s0 = kit_rq_fast(s0, m2, e, round);
+        s1 = kit_rq_fast(s1, m2, e, round);
+        s2 = kit_rq_fast(s2, m2, e, round);
+    } else {
+        s0 = kit_requantize_cold(s0, multiplier, shift);
+        s1 = kit_requantize_cold(s1, multiplier, shift);
+        s2 = kit_requantize_cold(s2, multiplier, shift);
+    }
+    *out0 = kit_clamp_s8(s0 + offset, lo, hi);
+    *out1 = kit_clamp_s8(s1 + offset, lo, hi);
+    *out2 = kit_clamp_s8(s2 + offset, lo, hi);
+}
+
+/* kit_rq_store3 for four sums */
+static KIT_ALWAYS_INLINE void kit_rq_store4(int32_t s0, int32_t s1, int32_t s2, int32_t s3, int32_t multiplier,
+                                            int32_t shift, int32_t offset, int32_t lo, int32_t hi, int8_t *out0,
+                                            int8_t *out1, int8_t *out2, int8_t *out3) {
+    const kit_rq_t q = kit_rq_prepare(multiplier, shift);
+    if (q.fast) {
+        const uint32_t m2 = q.m2;
+        const int32_t e = q.e, round = q.round;
+        s0 = kit_rq_fast(s0, m2, e, round);
+        s1 = kit_rq_fast(s1, m2, e, round);
+        s2 = kit_rq_fast(s2, m2, e, round);
+        s3 = kit_rq_fast(s3, m2, e, round);
+    } else {
+        s0 = kit_requantize_cold(s0, multiplier, shift);
+        s1 = kit_requantize_cold(s1, multiplier, shift);
+        s2 = kit_requantize_cold(s2, multiplier, shift);
+        s3 = kit_requantize_cold(s3, multiplier, shift);
+    }
+    *out0 = kit_clamp_s8(s0 + offset, lo, hi);
+    *out1 = kit_clamp_s8(s1 + offset, lo, hi);
+    *out2 = kit_clamp_s8(s2 + offset, lo, hi);
+    *out3 = kit_clamp_s8(s3 + offset, lo, hi);
+}
+
+/* kit_requantize_s8 with prepared constants */
+static KIT_ALWAYS_INLINE int32_t kit_rq_s8(int32_t acc, const kit_rq_t *q, int32_t offset, int32_t lo, int32_t hi) {
+    int32_t r = q->fast ? kit_rq_fast(acc, q->m2, q->e, q->round) : kit_requantize_cold(acc, q->multiplier, q->shift);
+    r += offset;
+    return r < lo ? lo : (r > hi ? hi : r);
+}
+
+/* Pre-RA instruction scheduling (on at -O2 for RISC-V) interleaves the loads of unrolled
+ * register-blocked loops and then spills their accumulators; these loops keep it off. A
+ * function with it is not inlined into one without, so it goes on whole block kernels. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define KIT_NO_PRESCHED __attribute__((noinline, optimize("no-schedule-insns")))
+#else
+#define KIT_NO_PRESCHED
+#endif
 
 #if defined(KIT_HELIUM_KERNELS) && defined(__ARM_FEATURE_MVE) && !defined(KIT_PORTABLE_KERNELS)
 /* Helium (M-profile Vector Extension, Cortex-M55): 16 int8 lanes per VMLADAVA, which sums
@@ -402,6 +519,7 @@ static inline void kit_mat_1x4_blocked(const int8_t *a, const int8_t *w, int32_t
 }
 
 #else
+#define KIT_PORTABLE_PATH 1 /* neither Arm DSP nor Helium: the register-blocked C loops */
 
 static inline int32_t kit_dot_s8(const int8_t *x, const int8_t *w, int32_t n, int32_t input_offset) {
     int32_t acc = 0, i;
