@@ -197,16 +197,19 @@ def test_lab_targets_need_exactly_one_minimum(copy: Catalog) -> None:
 
 def test_progressive_resizing_lists_are_checked(copy: Catalog) -> None:
     lab_file = copy.labs_dir / "image-classification-160" / "lab.toml"
-    edit(lab_file, "progressive_epochs = [12]", "progressive_epochs = [12, 2]")
+    edit(lab_file, "progressive_epochs = [10, 3]", "progressive_epochs = [10]")
     error = error_of(lambda: copy.get_lab("image-classification-160"))
-    assert "progressive_sizes has 1 entries but progressive_epochs has 2" in error.message
-    assert "image-classification-160" in error.message and "training.progressive_epochs" in error.message and "(got [12, 2])" in error.message
+    assert "progressive_sizes has 2 entries but progressive_epochs has 1" in error.message
+    assert "image-classification-160" in error.message and "training.progressive_epochs" in error.message
+    assert "(got [10])" in error.message
+    edit(lab_file, "progressive_sizes = [64, 96]", "progressive_sizes = [96, 64]")
+    assert "must be ascending sizes" in error_of(lambda: copy.get_lab("image-classification-160")).message
 
 
 def test_progressive_sizes_must_stay_below_the_lab_size_of_an_image_lab(copy: Catalog) -> None:
-    edit(copy.labs_dir / "image-classification-160" / "lab.toml", "progressive_sizes = [96]", "progressive_sizes = [160]")
+    edit(copy.labs_dir / "image-classification-160" / "lab.toml", "progressive_sizes = [64, 96]", "progressive_sizes = [64, 160]")
     error = error_of(lambda: copy.get_lab("image-classification-160"))
-    assert "progressive_sizes [160] must stay below the lab's input size 160" in error.message
+    assert "progressive_sizes [64, 160] must stay below the lab's input size 160" in error.message
     edit(copy.labs_dir / "kws" / "lab.toml", "[training]\n", "[training]\nprogressive_sizes = [24]\nprogressive_epochs = [2]\n")
     error = error_of(lambda: copy.get_lab("kws"))
     assert "progressive_sizes needs a square image input" in error.message
