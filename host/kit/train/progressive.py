@@ -40,9 +40,8 @@ def stages(training: dict[str, Any]) -> list[Stage]:
     fine_tune = float(training.get("fine_tune_learning_rate", learning_rate))
     sized: list[int | None] = [*sizes, None]
     counts = [*epochs, int(training.get("epochs", 10))]
-    plan = [Stage(size, count, learning_rate if index == 0 else fine_tune)  # the first stage learns from scratch
+    return [Stage(size, count, learning_rate if index == 0 else fine_tune)  # the first stage learns from scratch
             for index, (size, count) in enumerate(zip(sized, counts))]
-    return plan
 
 
 def resize_frames(x: np.ndarray, size: int) -> np.ndarray:
