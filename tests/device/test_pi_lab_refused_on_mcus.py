@@ -13,7 +13,7 @@ def test_flash_refuses_the_224_px_model_on_the_nicla_vision(monkeypatch, tmp_pat
     result = CliRunner().invoke(main, ["flash", "nicla-vision", "image-classification-224", "--emulate"])
     assert result.exit_code != 0
     message = " ".join(result.output.split())
-    assert "the model does not fit nicla-vision" in message and "too little RAM" in message
-    assert "board has 768.0 KB flash / 511.4 KB RAM" in message
+    assert "the model does not fit emu-cortex-m7 (emulating nicla-vision)" in message and "too little RAM" in message
+    assert "needs 405.6 KB flash / 898.0 KB RAM" in message and "board has 768.0 KB flash / 511.4 KB RAM" in message
     assert "use a smaller model" in message and "Traceback" not in result.output
     assert not (tmp_path / "home" / "cache" / "builds").exists()  # refused before any firmware build
