@@ -197,11 +197,11 @@ def test_lab_targets_need_exactly_one_minimum(copy: Catalog) -> None:
 
 def test_progressive_resizing_lists_are_checked(copy: Catalog) -> None:
     lab_file = copy.labs_dir / "image-classification-160" / "lab.toml"
-    edit(lab_file, "progressive_epochs = [10, 3]", "progressive_epochs = [10]")
+    edit(lab_file, "progressive_epochs = [6, 6]", "progressive_epochs = [6]")
     error = error_of(lambda: copy.get_lab("image-classification-160"))
     assert "progressive_sizes has 2 entries but progressive_epochs has 1" in error.message
     assert "image-classification-160" in error.message and "training.progressive_epochs" in error.message
-    assert "(got [10])" in error.message
+    assert "(got [6])" in error.message
     edit(lab_file, "progressive_sizes = [64, 96]", "progressive_sizes = [96, 64]")
     assert "must be ascending sizes" in error_of(lambda: copy.get_lab("image-classification-160")).message
 
