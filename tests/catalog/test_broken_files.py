@@ -193,3 +193,23 @@ def test_lab_targets_need_exactly_one_minimum(copy: Catalog) -> None:
     edit(copy.labs_dir / "kws" / "lab.toml", "min_int8_accuracy = 0.85", "min_int8_accuracy = 0.85\nmin_int8_f1 = 0.8")
     error = error_of(lambda: copy.get_lab("kws"))
     assert "exactly one of min_int8_accuracy" in error.message and "min_int8_f1 (detection)" in error.message
+
+
+def test_progressive_resizing_lists_are_checked(copy: Catalog) -> None:
+    lab_file = copy.labs_dir / "image-classification-160" / "lab.toml"
+    edit(lab_file, "progressive_epochs = [6, 6]", "progressive_epochs = [6]")
+    error = error_of(lambda: copy.get_lab("image-classification-160"))
+    assert "progressive_sizes has 2 entries but progressive_epochs has 1" in error.message
+    assert "image-classification-160" in error.message and "training.progressive_epochs" in error.message
+    assert "(got [6])" in error.message
+    edit(lab_file, "progressive_sizes = [64, 96]", "progressive_sizes = [96, 64]")
+    assert "must be ascending sizes" in error_of(lambda: copy.get_lab("image-classification-160")).message
+
+
+def test_progressive_sizes_must_stay_below_the_lab_size_of_an_image_lab(copy: Catalog) -> None:
+    edit(copy.labs_dir / "image-classification-160" / "lab.toml", "progressive_sizes = [64, 96]", "progressive_sizes = [64, 160]")
+    error = error_of(lambda: copy.get_lab("image-classification-160"))
+    assert "progressive_sizes [64, 160] must stay below the lab's input size 160" in error.message
+    edit(copy.labs_dir / "kws" / "lab.toml", "[training]\n", "[training]\nprogressive_sizes = [24]\nprogressive_epochs = [2]\n")
+    error = error_of(lambda: copy.get_lab("kws"))
+    assert "progressive_sizes needs a square image input" in error.message

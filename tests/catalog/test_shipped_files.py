@@ -22,7 +22,8 @@ def test_every_required_board_is_shipped() -> None:
 
 def test_labs_and_kits_load() -> None:
     assert {lab.name for lab in catalog.list_labs()} == {
-        "kws", "kws-yesno", "image-classification", "visual-wake-words", "object-detection", "motion", "anomaly",
+        "kws", "kws-yesno", "image-classification", "image-classification-160", "image-classification-224",
+        "visual-wake-words", "object-detection", "motion", "anomaly",
     }
     assert {kit.name for kit in catalog.list_kits()} == {
         "xiaoml-kit", "nicla-vision-kit", "grove-vision-ai-v2-kit", "raspberry-pi-kit",

@@ -202,3 +202,26 @@ def test_the_object_detection_lab_on_the_pi(sshd, laptop_python, remote_root, cl
     report = validate_pi("raspberry-pi-5", sshd.target(), "object-detection", limit=12, size="tiny")
     assert report.samples == 12 and report.bit_exact and report.accuracy_kind == "centroid F1"
     assert report.detection is not None and report.detection["f1"] >= 0.6  # the card: 0.851 on the full held-out set
+
+
+def test_the_160_px_image_classification_lab_on_the_pi(sshd, laptop_python, remote_root, clean_env):
+    """The Pi lab's MobileNetV2 at 160x160 (models/image-classification-160): `kit deploy`, `kit bench`
+    and `kit validate` on the "Pi", every output identical to LiteRT's on the laptop."""
+    from kit.cli import main
+
+    runner = CliRunner()
+    common = [*sshd.cli_args(), "--remote-dir", remote_root, "--remote-python", laptop_python, "--no-venv"]
+    deployed = runner.invoke(main, ["deploy", "raspberry-pi-5", "image-classification-160", *common, "--json"])
+    assert deployed.exit_code == 0, deployed.output
+    smoke = json.loads(deployed.output)["smoke"]
+    reference = MODELS_DIR / "image-classification-160" / "model.tflite"
+    assert smoke["output"] == local_litert_output(reference).tolist() and len(smoke["output"]) == 4
+    benched = runner.invoke(main, ["bench", "raspberry-pi-5", "--runs", "3", "--warmup", "1", *common,
+                                   "--lab", "image-classification-160", "--json", "--no-plot"])
+    assert benched.exit_code == 0, benched.output
+    assert json.loads(benched.output)["latency_us"]["count"] == 3
+    validated = runner.invoke(main, ["validate", "raspberry-pi-5", "image-classification-160", *sshd.cli_args(),
+                                     "--limit", "8", "--data-size", "tiny", "--json"])
+    assert validated.exit_code == 0, validated.output
+    report = json.loads(validated.output)
+    assert report["samples"] == 8 and report["bit_exact"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 
 class Strict(BaseModel):
@@ -456,12 +456,36 @@ class LabModel(Open):
 
 
 class LabTraining(Open):
-    """Training settings."""
+    """Training settings. Progressive resizing (kit.train.progressive): `progressive_epochs[i]`
+    epochs on the frames downscaled to `progressive_sizes[i]` px (square, ascending, below the
+    lab's input; Lab checks that), then `epochs` at the lab's size; the stages after the first
+    fine-tune at `fine_tune_learning_rate`."""
 
     epochs: int = Field(gt=0)
     batch_size: int = Field(gt=0)
     learning_rate: float = Field(gt=0)
     batchnorm_momentum: float | None = Field(default=None, gt=0, lt=1)
+    progressive_sizes: list[int] = []
+    progressive_epochs: list[int] = []
+    fine_tune_learning_rate: float | None = Field(default=None, gt=0)
+
+    @field_validator("progressive_sizes")
+    @classmethod
+    def _ascending_sizes(cls, sizes: list[int]) -> list[int]:
+        if any(size < 8 for size in sizes) or any(later <= earlier for earlier, later in zip(sizes, sizes[1:])):
+            raise ValueError("progressive_sizes must be ascending sizes of at least 8 px")
+        return sizes
+
+    @field_validator("progressive_epochs")
+    @classmethod
+    def _epochs_per_size(cls, epochs: list[int], info: ValidationInfo) -> list[int]:
+        sizes = info.data.get("progressive_sizes", [])
+        if len(sizes) != len(epochs):
+            raise ValueError(f"progressive_sizes has {len(sizes)} entries but progressive_epochs has {len(epochs)}: "
+                             "give the epochs at each size")
+        if any(count <= 0 for count in epochs):
+            raise ValueError("progressive_epochs must all be positive")
+        return epochs
 
 
 class LabIO(Strict):
@@ -560,7 +584,21 @@ class Lab(Strict):
             )
         if self.run.led_label is not None and self.run.led_label not in self.labels:
             raise ValueError(f"run.led_label '{self.run.led_label}' is not one of the labels")
+        self._check_progressive()
         return self
+
+    def _check_progressive(self) -> None:
+        """Progressive resizing downscales camera frames: square image inputs, sizes below the lab's."""
+        sizes = self.training.progressive_sizes
+        if not sizes:
+            return
+        shape = self.io.input_shape
+        if self.features.type != "image" or len(shape) != 4 or shape[1] != shape[2]:
+            raise ValueError(f"training.progressive_sizes needs a square image input (features.type = 'image', "
+                             f"io.input_shape [1, N, N, C]); this lab has {self.features.type!r} {shape}")
+        if sizes[-1] >= shape[1]:
+            raise ValueError(f"training.progressive_sizes {sizes} must stay below the lab's input size {shape[1]} "
+                             "(the last stage trains at the lab's size)")
 
 
 # --------------------------------------------------------------------------- kits

@@ -181,6 +181,39 @@ def build_fomo_mobilenet_v2(input_shape: Sequence[int], classes: int, model: dic
     return keras.Model(inputs, outputs, name="fomo_mobilenet_v2")
 
 
+# The whole MobileNetV2 feature extractor (expansion, filters at alpha=1, repeats, first stride)
+_MOBILENET_V2_BLOCKS = [*_MOBILENET_V2_TO_STRIDE_8, (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1)]
+
+
+def build_mobilenet_v2(input_shape: Sequence[int], classes: int, model: dict, training: dict):
+    """MobileNetV2 classifier (width `alpha`): the full inverted-residual trunk, a 1x1 conv to
+    `last_filters` (1280 as in the paper, which keeps it at 1280 for alpha < 1), global average
+    pooling, dropout and a dense softmax. Fully convolutional up to the pool, so the same
+    weights run at every input size (progressive resizing in kit.train.progressive)."""
+    keras = _keras()
+    layers = keras.layers
+    alpha = float(model.get("alpha", 0.35))
+    momentum = float(training.get("batchnorm_momentum", DEFAULT_BATCHNORM_MOMENTUM))
+    inputs = keras.Input(shape=tuple(input_shape), name="input")
+    x = layers.Conv2D(_divisible(32 * alpha), 3, strides=2, padding="same", use_bias=False, name="stem_conv")(inputs)
+    x = layers.BatchNormalization(momentum=momentum, name="stem_bn")(x)
+    x = layers.ReLU(6.0, name="stem_relu")(x)
+    for stage, (expansion, width, repeats, stride) in enumerate(_MOBILENET_V2_BLOCKS):
+        for repeat in range(repeats):
+            x = _inverted_residual(x, expansion, _divisible(width * alpha), stride if repeat == 0 else 1, momentum,
+                                   f"block{stage + 1}_{repeat + 1}")
+    x = _conv_bn_relu6(x, int(model.get("last_filters", 1280)), momentum, "last")
+    outputs = _pool_and_classify(x, classes, float(model.get("dropout", 0.2)))
+    return keras.Model(inputs, outputs, name="mobilenet_v2")
+
+
+def _conv_bn_relu6(x, filters: int, momentum: float, name: str):
+    layers = _keras().layers
+    x = layers.Conv2D(filters, 1, use_bias=False, name=f"{name}_conv")(x)
+    x = layers.BatchNormalization(momentum=momentum, name=f"{name}_bn")(x)
+    return layers.ReLU(6.0, name=f"{name}_relu")(x)
+
+
 BUILDERS: dict[str, Callable[..., Any]] = {
     "fomo_mobilenet_v2": build_fomo_mobilenet_v2,
     "ds_cnn": build_ds_cnn,
@@ -188,6 +221,7 @@ BUILDERS: dict[str, Callable[..., Any]] = {
     "dense": build_dense,
     "conv1d": build_conv1d,
     "autoencoder": build_autoencoder,
+    "mobilenet_v2": build_mobilenet_v2,
 }
 
 

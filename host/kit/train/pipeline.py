@@ -21,6 +21,7 @@ from kit.paths import REPO_ROOT, cache_dir
 from kit.train.card import build_card, sha256_of, targets_check, write_card
 from kit.train.evaluate import Evaluation, evaluate_predictor, predict_float, predict_int8
 from kit.train.lab import LabTraining, load_lab, training_inputs_hash
+from kit.train import progressive
 from kit.train.models import build_model
 from kit.train.progress import dataset_progress, keras_progress, stage_console
 from kit.train.quantize import (REPRESENTATIVE_SAMPLES, check_supported_ops, import_tensorflow, quantize_int8,
@@ -104,19 +105,36 @@ def learning_rate_schedule(training: dict, epochs: int, steps_per_epoch: int):
 
 
 def fit_model(lab: LabTraining, dataset, seed: int, progress: bool = True):
-    """Build the lab's architecture and train it; returns the Keras model."""
+    """Build the lab's architecture and train it; returns the Keras model. With [training]
+    progressive_sizes the first epochs run on downscaled frames (kit.train.progressive)."""
     import_tensorflow()
-    import keras
 
     configure_determinism(seed)
     x_train, y_train, x_val, y_val = _training_arrays(lab, dataset)
     if len(x_train) == 0:
         raise DataError(f"the {lab.name} dataset has no training samples", "check the dataset folder or --size")
     classes = len(lab.labels) if lab.task != "anomaly" else 0
-    model = build_model(lab.arch, lab.input_shape[1:], classes, lab.model, lab.training)
-    epochs = int(lab.training.get("epochs", 10))
+    plan = progressive.stages(lab.training)
+
+    def build(shape: tuple[int, ...]):
+        return build_model(lab.arch, shape, classes, lab.model, lab.training)
+
+    def fit_stage(model, stage: progressive.Stage, x_fit: np.ndarray, x_check: np.ndarray) -> None:
+        name = lab.name if len(plan) == 1 else f"{lab.name} {stage.size or lab.input_shape[1]} px"
+        _compile_and_fit(lab, model, x_fit, y_train, x_check, y_val, stage.epochs, stage.learning_rate, name, progress)
+
+    return progressive.fit_progressive(build, fit_stage, tuple(lab.input_shape[1:]), x_train, x_val, plan)
+
+
+def _compile_and_fit(lab: LabTraining, model, x_train, y_train, x_val, y_val, epochs: int, learning_rate: float,
+                     name: str, progress: bool) -> None:
+    """Adam with a cosine-decayed learning rate over `epochs`, fitted in place."""
+    import keras
+
     batch_size = int(lab.training.get("batch_size", 32))
-    schedule = learning_rate_schedule(lab.training, epochs, int(np.ceil(len(x_train) / batch_size)))
+    # this stage's peak rate (progressive resizing fine-tunes at its own), the lab's warm-up
+    schedule = learning_rate_schedule({**lab.training, "learning_rate": learning_rate}, epochs,
+                                      int(np.ceil(len(x_train) / batch_size)))
     if lab.task == "anomaly":
         model.compile(optimizer=keras.optimizers.Adam(schedule), loss="mse")
     else:
@@ -124,12 +142,11 @@ def fit_model(lab: LabTraining, dataset, seed: int, progress: bool = True):
     weights = None
     if lab.task == "detection":  # FOMO: object cells are rare, weigh them up against the background
         weights = np.where(y_train > 0, float(lab.training.get("object_weight", 10.0)), 1.0).astype(np.float32)
-    callbacks = [keras_progress(lab.name, epochs, int(np.ceil(len(x_train) / batch_size)))] if progress else []
+    callbacks = [keras_progress(name, epochs, int(np.ceil(len(x_train) / batch_size)))] if progress else []
     model.fit(
         x_train, y_train, sample_weight=weights, batch_size=batch_size, epochs=epochs, shuffle=True, verbose=0, callbacks=callbacks,
         validation_data=(x_val, y_val) if len(x_val) else None,
     )
-    return model
 
 
 def quantize_model(lab: LabTraining, model, dataset, seed: int, folder: Path) -> Path:
