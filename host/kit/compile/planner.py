@@ -17,6 +17,7 @@ from kit.compile import quant
 from kit.compile.fold import fold_model
 from kit.compile.memory import Buffer, place_buffers
 from kit.compile.ops import OPS, OPS_BY_NAME, OpSpec
+from kit.compile.overlap import input_deltas
 from kit.compile.plan import SUPPORTED_OPS, OpPlan, Plan, TensorPlan
 from kit.compile.tflite import DTYPE_NUMPY, Model, Operator, Tensor
 from kit.errors import ModelError
@@ -1144,8 +1145,25 @@ def _lifetimes(model: Model, tensors: list[int]) -> dict[int, list[int]]:
     return spans
 
 
+def _allow_in_place(model: Model, params: list[dict[str, Any]], owner: dict[int, int],
+                    buffers: dict[str, Buffer]) -> None:
+    """Let each op's output share bytes with the inputs that die at it, as far below them as
+    kit.compile.overlap finds safe for the op's kernel."""
+    for position, (operator, op_params) in enumerate(zip(model.operators, params)):
+        if operator.op == "RESHAPE" or len(operator.outputs) != 1 or operator.outputs[0] not in owner:
+            continue
+        output = buffers[f"t{owner[operator.outputs[0]]}"]
+        if output.first != position:
+            continue
+        for index, delta in input_deltas(model, operator, op_params).items():
+            source = buffers.get(f"t{owner[index]}") if index in owner else None
+            if source is not None and source is not output and source.last == position:
+                output.below[source.key] = max(delta, output.below.get(source.key, 0))
+
+
 def plan_arena(model: Model, params: list[dict[str, Any]]) -> tuple[dict[int, int], int, list[Buffer]]:
-    """Offsets for every arena tensor (RESHAPE outputs share their input); no kernel needs scratch."""
+    """Offsets for every arena tensor (RESHAPE outputs share their input, in-place outputs may
+    overlap a dying input); no kernel needs scratch."""
     tensors = _arena_tensors(model)
     spans = _lifetimes(model, tensors)
     owner = {t: t for t in tensors}
@@ -1164,6 +1182,7 @@ def plan_arena(model: Model, params: list[dict[str, Any]]) -> tuple[dict[int, in
         buffer = buffers[key]
         buffer.first, buffer.last = min(buffer.first, first), max(buffer.last, last)
         buffer.size = max(buffer.size, model.tensors[t].nbytes)
+    _allow_in_place(model, params, owner, buffers)
     arena_bytes = place_buffers(list(buffers.values()))
     offsets = {t: buffers[f"t{owner[t]}"].offset for t in tensors}
     return offsets, arena_bytes, list(buffers.values())
