@@ -2,8 +2,8 @@
 
     .venv/bin/python bench/arena.py [--peak] [--json]
 
-Per model: kit's arena (`build_plan(...).arena_bytes`: activations, in-place overlaps and the
-kernels' scratch), TFLM's arena (`kit.tflm.measure_arena_bytes`, the host interpreter, 64-bit),
+Per model: kit's arena (`build_plan(...).arena_bytes`: activations, in-place overlaps, fused
+CONV_2D + ADD and the kernels' scratch), TFLM's arena (`kit.tflm.measure_arena_bytes`, the host interpreter, 64-bit),
 their ratio beside the goal (<= 0.6). `--peak` also names the op where kit's live bytes peak
 and the buffers live there.
 """
@@ -16,8 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "host"))
 
-from kit.compile.fold import fold_model  # noqa: E402
-from kit.compile.planner import build_plan, plan_arena, resolve_params  # noqa: E402
+from kit.compile.planner import build_plan  # noqa: E402
 from kit.compile.tflite import load_model  # noqa: E402
 from kit.tflm import measure_arena_bytes  # noqa: E402
 
@@ -26,21 +25,31 @@ MODELS = ["kws_ref_model", "vww_96_int8", "pretrainedResnet_quant", "ad01_int8",
 GOAL = 0.6
 
 
+def _live_bytes(plan, position: int) -> list[tuple[str, int, int]]:
+    """(name, start, end) of the tensors and the scratch live during op `position`."""
+    spans: dict[int, list[int]] = {}
+    for index, op in enumerate(plan.ops):
+        for t in op.inputs + op.outputs:
+            if t >= 0 and plan.tensors[t].offset is not None:
+                span = spans.setdefault(t, [index, index])
+                span[0], span[1] = min(span[0], index), max(span[1], index)
+    spans.setdefault(plan.input_index, [0, 0])[0] = 0
+    spans.setdefault(plan.output_index, [len(plan.ops) - 1] * 2)[1] = len(plan.ops) - 1
+    live = [(f"t{t}", plan.tensors[t].offset, plan.tensors[t].offset + plan.tensors[t].nbytes)
+            for t, (first, last) in spans.items() if first <= position <= last]
+    params = plan.ops[position].params
+    if params.get("scratch_bytes"):
+        live.append(("scratch", params["scratch_offset"], params["scratch_offset"] + params["scratch_bytes"]))
+    return sorted(live, key=lambda item: item[1])
+
+
 def peak_report(path: Path) -> str:
-    """The op where the planned buffers' extent peaks and the buffers that span it."""
-    model = fold_model(load_model(path))
-    params = resolve_params(load_model(path))
-    _, _, buffers = plan_arena(model, params)
-    steps = range(len(model.operators))
-
-    def extent(step: int) -> int:
-        live = [b for b in buffers if b.size and b.first <= step <= b.last]
-        return max((b.offset + b.size for b in live), default=0)
-
-    step = max(steps, key=extent)
-    live = sorted((b for b in buffers if b.size and b.first <= step <= b.last), key=lambda b: b.offset)
-    names = ", ".join(f"{b.key}[{b.offset}:{b.offset + b.size}]" for b in live)
-    return f"peak at op {step} ({model.operators[step].op}), top {extent(step)}: {names}"
+    """The op whose live bytes reach highest in the arena, and what is live there."""
+    plan = build_plan(load_model(path))
+    tops = [max(end for _, _, end in _live_bytes(plan, i)) for i in range(len(plan.ops))]
+    position = max(range(len(plan.ops)), key=lambda i: tops[i])
+    names = ", ".join(f"{name}[{start}:{end}]" for name, start, end in _live_bytes(plan, position))
+    return f"peak at op {position} ({plan.ops[position].op}), top {tops[position]}: {names}"
 
 
 def measure(name: str) -> dict[str, float | int | str]:

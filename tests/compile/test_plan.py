@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from kit.compile.fold import fold_model
-from kit.compile.memory import Buffer, find_conflicts, place_buffers
+from kit.compile.memory import Buffer, _greedy_first_fit, align_up, find_conflicts, place_buffers
 from kit.compile.planner import build_plan, plan_arena, resolve_params
 from kit.compile.tflite import load_model
 from kit.tflm import TflmInterpreter, measure_arena_bytes
@@ -71,6 +71,10 @@ def _assert_in_place_is_safe(plan, position: int, out_index: int, in_index: int)
     op = plan.ops[position]
     assert out_index in op.outputs and in_index in op.inputs, (position, out_index, in_index)
     out, source = plan.tensors[out_index], plan.tensors[in_index]
+    if "fused_add" in op.params and in_index == op.inputs[3]:  # the shortcut: element i read as i is written
+        assert out.offset == source.offset or out.offset <= source.offset - 2 * out.shape[3], position
+        return
+    assert in_index == op.inputs[0] or op.op not in ("CONV_2D", "DEPTHWISE_CONV_2D"), (position, in_index)
     if op.op not in ("CONV_2D", "DEPTHWISE_CONV_2D", "AVERAGE_POOL_2D", "MAX_POOL_2D"):
         assert out.offset <= source.offset and out.nbytes == source.nbytes, op.op  # element i over element i
         return
@@ -105,6 +109,22 @@ def test_no_two_live_tensors_share_bytes(mlperf_models, name):
             (older, newer) = (a, b) if live[a][0] < live[b][0] else (b, a)
             assert live[older][1] == live[newer][0], (a, b)  # the input dies where the output is born
             _assert_in_place_is_safe(plan, live[newer][0], newer, older)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_kernel_scratch_shares_no_live_tensor(mlperf_models, name):
+    """The conv kernels' scratch is in the arena, apart from every tensor live at its op."""
+    plan = build_plan(load_model(mlperf_models[name]))
+    live = _live_spans(plan)
+    with_scratch = [(position, op) for position, op in enumerate(plan.ops) if op.params.get("scratch_bytes", 0)]
+    assert with_scratch or name == "ad01_int8"
+    for position, op in with_scratch:
+        start, end = op.params["scratch_offset"], op.params["scratch_offset"] + op.params["scratch_bytes"]
+        assert start % 16 == 0 and end <= plan.arena_bytes
+        for index, (first, last) in live.items():
+            tensor = plan.tensors[index]
+            if first <= position <= last:
+                assert tensor.offset + tensor.nbytes <= start or end <= tensor.offset, (position, index)
 
 
 def test_greedy_placement_property_on_random_lifetimes():
@@ -178,3 +198,46 @@ def test_fully_connected_params_reproduce_tflm_bit_exactly(mlperf_models):
         activations = _fully_connected(plan, op, activations)
     reference = TflmInterpreter(path).run(batch)
     np.testing.assert_array_equal(activations, reference.reshape(activations.shape))
+
+
+def test_in_place_permissions_never_make_a_conflict_or_a_larger_arena():
+    """Random lifetimes with random in-place permissions: still no conflict, and never more
+    than TFLM's strategy without sharing needs."""
+    rng = np.random.default_rng(11)
+    for _ in range(40):
+        buffers = []
+        for i in range(int(rng.integers(2, 16))):
+            first = int(rng.integers(0, 12))
+            buffers.append(Buffer(f"b{i}", int(rng.integers(1, 3000)), first, first + int(rng.integers(0, 4))))
+        for buffer in buffers:
+            for other in buffers:
+                if other.last == buffer.first and other is not buffer and rng.random() < 0.5:
+                    buffer.below[other.key] = int(rng.integers(0, 400))
+                    if rng.random() < 0.3 and other.size == buffer.size:
+                        buffer.same.add(other.key)
+        plain = [Buffer(b.key, b.size, b.first, b.last) for b in buffers]
+        arena = place_buffers(buffers)
+        assert find_conflicts(buffers) == []
+        assert all(b.offset >= 0 and b.offset % 16 == 0 and b.offset + b.size <= arena for b in buffers)
+        _greedy_first_fit(plain)
+        assert arena <= max(align_up(b.offset + b.size) for b in plain)
+
+
+def test_window_delta_of_a_same_padded_3x3_convolution():
+    """Two output pixels per block over a 3x3 SAME window: the block ending at pixel p + 2
+    still needs input from pixel p - W - 1, so the output starts (W + 3) pixels below."""
+    from kit.compile.overlap import window_delta
+
+    params = {"stride_h": 1, "stride_w": 1, "padding_h": 1, "padding_w": 1}
+    assert window_delta((1, 32, 32, 16), (1, 32, 32, 16), (3, 3), params, 2) == 35 * 16
+    assert window_delta((1, 32, 32, 16), (1, 32, 32, 16), (3, 3), params, 1) == 34 * 16
+    assert window_delta((2, 32, 32, 16), (2, 32, 32, 16), (3, 3), params, 1) is None  # batches: never
+
+
+def test_resnet_block_sum_is_fused_and_written_over_its_shortcut(mlperf_models):
+    plan = build_plan(load_model(mlperf_models["pretrainedResnet_quant"]))
+    fused = [op for op in plan.ops if "fused_add" in op.params]
+    assert len(fused) == 3 and all(op.op == "CONV_2D" and len(op.inputs) == 4 for op in fused)
+    assert "ADD" not in [op.op for op in plan.ops]
+    first = fused[0]
+    assert plan.tensors[first.outputs[0]].offset == plan.tensors[first.inputs[3]].offset

@@ -16,6 +16,10 @@ static int8_t add_one(const kit_binary_params_t *p, int32_t a, int32_t b, int su
     return (int8_t)kit_clamp_i32(raw, p->activation_min, p->activation_max);
 }
 
+int8_t kit_add_element(const kit_binary_params_t *p, int32_t a, int32_t b) {
+    return add_one(p, a, b, 0);
+}
+
 #if !KIT_SINGLE_ROUNDING
 /* The three rescalings' constants, hoisted out of the element loop (add_fast). */
 typedef struct {

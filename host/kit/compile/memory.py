@@ -11,7 +11,7 @@ Several placements are tried and the smallest arena kept: TFLM's GreedyMemoryPla
 (largest first, lowest 16-byte aligned offset that fits), and placements in op order or size
 order that may go below offset 0 (shifted afterwards), each buffer at the candidate offset
 that grows the arena least: that is what lets a chain of in-place ops drift downwards.
-No kernel asks for scratch memory.
+The kernels' scratch (kit.compile.scratch) is one more buffer, live during its op.
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ from kit.compile.plan import ARENA_ALIGNMENT
 class Buffer:
     """One arena allocation: `size` bytes needed from op `first` through op `last` inclusive.
     `below[key] = delta`: this buffer may share bytes with buffer `key` (an input dying where
-    this one is written) if this offset <= that offset - delta."""
+    this one is written) if this offset <= that offset - delta; `same`: also at exactly the
+    offset of these."""
 
     key: str
     size: int
@@ -34,6 +35,7 @@ class Buffer:
     last: int
     offset: int = -1
     below: dict[str, int] = field(default_factory=dict)
+    same: set[str] = field(default_factory=set)  # may also sit exactly on these (element i over element i)
 
     def overlaps_in_time(self, other: "Buffer") -> bool:
         return self.first <= other.last and other.first <= self.last
@@ -44,6 +46,8 @@ class Buffer:
     def may_share_with(self, other: "Buffer") -> bool:
         """Sharing bytes is safe by an in-place permission of either buffer."""
         if other.key in self.below and self.offset <= other.offset - self.below[other.key]:
+            return True
+        if self.offset == other.offset and (other.key in self.same or self.key in other.same):
             return True
         return self.key in other.below and other.offset <= self.offset - other.below[self.key]
 
@@ -87,6 +91,8 @@ def _candidates(buffer: Buffer, live: list[Buffer]) -> set[int]:
         offsets.add(align_down(other.offset - buffer.size))
         if other.key in buffer.below:
             offsets.add(align_down(other.offset - buffer.below[other.key]))
+        if other.key in buffer.same or buffer.key in other.same:
+            offsets.add(other.offset)
         if buffer.key in other.below:
             offsets.add(align_up(other.offset + other.below[buffer.key]))
     return offsets
@@ -158,11 +164,15 @@ def place_buffers(buffers: list[Buffer]) -> int:
         strategy(sized)
         _normalise(sized)
         arena = _arena_of(sized)
+        if find_conflicts(sized):  # a safety net: every strategy places conflict-free by construction
+            continue
         if best is None or arena < best[0]:
             best = (arena, [b.offset for b in sized])
     for buffer in buffers:
         buffer.offset = 0
     if best is None:
+        if sized:
+            raise AssertionError("no arena placement without conflicts")  # TFLM's strategy never shares
         return 0
     for buffer, offset in zip(sized, best[1]):
         buffer.offset = offset

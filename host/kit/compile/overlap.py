@@ -81,7 +81,10 @@ def input_deltas(model: Model, operator: Operator, params: dict[str, Any]) -> di
         weights = model.tensors[operator.inputs[1]]
         block = CONV_BLOCK_PIXELS if operator.op == "CONV_2D" else 1
         delta = window_delta(tuple(source.shape), tuple(output.shape), tuple(weights.shape[1:3]), params, block)
-        return {} if delta is None else {operator.inputs[0]: delta}
+        deltas = {} if delta is None else {operator.inputs[0]: delta}
+        if "fused_add" in params:  # the shortcut's element i is read as output element i is written
+            deltas[operator.inputs[3]] = CONV_BLOCK_PIXELS * int(output.shape[-1])
+        return deltas
     if operator.op in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):
         delta = window_delta(tuple(source.shape), tuple(output.shape), (params["filter_h"], params["filter_w"]),
                              params, 1)
@@ -92,3 +95,9 @@ def input_deltas(model: Model, operator: Operator, params: dict[str, Any]) -> di
         return {i: 0 for i in operator.inputs[:2]
                 if i >= 0 and not model.tensors[i].is_constant and model.tensors[i].nbytes == output.nbytes}
     return {}
+
+
+def same_offset_inputs(operator: Operator, params: dict[str, Any]) -> list[int]:
+    """Inputs the output may sit exactly on: a fused ADD's shortcut (kit.compile.fuse), whose
+    element i is read right before output element i is written, in whatever order."""
+    return [operator.inputs[3]] if operator.op == "CONV_2D" and "fused_add" in params else []

@@ -17,7 +17,9 @@ from kit.compile import quant
 from kit.compile.fold import fold_model
 from kit.compile.memory import Buffer, place_buffers
 from kit.compile.ops import OPS, OPS_BY_NAME, OpSpec
-from kit.compile.overlap import input_deltas
+from kit.compile.fuse import fuse_conv_add, run_shortcuts_early
+from kit.compile.overlap import input_deltas, same_offset_inputs
+from kit.compile.scratch import scratch_bytes
 from kit.compile.plan import SUPPORTED_OPS, OpPlan, Plan, TensorPlan
 from kit.compile.tflite import DTYPE_NUMPY, Model, Operator, Tensor
 from kit.errors import ModelError
@@ -1159,11 +1161,16 @@ def _allow_in_place(model: Model, params: list[dict[str, Any]], owner: dict[int,
             source = buffers.get(f"t{owner[index]}") if index in owner else None
             if source is not None and source is not output and source.last == position:
                 output.below[source.key] = max(delta, output.below.get(source.key, 0))
+        for index in same_offset_inputs(operator, op_params):
+            source = buffers.get(f"t{owner[index]}") if index in owner else None
+            if source is not None and source is not output and source.last == position and source.size == output.size:
+                output.same.add(source.key)
 
 
 def plan_arena(model: Model, params: list[dict[str, Any]]) -> tuple[dict[int, int], int, list[Buffer]]:
     """Offsets for every arena tensor (RESHAPE outputs share their input, in-place outputs may
-    overlap a dying input); no kernel needs scratch."""
+    overlap a dying input); the kernels' scratch gets its own buffers (params scratch_offset /
+    scratch_bytes)."""
     tensors = _arena_tensors(model)
     spans = _lifetimes(model, tensors)
     owner = {t: t for t in tensors}
@@ -1183,9 +1190,22 @@ def plan_arena(model: Model, params: list[dict[str, Any]]) -> tuple[dict[int, in
         buffer.first, buffer.last = min(buffer.first, first), max(buffer.last, last)
         buffer.size = max(buffer.size, model.tensors[t].nbytes)
     _allow_in_place(model, params, owner, buffers)
-    arena_bytes = place_buffers(list(buffers.values()))
+    scratch = _scratch_buffers(model, params)
+    arena_bytes = place_buffers([*buffers.values(), *scratch.values()])
+    for position, buffer in scratch.items():
+        params[position].update(scratch_offset=buffer.offset, scratch_bytes=buffer.size)
     offsets = {t: buffers[f"t{owner[t]}"].offset for t in tensors}
-    return offsets, arena_bytes, list(buffers.values())
+    return offsets, arena_bytes, [*buffers.values(), *scratch.values()]
+
+
+def _scratch_buffers(model: Model, params: list[dict[str, Any]]) -> dict[int, Buffer]:
+    """One buffer per op whose kernel uses scratch (kit.compile.scratch), live during that op only."""
+    scratch = {}
+    for position, (operator, op_params) in enumerate(zip(model.operators, params)):
+        size = scratch_bytes(model, operator, op_params)
+        if size > 0:
+            scratch[position] = Buffer(f"s{position}", size, position, position)
+    return scratch
 
 
 def _tensor_plan(tensor: Tensor, offset: int | None) -> TensorPlan:
@@ -1209,7 +1229,7 @@ def build_plan(model: Model, model_id: str = "model") -> Plan:
     Constant shape arithmetic is folded first (kit.compile.fold), so every op is a kernel op."""
     _check_no_int16_activations(model)
     model = fold_model(model)
-    params = _resolve_folded(model)
+    model, params = fuse_conv_add(*run_shortcuts_early(model, _resolve_folded(model)))
     input_tensor = model.tensors[model.inputs[0]]
     if input_tensor.dtype != "int8":
         raise ModelError(
