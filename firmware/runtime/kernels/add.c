@@ -1,7 +1,9 @@
 /* ADD and SUB int8 (TFLM reference_integer_ops::Add / BroadcastAdd and reference_ops::Sub for
  * int8): both inputs are shifted left by left_shift, rescaled to a common scale, summed (or
  * the second subtracted) and rescaled to the output. SUB's Prepare computes the same
- * multipliers as ADD's, so the two share one params struct and one loop. */
+ * multipliers as ADD's, so the two share one params struct and one loop.
+ * Without broadcast, element i is read before element i is written and never again, so the
+ * output may sit on an input (kit.compile.overlap). */
 #include "kit_broadcast.h"
 #include "kit_fixedpoint.h"
 #include "kit_kernels.h"
