@@ -73,7 +73,8 @@ def _assert_in_place_is_safe(plan, position: int, out_index: int, in_index: int)
     out, source = plan.tensors[out_index], plan.tensors[in_index]
     if "fused_add" in op.params and in_index == op.inputs[3]:  # the shortcut: element i read as i is written
         assert out.offset == source.offset or out.offset <= source.offset - 2 * out.shape[3], position
-        return
+        if in_index != op.inputs[0]:
+            return
     assert in_index == op.inputs[0] or op.op not in ("CONV_2D", "DEPTHWISE_CONV_2D"), (position, in_index)
     if op.op not in ("CONV_2D", "DEPTHWISE_CONV_2D", "AVERAGE_POOL_2D", "MAX_POOL_2D"):
         assert out.offset <= source.offset and out.nbytes == source.nbytes, op.op  # element i over element i

@@ -83,7 +83,8 @@ def input_deltas(model: Model, operator: Operator, params: dict[str, Any]) -> di
         delta = window_delta(tuple(source.shape), tuple(output.shape), tuple(weights.shape[1:3]), params, block)
         deltas = {} if delta is None else {operator.inputs[0]: delta}
         if "fused_add" in params:  # the shortcut's element i is read as output element i is written
-            deltas[operator.inputs[3]] = CONV_BLOCK_PIXELS * int(output.shape[-1])
+            shortcut = operator.inputs[3]  # may be the convolution's own input: both constraints hold
+            deltas[shortcut] = max(deltas.get(shortcut, 0), CONV_BLOCK_PIXELS * int(output.shape[-1]))
         return deltas
     if operator.op in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):
         delta = window_delta(tuple(source.shape), tuple(output.shape), (params["filter_h"], params["filter_w"]),

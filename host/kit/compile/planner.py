@@ -1163,7 +1163,11 @@ def _allow_in_place(model: Model, params: list[dict[str, Any]], owner: dict[int,
                 output.below[source.key] = max(delta, output.below.get(source.key, 0))
         for index in same_offset_inputs(operator, op_params):
             source = buffers.get(f"t{owner[index]}") if index in owner else None
-            if source is not None and source is not output and source.last == position and source.size == output.size:
+            # an input read in another role too (a residual of the convolution's own input) keeps
+            # only that role's `below` constraint: permissions of one buffer must all hold
+            roles = [i for i in operator.inputs if i >= 0 and owner.get(i) == owner.get(index)]
+            if (source is not None and source is not output and source.last == position
+                    and source.size == output.size and len(roles) == 1):
                 output.same.add(source.key)
 
 
