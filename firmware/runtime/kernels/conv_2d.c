@@ -96,15 +96,21 @@ static inline int8_t requantize(int32_t acc, int32_t multiplier, int32_t shift, 
  * ADD of it and the shortcut's element i, read just before element i is written (the output
  * may sit on the shortcut). */
 static inline int8_t fused(const kit_conv_params_t *p, const int8_t *shortcut, size_t i, int8_t conv) {
-    if (shortcut == NULL) {
+    if (shortcut == NULL) {  /* a constant where conv_pairs is inlined (conv_im2col) */
         return conv;
     }
     return p->fused_conv_is_input2 ? kit_add_element((const kit_binary_params_t *)p->fused_add, shortcut[i], conv)
                                    : kit_add_element((const kit_binary_params_t *)p->fused_add, conv, shortcut[i]);
 }
 
-static void conv_im2col(const kit_conv_params_t *p, const int8_t *input, const int8_t *filter, int8_t *output,
-                        uint8_t *scratch, const int8_t *shortcut) {
+#if defined(__GNUC__)
+#define KIT_ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define KIT_ALWAYS_INLINE inline
+#endif
+
+static KIT_ALWAYS_INLINE void conv_pairs(const kit_conv_params_t *p, const int8_t *input, const int8_t *filter,
+                                         int8_t *output, uint8_t *scratch, const int8_t *shortcut) {
     const int32_t k = p->filter.h * p->filter.w * p->input.c, out_c = p->output.c;
     const int32_t pixels = p->output.h * p->output.w;
     const int32_t offset = p->output_offset, lo = p->activation_min, hi = p->activation_max;
@@ -175,6 +181,16 @@ static void conv_im2col(const kit_conv_params_t *p, const int8_t *input, const i
                 out1[oc1] = fused(p, shortcut, i1 + oc1, requantize(acc[3], m1, s1, offset, lo, hi));
             }
         }
+    }
+}
+
+/* conv_pairs twice, so the loop without a fused ADD is the loop it was (no test per output). */
+static void conv_im2col(const kit_conv_params_t *p, const int8_t *input, const int8_t *filter, int8_t *output,
+                        uint8_t *scratch, const int8_t *shortcut) {
+    if (shortcut == NULL) {
+        conv_pairs(p, input, filter, output, scratch, NULL);
+    } else {
+        conv_pairs(p, input, filter, output, scratch, shortcut);
     }
 }
 
