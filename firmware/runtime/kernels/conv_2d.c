@@ -105,8 +105,10 @@ static inline int8_t fused(const kit_conv_params_t *p, const int8_t *shortcut, s
 
 #if defined(__GNUC__)
 #define KIT_ALWAYS_INLINE inline __attribute__((always_inline))
+#define KIT_NOINLINE __attribute__((noinline))
 #else
 #define KIT_ALWAYS_INLINE inline
+#define KIT_NOINLINE
 #endif
 
 static KIT_ALWAYS_INLINE void conv_pairs(const kit_conv_params_t *p, const int8_t *input, const int8_t *filter,
@@ -184,8 +186,9 @@ static KIT_ALWAYS_INLINE void conv_pairs(const kit_conv_params_t *p, const int8_
     }
 }
 
-/* conv_pairs twice, so the loop without a fused ADD is the loop it was (no test per output). */
-static void conv_im2col(const kit_conv_params_t *p, const int8_t *input, const int8_t *filter, int8_t *output,
+/* conv_pairs twice, so the loop without a fused ADD is the loop it was (no test per output);
+ * kept out of kit_op_conv_2d, whose general path would crowd its registers (rv32). */
+static KIT_NOINLINE void conv_im2col(const kit_conv_params_t *p, const int8_t *input, const int8_t *filter, int8_t *output,
                         uint8_t *scratch, const int8_t *shortcut) {
     if (shortcut == NULL) {
         conv_pairs(p, input, filter, output, scratch, NULL);
