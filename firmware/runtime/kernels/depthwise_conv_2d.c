@@ -12,8 +12,8 @@
  *
  * Memory order (kit.compile.overlap relies on it to write the output over a dying input):
  * output pixels in raster order, one at a time, each reading only its own input window;
- * except the portable 3x3 sweep, which writes a whole output channel before it reads the
- * next input channel (so its output may not overlap its input). */
+ * the portable 3x3 sweep, which writes a whole output channel before it reads the next input
+ * channel, runs only when the output does not overlap the input. */
 #include "kit_dot.h"
 #include "kit_fixedpoint.h"
 #include "kit_kernels.h"
@@ -446,6 +446,12 @@ static KIT_NO_PRESCHED void dw_channel(const dw_plane_t *pl, int32_t c, const ki
     }
 }
 
+/* Do [a, a + na) and [b, b + nb) share a byte? (compared as addresses of one arena) */
+static int dw_buffers_overlap(const int8_t *a, size_t na, const int8_t *b, size_t nb) {
+    const uintptr_t x = (uintptr_t)a, y = (uintptr_t)b;
+    return x < y + nb && y < x + na;
+}
+
 /* DEPTHWISE_CONV_2D 3x3 through dw_channel, for one batch. Returns 0 (nothing written) when
  * the op is not of that kind, or a channel's requantization is not kit_rq_fast's. */
 static int dw_3x3_portable(const kit_conv_params_t *p, const int8_t *input, const int8_t *filter, int8_t *output) {
@@ -590,7 +596,11 @@ int kit_op_depthwise_conv_2d(const kit_op_t *op, const kit_model_t *m, uint8_t *
     int32_t b, oy, ox, ic, dm;
     for (b = 0; b < p->output.n; ++b) {
 #if KIT_PORTABLE_PATH
-        if (dw_3x3_portable(p, input + (size_t)b * in_h * in_w * in_c, filter,
+        /* the sweep writes whole output channels before reading the next input channel: only
+         * when the compiler did not place the output over the input (kit.compile.overlap) */
+        if (!dw_buffers_overlap(input + (size_t)b * in_h * in_w * in_c, (size_t)in_h * in_w * in_c,
+                                output + (size_t)b * out_h * out_w * out_c, (size_t)out_h * out_w * out_c) &&
+            dw_3x3_portable(p, input + (size_t)b * in_h * in_w * in_c, filter,
                             output + (size_t)b * out_h * out_w * out_c)) {
             continue;
         }

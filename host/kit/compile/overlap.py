@@ -7,9 +7,9 @@ kernels in firmware/runtime/kernels access memory (the contract, stated in each 
 * CONV_2D writes output pixels in raster order in blocks of at most CONV_BLOCK_PIXELS (the
   portable conv_swar's four, conv_portable's three, conv_pairs' two, the general path's one)
   and reads, for a block, only the input windows of its pixels; DEPTHWISE_CONV_2D,
-  AVERAGE_POOL_2D and MAX_POOL_2D do the same one pixel at a time, except the portable 3x3
-  depthwise sweep (dw_3x3_portable: rv32, the host), which writes a whole output channel
-  before reading the next input channel: one block of every pixel, so no overlap. Reads and writes of one block may interleave, so a block's writes
+  AVERAGE_POOL_2D and MAX_POOL_2D do the same one pixel at a time (the portable 3x3
+  depthwise sweep, dw_3x3_portable, writes whole channels: it runs only when the output does
+  not overlap the input, and the raster loop otherwise). Reads and writes of one block may interleave, so a block's writes
   must stay below the lowest input byte any window of that block or a later one reads.
 * The elementwise int8 ops (ADD, SUB and MUL without broadcast, the activations, QUANTIZE)
   read element i before writing element i and never read it again: delta 0 (in place).
@@ -67,14 +67,6 @@ def window_delta(in_shape: tuple[int, ...], out_shape: tuple[int, ...], filter_h
     return max(0, int((write_end[reading] - later_read[reading]).max()))
 
 
-def _depthwise_block(in_shape, out_shape, filter_shape) -> int:
-    """Pixels a DEPTHWISE_CONV_2D kernel may write before it has read the rest of its input: one,
-    or for a 3x3 filter every pixel (the portable per-channel sweep, dw_3x3_portable)."""
-    if len(filter_shape) == 4 and tuple(filter_shape[1:3]) == (3, 3) and len(out_shape) == 4:
-        return max(1, int(out_shape[1]) * int(out_shape[2]))
-    return 1
-
-
 def _is_int8(model: Model, index: int) -> bool:
     return model.tensors[index].dtype == "int8"
 
@@ -89,8 +81,7 @@ def input_deltas(model: Model, operator: Operator, params: dict[str, Any]) -> di
         return {}
     if operator.op in ("CONV_2D", "DEPTHWISE_CONV_2D"):
         weights = model.tensors[operator.inputs[1]]
-        block = CONV_BLOCK_PIXELS if operator.op == "CONV_2D" else _depthwise_block(source.shape, output.shape,
-                                                                                       weights.shape)
+        block = CONV_BLOCK_PIXELS if operator.op == "CONV_2D" else 1
         delta = window_delta(tuple(source.shape), tuple(output.shape), tuple(weights.shape[1:3]), params, block)
         deltas = {} if delta is None else {operator.inputs[0]: delta}
         if "fused_add" in params:  # the shortcut's element i is read as output element i is written
