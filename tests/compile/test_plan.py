@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from kit.compile.memory import Buffer, find_conflicts, place_buffers
+from kit.compile.fold import fold_model
+from kit.compile.memory import Buffer, _greedy_first_fit, align_up, find_conflicts, place_buffers
 from kit.compile.planner import build_plan, plan_arena, resolve_params
 from kit.compile.tflite import load_model
 from kit.tflm import TflmInterpreter, measure_arena_bytes
@@ -31,30 +32,100 @@ def test_arena_no_larger_than_tflm(mlperf_models, tflm_arena, name):
     assert plan.input.offset is not None and plan.output.offset is not None
 
 
+def _live_spans(plan) -> dict[int, tuple[int, int]]:
+    live: dict[int, tuple[int, int]] = {}
+    for position, op in enumerate(plan.ops):
+        for t in op.inputs + op.outputs:
+            if t >= 0 and plan.tensors[t].offset is not None:
+                first, last = live.get(t, (position, position))
+                live[t] = (min(first, position), max(last, position))
+    live[plan.input_index] = (-1, live[plan.input_index][1])  # written before op 0
+    live[plan.output_index] = (live[plan.output_index][0], len(plan.ops) - 1)
+    return live
+
+
+def _window_reads(plan, op, pixel: int) -> list[int]:
+    """Every input byte offset (relative) the window of output pixel `pixel` reads."""
+    source, output = plan.tensors[op.inputs[0]], plan.tensors[op.outputs[0]]
+    _, in_h, in_w, in_c = source.shape
+    out_w = output.shape[2]
+    p = op.params
+    if op.op in ("CONV_2D", "DEPTHWISE_CONV_2D"):
+        k_h, k_w = plan.tensors[op.inputs[1]].shape[1:3]
+    else:
+        k_h, k_w = p["filter_h"], p["filter_w"]
+    oy, ox = divmod(pixel, out_w)
+    reads = []
+    for fy in range(k_h):
+        y = oy * p["stride_h"] - p["padding_h"] + fy * p.get("dilation_h", 1)
+        for fx in range(k_w):
+            x = ox * p["stride_w"] - p["padding_w"] + fx * p.get("dilation_w", 1)
+            if 0 <= y < in_h and 0 <= x < in_w:
+                reads.append((y * in_w + x) * in_c)
+    return reads
+
+
+def _assert_in_place_is_safe(plan, position: int, out_index: int, in_index: int) -> None:
+    """Replay the op's kernel order byte by byte: no block reads an input byte that this or an
+    earlier block of the output has overwritten (a block's reads and writes may interleave)."""
+    op = plan.ops[position]
+    assert out_index in op.outputs and in_index in op.inputs, (position, out_index, in_index)
+    out, source = plan.tensors[out_index], plan.tensors[in_index]
+    if "fused_add" in op.params and in_index == op.inputs[3]:  # the shortcut: element i read as i is written
+        assert out.offset == source.offset or out.offset <= source.offset - 2 * out.shape[3], position
+        if in_index != op.inputs[0]:
+            return
+    assert in_index == op.inputs[0] or op.op not in ("CONV_2D", "DEPTHWISE_CONV_2D"), (position, in_index)
+    if op.op not in ("CONV_2D", "DEPTHWISE_CONV_2D", "AVERAGE_POOL_2D", "MAX_POOL_2D"):
+        assert out.offset <= source.offset and out.nbytes == source.nbytes, op.op  # element i over element i
+        return
+    pixels, out_c = out.shape[1] * out.shape[2], out.shape[3]
+    block = 2 if op.op == "CONV_2D" else 1
+    for start in range(0, pixels, block):
+        written_end = out.offset + min(start + block, pixels) * out_c
+        for pixel in range(start, min(start + block, pixels)):
+            for read in _window_reads(plan, op, pixel):
+                assert source.offset + read >= written_end, (op.op, position, pixel)
+
+
 @pytest.mark.parametrize("name", MODELS)
 def test_no_two_live_tensors_share_bytes(mlperf_models, name):
     model = load_model(mlperf_models[name])
     params = resolve_params(model)
-    _, _, buffers = plan_arena(model, params)
+    _, _, buffers = plan_arena(fold_model(model), params)
     assert find_conflicts(buffers) == []
-    # independent check on the tensors themselves (aliased RESHAPE pairs excluded)
+    # independent check on the tensors themselves: aliased RESHAPE pairs share all bytes, an
+    # output may share an input's only at the op where that input dies, in kernel order
     plan = build_plan(model)
     aliased = {(op.inputs[0], op.outputs[0]) for op in plan.ops if op.params.get("aliased")}
-    live: dict[int, tuple[int, int]] = {}
-    for op in plan.ops:
-        for t in op.inputs + op.outputs:
-            if t >= 0 and plan.tensors[t].offset is not None:
-                first, last = live.get(t, (op.index, op.index))
-                live[t] = (min(first, op.index), max(last, op.index))
-    live[plan.input_index] = (0, live[plan.input_index][1])
-    live[plan.output_index] = (live[plan.output_index][0], len(plan.ops) - 1)
+    live = _live_spans(plan)
     items = sorted(live.items())
     for i, (a, (a_first, a_last)) in enumerate(items):
         for b, (b_first, b_last) in items[i + 1 :]:
             if (a, b) in aliased or (b, a) in aliased or not (a_first <= b_last and b_first <= a_last):
                 continue
             ta, tb = plan.tensors[a], plan.tensors[b]
-            assert ta.offset + ta.nbytes <= tb.offset or tb.offset + tb.nbytes <= ta.offset, (a, b)
+            if ta.offset + ta.nbytes <= tb.offset or tb.offset + tb.nbytes <= ta.offset:
+                continue
+            (older, newer) = (a, b) if live[a][0] < live[b][0] else (b, a)
+            assert live[older][1] == live[newer][0], (a, b)  # the input dies where the output is born
+            _assert_in_place_is_safe(plan, live[newer][0], newer, older)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_kernel_scratch_shares_no_live_tensor(mlperf_models, name):
+    """The conv kernels' scratch is in the arena, apart from every tensor live at its op."""
+    plan = build_plan(load_model(mlperf_models[name]))
+    live = _live_spans(plan)
+    with_scratch = [(position, op) for position, op in enumerate(plan.ops) if op.params.get("scratch_bytes", 0)]
+    assert with_scratch or name == "ad01_int8"
+    for position, op in with_scratch:
+        start, end = op.params["scratch_offset"], op.params["scratch_offset"] + op.params["scratch_bytes"]
+        assert start % 16 == 0 and end <= plan.arena_bytes
+        for index, (first, last) in live.items():
+            tensor = plan.tensors[index]
+            if first <= position <= last:
+                assert tensor.offset + tensor.nbytes <= start or end <= tensor.offset, (position, index)
 
 
 def test_greedy_placement_property_on_random_lifetimes():
@@ -128,3 +199,46 @@ def test_fully_connected_params_reproduce_tflm_bit_exactly(mlperf_models):
         activations = _fully_connected(plan, op, activations)
     reference = TflmInterpreter(path).run(batch)
     np.testing.assert_array_equal(activations, reference.reshape(activations.shape))
+
+
+def test_in_place_permissions_never_make_a_conflict_or_a_larger_arena():
+    """Random lifetimes with random in-place permissions: still no conflict, and never more
+    than TFLM's strategy without sharing needs."""
+    rng = np.random.default_rng(11)
+    for _ in range(40):
+        buffers = []
+        for i in range(int(rng.integers(2, 16))):
+            first = int(rng.integers(0, 12))
+            buffers.append(Buffer(f"b{i}", int(rng.integers(1, 3000)), first, first + int(rng.integers(0, 4))))
+        for buffer in buffers:
+            for other in buffers:
+                if other.last == buffer.first and other is not buffer and rng.random() < 0.5:
+                    buffer.below[other.key] = int(rng.integers(0, 400))
+                    if rng.random() < 0.3 and other.size == buffer.size:
+                        buffer.same.add(other.key)
+        plain = [Buffer(b.key, b.size, b.first, b.last) for b in buffers]
+        arena = place_buffers(buffers)
+        assert find_conflicts(buffers) == []
+        assert all(b.offset >= 0 and b.offset % 16 == 0 and b.offset + b.size <= arena for b in buffers)
+        _greedy_first_fit(plain)
+        assert arena <= max(align_up(b.offset + b.size) for b in plain)
+
+
+def test_window_delta_of_a_same_padded_3x3_convolution():
+    """Two output pixels per block over a 3x3 SAME window: the block ending at pixel p + 2
+    still needs input from pixel p - W - 1, so the output starts (W + 3) pixels below."""
+    from kit.compile.overlap import window_delta
+
+    params = {"stride_h": 1, "stride_w": 1, "padding_h": 1, "padding_w": 1}
+    assert window_delta((1, 32, 32, 16), (1, 32, 32, 16), (3, 3), params, 2) == 35 * 16
+    assert window_delta((1, 32, 32, 16), (1, 32, 32, 16), (3, 3), params, 1) == 34 * 16
+    assert window_delta((2, 32, 32, 16), (2, 32, 32, 16), (3, 3), params, 1) is None  # batches: never
+
+
+def test_resnet_block_sum_is_fused_and_written_over_its_shortcut(mlperf_models):
+    plan = build_plan(load_model(mlperf_models["pretrainedResnet_quant"]))
+    fused = [op for op in plan.ops if "fused_add" in op.params]
+    assert len(fused) == 3 and all(op.op == "CONV_2D" and len(op.inputs) == 4 for op in fused)
+    assert "ADD" not in [op.op for op in plan.ops]
+    first = fused[0]
+    assert plan.tensors[first.outputs[0]].offset == plan.tensors[first.inputs[3]].offset

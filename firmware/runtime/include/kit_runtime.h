@@ -109,6 +109,15 @@ typedef struct {
     /* bias + input_offset * sum of the channel's filter taps, per output channel (the
      * compiler folds the input offset in); NULL when the kernel must not use it */
     const int32_t *kernel_bias;
+    /* arena bytes [scratch_offset, scratch_offset + scratch_bytes) the kernel may use during
+     * the op (planned by kit.compile.scratch, counted in the arena); 0 bytes: the kernel takes
+     * a path that needs none */
+    int32_t scratch_offset, scratch_bytes;
+    /* CONV_2D with an ADD folded in (kit.compile.fuse): a kit_binary_params_t; each output
+     * element is that ADD of the requantized convolution and element i of tensor
+     * fused_add_input (the convolution second when fused_conv_is_input2). NULL: no ADD. */
+    const void *fused_add;
+    int32_t fused_add_input, fused_conv_is_input2;
 } kit_conv_params_t;
 
 /* FULLY_CONNECTED: per-tensor when per_channel == 0 (one multiplier), else one per unit. */

@@ -3,7 +3,9 @@
  * RELU_N1_TO_1 (TFLM has no kernel: TensorFlow Lite's QuantizedReluX, the same requantize
  * and clamp, to the output's quantized -1 and 1),
  * RELU6 (Relu6Quantized: clamp in the input's quantization, no rescaling) and LEAKY_RELU
- * (QuantizeLeakyRelu: one multiplier for x >= 0, another carrying alpha for x < 0). */
+ * (QuantizeLeakyRelu: one multiplier for x >= 0, another carrying alpha for x < 0).
+ * Element i is read before element i is written and never again, so the output may sit on
+ * the input (kit.compile.overlap). */
 #include "kit_fixedpoint.h"
 #include "kit_kernels.h"
 

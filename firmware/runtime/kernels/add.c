@@ -1,7 +1,9 @@
 /* ADD and SUB int8 (TFLM reference_integer_ops::Add / BroadcastAdd and reference_ops::Sub for
  * int8): both inputs are shifted left by left_shift, rescaled to a common scale, summed (or
  * the second subtracted) and rescaled to the output. SUB's Prepare computes the same
- * multipliers as ADD's, so the two share one params struct and one loop. */
+ * multipliers as ADD's, so the two share one params struct and one loop.
+ * Without broadcast, element i is read before element i is written and never again, so the
+ * output may sit on an input (kit.compile.overlap). */
 #include "kit_broadcast.h"
 #include "kit_fixedpoint.h"
 #include "kit_kernels.h"
@@ -14,6 +16,10 @@ static int8_t add_one(const kit_binary_params_t *p, int32_t a, int32_t b, int su
     const int32_t combined = subtract ? kit_wrap_add(scaled1, -scaled2) : kit_wrap_add(scaled1, scaled2);
     const int32_t raw = kit_mbqm(combined, p->output_multiplier, p->output_shift) + p->output_offset;
     return (int8_t)kit_clamp_i32(raw, p->activation_min, p->activation_max);
+}
+
+int8_t kit_add_element(const kit_binary_params_t *p, int32_t a, int32_t b) {
+    return add_one(p, a, b, 0);
 }
 
 #if !KIT_SINGLE_ROUNDING

@@ -6,11 +6,17 @@
  * convolution without padding reads its columns straight from the input; any other filter
  * copies the two windows into im2col columns on the stack, padded taps set to the input
  * zero point (they then add 0, as TFLM's skipped taps do). Windows larger than
- * KIT_IM2COL_MAX bytes take the general path.
+ * KIT_IM2COL_MAX bytes take the general path, and so does an op the compiler gave less
+ * scratch than im2col_scratch_bytes (the columns live in the arena, not on the stack).
  *
  * Portable builds (no Arm DSP, no Helium: rv32, Xtensa, the host) run conv_swar instead: two
  * pixels per 32-bit word, so one MUL gives two products (conv_block_swar), or for more than
- * KIT_SWAR_TAPS taps or a -128 weight 4-channel x 3-pixel blocks (conv_block_4x3).
+ * KIT_SWAR_TAPS taps or a -128 weight 4-channel x 3-pixel blocks (conv_block_4x3), their
+ * columns on the stack; a CONV_2D with a fused ADD runs conv_pairs there too.
+ *
+ * Memory order (kit.compile.overlap relies on it to write the output over a dying input):
+ * output pixels in raster order, in blocks of at most four (conv_swar), three
+ * (conv_portable) or two (conv_pairs), each block reading only its pixels' input windows.
  *
  * General path: the filter window is clipped to the input once per output pixel; the sum
  * is the same as TFLM's (int32 adds of the same products), only the skipped out-of-bounds
@@ -54,6 +60,36 @@ static KIT_COPY_LOOPS void im2col(const kit_conv_params_t *p, const int8_t *inpu
         col += row_bytes;
     }
 }
+
+/* Scratch of the fast path (kit.compile.scratch mirrors it, for the DSP layout, the larger).
+ * Portable: the two im2col columns (2 * k bytes; none when a 1x1 reads the input directly).
+ * DSP: the first k4 taps of both columns widened to int16 lanes (4 * k4 bytes at the start,
+ * word aligned), then one im2col column (k bytes) the two pixels take in turn, then 4 bytes
+ * keeping the first column's last k - k4 taps; a direct 1x1 needs the lanes only. */
+static int32_t im2col_scratch_bytes(int32_t k, int direct) {
+#if KIT_DSP_KERNELS
+    const int32_t k4 = k <= KIT_IM2COL_MAX ? k & ~3 : 0;
+    return 4 * k4 + (direct ? 0 : k + 4);
+#else
+    return direct ? 0 : 2 * k;
+#endif
+}
+
+#if KIT_DSP_KERNELS
+/* One column's first n taps (a multiple of 4) as int16 lanes in kit_widen_pair's layout:
+ * lanes 0, 1 of every 4 words for the first column (dst = wide), 2, 3 for the second
+ * (dst = wide + 2). */
+static inline void widen_column(const int8_t *a, int32_t n, uint32_t *dst) {
+    const int8_t *const end = a + n;
+    while (a != end) {
+        const uint32_t x = kit_read_u32(a);
+        dst[0] = __sxtb16(x);
+        dst[1] = kit_sxtb16_odd(x);
+        dst += 4;
+        a += 4;
+    }
+}
+#endif
 
 /* TFLM's requantization (kit_mbqm + offset + clamp): kit_requantize_s8 */
 static inline int8_t requantize(int32_t acc, int32_t multiplier, int32_t shift, int32_t offset, int32_t lo,
@@ -285,16 +321,37 @@ static void conv_portable(const kit_conv_params_t *p, const int8_t *input, const
 }
 #endif
 
-#if !KIT_PORTABLE_PATH
-static void conv_im2col(const kit_conv_params_t *p, const int8_t *input, const int8_t *filter, int8_t *output) {
+/* Output element i: the requantized convolution, or with a fused ADD (kit.compile.fuse) that
+ * ADD of it and the shortcut's element i, read just before element i is written (the output
+ * may sit on the shortcut). */
+static inline int8_t fused(const kit_conv_params_t *p, const int8_t *shortcut, size_t i, int8_t conv) {
+    if (shortcut == NULL) {  /* a constant where conv_pairs is inlined (conv_im2col) */
+        return conv;
+    }
+    return p->fused_conv_is_input2 ? kit_add_element((const kit_binary_params_t *)p->fused_add, shortcut[i], conv)
+                                   : kit_add_element((const kit_binary_params_t *)p->fused_add, conv, shortcut[i]);
+}
+
+#if defined(__GNUC__)
+#define KIT_NOINLINE __attribute__((noinline))
+#else
+#define KIT_NOINLINE
+#endif
+
+static KIT_ALWAYS_INLINE void conv_pairs(const kit_conv_params_t *p, const int8_t *input, const int8_t *filter,
+                                         int8_t *output, uint8_t *scratch, const int8_t *shortcut) {
     const int32_t k = p->filter.h * p->filter.w * p->input.c, out_c = p->output.c;
     const int32_t pixels = p->output.h * p->output.w;
     const int32_t offset = p->output_offset, lo = p->activation_min, hi = p->activation_max;
     const int direct = p->filter.h == 1 && p->filter.w == 1 && p->pad_h == 0 && p->pad_w == 0;
-    int8_t cols[2][KIT_IM2COL_MAX];
 #if KIT_DSP_KERNELS
     const int32_t k4 = k <= KIT_IM2COL_MAX ? k & ~3 : 0;  /* taps done on int16 lanes */
-    uint32_t wide[KIT_IM2COL_MAX];  /* both columns' first k4 taps as int16 lanes */
+    uint32_t *const wide = (uint32_t *)(void *)scratch;  /* both columns' first k4 taps as int16 lanes */
+    int8_t *const col = (int8_t *)scratch + 4 * k4, *const tail0 = col + k;
+    /* below 4 taps (k4 = 0) the two columns fit in col and tail0 side by side (2 k <= k + 4) */
+    int8_t *const cols[2] = {col, k4 > 0 ? col : col + k};
+#else
+    int8_t *const cols[2] = {(int8_t *)scratch, (int8_t *)scratch + k};
 #endif
     int32_t px, oc;
     for (px = 0; px < pixels; px += 2) {
@@ -305,14 +362,29 @@ static void conv_im2col(const kit_conv_params_t *p, const int8_t *input, const i
             const int32_t w = p->output.w, sy = p->stride_h, sx = p->stride_w, in_w = p->input.w;
             a0 = input + ((size_t)(px / w) * sy * in_w + (size_t)(px % w) * sx) * p->input.c;
             a1 = input + ((size_t)(px1 / w) * sy * in_w + (size_t)(px1 % w) * sx) * p->input.c;
-        } else {
+        }
+#if KIT_DSP_KERNELS
+        else if (k4 > 0) { /* widen each column as it is copied; keep the first one's tail */
+            int32_t t;
+            im2col(p, input, px, col);
+            widen_column(col, k4, wide);
+            for (t = k4; t < k; ++t) {
+                tail0[t - k4] = col[t];
+            }
+            im2col(p, input, px1, col);
+            widen_column(col, k4, wide + 2);
+            a0 = tail0 - k4; /* only a0 + k4 and a1 + k4 (the tails) are read below */
+            a1 = col;
+        }
+#endif
+        else {
             im2col(p, input, px, cols[0]);
             im2col(p, input, px1, cols[1]);
             a0 = cols[0];
             a1 = cols[1];
         }
 #if KIT_DSP_KERNELS
-        if (k4 > 0) {
+        if (k4 > 0 && direct) {
             kit_widen_pair(a0, a1, k4, wide);
         }
 #endif
@@ -331,15 +403,26 @@ static void conv_im2col(const kit_conv_params_t *p, const int8_t *input, const i
             {
                 const int32_t m0 = p->output_multiplier[oc], s0 = p->output_shift[oc];
                 const int32_t m1 = p->output_multiplier[oc1], s1 = p->output_shift[oc1];
-                out0[oc] = requantize(acc[0], m0, s0, offset, lo, hi);
-                out1[oc] = requantize(acc[2], m0, s0, offset, lo, hi);
-                out0[oc1] = requantize(acc[1], m1, s1, offset, lo, hi);
-                out1[oc1] = requantize(acc[3], m1, s1, offset, lo, hi);
+                const size_t i0 = (size_t)px * out_c, i1 = (size_t)px1 * out_c;
+                out0[oc] = fused(p, shortcut, i0 + oc, requantize(acc[0], m0, s0, offset, lo, hi));
+                out1[oc] = fused(p, shortcut, i1 + oc, requantize(acc[2], m0, s0, offset, lo, hi));
+                out0[oc1] = fused(p, shortcut, i0 + oc1, requantize(acc[1], m1, s1, offset, lo, hi));
+                out1[oc1] = fused(p, shortcut, i1 + oc1, requantize(acc[3], m1, s1, offset, lo, hi));
             }
         }
     }
 }
-#endif
+
+/* conv_pairs twice, so the loop without a fused ADD is the loop it was (no test per output);
+ * kept out of kit_op_conv_2d, whose general path would crowd its registers (rv32). */
+static KIT_NOINLINE void conv_im2col(const kit_conv_params_t *p, const int8_t *input, const int8_t *filter, int8_t *output,
+                        uint8_t *scratch, const int8_t *shortcut) {
+    if (shortcut == NULL) {
+        conv_pairs(p, input, filter, output, scratch, NULL);
+    } else {
+        conv_pairs(p, input, filter, output, scratch, shortcut);
+    }
+}
 
 int kit_op_conv_2d(const kit_op_t *op, const kit_model_t *m, uint8_t *arena) {
     const kit_conv_params_t *p = (const kit_conv_params_t *)op->params;
@@ -347,6 +430,8 @@ int kit_op_conv_2d(const kit_op_t *op, const kit_model_t *m, uint8_t *arena) {
     const int8_t *filter = (const int8_t *)kit_tensor_const_ptr(m, arena, op->inputs[1]);
     const int32_t *bias = (const int32_t *)kit_tensor_const_ptr(m, arena, op->inputs[2]);
     int8_t *output = (int8_t *)kit_tensor_arena_ptr(m, arena, op->output);
+    const int8_t *shortcut =
+        p->fused_add != NULL ? (const int8_t *)kit_tensor_const_ptr(m, arena, p->fused_add_input) : NULL;
     const int32_t in_h = p->input.h, in_w = p->input.w, in_c = p->input.c;
     const int32_t filter_h = p->filter.h, filter_w = p->filter.w, filter_in_c = p->filter.c;
     const int32_t out_h = p->output.h, out_w = p->output.w, out_c = p->output.c;
@@ -355,23 +440,34 @@ int kit_op_conv_2d(const kit_op_t *op, const kit_model_t *m, uint8_t *arena) {
     /* without dilation or groups, input and filter rows of the window are contiguous */
     const int contiguous_rows = p->dilation_w == 1 && filter_in_c == in_c;
     int32_t b, oy, ox, oc;
-    if (p->kernel_bias != NULL && filter_in_c == in_c &&
-        (filter_h * filter_w * in_c <= KIT_IM2COL_MAX || (filter_h == 1 && filter_w == 1 && p->pad_h == 0 &&
-                                                          p->pad_w == 0))) {
-        const size_t in_batch = (size_t)in_h * in_w * in_c, out_batch = (size_t)out_h * out_w * out_c;
-        for (b = 0; b < p->output.n; ++b) {
+    const int32_t k = filter_h * filter_w * in_c;
+    const int direct = filter_h == 1 && filter_w == 1 && p->pad_h == 0 && p->pad_w == 0;
+    if (p->kernel_bias != NULL && filter_in_c == in_c && (k <= KIT_IM2COL_MAX || direct)) {
 #if KIT_PORTABLE_PATH
-            if (filter_h * filter_w * in_c <= KIT_SWAR_TAPS &&
-                !conv_has_min_weight(filter, (size_t)out_c * filter_h * filter_w * in_c)) {
-                conv_swar(p, input + b * in_batch, filter, output + b * out_batch);
-            } else {
-                conv_portable(p, input + b * in_batch, filter, output + b * out_batch);
-            }
+        const int blocks = shortcut == NULL; /* the register blocks have no fused ADD: conv_pairs has */
 #else
-            conv_im2col(p, input + b * in_batch, filter, output + b * out_batch);
+        const int blocks = 0;
 #endif
+        if (blocks || im2col_scratch_bytes(k, direct) <= p->scratch_bytes) {
+            const size_t in_batch = (size_t)in_h * in_w * in_c, out_batch = (size_t)out_h * out_w * out_c;
+            for (b = 0; b < p->output.n; ++b) {
+                const int8_t *const input_b = input + b * in_batch;
+                int8_t *const output_b = output + b * out_batch;
+#if KIT_PORTABLE_PATH
+                if (blocks && k <= KIT_SWAR_TAPS && !conv_has_min_weight(filter, (size_t)out_c * k)) {
+                    conv_swar(p, input_b, filter, output_b);
+                    continue;
+                }
+                if (blocks) {
+                    conv_portable(p, input_b, filter, output_b);
+                    continue;
+                }
+#endif
+                conv_im2col(p, input_b, filter, output_b, arena + p->scratch_offset,
+                            shortcut != NULL ? shortcut + b * out_batch : NULL);
+            }
+            return KIT_OK;
         }
-        return KIT_OK;
     }
     for (b = 0; b < p->output.n; ++b) {
         const int8_t *input_b = input + (size_t)b * in_h * in_w * in_c;
@@ -410,7 +506,8 @@ int kit_op_conv_2d(const kit_op_t *op, const kit_model_t *m, uint8_t *arena) {
                     }
                     acc = kit_mbqm(acc, p->output_multiplier[oc], p->output_shift[oc]);
                     acc += p->output_offset;
-                    out_px[oc] = (int8_t)kit_clamp_i32(acc, p->activation_min, p->activation_max);
+                    out_px[oc] = fused(p, shortcut, (size_t)(out_px - output) + oc,
+                                       (int8_t)kit_clamp_i32(acc, p->activation_min, p->activation_max));
                 }
             }
         }

@@ -8,7 +8,12 @@
  * the Arm DSP extension, SXTAB16 widens two input bytes and adds the input offset in one
  * instruction and SMLABB / SMLATT multiply-accumulate one channel each. With Helium
  * (-DKIT_HELIUM_KERNELS on a Cortex-M55) 8 channels per vector (helium_pixel). Portable builds
- * run 3x3 filters as per-channel sweeps (dw_3x3_portable). */
+ * run 3x3 filters as per-channel sweeps (dw_3x3_portable).
+ *
+ * Memory order (kit.compile.overlap relies on it to write the output over a dying input):
+ * output pixels in raster order, one at a time, each reading only its own input window;
+ * the portable 3x3 sweep, which writes a whole output channel before it reads the next input
+ * channel, runs only when the output does not overlap the input. */
 #include "kit_dot.h"
 #include "kit_fixedpoint.h"
 #include "kit_kernels.h"
@@ -192,8 +197,16 @@ static void dsp_3x3(const kit_conv_params_t *p, const int8_t *x, const int8_t *w
 #undef KIT_DW_ASM_TAP
 
 #ifndef KIT_DW_BORDER_CHANNELS
-#define KIT_DW_BORDER_CHANNELS 64 /* channels per border copy: 9 x 64 bytes on the stack */
+#define KIT_DW_BORDER_CHANNELS 64 /* channels per border copy: 9 x 64 bytes of arena scratch */
 #endif
+
+/* Scratch of the border copies (kit.compile.scratch mirrors it): 9 taps of a chunk of up to
+ * KIT_DW_BORDER_CHANNELS channels, and as much again for the filter's taps unless one chunk
+ * holds every channel. */
+static int32_t dw_border_bytes(int32_t channels, int32_t out_c) {
+    const int32_t chunk = channels < KIT_DW_BORDER_CHANNELS ? channels : KIT_DW_BORDER_CHANNELS;
+    return 9 * chunk * (chunk == out_c ? 1 : 2);
+}
 
 /* A 3x3 window the input clips (SAME padding's border) or a dilated one: channels
  * [c0, c0 + n) of its 9 taps copied to `buf` (tap-major, n bytes per tap, n a multiple of
@@ -202,8 +215,9 @@ static void dsp_3x3(const kit_conv_params_t *p, const int8_t *x, const int8_t *w
  * nothing. The filter's taps are read in place when one chunk holds every channel (their
  * step is then n too), else copied beside. Then the same kernel as unclipped windows. */
 static KIT_COPY_LOOPS void dsp_3x3_border(const kit_conv_params_t *p, const int8_t *input, int32_t y0, int32_t x0,
-                                          const int8_t *filter, int32_t channels, int8_t *out_px) {
-    uint32_t buf[9 * KIT_DW_BORDER_CHANNELS / 4], wbuf[9 * KIT_DW_BORDER_CHANNELS / 4];
+                                          const int8_t *filter, int32_t channels, int8_t *out_px, uint8_t *scratch) {
+    const int32_t chunk = channels < KIT_DW_BORDER_CHANNELS ? channels : KIT_DW_BORDER_CHANNELS;
+    uint32_t *const buf = (uint32_t *)(void *)scratch, *const wbuf = buf + 9 * chunk / 4;
     const uint32_t pad = ((uint32_t)(-p->input_offset) & 0xFFu) * 0x01010101u;
     const int32_t out_c = p->output.c;
     int32_t c0, t, i;
@@ -432,6 +446,12 @@ static KIT_NO_PRESCHED void dw_channel(const dw_plane_t *pl, int32_t c, const ki
     }
 }
 
+/* Do [a, a + na) and [b, b + nb) share a byte? (compared as addresses of one arena) */
+static int dw_buffers_overlap(const int8_t *a, size_t na, const int8_t *b, size_t nb) {
+    const uintptr_t x = (uintptr_t)a, y = (uintptr_t)b;
+    return x < y + nb && y < x + na;
+}
+
 /* DEPTHWISE_CONV_2D 3x3 through dw_channel, for one batch. Returns 0 (nothing written) when
  * the op is not of that kind, or a channel's requantization is not kit_rq_fast's. */
 static int dw_3x3_portable(const kit_conv_params_t *p, const int8_t *input, const int8_t *filter, int8_t *output) {
@@ -569,13 +589,18 @@ int kit_op_depthwise_conv_2d(const kit_op_t *op, const kit_model_t *m, uint8_t *
     const int32_t vector_channels = depth_multiplier == 1 ? in_c & ~3 : 0;
 #if KIT_DSP_KERNELS
     /* every 3x3 window through dsp_3x3 (clipped or dilated ones copied by dsp_3x3_border) */
-    const int fast_3x3 = vector_channels > 0 && p->kernel_bias != NULL && filter_h == 3 && filter_w == 3;
+    const int fast_3x3 = vector_channels > 0 && p->kernel_bias != NULL && filter_h == 3 && filter_w == 3 &&
+                         dw_border_bytes(vector_channels, out_c) <= p->scratch_bytes;
     const int in_place = fast_3x3 && p->dilation_w == 1; /* unclipped windows: taps out_c apart */
 #endif
     int32_t b, oy, ox, ic, dm;
     for (b = 0; b < p->output.n; ++b) {
 #if KIT_PORTABLE_PATH
-        if (dw_3x3_portable(p, input + (size_t)b * in_h * in_w * in_c, filter,
+        /* the sweep writes whole output channels before reading the next input channel: only
+         * when the compiler did not place the output over the input (kit.compile.overlap) */
+        if (!dw_buffers_overlap(input + (size_t)b * in_h * in_w * in_c, (size_t)in_h * in_w * in_c,
+                                output + (size_t)b * out_h * out_w * out_c, (size_t)out_h * out_w * out_c) &&
+            dw_3x3_portable(p, input + (size_t)b * in_h * in_w * in_c, filter,
                             output + (size_t)b * out_h * out_w * out_c)) {
             continue;
         }
@@ -605,7 +630,7 @@ int kit_op_depthwise_conv_2d(const kit_op_t *op, const kit_model_t *m, uint8_t *
                     dsp_3x3(p, window, f_window, in_x_step, in_y_step - 3 * in_x_step, 0, vector_channels, out_px);
                 } else if (fast_3x3) {
                     dsp_3x3_border(p, input + (size_t)b * in_h * in_w * in_c, in_y_origin, in_x_origin, filter,
-                                   vector_channels, out_px);
+                                   vector_channels, out_px, arena + p->scratch_offset);
                 } else
 #endif
                 for (ic = 0; ic < vector_channels; ic += 4) {

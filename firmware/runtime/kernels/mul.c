@@ -1,5 +1,7 @@
 /* MUL int8 (TFLM reference_integer_ops::Mul / BroadcastMul4DSlow): product of the offset
- * inputs, requantized once. */
+ * inputs, requantized once.
+ * Without broadcast, element i is read before element i is written and never again, so the
+ * output may sit on an input (kit.compile.overlap). */
 #include "kit_broadcast.h"
 #include "kit_fixedpoint.h"
 #include "kit_kernels.h"

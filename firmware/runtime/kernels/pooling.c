@@ -1,6 +1,9 @@
 /* AVERAGE_POOL_2D and MAX_POOL_2D int8 (TFLM reference_integer_ops pooling): the window is
  * clipped to the input, and the average divides by the clipped count, rounding half away
- * from zero. */
+ * from zero.
+ *
+ * Memory order (kit.compile.overlap relies on it to write the output over the input): output
+ * pixels in raster order, each reading only its own window. */
 #include "kit_fixedpoint.h"
 #include "kit_kernels.h"
 

@@ -47,6 +47,10 @@ static inline void kit_tap_range(int32_t origin, int32_t dilation, int32_t filte
     *end = e;
 }
 
+/* TFLM's int8 ADD of one element pair (kernels/add.c): what a CONV_2D with a fused ADD
+ * (kit_conv_params_t.fused_add) applies to each of its outputs. */
+int8_t kit_add_element(const kit_binary_params_t *p, int32_t a, int32_t b);
+
 /* One kernel per op of KIT_OPS (kit_runtime.h), each defined in a kernels/ file. */
 #define KIT_DECLARE_KERNEL(NAME, name) int kit_op_##name(const kit_op_t *op, const kit_model_t *m, uint8_t *arena);
 KIT_OPS(KIT_DECLARE_KERNEL)

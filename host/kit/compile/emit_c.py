@@ -222,6 +222,8 @@ class _OpEmitter:
             "activation_max": p["activation_max"],
             "output_multiplier": self.int_array(name + "_multiplier", multipliers),
             "output_shift": self.int_array(name + "_shift", shifts),
+            "scratch_offset": p.get("scratch_offset", 0),
+            "scratch_bytes": p.get("scratch_bytes", 0),
         }
 
     def op_conv_2d(self, op: OpPlan, name: str) -> str:
@@ -230,6 +232,13 @@ class _OpEmitter:
         filter_shape = _shape4(self.tensor(op.inputs[1]).shape)
         if filter_shape[3] == in_c:  # not grouped: the im2col kernel applies
             fields["kernel_bias"] = self.kernel_bias(op, name, filter_shape[0], taps_axis_last=False)
+        if "fused_add" in op.params:  # kit.compile.fuse: inputs (input, filter, bias, shortcut)
+            conv_is_input2 = bool(op.params["fused_conv_is_input2"])
+            operands = [op.inputs[3], op.outputs[0]] if conv_is_input2 else [op.outputs[0], op.inputs[3]]
+            add = OpPlan(index=op.index, op="ADD", inputs=operands, outputs=list(op.outputs),
+                         params=op.params["fused_add"])
+            fields.update(fused_add="&" + self.op_binary(add, name + "_add"), fused_add_input=op.inputs[3],
+                          fused_conv_is_input2=int(conv_is_input2))
         return self.struct("kit_conv_params_t", name, fields)
 
     def op_depthwise_conv_2d(self, op: OpPlan, name: str) -> str:

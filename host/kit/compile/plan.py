@@ -26,9 +26,13 @@ CONV_2D            inputs (input, filter [out_c,kh,kw,in_c/groups], bias int32 o
     TFLM's ComputePaddingHeightWidth), padding_h_offset, padding_w_offset (only
     informative), input_offset, output_offset, output_multiplier: list[int] (one per
     output channel), output_shift: list[int], activation_min, activation_max,
-    groups (in_c / filter in_c; 1 for ordinary convolutions).
+    groups (in_c / filter in_c; 1 for ordinary convolutions), scratch_offset / scratch_bytes
+    (the arena bytes the kernel's fast path may use during the op: kit.compile.scratch; absent
+    or 0 bytes: none, the kernel takes its general path). With an ADD fused in
+    (kit.compile.fuse): a fourth input (the ADD's other operand, the shortcut), fused_add (the
+    ADD's params, below) and fused_conv_is_input2 (the convolution is the ADD's second operand).
 DEPTHWISE_CONV_2D  inputs (input, filter [1,kh,kw,out_c], bias or -1)
-    the CONV_2D keys except groups, plus depth_multiplier (out_c / in_c).
+    the CONV_2D keys except groups and fused_*, plus depth_multiplier (out_c / in_c).
 FULLY_CONNECTED    inputs (input, filter [units, depth], bias or -1)
     input_offset, weights_offset, output_offset, output_multiplier: list[int],
     output_shift: list[int] (length 1 when weights are per-tensor, `units` when
@@ -120,6 +124,11 @@ PRELU              inputs (input, alpha)   (TFLM CalculatePreluParams, Broadcast
 RELU_N1_TO_1       inputs (input)   (no TFLM kernel: TensorFlow Lite's ReluPrepare + QuantizedReluX)
     the RELU keys: identity multiplier of the float32 quotient in / out, activation_min / max
     = out_zp + roundf(-1 / out_scale) / roundf(1 / out_scale), clamped to int8.
+
+Reordered and fused after resolving (kit.compile.fuse): an op that is the last reader of an
+input larger than its output runs right after its inputs' producers (a residual block's
+strided shortcut), and a CONV_2D directly followed by the only ADD reading it becomes one
+CONV_2D (above), so a plan may hold fewer ops, in another order, than the .tflite.
 
 Folded before planning (kit.compile.fold, never in a plan): SHAPE, STRIDED_SLICE, PACK and
 CONCATENATION / TRANSPOSE / RESHAPE of constants become constant tensors; EXPAND_DIMS and

@@ -17,6 +17,9 @@ from kit.compile import quant
 from kit.compile.fold import fold_model
 from kit.compile.memory import Buffer, place_buffers
 from kit.compile.ops import OPS, OPS_BY_NAME, OpSpec
+from kit.compile.fuse import fuse_conv_add, run_shortcuts_early
+from kit.compile.overlap import input_deltas, same_offset_inputs
+from kit.compile.scratch import scratch_bytes
 from kit.compile.plan import SUPPORTED_OPS, OpPlan, Plan, TensorPlan
 from kit.compile.tflite import DTYPE_NUMPY, Model, Operator, Tensor
 from kit.errors import ModelError
@@ -1144,8 +1147,34 @@ def _lifetimes(model: Model, tensors: list[int]) -> dict[int, list[int]]:
     return spans
 
 
+def _allow_in_place(model: Model, params: list[dict[str, Any]], owner: dict[int, int],
+                    buffers: dict[str, Buffer]) -> None:
+    """Let each op's output share bytes with the inputs that die at it, as far below them as
+    kit.compile.overlap finds safe for the op's kernel."""
+    for position, (operator, op_params) in enumerate(zip(model.operators, params)):
+        if operator.op == "RESHAPE" or len(operator.outputs) != 1 or operator.outputs[0] not in owner:
+            continue
+        output = buffers[f"t{owner[operator.outputs[0]]}"]
+        if output.first != position:
+            continue
+        for index, delta in input_deltas(model, operator, op_params).items():
+            source = buffers.get(f"t{owner[index]}") if index in owner else None
+            if source is not None and source is not output and source.last == position:
+                output.below[source.key] = max(delta, output.below.get(source.key, 0))
+        for index in same_offset_inputs(operator, op_params):
+            source = buffers.get(f"t{owner[index]}") if index in owner else None
+            # an input read in another role too (a residual of the convolution's own input) keeps
+            # only that role's `below` constraint: permissions of one buffer must all hold
+            roles = [i for i in operator.inputs if i >= 0 and owner.get(i) == owner.get(index)]
+            if (source is not None and source is not output and source.last == position
+                    and source.size == output.size and len(roles) == 1):
+                output.same.add(source.key)
+
+
 def plan_arena(model: Model, params: list[dict[str, Any]]) -> tuple[dict[int, int], int, list[Buffer]]:
-    """Offsets for every arena tensor (RESHAPE outputs share their input); no kernel needs scratch."""
+    """Offsets for every arena tensor (RESHAPE outputs share their input, in-place outputs may
+    overlap a dying input); the kernels' scratch gets its own buffers (params scratch_offset /
+    scratch_bytes)."""
     tensors = _arena_tensors(model)
     spans = _lifetimes(model, tensors)
     owner = {t: t for t in tensors}
@@ -1164,9 +1193,23 @@ def plan_arena(model: Model, params: list[dict[str, Any]]) -> tuple[dict[int, in
         buffer = buffers[key]
         buffer.first, buffer.last = min(buffer.first, first), max(buffer.last, last)
         buffer.size = max(buffer.size, model.tensors[t].nbytes)
-    arena_bytes = place_buffers(list(buffers.values()))
+    _allow_in_place(model, params, owner, buffers)
+    scratch = _scratch_buffers(model, params)
+    arena_bytes = place_buffers([*buffers.values(), *scratch.values()])
+    for position, buffer in scratch.items():
+        params[position].update(scratch_offset=buffer.offset, scratch_bytes=buffer.size)
     offsets = {t: buffers[f"t{owner[t]}"].offset for t in tensors}
-    return offsets, arena_bytes, list(buffers.values())
+    return offsets, arena_bytes, [*buffers.values(), *scratch.values()]
+
+
+def _scratch_buffers(model: Model, params: list[dict[str, Any]]) -> dict[int, Buffer]:
+    """One buffer per op whose kernel uses scratch (kit.compile.scratch), live during that op only."""
+    scratch = {}
+    for position, (operator, op_params) in enumerate(zip(model.operators, params)):
+        size = scratch_bytes(model, operator, op_params)
+        if size > 0:
+            scratch[position] = Buffer(f"s{position}", size, position, position)
+    return scratch
 
 
 def _tensor_plan(tensor: Tensor, offset: int | None) -> TensorPlan:
@@ -1190,7 +1233,7 @@ def build_plan(model: Model, model_id: str = "model") -> Plan:
     Constant shape arithmetic is folded first (kit.compile.fold), so every op is a kernel op."""
     _check_no_int16_activations(model)
     model = fold_model(model)
-    params = _resolve_folded(model)
+    model, params = fuse_conv_add(*run_shortcuts_early(model, _resolve_folded(model)))
     input_tensor = model.tensors[model.inputs[0]]
     if input_tensor.dtype != "int8":
         raise ModelError(
