@@ -1,0 +1,136 @@
+"""Signal-level changes that make one synthetic voice sound like many voices in many places.
+
+A synthesizer's voices differ from real speakers in vocal-tract length, speaking rate, the room
+they are heard in and the microphone that hears them. Each change here is one of those, in plain
+numpy and deterministic for the generator it is given:
+- speed perturbation: resampling by 0.85-1.15 (tempo, pitch and formants move together);
+- vocal-tract-length warping: the spectrum's frequency axis stretched by ~0.9-1.1 (formants move,
+  duration stays);
+- a room: a synthetic impulse response (direct sound, a few early reflections, an exponentially
+  decaying diffuse tail of a random RT60);
+- a microphone's band: a high-pass and a low-pass of random cut-offs (zero-phase Butterworth
+  magnitudes applied in the frequency domain).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+FFT_SIZE = 512
+HOP = 128
+
+
+def speed_perturb(audio: np.ndarray, factor: float) -> np.ndarray:
+    """The audio played `factor` times faster (factor > 1: shorter and higher), by linear interpolation."""
+    if audio.size < 2 or factor == 1.0:
+        return audio.astype(np.float32)
+    length = max(2, int(round(audio.size / factor)))
+    positions = np.arange(length) * factor
+    return np.interp(positions, np.arange(audio.size), audio, right=0.0).astype(np.float32)
+
+
+def _frames(audio: np.ndarray) -> tuple[np.ndarray, int]:
+    padded = np.concatenate([np.zeros(FFT_SIZE, np.float32), audio, np.zeros(FFT_SIZE, np.float32)])
+    count = 1 + (padded.size - FFT_SIZE) // HOP
+    index = np.arange(FFT_SIZE)[None, :] + HOP * np.arange(count)[:, None]
+    return padded[index], padded.size
+
+
+def vocal_tract_warp(audio: np.ndarray, alpha: float) -> np.ndarray:
+    """Formants moved by `alpha` (> 1 higher, a shorter vocal tract): each STFT frame's magnitude is
+    read at frequency f / alpha and keeps its own phase; overlap-add with a Hann window."""
+    if audio.size == 0 or alpha == 1.0:
+        return audio.astype(np.float32)
+    window = np.hanning(FFT_SIZE + 1)[:-1].astype(np.float32)
+    frames, padded_size = _frames(audio.astype(np.float32))
+    spectrum = np.fft.rfft(frames * window, axis=1)
+    bins = spectrum.shape[1]
+    source = np.arange(bins) / alpha
+    low = np.clip(np.floor(source).astype(int), 0, bins - 1)
+    high = np.clip(low + 1, 0, bins - 1)
+    weight = (source - np.floor(source))[None, :]
+    magnitude = np.abs(spectrum)
+    warped = (1 - weight) * magnitude[:, low] + weight * magnitude[:, high]
+    warped[:, source > bins - 1] = 0.0
+    frames_out = np.fft.irfft(warped * np.exp(1j * np.angle(spectrum)), n=FFT_SIZE, axis=1) * window
+    out = np.zeros(padded_size, np.float64)
+    norm = np.zeros(padded_size, np.float64)
+    for number in range(frames_out.shape[0]):  # overlap-add (a few hundred frames per word)
+        start = number * HOP
+        out[start:start + FFT_SIZE] += frames_out[number]
+        norm[start:start + FFT_SIZE] += window ** 2
+    out = out / np.maximum(norm, 1e-3)
+    return out[FFT_SIZE:FFT_SIZE + audio.size].astype(np.float32)
+
+
+def room_impulse_response(rng: np.random.Generator, rate: int, rt60_s: float) -> np.ndarray:
+    """Direct sound at 0, 2-5 early reflections 2-25 ms later, and a diffuse tail decaying 60 dB in
+    `rt60_s` seconds (exponentially shaped noise starting at ~5 ms) holding -12..+3 dB of the direct
+    sound's energy, normalised to a unit peak."""
+    length = max(8, int(rt60_s * rate))
+    t = np.arange(length) / rate
+    tail = rng.standard_normal(length) * np.exp(-6.9078 * t / rt60_s)
+    onset = int(0.005 * rate)
+    tail[:onset] = 0.0
+    direct_to_reverberant_db = rng.uniform(-3.0, 12.0)  # near a talker (high) to across a room (low)
+    response = tail * np.sqrt(10 ** (-direct_to_reverberant_db / 10) / (np.sum(tail ** 2) + 1e-12))
+    response[0] = 1.0
+    for _ in range(int(rng.integers(2, 6))):
+        delay = int(rng.uniform(0.002, 0.025) * rate)
+        if delay < length:
+            response[delay] += rng.choice([-1.0, 1.0]) * rng.uniform(0.2, 0.7)
+    return (response / np.max(np.abs(response))).astype(np.float32)
+
+
+def convolve(audio: np.ndarray, response: np.ndarray) -> np.ndarray:
+    """Full linear convolution by FFT (the reverberant tail is kept)."""
+    size = audio.size + response.size - 1
+    n = 1 << int(np.ceil(np.log2(max(size, 2))))
+    out = np.fft.irfft(np.fft.rfft(audio, n) * np.fft.rfft(response, n), n)[:size]
+    return out.astype(np.float32)
+
+
+def band_limit(audio: np.ndarray, rate: int, highpass_hz: float | None, lowpass_hz: float | None,
+               order: int = 4) -> np.ndarray:
+    """A microphone's pass band: Butterworth magnitudes of `order` (zero phase) for the high-pass
+    and the low-pass cut-offs, applied to the whole clip's spectrum."""
+    n = 1 << int(np.ceil(np.log2(max(audio.size, 2))))
+    spectrum = np.fft.rfft(audio.astype(np.float64), n)
+    freqs = np.fft.rfftfreq(n, 1.0 / rate)
+    gain = np.ones_like(freqs)
+    if lowpass_hz:
+        gain /= np.sqrt(1.0 + (freqs / lowpass_hz) ** (2 * order))
+    if highpass_hz:
+        with np.errstate(divide="ignore"):
+            gain /= np.sqrt(1.0 + (highpass_hz / np.maximum(freqs, 1e-9)) ** (2 * order))
+    return np.fft.irfft(spectrum * gain, n)[:audio.size].astype(np.float32)
+
+
+def _range(settings: dict, key: str, default: tuple[float, float]) -> tuple[float, float]:
+    lo, hi = settings.get(key, default)
+    return float(lo), float(hi)
+
+
+def voice_and_room(word: np.ndarray, rate: int, rng: np.random.Generator, settings: dict) -> np.ndarray:
+    """One training word through the lab's [dataset.augment] changes: speed, vocal tract, room.
+    Each is applied with its probability; the draws are made whether or not it applies, so a
+    clip's randomness does not depend on the others'."""
+    speed = rng.uniform(*_range(settings, "speed", (1.0, 1.0)))
+    alpha = rng.uniform(*_range(settings, "vocal_tract", (1.0, 1.0)))
+    use_room = rng.random() < float(settings.get("room_probability", 0.0))
+    rt60 = rng.uniform(*_range(settings, "rt60_s", (0.15, 0.7)))
+    room_seed = int(rng.integers(1 << 31))
+    out = speed_perturb(word, speed)
+    out = vocal_tract_warp(out, alpha)
+    if use_room:
+        out = convolve(out, room_impulse_response(np.random.default_rng(room_seed), rate, rt60))
+    return out
+
+
+def microphone(clip: np.ndarray, rate: int, rng: np.random.Generator, settings: dict) -> np.ndarray:
+    """The whole clip (speech and background) through a random microphone band, with the lab's
+    `band_limit_probability`."""
+    use = rng.random() < float(settings.get("band_limit_probability", 0.0))
+    highpass = rng.uniform(*_range(settings, "highpass_hz", (50.0, 400.0)))
+    lowpass = rng.uniform(*_range(settings, "lowpass_hz", (2500.0, 7500.0)))
+    return band_limit(clip, rate, highpass, lowpass) if use else clip
