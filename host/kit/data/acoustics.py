@@ -29,11 +29,8 @@ def speed_perturb(audio: np.ndarray, factor: float) -> np.ndarray:
     return np.interp(positions, np.arange(audio.size), audio, right=0.0).astype(np.float32)
 
 
-def _frames(audio: np.ndarray) -> tuple[np.ndarray, int]:
-    padded = np.concatenate([np.zeros(FFT_SIZE, np.float32), audio, np.zeros(FFT_SIZE, np.float32)])
-    count = 1 + (padded.size - FFT_SIZE) // HOP
-    index = np.arange(FFT_SIZE)[None, :] + HOP * np.arange(count)[:, None]
-    return padded[index], padded.size
+WINDOW = np.hanning(FFT_SIZE + 1)[:-1]
+OVERLAP = FFT_SIZE // HOP
 
 
 def vocal_tract_warp(audio: np.ndarray, alpha: float) -> np.ndarray:
@@ -41,26 +38,28 @@ def vocal_tract_warp(audio: np.ndarray, alpha: float) -> np.ndarray:
     read at frequency f / alpha and keeps its own phase; overlap-add with a Hann window."""
     if audio.size == 0 or alpha == 1.0:
         return audio.astype(np.float32)
-    window = np.hanning(FFT_SIZE + 1)[:-1].astype(np.float32)
-    frames, padded_size = _frames(audio.astype(np.float32))
-    spectrum = np.fft.rfft(frames * window, axis=1)
+    count = -(-audio.size // HOP) + OVERLAP  # frames covering the audio with OVERLAP-1 hops of padding each side
+    padded = np.zeros((count + OVERLAP - 1) * HOP, np.float64)
+    padded[(OVERLAP - 1) * HOP:(OVERLAP - 1) * HOP + audio.size] = audio
+    frames = np.lib.stride_tricks.sliding_window_view(padded, FFT_SIZE)[::HOP][:count]
+    spectrum = np.fft.rfft(frames * WINDOW, axis=1)
     bins = spectrum.shape[1]
     source = np.arange(bins) / alpha
-    low = np.clip(np.floor(source).astype(int), 0, bins - 1)
-    high = np.clip(low + 1, 0, bins - 1)
-    weight = (source - np.floor(source))[None, :]
+    low = np.minimum(np.floor(source).astype(int), bins - 1)
+    high = np.minimum(low + 1, bins - 1)
+    weight = source - np.floor(source)
     magnitude = np.abs(spectrum)
     warped = (1 - weight) * magnitude[:, low] + weight * magnitude[:, high]
     warped[:, source > bins - 1] = 0.0
-    frames_out = np.fft.irfft(warped * np.exp(1j * np.angle(spectrum)), n=FFT_SIZE, axis=1) * window
-    out = np.zeros(padded_size, np.float64)
-    norm = np.zeros(padded_size, np.float64)
-    for number in range(frames_out.shape[0]):  # overlap-add (a few hundred frames per word)
-        start = number * HOP
-        out[start:start + FFT_SIZE] += frames_out[number]
-        norm[start:start + FFT_SIZE] += window ** 2
-    out = out / np.maximum(norm, 1e-3)
-    return out[FFT_SIZE:FFT_SIZE + audio.size].astype(np.float32)
+    phase = spectrum / np.maximum(magnitude, 1e-12)
+    pieces = np.fft.irfft(warped * phase, n=FFT_SIZE, axis=1) * WINDOW
+    out = np.zeros(padded.size, np.float64)
+    for part in range(OVERLAP):  # overlap-add: the frames' quarters land on consecutive hops
+        block = pieces[:, part * HOP:(part + 1) * HOP].reshape(-1)
+        out[part * HOP:part * HOP + block.size] += block
+    norm = 1.5  # sum of a Hann window squared over 4 overlapping frames (hop = a quarter window)
+    start = (OVERLAP - 1) * HOP
+    return (out[start:start + audio.size] / norm).astype(np.float32)
 
 
 def room_impulse_response(rng: np.random.Generator, rate: int, rt60_s: float) -> np.ndarray:
