@@ -146,8 +146,8 @@ def test_held_out_synthesizer_and_speakers_are_reported_apart(tiny_card):
     assert targets_check(0.9, 0.7, targets, None)["met"] is False
     card = {**tiny_card[0], "held_out": block, "targets": targets_check(0.9, 0.7, targets, 0.6)}
     rows = dict(summary_rows(card))
-    assert rows["held-out speakers float / int8"] == "100.0% / 66.7% (3 clips)"
-    assert rows["held-out synthesizer flite float / int8"] == "80.0% / 60.0% (5 clips)"
-    assert rows["  flite voice awb"] == "50.0% / 50.0% (2 clips)"
+    assert rows["held-out speakers"] == "100.0% float, 66.7% int8 (3 clips)"
+    assert rows["held-out synthesizer flite"] == "80.0% float, 60.0% int8 (5 clips)"
+    assert rows["  flite voice awb"] == "50.0% float, 50.0% int8 (2 clips)"
     assert "held-out synthesizer int8 >= 85.0%" in rows["lab targets"]
     assert "held-out synthesizer flite" in card_markdown(card)

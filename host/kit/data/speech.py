@@ -1,4 +1,5 @@
-"""Keyword-spotting audio from espeak-ng: many synthetic speakers, noise, shifts and gains.
+"""Keyword-spotting audio from espeak-ng (and festival / flite, kit.data.synth): many synthetic
+speakers, noise, shifts and gains; training clips also through other rooms and microphones.
 
 A "speaker" is one espeak-ng voice (accent) combined with one voice variant (timbre) and a
 speed and pitch. Whole variants are held out for the test split, so test accuracy measures

@@ -267,12 +267,12 @@ def held_out_rows(block: dict[str, Any] | None) -> list[tuple[str, str]]:
         return []
 
     def pair(figures: dict[str, Any]) -> str:
-        return (f"{_percent(figures.get('accuracy_float'))} / {_percent(figures.get('accuracy_int8'))}"
+        return (f"{_percent(figures.get('accuracy_float'))} float, {_percent(figures.get('accuracy_int8'))} int8"
                 f" ({figures.get('samples', 0)} clips)")
 
-    rows = [("held-out speakers float / int8", pair(block.get("speakers") or {}))]
+    rows = [("held-out speakers", pair(block.get("speakers") or {}))]
     for name, figures in (block.get("synthesizers") or {}).items():
-        rows.append((f"held-out synthesizer {name} float / int8", pair(figures)))
+        rows.append((f"held-out synthesizer {name}", pair(figures)))
         for voice, per_voice in (figures.get("voices") or {}).items():
             rows.append((f"  {name} voice {voice}", pair(per_voice)))
     return rows
