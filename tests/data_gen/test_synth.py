@@ -54,3 +54,20 @@ def test_words_are_cut_at_the_longest_pauses_and_an_unclear_cut_is_refused():
     assert pieces is not None and [p.size // 160 for p in pieces] == [27, 14, 27]  # + 2 frames each side
     even = np.concatenate([burst, gap_inside, burst, gap_inside, burst])
     assert split_at_longest_pauses(even, RATE, 2) is None  # two equal pauses: which one? refuse
+
+
+def test_an_unknown_festival_voice_names_the_voice():
+    from kit.errors import DataError
+
+    with pytest.raises(DataError) as caught:
+        synth_words(SynthSpeaker("festival", "no_such_voice", 0, 1.0, 0.0), WORDS, RATE)
+    assert "no_such_voice" in str(caught.value) and "[dataset.festival]" in caught.value.hint
+
+
+def test_an_unknown_flite_voice_is_refused_not_spoken_by_the_default_voice():
+    from kit.errors import DataError
+
+    assert {"awb", "rms", "slt", "kal16"} <= set(synth.flite_voices())
+    with pytest.raises(DataError) as caught:
+        synth_words(SynthSpeaker("flite", "no_such_voice", 0, 1.0, 0.0), WORDS, RATE)
+    assert "no_such_voice" in str(caught.value) and "flite -lv" in caught.value.hint

@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +24,9 @@ from kit.errors import DataError, ToolMissingError
 SYNTH_TIMEOUT_S = 120.0
 # Festival's diphone voices take an absolute F0 target; these are the voices' own means (their .scm files).
 FESTIVAL_F0_MEAN = {"kal_diphone": 105.0, "ked_diphone": 105.0}
+# The Debian package of each festival voice (for the hint when one is missing).
+FESTIVAL_PACKAGES = {"kal_diphone": "festvox-kallpc16k", "ked_diphone": "festvox-kdlpc16k",
+                     "cmu_us_slt_arctic_hts": "festvox-us-slt-hts"}
 # flite's clustergen/diphone voices: typical F0 means, so a pitch shift in semitones maps to a target.
 FLITE_F0_MEAN = {"kal": 105.0, "kal16": 105.0, "awb": 110.0, "rms": 100.0, "slt": 170.0}
 
@@ -79,14 +83,21 @@ def festival_script(speaker: SynthSpeaker, words: list[str], folder: Path) -> st
     return "\n".join(lines) + "\n"
 
 
-def _run(command: list[str], who: str) -> None:
+def _voice_hint(speaker: SynthSpeaker) -> str:
+    if speaker.synth == "festival":
+        package = FESTIVAL_PACKAGES.get(speaker.voice, "the festvox package of the voice")
+        return (f"install it (sudo apt-get install -y --no-install-recommends {package}) or name an installed "
+                "voice (/usr/share/festival/voices) in the lab's [dataset.festival] voices")
+    return "`flite -lv` lists the installed voices: name one of them in the lab's [dataset.flite] voices"
+
+
+def _run(command: list[str], who: str, hint: str) -> None:
     try:
         result = subprocess.run(command, capture_output=True, check=False, timeout=SYNTH_TIMEOUT_S)
     except subprocess.TimeoutExpired:
         raise DataError(f"{who} did not finish in {SYNTH_TIMEOUT_S:.0f} s", hint="check the synthesizer runs by hand") from None
     if result.returncode != 0:
-        raise DataError(f"{who} failed: {result.stderr.decode(errors='replace').strip()[-300:]}",
-                        hint="check the voice is installed (`flite -lv`, festival's voices in /usr/share/festival/voices)")
+        raise DataError(f"{who} failed: {result.stderr.decode(errors='replace').strip()[-300:]}", hint=hint)
 
 
 def festival_words(speaker: SynthSpeaker, words: list[str], rate: int) -> list[np.ndarray]:
@@ -96,13 +107,13 @@ def festival_words(speaker: SynthSpeaker, words: list[str], rate: int) -> list[n
         folder = Path(name)
         script = folder / "say.scm"
         script.write_text(festival_script(speaker, words, folder))
-        _run([binary, "--batch", str(script)], f"festival voice {speaker.voice}")
+        _run([binary, "--batch", str(script)], f"festival voice {speaker.voice}", _voice_hint(speaker))
         pieces = []
         for index in range(len(words)):
             path = folder / f"{index}.wav"
             if not path.is_file():
                 raise DataError(f"festival voice {speaker.voice} wrote no audio for '{words[index]}'",
-                                hint=f"install the voice: `sudo apt-get install festvox-...` (voice_{speaker.voice})")
+                                hint=_voice_hint(speaker))
             audio, source_rate = read_wav(path)
             pieces.append(resample(trim(audio), source_rate, rate))
     return pieces
@@ -153,19 +164,31 @@ def _flite_command(speaker: SynthSpeaker, text: str, out: Path) -> list[str]:
             "--setf", f"int_f0_target_mean={mean:.2f}", "-t", text, "-o", str(out)]
 
 
+@lru_cache(maxsize=1)
+def flite_voices() -> tuple[str, ...]:
+    """The voices this flite has built in (`flite -lv`): it silently speaks with its default voice
+    when asked for one it lacks, which would put a wrong voice under a held-out voice's name."""
+    out = subprocess.run([flite_binary(), "-lv"], capture_output=True, text=True, check=False).stdout
+    return tuple(out.split(":", 1)[-1].split())
+
+
 def flite_words(speaker: SynthSpeaker, words: list[str], rate: int) -> list[np.ndarray]:
     """The speaker saying each word: one flite call for all of them ("Yes. No. ..."), cut at the
     pauses; a word at a time when the cut is not clean."""
+    if speaker.voice not in flite_voices():
+        raise DataError(f"flite has no voice '{speaker.voice}' (it has {', '.join(flite_voices())})",
+                        hint=_voice_hint(speaker))
     with tempfile.TemporaryDirectory(prefix="kit-flite-") as name:
         out = Path(name) / "say.wav"
         _run(_flite_command(speaker, " ".join(f"{word.capitalize()}." for word in words), out),
-             f"flite voice {speaker.voice}")
+             f"flite voice {speaker.voice}", _voice_hint(speaker))
         audio, source_rate = read_wav(out)
         pieces = split_at_longest_pauses(audio, source_rate, len(words))
         if pieces is None:
             pieces = []
             for word in words:
-                _run(_flite_command(speaker, f"{word.capitalize()}.", out), f"flite voice {speaker.voice}")
+                _run(_flite_command(speaker, f"{word.capitalize()}.", out), f"flite voice {speaker.voice}",
+                     _voice_hint(speaker))
                 single, source_rate = read_wav(out)
                 pieces.append(trim(single))
     return [resample(piece, source_rate, rate) for piece in pieces]
