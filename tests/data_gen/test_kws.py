@@ -27,8 +27,9 @@ def test_classes_are_balanced(kws_tiny):
 
 
 def test_test_speakers_never_heard_in_training(kws_tiny):
-    # speaker ids are "<voice>+<variant>"; held-out variants are unseen in training for every voice
-    test_variants = {g.split("+", 1)[1] for g in kws_tiny.test_groups}
+    # espeak-ng speaker ids are "<voice>+<variant>"; held-out variants are unseen in training for every
+    # voice (the held-out synthesizer's groups are "flite:<voice>")
+    test_variants = {g.split("+", 1)[1] for g in kws_tiny.test_groups if not g.startswith("flite:")}
     meta_groups = kws_tiny.metadata["test_group_names"]
     assert sorted(set(kws_tiny.test_groups.tolist())) == meta_groups
     assert kws_tiny.metadata["speakers"]["test"] == len(meta_groups)
@@ -106,3 +107,33 @@ def test_fewer_espeak_variants_than_asked_are_clamped_and_held_out_stays_disjoin
         train_variants = {s.variant for s in speakers if s.variant_index not in held}
         assert train_variants and not test_variants & train_variants
         assert all(s.variant == fake[s.variant_index] for s in speakers)
+
+
+def test_the_held_out_synthesizer_is_only_ever_in_the_test_split():
+    from kit.data import load_raw
+
+    raw = load_raw("kws", seed=0, size="tiny")
+    flite = np.char.startswith(raw.group, "flite:")
+    festival = np.char.startswith(raw.group, "festival:")
+    assert flite.any() and festival.any()
+    assert set(raw.split[flite].tolist()) == {"test"}
+    assert set(raw.split[festival].tolist()) <= {"train", "val"}      # festival trains, never tests
+    assert sorted(set(raw.group[flite].tolist())) == ["flite:awb", "flite:kal16", "flite:rms", "flite:slt"]
+    assert raw.info["held_out_synthesizers"] == ["flite"]
+    clips = raw.info["synthesizer_clips"]
+    assert clips["flite"]["train"] == clips["flite"]["val"] == 0 and clips["flite"]["test"] == int(flite.sum())
+
+
+def test_a_lab_names_its_silence_and_unknown_classes():
+    from kit.data.speech import class_names
+
+    yesno = lab_spec("kws-yesno")
+    assert yesno.labels == ["yes", "no", "noise", "unknown"]
+    assert class_names(yesno.dataset) == ("noise", "unknown")
+    assert class_names(lab_spec("kws").dataset) == ("_silence_", "_unknown_")
+    assert class_names({}) == ("_silence_", "_unknown_")
+    from kit.data import load_raw
+
+    raw = load_raw("kws-yesno", seed=0, size="tiny", splits=("test",))
+    counts = np.bincount(raw.y, minlength=4)
+    assert counts.min() > 0 and counts[2] == counts[0]  # one noise clip per take, like one "yes"

@@ -119,3 +119,35 @@ def test_parallel_tflm_children_with_chatty_stderr_do_not_deadlock(monkeypatch):
     thread.join(timeout=60)
     assert results, "the children's stderr pipes were not drained: _run_tflm hangs"
     assert np.array_equal(results[0], q_in)
+
+
+def test_held_out_synthesizer_and_speakers_are_reported_apart(tiny_card):
+    from kit.train.card import held_out_block, held_out_int8, summary_rows, targets_check
+
+    groups = np.array(["en+m3", "en+m3", "en-us+f2", "flite:awb", "flite:awb", "flite:rms", "flite:rms", "flite:rms"])
+    y_true = np.array([0, 1, 2, 0, 1, 2, 0, 1])
+    float_pred = np.array([0, 1, 2, 0, 0, 2, 0, 1])   # speakers 3/3, awb 1/2, rms 3/3
+    int8_pred = np.array([0, 1, 0, 0, 0, 2, 1, 1])    # speakers 2/3, awb 1/2, rms 2/3
+    labels = ["a", "b", "c"]
+    block = held_out_block(groups, y_true, ["flite"], classification_evaluation(y_true, float_pred, labels),
+                           classification_evaluation(y_true, int8_pred, labels))
+    assert block["speakers"] == {"samples": 3, "groups": 2, "accuracy_float": 1.0, "accuracy_int8": pytest.approx(2 / 3)}
+    flite = block["synthesizers"]["flite"]
+    assert flite["samples"] == 5 and flite["accuracy_float"] == 0.8 and flite["accuracy_int8"] == 0.6
+    assert flite["voices"]["awb"] == {"samples": 2, "accuracy_float": 0.5, "accuracy_int8": 0.5}
+    assert flite["voices"]["rms"]["accuracy_int8"] == pytest.approx(2 / 3)
+    assert held_out_int8(block) == 0.6
+    assert held_out_block(groups, y_true, [], classification_evaluation(y_true, float_pred, labels),
+                          classification_evaluation(y_true, int8_pred, labels)) is None
+
+    targets = {"min_int8_accuracy": 0.6, "max_float_int8_gap": 0.5, "min_int8_accuracy_held_out_synthesizer": 0.85}
+    assert targets_check(0.9, 0.7, targets, held_out_int8(block))["met"] is False   # flite 60% < 85%
+    assert targets_check(0.9, 0.7, targets, 0.9)["met"] is True
+    assert targets_check(0.9, 0.7, targets, None)["met"] is False
+    card = {**tiny_card[0], "held_out": block, "targets": targets_check(0.9, 0.7, targets, 0.6)}
+    rows = dict(summary_rows(card))
+    assert rows["held-out speakers"] == "100.0% float, 66.7% int8 (3 clips)"
+    assert rows["held-out synthesizer flite"] == "80.0% float, 60.0% int8 (5 clips)"
+    assert rows["  flite voice awb"] == "50.0% float, 50.0% int8 (2 clips)"
+    assert "held-out synthesizer int8 >= 85.0%" in rows["lab targets"]
+    assert "held-out synthesizer flite" in card_markdown(card)

@@ -508,6 +508,8 @@ class LabTargets(Strict):
     min_int8_accuracy: float | None = Field(default=None, gt=0, le=1)
     min_int8_f1: float | None = Field(default=None, gt=0, le=1)
     max_float_int8_gap: float = Field(ge=0, le=1)
+    # kws: int8 accuracy on the voices of a synthesizer held out of training (card: held_out)
+    min_int8_accuracy_held_out_synthesizer: float | None = Field(default=None, gt=0, le=1)
 
     @model_validator(mode="after")
     def _one_minimum(self) -> "LabTargets":

@@ -1,4 +1,5 @@
-"""Keyword-spotting audio from espeak-ng: many synthetic speakers, noise, shifts and gains.
+"""Keyword-spotting audio from espeak-ng (and festival / flite, kit.data.synth): many synthetic
+speakers, noise, shifts and gains; training clips also through other rooms and microphones.
 
 A "speaker" is one espeak-ng voice (accent) combined with one voice variant (timbre) and a
 speed and pitch. Whole variants are held out for the test split, so test accuracy measures
@@ -17,13 +18,16 @@ from functools import lru_cache
 
 import numpy as np
 
+from kit.data.acoustics import microphone, voice_and_room
 from kit.data.audio import decode_wav_bytes, fit_length, resample, rms
 from kit.data.noise import background
 from kit.data.spec import LabSpec
+from kit.data.synth import SynthSpeaker, synth_words
 from kit.errors import DataError, ToolMissingError
 
 SILENCE = "_silence_"
 UNKNOWN = "_unknown_"
+SYNTH_TABLES = ("festival", "flite")  # [dataset.<name>] tables, in this order
 ESPEAK_RATE = 22050
 SPEECH_RMS = 0.1
 
@@ -184,38 +188,63 @@ def _place(word: np.ndarray, length: int, rng: np.random.Generator, shift: int) 
 
 
 def _augment(word: np.ndarray | None, length: int, rate: int, rng: np.random.Generator, ds: dict,
-             pool: list[np.ndarray]) -> tuple[np.ndarray, str]:
-    """A word (or silence when None) with volume change, time shift and background noise."""
+             pool: list[np.ndarray], acoustic: np.random.Generator | None = None) -> tuple[np.ndarray, str]:
+    """A word (or silence when None) with volume change, time shift and background noise; with an
+    `acoustic` generator (training clips of a lab with [dataset.augment]) also another speed, vocal
+    tract, room and microphone (kit.data.acoustics), drawn from that generator alone."""
+    settings = ds.get("augment") or {}
     snr_lo, snr_hi = _range(ds, "noise_db", (5.0, 30.0))
     vol_lo, vol_hi = _range(ds, "volume_db", (-6.0, 6.0))
     shift = int(float(ds.get("time_shift_ms", 100)) * rate / 1000)
     noise, kind = background(rng, length, rate, pool)
     if word is None:
         level = 10 ** rng.uniform(-3.5, -1.3)
-        return np.clip(noise * level, -1, 1).astype(np.float32), kind
-    gain = SPEECH_RMS / rms(word) * 10 ** (rng.uniform(vol_lo, vol_hi) / 20)
-    speech = word * gain
-    noise_level = rms(speech) / 10 ** (rng.uniform(snr_lo, snr_hi) / 20)
-    clip = _place(speech, length, rng, shift) + noise * noise_level
+        clip = noise * level
+    else:
+        if acoustic is not None:
+            word = voice_and_room(word, rate, acoustic, settings)
+        gain = SPEECH_RMS / rms(word) * 10 ** (rng.uniform(vol_lo, vol_hi) / 20)
+        speech = word * gain
+        noise_level = rms(speech) / 10 ** (rng.uniform(snr_lo, snr_hi) / 20)
+        clip = _place(speech, length, rng, shift) + noise * noise_level
+    if acoustic is not None:
+        clip = microphone(clip, rate, acoustic, settings)
     return np.clip(clip, -1, 1).astype(np.float32), kind
 
 
-def generate_speech(spec: LabSpec, seed: int, fraction: float, progress=None,
-                    keep: tuple[str, ...] = ("train", "val", "test")) -> SpeechClips:
-    """Synthesise the kws clips: keywords, unknown words and silence, split by speaker; only the
-    speakers of the `keep` splits are synthesised (each speaker's clips are drawn from its own seed)."""
-    ds = spec.dataset
-    rate = int(ds.get("sample_rate_hz", 16000))
-    length = int(round(float(ds.get("clip_seconds", 1.0)) * rate))
-    keywords = [label for label in spec.labels if label not in (SILENCE, UNKNOWN)]
-    unknown_words = [str(w) for w in ds.get("unknown_words", [])]
-    unknown_per_speaker = int(ds.get("unknown_per_speaker", 1)) if UNKNOWN in spec.labels else 0
-    if unknown_per_speaker and not unknown_words:
-        raise DataError(f"lab {spec.name} has an {UNKNOWN} class but no [dataset] unknown_words",
-                        hint="list some non-keyword words in [dataset] unknown_words")
+def class_names(ds: dict) -> tuple[str, str]:
+    """(silence class, unknown class): a lab names them in [dataset] silence_label / unknown_label
+    (the book's kws-yesno says "noise" and "unknown"); kws keeps _silence_ and _unknown_."""
+    return str(ds.get("silence_label", SILENCE)), str(ds.get("unknown_label", UNKNOWN))
+
+
+@dataclass(frozen=True)
+class Take:
+    """One synthesised take: who says it, its group id and split, its words and its rng stream."""
+
+    speaker: Speaker | SynthSpeaker
+    group: str
+    split: str
+    words: tuple[str, ...]
+    stream: tuple[int, ...]
+    copies: int
+
+
+def held_out_synthesizers(ds: dict) -> list[str]:
+    """Synthesizers the lab keeps out of training entirely (role = "held-out"): test split only."""
+    return [name for name in SYNTH_TABLES if (ds.get(name) or {}).get("role") == "held-out"]
+
+
+def _extra_words(rng: np.random.Generator, unknown_words: list[str], count: int) -> list[str]:
+    return rng.choice(unknown_words, size=count, replace=False).tolist() if count else []
+
+
+def espeak_takes(spec: LabSpec, seed: int, fraction: float, keywords: list[str], unknown_words: list[str],
+                 unknown_count: int, copies: int) -> list[Take]:
+    """espeak-ng's takes: whole variants held out as the test speakers, other speakers train or val."""
     speakers, held_out = plan_speakers(spec, seed, fraction)
     split_rng = np.random.default_rng([seed, 2])
-    val_fraction = float(ds.get("validation_fraction", 0.1))
+    val_fraction = float(spec.dataset.get("validation_fraction", 0.1))
     splits: dict[str, str] = {}
     for speaker in speakers:  # every take of one speaker lands in the same split
         if speaker.id in splits:
@@ -224,44 +253,94 @@ def generate_speech(spec: LabSpec, seed: int, fraction: float, progress=None,
             splits[speaker.id] = "test"
         else:
             splits[speaker.id] = "val" if split_rng.random() < val_fraction else "train"
-    word_lists = []
+    takes = []
     for number, speaker in enumerate(speakers):
-        pick = np.random.default_rng([seed, 3, number])
-        extra = pick.choice(unknown_words, size=unknown_per_speaker, replace=False).tolist() if unknown_per_speaker else []
-        word_lists.append(keywords + extra)
+        extra = _extra_words(np.random.default_rng([seed, 3, number]), unknown_words, unknown_count)
+        takes.append(Take(speaker, speaker.id, splits[speaker.id], tuple(keywords + extra), (seed, 4, number), copies))
+    return takes
 
-    chosen = [number for number, speaker in enumerate(speakers) if splits[speaker.id] in keep]
 
-    def synthesise(number: int) -> list[np.ndarray]:
-        return speaker_words(speakers[number], word_lists[number], rate)
+def synth_takes(ds: dict, name: str, seed: int, fraction: float, keywords: list[str], unknown_words: list[str],
+                unknown_count: int) -> list[Take]:
+    """A [dataset.<name>] synthesizer's takes: `speakers_per_voice` variations of each voice (the
+    synthesizer's own speed and pitch knobs). role "train": each take is train or val; role
+    "held-out": every take is test, grouped "<synth>:<voice>"."""
+    table = ds.get(name) or {}
+    number_of = SYNTH_TABLES.index(name)
+    rng = np.random.default_rng([seed, 8, number_of])
+    held_out = table.get("role") == "held-out"
+    per_voice = max(1, int(round(int(table.get("speakers_per_voice", 10)) * fraction)))
+    stretch = _range(table, "duration_stretch", (0.85, 1.2))
+    semitones = _range(table, "semitones", (-3.0, 3.0))
+    val_fraction = float(ds.get("validation_fraction", 0.1))
+    copies = int(table.get("augment_copies", ds.get("augment_copies", 1)))
+    takes = []
+    for voice in table.get("voices", []):
+        for take in range(per_voice):
+            speaker = SynthSpeaker(name, str(voice), take, round(float(rng.uniform(*stretch)), 4),
+                                   round(float(rng.uniform(*semitones)), 3))
+            split = "test" if held_out else ("val" if rng.random() < val_fraction else "train")
+            group = speaker.id if held_out else f"{speaker.id}/{take}"
+            stream = (seed, 6, number_of, len(takes))
+            extra = _extra_words(np.random.default_rng([seed, 5, number_of, len(takes)]), unknown_words, unknown_count)
+            takes.append(Take(speaker, group, split, tuple(keywords + extra), stream, copies))
+    return takes
 
-    recorded: dict[int, list[np.ndarray]] = {}
+
+def _say(take: Take, rate: int) -> list[np.ndarray]:
+    if isinstance(take.speaker, SynthSpeaker):
+        return synth_words(take.speaker, list(take.words), rate)
+    return speaker_words(take.speaker, list(take.words), rate)
+
+
+def generate_speech(spec: LabSpec, seed: int, fraction: float, progress=None,
+                    keep: tuple[str, ...] = ("train", "val", "test")) -> SpeechClips:
+    """Synthesise the kws clips: keywords, unknown words and silence, split by speaker; only the
+    takes of the `keep` splits are synthesised (each take's clips are drawn from its own seed).
+    espeak-ng always speaks; [dataset.festival] / [dataset.flite] add those synthesizers."""
+    ds = spec.dataset
+    rate = int(ds.get("sample_rate_hz", 16000))
+    length = int(round(float(ds.get("clip_seconds", 1.0)) * rate))
+    silence, unknown = class_names(ds)
+    keywords = [label for label in spec.labels if label not in (silence, unknown)]
+    unknown_words = [str(w) for w in ds.get("unknown_words", [])]
+    unknown_count = int(ds.get("unknown_per_speaker", 1)) if unknown in spec.labels else 0
+    if unknown_count and not unknown_words:
+        raise DataError(f"lab {spec.name} has an {unknown} class but no [dataset] unknown_words",
+                        hint="list some non-keyword words in [dataset] unknown_words")
+    copies = int(ds.get("augment_copies", 1))
+    takes = espeak_takes(spec, seed, fraction, keywords, unknown_words, unknown_count, copies)
+    for name in SYNTH_TABLES:
+        if name in ds:
+            takes += synth_takes(ds, name, seed, fraction, keywords, unknown_words, unknown_count)
+    chosen = [take for take in takes if take.split in keep]
+
+    recorded: list[list[np.ndarray]] = []
     with ThreadPoolExecutor(max_workers=4) as pool:
-        for number, words in zip(chosen, pool.map(synthesise, chosen)):
-            recorded[number] = words
+        for words in pool.map(lambda take: _say(take, rate), chosen):
+            recorded.append(words)
             if progress:
                 progress(len(recorded), len(chosen))
     pools: dict[str, list[np.ndarray]] = {"train": [], "val": [], "test": []}
-    for number in chosen:
-        pools[splits[speakers[number].id]].extend(recorded[number][len(keywords):])
-    copies = int(ds.get("augment_copies", 1))
-    per_speaker = (len(keywords) + unknown_per_speaker + (1 if SILENCE in spec.labels else 0)) * copies
-    audio = np.empty((len(chosen) * per_speaker, length), np.float32)  # filled in place: no stacking copy
+    for take, words in zip(chosen, recorded):
+        pools[take.split].extend(words[len(keywords):])
+    has_silence = silence in spec.labels
+    total = sum((len(take.words) + (1 if has_silence else 0)) * take.copies for take in chosen)
+    audio = np.empty((total, length), np.float32)  # filled in place: no stacking copy
     labels, owners, split_names, kinds = [], [], [], []
-    for number in chosen:
-        speaker = speakers[number]
-        rng = np.random.default_rng([seed, 4, number])
-        split = splits[speaker.id]
-        items: list[tuple[np.ndarray | None, str]] = list(zip(recorded[number], word_lists[number][:len(keywords)]
-                                                              + [UNKNOWN] * unknown_per_speaker))
-        if SILENCE in spec.labels:
-            items.append((None, SILENCE))
-        for _ in range(copies):
+    augmenting = bool(ds.get("augment"))
+    for take, words in zip(chosen, recorded):
+        rng = np.random.default_rng(list(take.stream))
+        acoustic = np.random.default_rng([*take.stream, 7]) if augmenting and take.split == "train" else None
+        items: list[tuple[np.ndarray | None, str]] = list(zip(words, keywords + [unknown] * unknown_count))
+        if has_silence:
+            items.append((None, silence))
+        for _ in range(take.copies):
             for word, label in items:
-                audio[len(labels)], kind = _augment(word, length, rate, rng, ds, pools[split])
+                audio[len(labels)], kind = _augment(word, length, rate, rng, ds, pools[take.split], acoustic)
                 labels.append(spec.labels.index(label))
-                owners.append(speaker.id)
-                split_names.append(split)
+                owners.append(take.group)
+                split_names.append(take.split)
                 kinds.append(kind)
     clamped = variant_counts(ds, len(espeak_variants()))[2]
     return SpeechClips(audio, np.asarray(labels, np.int64), owners, split_names, kinds, clamped)

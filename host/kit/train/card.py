@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from kit.train.evaluate import Evaluation
+from kit.train.evaluate import Evaluation, subset_accuracy
 
 CARD_VERSION = 1
 
@@ -123,11 +123,54 @@ def build_card(
     return card
 
 
+def _figures(float_eval: Evaluation, int8_eval: Evaluation, y_test: np.ndarray, mask: np.ndarray) -> dict[str, Any]:
+    return {"samples": int(np.sum(mask)),
+            "accuracy_float": _rounded(subset_accuracy(float_eval, y_test, mask)),
+            "accuracy_int8": _rounded(subset_accuracy(int8_eval, y_test, mask))}
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 6)
+
+
+def held_out_block(groups: np.ndarray, y_test: np.ndarray, synthesizers: list[str],
+                   float_eval: Evaluation, int8_eval: Evaluation) -> dict[str, Any] | None:
+    """Accuracy on the held-out speakers of the training synthesizers and, apart, on each
+    synthesizer held out of training entirely (test groups "<synth>:<voice>"), per voice too.
+    None for a lab without a held-out synthesizer or a non-classification evaluation."""
+    if not synthesizers or float_eval.predictions is None or int8_eval.predictions is None:
+        return None
+    groups = np.asarray(groups, dtype=str)
+    unseen = np.zeros(groups.shape, bool)
+    block: dict[str, Any] = {"synthesizers": {}}
+    for name in synthesizers:
+        mine = np.char.startswith(groups, f"{name}:")
+        unseen |= mine
+        voices = sorted(set(groups[mine].tolist()))
+        block["synthesizers"][name] = {**_figures(float_eval, int8_eval, y_test, mine),
+                                       "voices": {voice.split(":", 1)[1]: _figures(float_eval, int8_eval, y_test,
+                                                                                    groups == voice)
+                                                  for voice in voices}}
+    block["speakers"] = {**_figures(float_eval, int8_eval, y_test, ~unseen),
+                         "groups": int(len(set(groups[~unseen].tolist())))}
+    return block
+
+
+def held_out_int8(block: dict[str, Any] | None) -> float | None:
+    """The lowest int8 accuracy over the held-out synthesizers (what the lab's target holds)."""
+    if not block or not block.get("synthesizers"):
+        return None
+    values = [figures["accuracy_int8"] for figures in block["synthesizers"].values()]
+    return None if any(value is None for value in values) else min(values)
+
+
 def targets_check(accuracy_float: float | None, accuracy_int8: float | None,
-                  targets: dict[str, float]) -> dict[str, Any] | None:
+                  targets: dict[str, float], held_out_synthesizer_int8: float | None = None) -> dict[str, Any] | None:
     """The lab's [targets] and whether the accuracies meet them (None when the lab sets none).
 
     The gap is |float - int8|, the figure the reference-model acceptance tests hold to the target.
+    `min_int8_accuracy_held_out_synthesizer` holds the int8 accuracy on a synthesizer never heard
+    in training (the card's held_out block).
     """
     if not targets:
         return None
@@ -138,7 +181,12 @@ def targets_check(accuracy_float: float | None, accuracy_int8: float | None,
     if met and max_gap is not None:
         met = accuracy_float is not None and abs(accuracy_float - accuracy_int8) <= max_gap + 1e-9
     key = "min_int8_accuracy" if "min_int8_accuracy" in targets or "min_int8_f1" not in targets else "min_int8_f1"
-    return {key: min_int8, "max_float_int8_gap": max_gap, "met": bool(met)}
+    block = {key: min_int8, "max_float_int8_gap": max_gap}
+    held_target = targets.get("min_int8_accuracy_held_out_synthesizer")
+    if held_target is not None:
+        block["min_int8_accuracy_held_out_synthesizer"] = held_target
+        met = met and held_out_synthesizer_int8 is not None and held_out_synthesizer_int8 >= held_target
+    return {**block, "met": bool(met)}
 
 
 def targets_text(block: dict[str, Any]) -> str:
@@ -150,6 +198,8 @@ def targets_text(block: dict[str, Any]) -> str:
         parts.append(f"int8 F1 >= {_percent(block['min_int8_f1'])}")
     if block.get("max_float_int8_gap") is not None:
         parts.append(f"float/int8 gap <= {100 * block['max_float_int8_gap']:.1f} pts")
+    if block.get("min_int8_accuracy_held_out_synthesizer") is not None:
+        parts.append(f"held-out synthesizer int8 >= {_percent(block['min_int8_accuracy_held_out_synthesizer'])}")
     return ("met" if block.get("met") else "NOT met") + (f" ({', '.join(parts)})" if parts else "")
 
 
@@ -198,6 +248,7 @@ def summary_rows(card: dict[str, Any]) -> list[tuple[str, str]]:
                              f"{_percent(card.get(f'f1_{label}_float'))} / {_percent(card[f'f1_{label}_int8'])}"))
     if card.get("auc_int8") is not None:
         rows.append(("AUC float / int8", f"{card.get('auc_float') or 0:.3f} / {card['auc_int8']:.3f}"))
+    rows += held_out_rows(card.get("held_out"))
     if card.get("targets"):
         rows.append(("lab targets", targets_text(card["targets"])))
     if isinstance(card.get("anomaly"), dict) and card["anomaly"].get("method") == "kmeans":
@@ -207,6 +258,23 @@ def summary_rows(card: dict[str, Any]) -> list[tuple[str, str]]:
     if card.get("training_seconds") is not None:
         rows.append(("training time", f"{card['training_seconds']:.1f} s"))
     rows.append(("sha256", card["sha256"]))
+    return rows
+
+
+def held_out_rows(block: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """The held-out speakers' and held-out synthesizers' float / int8 accuracy, per voice too."""
+    if not block:
+        return []
+
+    def pair(figures: dict[str, Any]) -> str:
+        return (f"{_percent(figures.get('accuracy_float'))} float, {_percent(figures.get('accuracy_int8'))} int8"
+                f" ({figures.get('samples', 0)} clips)")
+
+    rows = [("held-out speakers", pair(block.get("speakers") or {}))]
+    for name, figures in (block.get("synthesizers") or {}).items():
+        rows.append((f"held-out synthesizer {name}", pair(figures)))
+        for voice, per_voice in (figures.get("voices") or {}).items():
+            rows.append((f"  {name} voice {voice}", pair(per_voice)))
     return rows
 
 

@@ -31,6 +31,7 @@ class Evaluation:
     confusion_matrix: list[list[int]]
     per_class_accuracy: dict[str, float]
     extra: dict[str, float] = field(default_factory=dict)  # anomaly: auc, threshold
+    predictions: np.ndarray | None = None  # classification: the predicted class per test sample
 
 
 def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, classes: int) -> np.ndarray:
@@ -49,7 +50,14 @@ def per_class_accuracy(matrix: np.ndarray, labels: list[str]) -> dict[str, float
 def classification_evaluation(y_true: np.ndarray, y_pred: np.ndarray, labels: list[str]) -> Evaluation:
     matrix = confusion_matrix(y_true, y_pred, len(labels))
     accuracy = float(np.mean(np.asarray(y_true) == np.asarray(y_pred))) if len(y_true) else 0.0
-    return Evaluation(accuracy, matrix.tolist(), per_class_accuracy(matrix, labels))
+    return Evaluation(accuracy, matrix.tolist(), per_class_accuracy(matrix, labels), predictions=np.asarray(y_pred))
+
+
+def subset_accuracy(evaluation: Evaluation, y_true: np.ndarray, mask: np.ndarray) -> float | None:
+    """Accuracy of a classification evaluation on the test samples selected by `mask` (None if empty)."""
+    if evaluation.predictions is None or not np.any(mask):
+        return None
+    return float(np.mean(evaluation.predictions[mask] == np.asarray(y_true)[mask]))
 
 
 def roc_auc(scores: np.ndarray, is_positive: np.ndarray) -> float:

@@ -18,7 +18,7 @@ import numpy as np
 
 from kit.errors import DataError, KitError
 from kit.paths import REPO_ROOT, cache_dir
-from kit.train.card import build_card, sha256_of, targets_check, write_card
+from kit.train.card import build_card, held_out_block, held_out_int8, sha256_of, targets_check, write_card
 from kit.train.evaluate import Evaluation, evaluate_predictor, predict_float, predict_int8
 from kit.train.lab import LabTraining, load_lab, training_inputs_hash
 from kit.train import progressive
@@ -270,11 +270,17 @@ def train_on_dataset(
     )
     if lab.anomaly and own is None:
         card["anomaly"] = kmeans_block(lab, dataset, seed)
+    held_out = None if own is not None else held_out_block(
+        dataset.test_groups, np.asarray(dataset.y_test), list(dataset.metadata.get("held_out_synthesizers") or []),
+        float_eval, int8_eval)
+    if held_out is not None:
+        card["held_out"] = held_out
     if own is not None:
         found = diagnose(card, dataset.metadata)
         if found is not None:
             card["diagnosis"] = found
-    targets = None if own is not None else targets_check(card.get("accuracy_float"), card.get("accuracy_int8"), lab.targets)
+    targets = None if own is not None else targets_check(card.get("accuracy_float"), card.get("accuracy_int8"),
+                                                         lab.targets, held_out_int8(held_out))
     if targets is not None:  # the lab's targets are for its own classes, not the user's
         card["targets"] = targets
     card_path, _ = write_card(card, folder)
