@@ -161,6 +161,19 @@ def _inverted_residual(x, expansion: int, filters: int, stride: int, momentum: f
 _MOBILENET_V2_TO_STRIDE_8 = [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2)]
 
 
+def _mobilenet_v2_trunk(inputs, alpha: float, momentum: float, blocks):
+    """The stride-2 stem and the inverted-residual stages of `blocks` (the FOMO cut or the whole)."""
+    layers = _keras().layers
+    x = layers.Conv2D(_divisible(32 * alpha), 3, strides=2, padding="same", use_bias=False, name="stem_conv")(inputs)
+    x = layers.BatchNormalization(momentum=momentum, name="stem_bn")(x)
+    x = layers.ReLU(6.0, name="stem_relu")(x)
+    for stage, (expansion, width, repeats, stride) in enumerate(blocks):
+        for repeat in range(repeats):
+            x = _inverted_residual(x, expansion, _divisible(width * alpha), stride if repeat == 0 else 1, momentum,
+                                   f"block{stage + 1}_{repeat + 1}")
+    return x
+
+
 def build_fomo_mobilenet_v2(input_shape: Sequence[int], classes: int, model: dict, training: dict):
     """FOMO: a MobileNetV2 trunk (width `alpha`) cut at 1/8 of the input, then 1x1 convolutions
     to a per-cell softmax over background + classes (a 96x96 input gives a 12x12 grid)."""
@@ -169,13 +182,7 @@ def build_fomo_mobilenet_v2(input_shape: Sequence[int], classes: int, model: dic
     alpha = float(model.get("alpha", 0.35))
     momentum = float(training.get("batchnorm_momentum", DEFAULT_BATCHNORM_MOMENTUM))
     inputs = keras.Input(shape=tuple(input_shape), name="input")
-    x = layers.Conv2D(_divisible(32 * alpha), 3, strides=2, padding="same", use_bias=False, name="stem_conv")(inputs)
-    x = layers.BatchNormalization(momentum=momentum, name="stem_bn")(x)
-    x = layers.ReLU(6.0, name="stem_relu")(x)
-    for stage, (expansion, width, repeats, stride) in enumerate(_MOBILENET_V2_TO_STRIDE_8):
-        for repeat in range(repeats):
-            x = _inverted_residual(x, expansion, _divisible(width * alpha), stride if repeat == 0 else 1, momentum,
-                                   f"block{stage + 1}_{repeat + 1}")
+    x = _mobilenet_v2_trunk(inputs, alpha, momentum, _MOBILENET_V2_TO_STRIDE_8)
     x = layers.Conv2D(int(model.get("head_filters", 32)), 1, activation="relu", name="head_conv")(x)
     outputs = layers.Conv2D(classes, 1, activation="softmax", name="cell_classes")(x)
     return keras.Model(inputs, outputs, name="fomo_mobilenet_v2")
@@ -195,13 +202,7 @@ def build_mobilenet_v2(input_shape: Sequence[int], classes: int, model: dict, tr
     alpha = float(model.get("alpha", 0.35))
     momentum = float(training.get("batchnorm_momentum", DEFAULT_BATCHNORM_MOMENTUM))
     inputs = keras.Input(shape=tuple(input_shape), name="input")
-    x = layers.Conv2D(_divisible(32 * alpha), 3, strides=2, padding="same", use_bias=False, name="stem_conv")(inputs)
-    x = layers.BatchNormalization(momentum=momentum, name="stem_bn")(x)
-    x = layers.ReLU(6.0, name="stem_relu")(x)
-    for stage, (expansion, width, repeats, stride) in enumerate(_MOBILENET_V2_BLOCKS):
-        for repeat in range(repeats):
-            x = _inverted_residual(x, expansion, _divisible(width * alpha), stride if repeat == 0 else 1, momentum,
-                                   f"block{stage + 1}_{repeat + 1}")
+    x = _mobilenet_v2_trunk(inputs, alpha, momentum, _MOBILENET_V2_BLOCKS)
     x = _conv_bn_relu6(x, int(model.get("last_filters", 1280)), momentum, "last")
     outputs = _pool_and_classify(x, classes, float(model.get("dropout", 0.2)))
     return keras.Model(inputs, outputs, name="mobilenet_v2")
