@@ -46,4 +46,4 @@ def synthetic_dataset(lab, count: int, seed: int = 0):
 
     (x_train, y_train), (x_val, y_val), (x_test, y_test) = make(count), make(count // 4), make(count // 4)
     return SimpleNamespace(x_train=x_train, y_train=y_train, x_val=x_val, y_val=y_val, x_test=x_test,
-                           y_test=y_test, labels=list(lab.labels), test_groups=np.zeros(len(y_test)))
+                           y_test=y_test, labels=list(lab.labels), test_groups=np.zeros(len(y_test)), metadata={})
