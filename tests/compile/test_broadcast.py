@@ -33,10 +33,13 @@ def test_equal_element_counts_with_different_shapes_broadcast(outer_mul):
 def test_same_shapes_do_not_broadcast(mlperf_models):
     plan = build_plan(load_model(mlperf_models["pretrainedResnet_quant"]))
     adds = [op for op in plan.ops if op.op == "ADD"]
-    assert adds and all(
+    assert all(
         op.params["requires_broadcast"] == (plan.tensors[op.inputs[0]].shape != plan.tensors[op.inputs[1]].shape)
         for op in adds
     )
+    # resnet's residual sums (same shapes) are fused into the CONV_2D before them (kit.compile.fuse)
+    fused = [op.params["fused_add"] for op in plan.ops if "fused_add" in op.params]
+    assert fused and not any(params["requires_broadcast"] for params in fused)
 
 
 def test_outer_product_mul_matches_tflm(outer_mul, tmp_path):
