@@ -42,7 +42,8 @@ def test_detection_lab_flash_bench_validate_on_a_twin():
     assert code == 0, err
     report = json.loads(out)
     assert report["runs"] == 2 and report["sha256"] == entry.sha256
-    assert {layer["op"] for layer in report["layers"]} >= {"CONV_2D", "DEPTHWISE_CONV_2D", "ADD", "SOFTMAX"}
+    # the residual ADDs run inside the CONV_2D before them (kit.compile.fuse): no ADD op is left
+    assert {layer["op"] for layer in report["layers"]} >= {"CONV_2D", "DEPTHWISE_CONV_2D", "SOFTMAX"}
 
     result = validate_lab(BOARD, LAB, limit=8, size="tiny")
     assert result.samples == 8 and result.bit_exact, result.first_mismatch
