@@ -242,7 +242,7 @@ def train_on_dataset(
     else:
         model = fit_model(lab, dataset, seed, progress)
     seconds["train"] = time.perf_counter() - start
-    model.save(folder / KERAS_NAME)
+    model.save(folder / KERAS_NAME, include_optimizer=False)  # the float weights: Adam's state would double them
 
     start = time.perf_counter()
     console.print(f"[bold]{lab.name}[/]: quantizing to int8")
