@@ -160,16 +160,24 @@ static void hook(void *ctx, uint32_t op, int after) {
     }
 }
 
-int main(void) {
+static void put_op_ticks(void) {
+    uint32_t i;
+    for (i = 0; i < KIT_MODEL_OP_COUNT; ++i) {
+        put_line("op ", i, (uint32_t)op_ticks[i]);
+    }
+}
+
+/* One invoke on the bench input (with `op_hook` around every op, or none), its ticks printed
+ * as "total", then the output bytes as "o <hex>". */
+static int timed_invoke(kit_op_hook_t op_hook) {
     uint32_t i;
     uint64_t start, total;
     const uint8_t *out;
-    kit_hal_init();
     memcpy(kit_model_input(&kit_model, arena), bench_input, KIT_MODEL_INPUT_BYTES);
     kit_hal_timer_sync();
     start = kit_hal_ticks();
-    if (kit_model_invoke(&kit_model, arena, 0, 0) != 0) {
-        return 3;
+    if (kit_model_invoke(&kit_model, arena, op_hook, 0) != 0) {
+        return 1;
     }
     total = kit_hal_ticks() - start;
     put_line("total ", (uint32_t)total, kit_hal_timer_hz());
@@ -180,14 +188,20 @@ int main(void) {
         put_hex(out[i], 2);
     }
     kit_hal_putc('\n');
+    return 0;
+}
+
+int main(void) {
+    kit_hal_init();
+    if (timed_invoke(0) != 0) {
+        return 3;
+    }
     memcpy(kit_model_input(&kit_model, arena), bench_input, KIT_MODEL_INPUT_BYTES);
     kit_hal_timer_sync();
     if (kit_model_invoke(&kit_model, arena, hook, 0) != 0) {
         return 4;
     }
-    for (i = 0; i < KIT_MODEL_OP_COUNT; ++i) {
-        put_line("op ", i, (uint32_t)op_ticks[i]);
-    }
+    put_op_ticks();
     kit_hal_flush();
     return 0;
 }
@@ -197,28 +211,11 @@ int main(void) {
 # One hooked invoke only, for the block log: timer reads before it, around every op, after it.
 TRACE_MAIN_C = MAIN_C[: MAIN_C.index("int main(void)")] + r"""
 int main(void) {
-    uint32_t i;
-    uint64_t start, total;
-    const uint8_t *out;
     kit_hal_init();
-    memcpy(kit_model_input(&kit_model, arena), bench_input, KIT_MODEL_INPUT_BYTES);
-    kit_hal_timer_sync();
-    start = kit_hal_ticks();
-    if (kit_model_invoke(&kit_model, arena, hook, 0) != 0) {
+    if (timed_invoke(hook) != 0) {
         return 3;
     }
-    total = kit_hal_ticks() - start;
-    put_line("total ", (uint32_t)total, kit_hal_timer_hz());
-    out = (const uint8_t *)kit_model_output(&kit_model, arena);
-    kit_hal_putc('o');
-    kit_hal_putc(' ');
-    for (i = 0; i < KIT_MODEL_OUTPUT_BYTES; ++i) {
-        put_hex(out[i], 2);
-    }
-    kit_hal_putc('\n');
-    for (i = 0; i < KIT_MODEL_OP_COUNT; ++i) {
-        put_line("op ", i, (uint32_t)op_ticks[i]);
-    }
+    put_op_ticks();
     kit_hal_flush();
     return 0;
 }
