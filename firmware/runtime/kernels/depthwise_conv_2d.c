@@ -13,7 +13,9 @@
  * Memory order (kit.compile.overlap relies on it to write the output over a dying input):
  * output pixels in raster order, one at a time, each reading only its own input window;
  * the portable 3x3 sweep, which writes a whole output channel before it reads the next input
- * channel, runs only when the output does not overlap the input. */
+ * channel, runs when the output does not overlap the input, or when it lies a whole number of
+ * pixels from it and one input channel's plane fits the op's scratch: each channel is then
+ * read from its copy (dw_sweep_source), and its output bytes land only on its own input bytes. */
 #include "kit_dot.h"
 #include "kit_fixedpoint.h"
 #include "kit_kernels.h"
@@ -269,6 +271,7 @@ typedef struct {
     int32_t n_in, pad, n_out, stride; /* along a line */
     int32_t lines, lane_n, lane_pad, lane_stride;
     int32_t zero_point, offset, lo, hi, channels, rows;
+    size_t in_channel_step; /* bytes between channels of the input: 1, or 0 for a plane copy */
 } dw_plane_t;
 
 /* the input position j of the three lanes: loaded, or the zero point off the input */
@@ -416,7 +419,7 @@ static KIT_NO_PRESCHED void dw_channel(const dw_plane_t *pl, int32_t c, const ki
         const int32_t first = line * pl->lane_stride - pl->lane_pad;
         int8_t *out = pl->output + (size_t)line * pl->line_out_step + c;
         if (first >= 0 && first + 2 < lane_n) {
-            const int8_t *l0 = pl->input + (size_t)first * lane_step + c;
+            const int8_t *l0 = pl->input + (size_t)first * lane_step + c * pl->in_channel_step;
             if (pl->step == pl->out_step) { /* (SAME, stride 1 along the line: one step register) */
                 dw_line(pl, l0, l0 + lane_step, l0 + 2 * lane_step, w[0][0], w[0][1], w[0][2], w[1][0], w[1][1],
                         w[1][2], w[2][0], w[2][1], w[2][2], kb, q.m2, q.e, q.round, out, 1);
@@ -429,7 +432,7 @@ static KIT_NO_PRESCHED void dw_channel(const dw_plane_t *pl, int32_t c, const ki
             int32_t v[3][3], start = kb, any = first < 0 ? -first : 0;
             for (l = 0; l < 3; ++l) {
                 const int valid = first + l >= 0 && first + l < lane_n;
-                lane[l] = pl->input + (size_t)(valid ? first + l : first + any) * lane_step + c;
+                lane[l] = pl->input + (size_t)(valid ? first + l : first + any) * lane_step + c * pl->in_channel_step;
                 for (t = 0; t < 3; ++t) {
                     v[t][l] = valid ? w[t][l] : 0;
                     start += valid ? 0 : zero_point * w[t][l];
@@ -452,9 +455,38 @@ static int dw_buffers_overlap(const int8_t *a, size_t na, const int8_t *b, size_
     return x < y + nb && y < x + na;
 }
 
-/* DEPTHWISE_CONV_2D 3x3 through dw_channel, for one batch. Returns 0 (nothing written) when
- * the op is not of that kind, or a channel's requantization is not kit_rq_fast's. */
-static int dw_3x3_portable(const kit_conv_params_t *p, const int8_t *input, const int8_t *filter, int8_t *output) {
+/* Can the sweep write `output` while reading `input`, and from where? 0: not at all (the raster
+ * loop runs); 1: straight from the input (no shared byte); 2: from a copy of each input channel's
+ * plane in `scratch`. Case 2 is an output a whole number of pixels away from the input (as
+ * kit.compile.overlap places one over its dying input): then output byte (pixel, c) lies on input
+ * byte (pixel', c), the same channel, so the sweep of channel c overwrites only channel c's
+ * input, which it reads from the copy, and channels after c stay intact. */
+static int dw_sweep_source(const kit_conv_params_t *p, const int8_t *input, const int8_t *output) {
+    const size_t in_bytes = (size_t)p->input.h * p->input.w * p->input.c;
+    const size_t out_bytes = (size_t)p->output.h * p->output.w * p->output.c;
+    const uintptr_t x = (uintptr_t)input, y = (uintptr_t)output;
+    const size_t distance = x > y ? x - y : y - x;
+    if (!dw_buffers_overlap(input, in_bytes, output, out_bytes)) {
+        return 1;
+    }
+    return distance % (size_t)p->input.c == 0 && (size_t)p->input.h * p->input.w <= (size_t)p->scratch_bytes ? 2 : 0;
+}
+
+/* dst[i] = src[i * step] for i in [0, n) */
+static KIT_COPY_LOOPS void dw_gather_plane(int8_t *dst, const int8_t *src, size_t step, int32_t n) {
+    int32_t i;
+    for (i = 0; i < n; ++i) {
+        dst[i] = *src;
+        src += step;
+    }
+}
+
+/* DEPTHWISE_CONV_2D 3x3 through dw_channel, for one batch, reading the input itself or (plane
+ * != NULL, dw_sweep_source's case 2) each channel's plane copied there first. Returns 0
+ * (nothing written) when the op is not of that kind, or a channel's requantization is not
+ * kit_rq_fast's. */
+static int dw_3x3_portable(const kit_conv_params_t *p, const int8_t *input, const int8_t *filter, int8_t *output,
+                           int8_t *plane) {
     const int32_t in_h = p->input.h, in_w = p->input.w, cs = p->output.c;
     const int32_t out_h = p->output.h, out_w = p->output.w;
     const int rows = out_w >= out_h; /* sweep along rows: the lanes are input rows */
@@ -477,12 +509,13 @@ static int dw_3x3_portable(const kit_conv_params_t *p, const int8_t *input, cons
             return 0;
         }
     }
-    pl.input = input;
+    pl.input = plane != NULL ? plane : input;
+    pl.in_channel_step = plane != NULL ? 0 : 1;
     pl.filter = filter;
     pl.output = output;
-    pl.step = (size_t)(rows ? 1 : in_w) * cs;
+    pl.step = (size_t)(rows ? 1 : in_w) * (plane != NULL ? 1 : (size_t)cs);
     pl.out_step = (size_t)(rows ? 1 : out_w) * cs;
-    pl.lane_step = (size_t)(rows ? in_w : 1) * cs;
+    pl.lane_step = (size_t)(rows ? in_w : 1) * (plane != NULL ? 1 : (size_t)cs);
     pl.line_out_step = (size_t)(rows ? out_w : 1) * cs;
     pl.n_in = rows ? in_w : in_h;
     pl.n_out = rows ? out_w : out_h;
@@ -493,6 +526,9 @@ static int dw_3x3_portable(const kit_conv_params_t *p, const int8_t *input, cons
     pl.channels = cs;
     pl.rows = rows;
     for (c = 0; c < cs; ++c) {
+        if (plane != NULL) {
+            dw_gather_plane(plane, input + c, (size_t)cs, in_h * in_w);
+        }
         dw_channel(&pl, c, p);
     }
     return 1;
@@ -596,13 +632,17 @@ int kit_op_depthwise_conv_2d(const kit_op_t *op, const kit_model_t *m, uint8_t *
     int32_t b, oy, ox, ic, dm;
     for (b = 0; b < p->output.n; ++b) {
 #if KIT_PORTABLE_PATH
-        /* the sweep writes whole output channels before reading the next input channel: only
-         * when the compiler did not place the output over the input (kit.compile.overlap) */
-        if (!dw_buffers_overlap(input + (size_t)b * in_h * in_w * in_c, (size_t)in_h * in_w * in_c,
-                                output + (size_t)b * out_h * out_w * out_c, (size_t)out_h * out_w * out_c) &&
-            dw_3x3_portable(p, input + (size_t)b * in_h * in_w * in_c, filter,
-                            output + (size_t)b * out_h * out_w * out_c)) {
-            continue;
+        /* the sweep writes whole output channels before reading the next input channel: from the
+         * input itself, or from plane copies when the compiler placed the output over the input
+         * (kit.compile.overlap) a whole number of pixels away (dw_sweep_source) */
+        {
+            const int8_t *const input_b = input + (size_t)b * in_h * in_w * in_c;
+            int8_t *const output_b = output + (size_t)b * out_h * out_w * out_c;
+            const int source = dw_sweep_source(p, input_b, output_b);
+            if (source != 0 && dw_3x3_portable(p, input_b, filter, output_b,
+                                               source == 2 ? (int8_t *)(arena + p->scratch_offset) : NULL)) {
+                continue;
+            }
         }
 #endif
         for (oy = 0; oy < out_h; ++oy) {
