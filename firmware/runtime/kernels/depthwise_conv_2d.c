@@ -249,6 +249,212 @@ static KIT_COPY_LOOPS void dsp_3x3_border(const kit_conv_params_t *p, const int8
         dsp_3x3(p, (const int8_t *)buf, w, (size_t)n, 0, c0, n, out_px);
     }
 }
+
+/* The group-major 3x3 kernel (DSP builds; depth multiplier 1, no dilation, channels a
+ * multiple of 4, right shifts of 2..23): channels [c, c + 4) of every output pixel in raster
+ * order, then the next 4 channels, so the filter's 9 taps (widened once per group) and the
+ * group's requantization constants sit in a small block on the stack instead of being rebuilt
+ * per pixel. A window the input clips (SAME's border) is read in place: its pointer moves
+ * inside the input by dr rows and dc columns (|dr|, |dc| <= 1) and the taps shift the other
+ * way, the ones that fall off the window weighted 0 (their input is never used, so it may be
+ * anything: even bytes this op has already overwritten), and the start value adds
+ * input zero point * the missing taps' weights, which makes the raw products TFLM's sum over
+ * the valid taps (as kernel_bias does for a full window). */
+typedef struct {
+    uint32_t taps[18]; /* per tap: SXTB16 of the filter word (channels c, c + 2), then with ROR #8 (c + 1, c + 3) */
+    int32_t start[4];  /* the four sums' start: kernel_bias + zero point * the missing taps' weights */
+} dw_variant_t;
+
+typedef struct {
+    dw_variant_t variant[3]; /* the window moved by dc = 0, +1 (clipped on the left), -1 (on the right) */
+    uint32_t full[18];       /* the 9 taps widened, unshifted */
+    int32_t rq[4][3];        /* per channel: multiplier, 2^(e-2) + output_offset * 2^(e-1), e - 1 */
+    uint32_t lo4, hi4;       /* activation_min / activation_max in every byte */
+} dw_group_t;
+
+/* TFLM's requantization of a sum `a` (SRDHM then the rounding shift by e), in one 64-bit sum:
+ * with y = floor((a * m + 2^30) / 2^31), floor((y + 2^(e-1) - (y < 0)) / 2^e) is
+ * floor((a * m + 2^30 + 2^(30+e) - (y < 0) * 2^31) / 2^(31+e)) (nested floor divisions by
+ * integers). (y < 0) may be taken as (a < 0): they differ only where -2^30 <= a * m < 0, and
+ * both quotients are 0 there for e >= 1. For e >= 2, 2^(30+e) and output_offset * 2^(31+e)
+ * are whole multiples of 2^32, so they start the high word (rq[1]); SMLAL adds a * m to
+ * (2^30, rq[1]), ADDS / ADC subtract 2^31 when a < 0, and the high word shifted right by e - 1
+ * is the requantized value plus the output offset (|high word| < 2^31 for e <= 23). SSAT
+ * then saturates it to int8, before the clamp to [lo, hi]. */
+#define KIT_DW_GROUP_RQ(a, off, e_off)                   \
+    "ldrd %[m], %[hi], [%[rq], #" off "]\n\t"           \
+    "ldr %[e], [%[rq], #" e_off "]\n\t"                 \
+    "mov %[lo], #0x40000000\n\t"                        \
+    "smlal %[lo], %[hi], %[" a "], %[m]\n\t"            \
+    "asr %[m], %[" a "], #31\n\t"                       \
+    "adds %[lo], %[lo], %[m], lsl #31\n\t"              \
+    "adc %[hi], %[hi], %[m]\n\t"                        \
+    "asr %[" a "], %[hi], %[e]\n\t"                     \
+    "ssat %[" a "], #8, %[" a "]\n\t"
+
+/* One tap: the input word at `addr` (4 channels), the widened filter pair at wp + off. */
+#define KIT_DW_GROUP_TAP(addr, off)                   \
+    "ldr %[xv], " addr "\n\t"                        \
+    "ldrd %[we], %[wo], [%[wp], #" off "]\n\t"       \
+    "sxtb16 %[t], %[xv]\n\t"                         \
+    "sxtb16 %[xv], %[xv], ror #8\n\t"                \
+    "smlabb %[a0], %[t], %[we], %[a0]\n\t"           \
+    "smlatt %[a2], %[t], %[we], %[a2]\n\t"           \
+    "smlabb %[a1], %[xv], %[wo], %[a1]\n\t"          \
+    "smlatt %[a3], %[xv], %[wo], %[a3]\n\t"
+#define KIT_DW_GROUP_ROW(o0, o1, o2)                                                  \
+    KIT_DW_GROUP_TAP("[%[xp]]", o0) KIT_DW_GROUP_TAP("[%[xp], %[step]]", o1)        \
+    KIT_DW_GROUP_TAP("[%[xp], %[step], lsl #1]", o2)
+
+/* One output pixel's 4 channels: the window at x (taps `step` bytes apart in a row, rows
+ * `row` apart) with the variant's taps and start, requantized to out[0..3]. */
+static inline void dw_group_pixel(const int8_t *x, size_t step, size_t row, const dw_variant_t *v,
+                                  const dw_group_t *g, int8_t *out) {
+    int32_t a0, a1, a2, a3;
+    uint32_t xv, t, we, wo, m, hi, lo, e;
+    __asm__("ldrd %[a0], %[a1], [%[wp], #72]\n\t" /* v->start */
+            "ldrd %[a2], %[a3], [%[wp], #80]\n\t"
+            KIT_DW_GROUP_ROW("0", "8", "16") "add %[xp], %[xp], %[row]\n\t"
+            KIT_DW_GROUP_ROW("24", "32", "40") "add %[xp], %[xp], %[row]\n\t"
+            KIT_DW_GROUP_ROW("48", "56", "64")
+            : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [xp] "+&r"(x), [xv] "=&r"(xv),
+              [t] "=&r"(t), [we] "=&r"(we), [wo] "=&r"(wo)
+            : [wp] "r"(v->taps), [step] "r"(step), [row] "r"(row)
+            : "memory");
+    __asm__ volatile(KIT_DW_GROUP_RQ("a0", "0", "8") KIT_DW_GROUP_RQ("a1", "12", "20") KIT_DW_GROUP_RQ("a2", "24", "32")
+            KIT_DW_GROUP_RQ("a3", "36", "44")
+            "bfi %[a0], %[a1], #8, #8\n\t"
+            "bfi %[a0], %[a2], #16, #8\n\t"
+            "bfi %[a0], %[a3], #24, #8\n\t"
+            "ldrd %[lo], %[hi], [%[rq], #48]\n\t"
+            "ssub8 %[m], %[a0], %[lo]\n\t" /* GE where the byte >= lo */
+            "sel %[a0], %[a0], %[lo]\n\t"
+            "ssub8 %[m], %[a0], %[hi]\n\t" /* GE where the byte >= hi */
+            "sel %[a0], %[hi], %[a0]\n\t"
+            "str %[a0], [%[out]]\n\t"
+            : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [m] "=&r"(m), [hi] "=&r"(hi),
+              [lo] "=&r"(lo), [e] "=&r"(e)
+            : [rq] "r"(g->rq), [out] "r"(out)
+            : "cc", "memory");
+}
+#undef KIT_DW_GROUP_ROW
+#undef KIT_DW_GROUP_TAP
+#undef KIT_DW_GROUP_RQ
+
+/* The group's taps moved by (dr, dc): tap (r, c) is the filter's (r + dr, c + dc), 0 off the
+ * filter; the start adds zero point * the weights of the filter taps left out. */
+static void dw_group_variant(dw_group_t *g, int32_t dr, int32_t dc, const int32_t *kb, int32_t zero_point,
+                             dw_variant_t *v) {
+    int32_t missing[4] = {0, 0, 0, 0}, r, c, k;
+    for (r = 0; r < 3; ++r) {
+        for (c = 0; c < 3; ++c) {
+            const int32_t sr = r + dr, sc = c + dc, t = r * 3 + c;
+            const int inside = sr >= 0 && sr < 3 && sc >= 0 && sc < 3;
+            const int32_t rt = r - dr, ct = c - dc; /* where filter tap t lands */
+            v->taps[2 * t] = inside ? g->full[2 * (sr * 3 + sc)] : 0u;
+            v->taps[2 * t + 1] = inside ? g->full[2 * (sr * 3 + sc) + 1] : 0u;
+            if (rt < 0 || rt >= 3 || ct < 0 || ct >= 3) { /* filter tap t is left out */
+                missing[0] += (int16_t)(g->full[2 * t] & 0xFFFFu);
+                missing[2] += (int16_t)(g->full[2 * t] >> 16);
+                missing[1] += (int16_t)(g->full[2 * t + 1] & 0xFFFFu);
+                missing[3] += (int16_t)(g->full[2 * t + 1] >> 16);
+            }
+        }
+    }
+    for (k = 0; k < 4; ++k) {
+        v->start[k] = kb[k] + zero_point * missing[k];
+    }
+}
+
+/* How far (-1, 0, +1) a window starting at `origin` moves to lie in [0, n) (n >= 3). */
+static inline int32_t dw_group_shift(int32_t origin, int32_t n) {
+    return origin < 0 ? -origin : (origin > n - 3 ? n - 3 - origin : 0);
+}
+
+/* Can the group-major order run here? The shape (every window clipped by at most one tap
+ * per side, inside an input of at least 3 x 3), the requantization (right shifts 2..23), and
+ * the placement: an output that overlaps the input lies below it by whole pixels (the
+ * planner put it delta >= kit.compile.overlap's one-pixel-order bound below), so that writing
+ * channels [c, c + 4) of a pixel only ever lands on channels [c, c + 4) of an input pixel,
+ * which later groups do not read and later windows of this group (by that bound) do not
+ * either. */
+static int dw_group_fits(const kit_conv_params_t *p, const int8_t *input, const int8_t *output) {
+    const int32_t cs = p->output.c, in_h = p->input.h, in_w = p->input.w;
+    const size_t in_bytes = (size_t)in_h * in_w * cs, out_bytes = (size_t)p->output.h * p->output.w * cs;
+    const uintptr_t in = (uintptr_t)input, out = (uintptr_t)output;
+    int32_t c;
+    if (p->depth_multiplier != 1 || p->filter.h != 3 || p->filter.w != 3 || p->dilation_h != 1 ||
+        p->dilation_w != 1 || p->kernel_bias == NULL || p->input.c != cs || (cs & 3) != 0 || in_h < 3 ||
+        in_w < 3) {
+        return 0;
+    }
+    if (p->pad_h > 1 || p->pad_w > 1 || (p->output.h - 1) * p->stride_h - p->pad_h > in_h - 2 ||
+        (p->output.w - 1) * p->stride_w - p->pad_w > in_w - 2) {
+        return 0;
+    }
+    for (c = 0; c < cs; ++c) {
+        if (p->output_shift[c] < -23 || p->output_shift[c] > -2) {
+            return 0;
+        }
+    }
+    return !(out < in + in_bytes && in < out + out_bytes) || (out < in && (in - out) % (uintptr_t)cs == 0);
+}
+
+/* DEPTHWISE_CONV_2D 3x3 group-major for one batch (see dw_group_t); 0 (nothing written)
+ * when dw_group_fits says no. */
+static int dw_groups_3x3(const kit_conv_params_t *p, const int8_t *input, const int8_t *filter, int8_t *output) {
+    const int32_t cs = p->output.c, in_h = p->input.h, in_w = p->input.w;
+    const int32_t out_h = p->output.h, out_w = p->output.w, zero_point = -p->input_offset;
+    const size_t step = (size_t)cs, row = (size_t)in_w * cs, x_step = (size_t)p->stride_w * cs;
+    dw_group_t g;
+    int32_t c, k, t, oy, ox;
+    if (!dw_group_fits(p, input, output)) {
+        return 0;
+    }
+    g.lo4 = ((uint32_t)p->activation_min & 0xFFu) * 0x01010101u;
+    g.hi4 = ((uint32_t)p->activation_max & 0xFFu) * 0x01010101u;
+    for (c = 0; c < cs; c += 4) {
+        const int32_t *kb = p->kernel_bias + c;
+        int32_t prepared = 2; /* the dr the variants are built for (2: none yet) */
+        for (t = 0; t < 9; ++t) {
+            const uint32_t word = kit_read_u32(filter + (size_t)t * cs + c);
+            g.full[2 * t] = __sxtb16(word);
+            g.full[2 * t + 1] = kit_sxtb16_odd(word);
+        }
+        for (k = 0; k < 4; ++k) {
+            const int32_t e = -p->output_shift[c + k];
+            g.rq[k][0] = p->output_multiplier[c + k];
+            g.rq[k][1] = (int32_t)(1u << (e - 2)) + p->output_offset * (int32_t)(1u << (e - 1));
+            g.rq[k][2] = e - 1;
+        }
+        for (oy = 0; oy < out_h; ++oy) {
+            const int32_t y0 = oy * p->stride_h - p->pad_h, dr = dw_group_shift(y0, in_h);
+            const int8_t *x_row = input + (size_t)(y0 + dr) * row + c;
+            int8_t *out = output + (size_t)oy * out_w * cs + c;
+            int32_t x0 = -p->pad_w;
+            if (dr != prepared) {
+                dw_group_variant(&g, dr, 0, kb, zero_point, &g.variant[0]);
+                dw_group_variant(&g, dr, 1, kb, zero_point, &g.variant[1]);
+                dw_group_variant(&g, dr, -1, kb, zero_point, &g.variant[2]);
+                prepared = dr;
+            }
+            for (ox = 0; ox < out_w;) {
+                const int32_t dc = dw_group_shift(x0, in_w);
+                if (dc == 0) { /* a run of unclipped windows */
+                    const int8_t *x = x_row + (size_t)x0 * cs;
+                    do {
+                        dw_group_pixel(x, step, row, &g.variant[0], &g, out);
+                        ++ox, x0 += p->stride_w, out += cs, x += x_step;
+                    } while (ox < out_w && x0 <= in_w - 3);
+                } else {
+                    dw_group_pixel(x_row + (size_t)(x0 + dc) * cs, step, row, &g.variant[dc > 0 ? 1 : 2], &g, out);
+                    ++ox, x0 += p->stride_w, out += cs;
+                }
+            }
+        }
+    }
+    return 1;
+}
 #endif
 
 #if KIT_PORTABLE_PATH
@@ -602,6 +808,12 @@ int kit_op_depthwise_conv_2d(const kit_op_t *op, const kit_model_t *m, uint8_t *
                                 output + (size_t)b * out_h * out_w * out_c, (size_t)out_h * out_w * out_c) &&
             dw_3x3_portable(p, input + (size_t)b * in_h * in_w * in_c, filter,
                             output + (size_t)b * out_h * out_w * out_c)) {
+            continue;
+        }
+#endif
+#if KIT_DSP_KERNELS
+        if (dw_groups_3x3(p, input + (size_t)b * in_h * in_w * in_c, filter,
+                          output + (size_t)b * out_h * out_w * out_c)) {
             continue;
         }
 #endif
