@@ -267,7 +267,8 @@ typedef struct {
 
 typedef struct {
     dw_variant_t variant[3]; /* the window moved by dc = 0, +1 (clipped on the left), -1 (on the right) */
-    uint32_t full[18];       /* the 9 taps widened, unshifted */
+    uint32_t grid[5][5][2];  /* the 9 taps widened at [1..3][1..3], zero around them */
+    uint32_t row_sum[3][2], col_sum[3][2]; /* SADD16 sums of the filter's rows and columns */
     int32_t rq[4][3];        /* per channel: multiplier, 2^(e-2) + output_offset * 2^(e-1), e - 1 */
     uint32_t lo4, hi4;       /* activation_min / activation_max in every byte */
 } dw_group_t;
@@ -277,18 +278,18 @@ typedef struct {
  * floor((a * m + 2^30 + 2^(30+e) - (y < 0) * 2^31) / 2^(31+e)) (nested floor divisions by
  * integers). (y < 0) may be taken as (a < 0): they differ only where -2^30 <= a * m < 0, and
  * both quotients are 0 there for e >= 1. For e >= 2, 2^(30+e) and output_offset * 2^(31+e)
- * are whole multiples of 2^32, so they start the high word (rq[1]); SMLAL adds a * m to
- * (2^30, rq[1]), ADDS / ADC subtract 2^31 when a < 0, and the high word shifted right by e - 1
+ * are whole multiples of 2^32, so they start the high word (rq[1]); the 64-bit sum starts at
+ * (2^30, rq[1]) less 2^31 when a < 0 (low word 2^30 | a's sign bit, high word rq[1] - 1),
+ * SMLAL adds a * m, and the high word shifted right by e - 1
  * is the requantized value plus the output offset (|high word| < 2^31 for e <= 23). SSAT
  * then saturates it to int8, before the clamp to [lo, hi]. */
 #define KIT_DW_GROUP_RQ(a, off, e_off)                   \
     "ldrd %[m], %[hi], [%[rq], #" off "]\n\t"           \
     "ldr %[e], [%[rq], #" e_off "]\n\t"                 \
-    "mov %[lo], #0x40000000\n\t"                        \
+    "and %[lo], %[" a "], #0x80000000\n\t"             \
+    "orr %[lo], %[lo], #0x40000000\n\t"                 \
+    "add %[hi], %[hi], %[" a "], asr #31\n\t"           \
     "smlal %[lo], %[hi], %[" a "], %[m]\n\t"            \
-    "asr %[m], %[" a "], #31\n\t"                       \
-    "adds %[lo], %[lo], %[m], lsl #31\n\t"              \
-    "adc %[hi], %[hi], %[m]\n\t"                        \
     "asr %[" a "], %[hi], %[e]\n\t"                     \
     "ssat %[" a "], #8, %[" a "]\n\t"
 
@@ -308,7 +309,7 @@ typedef struct {
 
 /* One output pixel's 4 channels: the window at x (taps `step` bytes apart in a row, rows
  * `row` apart) with the variant's taps and start, requantized to out[0..3]. */
-static inline void dw_group_pixel(const int8_t *x, size_t step, size_t row, const dw_variant_t *v,
+static KIT_ALWAYS_INLINE void dw_group_pixel(const int8_t *x, size_t step, size_t row, const dw_variant_t *v,
                                   const dw_group_t *g, int8_t *out) {
     int32_t a0, a1, a2, a3;
     uint32_t xv, t, we, wo, m, hi, lo, e;
@@ -342,28 +343,34 @@ static inline void dw_group_pixel(const int8_t *x, size_t step, size_t row, cons
 #undef KIT_DW_GROUP_RQ
 
 /* The group's taps moved by (dr, dc): tap (r, c) is the filter's (r + dr, c + dc), 0 off the
- * filter; the start adds zero point * the weights of the filter taps left out. */
-static void dw_group_variant(dw_group_t *g, int32_t dr, int32_t dc, const int32_t *kb, int32_t zero_point,
+ * filter (three row copies out of the zero-padded grid). The filter taps left out are its
+ * row 0 (dr = 1) or 2 (dr = -1) and its column 0 (dc = 1) or 2 (dc = -1); their weights
+ * (SADD16 lane sums of the rows and columns, less the corner counted twice) times the zero
+ * point go into the start. */
+static void dw_group_variant(const dw_group_t *g, int32_t dr, int32_t dc, const int32_t *kb, int32_t zero_point,
                              dw_variant_t *v) {
-    int32_t missing[4] = {0, 0, 0, 0}, r, c, k;
+    const int32_t lost_row = dr > 0 ? 0 : 2, lost_col = dc > 0 ? 0 : 2;
+    int16x2_t even = 0, odd = 0; /* the left-out weights of channels c, c + 2 and c + 1, c + 3 */
+    int32_t r;
     for (r = 0; r < 3; ++r) {
-        for (c = 0; c < 3; ++c) {
-            const int32_t sr = r + dr, sc = c + dc, t = r * 3 + c;
-            const int inside = sr >= 0 && sr < 3 && sc >= 0 && sc < 3;
-            const int32_t rt = r - dr, ct = c - dc; /* where filter tap t lands */
-            v->taps[2 * t] = inside ? g->full[2 * (sr * 3 + sc)] : 0u;
-            v->taps[2 * t + 1] = inside ? g->full[2 * (sr * 3 + sc) + 1] : 0u;
-            if (rt < 0 || rt >= 3 || ct < 0 || ct >= 3) { /* filter tap t is left out */
-                missing[0] += (int16_t)(g->full[2 * t] & 0xFFFFu);
-                missing[2] += (int16_t)(g->full[2 * t] >> 16);
-                missing[1] += (int16_t)(g->full[2 * t + 1] & 0xFFFFu);
-                missing[3] += (int16_t)(g->full[2 * t + 1] >> 16);
-            }
-        }
+        memcpy(&v->taps[6 * r], &g->grid[r + dr + 1][dc + 1][0], 6 * sizeof(uint32_t));
     }
-    for (k = 0; k < 4; ++k) {
-        v->start[k] = kb[k] + zero_point * missing[k];
+    if (dr != 0) {
+        even = __sadd16(even, (int16x2_t)g->row_sum[lost_row][0]);
+        odd = __sadd16(odd, (int16x2_t)g->row_sum[lost_row][1]);
     }
+    if (dc != 0) {
+        even = __sadd16(even, (int16x2_t)g->col_sum[lost_col][0]);
+        odd = __sadd16(odd, (int16x2_t)g->col_sum[lost_col][1]);
+    }
+    if (dr != 0 && dc != 0) {
+        even = __ssub16(even, (int16x2_t)g->grid[lost_row + 1][lost_col + 1][0]);
+        odd = __ssub16(odd, (int16x2_t)g->grid[lost_row + 1][lost_col + 1][1]);
+    }
+    v->start[0] = kb[0] + zero_point * (int16_t)((uint32_t)even & 0xFFFFu);
+    v->start[1] = kb[1] + zero_point * (int16_t)((uint32_t)odd & 0xFFFFu);
+    v->start[2] = kb[2] + zero_point * (int16_t)((uint32_t)even >> 16);
+    v->start[3] = kb[3] + zero_point * (int16_t)((uint32_t)odd >> 16);
 }
 
 /* How far (-1, 0, +1) a window starting at `origin` moves to lie in [0, n) (n >= 3). */
@@ -406,11 +413,17 @@ static int dw_groups_3x3(const kit_conv_params_t *p, const int8_t *input, const 
     const int32_t cs = p->output.c, in_h = p->input.h, in_w = p->input.w;
     const int32_t out_h = p->output.h, out_w = p->output.w, zero_point = -p->input_offset;
     const size_t step = (size_t)cs, row = (size_t)in_w * cs, x_step = (size_t)p->stride_w * cs;
+    /* the columns: one window clipped on the left (pad_w 1), then unclipped ones from column
+     * x_mid, then perhaps one clipped on the right (dw_group_fits: at most one tap per side) */
+    const int32_t left = p->pad_w > 0, x_mid = left ? p->stride_w - 1 : 0;
+    const int32_t right = (out_w - 1) * p->stride_w - p->pad_w > in_w - 3;
+    const int32_t n_mid = out_w - left - right;
     dw_group_t g;
     int32_t c, k, t, oy, ox;
     if (!dw_group_fits(p, input, output)) {
         return 0;
     }
+    memset(g.grid, 0, sizeof g.grid); /* (the border of the grid stays 0) */
     g.lo4 = ((uint32_t)p->activation_min & 0xFFu) * 0x01010101u;
     g.hi4 = ((uint32_t)p->activation_max & 0xFFu) * 0x01010101u;
     for (c = 0; c < cs; c += 4) {
@@ -418,8 +431,16 @@ static int dw_groups_3x3(const kit_conv_params_t *p, const int8_t *input, const 
         int32_t prepared = 2; /* the dr the variants are built for (2: none yet) */
         for (t = 0; t < 9; ++t) {
             const uint32_t word = kit_read_u32(filter + (size_t)t * cs + c);
-            g.full[2 * t] = __sxtb16(word);
-            g.full[2 * t + 1] = kit_sxtb16_odd(word);
+            g.grid[t / 3 + 1][t % 3 + 1][0] = __sxtb16(word);
+            g.grid[t / 3 + 1][t % 3 + 1][1] = kit_sxtb16_odd(word);
+        }
+        for (t = 0; t < 3; ++t) {
+            for (k = 0; k < 2; ++k) {
+                g.row_sum[t][k] = (uint32_t)__sadd16(__sadd16((int16x2_t)g.grid[t + 1][1][k], (int16x2_t)g.grid[t + 1][2][k]),
+                                                     (int16x2_t)g.grid[t + 1][3][k]);
+                g.col_sum[t][k] = (uint32_t)__sadd16(__sadd16((int16x2_t)g.grid[1][t + 1][k], (int16x2_t)g.grid[2][t + 1][k]),
+                                                     (int16x2_t)g.grid[3][t + 1][k]);
+            }
         }
         for (k = 0; k < 4; ++k) {
             const int32_t e = -p->output_shift[c + k];
@@ -431,25 +452,22 @@ static int dw_groups_3x3(const kit_conv_params_t *p, const int8_t *input, const 
             const int32_t y0 = oy * p->stride_h - p->pad_h, dr = dw_group_shift(y0, in_h);
             const int8_t *x_row = input + (size_t)(y0 + dr) * row + c;
             int8_t *out = output + (size_t)oy * out_w * cs + c;
-            int32_t x0 = -p->pad_w;
+            const int8_t *x;
             if (dr != prepared) {
                 dw_group_variant(&g, dr, 0, kb, zero_point, &g.variant[0]);
                 dw_group_variant(&g, dr, 1, kb, zero_point, &g.variant[1]);
                 dw_group_variant(&g, dr, -1, kb, zero_point, &g.variant[2]);
                 prepared = dr;
             }
-            for (ox = 0; ox < out_w;) {
-                const int32_t dc = dw_group_shift(x0, in_w);
-                if (dc == 0) { /* a run of unclipped windows */
-                    const int8_t *x = x_row + (size_t)x0 * cs;
-                    do {
-                        dw_group_pixel(x, step, row, &g.variant[0], &g, out);
-                        ++ox, x0 += p->stride_w, out += cs, x += x_step;
-                    } while (ox < out_w && x0 <= in_w - 3);
-                } else {
-                    dw_group_pixel(x_row + (size_t)(x0 + dc) * cs, step, row, &g.variant[dc > 0 ? 1 : 2], &g, out);
-                    ++ox, x0 += p->stride_w, out += cs;
-                }
+            if (left) { /* x0 = -1: the window moved one column right */
+                dw_group_pixel(x_row, step, row, &g.variant[1], &g, out);
+                out += cs;
+            }
+            for (ox = 0, x = x_row + (size_t)x_mid * cs; ox < n_mid; ++ox, x += x_step, out += cs) {
+                dw_group_pixel(x, step, row, &g.variant[0], &g, out);
+            }
+            if (right) { /* x0 = in_w - 2: the window moved one column left */
+                dw_group_pixel(x_row + (size_t)(in_w - 3) * cs, step, row, &g.variant[2], &g, out);
             }
         }
     }
