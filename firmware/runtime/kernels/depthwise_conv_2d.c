@@ -10,10 +10,19 @@
  * (-DKIT_HELIUM_KERNELS on a Cortex-M55) 8 channels per vector (helium_pixel). Portable builds
  * run 3x3 filters as per-channel sweeps (dw_3x3_portable).
  *
+ * The Arm DSP builds run 3x3 filters group-major (dw_groups_3x3): channels [c, c + 4) of
+ * every pixel, then the next 4, with the group's widened taps and requantization constants in
+ * a stack block; the rest of the layers one pixel at a time (dsp_3x3, dsp_3x3_border).
+ *
  * Memory order (kit.compile.overlap relies on it to write the output over a dying input):
  * output pixels in raster order, one at a time, each reading only its own input window;
  * the portable 3x3 sweep, which writes a whole output channel before it reads the next input
- * channel, runs only when the output does not overlap the input. */
+ * channel, runs only when the output does not overlap the input. The group-major kernel
+ * keeps raster order within each group of 4 channels and runs on an overlapping output only
+ * when it lies below the input by whole pixels: a write to channels [c, c + 4) of an output
+ * pixel then lands on channels [c, c + 4) of an input pixel, which the later groups do not
+ * read and the later windows of this group do not either (overlap's one-pixel bound), so the
+ * same placements stay safe. */
 #include "kit_dot.h"
 #include "kit_fixedpoint.h"
 #include "kit_kernels.h"
