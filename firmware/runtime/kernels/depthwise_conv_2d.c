@@ -292,9 +292,8 @@ typedef struct {
  * SMLAL adds a * m, and the high word shifted right by e - 1
  * is the requantized value plus the output offset (|high word| < 2^31 for e <= 23). SSAT
  * then saturates it to int8, before the clamp to [lo, hi]. */
-#define KIT_DW_GROUP_RQ(a, off, e_off)                   \
-    "ldrd %[m], %[hi], [%[rq], #" off "]\n\t"           \
-    "ldr %[e], [%[rq], #" e_off "]\n\t"                 \
+#define KIT_DW_GROUP_RQ(a)                               \
+    "ldm %[rq]!, {%[m], %[hi], %[e]}\n\t"               \
     "and %[lo], %[" a "], #0x80000000\n\t"             \
     "orr %[lo], %[lo], #0x40000000\n\t"                 \
     "add %[hi], %[hi], %[" a "], asr #31\n\t"           \
@@ -321,7 +320,10 @@ typedef struct {
 static KIT_ALWAYS_INLINE void dw_group_pixel(const int8_t *x, size_t step, size_t row, const dw_variant_t *v,
                                   const dw_group_t *g, int8_t *out) {
     int32_t a0, a1, a2, a3;
-    uint32_t xv, t, we, wo, m, hi, lo, e;
+    const int32_t *rq = &g->rq[0][0];
+    uint32_t xv, t, we, wo, lo;
+    /* LDM fills its registers in ascending order: the three it loads are fixed, ascending */
+    register uint32_t m __asm__("r8"), hi __asm__("r9"), e __asm__("r10");
     __asm__("ldrd %[a0], %[a1], [%[wp], #72]\n\t" /* v->start */
             "ldrd %[a2], %[a3], [%[wp], #80]\n\t"
             KIT_DW_GROUP_ROW("0", "8", "16") "add %[xp], %[xp], %[row]\n\t"
@@ -331,20 +333,19 @@ static KIT_ALWAYS_INLINE void dw_group_pixel(const int8_t *x, size_t step, size_
               [t] "=&r"(t), [we] "=&r"(we), [wo] "=&r"(wo)
             : [wp] "r"(v->taps), [step] "r"(step), [row] "r"(row)
             : "memory");
-    __asm__ volatile(KIT_DW_GROUP_RQ("a0", "0", "8") KIT_DW_GROUP_RQ("a1", "12", "20") KIT_DW_GROUP_RQ("a2", "24", "32")
-            KIT_DW_GROUP_RQ("a3", "36", "44")
+    __asm__ volatile(KIT_DW_GROUP_RQ("a0") KIT_DW_GROUP_RQ("a1") KIT_DW_GROUP_RQ("a2") KIT_DW_GROUP_RQ("a3")
             "bfi %[a0], %[a1], #8, #8\n\t"
             "bfi %[a0], %[a2], #16, #8\n\t"
             "bfi %[a0], %[a3], #24, #8\n\t"
-            "ldrd %[lo], %[hi], [%[rq], #48]\n\t"
+            "ldrd %[lo], %[hi], [%[rq]]\n\t" /* lo4, hi4 (after rq) */
             "ssub8 %[m], %[a0], %[lo]\n\t" /* GE where the byte >= lo */
             "sel %[a0], %[a0], %[lo]\n\t"
             "ssub8 %[m], %[a0], %[hi]\n\t" /* GE where the byte >= hi */
             "sel %[a0], %[hi], %[a0]\n\t"
             "str %[a0], [%[out]]\n\t"
             : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [m] "=&r"(m), [hi] "=&r"(hi),
-              [lo] "=&r"(lo), [e] "=&r"(e)
-            : [rq] "r"(g->rq), [out] "r"(out)
+              [lo] "=&r"(lo), [e] "=&r"(e), [rq] "+r"(rq)
+            : [out] "r"(out)
             : "cc", "memory");
 }
 #undef KIT_DW_GROUP_ROW
