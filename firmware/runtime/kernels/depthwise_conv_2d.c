@@ -465,8 +465,12 @@ static int dw_groups_3x3(const kit_conv_params_t *p, const int8_t *input, const 
             const int8_t *x;
             if (dr != prepared) {
                 dw_group_variant(&g, dr, 0, kb, zero_point, &g.variant[0]);
-                dw_group_variant(&g, dr, 1, kb, zero_point, &g.variant[1]);
-                dw_group_variant(&g, dr, -1, kb, zero_point, &g.variant[2]);
+                if (left) {
+                    dw_group_variant(&g, dr, 1, kb, zero_point, &g.variant[1]);
+                }
+                if (right) {
+                    dw_group_variant(&g, dr, -1, kb, zero_point, &g.variant[2]);
+                }
                 prepared = dr;
             }
             if (left) { /* x0 = -1: the window moved one column right */
