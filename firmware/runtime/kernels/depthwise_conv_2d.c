@@ -429,7 +429,7 @@ static int dw_groups_3x3(const kit_conv_params_t *p, const int8_t *input, const 
     const int32_t right = (out_w - 1) * p->stride_w - p->pad_w > in_w - 3;
     const int32_t n_mid = out_w - left - right;
     dw_group_t g;
-    int32_t c, k, t, oy, ox;
+    int32_t c, k, t, oy;
     if (!dw_group_fits(p, input, output)) {
         return 0;
     }
@@ -461,7 +461,7 @@ static int dw_groups_3x3(const kit_conv_params_t *p, const int8_t *input, const 
         for (oy = 0; oy < out_h; ++oy) {
             const int32_t y0 = oy * p->stride_h - p->pad_h, dr = dw_group_shift(y0, in_h);
             const int8_t *x_row = input + (size_t)(y0 + dr) * row + c;
-            int8_t *out = output + (size_t)oy * out_w * cs + c;
+            int8_t *out = output + (size_t)oy * out_w * cs + c, *mid_end;
             const int8_t *x;
             if (dr != prepared) {
                 dw_group_variant(&g, dr, 0, kb, zero_point, &g.variant[0]);
@@ -477,7 +477,8 @@ static int dw_groups_3x3(const kit_conv_params_t *p, const int8_t *input, const 
                 dw_group_pixel(x_row, step, row, &g.variant[1], &g, out);
                 out += cs;
             }
-            for (ox = 0, x = x_row + (size_t)x_mid * cs; ox < n_mid; ++ox, x += x_step, out += cs) {
+            for (x = x_row + (size_t)x_mid * cs, mid_end = out + (size_t)n_mid * cs; out != mid_end;
+                 x += x_step, out += cs) {
                 dw_group_pixel(x, step, row, &g.variant[0], &g, out);
             }
             if (right) { /* x0 = in_w - 2: the window moved one column left */
