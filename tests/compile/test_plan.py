@@ -86,6 +86,28 @@ def _assert_in_place_is_safe(plan, position: int, out_index: int, in_index: int)
         for pixel in range(start, min(start + block, pixels)):
             for read in _window_reads(plan, op, pixel):
                 assert source.offset + read >= written_end, (op.op, position, pixel)
+    if op.op == "DEPTHWISE_CONV_2D":
+        _assert_group_major_is_safe(plan, position, out, source)
+
+
+def _assert_group_major_is_safe(plan, position: int, out, source) -> None:
+    """The Arm DSP 3x3 depthwise kernel's order (firmware/runtime/kernels/depthwise_conv_2d.c,
+    dw_groups_3x3), where it runs on an overlapping output (whole pixels below the input):
+    raster order once per group of 4 channels. No window reads a byte of its group already
+    overwritten, replayed byte by byte."""
+    op = plan.ops[position]
+    channels = source.shape[3]
+    if (tuple(plan.tensors[op.inputs[1]].shape[1:3]) != (3, 3) or op.params.get("depth_multiplier", 1) != 1
+            or out.shape[3] != channels or channels % 4 or (source.offset - out.offset) % channels):
+        return
+    pixels = out.shape[1] * out.shape[2]
+    written = np.zeros(max(out.offset + out.nbytes, source.offset + source.nbytes), dtype=bool)
+    for group in range(0, channels, 4):
+        for pixel in range(pixels):
+            for read in _window_reads(plan, op, pixel):
+                start = source.offset + read + group
+                assert not written[start:start + 4].any(), (position, group, pixel)
+            written[out.offset + pixel * channels + group:][:4] = True
 
 
 @pytest.mark.parametrize("name", MODELS)

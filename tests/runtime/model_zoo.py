@@ -330,7 +330,29 @@ def build_model(seed: int, out_dir: Path) -> ZooModel:
 # last one tail-predicated; Arm DSP: 4 per pass): channel counts with full vectors and a
 # tail (12, 20), the border windows of SAME padding with strides 1 and 2, a dilation and a
 # depth multiplier of 2 (which stays on the general path). Per-tensor and per-channel.
-DEPTHWISE_STACKS = ("dw_stack_per_channel", "dw_stack_per_tensor")
+# dw_stack_shapes: the Arm DSP group-major kernel's window moves (odd widths and heights,
+# SAME with strides 1 and 2 clipped on both sides, VALID down to an output one pixel wide),
+# channels 12, 4 and 8, and an input under 3 x 3 (the per-pixel path).
+DEPTHWISE_STACKS = ("dw_stack_per_channel", "dw_stack_per_tensor", "dw_stack_shapes")
+
+
+def _depthwise_shapes_stack(tf, seed: int, path: Path) -> ZooModel:
+    """dw_stack_shapes (see DEPTHWISE_STACKS), per-channel int8."""
+    shape = (7, 5, 12)
+    layers = tf.keras.layers
+    inputs = tf.keras.Input(shape=shape, batch_size=1)
+    x = layers.DepthwiseConv2D(3, padding="same", activation="relu", bias_initializer="random_normal")(inputs)
+    x = layers.DepthwiseConv2D(3, strides=2, padding="same", bias_initializer="random_normal")(x)  # 7x5 -> 4x3
+    x = layers.Conv2D(4, 1, activation="relu6", bias_initializer="random_normal")(x)
+    x = layers.DepthwiseConv2D(3, padding="same", bias_initializer="random_normal")(x)  # 4 channels
+    x = layers.Conv2D(8, 1, bias_initializer="random_normal")(x)
+    x = layers.DepthwiseConv2D(3, padding="valid", activation="relu", bias_initializer="random_normal")(x)  # -> 2x1
+    x = layers.DepthwiseConv2D(3, padding="same", bias_initializer="random_normal")(x)  # a 2x1 input
+    x = layers.GlobalAveragePooling2D()(x)
+    outputs = layers.Dense(5, activation="softmax", bias_initializer="random_normal")(x)
+    model = tf.keras.Model(inputs, outputs)
+    path.write_bytes(_quantized(tf, model, shape, seed, False, False))
+    return ZooModel(seed=seed, path=path, description="dw_stack_shapes", reference=path)
 
 
 def build_depthwise_stack(name: str, out_dir: Path) -> ZooModel:
@@ -339,8 +361,10 @@ def build_depthwise_stack(name: str, out_dir: Path) -> ZooModel:
 
     seed = DEPTHWISE_STACKS.index(name) + 101
     tf.keras.utils.set_random_seed(seed)
-    shape = (9, 10, 20)
     layers = tf.keras.layers
+    if name == "dw_stack_shapes":
+        return _depthwise_shapes_stack(tf, seed, Path(out_dir) / f"{name}.tflite")
+    shape = (9, 10, 20)
     inputs = tf.keras.Input(shape=shape, batch_size=1)
     x = layers.DepthwiseConv2D(3, padding="same", activation="relu", bias_initializer="random_normal")(inputs)
     x = layers.DepthwiseConv2D(3, strides=2, padding="same", bias_initializer="random_normal")(x)

@@ -123,10 +123,11 @@ def test_zoo_model_on_twin_matches_tflm(board, seed, twins, zoo_model):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", DEPTHWISE_STACKS)
-@pytest.mark.parametrize("board", ("emu-cortex-m4", "emu-cortex-m55"))
+@pytest.mark.parametrize("board", ("emu-cortex-m4", "emu-cortex-m7", "emu-cortex-m55"))
 def test_depthwise_stack_on_twin_matches_tflm(board, name, twins, depthwise_stack):
     """Wide depthwise layers (full vectors plus a tail, SAME borders, stride 2, dilation,
-    depth multiplier 2) through the Helium and the Arm DSP depthwise kernels."""
+    depth multiplier 2) and the group-major kernel's shapes through the Helium and the Arm DSP
+    (Cortex-M4, M7) depthwise kernels."""
     twin = _twin(twins, board)
     model = depthwise_stack(name)
     compiled = compile_model(model.path)

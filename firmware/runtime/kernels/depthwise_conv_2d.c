@@ -10,12 +10,21 @@
  * (-DKIT_HELIUM_KERNELS on a Cortex-M55) 8 channels per vector (helium_pixel). Portable builds
  * run 3x3 filters as per-channel sweeps (dw_3x3_portable).
  *
+ * The Arm DSP builds run 3x3 filters group-major (dw_groups_3x3): channels [c, c + 4) of
+ * every pixel, then the next 4, with the group's widened taps and requantization constants in
+ * a stack block; the rest of the layers one pixel at a time (dsp_3x3, dsp_3x3_border).
+ *
  * Memory order (kit.compile.overlap relies on it to write the output over a dying input):
  * output pixels in raster order, one at a time, each reading only its own input window;
  * the portable 3x3 sweep, which writes a whole output channel before it reads the next input
  * channel, runs when the output does not overlap the input, or when it lies a whole number of
  * pixels from it and one input channel's plane fits the op's scratch: each channel is then
- * read from its copy (dw_sweep_source), and its output bytes land only on its own input bytes. */
+ * read from its copy (dw_sweep_source), and its output bytes land only on its own input bytes.
+ * The group-major kernel keeps raster order within each group of 4 channels and runs on an
+ * overlapping output only when it lies below the input by whole pixels: a write to channels
+ * [c, c + 4) of an output pixel then lands on channels [c, c + 4) of an input pixel, which the
+ * later groups do not read and the later windows of this group do not either (overlap's
+ * one-pixel bound), so the same placements stay safe. */
 #include "kit_dot.h"
 #include "kit_fixedpoint.h"
 #include "kit_kernels.h"
@@ -250,6 +259,236 @@ static KIT_COPY_LOOPS void dsp_3x3_border(const kit_conv_params_t *p, const int8
         }
         dsp_3x3(p, (const int8_t *)buf, w, (size_t)n, 0, c0, n, out_px);
     }
+}
+
+/* The group-major 3x3 kernel (DSP builds; depth multiplier 1, no dilation, channels a
+ * multiple of 4, right shifts of 2..23): channels [c, c + 4) of every output pixel in raster
+ * order, then the next 4 channels, so the filter's 9 taps (widened once per group) and the
+ * group's requantization constants sit in a small block on the stack instead of being rebuilt
+ * per pixel. A window the input clips (SAME's border) is read in place: its pointer moves
+ * inside the input by dr rows and dc columns (|dr|, |dc| <= 1) and the taps shift the other
+ * way, the ones that fall off the window weighted 0 (their input is never used, so it may be
+ * anything: even bytes this op has already overwritten), and the start value adds
+ * input zero point * the missing taps' weights, which makes the raw products TFLM's sum over
+ * the valid taps (as kernel_bias does for a full window). */
+typedef struct {
+    uint32_t taps[18]; /* per tap: SXTB16 of the filter word (channels c, c + 2), then with ROR #8 (c + 1, c + 3) */
+    int32_t start[4];  /* the four sums' start: kernel_bias + zero point * the missing taps' weights */
+} dw_variant_t;
+
+typedef struct {
+    dw_variant_t variant[3]; /* the window moved by dc = 0, +1 (clipped on the left), -1 (on the right) */
+    uint32_t grid[5][5][2];  /* the 9 taps widened at [1..3][1..3], zero around them */
+    uint32_t row_sum[3][2], col_sum[3][2]; /* SADD16 sums of the filter's rows and columns */
+    int32_t rq[4][3];        /* per channel: multiplier, 2^(e-2) + output_offset * 2^(e-1), e - 1 */
+    uint32_t lo4, hi4;       /* activation_min / activation_max in every byte */
+} dw_group_t;
+
+/* TFLM's requantization of a sum `a` (SRDHM then the rounding shift by e), in one 64-bit sum:
+ * with y = floor((a * m + 2^30) / 2^31), floor((y + 2^(e-1) - (y < 0)) / 2^e) is
+ * floor((a * m + 2^30 + 2^(30+e) - (y < 0) * 2^31) / 2^(31+e)) (nested floor divisions by
+ * integers). (y < 0) may be taken as (a < 0): they differ only where -2^30 <= a * m < 0, and
+ * both quotients are 0 there for e >= 1. For e >= 2, 2^(30+e) and output_offset * 2^(31+e)
+ * are whole multiples of 2^32, so they start the high word (rq[1]); the 64-bit sum starts at
+ * (2^30, rq[1]) less 2^31 when a < 0 (low word 2^30 | a's sign bit, high word rq[1] - 1),
+ * SMLAL adds a * m, and the high word shifted right by e - 1
+ * is the requantized value plus the output offset (|high word| < 2^31 for e <= 23). SSAT
+ * then saturates it to int8, before the clamp to [lo, hi]. */
+#define KIT_DW_GROUP_RQ(a)                               \
+    "ldm %[rq]!, {%[m], %[hi], %[e]}\n\t"               \
+    "and %[lo], %[" a "], #0x80000000\n\t"             \
+    "orr %[lo], %[lo], #0x40000000\n\t"                 \
+    "add %[hi], %[hi], %[" a "], asr #31\n\t"           \
+    "smlal %[lo], %[hi], %[" a "], %[m]\n\t"            \
+    "asr %[" a "], %[hi], %[e]\n\t"                     \
+    "ssat %[" a "], #8, %[" a "]\n\t"
+
+/* One tap: the input word at `addr` (4 channels), the widened filter pair at wp + off. */
+#define KIT_DW_GROUP_TAP(addr, off)                   \
+    "ldr %[xv], " addr "\n\t"                        \
+    "ldrd %[we], %[wo], [%[wp], #" off "]\n\t"       \
+    "sxtb16 %[t], %[xv]\n\t"                         \
+    "sxtb16 %[xv], %[xv], ror #8\n\t"                \
+    "smlabb %[a0], %[t], %[we], %[a0]\n\t"           \
+    "smlatt %[a2], %[t], %[we], %[a2]\n\t"           \
+    "smlabb %[a1], %[xv], %[wo], %[a1]\n\t"          \
+    "smlatt %[a3], %[xv], %[wo], %[a3]\n\t"
+#define KIT_DW_GROUP_ROW(o0, o1, o2)                                                  \
+    KIT_DW_GROUP_TAP("[%[xp]]", o0) KIT_DW_GROUP_TAP("[%[xp], %[step]]", o1)        \
+    KIT_DW_GROUP_TAP("[%[xp], %[step], lsl #1]", o2)
+
+/* One output pixel's 4 channels: the window at x (taps `step` bytes apart in a row, rows
+ * `row` apart) with the variant's taps and start, requantized to out[0..3]. */
+static KIT_ALWAYS_INLINE void dw_group_pixel(const int8_t *x, size_t step, size_t row, const dw_variant_t *v,
+                                  const dw_group_t *g, int8_t *out) {
+    int32_t a0, a1, a2, a3;
+    const int32_t *rq = &g->rq[0][0];
+    uint32_t xv, t, we, wo, lo;
+    /* LDM fills its registers in ascending order: the three it loads are fixed, ascending */
+    register uint32_t m __asm__("r8"), hi __asm__("r9"), e __asm__("r10");
+    __asm__("ldrd %[a0], %[a1], [%[wp], #72]\n\t" /* v->start */
+            "ldrd %[a2], %[a3], [%[wp], #80]\n\t"
+            KIT_DW_GROUP_ROW("0", "8", "16") "add %[xp], %[xp], %[row]\n\t"
+            KIT_DW_GROUP_ROW("24", "32", "40") "add %[xp], %[xp], %[row]\n\t"
+            KIT_DW_GROUP_ROW("48", "56", "64")
+            : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [xp] "+&r"(x), [xv] "=&r"(xv),
+              [t] "=&r"(t), [we] "=&r"(we), [wo] "=&r"(wo)
+            : [wp] "r"(v->taps), [step] "r"(step), [row] "r"(row)
+            : "memory");
+    __asm__ volatile(KIT_DW_GROUP_RQ("a0") KIT_DW_GROUP_RQ("a1") KIT_DW_GROUP_RQ("a2") KIT_DW_GROUP_RQ("a3")
+            "bfi %[a0], %[a1], #8, #8\n\t"
+            "bfi %[a0], %[a2], #16, #8\n\t"
+            "bfi %[a0], %[a3], #24, #8\n\t"
+            "ldrd %[lo], %[hi], [%[rq]]\n\t" /* lo4, hi4 (after rq) */
+            "ssub8 %[m], %[a0], %[lo]\n\t" /* GE where the byte >= lo */
+            "sel %[a0], %[a0], %[lo]\n\t"
+            "ssub8 %[m], %[a0], %[hi]\n\t" /* GE where the byte >= hi */
+            "sel %[a0], %[hi], %[a0]\n\t"
+            "str %[a0], [%[out]]\n\t"
+            : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [m] "=&r"(m), [hi] "=&r"(hi),
+              [lo] "=&r"(lo), [e] "=&r"(e), [rq] "+r"(rq)
+            : [out] "r"(out)
+            : "cc", "memory");
+}
+#undef KIT_DW_GROUP_ROW
+#undef KIT_DW_GROUP_TAP
+#undef KIT_DW_GROUP_RQ
+
+/* The group's taps moved by (dr, dc): tap (r, c) is the filter's (r + dr, c + dc), 0 off the
+ * filter (three row copies out of the zero-padded grid). The filter taps left out are its
+ * row 0 (dr = 1) or 2 (dr = -1) and its column 0 (dc = 1) or 2 (dc = -1); their weights
+ * (SADD16 lane sums of the rows and columns, less the corner counted twice) times the zero
+ * point go into the start. */
+static void dw_group_variant(const dw_group_t *g, int32_t dr, int32_t dc, const int32_t *kb, int32_t zero_point,
+                             dw_variant_t *v) {
+    const int32_t lost_row = dr > 0 ? 0 : 2, lost_col = dc > 0 ? 0 : 2;
+    int16x2_t even = 0, odd = 0; /* the left-out weights of channels c, c + 2 and c + 1, c + 3 */
+    int32_t r;
+    for (r = 0; r < 3; ++r) {
+        memcpy(&v->taps[6 * r], &g->grid[r + dr + 1][dc + 1][0], 6 * sizeof(uint32_t));
+    }
+    if (dr != 0) {
+        even = __sadd16(even, (int16x2_t)g->row_sum[lost_row][0]);
+        odd = __sadd16(odd, (int16x2_t)g->row_sum[lost_row][1]);
+    }
+    if (dc != 0) {
+        even = __sadd16(even, (int16x2_t)g->col_sum[lost_col][0]);
+        odd = __sadd16(odd, (int16x2_t)g->col_sum[lost_col][1]);
+    }
+    if (dr != 0 && dc != 0) {
+        even = __ssub16(even, (int16x2_t)g->grid[lost_row + 1][lost_col + 1][0]);
+        odd = __ssub16(odd, (int16x2_t)g->grid[lost_row + 1][lost_col + 1][1]);
+    }
+    v->start[0] = kb[0] + zero_point * (int16_t)((uint32_t)even & 0xFFFFu);
+    v->start[1] = kb[1] + zero_point * (int16_t)((uint32_t)odd & 0xFFFFu);
+    v->start[2] = kb[2] + zero_point * (int16_t)((uint32_t)even >> 16);
+    v->start[3] = kb[3] + zero_point * (int16_t)((uint32_t)odd >> 16);
+}
+
+/* How far (-1, 0, +1) a window starting at `origin` moves to lie in [0, n) (n >= 3). */
+static inline int32_t dw_group_shift(int32_t origin, int32_t n) {
+    return origin < 0 ? -origin : (origin > n - 3 ? n - 3 - origin : 0);
+}
+
+/* Can the group-major order run here? The shape (every window clipped by at most one tap
+ * per side, inside an input of at least 3 x 3), the requantization (right shifts 2..23), and
+ * the placement: an output that overlaps the input lies below it by whole pixels (the
+ * planner put it delta >= kit.compile.overlap's one-pixel-order bound below), so that writing
+ * channels [c, c + 4) of a pixel only ever lands on channels [c, c + 4) of an input pixel,
+ * which later groups do not read and later windows of this group (by that bound) do not
+ * either. */
+static int dw_group_fits(const kit_conv_params_t *p, const int8_t *input, const int8_t *output) {
+    const int32_t cs = p->output.c, in_h = p->input.h, in_w = p->input.w;
+    const size_t in_bytes = (size_t)in_h * in_w * cs, out_bytes = (size_t)p->output.h * p->output.w * cs;
+    const uintptr_t in = (uintptr_t)input, out = (uintptr_t)output;
+    int32_t c;
+    if (p->depth_multiplier != 1 || p->filter.h != 3 || p->filter.w != 3 || p->dilation_h != 1 ||
+        p->dilation_w != 1 || p->kernel_bias == NULL || p->input.c != cs || (cs & 3) != 0 || in_h < 3 ||
+        in_w < 3) {
+        return 0;
+    }
+    if (p->pad_h > 1 || p->pad_w > 1 || (p->output.h - 1) * p->stride_h - p->pad_h > in_h - 2 ||
+        (p->output.w - 1) * p->stride_w - p->pad_w > in_w - 2) {
+        return 0;
+    }
+    for (c = 0; c < cs; ++c) {
+        if (p->output_shift[c] < -23 || p->output_shift[c] > -2) {
+            return 0;
+        }
+    }
+    return !(out < in + in_bytes && in < out + out_bytes) || (out < in && (in - out) % (uintptr_t)cs == 0);
+}
+
+/* DEPTHWISE_CONV_2D 3x3 group-major for one batch (see dw_group_t); 0 (nothing written)
+ * when dw_group_fits says no. */
+static int dw_groups_3x3(const kit_conv_params_t *p, const int8_t *input, const int8_t *filter, int8_t *output) {
+    const int32_t cs = p->output.c, in_h = p->input.h, in_w = p->input.w;
+    const int32_t out_h = p->output.h, out_w = p->output.w, zero_point = -p->input_offset;
+    const size_t step = (size_t)cs, row = (size_t)in_w * cs, x_step = (size_t)p->stride_w * cs;
+    /* the columns: one window clipped on the left (pad_w 1), then unclipped ones from column
+     * x_mid, then perhaps one clipped on the right (dw_group_fits: at most one tap per side) */
+    const int32_t left = p->pad_w > 0, x_mid = left ? p->stride_w - 1 : 0;
+    const int32_t right = (out_w - 1) * p->stride_w - p->pad_w > in_w - 3;
+    const int32_t n_mid = out_w - left - right;
+    dw_group_t g;
+    int32_t c, k, t, oy;
+    if (!dw_group_fits(p, input, output)) {
+        return 0;
+    }
+    memset(g.grid, 0, sizeof g.grid); /* (the border of the grid stays 0) */
+    g.lo4 = ((uint32_t)p->activation_min & 0xFFu) * 0x01010101u;
+    g.hi4 = ((uint32_t)p->activation_max & 0xFFu) * 0x01010101u;
+    for (c = 0; c < cs; c += 4) {
+        const int32_t *kb = p->kernel_bias + c;
+        int32_t prepared = 2; /* the dr the variants are built for (2: none yet) */
+        for (t = 0; t < 9; ++t) {
+            const uint32_t word = kit_read_u32(filter + (size_t)t * cs + c);
+            g.grid[t / 3 + 1][t % 3 + 1][0] = __sxtb16(word);
+            g.grid[t / 3 + 1][t % 3 + 1][1] = kit_sxtb16_odd(word);
+        }
+        for (t = 0; t < 3; ++t) {
+            for (k = 0; k < 2; ++k) {
+                g.row_sum[t][k] = (uint32_t)__sadd16(__sadd16((int16x2_t)g.grid[t + 1][1][k], (int16x2_t)g.grid[t + 1][2][k]),
+                                                     (int16x2_t)g.grid[t + 1][3][k]);
+                g.col_sum[t][k] = (uint32_t)__sadd16(__sadd16((int16x2_t)g.grid[1][t + 1][k], (int16x2_t)g.grid[2][t + 1][k]),
+                                                     (int16x2_t)g.grid[3][t + 1][k]);
+            }
+        }
+        for (k = 0; k < 4; ++k) {
+            const int32_t e = -p->output_shift[c + k];
+            g.rq[k][0] = p->output_multiplier[c + k];
+            g.rq[k][1] = (int32_t)(1u << (e - 2)) + p->output_offset * (int32_t)(1u << (e - 1));
+            g.rq[k][2] = e - 1;
+        }
+        for (oy = 0; oy < out_h; ++oy) {
+            const int32_t y0 = oy * p->stride_h - p->pad_h, dr = dw_group_shift(y0, in_h);
+            const int8_t *x_row = input + (size_t)(y0 + dr) * row + c;
+            int8_t *out = output + (size_t)oy * out_w * cs + c, *mid_end;
+            const int8_t *x;
+            if (dr != prepared) {
+                dw_group_variant(&g, dr, 0, kb, zero_point, &g.variant[0]);
+                if (left) {
+                    dw_group_variant(&g, dr, 1, kb, zero_point, &g.variant[1]);
+                }
+                if (right) {
+                    dw_group_variant(&g, dr, -1, kb, zero_point, &g.variant[2]);
+                }
+                prepared = dr;
+            }
+            if (left) { /* x0 = -1: the window moved one column right */
+                dw_group_pixel(x_row, step, row, &g.variant[1], &g, out);
+                out += cs;
+            }
+            for (x = x_row + (size_t)x_mid * cs, mid_end = out + (size_t)n_mid * cs; out != mid_end;
+                 x += x_step, out += cs) {
+                dw_group_pixel(x, step, row, &g.variant[0], &g, out);
+            }
+            if (right) { /* x0 = in_w - 2: the window moved one column left */
+                dw_group_pixel(x_row + (size_t)(in_w - 3) * cs, step, row, &g.variant[2], &g, out);
+            }
+        }
+    }
+    return 1;
 }
 #endif
 
@@ -643,6 +882,12 @@ int kit_op_depthwise_conv_2d(const kit_op_t *op, const kit_model_t *m, uint8_t *
                                                source == 2 ? (int8_t *)(arena + p->scratch_offset) : NULL)) {
                 continue;
             }
+        }
+#endif
+#if KIT_DSP_KERNELS
+        if (dw_groups_3x3(p, input + (size_t)b * in_h * in_w * in_c, filter,
+                          output + (size_t)b * out_h * out_w * out_c)) {
+            continue;
         }
 #endif
         for (oy = 0; oy < out_h; ++oy) {

@@ -9,7 +9,11 @@ kernels in firmware/runtime/kernels access memory (the contract, stated in each 
   and reads, for a block, only the input windows of its pixels; DEPTHWISE_CONV_2D,
   AVERAGE_POOL_2D and MAX_POOL_2D do the same one pixel at a time (the portable 3x3
   depthwise sweep, dw_3x3_portable, writes whole channels: it runs only when the output does
-  not overlap the input, and the raster loop otherwise). Reads and writes of one block may interleave, so a block's writes
+  not overlap the input, and the raster loop otherwise; the Arm DSP 3x3 kernel, dw_groups_3x3,
+  runs the raster order once per group of 4 channels, on an overlapping output only when it
+  lies whole pixels below the input, where a write to a group's channels only lands on the same
+  channels of an input pixel, which no later group reads: the same bound holds). Reads and
+  writes of one block may interleave, so a block's writes
   must stay below the lowest input byte any window of that block or a later one reads.
 * The elementwise int8 ops (ADD, SUB and MUL without broadcast, the activations, QUANTIZE)
   read element i before writing element i and never read it again: delta 0 (in place).
