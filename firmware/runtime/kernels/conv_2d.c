@@ -363,8 +363,8 @@ static int conv_has_min_weight(const int8_t *filter, size_t n) {
 
 /* The two-pixel-lane path: blocks of 4 pixels (two packed pairs) x 2 channels; with a fused
  * ADD (add, not NULL) the sums go over the shortcut (the output's shape). */
-static void conv_swar(const kit_conv_params_t *p, const int8_t *input, const int8_t *filter, int8_t *output,
-                      const int8_t *shortcut, const kit_add_fast_t *add) {
+static KIT_ALWAYS_INLINE void swar_pixels(const kit_conv_params_t *p, const int8_t *input, const int8_t *filter,
+                                          int8_t *output, const int8_t *shortcut, const kit_add_fast_t *add) {
     const int32_t k = p->filter.h * p->filter.w * p->input.c, out_c = p->output.c;
     const int32_t pixels = p->output.h * p->output.w;
     const int direct = p->filter.h == 1 && p->filter.w == 1 && p->pad_h == 0 && p->pad_w == 0;
@@ -405,8 +405,9 @@ static void conv_swar(const kit_conv_params_t *p, const int8_t *input, const int
 /* The portable fast path: blocks of 3 pixels x 4 channels (conv_block_4x3); a 1x1 window
  * without padding reads its columns in place, any other is copied by im2col. A fused ADD
  * as in conv_swar. */
-static void conv_portable(const kit_conv_params_t *p, const int8_t *input, const int8_t *filter, int8_t *output,
-                          const int8_t *shortcut, const kit_add_fast_t *add) {
+static KIT_ALWAYS_INLINE void portable_pixels(const kit_conv_params_t *p, const int8_t *input,
+                                              const int8_t *filter, int8_t *output, const int8_t *shortcut,
+                                              const kit_add_fast_t *add) {
     const int32_t k = p->filter.h * p->filter.w * p->input.c, out_c = p->output.c;
     const int32_t pixels = p->output.h * p->output.w;
     const int direct = p->filter.h == 1 && p->filter.w == 1 && p->pad_h == 0 && p->pad_w == 0;
@@ -440,6 +441,26 @@ static void conv_portable(const kit_conv_params_t *p, const int8_t *input, const
             }
         }
     }
+}
+
+/* The two drivers without and with a fused ADD: the loops without one are the loops they
+ * were (their registers and their packing loop untouched by the shortcut's pointers). */
+static void conv_swar(const kit_conv_params_t *p, const int8_t *input, const int8_t *filter, int8_t *output) {
+    swar_pixels(p, input, filter, output, NULL, NULL);
+}
+
+static void conv_swar_add(const kit_conv_params_t *p, const int8_t *input, const int8_t *filter, int8_t *output,
+                          const int8_t *shortcut, const kit_add_fast_t *add) {
+    swar_pixels(p, input, filter, output, shortcut, add);
+}
+
+static void conv_portable(const kit_conv_params_t *p, const int8_t *input, const int8_t *filter, int8_t *output) {
+    portable_pixels(p, input, filter, output, NULL, NULL);
+}
+
+static void conv_portable_add(const kit_conv_params_t *p, const int8_t *input, const int8_t *filter,
+                              int8_t *output, const int8_t *shortcut, const kit_add_fast_t *add) {
+    portable_pixels(p, input, filter, output, shortcut, add);
 }
 #endif
 
@@ -608,10 +629,17 @@ int kit_op_conv_2d(const kit_op_t *op, const kit_model_t *m, uint8_t *arena) {
                 int8_t *const output_b = output + b * out_batch;
                 const int8_t *const shortcut_b = add != NULL ? shortcut + b * out_batch : NULL;
 #if KIT_PORTABLE_PATH
-                if (k <= KIT_SWAR_TAPS && !conv_has_min_weight(filter, (size_t)out_c * k)) {
-                    conv_swar(p, input_b, filter, output_b, shortcut_b, add);
+                const int swar = k <= KIT_SWAR_TAPS && !conv_has_min_weight(filter, (size_t)out_c * k);
+                if (add == NULL) {
+                    if (swar) {
+                        conv_swar(p, input_b, filter, output_b);
+                    } else {
+                        conv_portable(p, input_b, filter, output_b);
+                    }
+                } else if (swar) {
+                    conv_swar_add(p, input_b, filter, output_b, shortcut_b, add);
                 } else {
-                    conv_portable(p, input_b, filter, output_b, shortcut_b, add);
+                    conv_portable_add(p, input_b, filter, output_b, shortcut_b, add);
                 }
 #else
                 if (add == NULL) {
