@@ -12,11 +12,20 @@
  * Portable builds (no Arm DSP, no Helium: rv32, Xtensa, the host) run conv_swar instead: two
  * pixels per 32-bit word, so one MUL gives two products (conv_block_swar), or for more than
  * KIT_SWAR_TAPS taps or a -128 weight 4-channel x 3-pixel blocks (conv_block_4x3), their
- * columns on the stack; a CONV_2D with a fused ADD runs conv_pairs there too.
+ * columns on the stack.
+ *
+ * A CONV_2D with a fused ADD (kit.compile.fuse) runs the same blocks, each requantized byte
+ * then added to the shortcut's byte with ADD's own arithmetic in its short form (kit_add.h,
+ * as the standalone ADD runs it) before it is stored; the blocks without one are separate
+ * copies of the same code, so their loops test nothing more. An ADD whose params fall outside
+ * that form (none TFLite writes), or a KIT_SINGLE_ROUNDING build, takes the general path.
  *
  * Memory order (kit.compile.overlap relies on it to write the output over a dying input):
  * output pixels in raster order, in blocks of at most four (conv_swar), three
  * (conv_portable) or two (conv_pairs), each block reading only its pixels' input windows.
+ * With a fused ADD, output element i's shortcut byte i is read before element i is written,
+ * and a block reads all of a channel's shortcut bytes before writing any of them (so the
+ * output may sit exactly on the shortcut, or CONV_BLOCK_PIXELS pixels below it).
  *
  * General path: the filter window is clipped to the input once per output pixel; the sum
  * is the same as TFLM's (int32 adds of the same products), only the skipped out-of-bounds
