@@ -506,6 +506,8 @@ static KIT_ALWAYS_INLINE void conv_pairs(const kit_conv_params_t *p, const int8_
     const int32_t k = p->filter.h * p->filter.w * p->input.c, out_c = p->output.c;
     const int32_t pixels = p->output.h * p->output.w;
     const int32_t offset = p->output_offset, lo = p->activation_min, hi = p->activation_max;
+    /* in locals: the byte stores may alias p's fields, which GCC would reload per block */
+    const int32_t *const kb = p->kernel_bias, *const mult = p->output_multiplier, *const shift = p->output_shift;
     const int direct = p->filter.h == 1 && p->filter.w == 1 && p->pad_h == 0 && p->pad_w == 0;
 #if KIT_DSP_KERNELS
     const int32_t k4 = k <= KIT_IM2COL_MAX ? k & ~3 : 0;  /* taps done on int16 lanes */
@@ -555,8 +557,8 @@ static KIT_ALWAYS_INLINE void conv_pairs(const kit_conv_params_t *p, const int8_
             const int32_t oc1 = oc + 1 < out_c ? oc + 1 : oc;  /* an odd last channel runs twice */
             const int8_t *w0 = filter + (size_t)oc * k, *w1 = filter + (size_t)oc1 * k;
             int32_t acc[4];
-            acc[0] = acc[2] = p->kernel_bias[oc];
-            acc[1] = acc[3] = p->kernel_bias[oc1];
+            acc[0] = acc[2] = kb[oc];
+            acc[1] = acc[3] = kb[oc1];
 #if KIT_DSP_KERNELS
             kit_mat_2x2_q15(wide, w0, w1, k4, acc);
             kit_mat_2x2(a0 + k4, a1 + k4, w0 + k4, w1 + k4, k - k4, acc);
@@ -564,8 +566,7 @@ static KIT_ALWAYS_INLINE void conv_pairs(const kit_conv_params_t *p, const int8_
             kit_mat_2x2(a0, a1, w0, w1, k, acc);
 #endif
             {
-                const int32_t m0 = p->output_multiplier[oc], s0 = p->output_shift[oc];
-                const int32_t m1 = p->output_multiplier[oc1], s1 = p->output_shift[oc1];
+                const int32_t m0 = mult[oc], s0 = shift[oc], m1 = mult[oc1], s1 = shift[oc1];
                 if (add == NULL) {
                     out0[oc] = requantize(acc[0], m0, s0, offset, lo, hi);
                     out1[oc] = requantize(acc[2], m0, s0, offset, lo, hi);
