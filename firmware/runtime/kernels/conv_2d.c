@@ -119,7 +119,8 @@ static inline int8_t requantize(int32_t acc, int32_t multiplier, int32_t shift, 
  * just stored over it. A repeated channel is not stored twice, for the same reason. */
 static KIT_ALWAYS_INLINE void fused_store3(int32_t s0, int32_t s1, int32_t s2, int32_t multiplier, int32_t shift,
                                            int32_t offset, int32_t lo, int32_t hi, const kit_add_fast_t *add,
-                                           int8_t *const out[3], const int8_t *const sc[3], int32_t c) {
+                                           int8_t *o0, int8_t *o1, int8_t *o2, const int8_t *const sc[3],
+                                           int32_t c) {
     const kit_rq_t q = kit_rq_prepare(multiplier, shift);
     const int32_t b0 = sc[0][c], b1 = sc[1][c], b2 = sc[2][c];
     if (q.fast) {
@@ -131,15 +132,15 @@ static KIT_ALWAYS_INLINE void fused_store3(int32_t s0, int32_t s1, int32_t s2, i
         s1 = kit_requantize_cold(s1, multiplier, shift);
         s2 = kit_requantize_cold(s2, multiplier, shift);
     }
-    out[0][c] = kit_add_fast_s8(add, kit_clamp_s8(s0 + offset, lo, hi), b0);
-    out[1][c] = kit_add_fast_s8(add, kit_clamp_s8(s1 + offset, lo, hi), b1);
-    out[2][c] = kit_add_fast_s8(add, kit_clamp_s8(s2 + offset, lo, hi), b2);
+    o0[c] = kit_add_fast_s8(add, kit_clamp_s8(s0 + offset, lo, hi), b0);
+    o1[c] = kit_add_fast_s8(add, kit_clamp_s8(s1 + offset, lo, hi), b1);
+    o2[c] = kit_add_fast_s8(add, kit_clamp_s8(s2 + offset, lo, hi), b2);
 }
 
 static KIT_ALWAYS_INLINE void fused_store4(int32_t s0, int32_t s1, int32_t s2, int32_t s3, int32_t multiplier,
                                            int32_t shift, int32_t offset, int32_t lo, int32_t hi,
-                                           const kit_add_fast_t *add, int8_t *const out[4],
-                                           const int8_t *const sc[4], int32_t c) {
+                                           const kit_add_fast_t *add, int8_t *o0, int8_t *o1, int8_t *o2,
+                                           int8_t *o3, const int8_t *const sc[4], int32_t c) {
     const kit_rq_t q = kit_rq_prepare(multiplier, shift);
     const int32_t b0 = sc[0][c], b1 = sc[1][c], b2 = sc[2][c], b3 = sc[3][c];
     if (q.fast) {
@@ -153,10 +154,10 @@ static KIT_ALWAYS_INLINE void fused_store4(int32_t s0, int32_t s1, int32_t s2, i
         s2 = kit_requantize_cold(s2, multiplier, shift);
         s3 = kit_requantize_cold(s3, multiplier, shift);
     }
-    out[0][c] = kit_add_fast_s8(add, kit_clamp_s8(s0 + offset, lo, hi), b0);
-    out[1][c] = kit_add_fast_s8(add, kit_clamp_s8(s1 + offset, lo, hi), b1);
-    out[2][c] = kit_add_fast_s8(add, kit_clamp_s8(s2 + offset, lo, hi), b2);
-    out[3][c] = kit_add_fast_s8(add, kit_clamp_s8(s3 + offset, lo, hi), b3);
+    o0[c] = kit_add_fast_s8(add, kit_clamp_s8(s0 + offset, lo, hi), b0);
+    o1[c] = kit_add_fast_s8(add, kit_clamp_s8(s1 + offset, lo, hi), b1);
+    o2[c] = kit_add_fast_s8(add, kit_clamp_s8(s2 + offset, lo, hi), b2);
+    o3[c] = kit_add_fast_s8(add, kit_clamp_s8(s3 + offset, lo, hi), b3);
 }
 
 /* One tap of the 4-channel x 3-column block: 3 input and 4 weight loads, 12 products. */
@@ -210,15 +211,15 @@ static KIT_ALWAYS_INLINE void block_4x3(const kit_conv_params_t *p, const int8_t
             kit_rq_store3(a20, a21, a22, mult[q2], shift[q2], offset, lo, hi, o0 + q2, o1 + q2, o2 + q2);
             kit_rq_store3(a30, a31, a32, mult[q3], shift[q3], offset, lo, hi, o0 + q3, o1 + q3, o2 + q3);
         } else {
-            fused_store3(a00, a01, a02, mult[q0], shift[q0], offset, lo, hi, add, out, sc, q0);
+            fused_store3(a00, a01, a02, mult[q0], shift[q0], offset, lo, hi, add, o0, o1, o2, sc, q0);
             if (q1 != q0) {
-                fused_store3(a10, a11, a12, mult[q1], shift[q1], offset, lo, hi, add, out, sc, q1);
+                fused_store3(a10, a11, a12, mult[q1], shift[q1], offset, lo, hi, add, o0, o1, o2, sc, q1);
             }
             if (q2 != q1) {
-                fused_store3(a20, a21, a22, mult[q2], shift[q2], offset, lo, hi, add, out, sc, q2);
+                fused_store3(a20, a21, a22, mult[q2], shift[q2], offset, lo, hi, add, o0, o1, o2, sc, q2);
             }
             if (q3 != q2) {
-                fused_store3(a30, a31, a32, mult[q3], shift[q3], offset, lo, hi, add, out, sc, q3);
+                fused_store3(a30, a31, a32, mult[q3], shift[q3], offset, lo, hi, add, o0, o1, o2, sc, q3);
             }
         }
     }
@@ -332,10 +333,12 @@ static KIT_ALWAYS_INLINE void block_swar(const kit_conv_params_t *p, const uint3
                               o3 + q1);
             } else {
                 fused_store4(KIT_SWAR_LO(b0, p00, h00), KIT_SWAR_HI(b0, h00), KIT_SWAR_LO(b0, p01, h01),
-                             KIT_SWAR_HI(b0, h01), mult[q0], shift[q0], offset, lo, hi, add, out, sc, q0);
+                             KIT_SWAR_HI(b0, h01), mult[q0], shift[q0], offset, lo, hi, add, o0, o1, o2, o3,
+                             sc, q0);
                 if (q1 != q0) {
                     fused_store4(KIT_SWAR_LO(b1, p10, h10), KIT_SWAR_HI(b1, h10), KIT_SWAR_LO(b1, p11, h11),
-                                 KIT_SWAR_HI(b1, h11), mult[q1], shift[q1], offset, lo, hi, add, out, sc, q1);
+                                 KIT_SWAR_HI(b1, h11), mult[q1], shift[q1], offset, lo, hi, add, o0, o1, o2, o3,
+                             sc, q1);
                 }
             }
 #undef KIT_SWAR_HI
