@@ -113,7 +113,7 @@ static inline int8_t requantize(int32_t acc, int32_t multiplier, int32_t shift, 
 #if KIT_PORTABLE_PATH
 /* The fused stores of the register blocks (kit.compile.fuse): channel c's sums of three
  * (four) pixels requantized as kit_rq_store3 does, each byte then added to the shortcut's
- * byte (kit_add.h) and stored at out[j][c]. Every shortcut byte is read before any output
+ * byte (kit_add.h) and stored at o0[c], o1[c], ... Every shortcut byte is read before any output
  * byte is written: the output may sit on the shortcut, and a block's repeated pixel (the
  * last one of a short block, at the same address) must add the shortcut's byte, not the sum
  * just stored over it. A repeated channel is not stored twice, for the same reason. */
