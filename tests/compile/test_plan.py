@@ -65,6 +65,9 @@ def _window_reads(plan, op, pixel: int) -> list[int]:
     return reads
 
 
+CONV_BLOCK = 4  # firmware/runtime/kernels/conv_2d.c: the portable conv_swar's blocks of four pixels, fused or not
+
+
 def _assert_in_place_is_safe(plan, position: int, out_index: int, in_index: int) -> None:
     """Replay the op's kernel order byte by byte: no block reads an input byte that this or an
     earlier block of the output has overwritten (a block's reads and writes may interleave)."""
@@ -72,7 +75,7 @@ def _assert_in_place_is_safe(plan, position: int, out_index: int, in_index: int)
     assert out_index in op.outputs and in_index in op.inputs, (position, out_index, in_index)
     out, source = plan.tensors[out_index], plan.tensors[in_index]
     if "fused_add" in op.params and in_index == op.inputs[3]:  # the shortcut: element i read as i is written
-        assert out.offset == source.offset or out.offset <= source.offset - 2 * out.shape[3], position
+        assert out.offset == source.offset or out.offset <= source.offset - CONV_BLOCK * out.shape[3], position
         if in_index != op.inputs[0]:
             return
     assert in_index == op.inputs[0] or op.op not in ("CONV_2D", "DEPTHWISE_CONV_2D"), (position, in_index)
@@ -80,7 +83,7 @@ def _assert_in_place_is_safe(plan, position: int, out_index: int, in_index: int)
         assert out.offset <= source.offset and out.nbytes == source.nbytes, op.op  # element i over element i
         return
     pixels, out_c = out.shape[1] * out.shape[2], out.shape[3]
-    block = 2 if op.op == "CONV_2D" else 1
+    block = CONV_BLOCK if op.op == "CONV_2D" else 1
     for start in range(0, pixels, block):
         written_end = out.offset + min(start + block, pixels) * out_c
         for pixel in range(start, min(start + block, pixels)):

@@ -12,17 +12,27 @@
  * Portable builds (no Arm DSP, no Helium: rv32, Xtensa, the host) run conv_swar instead: two
  * pixels per 32-bit word, so one MUL gives two products (conv_block_swar), or for more than
  * KIT_SWAR_TAPS taps or a -128 weight 4-channel x 3-pixel blocks (conv_block_4x3), their
- * columns on the stack; a CONV_2D with a fused ADD runs conv_pairs there too.
+ * columns on the stack.
+ *
+ * A CONV_2D with a fused ADD (kit.compile.fuse) runs the same blocks, each requantized byte
+ * then added to the shortcut's byte with ADD's own arithmetic in its short form (kit_add.h,
+ * as the standalone ADD runs it) before it is stored; the blocks without one are separate
+ * copies of the same code, so their loops test nothing more. An ADD whose params fall outside
+ * that form (none TFLite writes), or a KIT_SINGLE_ROUNDING build, takes the general path.
  *
  * Memory order (kit.compile.overlap relies on it to write the output over a dying input):
  * output pixels in raster order, in blocks of at most four (conv_swar), three
  * (conv_portable) or two (conv_pairs), each block reading only its pixels' input windows.
+ * With a fused ADD, output element i's shortcut byte i is read before element i is written,
+ * and a block reads all of a channel's shortcut bytes before writing any of them (so the
+ * output may sit exactly on the shortcut, or CONV_BLOCK_PIXELS pixels below it).
  *
  * General path: the filter window is clipped to the input once per output pixel; the sum
  * is the same as TFLM's (int32 adds of the same products), only the skipped out-of-bounds
  * taps are never visited. */
 #include <string.h>
 
+#include "kit_add.h"
 #include "kit_dot.h"
 #include "kit_fixedpoint.h"
 #include "kit_kernels.h"
@@ -61,8 +71,10 @@ static KIT_COPY_LOOPS void im2col(const kit_conv_params_t *p, const int8_t *inpu
     }
 }
 
-/* Scratch of the fast path (kit.compile.scratch mirrors it, for the DSP layout, the larger).
- * Portable: the two im2col columns (2 * k bytes; none when a 1x1 reads the input directly).
+#if !KIT_PORTABLE_PATH
+/* Scratch of conv_pairs (kit.compile.scratch mirrors it, for the DSP layout, the larger; the
+ * portable register blocks keep their columns on the stack).
+ * Helium: the two im2col columns (2 * k bytes; none when a 1x1 reads the input directly).
  * DSP: the first k4 taps of both columns widened to int16 lanes (4 * k4 bytes at the start,
  * word aligned), then one im2col column (k bytes) the two pixels take in turn, then 4 bytes
  * keeping the first column's last k - k4 taps; a direct 1x1 needs the lanes only. */
@@ -74,6 +86,7 @@ static int32_t im2col_scratch_bytes(int32_t k, int direct) {
     return direct ? 0 : 2 * k;
 #endif
 }
+#endif
 
 #if KIT_DSP_KERNELS
 /* One column's first n taps (a multiple of 4) as int16 lanes in kit_widen_pair's layout:
@@ -98,6 +111,55 @@ static inline int8_t requantize(int32_t acc, int32_t multiplier, int32_t shift, 
 }
 
 #if KIT_PORTABLE_PATH
+/* The fused stores of the register blocks (kit.compile.fuse): channel c's sums of three
+ * (four) pixels requantized as kit_rq_store3 does, each byte then added to the shortcut's
+ * byte (kit_add.h) and stored at o0[c], o1[c], ... Every shortcut byte is read before any output
+ * byte is written: the output may sit on the shortcut, and a block's repeated pixel (the
+ * last one of a short block, at the same address) must add the shortcut's byte, not the sum
+ * just stored over it. A repeated channel is not stored twice, for the same reason. */
+static KIT_ALWAYS_INLINE void fused_store3(int32_t s0, int32_t s1, int32_t s2, int32_t multiplier, int32_t shift,
+                                           int32_t offset, int32_t lo, int32_t hi, const kit_add_fast_t *add,
+                                           int8_t *o0, int8_t *o1, int8_t *o2, const int8_t *const sc[3],
+                                           int32_t c) {
+    const kit_rq_t q = kit_rq_prepare(multiplier, shift);
+    const int32_t b0 = sc[0][c], b1 = sc[1][c], b2 = sc[2][c];
+    if (q.fast) {
+        s0 = kit_rq_fast(s0, q.m2, q.e, q.round);
+        s1 = kit_rq_fast(s1, q.m2, q.e, q.round);
+        s2 = kit_rq_fast(s2, q.m2, q.e, q.round);
+    } else {
+        s0 = kit_requantize_cold(s0, multiplier, shift);
+        s1 = kit_requantize_cold(s1, multiplier, shift);
+        s2 = kit_requantize_cold(s2, multiplier, shift);
+    }
+    o0[c] = kit_add_fast_s8(add, kit_clamp_s8(s0 + offset, lo, hi), b0);
+    o1[c] = kit_add_fast_s8(add, kit_clamp_s8(s1 + offset, lo, hi), b1);
+    o2[c] = kit_add_fast_s8(add, kit_clamp_s8(s2 + offset, lo, hi), b2);
+}
+
+static KIT_ALWAYS_INLINE void fused_store4(int32_t s0, int32_t s1, int32_t s2, int32_t s3, int32_t multiplier,
+                                           int32_t shift, int32_t offset, int32_t lo, int32_t hi,
+                                           const kit_add_fast_t *add, int8_t *o0, int8_t *o1, int8_t *o2,
+                                           int8_t *o3, const int8_t *const sc[4], int32_t c) {
+    const kit_rq_t q = kit_rq_prepare(multiplier, shift);
+    const int32_t b0 = sc[0][c], b1 = sc[1][c], b2 = sc[2][c], b3 = sc[3][c];
+    if (q.fast) {
+        s0 = kit_rq_fast(s0, q.m2, q.e, q.round);
+        s1 = kit_rq_fast(s1, q.m2, q.e, q.round);
+        s2 = kit_rq_fast(s2, q.m2, q.e, q.round);
+        s3 = kit_rq_fast(s3, q.m2, q.e, q.round);
+    } else {
+        s0 = kit_requantize_cold(s0, multiplier, shift);
+        s1 = kit_requantize_cold(s1, multiplier, shift);
+        s2 = kit_requantize_cold(s2, multiplier, shift);
+        s3 = kit_requantize_cold(s3, multiplier, shift);
+    }
+    o0[c] = kit_add_fast_s8(add, kit_clamp_s8(s0 + offset, lo, hi), b0);
+    o1[c] = kit_add_fast_s8(add, kit_clamp_s8(s1 + offset, lo, hi), b1);
+    o2[c] = kit_add_fast_s8(add, kit_clamp_s8(s2 + offset, lo, hi), b2);
+    o3[c] = kit_add_fast_s8(add, kit_clamp_s8(s3 + offset, lo, hi), b3);
+}
+
 /* One tap of the 4-channel x 3-column block: 3 input and 4 weight loads, 12 products. */
 #define KIT_CONV_TAP(o)                                              \
     do {                                                             \
@@ -116,10 +178,11 @@ static inline int8_t requantize(int32_t acc, int32_t multiplier, int32_t shift, 
  * outputs out[0..2]): 12 sums in registers (rv32 has 31 GPRs: 12 sums, 7 pointers, 3
  * inputs and a weight fit), 4 taps per pass, then TFLM's requantization per channel with
  * its constants prepared once. A clamped (repeated) channel or pixel just writes the same
- * byte twice. */
-static KIT_NO_PRESCHED void conv_block_4x3(const kit_conv_params_t *p, const int8_t *c0, const int8_t *c1,
-                                           const int8_t *c2, const int8_t *filter, int32_t k, const int32_t oc[4],
-                                           int8_t *const out[3]) {
+ * byte twice; with a fused ADD (add, the shortcut rows sc[0..2]) a repeated channel is
+ * stored once (fused_store3 says why). */
+static KIT_ALWAYS_INLINE void block_4x3(const kit_conv_params_t *p, const int8_t *c0, const int8_t *c1,
+                                        const int8_t *c2, const int8_t *filter, int32_t k, const int32_t oc[4],
+                                        int8_t *const out[3], const kit_add_fast_t *add, const int8_t *const sc[3]) {
     const int8_t *w0 = filter + (size_t)oc[0] * k, *w1 = filter + (size_t)oc[1] * k;
     const int8_t *w2 = filter + (size_t)oc[2] * k, *w3 = filter + (size_t)oc[3] * k;
     const int32_t *kb = p->kernel_bias;
@@ -142,13 +205,42 @@ static KIT_NO_PRESCHED void conv_block_4x3(const kit_conv_params_t *p, const int
         const int32_t *mult = p->output_multiplier, *shift = p->output_shift;
         int8_t *const o0 = out[0], *const o1 = out[1], *const o2 = out[2];
         const int32_t q0 = oc[0], q1 = oc[1], q2 = oc[2], q3 = oc[3];
-        kit_rq_store3(a00, a01, a02, mult[q0], shift[q0], offset, lo, hi, o0 + q0, o1 + q0, o2 + q0);
-        kit_rq_store3(a10, a11, a12, mult[q1], shift[q1], offset, lo, hi, o0 + q1, o1 + q1, o2 + q1);
-        kit_rq_store3(a20, a21, a22, mult[q2], shift[q2], offset, lo, hi, o0 + q2, o1 + q2, o2 + q2);
-        kit_rq_store3(a30, a31, a32, mult[q3], shift[q3], offset, lo, hi, o0 + q3, o1 + q3, o2 + q3);
+        if (add == NULL) {
+            kit_rq_store3(a00, a01, a02, mult[q0], shift[q0], offset, lo, hi, o0 + q0, o1 + q0, o2 + q0);
+            kit_rq_store3(a10, a11, a12, mult[q1], shift[q1], offset, lo, hi, o0 + q1, o1 + q1, o2 + q1);
+            kit_rq_store3(a20, a21, a22, mult[q2], shift[q2], offset, lo, hi, o0 + q2, o1 + q2, o2 + q2);
+            kit_rq_store3(a30, a31, a32, mult[q3], shift[q3], offset, lo, hi, o0 + q3, o1 + q3, o2 + q3);
+        } else {
+            fused_store3(a00, a01, a02, mult[q0], shift[q0], offset, lo, hi, add, o0, o1, o2, sc, q0);
+            if (q1 != q0) {
+                fused_store3(a10, a11, a12, mult[q1], shift[q1], offset, lo, hi, add, o0, o1, o2, sc, q1);
+            }
+            if (q2 != q1) {
+                fused_store3(a20, a21, a22, mult[q2], shift[q2], offset, lo, hi, add, o0, o1, o2, sc, q2);
+            }
+            if (q3 != q2) {
+                fused_store3(a30, a31, a32, mult[q3], shift[q3], offset, lo, hi, add, o0, o1, o2, sc, q3);
+            }
+        }
     }
 }
 #undef KIT_CONV_TAP
+
+/* block_4x3 as it was before the fusion, and with a fused ADD: two copies, so the loop
+ * without one tests nothing more */
+static KIT_NO_PRESCHED void conv_block_4x3(const kit_conv_params_t *p, const int8_t *c0, const int8_t *c1,
+                                           const int8_t *c2, const int8_t *filter, int32_t k, const int32_t oc[4],
+                                           int8_t *const out[3]) {
+    block_4x3(p, c0, c1, c2, filter, k, oc, out, NULL, NULL);
+}
+
+static KIT_NO_PRESCHED void conv_block_4x3_add(const kit_conv_params_t *p, const int8_t *c0, const int8_t *c1,
+                                               const int8_t *c2, const int8_t *filter, int32_t k, const int32_t oc[4],
+                                               int8_t *const out[3], const kit_add_fast_t *add,
+                                               const int8_t *const sc[3]) {
+    const kit_add_fast_t constants = *add; /* a local the byte stores cannot alias */
+    block_4x3(p, c0, c1, c2, filter, k, oc, out, &constants, sc);
+}
 
 #ifndef KIT_SWAR_TAPS
 #define KIT_SWAR_TAPS 288 /* taps per column of the two-pixel-lane path: 2 x 288 words on the stack */
@@ -190,9 +282,11 @@ static KIT_ALWAYS_INLINE uint32_t kit_pack_pair(int32_t x0, int32_t x1) {
 /* Every output channel of four pixels, two channels at a time (an odd last one runs
  * twice), given the pixels as two packed pairs interleaved per tap (x[2t + j]: pair j's
  * word of tap t); out[0..3] are the pixels' output rows. 8 sums, 4 words, 2 weights and 5
- * pointers stay in registers (3 channels at a time would spill on rv32). */
-static KIT_NO_PRESCHED void conv_block_swar(const kit_conv_params_t *p, const uint32_t *const x_start,
-                                            const int8_t *filter, int32_t k, int8_t *const out[4]) {
+ * pointers stay in registers (3 channels at a time would spill on rv32). With a fused ADD
+ * (add, the shortcut rows sc[0..3]) the odd last channel is stored once (fused_store3). */
+static KIT_ALWAYS_INLINE void block_swar(const kit_conv_params_t *p, const uint32_t *const x_start,
+                                         const int8_t *filter, int32_t k, int8_t *const out[4],
+                                         const kit_add_fast_t *add, const int8_t *const sc[4]) {
     const int32_t out_c = p->output.c, half = 1 << 15;
     const int32_t offset = p->output_offset, lo = p->activation_min, hi = p->activation_max;
     const int32_t *const mult = p->output_multiplier, *const shift = p->output_shift, *const kb = p->kernel_bias;
@@ -230,12 +324,23 @@ static KIT_NO_PRESCHED void conv_block_swar(const kit_conv_params_t *p, const ui
             /* pixel 0 of pair j: kb + (P sum - H sum * 2^16); pixel 1: kb + H sum (mod 2^32) */
 #define KIT_SWAR_LO(b, sp, sh) ((int32_t)((uint32_t)(b) + (sp) - ((uint32_t)(sh) << 16)))
 #define KIT_SWAR_HI(b, sh) ((int32_t)((uint32_t)(b) + (uint32_t)(sh)))
-            kit_rq_store4(KIT_SWAR_LO(b0, p00, h00), KIT_SWAR_HI(b0, h00), KIT_SWAR_LO(b0, p01, h01),
-                          KIT_SWAR_HI(b0, h01), mult[q0], shift[q0], offset, lo, hi, o0 + q0, o1 + q0, o2 + q0,
-                          o3 + q0);
-            kit_rq_store4(KIT_SWAR_LO(b1, p10, h10), KIT_SWAR_HI(b1, h10), KIT_SWAR_LO(b1, p11, h11),
-                          KIT_SWAR_HI(b1, h11), mult[q1], shift[q1], offset, lo, hi, o0 + q1, o1 + q1, o2 + q1,
-                          o3 + q1);
+            if (add == NULL) {
+                kit_rq_store4(KIT_SWAR_LO(b0, p00, h00), KIT_SWAR_HI(b0, h00), KIT_SWAR_LO(b0, p01, h01),
+                              KIT_SWAR_HI(b0, h01), mult[q0], shift[q0], offset, lo, hi, o0 + q0, o1 + q0, o2 + q0,
+                              o3 + q0);
+                kit_rq_store4(KIT_SWAR_LO(b1, p10, h10), KIT_SWAR_HI(b1, h10), KIT_SWAR_LO(b1, p11, h11),
+                              KIT_SWAR_HI(b1, h11), mult[q1], shift[q1], offset, lo, hi, o0 + q1, o1 + q1, o2 + q1,
+                              o3 + q1);
+            } else {
+                fused_store4(KIT_SWAR_LO(b0, p00, h00), KIT_SWAR_HI(b0, h00), KIT_SWAR_LO(b0, p01, h01),
+                             KIT_SWAR_HI(b0, h01), mult[q0], shift[q0], offset, lo, hi, add, o0, o1, o2, o3,
+                             sc, q0);
+                if (q1 != q0) {
+                    fused_store4(KIT_SWAR_LO(b1, p10, h10), KIT_SWAR_HI(b1, h10), KIT_SWAR_LO(b1, p11, h11),
+                                 KIT_SWAR_HI(b1, h11), mult[q1], shift[q1], offset, lo, hi, add, o0, o1, o2, o3,
+                             sc, q1);
+                }
+            }
 #undef KIT_SWAR_HI
 #undef KIT_SWAR_LO
         }
@@ -243,6 +348,19 @@ static KIT_NO_PRESCHED void conv_block_swar(const kit_conv_params_t *p, const ui
 }
 #undef KIT_SWAR_TAPS2
 #undef KIT_SWAR_PAIR
+
+/* block_swar without and with a fused ADD (as conv_block_4x3) */
+static KIT_NO_PRESCHED void conv_block_swar(const kit_conv_params_t *p, const uint32_t *const x_start,
+                                            const int8_t *filter, int32_t k, int8_t *const out[4]) {
+    block_swar(p, x_start, filter, k, out, NULL, NULL);
+}
+
+static KIT_NO_PRESCHED void conv_block_swar_add(const kit_conv_params_t *p, const uint32_t *const x_start,
+                                                const int8_t *filter, int32_t k, int8_t *const out[4],
+                                                const kit_add_fast_t *add, const int8_t *const sc[4]) {
+    const kit_add_fast_t constants = *add; /* a local the byte stores cannot alias */
+    block_swar(p, x_start, filter, k, out, &constants, sc);
+}
 
 /* Does the filter hold an int8 -128 (outside TFLite's symmetric [-127, 127])? */
 static int conv_has_min_weight(const int8_t *filter, size_t n) {
@@ -255,8 +373,10 @@ static int conv_has_min_weight(const int8_t *filter, size_t n) {
     return 0;
 }
 
-/* The two-pixel-lane path: blocks of 4 pixels (two packed pairs) x 3 channels. */
-static void conv_swar(const kit_conv_params_t *p, const int8_t *input, const int8_t *filter, int8_t *output) {
+/* The two-pixel-lane path: blocks of 4 pixels (two packed pairs) x 2 channels; with a fused
+ * ADD (add, not NULL) the sums go over the shortcut (the output's shape). */
+static KIT_ALWAYS_INLINE void swar_pixels(const kit_conv_params_t *p, const int8_t *input, const int8_t *filter,
+                                          int8_t *output, const int8_t *shortcut, const kit_add_fast_t *add) {
     const int32_t k = p->filter.h * p->filter.w * p->input.c, out_c = p->output.c;
     const int32_t pixels = p->output.h * p->output.w;
     const int direct = p->filter.h == 1 && p->filter.w == 1 && p->pad_h == 0 && p->pad_w == 0;
@@ -265,12 +385,14 @@ static void conv_swar(const kit_conv_params_t *p, const int8_t *input, const int
     int32_t px, j, t;
     for (px = 0; px < pixels; px += 4) {
         int8_t *out[4];
+        const int8_t *sc[4];
         for (j = 0; j < 4; j += 2) {
             const int8_t *col[2];
             int32_t i;
             for (i = 0; i < 2; ++i) {
                 const int32_t q = px + j + i < pixels ? px + j + i : pixels - 1; /* a short group repeats */
                 out[j + i] = output + (size_t)q * out_c;
+                sc[j + i] = add != NULL ? shortcut + (size_t)q * out_c : NULL;
                 if (direct) {
                     const int32_t w = p->output.w;
                     col[i] = input + ((size_t)(q / w) * p->stride_h * p->input.w + (size_t)(q % w) * p->stride_w) *
@@ -284,13 +406,20 @@ static void conv_swar(const kit_conv_params_t *p, const int8_t *input, const int
                 packed[2 * t + (j >> 1)] = kit_pack_pair(col[0][t], col[1][t]);
             }
         }
-        conv_block_swar(p, packed, filter, k, out);
+        if (add == NULL) {
+            conv_block_swar(p, packed, filter, k, out);
+        } else {
+            conv_block_swar_add(p, packed, filter, k, out, add, sc);
+        }
     }
 }
 
 /* The portable fast path: blocks of 3 pixels x 4 channels (conv_block_4x3); a 1x1 window
- * without padding reads its columns in place, any other is copied by im2col. */
-static void conv_portable(const kit_conv_params_t *p, const int8_t *input, const int8_t *filter, int8_t *output) {
+ * without padding reads its columns in place, any other is copied by im2col. A fused ADD
+ * as in conv_swar. */
+static KIT_ALWAYS_INLINE void portable_pixels(const kit_conv_params_t *p, const int8_t *input,
+                                              const int8_t *filter, int8_t *output, const int8_t *shortcut,
+                                              const kit_add_fast_t *add) {
     const int32_t k = p->filter.h * p->filter.w * p->input.c, out_c = p->output.c;
     const int32_t pixels = p->output.h * p->output.w;
     const int direct = p->filter.h == 1 && p->filter.w == 1 && p->pad_h == 0 && p->pad_w == 0;
@@ -299,9 +428,11 @@ static void conv_portable(const kit_conv_params_t *p, const int8_t *input, const
     for (px = 0; px < pixels; px += 3) {
         const int8_t *col[3];
         int8_t *out[3];
+        const int8_t *sc[3];
         for (j = 0; j < 3; ++j) {
             const int32_t q = px + j < pixels ? px + j : pixels - 1;  /* a short last group repeats its pixel */
             out[j] = output + (size_t)q * out_c;
+            sc[j] = add != NULL ? shortcut + (size_t)q * out_c : NULL;
             if (direct) {
                 const int32_t w = p->output.w;
                 col[j] = input + ((size_t)(q / w) * p->stride_h * p->input.w + (size_t)(q % w) * p->stride_w) *
@@ -315,34 +446,71 @@ static void conv_portable(const kit_conv_params_t *p, const int8_t *input, const
             const int32_t last = out_c - 1;
             const int32_t ocs[4] = {oc, oc + 1 < out_c ? oc + 1 : last, oc + 2 < out_c ? oc + 2 : last,
                                     oc + 3 < out_c ? oc + 3 : last};
-            conv_block_4x3(p, col[0], col[1], col[2], filter, k, ocs, out);
+            if (add == NULL) {
+                conv_block_4x3(p, col[0], col[1], col[2], filter, k, ocs, out);
+            } else {
+                conv_block_4x3_add(p, col[0], col[1], col[2], filter, k, ocs, out, add, sc);
+            }
         }
     }
 }
+
+/* The two drivers without and with a fused ADD: the loops without one are the loops they
+ * were (their registers and their packing loop untouched by the shortcut's pointers). */
+static void conv_swar(const kit_conv_params_t *p, const int8_t *input, const int8_t *filter, int8_t *output) {
+    swar_pixels(p, input, filter, output, NULL, NULL);
+}
+
+static void conv_swar_add(const kit_conv_params_t *p, const int8_t *input, const int8_t *filter, int8_t *output,
+                          const int8_t *shortcut, const kit_add_fast_t *add) {
+    swar_pixels(p, input, filter, output, shortcut, add);
+}
+
+static void conv_portable(const kit_conv_params_t *p, const int8_t *input, const int8_t *filter, int8_t *output) {
+    portable_pixels(p, input, filter, output, NULL, NULL);
+}
+
+static void conv_portable_add(const kit_conv_params_t *p, const int8_t *input, const int8_t *filter,
+                              int8_t *output, const int8_t *shortcut, const kit_add_fast_t *add) {
+    portable_pixels(p, input, filter, output, shortcut, add);
+}
 #endif
 
-/* Output element i: the requantized convolution, or with a fused ADD (kit.compile.fuse) that
- * ADD of it and the shortcut's element i, read just before element i is written (the output
- * may sit on the shortcut). */
+/* Output element i of the general path: the requantized convolution, or with a fused ADD
+ * (kit.compile.fuse) that ADD of it and the shortcut's element i, read just before element i
+ * is written (the output may sit on the shortcut). */
 static inline int8_t fused(const kit_conv_params_t *p, const int8_t *shortcut, size_t i, int8_t conv) {
-    if (shortcut == NULL) {  /* a constant where conv_pairs is inlined (conv_im2col) */
+    if (shortcut == NULL) {
         return conv;
     }
     return p->fused_conv_is_input2 ? kit_add_element((const kit_binary_params_t *)p->fused_add, shortcut[i], conv)
                                    : kit_add_element((const kit_binary_params_t *)p->fused_add, conv, shortcut[i]);
 }
 
+/* The fused ADD's constants in kit_add.h's short form, the convolution as operand a; 0 when
+ * that form does not apply (the op then takes the general path, kit_add_element per output). */
+static int fused_add_prepare(const kit_conv_params_t *p, kit_add_fast_t *add) {
+    return kit_add_fast_prepare((const kit_binary_params_t *)p->fused_add, p->fused_conv_is_input2, add);
+}
+
+#if !KIT_PORTABLE_PATH
 #if defined(__GNUC__)
 #define KIT_NOINLINE __attribute__((noinline))
 #else
 #define KIT_NOINLINE
 #endif
 
+/* Two pixels x two channels per block (kit_mat_2x2 / kit_mat_2x2_q15). With a fused ADD
+ * (add, not NULL) each block reads a channel's two shortcut bytes before writing either (a
+ * repeated last pixel is the same address) and stores a repeated last channel once. */
 static KIT_ALWAYS_INLINE void conv_pairs(const kit_conv_params_t *p, const int8_t *input, const int8_t *filter,
-                                         int8_t *output, uint8_t *scratch, const int8_t *shortcut) {
+                                         int8_t *output, uint8_t *scratch, const int8_t *shortcut,
+                                         const kit_add_fast_t *add) {
     const int32_t k = p->filter.h * p->filter.w * p->input.c, out_c = p->output.c;
     const int32_t pixels = p->output.h * p->output.w;
     const int32_t offset = p->output_offset, lo = p->activation_min, hi = p->activation_max;
+    /* in locals: the byte stores may alias p's fields, which GCC would reload per block */
+    const int32_t *const kb = p->kernel_bias, *const mult = p->output_multiplier, *const shift = p->output_shift;
     const int direct = p->filter.h == 1 && p->filter.w == 1 && p->pad_h == 0 && p->pad_w == 0;
 #if KIT_DSP_KERNELS
     const int32_t k4 = k <= KIT_IM2COL_MAX ? k & ~3 : 0;  /* taps done on int16 lanes */
@@ -392,8 +560,8 @@ static KIT_ALWAYS_INLINE void conv_pairs(const kit_conv_params_t *p, const int8_
             const int32_t oc1 = oc + 1 < out_c ? oc + 1 : oc;  /* an odd last channel runs twice */
             const int8_t *w0 = filter + (size_t)oc * k, *w1 = filter + (size_t)oc1 * k;
             int32_t acc[4];
-            acc[0] = acc[2] = p->kernel_bias[oc];
-            acc[1] = acc[3] = p->kernel_bias[oc1];
+            acc[0] = acc[2] = kb[oc];
+            acc[1] = acc[3] = kb[oc1];
 #if KIT_DSP_KERNELS
             kit_mat_2x2_q15(wide, w0, w1, k4, acc);
             kit_mat_2x2(a0 + k4, a1 + k4, w0 + k4, w1 + k4, k - k4, acc);
@@ -401,28 +569,44 @@ static KIT_ALWAYS_INLINE void conv_pairs(const kit_conv_params_t *p, const int8_
             kit_mat_2x2(a0, a1, w0, w1, k, acc);
 #endif
             {
-                const int32_t m0 = p->output_multiplier[oc], s0 = p->output_shift[oc];
-                const int32_t m1 = p->output_multiplier[oc1], s1 = p->output_shift[oc1];
-                const size_t i0 = (size_t)px * out_c, i1 = (size_t)px1 * out_c;
-                out0[oc] = fused(p, shortcut, i0 + oc, requantize(acc[0], m0, s0, offset, lo, hi));
-                out1[oc] = fused(p, shortcut, i1 + oc, requantize(acc[2], m0, s0, offset, lo, hi));
-                out0[oc1] = fused(p, shortcut, i0 + oc1, requantize(acc[1], m1, s1, offset, lo, hi));
-                out1[oc1] = fused(p, shortcut, i1 + oc1, requantize(acc[3], m1, s1, offset, lo, hi));
+                const int32_t m0 = mult[oc], s0 = shift[oc], m1 = mult[oc1], s1 = shift[oc1];
+                if (add == NULL) {
+                    out0[oc] = requantize(acc[0], m0, s0, offset, lo, hi);
+                    out1[oc] = requantize(acc[2], m0, s0, offset, lo, hi);
+                    out0[oc1] = requantize(acc[1], m1, s1, offset, lo, hi);
+                    out1[oc1] = requantize(acc[3], m1, s1, offset, lo, hi);
+                } else {
+                    const int8_t *const sc0 = shortcut + (size_t)px * out_c, *const sc1 = shortcut + (size_t)px1 * out_c;
+                    int32_t b0 = sc0[oc], b1 = sc1[oc];
+                    out0[oc] = kit_add_fast_s8(add, requantize(acc[0], m0, s0, offset, lo, hi), b0);
+                    out1[oc] = kit_add_fast_s8(add, requantize(acc[2], m0, s0, offset, lo, hi), b1);
+                    if (oc1 != oc) {
+                        b0 = sc0[oc1];
+                        b1 = sc1[oc1];
+                        out0[oc1] = kit_add_fast_s8(add, requantize(acc[1], m1, s1, offset, lo, hi), b0);
+                        out1[oc1] = kit_add_fast_s8(add, requantize(acc[3], m1, s1, offset, lo, hi), b1);
+                    }
+                }
             }
         }
     }
 }
 
-/* conv_pairs twice, so the loop without a fused ADD is the loop it was (no test per output);
- * kept out of kit_op_conv_2d, whose general path would crowd its registers (rv32). */
-static KIT_NOINLINE void conv_im2col(const kit_conv_params_t *p, const int8_t *input, const int8_t *filter, int8_t *output,
-                        uint8_t *scratch, const int8_t *shortcut) {
-    if (shortcut == NULL) {
-        conv_pairs(p, input, filter, output, scratch, NULL);
-    } else {
-        conv_pairs(p, input, filter, output, scratch, shortcut);
-    }
+/* conv_pairs without and with a fused ADD, as two functions: the loop without one is the loop
+ * it was (no test per output, its own registers); kept out of kit_op_conv_2d, whose general
+ * path would crowd its registers (rv32). */
+static KIT_NO_PRESCHED void conv_im2col(const kit_conv_params_t *p, const int8_t *input, const int8_t *filter,
+                                     int8_t *output, uint8_t *scratch) {
+    conv_pairs(p, input, filter, output, scratch, NULL, NULL);
 }
+
+static KIT_NOINLINE void conv_im2col_add(const kit_conv_params_t *p, const int8_t *input, const int8_t *filter,
+                                         int8_t *output, uint8_t *scratch, const int8_t *shortcut,
+                                         const kit_add_fast_t *add) {
+    const kit_add_fast_t constants = *add; /* a local the byte stores cannot alias */
+    conv_pairs(p, input, filter, output, scratch, shortcut, &constants);
+}
+#endif
 
 int kit_op_conv_2d(const kit_op_t *op, const kit_model_t *m, uint8_t *arena) {
     const kit_conv_params_t *p = (const kit_conv_params_t *)op->params;
@@ -443,28 +627,40 @@ int kit_op_conv_2d(const kit_op_t *op, const kit_model_t *m, uint8_t *arena) {
     const int32_t k = filter_h * filter_w * in_c;
     const int direct = filter_h == 1 && filter_w == 1 && p->pad_h == 0 && p->pad_w == 0;
     if (p->kernel_bias != NULL && filter_in_c == in_c && (k <= KIT_IM2COL_MAX || direct)) {
+        kit_add_fast_t fused_add;
+        const kit_add_fast_t *const add = shortcut != NULL ? &fused_add : NULL;
 #if KIT_PORTABLE_PATH
-        const int blocks = shortcut == NULL; /* the register blocks have no fused ADD: conv_pairs has */
+        const int fast = add == NULL || fused_add_prepare(p, &fused_add);
 #else
-        const int blocks = 0;
+        const int fast = (add == NULL || fused_add_prepare(p, &fused_add)) &&
+                         im2col_scratch_bytes(k, direct) <= p->scratch_bytes;
 #endif
-        if (blocks || im2col_scratch_bytes(k, direct) <= p->scratch_bytes) {
+        if (fast) {
             const size_t in_batch = (size_t)in_h * in_w * in_c, out_batch = (size_t)out_h * out_w * out_c;
             for (b = 0; b < p->output.n; ++b) {
                 const int8_t *const input_b = input + b * in_batch;
                 int8_t *const output_b = output + b * out_batch;
+                const int8_t *const shortcut_b = add != NULL ? shortcut + b * out_batch : NULL;
 #if KIT_PORTABLE_PATH
-                if (blocks && k <= KIT_SWAR_TAPS && !conv_has_min_weight(filter, (size_t)out_c * k)) {
-                    conv_swar(p, input_b, filter, output_b);
-                    continue;
+                const int swar = k <= KIT_SWAR_TAPS && !conv_has_min_weight(filter, (size_t)out_c * k);
+                if (add == NULL) {
+                    if (swar) {
+                        conv_swar(p, input_b, filter, output_b);
+                    } else {
+                        conv_portable(p, input_b, filter, output_b);
+                    }
+                } else if (swar) {
+                    conv_swar_add(p, input_b, filter, output_b, shortcut_b, add);
+                } else {
+                    conv_portable_add(p, input_b, filter, output_b, shortcut_b, add);
                 }
-                if (blocks) {
-                    conv_portable(p, input_b, filter, output_b);
-                    continue;
+#else
+                if (add == NULL) {
+                    conv_im2col(p, input_b, filter, output_b, arena + p->scratch_offset);
+                } else {
+                    conv_im2col_add(p, input_b, filter, output_b, arena + p->scratch_offset, shortcut_b, add);
                 }
 #endif
-                conv_im2col(p, input_b, filter, output_b, arena + p->scratch_offset,
-                            shortcut != NULL ? shortcut + b * out_batch : NULL);
             }
             return KIT_OK;
         }

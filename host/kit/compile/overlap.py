@@ -5,8 +5,10 @@ delta) never overwrites an input byte the kernel still has to read, given the or
 kernels in firmware/runtime/kernels access memory (the contract, stated in each of them):
 
 * CONV_2D writes output pixels in raster order in blocks of at most CONV_BLOCK_PIXELS (the
-  portable conv_swar's four, conv_portable's three, conv_pairs' two, the general path's one)
-  and reads, for a block, only the input windows of its pixels; DEPTHWISE_CONV_2D,
+  portable conv_swar's four, conv_portable's three, conv_pairs' two, the general path's one;
+  with a fused ADD too) and reads, for a block, only the input windows of its pixels, and
+  with a fused ADD a block's shortcut bytes before it writes them (its output may sit on the
+  shortcut, or a block's worth of bytes below it); DEPTHWISE_CONV_2D,
   AVERAGE_POOL_2D and MAX_POOL_2D do the same one pixel at a time (the portable 3x3
   depthwise sweep, dw_3x3_portable, writes whole channels: it runs only when the output does
   not overlap the input, and the raster loop otherwise; the Arm DSP 3x3 kernel, dw_groups_3x3,
