@@ -413,12 +413,191 @@ static KIT_ALWAYS_INLINE void conv_pairs(const kit_conv_params_t *p, const int8_
     }
 }
 
+#if KIT_DSP_KERNELS
+/* The DSP path without a fused ADD (conv_dsp): the columns of output pixels px and px1 in
+ * the scratch layout of im2col_scratch_bytes: their first k4 taps widened into `wide`
+ * (kit_widen_pair's layout), *rest0 / *rest1 their remaining k - k4 int8 taps. */
+static void dsp_columns(const kit_conv_params_t *p, const int8_t *input, int32_t px, int32_t px1, int32_t k4,
+                        uint8_t *scratch, const int8_t **rest0, const int8_t **rest1) {
+    const int32_t k = p->filter.h * p->filter.w * p->input.c;
+    const int direct = p->filter.h == 1 && p->filter.w == 1 && p->pad_h == 0 && p->pad_w == 0;
+    uint32_t *const wide = (uint32_t *)(void *)scratch;
+    int8_t *const col = (int8_t *)scratch + 4 * k4, *const tail0 = col + k;
+    if (direct) {
+        const int32_t w = p->output.w, sy = p->stride_h, sx = p->stride_w, in_w = p->input.w;
+        const int8_t *const a0 = input + ((size_t)(px / w) * sy * in_w + (size_t)(px % w) * sx) * p->input.c;
+        const int8_t *const a1 = input + ((size_t)(px1 / w) * sy * in_w + (size_t)(px1 % w) * sx) * p->input.c;
+        kit_widen_pair(a0, a1, k4, wide);
+        *rest0 = a0 + k4;
+        *rest1 = a1 + k4;
+    } else if (k4 > 0) { /* widen each column as it is copied; keep the first one's tail */
+        int32_t t;
+        im2col(p, input, px, col);
+        widen_column(col, k4, wide);
+        for (t = k4; t < k; ++t) {
+            tail0[t - k4] = col[t];
+        }
+        im2col(p, input, px1, col);
+        widen_column(col, k4, wide + 2);
+        *rest0 = tail0;
+        *rest1 = col + k4;
+    } else { /* below 4 taps both columns fit in col and tail0 side by side (2 k <= k + 4) */
+        im2col(p, input, px, col);
+        im2col(p, input, px1, col + k);
+        *rest0 = col;
+        *rest1 = col + k;
+    }
+}
+
+/* Requantization of one channel in the DSP block, its constants prepared once per block.
+ * With `doubled` (conv_dsp checked every sum fits in 31 bits: |kernel_bias| + k * 2^14 <
+ * 2^30) SRDHM (acc * m + 2^30) >> 31 is SMMULR (2 acc * m + 2^31) >> 32, the same int32;
+ * then kit_requantize_raw's short path (right shift e = e1 + 1 of 1..23, round = 2^e1). */
+typedef struct {
+    int32_t multiplier, round, shift;
+    uint32_t e;
+} dsp_rq_t;
+
+static KIT_ALWAYS_INLINE dsp_rq_t dsp_rq_prepare(int32_t multiplier, int32_t shift) {
+    dsp_rq_t q;
+    const uint32_t e1 = (uint32_t)(-shift - 1);
+    q.multiplier = multiplier;
+    q.shift = shift;
+    q.round = (int32_t)(1u << (e1 & 31u));
+    q.e = e1 + 1u;
+    return q;
+}
+
+static KIT_ALWAYS_INLINE int32_t dsp_requantize(int32_t acc, const dsp_rq_t *q, int32_t offset, int doubled) {
+    int32_t y;
+    if (!doubled) {
+        return kit_requantize_raw(acc, q->multiplier, q->shift, offset);
+    }
+    __asm__("smmulr %0, %1, %2" : "=r"(y) : "r"(acc * 2), "r"(q->multiplier));
+    return (__qadd(y, q->round + (y >> 31)) >> q->e) + offset;
+}
+
+/* Two requantized channels c, c + 1 of one pixel to bytes out[0], out[1], clamped to
+ * [lo, hi] as kit_store4_s8 does (SSAT, then SSUB8 / SEL against lo4, hi4): one halfword store. */
+static KIT_ALWAYS_INLINE void dsp_store2(int8_t *out, int32_t r0, int32_t r1, uint32_t lo4, uint32_t hi4) {
+    uint32_t v = ((uint32_t)__ssat(r0, 8) & 0xFFu) | (((uint32_t)__ssat(r1, 8) & 0xFFu) << 8);
+    uint16_t h;
+    (void)__ssub8((int8x4_t)v, (int8x4_t)lo4); /* GE where v >= lo */
+    v = (uint32_t)__sel((uint8x4_t)v, (uint8x4_t)lo4);
+    (void)__ssub8((int8x4_t)v, (int8x4_t)hi4); /* GE where v >= hi */
+    v = (uint32_t)__sel((uint8x4_t)hi4, (uint8x4_t)v);
+    h = (uint16_t)v;
+    memcpy(out, &h, sizeof h);
+}
+
+/* Every output channel of two pixels (columns given by dsp_columns; outputs out0, out1), two
+ * channels at a time: kit_mat_2x2_q15 on the widened taps, kit_mat_2x2 on the rest, then
+ * both channels' constants loaded once and the four bytes stored as two halfwords. An odd
+ * last channel runs alone. `doubled`: every channel takes dsp_requantize's SMMULR form. */
+static KIT_ALWAYS_INLINE void dsp_channels(const kit_conv_params_t *p, const uint32_t *wide, const int8_t *rest0,
+                                           const int8_t *rest1, const int8_t *filter, int32_t k4, int8_t *out0,
+                                           int8_t *out1, int doubled) {
+    const int32_t k = p->filter.h * p->filter.w * p->input.c, out_c = p->output.c, rest = k - k4;
+    const int32_t offset = p->output_offset, lo = p->activation_min, hi = p->activation_max;
+    const uint32_t lo4 = ((uint32_t)lo & 0xFFu) * 0x01010101u, hi4 = ((uint32_t)hi & 0xFFu) * 0x01010101u;
+    const int32_t *kb = p->kernel_bias, *mult = p->output_multiplier, *shift = p->output_shift;
+    const int32_t *const kb_end = kb + (out_c & ~1);
+    const int8_t *w0 = filter;
+    while (kb != kb_end) {
+        const int8_t *const w1 = w0 + k;
+        int32_t acc[4];
+        acc[0] = acc[2] = kb[0];
+        acc[1] = acc[3] = kb[1];
+        kit_mat_2x2_q15(wide, w0, w1, k4, acc);
+        if (rest > 0) {
+            kit_mat_2x2(rest0, rest1, w0 + k4, w1 + k4, rest, acc);
+        }
+        {
+            const dsp_rq_t qa = dsp_rq_prepare(mult[0], shift[0]), qb = dsp_rq_prepare(mult[1], shift[1]);
+            dsp_store2(out0, dsp_requantize(acc[0], &qa, offset, doubled),
+                       dsp_requantize(acc[1], &qb, offset, doubled), lo4, hi4);
+            dsp_store2(out1, dsp_requantize(acc[2], &qa, offset, doubled),
+                       dsp_requantize(acc[3], &qb, offset, doubled), lo4, hi4);
+        }
+        kb += 2;
+        mult += 2;
+        shift += 2;
+        out0 += 2;
+        out1 += 2;
+        w0 = w1 + k;
+    }
+    if (out_c & 1) { /* the last channel: both rows of the block are its filter */
+        int32_t acc[4];
+        acc[0] = acc[1] = acc[2] = acc[3] = kb[0];
+        kit_mat_2x2_q15(wide, w0, w0, k4, acc);
+        if (rest > 0) {
+            kit_mat_2x2(rest0, rest1, w0 + k4, w0 + k4, rest, acc);
+        }
+        *out0 = requantize(acc[0], mult[0], shift[0], offset, lo, hi);
+        *out1 = requantize(acc[2], mult[0], shift[0], offset, lo, hi);
+    }
+}
+
+/* dsp_channels with and without the SMMULR requantization, each loop compiled on its own */
+static KIT_NOINLINE void dsp_channels_doubled(const kit_conv_params_t *p, const uint32_t *wide, const int8_t *rest0,
+                                              const int8_t *rest1, const int8_t *filter, int32_t k4, int8_t *out0,
+                                              int8_t *out1) {
+    dsp_channels(p, wide, rest0, rest1, filter, k4, out0, out1, 1);
+}
+
+static KIT_NOINLINE void dsp_channels_any(const kit_conv_params_t *p, const uint32_t *wide, const int8_t *rest0,
+                                          const int8_t *rest1, const int8_t *filter, int32_t k4, int8_t *out0,
+                                          int8_t *out1) {
+    dsp_channels(p, wide, rest0, rest1, filter, k4, out0, out1, 0);
+}
+
+/* Can every channel take dsp_requantize's SMMULR form: a right shift of 1..23 and every sum
+ * within 31 bits (|kernel_bias| + k * 128 * 128 < 2^30, the products of int8 bytes)? */
+static int dsp_sums_double(const kit_conv_params_t *p, int32_t k) {
+    const int32_t bound = k < 65536 ? (int32_t)(1 << 30) - k * 128 * 128 : 0;
+    int32_t c;
+    for (c = 0; c < p->output.c; ++c) {
+        const int32_t b = p->kernel_bias[c];
+        if ((uint32_t)(-p->output_shift[c] - 1) >= 23u || b >= bound || b <= -bound) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* The DSP fast path without a fused ADD: pixels in pairs (an odd last pixel runs twice,
+ * writing the same bytes), every channel of a pair before the next pair. */
+static KIT_NOINLINE void conv_dsp(const kit_conv_params_t *p, const int8_t *input, const int8_t *filter,
+                                  int8_t *output, uint8_t *scratch) {
+    const int32_t k = p->filter.h * p->filter.w * p->input.c, out_c = p->output.c;
+    const int32_t pixels = p->output.h * p->output.w;
+    const int32_t k4 = k <= KIT_IM2COL_MAX ? k & ~3 : 0; /* taps done on int16 lanes */
+    const int doubled = dsp_sums_double(p, k);
+    int32_t px;
+    for (px = 0; px < pixels; px += 2) {
+        const int32_t px1 = px + 1 < pixels ? px + 1 : px;
+        const int8_t *rest0, *rest1;
+        int8_t *const out0 = output + (size_t)px * out_c, *const out1 = output + (size_t)px1 * out_c;
+        dsp_columns(p, input, px, px1, k4, scratch, &rest0, &rest1);
+        if (doubled) {
+            dsp_channels_doubled(p, (const uint32_t *)(void *)scratch, rest0, rest1, filter, k4, out0, out1);
+        } else {
+            dsp_channels_any(p, (const uint32_t *)(void *)scratch, rest0, rest1, filter, k4, out0, out1);
+        }
+    }
+}
+#endif
+
 /* conv_pairs twice, so the loop without a fused ADD is the loop it was (no test per output);
  * kept out of kit_op_conv_2d, whose general path would crowd its registers (rv32). */
 static KIT_NOINLINE void conv_im2col(const kit_conv_params_t *p, const int8_t *input, const int8_t *filter, int8_t *output,
                         uint8_t *scratch, const int8_t *shortcut) {
     if (shortcut == NULL) {
+#if KIT_DSP_KERNELS
+        conv_dsp(p, input, filter, output, scratch);
+#else
         conv_pairs(p, input, filter, output, scratch, NULL);
+#endif
     } else {
         conv_pairs(p, input, filter, output, scratch, shortcut);
     }
