@@ -477,22 +477,30 @@ static KIT_ALWAYS_INLINE int32_t dsp_requantize(int32_t acc, const dsp_rq_t *q, 
     return (__qadd(y, q->round + (y >> 31)) >> q->e) + offset;
 }
 
-/* Two requantized channels c, c + 1 of one pixel to bytes out[0], out[1], clamped to
- * [lo, hi] as kit_store4_s8 does (SSAT, then SSUB8 / SEL against lo4, hi4): one halfword store. */
-static KIT_ALWAYS_INLINE void dsp_store2(int8_t *out, int32_t r0, int32_t r1, uint32_t lo4, uint32_t hi4) {
-    uint32_t v = ((uint32_t)__ssat(r0, 8) & 0xFFu) | (((uint32_t)__ssat(r1, 8) & 0xFFu) << 8);
+/* A 2x2 block's requantized sums to bytes out0[0, 1] (pixel 0, channels c, c + 1) and
+ * out1[0, 1] (pixel 1), clamped to [lo, hi] as kit_store4_s8 does: SSAT, PKHBT + UXTB16 +
+ * ORR pack the four bytes into one word, one SSUB8 / SEL pair each against lo4 and hi4,
+ * then two halfword stores. */
+static KIT_ALWAYS_INLINE void dsp_store2x2(int8_t *out0, int8_t *out1, int32_t r00, int32_t r01, int32_t r10,
+                                           int32_t r11, uint32_t lo4, uint32_t hi4) {
+    const uint32_t c0 = ((uint32_t)__ssat(r00, 8) & 0xFFFFu) | ((uint32_t)__ssat(r10, 8) << 16); /* PKHBT */
+    const uint32_t c1 = ((uint32_t)__ssat(r01, 8) & 0xFFFFu) | ((uint32_t)__ssat(r11, 8) << 16);
+    uint32_t v = __uxtb16(c0) | (__uxtb16(c1) << 8);
     uint16_t h;
     (void)__ssub8((int8x4_t)v, (int8x4_t)lo4); /* GE where v >= lo */
     v = (uint32_t)__sel((uint8x4_t)v, (uint8x4_t)lo4);
     (void)__ssub8((int8x4_t)v, (int8x4_t)hi4); /* GE where v >= hi */
     v = (uint32_t)__sel((uint8x4_t)hi4, (uint8x4_t)v);
     h = (uint16_t)v;
-    memcpy(out, &h, sizeof h);
+    memcpy(out0, &h, sizeof h);
+    h = (uint16_t)(v >> 16);
+    memcpy(out1, &h, sizeof h);
 }
 
 /* Every output channel of two pixels (columns given by dsp_columns; outputs out0, out1), two
  * channels at a time: kit_mat_2x2_q15 on the widened taps, kit_mat_2x2 on the rest, then
- * both channels' constants loaded once and the four bytes stored as two halfwords. An odd
+ * both channels' constants loaded once and the four bytes stored as two halfwords
+ * (dsp_store2x2). An odd
  * last channel runs alone. `doubled`: every channel takes dsp_requantize's SMMULR form. */
 static KIT_ALWAYS_INLINE void dsp_channels(const kit_conv_params_t *p, const uint32_t *wide, const int8_t *rest0,
                                            const int8_t *rest1, const int8_t *filter, int32_t k4, int8_t *out0,
@@ -514,10 +522,9 @@ static KIT_ALWAYS_INLINE void dsp_channels(const kit_conv_params_t *p, const uin
         }
         {
             const dsp_rq_t qa = dsp_rq_prepare(mult[0], shift[0]), qb = dsp_rq_prepare(mult[1], shift[1]);
-            dsp_store2(out0, dsp_requantize(acc[0], &qa, offset, doubled),
-                       dsp_requantize(acc[1], &qb, offset, doubled), lo4, hi4);
-            dsp_store2(out1, dsp_requantize(acc[2], &qa, offset, doubled),
-                       dsp_requantize(acc[3], &qb, offset, doubled), lo4, hi4);
+            dsp_store2x2(out0, out1, dsp_requantize(acc[0], &qa, offset, doubled),
+                         dsp_requantize(acc[1], &qb, offset, doubled), dsp_requantize(acc[2], &qa, offset, doubled),
+                         dsp_requantize(acc[3], &qb, offset, doubled), lo4, hi4);
         }
         kb += 2;
         mult += 2;
