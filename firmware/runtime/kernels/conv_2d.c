@@ -450,21 +450,21 @@ static void dsp_columns(const kit_conv_params_t *p, const int8_t *input, int32_t
 }
 
 /* Requantization of one channel in the DSP block, its constants prepared once per block.
- * With `doubled` (conv_dsp checked every sum fits in 31 bits: |kernel_bias| + k * 2^14 <
- * 2^30) SRDHM (acc * m + 2^30) >> 31 is SMMULR (2 acc * m + 2^31) >> 32, the same int32;
- * then kit_requantize_raw's short path (right shift e = e1 + 1 of 1..23, round = 2^e1). */
+ * `doubled` (dsp_sums_double checked the op: every right shift is 1..23, every sum fits in
+ * 31 bits): SRDHM (acc * m + 2^30) >> 31 is SMMULR (2 acc * m + 2^31) >> 32, the same int32,
+ * then kit_requantize_raw's short path (right shift e = e1 + 1, round = 2^e1). Otherwise
+ * kit_requantize_raw itself. */
 typedef struct {
-    int32_t multiplier, round, shift;
+    int32_t multiplier, shift, round;
     uint32_t e;
 } dsp_rq_t;
 
-static KIT_ALWAYS_INLINE dsp_rq_t dsp_rq_prepare(int32_t multiplier, int32_t shift) {
+static KIT_ALWAYS_INLINE dsp_rq_t dsp_rq_prepare(int32_t multiplier, int32_t shift, int doubled) {
     dsp_rq_t q;
-    const uint32_t e1 = (uint32_t)(-shift - 1);
     q.multiplier = multiplier;
     q.shift = shift;
-    q.round = (int32_t)(1u << (e1 & 31u));
-    q.e = e1 + 1u;
+    q.e = (uint32_t)-shift;
+    q.round = doubled ? (int32_t)(1u << (q.e - 1u)) : 0;
     return q;
 }
 
@@ -497,65 +497,72 @@ static KIT_ALWAYS_INLINE void dsp_store2x2(int8_t *out0, int8_t *out1, int32_t r
     memcpy(out1, &h, sizeof h);
 }
 
-/* Every output channel of two pixels (columns given by dsp_columns; outputs out0, out1), two
- * channels at a time: kit_mat_2x2_q15 on the widened taps, kit_mat_2x2 on the rest, then
- * both channels' constants loaded once and the four bytes stored as two halfwords
- * (dsp_store2x2). An odd
- * last channel runs alone. `doubled`: every channel takes dsp_requantize's SMMULR form. */
-static KIT_ALWAYS_INLINE void dsp_channels(const kit_conv_params_t *p, const uint32_t *wide, const int8_t *rest0,
-                                           const int8_t *rest1, const int8_t *filter, int32_t k4, int8_t *out0,
-                                           int8_t *out1, int doubled) {
-    const int32_t k = p->filter.h * p->filter.w * p->input.c, out_c = p->output.c, rest = k - k4;
-    const int32_t offset = p->output_offset, lo = p->activation_min, hi = p->activation_max;
-    const uint32_t lo4 = ((uint32_t)lo & 0xFFu) * 0x01010101u, hi4 = ((uint32_t)hi & 0xFFu) * 0x01010101u;
-    const int32_t *kb = p->kernel_bias, *mult = p->output_multiplier, *shift = p->output_shift;
-    const int32_t *const kb_end = kb + (out_c & ~1);
-    const int8_t *w0 = filter;
-    while (kb != kb_end) {
-        const int8_t *const w1 = w0 + k;
+/* The channel pairs of two pixels (columns given by dsp_columns; outputs out0, out1):
+ * kit_mat_2x2_q15 on the widened taps, kit_mat_2x2 on the rest, then both channels'
+ * constants read once and the four bytes stored by dsp_store2x2. Channels by index, so the
+ * loop carries one counter through the stack, not six pointers. `whole16`: k4 is a
+ * multiple of 16 and no taps are left over (the loop keeps no tail tests). */
+static KIT_ALWAYS_INLINE void dsp_channel_pairs(const kit_conv_params_t *p, const uint32_t *wide, const int8_t *rest0,
+                                                const int8_t *rest1, const int8_t *filter, int32_t k4, int8_t *out0,
+                                                int8_t *out1, int doubled, int whole16) {
+    const int32_t k = p->filter.h * p->filter.w * p->input.c, pairs_end = p->output.c & ~1;
+    const int32_t rest = whole16 ? 0 : k - k4, taps = whole16 ? k4 & ~15 : k4;
+    const int32_t offset = p->output_offset;
+    const uint32_t lo4 = ((uint32_t)p->activation_min & 0xFFu) * 0x01010101u;
+    const uint32_t hi4 = ((uint32_t)p->activation_max & 0xFFu) * 0x01010101u;
+    const int32_t *const kb = p->kernel_bias, *const mult = p->output_multiplier, *const shift = p->output_shift;
+    int32_t c;
+    for (c = 0; c != pairs_end; c += 2) {
+        const int8_t *const w0 = filter + (size_t)c * k, *const w1 = w0 + k;
         int32_t acc[4];
-        acc[0] = acc[2] = kb[0];
-        acc[1] = acc[3] = kb[1];
-        kit_mat_2x2_q15(wide, w0, w1, k4, acc);
+        acc[0] = acc[2] = kb[c];
+        acc[1] = acc[3] = kb[c + 1];
+        kit_mat_2x2_q15(wide, w0, w1, taps, acc);
         if (rest > 0) {
             kit_mat_2x2(rest0, rest1, w0 + k4, w1 + k4, rest, acc);
         }
         {
-            const dsp_rq_t qa = dsp_rq_prepare(mult[0], shift[0]), qb = dsp_rq_prepare(mult[1], shift[1]);
-            dsp_store2x2(out0, out1, dsp_requantize(acc[0], &qa, offset, doubled),
+            const dsp_rq_t qa = dsp_rq_prepare(mult[c], shift[c], doubled);
+            const dsp_rq_t qb = dsp_rq_prepare(mult[c + 1], shift[c + 1], doubled);
+            dsp_store2x2(out0 + c, out1 + c, dsp_requantize(acc[0], &qa, offset, doubled),
                          dsp_requantize(acc[1], &qb, offset, doubled), dsp_requantize(acc[2], &qa, offset, doubled),
                          dsp_requantize(acc[3], &qb, offset, doubled), lo4, hi4);
         }
-        kb += 2;
-        mult += 2;
-        shift += 2;
-        out0 += 2;
-        out1 += 2;
-        w0 = w1 + k;
-    }
-    if (out_c & 1) { /* the last channel: both rows of the block are its filter */
-        int32_t acc[4];
-        acc[0] = acc[1] = acc[2] = acc[3] = kb[0];
-        kit_mat_2x2_q15(wide, w0, w0, k4, acc);
-        if (rest > 0) {
-            kit_mat_2x2(rest0, rest1, w0 + k4, w0 + k4, rest, acc);
-        }
-        *out0 = requantize(acc[0], mult[0], shift[0], offset, lo, hi);
-        *out1 = requantize(acc[2], mult[0], shift[0], offset, lo, hi);
     }
 }
 
-/* dsp_channels with and without the SMMULR requantization, each loop compiled on its own */
-static KIT_NOINLINE void dsp_channels_doubled(const kit_conv_params_t *p, const uint32_t *wide, const int8_t *rest0,
-                                              const int8_t *rest1, const int8_t *filter, int32_t k4, int8_t *out0,
-                                              int8_t *out1) {
-    dsp_channels(p, wide, rest0, rest1, filter, k4, out0, out1, 1);
+/* dsp_channel_pairs with constant flags, each loop compiled on its own */
+static KIT_NOINLINE void dsp_pairs_whole16(const kit_conv_params_t *p, const uint32_t *wide, const int8_t *filter,
+                                           int32_t k4, int8_t *out0, int8_t *out1) {
+    dsp_channel_pairs(p, wide, NULL, NULL, filter, k4, out0, out1, 1, 1);
 }
 
-static KIT_NOINLINE void dsp_channels_any(const kit_conv_params_t *p, const uint32_t *wide, const int8_t *rest0,
-                                          const int8_t *rest1, const int8_t *filter, int32_t k4, int8_t *out0,
-                                          int8_t *out1) {
-    dsp_channels(p, wide, rest0, rest1, filter, k4, out0, out1, 0);
+static KIT_NOINLINE void dsp_pairs_doubled(const kit_conv_params_t *p, const uint32_t *wide, const int8_t *rest0,
+                                           const int8_t *rest1, const int8_t *filter, int32_t k4, int8_t *out0,
+                                           int8_t *out1) {
+    dsp_channel_pairs(p, wide, rest0, rest1, filter, k4, out0, out1, 1, 0);
+}
+
+static KIT_NOINLINE void dsp_pairs_any(const kit_conv_params_t *p, const uint32_t *wide, const int8_t *rest0,
+                                       const int8_t *rest1, const int8_t *filter, int32_t k4, int8_t *out0,
+                                       int8_t *out1) {
+    dsp_channel_pairs(p, wide, rest0, rest1, filter, k4, out0, out1, 0, 0);
+}
+
+/* An odd last channel c of two pixels: both rows of the 2x2 block are its filter. */
+static KIT_NOINLINE void dsp_last_channel(const kit_conv_params_t *p, const uint32_t *wide, const int8_t *rest0,
+                                          const int8_t *rest1, const int8_t *filter, int32_t k4, int32_t c,
+                                          int8_t *out0, int8_t *out1) {
+    const int32_t k = p->filter.h * p->filter.w * p->input.c;
+    const int8_t *const w = filter + (size_t)c * k;
+    int32_t acc[4];
+    acc[0] = acc[1] = acc[2] = acc[3] = p->kernel_bias[c];
+    kit_mat_2x2_q15(wide, w, w, k4, acc);
+    kit_mat_2x2(rest0, rest1, w + k4, w + k4, k - k4, acc);
+    out0[c] = requantize(acc[0], p->output_multiplier[c], p->output_shift[c], p->output_offset, p->activation_min,
+                         p->activation_max);
+    out1[c] = requantize(acc[2], p->output_multiplier[c], p->output_shift[c], p->output_offset, p->activation_min,
+                         p->activation_max);
 }
 
 /* Can every channel take dsp_requantize's SMMULR form: a right shift of 1..23 and every sum
@@ -579,17 +586,23 @@ static KIT_NOINLINE void conv_dsp(const kit_conv_params_t *p, const int8_t *inpu
     const int32_t k = p->filter.h * p->filter.w * p->input.c, out_c = p->output.c;
     const int32_t pixels = p->output.h * p->output.w;
     const int32_t k4 = k <= KIT_IM2COL_MAX ? k & ~3 : 0; /* taps done on int16 lanes */
-    const int doubled = dsp_sums_double(p, k);
+    const int doubled = dsp_sums_double(p, k), whole16 = doubled && k4 == k && (k & 15) == 0;
+    const uint32_t *const wide = (const uint32_t *)(void *)scratch;
     int32_t px;
     for (px = 0; px < pixels; px += 2) {
         const int32_t px1 = px + 1 < pixels ? px + 1 : px;
         const int8_t *rest0, *rest1;
         int8_t *const out0 = output + (size_t)px * out_c, *const out1 = output + (size_t)px1 * out_c;
         dsp_columns(p, input, px, px1, k4, scratch, &rest0, &rest1);
-        if (doubled) {
-            dsp_channels_doubled(p, (const uint32_t *)(void *)scratch, rest0, rest1, filter, k4, out0, out1);
+        if (whole16) {
+            dsp_pairs_whole16(p, wide, filter, k4, out0, out1);
+        } else if (doubled) {
+            dsp_pairs_doubled(p, wide, rest0, rest1, filter, k4, out0, out1);
         } else {
-            dsp_channels_any(p, (const uint32_t *)(void *)scratch, rest0, rest1, filter, k4, out0, out1);
+            dsp_pairs_any(p, wide, rest0, rest1, filter, k4, out0, out1);
+        }
+        if (out_c & 1) {
+            dsp_last_channel(p, wide, rest0, rest1, filter, k4, out_c - 1, out0, out1);
         }
     }
 }
