@@ -449,32 +449,60 @@ static void dsp_columns(const kit_conv_params_t *p, const int8_t *input, int32_t
     }
 }
 
-/* Requantization of one channel in the DSP block, its constants prepared once per block.
- * `doubled` (dsp_sums_double checked the op: every right shift is 1..23, every sum fits in
- * 31 bits): SRDHM (acc * m + 2^30) >> 31 is SMMULR (2 acc * m + 2^31) >> 32, the same int32,
- * then kit_requantize_raw's short path (right shift e = e1 + 1, round = 2^e1). Otherwise
- * kit_requantize_raw itself. */
+/* Requantization of one channel in the DSP block, its constants prepared once per block
+ * (dsp_rq_prepare), in one of two exact forms (TFLM's SRDHM y = floor((acc * m + 2^30) /
+ * 2^31), then its rounding division floor((y + 2^(e-1) - (y < 0)) / 2^e) by 2^e, e the right
+ * shift; m >= 0):
+ * - DSP_RQ_DOUBLED, where every sum of the op fits in 31 bits (dsp_rq_mode): y is SMMULR
+ *   (2 acc * m + 2^31) >> 32, |y| < 2^30, so the division is (y + 2^(e-1) - (y < 0)) >> e
+ *   with no overflow (the QADD never saturates). 2^(e-1) is 0 for e = 0 (a zero multiplier).
+ * - DSP_RQ_WIDE, any int32 sum: nested floor divisions by integers combine, so the result is
+ *   floor((acc * m + 2^30 + 2^(e+30) - n * 2^31) / 2^(31+e)) with n = (y < 0); y < 0 exactly
+ *   when acc * m < -2^30, and for acc * m in [-2^30, 0) both give 0, so n may be acc's sign.
+ *   One 64-bit sum K - n * 2^31 + acc * m (ASR, ADDS, ADC, SMLAL), K = 2^(e+30) + 2^30, whose
+ *   high word shifted by e - 1 is the result. A zero multiplier takes e = 1 (0 for any e).
+ * A channel with a left shift or none (and a nonzero multiplier) takes kit_requantize_raw. */
+enum { DSP_RQ_RAW, DSP_RQ_DOUBLED, DSP_RQ_WIDE };
+
 typedef struct {
-    int32_t multiplier, shift, round;
-    uint32_t e;
+    int32_t multiplier, round, khi; /* round: 2^(e-1) (DOUBLED); K = khi * 2^32 + klo (WIDE) */
+    uint32_t e, klo;                /* e: the right shift (DOUBLED), e - 1 (WIDE) */
 } dsp_rq_t;
 
-static KIT_ALWAYS_INLINE dsp_rq_t dsp_rq_prepare(int32_t multiplier, int32_t shift, int doubled) {
+static KIT_ALWAYS_INLINE dsp_rq_t dsp_rq_prepare(int32_t multiplier, int32_t shift, int mode) {
     dsp_rq_t q;
     q.multiplier = multiplier;
-    q.shift = shift;
-    q.e = (uint32_t)-shift;
-    q.round = doubled ? (int32_t)(1u << (q.e - 1u)) : 0;
+    if (mode == DSP_RQ_DOUBLED) {
+        q.e = (uint32_t)-shift;
+        q.round = (int32_t)((1u << q.e) >> 1);
+        q.khi = 0;
+        q.klo = 0;
+    } else {
+        const uint32_t e = multiplier == 0 ? 1u : (uint32_t)-shift;
+        q.round = 0;
+        q.khi = (int32_t)((1u << e) >> 2);
+        q.klo = 0x40000000u + ((1u << e) << 30); /* + 2^31 for e = 1 */
+        q.e = e - 1u;
+    }
     return q;
 }
 
-static KIT_ALWAYS_INLINE int32_t dsp_requantize(int32_t acc, const dsp_rq_t *q, int32_t offset, int doubled) {
+static KIT_ALWAYS_INLINE int32_t dsp_requantize(int32_t acc, const dsp_rq_t *q, int32_t offset, int mode) {
     int32_t y;
-    if (!doubled) {
-        return kit_requantize_raw(acc, q->multiplier, q->shift, offset);
+    if (mode == DSP_RQ_DOUBLED) {
+        __asm__("smmulr %0, %1, %2" : "=r"(y) : "r"(acc * 2), "r"(q->multiplier));
+        return (__qadd(y, q->round + (y >> 31)) >> q->e) + offset;
+    } else {
+        uint32_t lo;
+        __asm__("asr %[hi], %[acc], #31\n\t"
+                "adds %[lo], %[klo], %[hi], lsl #31\n\t"
+                "adc %[hi], %[khi], %[hi]\n\t"
+                "smlal %[lo], %[hi], %[acc], %[m]"
+                : [lo] "=&r"(lo), [hi] "=&r"(y)
+                : [acc] "r"(acc), [m] "r"(q->multiplier), [klo] "r"(q->klo), [khi] "r"(q->khi)
+                : "cc");
+        return (y >> q->e) + offset;
     }
-    __asm__("smmulr %0, %1, %2" : "=r"(y) : "r"(acc * 2), "r"(q->multiplier));
-    return (__qadd(y, q->round + (y >> 31)) >> q->e) + offset;
 }
 
 /* A 2x2 block's requantized sums to bytes out0[0, 1] (pixel 0, channels c, c + 1) and
@@ -501,10 +529,11 @@ static KIT_ALWAYS_INLINE void dsp_store2x2(int8_t *out0, int8_t *out1, int32_t r
  * kit_mat_2x2_q15 on the widened taps, kit_mat_2x2 on the rest, then both channels'
  * constants read once and the four bytes stored by dsp_store2x2. Channels by index, so the
  * loop carries one counter through the stack, not six pointers. `whole16`: k4 is a
- * multiple of 16 and no taps are left over (the loop keeps no tail tests). */
+ * multiple of 16 and no taps are left over (the loop keeps no tail tests); `mode`: the
+ * op's DSP_RQ_* (dsp_rq_mode). */
 static KIT_ALWAYS_INLINE void dsp_channel_pairs(const kit_conv_params_t *p, const uint32_t *wide, const int8_t *rest0,
                                                 const int8_t *rest1, const int8_t *filter, int32_t k4, int8_t *out0,
-                                                int8_t *out1, int doubled, int whole16) {
+                                                int8_t *out1, int mode, int whole16) {
     const int32_t k = p->filter.h * p->filter.w * p->input.c, pairs_end = p->output.c & ~1;
     const int32_t rest = whole16 ? 0 : k - k4, taps = whole16 ? k4 & ~15 : k4;
     const int32_t offset = p->output_offset;
@@ -521,12 +550,17 @@ static KIT_ALWAYS_INLINE void dsp_channel_pairs(const kit_conv_params_t *p, cons
         if (rest > 0) {
             kit_mat_2x2(rest0, rest1, w0 + k4, w1 + k4, rest, acc);
         }
-        {
-            const dsp_rq_t qa = dsp_rq_prepare(mult[c], shift[c], doubled);
-            const dsp_rq_t qb = dsp_rq_prepare(mult[c + 1], shift[c + 1], doubled);
-            dsp_store2x2(out0 + c, out1 + c, dsp_requantize(acc[0], &qa, offset, doubled),
-                         dsp_requantize(acc[1], &qb, offset, doubled), dsp_requantize(acc[2], &qa, offset, doubled),
-                         dsp_requantize(acc[3], &qb, offset, doubled), lo4, hi4);
+        if (mode != DSP_RQ_RAW) {
+            const dsp_rq_t qa = dsp_rq_prepare(mult[c], shift[c], mode);
+            const dsp_rq_t qb = dsp_rq_prepare(mult[c + 1], shift[c + 1], mode);
+            dsp_store2x2(out0 + c, out1 + c, dsp_requantize(acc[0], &qa, offset, mode),
+                         dsp_requantize(acc[1], &qb, offset, mode), dsp_requantize(acc[2], &qa, offset, mode),
+                         dsp_requantize(acc[3], &qb, offset, mode), lo4, hi4);
+        } else {
+            const int32_t ma = mult[c], sa = shift[c], mb = mult[c + 1], sb = shift[c + 1];
+            dsp_store2x2(out0 + c, out1 + c, kit_requantize_raw(acc[0], ma, sa, offset),
+                         kit_requantize_raw(acc[1], mb, sb, offset), kit_requantize_raw(acc[2], ma, sa, offset),
+                         kit_requantize_raw(acc[3], mb, sb, offset), lo4, hi4);
         }
     }
 }
@@ -534,19 +568,30 @@ static KIT_ALWAYS_INLINE void dsp_channel_pairs(const kit_conv_params_t *p, cons
 /* dsp_channel_pairs with constant flags, each loop compiled on its own */
 static KIT_NOINLINE void dsp_pairs_whole16(const kit_conv_params_t *p, const uint32_t *wide, const int8_t *filter,
                                            int32_t k4, int8_t *out0, int8_t *out1) {
-    dsp_channel_pairs(p, wide, NULL, NULL, filter, k4, out0, out1, 1, 1);
+    dsp_channel_pairs(p, wide, NULL, NULL, filter, k4, out0, out1, DSP_RQ_DOUBLED, 1);
+}
+
+static KIT_NOINLINE void dsp_pairs_whole16_wide(const kit_conv_params_t *p, const uint32_t *wide,
+                                                const int8_t *filter, int32_t k4, int8_t *out0, int8_t *out1) {
+    dsp_channel_pairs(p, wide, NULL, NULL, filter, k4, out0, out1, DSP_RQ_WIDE, 1);
 }
 
 static KIT_NOINLINE void dsp_pairs_doubled(const kit_conv_params_t *p, const uint32_t *wide, const int8_t *rest0,
                                            const int8_t *rest1, const int8_t *filter, int32_t k4, int8_t *out0,
                                            int8_t *out1) {
-    dsp_channel_pairs(p, wide, rest0, rest1, filter, k4, out0, out1, 1, 0);
+    dsp_channel_pairs(p, wide, rest0, rest1, filter, k4, out0, out1, DSP_RQ_DOUBLED, 0);
+}
+
+static KIT_NOINLINE void dsp_pairs_wide(const kit_conv_params_t *p, const uint32_t *wide, const int8_t *rest0,
+                                        const int8_t *rest1, const int8_t *filter, int32_t k4, int8_t *out0,
+                                        int8_t *out1) {
+    dsp_channel_pairs(p, wide, rest0, rest1, filter, k4, out0, out1, DSP_RQ_WIDE, 0);
 }
 
 static KIT_NOINLINE void dsp_pairs_any(const kit_conv_params_t *p, const uint32_t *wide, const int8_t *rest0,
                                        const int8_t *rest1, const int8_t *filter, int32_t k4, int8_t *out0,
                                        int8_t *out1) {
-    dsp_channel_pairs(p, wide, rest0, rest1, filter, k4, out0, out1, 0, 0);
+    dsp_channel_pairs(p, wide, rest0, rest1, filter, k4, out0, out1, DSP_RQ_RAW, 0);
 }
 
 /* An odd last channel c of two pixels: both rows of the 2x2 block are its filter. */
@@ -565,18 +610,28 @@ static KIT_NOINLINE void dsp_last_channel(const kit_conv_params_t *p, const uint
                          p->activation_max);
 }
 
-/* Can every channel take dsp_requantize's SMMULR form: a right shift of 1..23 and every sum
- * within 31 bits (|kernel_bias| + k * 128 * 128 < 2^30, the products of int8 bytes)? */
-static int dsp_sums_double(const kit_conv_params_t *p, int32_t k) {
+/* The op's DSP_RQ_* form: RAW when some channel with a nonzero multiplier has a left shift or
+ * none; DOUBLED when every channel has a right shift of 1..31 (or a zero multiplier) and
+ * every sum fits in 31 bits (|kernel_bias| + k * 128 * 128 < 2^30, the products of int8
+ * bytes); WIDE otherwise (a huge bias, as MobileNet's near-dead channels have). */
+static int dsp_rq_mode(const kit_conv_params_t *p, int32_t k) {
     const int32_t bound = k < 65536 ? (int32_t)(1 << 30) - k * 128 * 128 : 0;
+    int mode = DSP_RQ_DOUBLED;
     int32_t c;
     for (c = 0; c < p->output.c; ++c) {
-        const int32_t b = p->kernel_bias[c];
-        if ((uint32_t)(-p->output_shift[c] - 1) >= 23u || b >= bound || b <= -bound) {
-            return 0;
+        const int32_t shift = p->output_shift[c], b = p->kernel_bias[c];
+        if (p->output_multiplier[c] == 0) {
+            if (shift < -31 || shift > 0) {
+                return DSP_RQ_RAW;
+            }
+        } else if (shift < -31 || shift > -1) {
+            return DSP_RQ_RAW;
+        }
+        if (b >= bound || b <= -bound) {
+            mode = DSP_RQ_WIDE;
         }
     }
-    return 1;
+    return mode;
 }
 
 /* The DSP fast path without a fused ADD: pixels in pairs (an odd last pixel runs twice,
@@ -586,7 +641,7 @@ static KIT_NOINLINE void conv_dsp(const kit_conv_params_t *p, const int8_t *inpu
     const int32_t k = p->filter.h * p->filter.w * p->input.c, out_c = p->output.c;
     const int32_t pixels = p->output.h * p->output.w;
     const int32_t k4 = k <= KIT_IM2COL_MAX ? k & ~3 : 0; /* taps done on int16 lanes */
-    const int doubled = dsp_sums_double(p, k), whole16 = doubled && k4 == k && (k & 15) == 0;
+    const int mode = dsp_rq_mode(p, k), whole16 = k4 == k && (k & 15) == 0;
     const uint32_t *const wide = (const uint32_t *)(void *)scratch;
     int32_t px;
     for (px = 0; px < pixels; px += 2) {
@@ -594,10 +649,14 @@ static KIT_NOINLINE void conv_dsp(const kit_conv_params_t *p, const int8_t *inpu
         const int8_t *rest0, *rest1;
         int8_t *const out0 = output + (size_t)px * out_c, *const out1 = output + (size_t)px1 * out_c;
         dsp_columns(p, input, px, px1, k4, scratch, &rest0, &rest1);
-        if (whole16) {
+        if (whole16 && mode == DSP_RQ_DOUBLED) {
             dsp_pairs_whole16(p, wide, filter, k4, out0, out1);
-        } else if (doubled) {
+        } else if (whole16 && mode == DSP_RQ_WIDE) {
+            dsp_pairs_whole16_wide(p, wide, filter, k4, out0, out1);
+        } else if (mode == DSP_RQ_DOUBLED) {
             dsp_pairs_doubled(p, wide, rest0, rest1, filter, k4, out0, out1);
+        } else if (mode == DSP_RQ_WIDE) {
+            dsp_pairs_wide(p, wide, rest0, rest1, filter, k4, out0, out1);
         } else {
             dsp_pairs_any(p, wide, rest0, rest1, filter, k4, out0, out1);
         }
