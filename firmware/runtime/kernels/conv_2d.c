@@ -4,10 +4,17 @@
  * Fast path (non-grouped, with the compiler's kernel_bias): a matrix multiply of filter rows
  * by input columns, two output pixels x two output channels per block (kit_mat_2x2). A 1x1
  * convolution without padding reads its columns straight from the input; any other filter
- * copies the two windows into im2col columns on the stack, padded taps set to the input
- * zero point (they then add 0, as TFLM's skipped taps do). Windows larger than
- * KIT_IM2COL_MAX bytes take the general path, and so does an op the compiler gave less
- * scratch than im2col_scratch_bytes (the columns live in the arena, not on the stack).
+ * copies the two windows into im2col columns, padded taps set to the input zero point (they
+ * then add 0, as TFLM's skipped taps do). Windows larger than KIT_IM2COL_MAX bytes take the
+ * general path, and so does an op the compiler gave less scratch than im2col_scratch_bytes
+ * (the columns live in the arena, not on the stack).
+ *
+ * Arm DSP builds (Cortex-M4/M7) run conv_dsp where no ADD is fused: the two columns' taps
+ * widened to int16 lanes once per pixel pair (kit_widen_pair / widen_column), every channel
+ * pair through kit_mat_2x2_q15 (8 SMLADs per 4 taps, 16 taps per pass), then per block the
+ * two channels' constants read once, an exact requantization in a few instructions per
+ * output (dsp_requantize: SMMULR, or a 64-bit SMLAL sum where a bias is near 2^30) and the
+ * four bytes clamped together (dsp_store2x2); conv_pairs keeps the fused ADD.
  *
  * Portable builds (no Arm DSP, no Helium: rv32, Xtensa, the host) run conv_swar instead: two
  * pixels per 32-bit word, so one MUL gives two products (conv_block_swar), or for more than
@@ -16,7 +23,8 @@
  *
  * Memory order (kit.compile.overlap relies on it to write the output over a dying input):
  * output pixels in raster order, in blocks of at most four (conv_swar), three
- * (conv_portable) or two (conv_pairs), each block reading only its pixels' input windows.
+ * (conv_portable) or two (conv_pairs, conv_dsp), each block reading only its pixels' input
+ * windows.
  *
  * General path: the filter window is clipped to the input once per output pixel; the sum
  * is the same as TFLM's (int32 adds of the same products), only the skipped out-of-bounds
