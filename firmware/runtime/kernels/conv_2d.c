@@ -513,14 +513,21 @@ static KIT_ALWAYS_INLINE int32_t dsp_requantize(int32_t acc, const dsp_rq_t *q, 
     }
 }
 
+/* low halfword of lo, low halfword of hi above it: one PKHBT (GCC builds it from UXTH + ORR) */
+static KIT_ALWAYS_INLINE uint32_t dsp_pkhbt(uint32_t lo, uint32_t hi) {
+    uint32_t r;
+    __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(r) : "r"(lo), "r"(hi));
+    return r;
+}
+
 /* A 2x2 block's requantized sums to bytes out0[0, 1] (pixel 0, channels c, c + 1) and
  * out1[0, 1] (pixel 1), clamped to [lo, hi] as kit_store4_s8 does: SSAT, PKHBT + UXTB16 +
  * ORR pack the four bytes into one word, one SSUB8 / SEL pair each against lo4 and hi4,
  * then two halfword stores. */
 static KIT_ALWAYS_INLINE void dsp_store2x2(int8_t *out0, int8_t *out1, int32_t r00, int32_t r01, int32_t r10,
                                            int32_t r11, uint32_t lo4, uint32_t hi4) {
-    const uint32_t c0 = ((uint32_t)__ssat(r00, 8) & 0xFFFFu) | ((uint32_t)__ssat(r10, 8) << 16); /* PKHBT */
-    const uint32_t c1 = ((uint32_t)__ssat(r01, 8) & 0xFFFFu) | ((uint32_t)__ssat(r11, 8) << 16);
+    const uint32_t c0 = dsp_pkhbt((uint32_t)__ssat(r00, 8), (uint32_t)__ssat(r10, 8));
+    const uint32_t c1 = dsp_pkhbt((uint32_t)__ssat(r01, 8), (uint32_t)__ssat(r11, 8));
     uint32_t v = __uxtb16(c0) | (__uxtb16(c1) << 8);
     uint16_t h;
     (void)__ssub8((int8x4_t)v, (int8x4_t)lo4); /* GE where v >= lo */
