@@ -597,12 +597,6 @@ static KIT_NOINLINE void dsp_pairs_doubled(const kit_conv_params_t *p, const uin
     dsp_channel_pairs(p, wide, rest0, rest1, filter, k4, out0, out1, DSP_RQ_DOUBLED, 0);
 }
 
-static KIT_NOINLINE void dsp_pairs_wide(const kit_conv_params_t *p, const uint32_t *wide, const int8_t *rest0,
-                                        const int8_t *rest1, const int8_t *filter, int32_t k4, int8_t *out0,
-                                        int8_t *out1) {
-    dsp_channel_pairs(p, wide, rest0, rest1, filter, k4, out0, out1, DSP_RQ_WIDE, 0);
-}
-
 static KIT_NOINLINE void dsp_pairs_any(const kit_conv_params_t *p, const uint32_t *wide, const int8_t *rest0,
                                        const int8_t *rest1, const int8_t *filter, int32_t k4, int8_t *out0,
                                        int8_t *out1) {
@@ -670,9 +664,7 @@ static KIT_NOINLINE void conv_dsp(const kit_conv_params_t *p, const int8_t *inpu
             dsp_pairs_whole16_wide(p, wide, filter, k4, out0, out1);
         } else if (mode == DSP_RQ_DOUBLED) {
             dsp_pairs_doubled(p, wide, rest0, rest1, filter, k4, out0, out1);
-        } else if (mode == DSP_RQ_WIDE) {
-            dsp_pairs_wide(p, wide, rest0, rest1, filter, k4, out0, out1);
-        } else {
+        } else { /* WIDE off the whole16 loop is rare (near-dead channels of a small layer) */
             dsp_pairs_any(p, wide, rest0, rest1, filter, k4, out0, out1);
         }
         if (out_c & 1) {
