@@ -4,10 +4,17 @@
  * Fast path (non-grouped, with the compiler's kernel_bias): a matrix multiply of filter rows
  * by input columns, two output pixels x two output channels per block (kit_mat_2x2). A 1x1
  * convolution without padding reads its columns straight from the input; any other filter
- * copies the two windows into im2col columns on the stack, padded taps set to the input
- * zero point (they then add 0, as TFLM's skipped taps do). Windows larger than
- * KIT_IM2COL_MAX bytes take the general path, and so does an op the compiler gave less
- * scratch than im2col_scratch_bytes (the columns live in the arena, not on the stack).
+ * copies the two windows into im2col columns, padded taps set to the input zero point (they
+ * then add 0, as TFLM's skipped taps do). Windows larger than KIT_IM2COL_MAX bytes take the
+ * general path, and so does an op the compiler gave less scratch than im2col_scratch_bytes
+ * (the columns live in the arena, not on the stack).
+ *
+ * Arm DSP builds (Cortex-M4/M7) run conv_dsp where no ADD is fused: the two columns' taps
+ * widened to int16 lanes once per pixel pair (kit_widen_pair / widen_column), every channel
+ * pair through kit_mat_2x2_q15 (8 SMLADs per 4 taps, 16 taps per pass), then per block the
+ * two channels' constants read once, an exact requantization in a few instructions per
+ * output (dsp_requantize: SMMULR, or a 64-bit SMLAL sum where a bias is near 2^30) and the
+ * four bytes clamped together (dsp_store2x2); conv_pairs keeps the fused ADD.
  *
  * Portable builds (no Arm DSP, no Helium: rv32, Xtensa, the host) run conv_swar instead: two
  * pixels per 32-bit word, so one MUL gives two products (conv_block_swar), or for more than
@@ -22,10 +29,10 @@
  *
  * Memory order (kit.compile.overlap relies on it to write the output over a dying input):
  * output pixels in raster order, in blocks of at most four (conv_swar), three
- * (conv_portable) or two (conv_pairs), each block reading only its pixels' input windows.
- * With a fused ADD, output element i's shortcut byte i is read before element i is written,
- * and a block reads all of a channel's shortcut bytes before writing any of them (so the
- * output may sit exactly on the shortcut, or CONV_BLOCK_PIXELS pixels below it).
+ * (conv_portable) or two (conv_pairs, conv_dsp), each block reading only its pixels' input
+ * windows. With a fused ADD, output element i's shortcut byte i is read before element i is
+ * written, and a block reads all of a channel's shortcut bytes before writing any of them (so
+ * the output may sit exactly on the shortcut, or CONV_BLOCK_PIXELS pixels below it).
  *
  * General path: the filter window is clipped to the input once per output pixel; the sum
  * is the same as TFLM's (int32 adds of the same products), only the skipped out-of-bounds
@@ -592,12 +599,269 @@ static KIT_ALWAYS_INLINE void conv_pairs(const kit_conv_params_t *p, const int8_
     }
 }
 
+#if KIT_DSP_KERNELS
+/* The DSP path without a fused ADD (conv_dsp): the columns of output pixels px and px1 in
+ * the scratch layout of im2col_scratch_bytes: their first k4 taps widened into `wide`
+ * (kit_widen_pair's layout), *rest0 / *rest1 their remaining k - k4 int8 taps. */
+static void dsp_columns(const kit_conv_params_t *p, const int8_t *input, int32_t px, int32_t px1, int32_t k4,
+                        uint8_t *scratch, const int8_t **rest0, const int8_t **rest1) {
+    const int32_t k = p->filter.h * p->filter.w * p->input.c;
+    const int direct = p->filter.h == 1 && p->filter.w == 1 && p->pad_h == 0 && p->pad_w == 0;
+    uint32_t *const wide = (uint32_t *)(void *)scratch;
+    int8_t *const col = (int8_t *)scratch + 4 * k4, *const tail0 = col + k;
+    if (direct) {
+        const int32_t w = p->output.w, sy = p->stride_h, sx = p->stride_w, in_w = p->input.w;
+        const int8_t *const a0 = input + ((size_t)(px / w) * sy * in_w + (size_t)(px % w) * sx) * p->input.c;
+        const int8_t *const a1 = input + ((size_t)(px1 / w) * sy * in_w + (size_t)(px1 % w) * sx) * p->input.c;
+        kit_widen_pair(a0, a1, k4, wide);
+        *rest0 = a0 + k4;
+        *rest1 = a1 + k4;
+    } else if (k4 > 0) { /* widen each column as it is copied; keep the first one's tail */
+        int32_t t;
+        im2col(p, input, px, col);
+        widen_column(col, k4, wide);
+        for (t = k4; t < k; ++t) {
+            tail0[t - k4] = col[t];
+        }
+        im2col(p, input, px1, col);
+        widen_column(col, k4, wide + 2);
+        *rest0 = tail0;
+        *rest1 = col + k4;
+    } else { /* below 4 taps both columns fit in col and tail0 side by side (2 k <= k + 4) */
+        im2col(p, input, px, col);
+        im2col(p, input, px1, col + k);
+        *rest0 = col;
+        *rest1 = col + k;
+    }
+}
+
+/* Requantization of one channel in the DSP block, its constants prepared once per block
+ * (dsp_rq_prepare), in one of two exact forms (TFLM's SRDHM y = floor((acc * m + 2^30) /
+ * 2^31), then its rounding division floor((y + 2^(e-1) - (y < 0)) / 2^e) by 2^e, e the right
+ * shift; m >= 0):
+ * - DSP_RQ_DOUBLED, where every sum of the op fits in 31 bits (dsp_rq_mode): y is SMMULR
+ *   (2 acc * m + 2^31) >> 32, |y| < 2^30, so the division is (y + 2^(e-1) - (y < 0)) >> e
+ *   with no overflow (the QADD never saturates). 2^(e-1) is 0 for e = 0 (a zero multiplier).
+ * - DSP_RQ_WIDE, any int32 sum: nested floor divisions by integers combine, so the result is
+ *   floor((acc * m + 2^30 + 2^(e+30) - n * 2^31) / 2^(31+e)) with n = (y < 0); y < 0 exactly
+ *   when acc * m < -2^30, and for acc * m in [-2^30, 0) both give 0, so n may be acc's sign.
+ *   One 64-bit sum K - n * 2^31 + acc * m (ASR, ADDS, ADC, SMLAL), K = 2^(e+30) + 2^30, whose
+ *   high word shifted by e - 1 is the result. A zero multiplier takes e = 1 (0 for any e).
+ * A channel with a left shift or none (and a nonzero multiplier) takes kit_requantize_raw. */
+enum { DSP_RQ_RAW, DSP_RQ_DOUBLED, DSP_RQ_WIDE };
+
+typedef struct {
+    int32_t multiplier, round, khi; /* round: 2^(e-1) (DOUBLED); K = khi * 2^32 + klo (WIDE) */
+    uint32_t e, klo;                /* e: the right shift (DOUBLED), e - 1 (WIDE) */
+} dsp_rq_t;
+
+static KIT_ALWAYS_INLINE dsp_rq_t dsp_rq_prepare(int32_t multiplier, int32_t shift, int mode) {
+    dsp_rq_t q;
+    q.multiplier = multiplier;
+    if (mode == DSP_RQ_DOUBLED) {
+        q.e = (uint32_t)-shift;
+        q.round = (int32_t)((1u << q.e) >> 1);
+        q.khi = 0;
+        q.klo = 0;
+    } else {
+        const uint32_t e = multiplier == 0 ? 1u : (uint32_t)-shift;
+        q.round = 0;
+        q.khi = (int32_t)((1u << e) >> 2);
+        q.klo = 0x40000000u + ((1u << e) << 30); /* + 2^31 for e = 1 */
+        q.e = e - 1u;
+    }
+    return q;
+}
+
+static KIT_ALWAYS_INLINE int32_t dsp_requantize(int32_t acc, const dsp_rq_t *q, int32_t offset, int mode) {
+    int32_t y;
+    if (mode == DSP_RQ_DOUBLED) {
+        __asm__("smmulr %0, %1, %2" : "=r"(y) : "r"(acc * 2), "r"(q->multiplier));
+        return (__qadd(y, q->round + (y >> 31)) >> q->e) + offset;
+    } else {
+        uint32_t lo;
+        __asm__("asr %[hi], %[acc], #31\n\t"
+                "adds %[lo], %[klo], %[hi], lsl #31\n\t"
+                "adc %[hi], %[khi], %[hi]\n\t"
+                "smlal %[lo], %[hi], %[acc], %[m]"
+                : [lo] "=&r"(lo), [hi] "=&r"(y)
+                : [acc] "r"(acc), [m] "r"(q->multiplier), [klo] "r"(q->klo), [khi] "r"(q->khi)
+                : "cc");
+        return (y >> q->e) + offset;
+    }
+}
+
+/* low halfword of lo, low halfword of hi above it: one PKHBT (GCC builds it from UXTH + ORR) */
+static KIT_ALWAYS_INLINE uint32_t dsp_pkhbt(uint32_t lo, uint32_t hi) {
+    uint32_t r;
+    __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(r) : "r"(lo), "r"(hi));
+    return r;
+}
+
+/* A 2x2 block's requantized sums to bytes out0[0, 1] (pixel 0, channels c, c + 1) and
+ * out1[0, 1] (pixel 1), clamped to [lo, hi] as kit_store4_s8 does: SSAT, PKHBT + UXTB16 +
+ * ORR pack the four bytes into one word, one SSUB8 / SEL pair each against lo4 and hi4,
+ * then two halfword stores. */
+static KIT_ALWAYS_INLINE void dsp_store2x2(int8_t *out0, int8_t *out1, int32_t r00, int32_t r01, int32_t r10,
+                                           int32_t r11, uint32_t lo4, uint32_t hi4) {
+    const uint32_t c0 = dsp_pkhbt((uint32_t)__ssat(r00, 8), (uint32_t)__ssat(r10, 8));
+    const uint32_t c1 = dsp_pkhbt((uint32_t)__ssat(r01, 8), (uint32_t)__ssat(r11, 8));
+    uint32_t v = __uxtb16(c0) | (__uxtb16(c1) << 8);
+    uint16_t h;
+    (void)__ssub8((int8x4_t)v, (int8x4_t)lo4); /* GE where v >= lo */
+    v = (uint32_t)__sel((uint8x4_t)v, (uint8x4_t)lo4);
+    (void)__ssub8((int8x4_t)v, (int8x4_t)hi4); /* GE where v >= hi */
+    v = (uint32_t)__sel((uint8x4_t)hi4, (uint8x4_t)v);
+    h = (uint16_t)v;
+    memcpy(out0, &h, sizeof h);
+    h = (uint16_t)(v >> 16);
+    memcpy(out1, &h, sizeof h);
+}
+
+/* The channel pairs of two pixels (columns given by dsp_columns; outputs out0, out1):
+ * kit_mat_2x2_q15 on the widened taps, kit_mat_2x2 on the rest, then both channels'
+ * constants read once and the four bytes stored by dsp_store2x2. Channels by index, so the
+ * loop carries one counter through the stack, not six pointers. `whole16`: k4 is a
+ * multiple of 16 and no taps are left over (the loop keeps no tail tests); `mode`: the
+ * op's DSP_RQ_* (dsp_rq_mode). */
+static KIT_ALWAYS_INLINE void dsp_channel_pairs(const kit_conv_params_t *p, const uint32_t *wide, const int8_t *rest0,
+                                                const int8_t *rest1, const int8_t *filter, int32_t k4, int8_t *out0,
+                                                int8_t *out1, int mode, int whole16) {
+    const int32_t k = p->filter.h * p->filter.w * p->input.c, pairs_end = p->output.c & ~1;
+    const int32_t rest = whole16 ? 0 : k - k4, taps = whole16 ? k4 & ~15 : k4;
+    const int32_t offset = p->output_offset;
+    const uint32_t lo4 = ((uint32_t)p->activation_min & 0xFFu) * 0x01010101u;
+    const uint32_t hi4 = ((uint32_t)p->activation_max & 0xFFu) * 0x01010101u;
+    const int32_t *const kb = p->kernel_bias, *const mult = p->output_multiplier, *const shift = p->output_shift;
+    int32_t c;
+    for (c = 0; c != pairs_end; c += 2) {
+        const int8_t *const w0 = filter + (size_t)c * k, *const w1 = w0 + k;
+        int32_t acc[4];
+        acc[0] = acc[2] = kb[c];
+        acc[1] = acc[3] = kb[c + 1];
+        kit_mat_2x2_q15(wide, w0, w1, taps, acc);
+        if (rest > 0) {
+            kit_mat_2x2(rest0, rest1, w0 + k4, w1 + k4, rest, acc);
+        }
+        if (mode != DSP_RQ_RAW) {
+            const dsp_rq_t qa = dsp_rq_prepare(mult[c], shift[c], mode);
+            const dsp_rq_t qb = dsp_rq_prepare(mult[c + 1], shift[c + 1], mode);
+            dsp_store2x2(out0 + c, out1 + c, dsp_requantize(acc[0], &qa, offset, mode),
+                         dsp_requantize(acc[1], &qb, offset, mode), dsp_requantize(acc[2], &qa, offset, mode),
+                         dsp_requantize(acc[3], &qb, offset, mode), lo4, hi4);
+        } else {
+            const int32_t ma = mult[c], sa = shift[c], mb = mult[c + 1], sb = shift[c + 1];
+            dsp_store2x2(out0 + c, out1 + c, kit_requantize_raw(acc[0], ma, sa, offset),
+                         kit_requantize_raw(acc[1], mb, sb, offset), kit_requantize_raw(acc[2], ma, sa, offset),
+                         kit_requantize_raw(acc[3], mb, sb, offset), lo4, hi4);
+        }
+    }
+}
+
+/* dsp_channel_pairs with constant flags, each loop compiled on its own */
+static KIT_NOINLINE void dsp_pairs_whole16(const kit_conv_params_t *p, const uint32_t *wide, const int8_t *filter,
+                                           int32_t k4, int8_t *out0, int8_t *out1) {
+    dsp_channel_pairs(p, wide, NULL, NULL, filter, k4, out0, out1, DSP_RQ_DOUBLED, 1);
+}
+
+static KIT_NOINLINE void dsp_pairs_whole16_wide(const kit_conv_params_t *p, const uint32_t *wide,
+                                                const int8_t *filter, int32_t k4, int8_t *out0, int8_t *out1) {
+    dsp_channel_pairs(p, wide, NULL, NULL, filter, k4, out0, out1, DSP_RQ_WIDE, 1);
+}
+
+static KIT_NOINLINE void dsp_pairs_doubled(const kit_conv_params_t *p, const uint32_t *wide, const int8_t *rest0,
+                                           const int8_t *rest1, const int8_t *filter, int32_t k4, int8_t *out0,
+                                           int8_t *out1) {
+    dsp_channel_pairs(p, wide, rest0, rest1, filter, k4, out0, out1, DSP_RQ_DOUBLED, 0);
+}
+
+static KIT_NOINLINE void dsp_pairs_any(const kit_conv_params_t *p, const uint32_t *wide, const int8_t *rest0,
+                                       const int8_t *rest1, const int8_t *filter, int32_t k4, int8_t *out0,
+                                       int8_t *out1) {
+    dsp_channel_pairs(p, wide, rest0, rest1, filter, k4, out0, out1, DSP_RQ_RAW, 0);
+}
+
+/* An odd last channel c of two pixels: both rows of the 2x2 block are its filter. */
+static KIT_NOINLINE void dsp_last_channel(const kit_conv_params_t *p, const uint32_t *wide, const int8_t *rest0,
+                                          const int8_t *rest1, const int8_t *filter, int32_t k4, int32_t c,
+                                          int8_t *out0, int8_t *out1) {
+    const int32_t k = p->filter.h * p->filter.w * p->input.c;
+    const int8_t *const w = filter + (size_t)c * k;
+    int32_t acc[4];
+    acc[0] = acc[1] = acc[2] = acc[3] = p->kernel_bias[c];
+    kit_mat_2x2_q15(wide, w, w, k4, acc);
+    kit_mat_2x2(rest0, rest1, w + k4, w + k4, k - k4, acc);
+    out0[c] = requantize(acc[0], p->output_multiplier[c], p->output_shift[c], p->output_offset, p->activation_min,
+                         p->activation_max);
+    out1[c] = requantize(acc[2], p->output_multiplier[c], p->output_shift[c], p->output_offset, p->activation_min,
+                         p->activation_max);
+}
+
+/* The op's DSP_RQ_* form: RAW when some channel with a nonzero multiplier has a left shift or
+ * none; DOUBLED when every channel has a right shift of 1..31 (or a zero multiplier) and
+ * every sum fits in 31 bits (|kernel_bias| + k * 128 * 128 < 2^30, the products of int8
+ * bytes); WIDE otherwise (a huge bias, as MobileNet's near-dead channels have). */
+static int dsp_rq_mode(const kit_conv_params_t *p, int32_t k) {
+    const int32_t bound = k < 65536 ? (int32_t)(1 << 30) - k * 128 * 128 : 0;
+    int mode = DSP_RQ_DOUBLED;
+    int32_t c;
+    for (c = 0; c < p->output.c; ++c) {
+        const int32_t shift = p->output_shift[c], b = p->kernel_bias[c];
+        if (p->output_multiplier[c] == 0) {
+            if (shift < -31 || shift > 0) {
+                return DSP_RQ_RAW;
+            }
+        } else if (shift < -31 || shift > -1) {
+            return DSP_RQ_RAW;
+        }
+        if (b >= bound || b <= -bound) {
+            mode = DSP_RQ_WIDE;
+        }
+    }
+    return mode;
+}
+
+/* The DSP fast path without a fused ADD: pixels in pairs (an odd last pixel runs twice,
+ * writing the same bytes), every channel of a pair before the next pair. */
+static KIT_NOINLINE void conv_dsp(const kit_conv_params_t *p, const int8_t *input, const int8_t *filter,
+                                  int8_t *output, uint8_t *scratch) {
+    const int32_t k = p->filter.h * p->filter.w * p->input.c, out_c = p->output.c;
+    const int32_t pixels = p->output.h * p->output.w;
+    const int32_t k4 = k <= KIT_IM2COL_MAX ? k & ~3 : 0; /* taps done on int16 lanes */
+    const int mode = dsp_rq_mode(p, k), whole16 = k4 == k && (k & 15) == 0;
+    const uint32_t *const wide = (const uint32_t *)(void *)scratch;
+    int32_t px;
+    for (px = 0; px < pixels; px += 2) {
+        const int32_t px1 = px + 1 < pixels ? px + 1 : px;
+        const int8_t *rest0, *rest1;
+        int8_t *const out0 = output + (size_t)px * out_c, *const out1 = output + (size_t)px1 * out_c;
+        dsp_columns(p, input, px, px1, k4, scratch, &rest0, &rest1);
+        if (whole16 && mode == DSP_RQ_DOUBLED) {
+            dsp_pairs_whole16(p, wide, filter, k4, out0, out1);
+        } else if (whole16 && mode == DSP_RQ_WIDE) {
+            dsp_pairs_whole16_wide(p, wide, filter, k4, out0, out1);
+        } else if (mode == DSP_RQ_DOUBLED) {
+            dsp_pairs_doubled(p, wide, rest0, rest1, filter, k4, out0, out1);
+        } else { /* WIDE off the whole16 loop is rare (near-dead channels of a small layer) */
+            dsp_pairs_any(p, wide, rest0, rest1, filter, k4, out0, out1);
+        }
+        if (out_c & 1) {
+            dsp_last_channel(p, wide, rest0, rest1, filter, k4, out_c - 1, out0, out1);
+        }
+    }
+}
+#endif
+
 /* conv_pairs without and with a fused ADD, as two functions: the loop without one is the loop
- * it was (no test per output, its own registers); kept out of kit_op_conv_2d, whose general
- * path would crowd its registers (rv32). */
+ * it was (no test per output, its own registers), or on the Arm DSP builds conv_dsp; kept out
+ * of kit_op_conv_2d, whose general path would crowd its registers (rv32). */
 static KIT_NO_PRESCHED void conv_im2col(const kit_conv_params_t *p, const int8_t *input, const int8_t *filter,
                                      int8_t *output, uint8_t *scratch) {
+#if KIT_DSP_KERNELS
+    conv_dsp(p, input, filter, output, scratch);
+#else
     conv_pairs(p, input, filter, output, scratch, NULL, NULL);
+#endif
 }
 
 static KIT_NOINLINE void conv_im2col_add(const kit_conv_params_t *p, const int8_t *input, const int8_t *filter,

@@ -333,9 +333,10 @@ static inline void kit_widen_pair(const int8_t *a0, const int8_t *a1, int32_t n,
 }
 
 /* kit_mat_2x2 over n (a multiple of 4) taps, the columns given widened by kit_widen_pair:
- * per 4 taps two double-word loads, two weight words widened, eight SMLADs; 8 taps per
- * loop pass. In assembly: in C, GCC spills and spends 21 instructions per 4 taps; this
- * loop spends 17.5 with 13 registers (so it also builds where r7 is the frame pointer). */
+ * per 4 taps two double-word loads, two weight words widened, eight SMLADs; 16 taps per
+ * loop pass, then 8 and 4. In assembly: in C, GCC spills and spends 21 instructions per 4
+ * taps; this loop spends 16.75 with 13 registers (so it also builds where r7 is the frame
+ * pointer). */
 #define KIT_MAT_2X2_Q15_TAPS                              \
     "ldrd %[x0e], %[x0o], [%[a]], #16\n\t"               \
     "ldrd %[x1e], %[x1o], [%[a], #-8]\n\t"               \
@@ -354,13 +355,13 @@ static inline void kit_widen_pair(const int8_t *a0, const int8_t *a1, int32_t n,
     "smlad %[s11], %[x1e], %[t], %[s11]\n\t"             \
     "smlad %[s11], %[x1o], %[w], %[s11]\n\t"
 
-static inline void kit_mat_2x2_q15(const uint32_t *a, const int8_t *w0, const int8_t *w1, int32_t n,
+static KIT_ALWAYS_INLINE void kit_mat_2x2_q15(const uint32_t *a, const int8_t *w0, const int8_t *w1, int32_t n,
                                    int32_t acc[4]) {
     int32_t s00 = acc[0], s01 = acc[1], s10 = acc[2], s11 = acc[3];
     uint32_t x0e, x0o, x1e, x1o, w, t;
-    const uint32_t *const end = a + (n & ~7); /* in memory: 13 registers are live without it */
+    const uint32_t *const end = a + (n & ~15); /* in memory: 13 registers are live without it */
     if (a != end) {
-        __asm__("1:\n\t" KIT_MAT_2X2_Q15_TAPS KIT_MAT_2X2_Q15_TAPS
+        __asm__("1:\n\t" KIT_MAT_2X2_Q15_TAPS KIT_MAT_2X2_Q15_TAPS KIT_MAT_2X2_Q15_TAPS KIT_MAT_2X2_Q15_TAPS
                 "ldr %[t], %[end]\n\t"
                 "cmp %[a], %[t]\n\t"
                 "bne 1b\n\t"
@@ -369,6 +370,14 @@ static inline void kit_mat_2x2_q15(const uint32_t *a, const int8_t *w0, const in
                   [w] "=&r"(w), [t] "=&r"(t)
                 : [end] "m"(end)
                 : "cc", "memory");
+    }
+    if (n & 8) {
+        __asm__(KIT_MAT_2X2_Q15_TAPS KIT_MAT_2X2_Q15_TAPS
+                : [s00] "+r"(s00), [s01] "+r"(s01), [s10] "+r"(s10), [s11] "+r"(s11), [a] "+r"(a), [w0] "+r"(w0),
+                  [w1] "+r"(w1), [x0e] "=&r"(x0e), [x0o] "=&r"(x0o), [x1e] "=&r"(x1e), [x1o] "=&r"(x1o),
+                  [w] "=&r"(w), [t] "=&r"(t)
+                :
+                : "memory");
     }
     if (n & 4) {
         __asm__(KIT_MAT_2X2_Q15_TAPS
