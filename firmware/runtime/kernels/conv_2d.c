@@ -14,7 +14,9 @@
  * pair through kit_mat_2x2_q15 (8 SMLADs per 4 taps, 16 taps per pass), then per block the
  * two channels' constants read once, an exact requantization in a few instructions per
  * output (dsp_requantize: SMMULR, or a 64-bit SMLAL sum where a bias is near 2^30) and the
- * four bytes clamped together (dsp_store2x2); conv_pairs keeps the fused ADD.
+ * four bytes clamped together (dsp_store2x2). With a fused ADD conv_dsp_add runs the same
+ * blocks for an even channel count and 31-bit sums, each byte then added to its shortcut byte
+ * (kit_add.h); other fused convs take conv_pairs.
  *
  * Portable builds (no Arm DSP, no Helium: rv32, Xtensa, the host) run conv_swar instead: two
  * pixels per 32-bit word, so one MUL gives two products (conv_block_swar), or for more than
@@ -726,7 +728,8 @@ static KIT_ALWAYS_INLINE void dsp_store2x2(int8_t *out0, int8_t *out1, int32_t r
  * op's DSP_RQ_* (dsp_rq_mode). */
 static KIT_ALWAYS_INLINE void dsp_channel_pairs(const kit_conv_params_t *p, const uint32_t *wide, const int8_t *rest0,
                                                 const int8_t *rest1, const int8_t *filter, int32_t k4, int8_t *out0,
-                                                int8_t *out1, int mode, int whole16) {
+                                                int8_t *out1, int mode, int whole16, const int8_t *sc0,
+                                                const int8_t *sc1, const kit_add_fast_t *add) {
     const int32_t k = p->filter.h * p->filter.w * p->input.c, pairs_end = p->output.c & ~1;
     const int32_t rest = whole16 ? 0 : k - k4, taps = whole16 ? k4 & ~15 : k4;
     const int32_t offset = p->output_offset;
@@ -743,7 +746,20 @@ static KIT_ALWAYS_INLINE void dsp_channel_pairs(const kit_conv_params_t *p, cons
         if (rest > 0) {
             kit_mat_2x2(rest0, rest1, w0 + k4, w1 + k4, rest, acc);
         }
-        if (mode != DSP_RQ_RAW) {
+        if (add != NULL) { /* (DSP_RQ_DOUBLED only) the four shortcut bytes read before any is written */
+            const dsp_rq_t qa = dsp_rq_prepare(mult[c], shift[c], mode);
+            const dsp_rq_t qb = dsp_rq_prepare(mult[c + 1], shift[c + 1], mode);
+            const int32_t b00 = sc0[c], b01 = sc0[c + 1], b10 = sc1[c], b11 = sc1[c + 1];
+            const int32_t lo = p->activation_min, hi = p->activation_max;
+            const int32_t r00 = kit_clamp_s8(dsp_requantize(acc[0], &qa, offset, mode), lo, hi);
+            const int32_t r01 = kit_clamp_s8(dsp_requantize(acc[1], &qb, offset, mode), lo, hi);
+            const int32_t r10 = kit_clamp_s8(dsp_requantize(acc[2], &qa, offset, mode), lo, hi);
+            const int32_t r11 = kit_clamp_s8(dsp_requantize(acc[3], &qb, offset, mode), lo, hi);
+            out0[c] = kit_add_fast_s8(add, r00, b00);
+            out0[c + 1] = kit_add_fast_s8(add, r01, b01);
+            out1[c] = kit_add_fast_s8(add, r10, b10);
+            out1[c + 1] = kit_add_fast_s8(add, r11, b11);
+        } else if (mode != DSP_RQ_RAW) {
             const dsp_rq_t qa = dsp_rq_prepare(mult[c], shift[c], mode);
             const dsp_rq_t qb = dsp_rq_prepare(mult[c + 1], shift[c + 1], mode);
             dsp_store2x2(out0 + c, out1 + c, dsp_requantize(acc[0], &qa, offset, mode),
@@ -761,24 +777,38 @@ static KIT_ALWAYS_INLINE void dsp_channel_pairs(const kit_conv_params_t *p, cons
 /* dsp_channel_pairs with constant flags, each loop compiled on its own */
 static KIT_NOINLINE void dsp_pairs_whole16(const kit_conv_params_t *p, const uint32_t *wide, const int8_t *filter,
                                            int32_t k4, int8_t *out0, int8_t *out1) {
-    dsp_channel_pairs(p, wide, NULL, NULL, filter, k4, out0, out1, DSP_RQ_DOUBLED, 1);
+    dsp_channel_pairs(p, wide, NULL, NULL, filter, k4, out0, out1, DSP_RQ_DOUBLED, 1, NULL, NULL, NULL);
 }
 
 static KIT_NOINLINE void dsp_pairs_whole16_wide(const kit_conv_params_t *p, const uint32_t *wide,
                                                 const int8_t *filter, int32_t k4, int8_t *out0, int8_t *out1) {
-    dsp_channel_pairs(p, wide, NULL, NULL, filter, k4, out0, out1, DSP_RQ_WIDE, 1);
+    dsp_channel_pairs(p, wide, NULL, NULL, filter, k4, out0, out1, DSP_RQ_WIDE, 1, NULL, NULL, NULL);
 }
 
 static KIT_NOINLINE void dsp_pairs_doubled(const kit_conv_params_t *p, const uint32_t *wide, const int8_t *rest0,
                                            const int8_t *rest1, const int8_t *filter, int32_t k4, int8_t *out0,
                                            int8_t *out1) {
-    dsp_channel_pairs(p, wide, rest0, rest1, filter, k4, out0, out1, DSP_RQ_DOUBLED, 0);
+    dsp_channel_pairs(p, wide, rest0, rest1, filter, k4, out0, out1, DSP_RQ_DOUBLED, 0, NULL, NULL, NULL);
 }
 
 static KIT_NOINLINE void dsp_pairs_any(const kit_conv_params_t *p, const uint32_t *wide, const int8_t *rest0,
                                        const int8_t *rest1, const int8_t *filter, int32_t k4, int8_t *out0,
                                        int8_t *out1) {
-    dsp_channel_pairs(p, wide, rest0, rest1, filter, k4, out0, out1, DSP_RQ_RAW, 0);
+    dsp_channel_pairs(p, wide, rest0, rest1, filter, k4, out0, out1, DSP_RQ_RAW, 0, NULL, NULL, NULL);
+}
+
+/* dsp_channel_pairs with a fused ADD (shortcut bytes sc0, sc1 of the two pixels) */
+static KIT_NOINLINE void dsp_pairs_whole16_add(const kit_conv_params_t *p, const uint32_t *wide, const int8_t *filter,
+                                               int32_t k4, int8_t *out0, int8_t *out1, const int8_t *sc0,
+                                               const int8_t *sc1, const kit_add_fast_t *add) {
+    dsp_channel_pairs(p, wide, NULL, NULL, filter, k4, out0, out1, DSP_RQ_DOUBLED, 1, sc0, sc1, add);
+}
+
+static KIT_NOINLINE void dsp_pairs_doubled_add(const kit_conv_params_t *p, const uint32_t *wide, const int8_t *rest0,
+                                               const int8_t *rest1, const int8_t *filter, int32_t k4, int8_t *out0,
+                                               int8_t *out1, const int8_t *sc0, const int8_t *sc1,
+                                               const kit_add_fast_t *add) {
+    dsp_channel_pairs(p, wide, rest0, rest1, filter, k4, out0, out1, DSP_RQ_DOUBLED, 0, sc0, sc1, add);
 }
 
 /* An odd last channel c of two pixels: both rows of the 2x2 block are its filter. */
@@ -850,6 +880,37 @@ static KIT_NOINLINE void conv_dsp(const kit_conv_params_t *p, const int8_t *inpu
         }
     }
 }
+
+/* conv_dsp with a fused ADD, for an even channel count and DSP_RQ_DOUBLED sums (resnet's
+ * residual convs); returns 0 (nothing written) for any other op, which conv_pairs runs. Each
+ * 2x2 block reads its four shortcut bytes before writing (a repeated last pixel is the same
+ * address), so the output may sit on the shortcut as conv_pairs allows. */
+static KIT_NOINLINE int conv_dsp_add(const kit_conv_params_t *p, const int8_t *input, const int8_t *filter,
+                                     int8_t *output, uint8_t *scratch, const int8_t *shortcut,
+                                     const kit_add_fast_t *add) {
+    const int32_t k = p->filter.h * p->filter.w * p->input.c, out_c = p->output.c;
+    const int32_t pixels = p->output.h * p->output.w;
+    const int32_t k4 = k <= KIT_IM2COL_MAX ? k & ~3 : 0;
+    const int whole16 = k4 == k && (k & 15) == 0;
+    const uint32_t *const wide = (const uint32_t *)(void *)scratch;
+    int32_t px;
+    if ((out_c & 1) != 0 || dsp_rq_mode(p, k) != DSP_RQ_DOUBLED) {
+        return 0;
+    }
+    for (px = 0; px < pixels; px += 2) {
+        const int32_t px1 = px + 1 < pixels ? px + 1 : px;
+        const int8_t *rest0, *rest1;
+        int8_t *const out0 = output + (size_t)px * out_c, *const out1 = output + (size_t)px1 * out_c;
+        const int8_t *const sc0 = shortcut + (size_t)px * out_c, *const sc1 = shortcut + (size_t)px1 * out_c;
+        dsp_columns(p, input, px, px1, k4, scratch, &rest0, &rest1);
+        if (whole16) {
+            dsp_pairs_whole16_add(p, wide, filter, k4, out0, out1, sc0, sc1, add);
+        } else {
+            dsp_pairs_doubled_add(p, wide, rest0, rest1, filter, k4, out0, out1, sc0, sc1, add);
+        }
+    }
+    return 1;
+}
 #endif
 
 /* conv_pairs without and with a fused ADD, as two functions: the loop without one is the loop
@@ -868,6 +929,11 @@ static KIT_NOINLINE void conv_im2col_add(const kit_conv_params_t *p, const int8_
                                          int8_t *output, uint8_t *scratch, const int8_t *shortcut,
                                          const kit_add_fast_t *add) {
     const kit_add_fast_t constants = *add; /* a local the byte stores cannot alias */
+#if KIT_DSP_KERNELS
+    if (conv_dsp_add(p, input, filter, output, scratch, shortcut, &constants)) {
+        return;
+    }
+#endif
     conv_pairs(p, input, filter, output, scratch, shortcut, &constants);
 }
 #endif
