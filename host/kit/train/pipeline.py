@@ -28,7 +28,7 @@ from kit.train.quantize import (REPRESENTATIVE_SAMPLES, check_supported_ops, imp
                                 representative_samples)
 from kit.train.reference import reference_card
 from kit.train.transfer import BaseModel, base_identity, base_model, fit_transfer
-from kit.train.diagnose import diagnose
+from kit.train.diagnose import diagnose, silence_label
 from kit.data.layout import check_source
 from kit.data.spec import lab_spec
 
@@ -276,7 +276,7 @@ def train_on_dataset(
     if held_out is not None:
         card["held_out"] = held_out
     if own is not None:
-        found = diagnose(card, dataset.metadata)
+        found = diagnose(card, dataset.metadata, silence_label(lab_spec(lab.catalog_lab).dataset))
         if found is not None:
             card["diagnosis"] = found
     targets = None if own is not None else targets_check(card.get("accuracy_float"), card.get("accuracy_int8"),
