@@ -84,6 +84,8 @@ def test_off_unless_a_key_asks():
     assert settings.masks and settings.changes_batches and not settings.soft_labels
     smoothing = Regularization.from_training({"label_smoothing": 0.1})
     assert smoothing.active and smoothing.soft_labels and not smoothing.changes_batches
+    averaging = Regularization.from_training({"ema_momentum": 0.99})
+    assert averaging.active and not averaging.soft_labels and not averaging.changes_batches
 
 
 def test_fit_sees_the_plans_batches_epoch_by_epoch():

@@ -476,6 +476,7 @@ class LabTraining(Open):
     coefficient_mask_width: int | None = Field(default=None, ge=1)
     mixup_alpha: float | None = Field(default=None, gt=0)
     label_smoothing: float | None = Field(default=None, gt=0, lt=1)
+    ema_momentum: float | None = Field(default=None, gt=0, lt=1)  # the weights' moving average
 
     @model_validator(mode="after")
     def _masks_in_pairs(self) -> "LabTraining":
@@ -492,7 +493,8 @@ class LabTraining(Open):
 
     @property
     def regularizes(self) -> bool:
-        return self.masks_features or self.mixup_alpha is not None or self.label_smoothing is not None
+        return self.masks_features or any(value is not None for value in (self.mixup_alpha, self.label_smoothing,
+                                                                           self.ema_momentum))
 
     @field_validator("progressive_sizes")
     @classmethod
@@ -620,7 +622,7 @@ class Lab(Strict):
         (io.input_shape [1, frames, coefficients, ...]) and must leave some of each unmasked."""
         training = self.training
         if training.regularizes and self.task != "classification":
-            raise ValueError(f"training masks, mixup_alpha and label_smoothing are for classification labs; "
+            raise ValueError(f"training masks, mixup_alpha, label_smoothing and ema_momentum are for classification labs; "
                              f"this lab's task is {self.task!r}")
         if not training.masks_features:
             return

@@ -130,7 +130,8 @@ def fit_model(lab: LabTraining, dataset, seed: int, progress: bool = True):
 def _compile_and_fit(lab: LabTraining, model, x_train, y_train, x_val, y_val, epochs: int, learning_rate: float,
                      name: str, progress: bool) -> None:
     """Adam with a cosine-decayed learning rate over `epochs`, fitted in place; a classifier with
-    [training] masks, mixup or label smoothing (kit.train.regularize) is fed its batches from there."""
+    [training] masks, mixup, label smoothing or weight averaging (kit.train.regularize) is fed its
+    batches from there."""
     import keras
 
     batch_size = int(lab.training.get("batch_size", 32))
@@ -170,7 +171,8 @@ def _fit_regularized(lab: LabTraining, model, regularization: Regularization, sc
         y_val = one_hot(y_val, classes)
     else:
         loss = keras.losses.SparseCategoricalCrossentropy()
-    model.compile(optimizer=keras.optimizers.Adam(schedule), loss=loss, metrics=["accuracy"])
+    averaged = {"use_ema": True, "ema_momentum": regularization.ema_momentum} if regularization.ema_momentum else {}
+    model.compile(optimizer=keras.optimizers.Adam(schedule, **averaged), loss=loss, metrics=["accuracy"])
     model.fit(training_batches(plan), epochs=epochs, shuffle=False, verbose=0, callbacks=callbacks,
               validation_data=(x_val, y_val) if len(x_val) else None)
 

@@ -12,6 +12,9 @@ the exported model (no layer is added; the masks are applied to the batches fed 
 - `mixup_alpha`: each batch is blended with a shuffled copy of itself, features and one-hot
   labels alike, in a share drawn from Beta(alpha, alpha) per sample.
 - `label_smoothing`: the one-hot targets lose this share to the other classes (Keras' loss).
+- `ema_momentum`: the model keeps the exponential moving average of its weights over the steps
+  (Keras' Adam `use_ema`), written into it when fit ends: the average of the last epochs' weights
+  sits in a flatter spot than the last step's.
 
 Every draw comes from NumPy generators seeded by (seed, epoch, batch): the same seed gives the
 same batches, and so the same weights, on every run.
@@ -37,6 +40,7 @@ class Regularization:
     coefficient_mask_width: int = 0
     mixup_alpha: float = 0.0
     label_smoothing: float = 0.0
+    ema_momentum: float = 0.0
 
     @classmethod
     def from_training(cls, training: dict[str, Any]) -> "Regularization":
@@ -48,6 +52,7 @@ class Regularization:
             coefficient_mask_width=int(training.get("coefficient_mask_width") or 0),
             mixup_alpha=float(training.get("mixup_alpha") or 0.0),
             label_smoothing=float(training.get("label_smoothing") or 0.0),
+            ema_momentum=float(training.get("ema_momentum") or 0.0),
         )
 
     @property
@@ -67,7 +72,7 @@ class Regularization:
 
     @property
     def active(self) -> bool:
-        return self.changes_batches or self.soft_labels
+        return self.changes_batches or self.soft_labels or self.ema_momentum > 0
 
 
 def _mask_axis(x: np.ndarray, fill: np.ndarray, axis: int, count: int, widest: int, rng: np.random.Generator) -> None:
