@@ -228,7 +228,7 @@ def test_regularization_keys_are_checked(copy: Catalog) -> None:
     assert "coefficient_mask_width = 10 must be below the input's 10 coefficients" in error_of(lambda: copy.get_lab("kws")).message
     edit(kws, "coefficient_mask_width = 10\n", "coefficient_mask_width = 2\nlabel_smoothing = 1.5\n")
     assert "label_smoothing" in error_of(lambda: copy.get_lab("kws")).message
-    edit(kws, "label_smoothing = 1.5\n", "label_smoothing = 0.1\nmixup_alpha = 0.2\n")
+    edit(kws, "label_smoothing = 1.5\n", "label_smoothing = 0.1\n")
     assert copy.get_lab("kws").training.time_mask_frames == 8  # a valid set loads
     edit(copy.labs_dir / "motion" / "lab.toml", "[training]\n", "[training]\ntime_masks = 1\ntime_mask_frames = 2\n")
     assert "mask MFCC features (features.type = 'mfcc'" in error_of(lambda: copy.get_lab("motion")).message
