@@ -213,3 +213,24 @@ def test_progressive_sizes_must_stay_below_the_lab_size_of_an_image_lab(copy: Ca
     edit(copy.labs_dir / "kws" / "lab.toml", "[training]\n", "[training]\nprogressive_sizes = [24]\nprogressive_epochs = [2]\n")
     error = error_of(lambda: copy.get_lab("kws"))
     assert "progressive_sizes needs a square image input" in error.message
+
+
+def test_regularization_keys_are_checked(copy: Catalog) -> None:
+    """[training] masks come in pairs (how many, how wide), stay narrower than the MFCC input,
+    and, like mixup and label smoothing, are for classifiers only."""
+    kws = copy.labs_dir / "kws" / "lab.toml"
+    edit(kws, "[training]\n", "[training]\ntime_masks = 2\n")
+    error = error_of(lambda: copy.get_lab("kws"))
+    assert "training.time_masks needs training.time_mask_frames beside it" in error.message and "kws" in error.message
+    edit(kws, "time_masks = 2\n", "time_masks = 2\ntime_mask_frames = 49\n")
+    assert "training.time_mask_frames = 49 must be below the input's 49 frames" in error_of(lambda: copy.get_lab("kws")).message
+    edit(kws, "time_mask_frames = 49\n", "time_mask_frames = 8\ncoefficient_masks = 1\ncoefficient_mask_width = 10\n")
+    assert "coefficient_mask_width = 10 must be below the input's 10 coefficients" in error_of(lambda: copy.get_lab("kws")).message
+    edit(kws, "coefficient_mask_width = 10\n", "coefficient_mask_width = 2\nlabel_smoothing = 1.5\n")
+    assert "label_smoothing" in error_of(lambda: copy.get_lab("kws")).message
+    edit(kws, "label_smoothing = 1.5\n", "label_smoothing = 0.1\n")
+    assert copy.get_lab("kws").training.time_mask_frames == 8  # a valid set loads
+    edit(copy.labs_dir / "motion" / "lab.toml", "[training]\n", "[training]\ntime_masks = 1\ntime_mask_frames = 2\n")
+    assert "mask MFCC features (features.type = 'mfcc'" in error_of(lambda: copy.get_lab("motion")).message
+    edit(copy.labs_dir / "anomaly" / "lab.toml", "[training]\n", "[training]\nmixup_alpha = 0.2\n")
+    assert "are for classification labs; this lab's task is 'anomaly'" in error_of(lambda: copy.get_lab("anomaly")).message

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from kit.cli import main
-from kit.train.diagnose import diagnose, diagnosis_text, near_chance
+from kit.train.diagnose import diagnose, diagnosis_text, near_chance, silence_label
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -71,6 +71,21 @@ def test_near_chance_names_silent_classes_imbalance_and_one_class_answers():
     assert "lid 10, wheel 12" in text                      # too few
     assert "answers box for 9 of 9" in text                # one class for everything
     assert "only 9 test examples" in text
+
+
+def test_the_labs_own_silence_class_is_quiet_by_design():
+    """kws-yesno's background class is `noise` ([dataset] silence_label): its quiet clips are no
+    cause, while the same levels in a class that should hold words still are."""
+    from kit.data.spec import lab_spec
+
+    card = {"task": "classification", "labels": ["yes", "no", "noise", "unknown"], "accuracy_int8": 0.3,
+            "test_samples": 40, "confusion_matrix": []}
+    metadata = {"feature_type": "mfcc", "class_levels": {"yes": -20.0, "no": -21.0, "noise": -60.0, "unknown": -50.0}}
+    quiet = silence_label(lab_spec("kws-yesno").dataset)
+    assert quiet == "noise" and silence_label(lab_spec("kws").dataset) == "_silence_" and silence_label({}) == "_silence_"
+    text = diagnosis_text(diagnose(card, metadata, quiet))
+    assert "unknown -50 dBFS" in text and "noise -60" not in text
+    assert "noise -60 dBFS" in diagnosis_text(diagnose(card, metadata))  # another lab's quiet class is not this one
 
 
 def test_clearly_above_chance_is_not_diagnosed():

@@ -468,6 +468,33 @@ class LabTraining(Open):
     progressive_sizes: list[int] = []
     progressive_epochs: list[int] = []
     fine_tune_learning_rate: float | None = Field(default=None, gt=0)
+    # A classifier's regularisation (kit.train.regularize): SpecAugment-style masks of whole MFCC
+    # frames and coefficients per sample and epoch, mixup, label smoothing. All off when absent.
+    time_masks: int | None = Field(default=None, ge=1)
+    time_mask_frames: int | None = Field(default=None, ge=1)
+    coefficient_masks: int | None = Field(default=None, ge=1)
+    coefficient_mask_width: int | None = Field(default=None, ge=1)
+    mixup_alpha: float | None = Field(default=None, gt=0)
+    label_smoothing: float | None = Field(default=None, gt=0, lt=1)
+    ema_momentum: float | None = Field(default=None, gt=0, lt=1)  # the weights' moving average
+
+    @model_validator(mode="after")
+    def _masks_in_pairs(self) -> "LabTraining":
+        for count, width in (("time_masks", "time_mask_frames"), ("coefficient_masks", "coefficient_mask_width")):
+            if (getattr(self, count) is None) != (getattr(self, width) is None):
+                given, missing = (count, width) if getattr(self, count) is not None else (width, count)
+                raise ValueError(f"training.{given} needs training.{missing} beside it "
+                                 f"(how many masks a sample gets, and the widest one)")
+        return self
+
+    @property
+    def masks_features(self) -> bool:
+        return self.time_masks is not None or self.coefficient_masks is not None
+
+    @property
+    def regularizes(self) -> bool:
+        return self.masks_features or any(value is not None for value in (self.mixup_alpha, self.label_smoothing,
+                                                                           self.ema_momentum))
 
     @field_validator("progressive_sizes")
     @classmethod
@@ -587,7 +614,28 @@ class Lab(Strict):
         if self.run.led_label is not None and self.run.led_label not in self.labels:
             raise ValueError(f"run.led_label '{self.run.led_label}' is not one of the labels")
         self._check_progressive()
+        self._check_regularization()
         return self
+
+    def _check_regularization(self) -> None:
+        """Masks, mixup and label smoothing train a classifier; the masks cover MFCC frames
+        (io.input_shape [1, frames, coefficients, ...]) and must leave some of each unmasked."""
+        training = self.training
+        if training.regularizes and self.task != "classification":
+            raise ValueError(f"training masks, mixup_alpha, label_smoothing and ema_momentum are for classification labs; "
+                             f"this lab's task is {self.task!r}")
+        if not training.masks_features:
+            return
+        shape = self.io.input_shape
+        if self.features.type != "mfcc" or len(shape) < 3:
+            raise ValueError(f"training.time_masks / coefficient_masks mask MFCC features (features.type = 'mfcc', "
+                             f"io.input_shape [1, frames, coefficients, ...]); this lab has {self.features.type!r} {shape}")
+        for width, size, what in ((training.time_mask_frames, shape[1], "frames"),
+                                  (training.coefficient_mask_width, shape[2], "coefficients")):
+            if width is not None and width >= size:
+                key = "time_mask_frames" if what == "frames" else "coefficient_mask_width"
+                raise ValueError(f"training.{key} = {width} must be below the input's {size} {what} "
+                                 f"(a mask hides part of them)")
 
     def _check_progressive(self) -> None:
         """Progressive resizing downscales camera frames: square image inputs, sizes below the lab's."""

@@ -16,7 +16,8 @@ IMBALANCE_RATIO = 3.0        # largest class over smallest
 FEW_TRAIN_EXAMPLES = 20      # per class, before augmentation
 ONE_CLASS_SHARE = 0.8        # share of predictions falling in one class
 SMALL_TEST_SET = 10
-SPECIAL_QUIET = ("_silence_",)
+# the class of background noise only, when a lab's [dataset] names no silence_label (kit.data.speech)
+DEFAULT_SILENCE_LABEL = "_silence_"
 
 
 def near_chance(accuracy: float | None, classes: int) -> bool:
@@ -32,13 +33,19 @@ def _original_train_counts(metadata: dict[str, Any], labels: list[str]) -> dict[
     return {label: int(counts.get(label, 0)) // (copies + 1) for label in labels}
 
 
-def reasons(card: dict[str, Any], metadata: dict[str, Any]) -> list[str]:
-    """The likely causes, each with its numbers and the fix."""
+def silence_label(dataset: dict[str, Any]) -> str:
+    """The lab's quiet class (kws-yesno calls it `noise`): quiet by design, never a cause."""
+    return str(dataset.get("silence_label") or DEFAULT_SILENCE_LABEL)
+
+
+def reasons(card: dict[str, Any], metadata: dict[str, Any], quiet_label: str = DEFAULT_SILENCE_LABEL) -> list[str]:
+    """The likely causes, each with its numbers and the fix; `quiet_label` is the lab's class of
+    background noise only, the one class whose clips may be nearly silent."""
     labels = list(card.get("labels", []))
     found = []
     levels = metadata.get("class_levels", {})
     if metadata.get("feature_type") == "mfcc":
-        quiet = {label: level for label, level in levels.items() if level < SILENT_DBFS and label not in SPECIAL_QUIET}
+        quiet = {label: level for label, level in levels.items() if level < SILENT_DBFS and label != quiet_label}
         if quiet:
             shown = ", ".join(f"{label} {level:.0f} dBFS" for label, level in quiet.items())
             found.append(f"nearly silent clips: median level {shown} (speech is about -30 to -10 dBFS): "
@@ -72,15 +79,17 @@ def reasons(card: dict[str, Any], metadata: dict[str, Any]) -> list[str]:
     return found
 
 
-def diagnose(card: dict[str, Any], metadata: dict[str, Any]) -> dict[str, Any] | None:
-    """None when the held-out int8 accuracy is clearly above chance, else what to tell the student."""
+def diagnose(card: dict[str, Any], metadata: dict[str, Any],
+             quiet_label: str = DEFAULT_SILENCE_LABEL) -> dict[str, Any] | None:
+    """None when the held-out int8 accuracy is clearly above chance, else what to tell the student
+    (`quiet_label`: the lab's [dataset] silence_label, see `silence_label`)."""
     classes = len(card.get("labels", []))
     accuracy = card.get("accuracy_int8")
     if card.get("task") != "classification" or not near_chance(accuracy, classes):
         return None
     chance = 1.0 / classes
     return {"near_chance": True, "accuracy_int8": accuracy, "chance": round(chance, 4),
-            "threshold": round(chance + NEAR_CHANCE_SHARE * (1 - chance), 4), "reasons": reasons(card, metadata)}
+            "threshold": round(chance + NEAR_CHANCE_SHARE * (1 - chance), 4), "reasons": reasons(card, metadata, quiet_label)}
 
 
 def diagnosis_text(found: dict[str, Any]) -> str:

@@ -27,8 +27,9 @@ from kit.train.progress import dataset_progress, keras_progress, stage_console
 from kit.train.quantize import (REPRESENTATIVE_SAMPLES, check_supported_ops, import_tensorflow, quantize_int8,
                                 representative_samples)
 from kit.train.reference import reference_card
+from kit.train.regularize import BatchPlan, Regularization, one_hot, training_batches
 from kit.train.transfer import BaseModel, base_identity, base_model, fit_transfer
-from kit.train.diagnose import diagnose
+from kit.train.diagnose import diagnose, silence_label
 from kit.data.layout import check_source
 from kit.data.spec import lab_spec
 
@@ -128,13 +129,20 @@ def fit_model(lab: LabTraining, dataset, seed: int, progress: bool = True):
 
 def _compile_and_fit(lab: LabTraining, model, x_train, y_train, x_val, y_val, epochs: int, learning_rate: float,
                      name: str, progress: bool) -> None:
-    """Adam with a cosine-decayed learning rate over `epochs`, fitted in place."""
+    """Adam with a cosine-decayed learning rate over `epochs`, fitted in place; a classifier with
+    [training] masks, mixup, label smoothing or weight averaging (kit.train.regularize) is fed its
+    batches from there."""
     import keras
 
     batch_size = int(lab.training.get("batch_size", 32))
+    steps = int(np.ceil(len(x_train) / batch_size))
     # this stage's peak rate (progressive resizing fine-tunes at its own), the lab's warm-up
-    schedule = learning_rate_schedule({**lab.training, "learning_rate": learning_rate}, epochs,
-                                      int(np.ceil(len(x_train) / batch_size)))
+    schedule = learning_rate_schedule({**lab.training, "learning_rate": learning_rate}, epochs, steps)
+    callbacks = [keras_progress(name, epochs, steps)] if progress else []
+    regularization = Regularization.from_training(lab.training)
+    if lab.task == "classification" and regularization.active:
+        _fit_regularized(lab, model, regularization, schedule, (x_train, y_train, x_val, y_val), epochs, callbacks)
+        return
     if lab.task == "anomaly":
         model.compile(optimizer=keras.optimizers.Adam(schedule), loss="mse")
     else:
@@ -142,11 +150,31 @@ def _compile_and_fit(lab: LabTraining, model, x_train, y_train, x_val, y_val, ep
     weights = None
     if lab.task == "detection":  # FOMO: object cells are rare, weigh them up against the background
         weights = np.where(y_train > 0, float(lab.training.get("object_weight", 10.0)), 1.0).astype(np.float32)
-    callbacks = [keras_progress(name, epochs, int(np.ceil(len(x_train) / batch_size)))] if progress else []
     model.fit(
         x_train, y_train, sample_weight=weights, batch_size=batch_size, epochs=epochs, shuffle=True, verbose=0, callbacks=callbacks,
         validation_data=(x_val, y_val) if len(x_val) else None,
     )
+
+
+def _fit_regularized(lab: LabTraining, model, regularization: Regularization, schedule, arrays, epochs: int,
+                     callbacks: list) -> None:
+    """Fit on kit.train.regularize's batches (seeded by the lab's training seed, drawn by
+    configure_determinism's NumPy state so a run stays a function of its seed)."""
+    import keras
+
+    x_train, y_train, x_val, y_val = arrays
+    classes = len(lab.labels)
+    seed = int(np.random.randint(0, 2**31 - 1))
+    plan = BatchPlan(x_train, y_train, int(lab.training.get("batch_size", 32)), classes, regularization, seed)
+    if regularization.soft_labels:
+        loss = keras.losses.CategoricalCrossentropy(label_smoothing=regularization.label_smoothing)
+        y_val = one_hot(y_val, classes)
+    else:
+        loss = keras.losses.SparseCategoricalCrossentropy()
+    averaged = {"use_ema": True, "ema_momentum": regularization.ema_momentum} if regularization.ema_momentum else {}
+    model.compile(optimizer=keras.optimizers.Adam(schedule, **averaged), loss=loss, metrics=["accuracy"])
+    model.fit(training_batches(plan), epochs=epochs, shuffle=False, verbose=0, callbacks=callbacks,
+              validation_data=(x_val, y_val) if len(x_val) else None)
 
 
 def quantize_model(lab: LabTraining, model, dataset, seed: int, folder: Path) -> Path:
@@ -276,7 +304,7 @@ def train_on_dataset(
     if held_out is not None:
         card["held_out"] = held_out
     if own is not None:
-        found = diagnose(card, dataset.metadata)
+        found = diagnose(card, dataset.metadata, silence_label(lab_spec(lab.catalog_lab).dataset))
         if found is not None:
             card["diagnosis"] = found
     targets = None if own is not None else targets_check(card.get("accuracy_float"), card.get("accuracy_int8"),
