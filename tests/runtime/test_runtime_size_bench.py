@@ -24,3 +24,15 @@ def test_compile_failure_prints_target_and_stderr(monkeypatch, capsys):
     err = capsys.readouterr().err
     assert "broken-gcc" in err and "kit_no_such_header.h" in err
     assert "Traceback" not in err
+
+
+def test_the_m4_runtime_with_optimised_kernels_stays_within_32_kb(tmp_path):
+    """Issue 13's code-size bound: executor + every kernel, -O2, Arm DSP kernels, <= 32 KB of .text
+    (TFLM + CMSIS-NN's is 75.6 KB). A kernel variant that pushes it over must share code instead."""
+    spec = importlib.util.spec_from_file_location("runtime_size_bench", BENCH)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    sizes = bench.measure_target("cortex-m4", tmp_path)
+    assert isinstance(sizes, dict), sizes
+    text = sizes["TOTAL"]["text"]
+    assert 10_000 < text <= 32 * 1024, text

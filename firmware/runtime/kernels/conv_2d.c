@@ -509,6 +509,21 @@ static int fused_add_prepare(const kit_conv_params_t *p, kit_add_fast_t *add) {
 #define KIT_NOINLINE
 #endif
 
+#if KIT_DSP_KERNELS
+/* The sums of one 2x2 block out of line (kit_mat_2x2_q15 on the widened taps, kit_mat_2x2 on
+ * the rest), for the rare variants (DSP_RQ_RAW, an odd last channel, conv_pairs: the fused ADDs conv_dsp_add
+ * does not take): one copy of the
+ * unrolled loops instead of one in each keeps the M4 runtime under 32 KB. */
+static KIT_NOINLINE void dsp_block_sums(const uint32_t *wide, const int8_t *rest0, const int8_t *rest1,
+                                        const int8_t *w0, const int8_t *w1, int32_t k4, int32_t rest, int32_t *acc) {
+    kit_mat_2x2_q15(wide, w0, w1, k4, acc);
+    if (rest > 0) {
+        kit_mat_2x2(rest0, rest1, w0 + k4, w1 + k4, rest, acc);
+    }
+}
+
+#endif
+
 /* Two pixels x two channels per block (kit_mat_2x2 / kit_mat_2x2_q15). With a fused ADD
  * (add, not NULL) each block reads a channel's two shortcut bytes before writing either (a
  * repeated last pixel is the same address) and stores a repeated last channel once. */
@@ -572,8 +587,7 @@ static KIT_ALWAYS_INLINE void conv_pairs(const kit_conv_params_t *p, const int8_
             acc[0] = acc[2] = kb[oc];
             acc[1] = acc[3] = kb[oc1];
 #if KIT_DSP_KERNELS
-            kit_mat_2x2_q15(wide, w0, w1, k4, acc);
-            kit_mat_2x2(a0 + k4, a1 + k4, w0 + k4, w1 + k4, k - k4, acc);
+            dsp_block_sums(wide, a0 + k4, a1 + k4, w0, w1, k4, k - k4, acc);
 #else
             kit_mat_2x2(a0, a1, w0, w1, k, acc);
 #endif
@@ -742,9 +756,13 @@ static KIT_ALWAYS_INLINE void dsp_channel_pairs(const kit_conv_params_t *p, cons
         int32_t acc[4];
         acc[0] = acc[2] = kb[c];
         acc[1] = acc[3] = kb[c + 1];
-        kit_mat_2x2_q15(wide, w0, w1, taps, acc);
-        if (rest > 0) {
-            kit_mat_2x2(rest0, rest1, w0 + k4, w1 + k4, rest, acc);
+        if (mode == DSP_RQ_RAW) {
+            dsp_block_sums(wide, rest0, rest1, w0, w1, taps, rest, acc);
+        } else {
+            kit_mat_2x2_q15(wide, w0, w1, taps, acc);
+            if (rest > 0) {
+                kit_mat_2x2(rest0, rest1, w0 + k4, w1 + k4, rest, acc);
+            }
         }
         if (add != NULL) { /* (DSP_RQ_DOUBLED only) the four shortcut bytes read before any is written */
             const dsp_rq_t qa = dsp_rq_prepare(mult[c], shift[c], mode);
@@ -804,13 +822,6 @@ static KIT_NOINLINE void dsp_pairs_whole16_add(const kit_conv_params_t *p, const
     dsp_channel_pairs(p, wide, NULL, NULL, filter, k4, out0, out1, DSP_RQ_DOUBLED, 1, sc0, sc1, add);
 }
 
-static KIT_NOINLINE void dsp_pairs_doubled_add(const kit_conv_params_t *p, const uint32_t *wide, const int8_t *rest0,
-                                               const int8_t *rest1, const int8_t *filter, int32_t k4, int8_t *out0,
-                                               int8_t *out1, const int8_t *sc0, const int8_t *sc1,
-                                               const kit_add_fast_t *add) {
-    dsp_channel_pairs(p, wide, rest0, rest1, filter, k4, out0, out1, DSP_RQ_DOUBLED, 0, sc0, sc1, add);
-}
-
 /* An odd last channel c of two pixels: both rows of the 2x2 block are its filter. */
 static KIT_NOINLINE void dsp_last_channel(const kit_conv_params_t *p, const uint32_t *wide, const int8_t *rest0,
                                           const int8_t *rest1, const int8_t *filter, int32_t k4, int32_t c,
@@ -819,8 +830,7 @@ static KIT_NOINLINE void dsp_last_channel(const kit_conv_params_t *p, const uint
     const int8_t *const w = filter + (size_t)c * k;
     int32_t acc[4];
     acc[0] = acc[1] = acc[2] = acc[3] = p->kernel_bias[c];
-    kit_mat_2x2_q15(wide, w, w, k4, acc);
-    kit_mat_2x2(rest0, rest1, w + k4, w + k4, k - k4, acc);
+    dsp_block_sums(wide, rest0, rest1, w, w, k4, k - k4, acc);
     out0[c] = requantize(acc[0], p->output_multiplier[c], p->output_shift[c], p->output_offset, p->activation_min,
                          p->activation_max);
     out1[c] = requantize(acc[2], p->output_multiplier[c], p->output_shift[c], p->output_offset, p->activation_min,
@@ -881,8 +891,8 @@ static KIT_NOINLINE void conv_dsp(const kit_conv_params_t *p, const int8_t *inpu
     }
 }
 
-/* conv_dsp with a fused ADD, for an even channel count and DSP_RQ_DOUBLED sums (resnet's
- * residual convs); returns 0 (nothing written) for any other op, which conv_pairs runs. Each
+/* conv_dsp with a fused ADD, for an even channel count, whole16 taps and DSP_RQ_DOUBLED sums
+ * (resnet's residual convs); returns 0 (nothing written) for any other op, which conv_pairs runs. Each
  * 2x2 block reads its four shortcut bytes before writing (a repeated last pixel is the same
  * address), so the output may sit on the shortcut as conv_pairs allows. */
 static KIT_NOINLINE int conv_dsp_add(const kit_conv_params_t *p, const int8_t *input, const int8_t *filter,
@@ -894,8 +904,8 @@ static KIT_NOINLINE int conv_dsp_add(const kit_conv_params_t *p, const int8_t *i
     const int whole16 = k4 == k && (k & 15) == 0;
     const uint32_t *const wide = (const uint32_t *)(void *)scratch;
     int32_t px;
-    if ((out_c & 1) != 0 || dsp_rq_mode(p, k) != DSP_RQ_DOUBLED) {
-        return 0;
+    if ((out_c & 1) != 0 || !whole16 || dsp_rq_mode(p, k) != DSP_RQ_DOUBLED) {
+        return 0; /* (whole16 only: each variant is 1.5 KB of .text; resnet's are all whole16) */
     }
     for (px = 0; px < pixels; px += 2) {
         const int32_t px1 = px + 1 < pixels ? px + 1 : px;
@@ -903,11 +913,7 @@ static KIT_NOINLINE int conv_dsp_add(const kit_conv_params_t *p, const int8_t *i
         int8_t *const out0 = output + (size_t)px * out_c, *const out1 = output + (size_t)px1 * out_c;
         const int8_t *const sc0 = shortcut + (size_t)px * out_c, *const sc1 = shortcut + (size_t)px1 * out_c;
         dsp_columns(p, input, px, px1, k4, scratch, &rest0, &rest1);
-        if (whole16) {
-            dsp_pairs_whole16_add(p, wide, filter, k4, out0, out1, sc0, sc1, add);
-        } else {
-            dsp_pairs_doubled_add(p, wide, rest0, rest1, filter, k4, out0, out1, sc0, sc1, add);
-        }
+        dsp_pairs_whole16_add(p, wide, filter, k4, out0, out1, sc0, sc1, add);
     }
     return 1;
 }
