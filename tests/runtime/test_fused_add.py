@@ -1,7 +1,8 @@
 """A CONV_2D with its residual ADD fused in (kit.compile.fuse) gives TFLM's bytes on every kernel
 path that stores the sum: the portable register blocks (two-pixel words, and the 4-channel x
 3-pixel block for more than KIT_SWAR_TAPS taps or a -128 weight) on the host and the rv32
-twin, the Arm DSP pairs on the Cortex-M4 twin and the Helium pairs on the Cortex-M55 twin.
+twin, the Arm DSP pairs (conv_pairs, and conv_dsp_add for 16-tap multiples and even channel
+counts) on the Cortex-M4 twin and the Helium pairs on the Cortex-M55 twin.
 The shapes leave partial blocks everywhere (35 pixels: 3 over a multiple of 4, 2 over one of
 3, 1 over one of 2; odd channel counts), the convolution is the ADD's first operand in one
 block and its second in the next (the ADD's rounding is not symmetric in its operands), and
@@ -63,6 +64,8 @@ MODELS = {
     "fused_pairs": ((5, 7, 3), _residual_blocks(5, 3), False),       # k 45: two-pixel words; 5 channels
     "fused_direct": ((7, 5, 4), _residual_blocks(6, 1), True),       # 1x1 read in place; 6 channels
     "fused_wide_taps": ((5, 7, 2), _residual_blocks(33, 3), False),  # k 297 > KIT_SWAR_TAPS: 4x3 blocks
+    # k 144, a multiple of 16, and 16 channels: the Arm DSP's conv_dsp_add, its last pixel repeated
+    "fused_dsp_whole16": ((5, 7, 3), _residual_blocks(16, 3), False),
 }
 TWINS = ("emu-rv32", "emu-cortex-m4", "emu-cortex-m55")
 
